@@ -1,0 +1,101 @@
+// Building DHCP frames (Ethernet [+VLANs] + IPv4 + UDP + BOOTP/DHCP) into a
+// caller-given buffer. Used for server replies and, by tests and dorado-gen,
+// for client requests.
+//
+// Contract: pure, noexcept, no allocation. `out` must not overlap any bytes
+// the spec points to (the runtime builds into a per-lcore scratch or copies
+// what it needs first). Cost: proportional to the bytes written, ~100 ns for
+// a 342-byte reply including both checksums.
+//
+// Option order in the message (what clients and relays expect):
+//   53 (message type), 54 (server id, if non-zero), then the options the
+//   client listed in `parameter_request_list` in that order, then the other
+//   options in the order given, then 82 (relay agent info echo), then END.
+// Values longer than 255 bytes are split into several instances (RFC 3396).
+// Size: the BOOTP message never exceeds max(max_message_size, 576) - 28
+// (IPv4 + UDP headers; RFC 2132 9.10). Optional options that do not fit are
+// skipped (largest-first is not attempted: in emission order, each one that
+// fits is kept); mandatory ones never are: if they do not fit, the build
+// fails with mandatory_too_large. The message is zero-padded to 300 bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "wire/bytes.hpp"
+#include "wire/dhcp.hpp"
+#include "wire/errors.hpp"
+#include "wire/frame.hpp"
+
+namespace dorado::wire {
+
+struct OptionValue {
+  std::uint8_t code = 0;
+  Bytes value;
+  bool mandatory = false;   // never dropped for size (51, 58, 59, 1 ... per engine)
+};
+
+// L2-L4 envelope of the frame.
+struct Envelope {
+  MacAddr eth_src;
+  MacAddr eth_dst;
+  std::uint8_t vlan_count = 0;          // tags written outermost first
+  std::array<VlanTag, 2> vlans{};
+  Ipv4 ip_src = 0;
+  Ipv4 ip_dst = 0;
+  std::uint8_t ttl = 64;
+  std::uint8_t tos = 0;
+  std::uint16_t ip_id = 0;
+  std::uint16_t src_port = kPortBootps;
+  std::uint16_t dst_port = kPortBootpc;
+  bool udp_checksum = true;             // false: leave 0 (allowed for IPv4)
+};
+
+// BOOTP fixed fields. sname/file are written zeroed (dorado never overloads).
+struct BootpFields {
+  std::uint8_t op = 2;                  // 1 request, 2 reply
+  std::uint8_t htype = 1;
+  std::uint8_t hlen = 6;
+  std::uint8_t hops = 0;
+  std::uint32_t xid = 0;
+  std::uint16_t secs = 0;
+  std::uint16_t flags = 0;
+  Ipv4 ciaddr = 0;
+  Ipv4 yiaddr = 0;
+  Ipv4 siaddr = 0;
+  Ipv4 giaddr = 0;
+  std::array<std::uint8_t, 16> chaddr{};
+};
+
+struct DhcpOptionsSpec {
+  MessageType type = MessageType::offer;
+  Ipv4 server_id = 0;                   // option 54; 0 = omit
+  Bytes parameter_request_list;         // the client's option 55, for ordering
+  std::span<const OptionValue> options; // everything else, except 53/54/82
+  Bytes relay_agent_info;               // option 82 to echo; empty = omit
+  std::uint16_t max_message_size = 0;   // client's option 57; <576 means 576
+};
+
+struct BuildResult {
+  Error error = Error::ok;
+  std::size_t length = 0;               // frame bytes written
+  std::size_t dhcp_offset = 0;          // where the BOOTP message starts
+};
+
+// Writes a complete frame. On error nothing useful is in `out`.
+BuildResult build_dhcp_frame(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                             const DhcpOptionsSpec& options) noexcept;
+
+// Writes only the BOOTP/DHCP message (the UDP payload) into `out`.
+BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
+                               const DhcpOptionsSpec& options) noexcept;
+
+// Writes the L2-L4 headers in front of a DHCP message already at
+// out[header_size(env) ...] of `payload_length` bytes and fills in lengths and
+// checksums. Returns the frame length, or 0 if `out` is too small.
+std::size_t header_size(const Envelope& env) noexcept;
+std::size_t wrap_udp_frame(MutableBytes out, const Envelope& env,
+                           std::size_t payload_length) noexcept;
+
+}  // namespace dorado::wire
