@@ -238,6 +238,7 @@ class DhcpMessage {
 // error dhcp_no_cookie, since dorado serves DHCP only); option framing in
 // every area (options, then file/sname when option 52 says so), PAD/END,
 // concatenation of repeated codes (RFC 3396), and the typed options' shapes.
+// A missing END option is tolerated (common in the wild): the area simply ends.
 inline DhcpMessage parse_dhcp(Bytes payload) noexcept {
   DhcpMessage m;
   m.parse(payload);

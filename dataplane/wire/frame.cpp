@@ -1,0 +1,144 @@
+#include "wire/frame.hpp"
+
+namespace dorado::wire {
+namespace {
+
+constexpr std::size_t kEthHeader = 14;
+constexpr std::size_t kVlanTag = 4;
+constexpr std::size_t kArpSize = 28;
+constexpr std::size_t kIpv4MinHeader = 20;
+constexpr std::size_t kUdpHeader = 8;
+
+bool is_vlan_tpid(std::uint16_t t) noexcept {
+  return t == kEtherTypeVlan || t == kEtherTypeQinQ || t == kEtherTypeQinQOld;
+}
+
+Frame fail(Frame& f, Error e) noexcept {
+  f.error = e;
+  return f;
+}
+
+}  // namespace
+
+std::uint32_t checksum_add(std::uint32_t sum, Bytes data) noexcept {
+  const std::uint8_t* p = data.data();
+  std::size_t n = data.size();
+  // 64-bit accumulator over 4-byte words: carries cannot overflow for any
+  // frame size we handle, and it is ~4x fewer adds than a 16-bit loop.
+  std::uint64_t acc = sum;
+  while (n >= 4) {
+    acc += load_be32(p);
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    acc += load_be16(p);
+    p += 2;
+    n -= 2;
+  }
+  if (n) acc += static_cast<std::uint32_t>(*p) << 8;
+  while (acc >> 32) acc = (acc & 0xffffffffu) + (acc >> 32);
+  return static_cast<std::uint32_t>(acc);
+}
+
+std::uint16_t checksum_fold(std::uint32_t sum) noexcept {
+  while (sum >> 16) sum = (sum & 0xffffu) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum & 0xffffu);
+}
+
+std::uint16_t ipv4_header_checksum(Bytes hdr) noexcept {
+  return checksum_fold(checksum_add(0, hdr));
+}
+
+std::uint16_t udp_checksum(Ipv4 src, Ipv4 dst, Bytes udp) noexcept {
+  std::uint32_t sum = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
+                      kIpProtoUdp + static_cast<std::uint32_t>(udp.size());
+  const std::uint16_t c = checksum_fold(checksum_add(sum, udp));
+  return c == 0 ? 0xffff : c;
+}
+
+Frame parse_frame(Bytes pkt) noexcept {
+  Frame f;
+  if (pkt.size() < kEthHeader) return fail(f, Error::eth_truncated);
+  const std::uint8_t* p = pkt.data();
+  f.eth.dst = load_mac(p);
+  f.eth.src = load_mac(p + 6);
+  std::size_t off = 12;
+  std::uint16_t type = load_be16(p + off);
+  while (is_vlan_tpid(type)) {
+    if (f.eth.vlan_count == 2) return fail(f, Error::vlan_too_many);
+    if (pkt.size() < off + kVlanTag + 2) return fail(f, Error::vlan_truncated);
+    f.eth.vlans[f.eth.vlan_count++] = VlanTag{type, load_be16(p + off + 2)};
+    off += kVlanTag;
+    type = load_be16(p + off);
+  }
+  off += 2;
+  f.eth.ethertype = type;
+  f.eth.l3_offset = static_cast<std::uint16_t>(off);
+
+  if (type == kEtherTypeArp) {
+    if (pkt.size() < off + kArpSize) return fail(f, Error::arp_truncated);
+    const std::uint8_t* a = p + off;
+    if (load_be16(a) != 1 || load_be16(a + 2) != kEtherTypeIpv4 || a[4] != 6 || a[5] != 4)
+      return fail(f, Error::arp_unsupported);
+    f.kind = FrameKind::arp;
+    f.arp.op = load_be16(a + 6);
+    f.arp.sha = load_mac(a + 8);
+    f.arp.spa = load_be32(a + 14);
+    f.arp.tha = load_mac(a + 18);
+    f.arp.tpa = load_be32(a + 24);
+    return f;
+  }
+  if (type != kEtherTypeIpv4) return f;  // kind = other
+
+  if (pkt.size() < off + kIpv4MinHeader) return fail(f, Error::ipv4_truncated);
+  const std::uint8_t* ip = p + off;
+  if ((ip[0] >> 4) != 4) return fail(f, Error::ipv4_bad_version);
+  const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+  if (ihl < kIpv4MinHeader || off + ihl > pkt.size()) return fail(f, Error::ipv4_bad_ihl);
+  f.ip.header_length = static_cast<std::uint8_t>(ihl);
+  f.ip.tos = ip[1];
+  f.ip.total_length = load_be16(ip + 2);
+  f.ip.id = load_be16(ip + 4);
+  f.ip.flags_fragment = load_be16(ip + 6);
+  f.ip.ttl = ip[8];
+  f.ip.protocol = ip[9];
+  f.ip.src = load_be32(ip + 12);
+  f.ip.dst = load_be32(ip + 16);
+  if (f.ip.total_length < ihl || off + f.ip.total_length > pkt.size())
+    return fail(f, Error::ipv4_bad_total_length);
+  if (ipv4_header_checksum(pkt.subspan(off, ihl)) != 0) return fail(f, Error::ipv4_bad_checksum);
+  // MF flag or a non-zero offset: any fragment, first or later.
+  if ((f.ip.flags_fragment & 0x3fff) != 0) return fail(f, Error::ipv4_fragment);
+
+  const std::size_t l4 = off + ihl;
+  const std::size_t l4_len = f.ip.total_length - ihl;
+  if (f.ip.protocol == kIpProtoIcmp) {
+    f.kind = FrameKind::ipv4_icmp;
+    return f;
+  }
+  if (f.ip.protocol != kIpProtoUdp) {
+    f.kind = FrameKind::ipv4_other;
+    return f;
+  }
+  if (l4_len < kUdpHeader) return fail(f, Error::udp_truncated);
+  const std::uint8_t* u = p + l4;
+  f.udp.src_port = load_be16(u);
+  f.udp.dst_port = load_be16(u + 2);
+  f.udp.length = load_be16(u + 4);
+  f.udp.checksum = load_be16(u + 6);
+  if (f.udp.length < kUdpHeader || f.udp.length > l4_len) return fail(f, Error::udp_bad_length);
+  if (f.udp.checksum != 0) {
+    const Bytes seg = pkt.subspan(l4, f.udp.length);
+    const std::uint32_t pseudo = (f.ip.src >> 16) + (f.ip.src & 0xffffu) + (f.ip.dst >> 16) +
+                                 (f.ip.dst & 0xffffu) + kIpProtoUdp + f.udp.length;
+    // A correct segment sums (with its checksum field) to 0xffff.
+    if (checksum_fold(checksum_add(pseudo, seg)) != 0) return fail(f, Error::udp_bad_checksum);
+  }
+  f.udp.payload_offset = static_cast<std::uint16_t>(l4 + kUdpHeader);
+  f.udp.payload_length = static_cast<std::uint16_t>(f.udp.length - kUdpHeader);
+  f.kind = FrameKind::ipv4_udp;
+  return f;
+}
+
+}  // namespace dorado::wire
