@@ -51,6 +51,11 @@ make_world() {
   for ns in "$CLI_NS" "$SRV_NS"; do ip netns del "$ns" 2>/dev/null || true; done
   ip netns add "$SRV_NS"
   ip netns add "$CLI_NS"
+  # No IPv6 chatter (MLD, router solicitations): the wire carries only what
+  # the test sends, so every server drop counter must stay at zero.
+  for ns in "$SRV_NS" "$CLI_NS"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
   ip link add "$SRV_IF" netns "$SRV_NS" type veth peer name "$CLI_IF" netns "$CLI_NS"
   if [ -n "${1:-}" ]; then ip -n "$CLI_NS" link set "$CLI_IF" address "$1"; fi
   # The server side carries no IPv4 address: dorado answers ARP and ping for

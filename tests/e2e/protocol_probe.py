@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Crafted DHCP exchanges against a running dorado (run inside the client
+namespace): INIT-REBOOT NAK cases and silence, a relayed request with option
+82 answered at the relay's port 67 with 82 echoed. Prints `N passed, N failed`.
+"""
+import random
+import sys
+
+from scapy.all import (BOOTP, DHCP, IP, UDP, AsyncSniffer, Ether, conf, get_if_hwaddr,
+                       sendp)
+
+IFACE, SERVER, RELAY = sys.argv[1], "10.99.0.1", "10.99.0.2"
+conf.verb = 0
+conf.checkIPaddr = False
+passed = failed = 0
+
+
+def check(what, ok):
+    global passed, failed
+    passed, failed = passed + bool(ok), failed + (not ok)
+    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+
+
+def mac_bytes(mac):
+    return bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
+
+
+def opt(pkt, name):
+    for o in pkt[DHCP].options:
+        if isinstance(o, tuple) and o[0] == name:
+            return o[1] if len(o) == 2 else o[1:]
+    return None
+
+
+def broadcast(mac, xid, options, ciaddr="0.0.0.0", timeout=2):
+    p = (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
+         UDP(sport=68, dport=67) / BOOTP(chaddr=mac_bytes(mac), xid=xid, ciaddr=ciaddr, flags=0x8000) /
+         DHCP(options=options + ["end"]))
+    return exchange(p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, timeout)
+
+
+def exchange(pkt, match, timeout=2):
+    """Sends pkt at L2 and returns the first frame that matches, or None."""
+    sniff = AsyncSniffer(iface=IFACE, lfilter=match, count=1, timeout=timeout)
+    sniff.start()
+    sendp(pkt, iface=IFACE)
+    sniff.join()
+    return sniff.results[0] if sniff.results else None
+
+
+def as_bootp(frame):
+    """scapy binds BOOTP to ports 67<->68 only; relay traffic is 67->67."""
+    return BOOTP(bytes(frame[UDP].payload))
+
+
+def dora(mac):
+    xid = random.getrandbits(32)
+    offer = broadcast(mac, xid, [("message-type", "discover")])
+    if offer is None:
+        return None
+    yiaddr = offer[BOOTP].yiaddr
+    ack = broadcast(mac, xid, [("message-type", "request"), ("server_id", SERVER),
+                                ("requested_addr", yiaddr)])
+    return yiaddr if ack is not None and opt(ack, "message-type") == 5 else None
+
+
+mac_a = "02:aa:00:00:00:0a"
+addr = dora(mac_a)
+check("scapy client completes DORA (%s)" % addr, addr is not None)
+
+# INIT-REBOOT: requested address, no server id, no ciaddr.
+def init_reboot(mac, requested):
+    return broadcast(mac, random.getrandbits(32),
+                     [("message-type", "request"), ("requested_addr", requested)])
+
+r = init_reboot(mac_a, addr)
+check("INIT-REBOOT for the client's own address gets ACK", r is not None and opt(r, "message-type") == 5)
+other = "10.99.9.%d" % random.randint(10, 250)
+r = init_reboot(mac_a, other)
+check("INIT-REBOOT for an address not the client's gets NAK",
+      r is not None and opt(r, "message-type") == 6 and r[BOOTP].yiaddr == "0.0.0.0")
+r = init_reboot(mac_a, "192.168.77.7")
+check("INIT-REBOOT for an address in the wrong subnet gets NAK", r is not None and opt(r, "message-type") == 6)
+r = init_reboot("02:aa:00:00:00:0b", "10.99.1.50")
+check("INIT-REBOOT from an unknown client gets silence", r is None)
+
+# A relayed DISCOVER: from the relay's address and port 67, giaddr set, with
+# option 82 (circuit id, remote id). The OFFER must come to the relay's port
+# 67, unicast, with option 82 echoed byte for byte.
+relay_mac = get_if_hwaddr(IFACE)
+client_mac = "02:cc:00:00:00:0c"
+xid = random.getrandbits(32)
+agent = b"\x01\x06eth0/1\x02\x08remote-7"
+got = exchange(Ether(src=relay_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=RELAY, dst=SERVER) /
+               UDP(sport=67, dport=67) /
+               BOOTP(chaddr=mac_bytes(client_mac), xid=xid, giaddr=RELAY, hops=1) /
+               DHCP(options=[("message-type", "discover"), ("relay_agent_information", agent), "end"]),
+               lambda r: UDP in r and r[UDP].dport == 67 and r[UDP].sport == 67 and
+               as_bootp(r).op == 2 and as_bootp(r).xid == xid, timeout=3)
+check("relayed DISCOVER answered", got is not None)
+if got is not None:
+    reply = as_bootp(got)
+    check("reply goes to the relay address", got[IP].dst == RELAY)
+    check("reply goes to UDP port 67", got[UDP].dport == 67)
+    check("reply L2 destination is the relay's MAC", got[Ether].dst == relay_mac)
+    check("reply is an OFFER in the giaddr's subnet",
+          opt(reply, "message-type") == 2 and reply.yiaddr.startswith("10.99."))
+    check("option 82 echoed unchanged", bytes(opt(reply, "relay_agent_information") or b"") == agent)
+    check("giaddr kept in the reply", reply.giaddr == RELAY)
+
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
