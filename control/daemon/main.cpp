@@ -102,6 +102,11 @@ void print_counters(const dorado::runtime::Runtime& rt) {
     for (const auto& [name, v] : snaps[w].counters) total[name] += v;
   std::printf("counters (all workers):\n");
   for (const auto& [name, v] : total) std::printf("  %-40s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
+  for (const auto& port : rt.port_snapshot()) {
+    std::printf("port %u:\n", port.lcore);
+    for (const auto& [name, v] : port.counters)
+      std::printf("  %-40s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
+  }
   if (snaps.size() > 1) {
     for (std::size_t w = 0; w < snaps.size(); ++w) {
       std::printf("worker %zu (lcore %u):\n", w, snaps[w].lcore);

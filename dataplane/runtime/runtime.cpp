@@ -290,4 +290,21 @@ std::vector<WorkerSnapshot> Runtime::snapshot() const {
   return out;
 }
 
+std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
+  std::vector<WorkerSnapshot> out;
+  for (const auto& p : impl_->ports) {
+    WorkerSnapshot s;
+    s.lcore = p.id;
+    rte_eth_stats st;
+    if (rte_eth_stats_get(p.id, &st) == 0) {
+      // Always listed, zeros included: "imissed 0" is an answer, not noise.
+      s.counters = {{"ipackets", st.ipackets}, {"opackets", st.opackets},
+                    {"imissed", st.imissed},   {"ierrors", st.ierrors},
+                    {"oerrors", st.oerrors},   {"rx_nombuf", st.rx_nombuf}};
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace dorado::runtime

@@ -43,7 +43,7 @@ struct RuntimeConfig {
 
 // A consistent-enough copy of every counter, for printing (control thread).
 struct WorkerSnapshot {
-  unsigned lcore = 0;
+  unsigned lcore = 0;                    // worker lcore, or port id for port_snapshot()
   std::vector<std::pair<std::string, std::uint64_t>> counters;   // non-zero ones, named
 };
 
@@ -79,6 +79,8 @@ class Runtime {
   // One line per port and worker: MAC, queues, lcores.
   std::string describe() const;
   std::vector<WorkerSnapshot> snapshot() const;
+  // Per-port NIC statistics (rte_eth_stats): packets, misses, errors.
+  std::vector<WorkerSnapshot> port_snapshot() const;
 
  private:
   struct Impl;

@@ -146,7 +146,7 @@ stop_dorado() {
 
 # counter NAME: value of an aggregated counter printed at stop (0 if absent).
 counter() {
-  awk -v n="$1" '/^counters \(all workers\)/{on=1; next} /^worker /{on=0} on && $1==n {print $2; f=1} END{if(!f) print 0}' "$WORK/dorado.out"
+  awk -v n="$1" '/^counters \(all workers\)/{on=1; next} /^(worker|port) /{on=0} on && $1==n {print $2; f=1} END{if(!f) print 0}' "$WORK/dorado.out"
 }
 
 # check DESCRIPTION command...: runs the command, records pass/fail.
