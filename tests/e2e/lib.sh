@@ -7,8 +7,8 @@
 set -euo pipefail
 
 E2E_NAME=${E2E_NAME:-e2e}
-SRV_NS="dorado-${E2E_NAME}-srv"
-CLI_NS="dorado-${E2E_NAME}-cli"
+SRV_NS=${SRV_NS:-"dorado-${E2E_NAME}-srv"}
+CLI_NS=${CLI_NS:-"dorado-${E2E_NAME}-cli"}
 SRV_IF="veth-srv"
 CLI_IF="veth-cli"
 WORK=$(mktemp -d "/tmp/dorado-${E2E_NAME}.XXXXXX")
@@ -126,17 +126,17 @@ start_dorado() {
   log "dorado did not start in 10 s"; cat "$WORK/dorado.err" >&2; return 1
 }
 
-# stop_dorado: SIGTERM, must exit 0 within 2 s; counters end up in dorado.out.
+# stop_dorado: SIGTERM, must exit 0 within 1 s; counters end up in dorado.out.
 stop_dorado() {
   [ -n "$DORADO_PID" ] || return 0
   kill -TERM "$DORADO_PID"
   local rc=0
   for _ in $(seq 1 20); do
     kill -0 "$DORADO_PID" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.05
   done
   if kill -0 "$DORADO_PID" 2>/dev/null; then
-    check "dorado stops within 2 s of SIGTERM" false
+    check "dorado stops within 1 s of SIGTERM" false
     kill -KILL "$DORADO_PID"
   fi
   wait "$DORADO_PID" || rc=$?
