@@ -13,10 +13,11 @@
 //   options in the order given, then 82 (relay agent info echo), then END.
 // Values longer than 255 bytes are split into several instances (RFC 3396).
 // Size: the BOOTP message never exceeds max(max_message_size, 576) - 28
-// (IPv4 + UDP headers; RFC 2132 9.10). Optional options that do not fit are
-// skipped (largest-first is not attempted: in emission order, each one that
-// fits is kept); mandatory ones never are: if they do not fit, the build
-// fails with mandatory_too_large. The message is zero-padded to 300 bytes.
+// (IPv4 + UDP headers; RFC 2132 9.10). Mandatory options (53, 54, 82 and
+// those marked mandatory) are reserved first; if they do not fit, the build
+// fails with mandatory_too_large. Optional options that do not fit in what is
+// left are skipped (largest-first is not attempted: in emission order, each
+// one that fits is kept). The message is zero-padded to 300 bytes.
 #pragma once
 
 #include <cstddef>
@@ -72,7 +73,8 @@ struct DhcpOptionsSpec {
   MessageType type = MessageType::offer;
   Ipv4 server_id = 0;                   // option 54; 0 = omit
   Bytes parameter_request_list;         // the client's option 55, for ordering
-  std::span<const OptionValue> options; // everything else, except 53/54/82
+  std::span<const OptionValue> options; // everything else; entries with code
+                                        // 0, 52, 53, 54, 82 or 255 are ignored
   Bytes relay_agent_info;               // option 82 to echo; empty = omit
   std::uint16_t max_message_size = 0;   // client's option 57; <576 means 576
 };
@@ -83,7 +85,8 @@ struct BuildResult {
   std::size_t dhcp_offset = 0;          // where the BOOTP message starts
 };
 
-// Writes a complete frame. On error nothing useful is in `out`.
+// Writes a complete frame. On error nothing useful is in `out`. Errors:
+// buffer_too_small, mandatory_too_large, vlan_too_many (env.vlan_count > 2).
 BuildResult build_dhcp_frame(MutableBytes out, const Envelope& env, const BootpFields& bootp,
                              const DhcpOptionsSpec& options) noexcept;
 
@@ -93,7 +96,8 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
 
 // Writes the L2-L4 headers in front of a DHCP message already at
 // out[header_size(env) ...] of `payload_length` bytes and fills in lengths and
-// checksums. Returns the frame length, or 0 if `out` is too small.
+// checksums. Returns the frame length, or 0 if `out` is too small (or
+// env.vlan_count > 2, or the payload does not fit in one IPv4 datagram).
 std::size_t header_size(const Envelope& env) noexcept;
 std::size_t wrap_udp_frame(MutableBytes out, const Envelope& env,
                            std::size_t payload_length) noexcept;

@@ -105,7 +105,10 @@ struct ClasslessRoutes {
       std::uint8_t dst[4] = {0, 0, 0, 0};
       for (std::size_t k = 0; k < n; ++k) dst[k] = raw[i + k];
       i += n;
-      r.destination = load_be32(dst);
+      // Only the significant bits: senders may leave junk in the last octet.
+      r.destination = r.prefix_length == 0
+                          ? 0
+                          : load_be32(dst) & (0xffffffffu << (32 - r.prefix_length));
       r.router = load_be32(raw.data() + i);
       i += 4;
       f(r);

@@ -1,0 +1,201 @@
+#include "wire/build.hpp"
+
+#include <algorithm>
+#include <bitset>
+#include <cstring>
+
+namespace dorado::wire {
+
+namespace {
+
+constexpr std::size_t kEthHeader = 14;
+constexpr std::size_t kVlanTag = 4;
+constexpr std::size_t kIpv4Header = 20;
+constexpr std::size_t kUdpHeader = 8;
+constexpr std::size_t kIpUdpHeaders = kIpv4Header + kUdpHeader;
+constexpr std::size_t kMinMaxMessage = 576;  // RFC 2132 9.10 floor
+constexpr std::size_t kFixedWithCookie = kBootpFixedSize + 4;
+constexpr std::size_t kMaxFrameVlans = 2;
+constexpr std::size_t kMaxUdpPayload = 0xffff - kIpUdpHeaders;
+
+// Codes the spec carries in dedicated fields (53, 54, 82), the framing codes,
+// and 52 (sname/file are always written empty, so an overload would lie).
+// Such entries in spec.options are ignored rather than emitted twice.
+constexpr bool reserved_code(std::uint8_t c) noexcept {
+  return c == opt::pad || c == opt::end || c == opt::overload || c == opt::message_type ||
+         c == opt::server_id || c == opt::relay_agent_info;
+}
+
+// Wire size of a value, split into 255-byte instances (RFC 3396); an empty
+// value is one instance of length 0.
+constexpr std::size_t encoded_size(std::size_t value_length) noexcept {
+  const std::size_t instances = value_length == 0 ? 1 : (value_length + 254) / 255;
+  return instances * 2 + value_length;
+}
+
+// Calls f(option) for spec.options in emission order: first the codes of
+// option 55 in its order (each code once, all entries with that code), then
+// the entries whose code 55 does not list, in the order given.
+template <typename F>
+void for_each_in_order(const DhcpOptionsSpec& spec, F&& f) noexcept {
+  std::bitset<256> requested;
+  for (const std::uint8_t code : spec.parameter_request_list) {
+    if (reserved_code(code) || requested.test(code)) continue;
+    requested.set(code);
+    for (const OptionValue& o : spec.options)
+      if (o.code == code) f(o);
+  }
+  for (const OptionValue& o : spec.options)
+    if (!reserved_code(o.code) && !requested.test(o.code)) f(o);
+}
+
+std::uint8_t* put_option(std::uint8_t* p, std::uint8_t code, Bytes value) noexcept {
+  std::size_t done = 0;
+  do {
+    const std::size_t n = std::min<std::size_t>(value.size() - done, 255);
+    *p++ = code;
+    *p++ = static_cast<std::uint8_t>(n);
+    if (n != 0) std::memcpy(p, value.data() + done, n);
+    p += n;
+    done += n;
+  } while (done < value.size());
+  return p;
+}
+
+}  // namespace
+
+BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
+                               const DhcpOptionsSpec& spec) noexcept {
+  const std::size_t budget =
+      std::min(std::max<std::size_t>(spec.max_message_size, kMinMaxMessage) - kIpUdpHeaders,
+               kMaxUdpPayload);
+
+  // Mandatory options are reserved up front so that an optional one early in
+  // the order can never crowd out a mandatory one later in it.
+  std::size_t mandatory = 3 /* 53 */ + 1 /* END */;
+  if (spec.server_id != 0) mandatory += 6;
+  if (!spec.relay_agent_info.empty()) mandatory += encoded_size(spec.relay_agent_info.size());
+  for_each_in_order(spec, [&](const OptionValue& o) noexcept {
+    if (o.mandatory) mandatory += encoded_size(o.value.size());
+  });
+  if (kFixedWithCookie + mandatory > budget) return {Error::mandatory_too_large, 0, 0};
+  std::size_t spare = budget - kFixedWithCookie - mandatory;
+
+  // Sizes first, so nothing is written when `out` is short.
+  std::size_t length = kFixedWithCookie + mandatory;
+  for_each_in_order(spec, [&](const OptionValue& o) noexcept {
+    if (o.mandatory) return;
+    const std::size_t n = encoded_size(o.value.size());
+    if (n <= spare) {
+      spare -= n;
+      length += n;
+    }
+  });
+  const std::size_t padded = std::max(length, kBootpMinSize);
+  if (out.size() < padded) return {Error::buffer_too_small, 0, 0};
+
+  std::uint8_t* const base = out.data();
+  std::memset(base, 0, kFixedWithCookie);
+  base[0] = bootp.op;
+  base[1] = bootp.htype;
+  base[2] = bootp.hlen;
+  base[3] = bootp.hops;
+  store_be32(base + 4, bootp.xid);
+  store_be16(base + 8, bootp.secs);
+  store_be16(base + 10, bootp.flags);
+  store_be32(base + 12, bootp.ciaddr);
+  store_be32(base + 16, bootp.yiaddr);
+  store_be32(base + 20, bootp.siaddr);
+  store_be32(base + 24, bootp.giaddr);
+  std::memcpy(base + 28, bootp.chaddr.data(), bootp.chaddr.size());
+  store_be32(base + kBootpFixedSize, kMagicCookie);
+
+  std::uint8_t* p = base + kFixedWithCookie;
+  *p++ = opt::message_type;
+  *p++ = 1;
+  *p++ = static_cast<std::uint8_t>(spec.type);
+  if (spec.server_id != 0) {
+    *p++ = opt::server_id;
+    *p++ = 4;
+    store_be32(p, spec.server_id);
+    p += 4;
+  }
+  // Same decisions as the sizing pass: `spare` is recomputed identically.
+  spare = budget - kFixedWithCookie - mandatory;
+  for_each_in_order(spec, [&](const OptionValue& o) noexcept {
+    const std::size_t n = encoded_size(o.value.size());
+    if (!o.mandatory) {
+      if (n > spare) return;
+      spare -= n;
+    }
+    p = put_option(p, o.code, o.value);
+  });
+  if (!spec.relay_agent_info.empty()) p = put_option(p, opt::relay_agent_info, spec.relay_agent_info);
+  *p++ = opt::end;
+
+  const std::size_t written = static_cast<std::size_t>(p - base);
+  if (written < padded) std::memset(p, 0, padded - written);
+  return {Error::ok, padded, 0};
+}
+
+std::size_t header_size(const Envelope& env) noexcept {
+  return kEthHeader + kVlanTag * std::min<std::size_t>(env.vlan_count, kMaxFrameVlans) +
+         kIpUdpHeaders;
+}
+
+std::size_t wrap_udp_frame(MutableBytes out, const Envelope& env,
+                           std::size_t payload_length) noexcept {
+  const std::size_t hs = header_size(env);
+  if (env.vlan_count > kMaxFrameVlans || payload_length > kMaxUdpPayload ||
+      out.size() < hs || out.size() - hs < payload_length)
+    return 0;
+
+  std::uint8_t* p = out.data();
+  std::memcpy(p, env.eth_dst.b.data(), 6);
+  std::memcpy(p + 6, env.eth_src.b.data(), 6);
+  p += 12;
+  for (std::size_t i = 0; i < env.vlan_count; ++i) {
+    store_be16(p, env.vlans[i].tpid);
+    store_be16(p + 2, env.vlans[i].tci);
+    p += kVlanTag;
+  }
+  store_be16(p, kEtherTypeIpv4);
+  p += 2;
+
+  std::uint8_t* const ip = p;
+  const std::size_t udp_length = kUdpHeader + payload_length;
+  ip[0] = 0x45;
+  ip[1] = env.tos;
+  store_be16(ip + 2, static_cast<std::uint16_t>(kIpv4Header + udp_length));
+  store_be16(ip + 4, env.ip_id);
+  store_be16(ip + 6, 0);  // no DF: a relay may need to fragment towards a small-MTU link
+  ip[8] = env.ttl;
+  ip[9] = kIpProtoUdp;
+  store_be16(ip + 10, 0);
+  store_be32(ip + 12, env.ip_src);
+  store_be32(ip + 16, env.ip_dst);
+  store_be16(ip + 10, ipv4_header_checksum(Bytes{ip, kIpv4Header}));
+
+  std::uint8_t* const udp = ip + kIpv4Header;
+  store_be16(udp, env.src_port);
+  store_be16(udp + 2, env.dst_port);
+  store_be16(udp + 4, static_cast<std::uint16_t>(udp_length));
+  store_be16(udp + 6, 0);
+  if (env.udp_checksum)
+    store_be16(udp + 6, udp_checksum(env.ip_src, env.ip_dst, Bytes{udp, udp_length}));
+  return hs + payload_length;
+}
+
+BuildResult build_dhcp_frame(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                             const DhcpOptionsSpec& spec) noexcept {
+  if (env.vlan_count > kMaxFrameVlans) return {Error::vlan_too_many, 0, 0};
+  const std::size_t hs = header_size(env);
+  if (out.size() < hs) return {Error::buffer_too_small, 0, 0};
+  const BuildResult msg = build_dhcp_message(out.subspan(hs), bootp, spec);
+  if (msg.error != Error::ok) return msg;
+  const std::size_t length = wrap_udp_frame(out, env, msg.length);
+  if (length == 0) return {Error::buffer_too_small, 0, 0};
+  return {Error::ok, length, hs};
+}
+
+}  // namespace dorado::wire

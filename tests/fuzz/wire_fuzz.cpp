@@ -1,0 +1,256 @@
+// libFuzzer target for the wire codec. Input: one Ethernet frame.
+//
+// parse_frame, then parse_dhcp on a UDP payload; every accessor is read (so
+// the sanitizers see any out-of-bounds use of what the parser accepted).
+// When the DHCP message parses, a reply is built from its fields the way the
+// engine would (82 echoed, options ordered by 55, a small and the client's
+// maximum size) and parsed again: a frame the builder accepts must parse,
+// and must carry what it was given. Any violation aborts.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include "wire/build.hpp"
+#include "wire/dhcp.hpp"
+#include "wire/errors.hpp"
+#include "wire/frame.hpp"
+
+namespace {
+
+using namespace dorado::wire;
+
+#define FUZZ_CHECK(cond)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                            \
+    }                                                                          \
+  } while (0)
+
+// Keeps reads from being optimised away.
+volatile std::uint64_t g_sink;
+
+void touch(Bytes b) {
+  std::uint64_t h = b.size();
+  for (const std::uint8_t x : b) h = h * 31 + x;
+  g_sink = g_sink + h;
+}
+void touch(std::uint64_t v) { g_sink = g_sink + v; }
+void touch(std::string_view s) {
+  touch(Bytes{reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+}
+template <typename T>
+void touch(const std::optional<T>& v) {
+  if (v) touch(*v);
+}
+void touch(const Ipv4List& l) {
+  for (std::size_t i = 0; i < l.size(); ++i) touch(l[i]);
+  touch(l.raw);
+}
+
+void touch_frame(const Frame& f) {
+  touch(error_name(f.error));
+  touch(error_text(f.error));
+  touch(static_cast<std::uint64_t>(f.kind));
+  touch(f.eth.ethertype + f.eth.l3_offset + f.eth.vlan_count);
+  for (std::size_t i = 0; i < f.eth.vlan_count; ++i) touch(f.eth.vlans[i].vid());
+  if (f.kind == FrameKind::arp) touch(f.arp.spa + f.arp.tpa + f.arp.op + f.arp.sha.b[5]);
+}
+
+void touch_message(const DhcpMessage& m) {
+  touch(error_name(m.error));
+  touch(m.error_option);
+  if (m.error != Error::ok) return;
+  touch(m.op + m.htype + m.hops + m.xid + m.secs + m.flags + m.ciaddr + m.yiaddr + m.siaddr +
+        m.giaddr + m.overload + m.areas + m.broadcast_flag());
+  touch(m.chaddr());
+  touch(m.chaddr_mac().b[0]);
+  touch(m.sname_field);
+  touch(m.file_field);
+  for (const std::uint8_t c : m.codes()) {
+    FUZZ_CHECK(m.has(c));
+    FUZZ_CHECK(m.instances(c) >= 1);
+    touch(*m.option(c));
+    touch(option_name(c));
+  }
+  if (const auto t = m.message_type()) touch(message_type_name(static_cast<std::uint8_t>(*t)));
+  touch(m.subnet_mask());
+  touch(m.routers());
+  touch(m.dns_servers());
+  touch(m.hostname());
+  touch(m.domain_name());
+  touch(m.broadcast_address());
+  touch(m.requested_ip());
+  touch(m.lease_time());
+  touch(m.server_id());
+  touch(m.parameter_request_list());
+  touch(m.max_message_size());
+  touch(m.renewal_time());
+  touch(m.rebinding_time());
+  touch(m.vendor_class_id());
+  touch(m.client_id());
+  if (const auto f = m.client_fqdn()) {
+    touch(f->flags + f->rcode1 + f->rcode2);
+    touch(f->name);
+  }
+  if (const auto r = m.relay_agent_info()) {
+    touch(r->raw);
+    touch(r->circuit_id);
+    touch(r->remote_id);
+    touch(r->link_selection);
+    touch(r->vendor_specific);
+  }
+  touch(m.subnet_selection());
+  if (const auto routes = m.classless_routes()) {
+    routes->for_each([](const ClasslessRoute& r) {
+      FUZZ_CHECK(r.prefix_length <= 32);
+      touch(r.destination + r.prefix_length + r.router);
+    });
+  }
+}
+
+bool reserved(std::uint8_t code) {
+  return code == opt::pad || code == opt::end || code == opt::overload ||
+         code == opt::message_type || code == opt::server_id || code == opt::relay_agent_info;
+}
+
+// Per-process state, as the runtime keeps it per lcore: no 5 KiB objects on
+// the stack per input.
+struct State {
+  DhcpMessage request;
+  DhcpMessage reply;
+  std::array<OptionValue, 256> options;
+  std::array<std::uint8_t, 70000> out;  // > 65535 + headers
+  std::array<std::uint8_t, 70000> copy;
+};
+State g_state;
+
+// Mutations almost never leave the checksums right, which would stop nearly
+// every input at L3/L4. A frame refused only for a checksum is therefore
+// repaired in a copy and parsed again, so the DHCP parser and the builder see
+// the mutated payloads too.
+Bytes repair_checksums(Bytes pkt, Frame& f) {
+  if (f.error != Error::ipv4_bad_checksum && f.error != Error::udp_bad_checksum) return pkt;
+  if (pkt.size() > g_state.copy.size()) return pkt;
+  std::copy(pkt.begin(), pkt.end(), g_state.copy.begin());
+  std::uint8_t* const ip = g_state.copy.data() + f.eth.l3_offset;
+  const std::size_t ihl = f.ip.header_length;
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, ipv4_header_checksum(Bytes{ip, ihl}));
+  const Bytes fixed{g_state.copy.data(), pkt.size()};
+  f = parse_frame(fixed);
+  if (f.error == Error::udp_bad_checksum) {
+    std::uint8_t* const udp = ip + ihl;
+    store_be16(udp + 6, 0);
+    store_be16(udp + 6, udp_checksum(f.ip.src, f.ip.dst, Bytes{udp, f.udp.length}));
+    f = parse_frame(fixed);
+    FUZZ_CHECK(f.error != Error::udp_bad_checksum);
+  }
+  FUZZ_CHECK(f.error != Error::ipv4_bad_checksum);
+  return fixed;
+}
+
+void build_and_check(const Frame& f, const DhcpMessage& m, std::size_t n_options,
+                     std::uint16_t max_size) {
+  Envelope env;
+  env.eth_src = f.eth.dst;
+  env.eth_dst = f.eth.src;
+  env.vlan_count = f.eth.vlan_count;
+  env.vlans = f.eth.vlans;
+  env.ip_src = f.ip.dst;
+  env.ip_dst = f.ip.src;
+  env.ttl = f.ip.ttl;
+  env.tos = f.ip.tos;
+  env.ip_id = f.ip.id;
+  env.src_port = f.udp.dst_port;
+  env.dst_port = f.udp.src_port;
+  env.udp_checksum = f.udp.checksum != 0;
+
+  BootpFields bootp;
+  bootp.op = 2;
+  bootp.htype = m.htype;
+  bootp.hlen = m.hlen;
+  bootp.hops = m.hops;
+  bootp.xid = m.xid;
+  bootp.secs = m.secs;
+  bootp.flags = m.flags;
+  bootp.ciaddr = m.ciaddr;
+  bootp.yiaddr = m.requested_ip().value_or(m.yiaddr);
+  bootp.siaddr = m.siaddr;
+  bootp.giaddr = m.giaddr;
+  std::copy(m.chaddr_field.begin(), m.chaddr_field.end(), bootp.chaddr.begin());
+
+  DhcpOptionsSpec spec;
+  const std::uint8_t type = m.message_type() ? static_cast<std::uint8_t>(*m.message_type()) : 0;
+  spec.type = type == 1 ? MessageType::offer : MessageType::ack;
+  spec.server_id = m.server_id().value_or(0);
+  spec.parameter_request_list = m.parameter_request_list();
+  spec.options = std::span<const OptionValue>{g_state.options.data(), n_options};
+  if (const auto rai = m.relay_agent_info()) spec.relay_agent_info = rai->raw;
+  spec.max_message_size = max_size;
+
+  const MutableBytes out{g_state.out.data(), g_state.out.size()};
+  const BuildResult r = build_dhcp_frame(out, env, bootp, spec);
+  FUZZ_CHECK(r.error == Error::ok || r.error == Error::mandatory_too_large);
+  if (r.error != Error::ok) return;
+
+  const std::size_t budget = std::max<std::size_t>(max_size, 576) - 28;
+  FUZZ_CHECK(r.dhcp_offset == header_size(env));
+  FUZZ_CHECK(r.length >= r.dhcp_offset + kBootpMinSize);
+  FUZZ_CHECK(r.length <= r.dhcp_offset + budget);
+
+  const Bytes frame{g_state.out.data(), r.length};
+  const Frame rf = parse_frame(frame);
+  FUZZ_CHECK(rf.error == Error::ok);
+  FUZZ_CHECK(rf.kind == FrameKind::ipv4_udp);
+  FUZZ_CHECK(rf.eth.vlan_count == f.eth.vlan_count);
+  for (std::size_t i = 0; i < rf.eth.vlan_count; ++i) FUZZ_CHECK(rf.eth.vlans[i] == f.eth.vlans[i]);
+  FUZZ_CHECK(rf.udp.payload_offset == r.dhcp_offset);
+
+  DhcpMessage& back = g_state.reply;
+  FUZZ_CHECK(back.parse(rf.udp_payload(frame)) == Error::ok);
+  FUZZ_CHECK(back.xid == m.xid && back.op == 2 && back.hlen == m.hlen);
+  FUZZ_CHECK(back.message_type() == spec.type);
+  // 54 = 0.0.0.0 from a client means "omit" to the builder.
+  FUZZ_CHECK(spec.server_id == 0 ? !back.has(opt::server_id) : back.server_id() == spec.server_id);
+  if (!spec.relay_agent_info.empty()) {
+    const auto echoed = back.option(opt::relay_agent_info);
+    FUZZ_CHECK(echoed && std::equal(echoed->begin(), echoed->end(), spec.relay_agent_info.begin(),
+                                    spec.relay_agent_info.end()));
+  }
+  for (const OptionValue& o : spec.options) {
+    const auto got = back.option(o.code);
+    FUZZ_CHECK(got || !o.mandatory);
+    if (got) FUZZ_CHECK(std::equal(got->begin(), got->end(), o.value.begin(), o.value.end()));
+  }
+  touch_message(back);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Frame f = parse_frame(Bytes{data, size});
+  touch_frame(f);
+  const Bytes pkt = repair_checksums(Bytes{data, size}, f);
+  if (f.error != Error::ok || f.kind != FrameKind::ipv4_udp) return 0;
+
+  DhcpMessage& m = g_state.request;
+  m.parse(f.udp_payload(pkt));
+  touch_message(m);
+  if (m.error != Error::ok) return 0;
+
+  // Everything the client sent goes back, so the builder sees odd codes and
+  // sizes; which ones are mandatory is decided by the input, too.
+  std::size_t n = 0;
+  for (const std::uint8_t c : m.codes()) {
+    if (reserved(c)) continue;
+    g_state.options[n++] = OptionValue{c, *m.option(c), ((c ^ m.xid) & 3) == 0};
+  }
+  build_and_check(f, m, n, 576);
+  build_and_check(f, m, n, m.max_message_size().value_or(0));
+  return 0;
+}
