@@ -1,0 +1,139 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <tuple>
+
+#include "config/detail.hpp"
+
+namespace dorado::config {
+
+unsigned default_mbufs(unsigned workers, unsigned rx_desc, unsigned tx_desc) noexcept {
+  const unsigned long long want =
+      static_cast<unsigned long long>(workers) * (rx_desc + tx_desc + 4096ull);
+  unsigned long long n = 8192;
+  while (n < want + 1 && n < (1ull << 31)) n *= 2;
+  return static_cast<unsigned>(n - 1);
+}
+
+std::string ConfigError::to_string() const {
+  std::string s = file + ":" + std::to_string(line) + ": ";
+  if (!key.empty()) s += key + ": ";
+  return s + message;
+}
+
+namespace detail {
+
+Diag compile_diag(const std::string& error, const DaemonConfig& c, const ConfigWhere& w) {
+  Diag d{0, 0, "", "rejected by the engine: " + error};
+  const std::string tag = "subnet ";
+  for (std::size_t pos = error.find(tag); pos != std::string::npos; pos = error.find(tag, pos + 1)) {
+    std::size_t end = pos + tag.size();
+    std::uint64_t id = 0;
+    bool digits = false;
+    while (end < error.size() && error[end] >= '0' && error[end] <= '9' && id <= 0xffffffffull) {
+      id = id * 10 + static_cast<unsigned>(error[end++] - '0');
+      digits = true;
+    }
+    if (!digits) continue;
+    for (std::size_t i = 0; i < c.engine.subnets.size(); ++i) {
+      if (c.engine.subnets[i].id == id) {
+        d.line = w.subnets[i].table.line;
+        d.key = w.subnets[i].table.key;
+        return d;
+      }
+    }
+  }
+  return d;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::Diag;
+
+LoadResult finish(std::vector<Diag> diags, const std::string& file) {
+  std::stable_sort(diags.begin(), diags.end(), [](const Diag& a, const Diag& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  LoadResult r;
+  for (Diag& d : diags)
+    r.errors.push_back(ConfigError{file, d.line, std::move(d.key), std::move(d.message)});
+  return r;
+}
+
+LoadResult load(std::string_view text, const std::string& name) {
+  detail::Loaded loaded = detail::read_toml(text, name);
+  if (loaded.parsed) {
+    std::vector<Diag> more = detail::cross_check(loaded.config, loaded.where, name);
+    loaded.diags.insert(loaded.diags.end(), std::make_move_iterator(more.begin()),
+                        std::make_move_iterator(more.end()));
+  }
+  if (!loaded.diags.empty()) return finish(std::move(loaded.diags), name);
+
+  engine::CompileResult compiled = engine::compile(loaded.config.engine);
+  if (!compiled.ok())
+    return finish({detail::compile_diag(compiled.error, loaded.config, loaded.where)}, name);
+  LoadResult r;
+  r.config = std::move(loaded.config);
+  r.compiled = std::move(compiled.config);
+  return r;
+}
+
+LoadResult internal_error(const std::string& name, const char* what) {
+  LoadResult r;
+  r.errors.push_back(ConfigError{name, 0, "", std::string("internal error while loading: ") + what});
+  return r;
+}
+
+}  // namespace
+
+LoadResult load_config_string(std::string_view toml, const std::string& name) {
+  try {
+    return load(toml, name);
+  } catch (const std::exception& e) {
+    return internal_error(name, e.what());
+  } catch (...) {
+    return internal_error(name, "unknown exception");
+  }
+}
+
+LoadResult load_config_file(const std::string& path) {
+  try {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      LoadResult r;
+      r.errors.push_back(ConfigError{path, 0, "", "cannot read: is a directory"});
+      return r;
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      LoadResult r;
+      r.errors.push_back(ConfigError{path, 0, "", std::string("cannot open: ") +
+                                                      (errno ? std::strerror(errno) : "unknown error")});
+      return r;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+      LoadResult r;
+      r.errors.push_back(ConfigError{path, 0, "", "cannot read the file"});
+      return r;
+    }
+    return load_config_string(text.str(), path);
+  } catch (const std::exception& e) {
+    return internal_error(path, e.what());
+  } catch (...) {
+    return internal_error(path, "unknown exception");
+  }
+}
+
+}  // namespace dorado::config

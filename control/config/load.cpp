@@ -1,0 +1,806 @@
+// TOML -> DaemonConfig with per-value checks. The only file that includes
+// toml11 (DESIGN.md: "toml11 appears nowhere else"). toml11 throws; nothing
+// here lets an exception out of read_toml().
+#include <toml.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/detail.hpp"
+#include "config/values.hpp"
+
+namespace dorado::config::detail {
+namespace {
+
+using Value = toml::value;
+
+constexpr std::int64_t kU32Max = std::numeric_limits<std::uint32_t>::max();
+constexpr std::size_t kMaxOptionValue = 1024;   // engine::compile()'s limit
+constexpr std::size_t kMaxClientId = 159;       // engine::kMaxKeyLen - 1
+constexpr unsigned kMaxWorkers = 128;
+constexpr std::size_t kMaxSocketPath = 107;     // sockaddr_un::sun_path minus the NUL
+
+// Codes engine::compile() refuses because the engine writes them itself.
+bool engine_owned_code(std::int64_t c) {
+  return c == 0 || c == 1 || (c >= 50 && c <= 55) || (c >= 57 && c <= 59) || c == 61 ||
+         c == 82 || c == 255;
+}
+
+std::string type_name(const Value& v) {
+  switch (v.type()) {
+    case toml::value_t::boolean: return "a boolean";
+    case toml::value_t::integer: return "an integer";
+    case toml::value_t::floating: return "a float";
+    case toml::value_t::string: return "a string";
+    case toml::value_t::offset_datetime:
+    case toml::value_t::local_datetime:
+    case toml::value_t::local_date:
+    case toml::value_t::local_time: return "a date/time";
+    case toml::value_t::array: return "an array";
+    case toml::value_t::table: return "a table";
+    default: return "nothing";
+  }
+}
+
+// Line and column of a value. toml11's own value::location() counts the
+// newlines from the start of the file on every call, which makes a config of
+// thousands of subnets take minutes; this is a binary search in the line
+// starts of the text (toml11 keeps the text's offsets; it only appends a
+// final newline).
+class LineIndex {
+ public:
+  explicit LineIndex(std::string_view text) {
+    starts_.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n') starts_.push_back(i + 1);
+  }
+
+  Where where_of(const Value& v, std::string key) const {
+    const auto* reg = dynamic_cast<const toml::detail::region*>(toml::detail::get_region(v));
+    if (reg == nullptr || !reg->is_ok()) {   // not from the text: toml11's answer
+      const toml::source_location l = v.location();
+      return Where{static_cast<unsigned>(l.line()), static_cast<unsigned>(l.column()), std::move(key)};
+    }
+    const auto offset = static_cast<std::size_t>(reg->first() - reg->begin());
+    const auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+    const auto line = static_cast<unsigned>(it - starts_.begin());
+    return Where{line, static_cast<unsigned>(offset - *(it - 1) + 1), std::move(key)};
+  }
+
+ private:
+  std::vector<std::size_t> starts_;   // offset of the first byte of each line
+};
+
+std::string join(const std::string& prefix, std::string_view key) {
+  return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+}
+
+std::string indexed(std::string_view key, std::size_t i) {
+  return std::string(key) + "[" + std::to_string(i) + "]";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first line of a toml11 error without "[error] toml::func: ", plus the
+// remark toml11 underlines the place with ("expected value, but got nothing").
+std::string syntax_message(const std::string& what) {
+  std::istringstream in(what);
+  std::string first, line, remark;
+  std::getline(in, first);
+  if (first.rfind("[error]", 0) == 0) first.erase(0, 7);
+  while (!first.empty() && first.front() == ' ') first.erase(0, 1);
+  if (first.rfind("toml::", 0) == 0) {
+    if (const std::size_t colon = first.find(": "); colon != std::string::npos)
+      first.erase(0, colon + 2);
+  }
+  while (std::getline(in, line)) {
+    // "   | ~~~~ remark" or "   |     ^--- remark"
+    const std::size_t bar = line.find(" | ");
+    if (bar == std::string::npos) continue;
+    std::string_view rest(line);
+    rest.remove_prefix(bar + 3);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (rest.rfind("^---", 0) == 0) {
+      rest.remove_prefix(4);
+    } else if (!rest.empty() && rest.front() == '~') {
+      while (!rest.empty() && rest.front() == '~') rest.remove_prefix(1);
+    } else {
+      continue;
+    }
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (!rest.empty()) remark = std::string(rest);
+  }
+  std::string msg = "syntax error: " + first;
+  if (!remark.empty() && first.find(remark) == std::string::npos) msg += " (" + remark + ")";
+  return msg;
+}
+
+struct OptionOut {
+  engine::OptionData data;
+  OptionWhere where;
+};
+
+struct SubnetOut {
+  engine::SubnetConfig config;
+  SubnetWhere where;
+  std::vector<Ipv4> relays;
+};
+
+class Reader {
+ public:
+  Reader(Loaded& out, const LineIndex& lines) : out_(out), lines_(lines) {}
+
+  void run(const Value& root) {
+    check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet"});
+    DaemonConfig& c = out_.config;
+    if (const Value* t = section(root, "server")) read_server(*t);
+    if (!out_.where.server_ok && !find(root, "server"))
+      error({0, 0, "server.address"}, "missing: [server] with address = \"a.b.c.d\" is required");
+    if (const Value* t = section(root, "dpdk")) read_dpdk(*t);
+    if (c.dpdk.mbufs == 0)
+      c.dpdk.mbufs = default_mbufs(c.dpdk.workers, c.dpdk.rx_desc, c.dpdk.tx_desc);
+    if (const Value* t = section(root, "store")) read_store(*t);
+    if (const Value* t = section(root, "control")) read_control(*t);
+    if (const Value* t = section(root, "lease")) read_lease(*t);
+    if (const toml::array* options = table_array(root, "", "option")) {
+      for (std::size_t i = 0; i < options->size(); ++i) {
+        if (!(*options)[i].is_table()) continue;
+        if (auto o = read_option((*options)[i], indexed("option", i))) {
+          c.engine.options.push_back(std::move(o->data));
+          out_.where.options.push_back(std::move(o->where));
+        }
+      }
+    }
+    const toml::array* subnets = table_array(root, "", "subnet");
+    if (!find(root, "subnet"))
+      error({0, 0, "subnet"}, "missing: at least one [[subnet]] is required");
+    else if (subnets && subnets->empty())
+      error(where_of(root.at("subnet"), "subnet"), "missing: at least one [[subnet]] is required");
+    if (subnets) {
+      for (std::size_t i = 0; i < subnets->size(); ++i) {
+        if (!(*subnets)[i].is_table()) continue;
+        SubnetOut s = read_subnet((*subnets)[i], i);
+        c.engine.subnets.push_back(std::move(s.config));
+        out_.where.subnets.push_back(std::move(s.where));
+        c.relays.push_back(std::move(s.relays));
+      }
+    }
+  }
+
+ private:
+  // ---- errors and lookup -------------------------------------------------------
+
+  Where where_of(const Value& v, std::string key) const { return lines_.where_of(v, std::move(key)); }
+
+  void error(const Where& w, std::string message) {
+    out_.diags.push_back(Diag{w.line, w.column, w.key, std::move(message)});
+  }
+
+  static const Value* find(const Value& table, std::string_view key) {
+    const auto& t = table.as_table();
+    const auto it = t.find(std::string(key));
+    return it == t.end() ? nullptr : &it->second;
+  }
+
+  void check_keys(const Value& table, const std::string& prefix,
+                  std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : table.as_table()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string_view best;
+      std::size_t best_d = 3;
+      for (std::string_view k : known) {
+        const std::size_t d = edit_distance(key, k);
+        if (d < best_d) best_d = d, best = k;
+      }
+      std::string msg = "unknown key";
+      if (!best.empty()) {
+        msg += " (did you mean `" + std::string(best) + "`?)";
+      } else {
+        msg += "; expected one of:";
+        for (std::string_view k : known) msg += " " + std::string(k);
+      }
+      error(where_of(value, join(prefix, key)), msg);
+    }
+  }
+
+  void type_error(const Value& v, const std::string& key, std::string_view expected) {
+    error(where_of(v, key), "expected " + std::string(expected) + ", got " + type_name(v));
+  }
+
+  // A [name] section: nullptr if absent or not a table (reported).
+  const Value* section(const Value& root, std::string_view name) {
+    const Value* v = find(root, name);
+    if (!v) return nullptr;
+    if (!v->is_table()) {
+      type_error(*v, std::string(name), "a table [" + std::string(name) + "]");
+      return nullptr;
+    }
+    return v;
+  }
+
+  // A [[name]] array: nullptr if absent or not an array; non-table elements reported.
+  const toml::array* table_array(const Value& parent, const std::string& prefix,
+                                 std::string_view name) {
+    const Value* v = find(parent, name);
+    if (!v) return nullptr;
+    const std::string key = join(prefix, name);
+    if (!v->is_array()) {
+      type_error(*v, key, "an array of tables [[" + key + "]]");
+      return nullptr;
+    }
+    const toml::array& a = v->as_array();
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!a[i].is_table()) type_error(a[i], indexed(key, i), "a table [[" + key + "]]");
+    return &a;
+  }
+
+  void missing(const Value& table, const std::string& prefix, std::string_view key) {
+    error(where_of(table, join(prefix, key)), "missing required key");
+  }
+
+  // ---- typed values: absent -> nullopt quietly; wrong -> reported, nullopt ----
+
+  std::optional<std::int64_t> integer(const Value& table, const std::string& prefix,
+                                      std::string_view key, std::int64_t min, std::int64_t max) {
+    const Value* v = find(table, key);
+    if (!v) return std::nullopt;
+    return integer_value(*v, join(prefix, key), min, max);
+  }
+
+  std::optional<std::int64_t> integer_value(const Value& v, const std::string& key,
+                                            std::int64_t min, std::int64_t max) {
+    if (!v.is_integer()) {
+      type_error(v, key, "an integer");
+      return std::nullopt;
+    }
+    const std::int64_t x = v.as_integer();
+    if (x < min || x > max) {
+      error(where_of(v, key), "must be " + std::to_string(min) + ".." + std::to_string(max) +
+                                  " (got " + std::to_string(x) + ")");
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::optional<double> number(const Value& table, const std::string& prefix, std::string_view key) {
+    const Value* v = find(table, key);
+    if (!v) return std::nullopt;
+    if (v->is_floating()) return v->as_floating();
+    if (v->is_integer()) return static_cast<double>(v->as_integer());
+    type_error(*v, join(prefix, key), "a number");
+    return std::nullopt;
+  }
+
+  std::optional<bool> boolean(const Value& table, const std::string& prefix, std::string_view key) {
+    const Value* v = find(table, key);
+    if (!v) return std::nullopt;
+    if (v->is_boolean()) return v->as_boolean();
+    type_error(*v, join(prefix, key), "a boolean (true or false)");
+    return std::nullopt;
+  }
+
+  std::optional<std::string> string(const Value& table, const std::string& prefix,
+                                    std::string_view key) {
+    const Value* v = find(table, key);
+    if (!v) return std::nullopt;
+    if (v->is_string()) return v->as_string().str;
+    type_error(*v, join(prefix, key), "a string");
+    return std::nullopt;
+  }
+
+  // A string or an array of strings: f(text, where) per string; the key of an
+  // element is "key[i]". Returns the number of entries seen (0 if absent).
+  template <typename F>
+  std::size_t each_string(const Value& table, const std::string& prefix, std::string_view key,
+                          F&& f) {
+    const Value* v = find(table, key);
+    if (!v) return 0;
+    const std::string k = join(prefix, key);
+    if (v->is_string()) {
+      f(v->as_string().str, where_of(*v, k));
+      return 1;
+    }
+    if (!v->is_array()) {
+      type_error(*v, k, "a string or an array of strings");
+      return 0;
+    }
+    const toml::array& a = v->as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i].is_string())
+        f(a[i].as_string().str, where_of(a[i], indexed(k, i)));
+      else
+        type_error(a[i], indexed(k, i), "a string");
+    }
+    return a.size();
+  }
+
+  std::optional<Ipv4> ipv4(const Value& table, const std::string& prefix, std::string_view key) {
+    const Value* v = find(table, key);
+    if (!v) return std::nullopt;
+    const std::string k = join(prefix, key);
+    if (!v->is_string()) {
+      type_error(*v, k, "a string \"a.b.c.d\"");
+      return std::nullopt;
+    }
+    const auto ip = parse_ipv4(v->as_string().str);
+    if (!ip) error(where_of(*v, k), "\"" + v->as_string().str + "\" is not an IPv4 address a.b.c.d");
+    return ip;
+  }
+
+  // Lists of addresses: the valid ones with their places.
+  std::vector<std::pair<Ipv4, Where>> ipv4_list(const Value& table, const std::string& prefix,
+                                                std::string_view key) {
+    std::vector<std::pair<Ipv4, Where>> out;
+    each_string(table, prefix, key, [&](const std::string& s, Where w) {
+      if (const auto ip = parse_ipv4(s))
+        out.emplace_back(*ip, std::move(w));
+      else
+        error(w, "\"" + s + "\" is not an IPv4 address a.b.c.d");
+    });
+    return out;
+  }
+
+  std::vector<std::pair<engine::AddressRange, Where>> range_list(const Value& table,
+                                                                 const std::string& prefix,
+                                                                 std::string_view key) {
+    std::vector<std::pair<engine::AddressRange, Where>> out;
+    each_string(table, prefix, key, [&](const std::string& s, Where w) {
+      Parsed<engine::AddressRange> r = parse_range(s);
+      if (r.value)
+        out.emplace_back(*r.value, std::move(w));
+      else
+        error(w, r.error);
+    });
+    return out;
+  }
+
+  // ---- sections ----------------------------------------------------------------
+
+  void read_server(const Value& t) {
+    check_keys(t, "server", {"address"});
+    if (!find(t, "address")) {
+      missing(t, "server", "address");
+      return;
+    }
+    out_.where.server_address = where_of(t.at("address"), "server.address");
+    if (const auto ip = ipv4(t, "server", "address")) {
+      if (*ip == 0 || *ip == 0xffffffffu) {
+        error(out_.where.server_address, "must be a unicast address");
+        return;
+      }
+      out_.config.server.address = *ip;
+      out_.config.engine.server_address = *ip;
+      out_.where.server_ok = true;
+    }
+  }
+
+  void read_dpdk(const Value& t) {
+    const std::string p = "dpdk";
+    check_keys(t, p, {"eal_args", "workers", "idle_sleep_us", "ports", "mbufs", "rx_desc",
+                      "tx_desc", "burst"});
+    DpdkSection& d = out_.config.dpdk;
+    if (const Value* v = find(t, "eal_args")) {
+      if (!v->is_array()) {
+        type_error(*v, "dpdk.eal_args", "an array of strings");
+      } else {
+        const toml::array& a = v->as_array();
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          if (a[i].is_string())
+            d.eal_args.push_back(a[i].as_string().str);
+          else
+            type_error(a[i], indexed("dpdk.eal_args", i), "a string");
+        }
+      }
+    }
+    if (auto x = integer(t, p, "workers", 1, kMaxWorkers)) d.workers = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "idle_sleep_us", 0, 1000000)) d.idle_sleep_us = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "mbufs", 1, kU32Max)) d.mbufs = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "rx_desc", 1, 65535)) d.rx_desc = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "tx_desc", 1, 65535)) d.tx_desc = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "burst", 1, 512)) d.burst = static_cast<unsigned>(*x);
+    if (const Value* v = find(t, "ports")) {
+      if (!v->is_array()) {
+        type_error(*v, "dpdk.ports", "an array of port ids");
+      } else {
+        const toml::array& a = v->as_array();
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          const std::string k = indexed("dpdk.ports", i);
+          const auto port = integer_value(a[i], k, 0, 65535);
+          if (!port) continue;
+          const auto id = static_cast<std::uint16_t>(*port);
+          if (std::find(d.ports.begin(), d.ports.end(), id) != d.ports.end())
+            error(where_of(a[i], k), "port " + std::to_string(id) + " listed twice");
+          else
+            d.ports.push_back(id);
+        }
+      }
+    }
+  }
+
+  void read_store(const Value& t) {
+    check_keys(t, "store", {"dir", "durability"});
+    if (auto s = string(t, "store", "dir")) {
+      if (s->empty())
+        error(where_of(t.at("dir"), "store.dir"), "must not be empty");
+      else
+        out_.config.store.dir = *s;
+    }
+    if (auto s = string(t, "store", "durability")) {
+      if (*s == "fsync")
+        out_.config.store.durability = Durability::fsync;
+      else if (*s == "async")
+        out_.config.store.durability = Durability::async;
+      else
+        error(where_of(t.at("durability"), "store.durability"),
+              "must be \"fsync\" or \"async\" (got \"" + *s + "\")");
+    }
+  }
+
+  void read_control(const Value& t) {
+    check_keys(t, "control", {"socket"});
+    if (auto s = string(t, "control", "socket")) {
+      const Where w = where_of(t.at("socket"), "control.socket");
+      if (s->empty())
+        error(w, "must not be empty");
+      else if (s->size() > kMaxSocketPath)
+        error(w, "longer than " + std::to_string(kMaxSocketPath) +
+                     " bytes (the limit of a unix socket path)");
+      else
+        out_.config.control.socket = *s;
+    }
+  }
+
+  void read_lease(const Value& t) {
+    check_keys(t, "lease", {"offer_hold", "decline_probation"});
+    engine::EngineConfig& e = out_.config.engine;
+    if (auto x = integer(t, "lease", "offer_hold", 1, kU32Max)) e.offer_hold_s = static_cast<std::uint32_t>(*x);
+    if (auto x = integer(t, "lease", "decline_probation", 1, kU32Max))
+      e.decline_probation_s = static_cast<std::uint32_t>(*x);
+  }
+
+  // ---- [[option]] / [[subnet.option]] -----------------------------------------
+
+  std::optional<OptionOut> read_option(const Value& t, const std::string& p) {
+    check_keys(t, p, {"code", "ip", "string", "u8", "u16", "u32", "hex", "always_send"});
+    OptionOut o;
+    o.where.table = where_of(t, p);
+    bool ok = true;
+    if (const Value* v = find(t, "code")) {
+      o.where.code = where_of(*v, join(p, "code"));
+      if (const auto code = integer_value(*v, o.where.code.key, 1, 254)) {
+        if (engine_owned_code(*code)) {
+          error(o.where.code, "option " + std::to_string(*code) +
+                                  " is written by the engine itself and cannot be configured"
+                                  " (engine-owned: 1, 50-55, 57-59, 61, 82)");
+          ok = false;
+        } else {
+          o.data.code = static_cast<std::uint8_t>(*code);
+        }
+      } else {
+        ok = false;
+      }
+    } else {
+      missing(t, p, "code");
+      ok = false;
+    }
+    if (const auto always = boolean(t, p, "always_send")) o.data.always_send = *always;
+
+    static constexpr std::string_view kinds[] = {"ip", "string", "u8", "u16", "u32", "hex"};
+    std::vector<std::string_view> given;
+    for (std::string_view k : kinds)
+      if (find(t, k)) given.push_back(k);
+    if (given.size() != 1) {
+      std::string msg;
+      if (given.empty()) {
+        msg = "needs exactly one value: ip, string, u8, u16, u32 or hex";
+      } else {
+        msg = "has more than one value (";
+        for (std::size_t i = 0; i < given.size(); ++i)
+          msg += (i ? ", " : "") + std::string(given[i]);
+        msg += "); give exactly one";
+      }
+      error(o.where.table, msg);
+      return std::nullopt;
+    }
+    const std::string_view kind = given.front();
+    const Value& v = t.at(std::string(kind));
+    const std::string k = join(p, kind);
+    std::optional<std::vector<std::uint8_t>> bytes = option_value(v, k, kind);
+    if (!bytes) return std::nullopt;
+    if (bytes->size() > kMaxOptionValue) {
+      error(where_of(v, k), "value is " + std::to_string(bytes->size()) +
+                                " bytes; at most 1024");
+      return std::nullopt;
+    }
+    o.data.value = std::move(*bytes);
+    if (!ok) return std::nullopt;
+    return o;
+  }
+
+  std::optional<std::vector<std::uint8_t>> option_value(const Value& v, const std::string& k,
+                                                        std::string_view kind) {
+    if (kind == "string") {
+      if (!v.is_string()) {
+        type_error(v, k, "a string");
+        return std::nullopt;
+      }
+      const std::string& s = v.as_string().str;
+      if (s.empty()) {
+        error(where_of(v, k), "must not be empty");
+        return std::nullopt;
+      }
+      return engine::encode_string(s);
+    }
+    if (kind == "hex") {
+      if (!v.is_string()) {
+        type_error(v, k, "a string of hex bytes \"01:02:ff\"");
+        return std::nullopt;
+      }
+      auto bytes = parse_hex(v.as_string().str);
+      if (!bytes)
+        error(where_of(v, k), "\"" + v.as_string().str + "\" is not hex bytes like \"01:02:ff\" or \"0102ff\"");
+      return bytes;
+    }
+    if (kind == "ip") {
+      std::vector<Ipv4> ips;
+      bool ok = true;
+      auto one = [&](const Value& e, const std::string& key) {
+        if (!e.is_string()) {
+          type_error(e, key, "a string \"a.b.c.d\"");
+          ok = false;
+        } else if (const auto ip = parse_ipv4(e.as_string().str)) {
+          ips.push_back(*ip);
+        } else {
+          error(where_of(e, key), "\"" + e.as_string().str + "\" is not an IPv4 address a.b.c.d");
+          ok = false;
+        }
+      };
+      if (v.is_array()) {
+        const toml::array& a = v.as_array();
+        if (a.empty()) {
+          error(where_of(v, k), "must not be empty");
+          return std::nullopt;
+        }
+        for (std::size_t i = 0; i < a.size(); ++i) one(a[i], indexed(k, i));
+      } else {
+        one(v, k);
+      }
+      if (!ok) return std::nullopt;
+      return engine::encode_ipv4_list(ips);
+    }
+    // u8 / u16 / u32: an integer or an array of integers, big-endian.
+    const std::int64_t max = kind == "u8" ? 0xff : kind == "u16" ? 0xffff : kU32Max;
+    std::vector<std::uint8_t> out;
+    bool ok = true;
+    auto one = [&](const Value& e, const std::string& key) {
+      const auto x = integer_value(e, key, 0, max);
+      if (!x) {
+        ok = false;
+        return;
+      }
+      std::vector<std::uint8_t> b = kind == "u8"    ? engine::encode_u8(static_cast<std::uint8_t>(*x))
+                                    : kind == "u16" ? engine::encode_u16(static_cast<std::uint16_t>(*x))
+                                                    : engine::encode_u32(static_cast<std::uint32_t>(*x));
+      out.insert(out.end(), b.begin(), b.end());
+    };
+    if (v.is_array()) {
+      const toml::array& a = v.as_array();
+      if (a.empty()) {
+        error(where_of(v, k), "must not be empty");
+        return std::nullopt;
+      }
+      for (std::size_t i = 0; i < a.size(); ++i) one(a[i], indexed(k, i));
+    } else {
+      one(v, k);
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  // ---- [[subnet]] ----------------------------------------------------------------
+
+  SubnetOut read_subnet(const Value& t, std::size_t index) {
+    const std::string p = indexed("subnet", index);
+    check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
+                      "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
+                      "server_id", "relay", "reservation", "option"});
+    SubnetOut out;
+    engine::SubnetConfig& s = out.config;
+    SubnetWhere& w = out.where;
+    w.table = where_of(t, p);
+    auto where = [&](std::string_view key) {
+      const Value* v = find(t, key);
+      return v ? where_of(*v, join(p, key)) : Where{w.table.line, w.table.column, join(p, key)};
+    };
+
+    s.id = static_cast<std::uint32_t>(index + 1);
+    w.id = where("id");
+    if (auto x = integer(t, p, "id", 0, kU32Max)) s.id = static_cast<std::uint32_t>(*x);
+
+    w.prefix = where("prefix");
+    if (const Value* v = find(t, "prefix")) {
+      if (!v->is_string()) {
+        type_error(*v, w.prefix.key, "a string \"a.b.c.d/len\"");
+      } else if (Parsed<Prefix> pr = parse_prefix(v->as_string().str); !pr.value) {
+        error(w.prefix, pr.error);
+      } else {
+        s.prefix = pr.value->network;
+        s.prefix_len = pr.value->length;
+        w.prefix_ok = true;
+      }
+    } else {
+      missing(t, p, "prefix");
+    }
+
+    for (auto& [r, rw] : range_list(t, p, "pools")) {
+      s.pools.push_back(r);
+      w.pools.push_back(std::move(rw));
+    }
+    for (auto& [r, rw] : range_list(t, p, "exclude")) {
+      s.exclusions.push_back(r);
+      w.exclude.push_back(std::move(rw));
+    }
+    w.routers_key = where("routers");
+    for (auto& [ip, iw] : ipv4_list(t, p, "routers")) {
+      s.routers.push_back(ip);
+      w.routers.push_back(std::move(iw));
+    }
+    w.dns_key = where("dns");
+    for (auto& [ip, iw] : ipv4_list(t, p, "dns")) s.dns_servers.push_back(ip);
+    for (auto& [ip, iw] : ipv4_list(t, p, "relay")) {
+      out.relays.push_back(ip);
+      w.relays.push_back(std::move(iw));
+    }
+    w.domain = where("domain");
+    if (auto d = string(t, p, "domain")) {
+      if (std::string why = check_domain(*d); !why.empty())
+        error(w.domain, why);
+      else
+        s.domain_name = *d;
+    }
+    if (find(t, "server_id")) {
+      if (auto ip = ipv4(t, p, "server_id")) s.server_id = *ip;
+    }
+
+    w.lease_time = where("lease_time");
+    w.min_lease_time = where("min_lease_time");
+    w.max_lease_time = where("max_lease_time");
+    w.lease_time_given = find(t, "lease_time") != nullptr;
+    w.min_given = find(t, "min_lease_time") != nullptr;
+    w.max_given = find(t, "max_lease_time") != nullptr;
+    if (auto x = integer(t, p, "lease_time", 1, kU32Max)) s.lease_time = static_cast<std::uint32_t>(*x);
+    // Unset bounds follow lease_time when it lies beyond the usual defaults.
+    if (!w.min_given) s.min_lease_time = std::min(s.min_lease_time, s.lease_time);
+    if (!w.max_given) s.max_lease_time = std::max(s.max_lease_time, s.lease_time);
+    if (auto x = integer(t, p, "min_lease_time", 1, kU32Max)) s.min_lease_time = static_cast<std::uint32_t>(*x);
+    if (auto x = integer(t, p, "max_lease_time", 1, kU32Max)) s.max_lease_time = static_cast<std::uint32_t>(*x);
+    w.t1_ratio = where("t1_ratio");
+    w.t2_ratio = where("t2_ratio");
+    w.t1_given = find(t, "t1_ratio") != nullptr;
+    w.t2_given = find(t, "t2_ratio") != nullptr;
+    if (auto x = number(t, p, "t1_ratio")) s.t1_ratio = *x;
+    if (auto x = number(t, p, "t2_ratio")) s.t2_ratio = *x;
+
+    if (const toml::array* rs = table_array(t, p, "reservation")) {
+      for (std::size_t i = 0; i < rs->size(); ++i) {
+        if (!(*rs)[i].is_table()) continue;
+        if (auto r = read_reservation((*rs)[i], join(p, indexed("reservation", i)))) {
+          s.reservations.push_back(std::move(r->first));
+          w.reservations.push_back(std::move(r->second));
+        }
+      }
+    }
+    if (const toml::array* os = table_array(t, p, "option")) {
+      for (std::size_t i = 0; i < os->size(); ++i) {
+        if (!(*os)[i].is_table()) continue;
+        if (auto o = read_option((*os)[i], join(p, indexed("option", i)))) {
+          s.options.push_back(std::move(o->data));
+          w.options.push_back(std::move(o->where));
+        }
+      }
+    }
+    return out;
+  }
+
+  std::optional<std::pair<engine::Reservation, ReservationWhere>> read_reservation(
+      const Value& t, const std::string& p) {
+    check_keys(t, p, {"mac", "client_id", "address"});
+    engine::Reservation r;
+    ReservationWhere w;
+    w.table = where_of(t, p);
+    bool ok = true;
+    if (const Value* v = find(t, "address")) {
+      w.address = where_of(*v, join(p, "address"));
+      if (auto ip = ipv4(t, p, "address"))
+        r.address = *ip;
+      else
+        ok = false;
+    } else {
+      missing(t, p, "address");
+      ok = false;
+    }
+    const Value* mac = find(t, "mac");
+    const Value* cid = find(t, "client_id");
+    if (mac) {
+      w.mac = where_of(*mac, join(p, "mac"));
+      if (auto s = string(t, p, "mac")) {
+        r.mac = parse_mac(*s);
+        if (!r.mac) {
+          error(w.mac, "\"" + *s + "\" is not a MAC address like \"02:00:00:00:00:01\"");
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (cid) {
+      w.client_id = where_of(*cid, join(p, "client_id"));
+      if (auto s = string(t, p, "client_id")) {
+        auto bytes = parse_hex(*s);
+        if (!bytes || bytes->empty()) {
+          error(w.client_id, "\"" + *s + "\" is not hex bytes like \"01:02:00:00:00:00:01\"");
+          ok = false;
+        } else if (bytes->size() > kMaxClientId) {
+          error(w.client_id, "longer than " + std::to_string(kMaxClientId) + " bytes");
+          ok = false;
+        } else {
+          r.client_id = std::move(*bytes);
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (!mac && !cid) {
+      error(w.table, "needs mac or client_id (or both) to say whose address it is");
+      ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return std::pair{std::move(r), std::move(w)};
+  }
+
+  Loaded& out_;
+  const LineIndex& lines_;
+};
+
+}  // namespace
+
+Loaded read_toml(std::string_view text, const std::string& name) {
+  Loaded out;
+  Value root;
+  try {
+    std::istringstream in{std::string(text)};
+    root = toml::parse(in, name);
+  } catch (const toml::exception& e) {
+    const toml::source_location l = e.location();
+    out.diags.push_back(Diag{static_cast<unsigned>(l.line()), static_cast<unsigned>(l.column()), "",
+                             syntax_message(e.what())});
+    return out;
+  }
+  out.parsed = true;
+  const LineIndex lines(text);
+  Reader(out, lines).run(root);
+  return out;
+}
+
+}  // namespace dorado::config::detail

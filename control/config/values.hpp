@@ -1,0 +1,57 @@
+// Text forms of the values in dorado's config: IPv4 addresses, prefixes,
+// address ranges, MAC addresses, hex byte strings, domain names.
+// Internal to dorado_config (no toml11 here, so tests can use it directly).
+//
+// Contract: pure functions, any thread, no exceptions; they allocate only for
+// error text and hex bytes. A failed parse returns an error sentence without
+// the key or the value's position (the caller adds those).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "wire/bytes.hpp"
+
+namespace dorado::config::detail {
+
+using engine::Ipv4;
+
+template <typename T>
+struct Parsed {
+  std::optional<T> value;
+  std::string error;   // set iff !value
+};
+
+struct Prefix {
+  Ipv4 network = 0;
+  std::uint8_t length = 0;
+  Ipv4 last() const noexcept {
+    return length == 0 ? 0xffffffffu : network | ~(~0u << (32 - length));
+  }
+};
+
+// "a.b.c.d", decimal octets 0..255 without leading zeros.
+std::optional<Ipv4> parse_ipv4(std::string_view s);
+// "a.b.c.d/len" with len in 8..32 and no host bits set.
+Parsed<Prefix> parse_prefix(std::string_view s);
+// "a.b.c.d-e.f.g.h" (first <= last), "a.b.c.d/len" (no host bits) or a single "a.b.c.d".
+Parsed<engine::AddressRange> parse_range(std::string_view s);
+// "02:00:00:00:00:01" (or with '-' separators).
+std::optional<wire::MacAddr> parse_mac(std::string_view s);
+// Hex bytes: "01:0a:ff" or "010aff" (case-insensitive). "" is zero bytes.
+std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s);
+// A DNS name ("example.net"): labels of 1..63 letters, digits, '-' or '_',
+// at most 253 characters, an optional final dot. Empty string if fine, else why not.
+std::string check_domain(std::string_view s);
+
+std::string ipv4_text(Ipv4 ip);
+std::string range_text(const engine::AddressRange& r);   // "a-b", or "a" when first == last
+std::string prefix_text(Ipv4 network, unsigned length);  // "a.b.c.d/len"
+std::string mac_text(const wire::MacAddr& m);
+std::string hex_text(const std::vector<std::uint8_t>& bytes);   // "01:0a:ff"
+
+}  // namespace dorado::config::detail
