@@ -1,0 +1,296 @@
+// Engine benchmark: DISCOVER + REQUEST through one Shard holding 2^20
+// (1,048,576) active leases in a /11 pool (2,097,150 addresses).
+//
+// Variants (items = packets; "DORA/s" counts DISCOVER+REQUEST pairs):
+//   BM_EngineDora<Existing|New>/burst       engine only: each request frame is
+//       parsed once up front; per packet only chaddr (and option 50) are
+//       patched in place and Shard::handle() runs. No parse, no reply build.
+//   BM_EngineDoraParse<Existing|New>/burst  + parse_frame + DhcpMessage::parse
+//       per packet.
+//   BM_EngineDoraParseBuild<Existing>/burst + build_reply() per reply.
+//   BM_EngineDoraExistingNoPrefetch/burst   Shard::handle() per request instead
+//       of Shard::handle_burst(): shows what the burst prefetch buys.
+// "Existing": clients from the prefilled million, visited in a scattered
+// order (the DISCOVER offers their bound address, the REQUEST renews it).
+// "New": clients never seen (record insert + bit-scan allocation + commit).
+// A burst of N handles N DISCOVERs, then the N REQUESTs, then drains the
+// change log, as the runtime does per RX burst.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "wire/build.hpp"
+#include "wire/frame.hpp"
+
+namespace {
+
+using namespace dorado;
+using namespace dorado::engine;
+using wire::MessageType;
+
+constexpr std::uint32_t kPrefill = 1u << 20;
+constexpr std::uint32_t kNewClients = 1u << 19;   // per "New" run
+constexpr std::uint32_t kMaxBurst = 32;
+constexpr Ipv4 kServer = (10u << 24) | 1u;         // 10.0.0.1
+constexpr Seconds kNow = 1'700'000'000;
+const wire::MacAddr kServerMac{{0x02, 0xaa, 0, 0, 0, 1}};
+
+wire::MacAddr mac_of(std::uint32_t n) {
+  return wire::MacAddr{{0x02, 0x00, static_cast<std::uint8_t>(n >> 24),
+                        static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+                        static_cast<std::uint8_t>(n)}};
+}
+
+// i-th existing client: an odd multiplier permutes 0 .. 2^20-1, so
+// consecutive packets hit unrelated table slots and blocks.
+std::uint32_t scattered(std::uint64_t i) {
+  return static_cast<std::uint32_t>(i * 0x9E3779B1u) & (kPrefill - 1);
+}
+
+// One request frame and its parsed message; chaddr and option 50 are patched
+// in the frame bytes, which the parsed message refers to.
+struct RequestSlot {
+  std::vector<std::uint8_t> frame;
+  wire::DhcpMessage msg;
+  RxMeta rx;
+  std::size_t chaddr_offset = 0;
+  std::size_t requested_offset = 0;   // 0: no option 50
+
+  void set_client(std::uint32_t n) noexcept {
+    const wire::MacAddr m = mac_of(n);
+    std::memcpy(frame.data() + chaddr_offset, m.b.data(), 6);
+  }
+  void set_requested(Ipv4 a) noexcept { wire::store_be32(frame.data() + requested_offset, a); }
+  bool reparse() noexcept {
+    const wire::Frame f = wire::parse_frame(frame);
+    return f.error == wire::Error::ok && msg.parse(f.udp_payload(frame)) == wire::Error::ok;
+  }
+};
+
+std::unique_ptr<RequestSlot> make_slot(MessageType type) {
+  auto s = std::make_unique<RequestSlot>();
+  wire::Envelope env;
+  env.eth_src = mac_of(0);
+  env.eth_dst = wire::MacAddr::broadcast();
+  env.ip_dst = 0xffffffffu;
+  env.src_port = wire::kPortBootpc;
+  env.dst_port = wire::kPortBootps;
+  env.udp_checksum = false;   // patched bytes would break it
+  wire::BootpFields b;
+  b.op = 1;
+  b.xid = 0x12345678;
+  const wire::MacAddr m = mac_of(0);
+  std::memcpy(b.chaddr.data(), m.b.data(), 6);
+  static const std::uint8_t prl[] = {1, 3, 6, 15, 28, 51, 58, 59};
+  static const char vendor[] = "MSFT 5.0";
+  static const char host[] = "bench-host";
+  std::uint8_t requested[4] = {10, 0, 0, 2};
+  std::vector<wire::OptionValue> opts{
+      {wire::opt::parameter_request_list, wire::Bytes{prl}, false},
+      {wire::opt::vendor_class_id, wire::Bytes{reinterpret_cast<const std::uint8_t*>(vendor), 8}, false},
+      {wire::opt::hostname, wire::Bytes{reinterpret_cast<const std::uint8_t*>(host), 10}, false}};
+  wire::DhcpOptionsSpec spec;
+  spec.type = type;
+  if (type == MessageType::request) {
+    spec.server_id = kServer;
+    opts.push_back({wire::opt::requested_ip, wire::Bytes{requested}, false});
+  }
+  spec.options = opts;
+  s->frame.resize(1024);
+  const wire::BuildResult r = wire::build_dhcp_frame(s->frame, env, b, spec);
+  if (r.error != wire::Error::ok) return nullptr;
+  s->frame.resize(r.length);
+  const wire::Frame f = wire::parse_frame(s->frame);
+  if (f.error != wire::Error::ok || s->msg.parse(f.udp_payload(s->frame)) != wire::Error::ok)
+    return nullptr;
+  s->rx = rx_meta_of(f, kServerMac, kServer);
+  s->chaddr_offset = f.udp.payload_offset + 28;
+  if (auto o = s->msg.option(wire::opt::requested_ip))
+    s->requested_offset = static_cast<std::size_t>(o->data() - s->frame.data());
+  return s;
+}
+
+struct World {
+  CompileResult compiled;
+  std::unique_ptr<Shard> shard;
+  std::vector<std::unique_ptr<RequestSlot>> discovers, requests;
+  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(1600);
+  std::string error;
+
+  explicit World(std::uint32_t capacity) {
+    EngineConfig cfg;
+    cfg.server_address = kServer;
+    SubnetConfig s;
+    s.id = 1;
+    s.prefix = 10u << 24;
+    s.prefix_len = 11;
+    s.pools = {{(10u << 24) | 1u, (10u << 24) | 0x1ffffeu}};
+    s.routers = {kServer};
+    s.dns_servers = {(10u << 24) | 53u};
+    s.domain_name = "bench.example";
+    s.lease_time = 86400;
+    cfg.subnets = {s};
+    compiled = compile(cfg);
+    if (!compiled.ok()) {
+      error = compiled.error;
+      return;
+    }
+    ShardConfig sizes;
+    sizes.table.capacity = capacity;
+    sizes.table.hostname_capacity = capacity;
+    sizes.table.long_key_capacity = 16;
+    sizes.change_log_capacity = 1024;
+    Shard::Created c = Shard::create(compiled.config, sizes);
+    if (!c.shard) {
+      error = c.error;
+      return;
+    }
+    shard = std::move(c.shard);
+    for (std::uint32_t i = 0; i < kMaxBurst; ++i) {
+      discovers.push_back(make_slot(MessageType::discover));
+      requests.push_back(make_slot(MessageType::request));
+      if (!discovers.back() || !requests.back()) {
+        error = "cannot build request frames";
+        return;
+      }
+    }
+    std::uint32_t ids[kMaxBurst];
+    for (std::uint32_t n = 0; n < kPrefill; n += kMaxBurst) {
+      for (std::uint32_t i = 0; i < kMaxBurst; ++i) ids[i] = n + i;
+      if (!dora<false, false>(ids, kMaxBurst)) {
+        error = "prefill failed";
+        return;
+      }
+    }
+  }
+
+  // DISCOVER then REQUEST for each client of the burst; false on any reply
+  // other than OFFER/ACK. kBurstApi: Shard::handle_burst (prefetching), else
+  // Shard::handle one request at a time.
+  template <bool kParse, bool kBuild, bool kBurstApi = true>
+  bool dora(const std::uint32_t* ids, std::uint32_t n) noexcept {
+    Ipv4 offered[kMaxBurst];
+    Shard::Request reqs[kMaxBurst];
+    for (std::uint32_t i = 0; i < n; ++i) {
+      RequestSlot& s = *discovers[i];
+      s.set_client(ids[i]);
+      if (kParse && !s.reparse()) return false;
+      reqs[i] = {&s.msg, &s.rx};
+    }
+    if (!decide<kBuild, kBurstApi>(reqs, n, MessageType::offer, offered)) return false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      RequestSlot& s = *requests[i];
+      s.set_client(ids[i]);
+      s.set_requested(offered[i]);
+      if (kParse && !s.reparse()) return false;
+      reqs[i] = {&s.msg, &s.rx};
+    }
+    if (!decide<kBuild, kBurstApi>(reqs, n, MessageType::ack, offered)) return false;
+    shard->clear_changes();
+    return true;
+  }
+
+  template <bool kBuild, bool kBurstApi>
+  bool decide(const Shard::Request* reqs, std::uint32_t n, MessageType want, Ipv4* yiaddr) noexcept {
+    auto check = [&](const Shard::Request& r, const Decision& d, std::uint32_t i) noexcept {
+      if (d.verdict != Verdict::reply || d.type != want) return false;
+      yiaddr[i] = d.yiaddr;
+      return !kBuild || build_reply(compiled.config, d, *r.msg, *r.rx, out).error == wire::Error::ok;
+    };
+    if constexpr (kBurstApi) {
+      const Shard::Burst b = shard->handle_burst(std::span<const Shard::Request>(reqs, n), kNow);
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (!check(reqs[i], b.decisions[i], i)) return false;
+    } else {
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (!check(reqs[i], shard->handle(*reqs[i].msg, *reqs[i].rx, kNow), i)) return false;
+    }
+    return true;
+  }
+};
+
+World& existing_world() {
+  static World w(kPrefill + 4096);
+  return w;
+}
+
+void report(benchmark::State& state, const World& w, std::uint64_t clients) {
+  const double packets = 2.0 * static_cast<double>(clients);
+  state.SetItemsProcessed(static_cast<std::int64_t>(packets));
+  // CPU seconds per packet (printed with an SI prefix: "212n" = 212 ns).
+  state.counters["t/pkt"] =
+      benchmark::Counter(packets, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["DORA/s"] = benchmark::Counter(static_cast<double>(clients), benchmark::Counter::kIsRate);
+  state.counters["leases"] = static_cast<double>(w.shard->leases().size());
+  state.counters["table_MiB"] = static_cast<double>(w.shard->leases().memory_bytes()) / (1 << 20);
+  state.counters["shard_MiB"] = static_cast<double>(w.shard->memory_bytes()) / (1 << 20);
+}
+
+template <bool kParse, bool kBuild, bool kBurstApi = true>
+void run_existing(benchmark::State& state) {
+  World& w = existing_world();
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  const auto burst = static_cast<std::uint32_t>(state.range(0));
+  std::uint32_t ids[kMaxBurst];
+  std::uint64_t next = 0, clients = 0;
+  for (auto _ : state) {
+    for (std::uint32_t i = 0; i < burst; ++i) ids[i] = scattered(next++);
+    if (!w.dora<kParse, kBuild, kBurstApi>(ids, burst)) {
+      state.SkipWithError("unexpected engine reply");
+      return;
+    }
+    clients += burst;
+  }
+  report(state, w, clients);
+}
+
+template <bool kParse>
+void run_new(benchmark::State& state) {
+  World w(kPrefill + kNewClients + 4096);
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  const auto burst = static_cast<std::uint32_t>(state.range(0));
+  std::uint32_t ids[kMaxBurst];
+  std::uint32_t next = kPrefill;
+  std::uint64_t clients = 0;
+  for (auto _ : state) {
+    for (std::uint32_t i = 0; i < burst; ++i) ids[i] = next++;
+    if (!w.dora<kParse, false>(ids, burst)) {
+      state.SkipWithError("unexpected engine reply");
+      return;
+    }
+    clients += burst;
+  }
+  report(state, w, clients);
+}
+
+void BM_EngineDoraExisting(benchmark::State& s) { run_existing<false, false>(s); }
+void BM_EngineDoraExistingNoPrefetch(benchmark::State& s) { run_existing<false, false, false>(s); }
+void BM_EngineDoraParseExisting(benchmark::State& s) { run_existing<true, false>(s); }
+void BM_EngineDoraParseBuildExisting(benchmark::State& s) { run_existing<true, true>(s); }
+void BM_EngineDoraNew(benchmark::State& s) { run_new<false>(s); }
+void BM_EngineDoraParseNew(benchmark::State& s) { run_new<true>(s); }
+
+}  // namespace
+
+BENCHMARK(BM_EngineDoraExisting)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_EngineDoraExistingNoPrefetch)->Arg(8)->Arg(32);
+BENCHMARK(BM_EngineDoraParseExisting)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_EngineDoraParseBuildExisting)->Arg(1)->Arg(8)->Arg(32);
+// "New" runs a fixed number of fresh clients per run (table and pool are
+// finite): kNewClients DORAs on top of the prefilled million.
+BENCHMARK(BM_EngineDoraNew)->Arg(1)->Iterations(kNewClients);
+BENCHMARK(BM_EngineDoraNew)->Arg(8)->Iterations(kNewClients / 8);
+BENCHMARK(BM_EngineDoraNew)->Arg(32)->Iterations(kNewClients / 32);
+BENCHMARK(BM_EngineDoraParseNew)->Arg(1)->Iterations(kNewClients);
+BENCHMARK(BM_EngineDoraParseNew)->Arg(8)->Iterations(kNewClients / 8);
+BENCHMARK(BM_EngineDoraParseNew)->Arg(32)->Iterations(kNewClients / 32);

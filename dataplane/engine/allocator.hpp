@@ -1,0 +1,113 @@
+// One shard's view of the address space: per 64-address block a free bitmap,
+// a "sticky" bitmap (free addresses still remembered by an inactive lease of
+// some client, handed out only when no clean address is left) and the slot
+// array address -> lease record; per subnet two summary bitmaps (blocks with
+// a free / a clean address) so allocation is a couple of bit scans.
+//
+// Block ownership: block b belongs to shard (b % shard_count). A shard only
+// ever sets free bits in the blocks it owns, so several shards built from the
+// same CompiledConfig never hand out the same address. Addresses outside
+// pools, excluded or reserved are never free (CompiledConfig's allocatable
+// masks). The single-shard case (index 0 of 1) owns everything.
+//
+// Ownership and threads: owned by one shard, used only by its lcore. The
+// constructor allocates (start-up only); every other function is noexcept,
+// allocation-free and O(1), except pick() which scans summary words
+// (O(blocks/64) worst case, O(1) typically thanks to a rotating cursor).
+//
+// Like LeaseTable it has no DHCP policy: the shard keeps bits and slots
+// consistent with its lease records (Shard::audit() checks that).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/huge_alloc.hpp"
+#include "engine/lease.hpp"
+
+namespace dorado::engine {
+
+// block * 64 + (address & 63): a dense id for every address that has a block.
+using SlotId = std::uint32_t;
+
+struct ShardIdentity {
+  std::uint32_t index = 0;   // this shard, 0 .. count-1
+  std::uint32_t count = 1;   // shards sharing the address space
+};
+
+inline constexpr bool shard_owns_block(std::uint32_t block, ShardIdentity id) noexcept {
+  return block % id.count == id.index;
+}
+
+class Allocator {
+ public:
+  // `config` must outlive the allocator.
+  Allocator(const CompiledConfig& config, ShardIdentity id);
+
+  // Slot of `ip` in subnet index `subnet` (which must contain ip), or kNil
+  // when no block covers it (outside every pool and reservation).
+  SlotId slot_of(std::uint32_t subnet, Ipv4 ip) const noexcept {
+    const std::uint32_t b = config_->block_of(config_->subnets[subnet], ip);
+    return b == kNil ? kNil : (b << 6) | (ip & 63u);
+  }
+  Ipv4 address_of(SlotId s) const noexcept { return config_->blocks[s >> 6].base | (s & 63u); }
+  std::uint16_t subnet_of(SlotId s) const noexcept { return config_->blocks[s >> 6].subnet; }
+
+  std::uint32_t lease_at(SlotId s) const noexcept { return slots_[s]; }
+  void set_lease(SlotId s, std::uint32_t lease) noexcept { slots_[s] = lease; }
+
+  bool is_free(SlotId s) const noexcept { return (bits_[s >> 6].free >> (s & 63u)) & 1u; }
+  bool is_sticky(SlotId s) const noexcept { return (bits_[s >> 6].sticky >> (s & 63u)) & 1u; }
+  // In a pool, not excluded/reserved, and in a block this shard owns.
+  bool is_allocatable(SlotId s) const noexcept { return (bits_[s >> 6].owned >> (s & 63u)) & 1u; }
+
+  // Marks a free address used (clears sticky). No-op if it is not free.
+  void take(SlotId s) noexcept;
+  // Marks an allocatable address free, sticky or clean. No-op for addresses
+  // that are not allocatable (reserved ones stay "used" forever).
+  void give_back(SlotId s, bool sticky) noexcept;
+  // Clears the sticky bit of a free address.
+  void unstick(SlotId s) noexcept;
+
+  // A free address of the subnet: a clean one if any, else (allow_sticky) a
+  // sticky one. kNil when none. Does not take it.
+  SlotId pick(std::uint32_t subnet, bool allow_sticky) noexcept;
+
+  std::uint32_t free_count(std::uint32_t subnet) const noexcept { return subnets_[subnet].free; }
+  std::uint32_t sticky_count(std::uint32_t subnet) const noexcept { return subnets_[subnet].sticky; }
+  std::size_t memory_bytes() const noexcept;
+  // Bits, counts and summaries agree with each other and with ownership;
+  // empty if sound. O(blocks); for tests.
+  std::string audit() const;
+
+ private:
+  struct Bits {
+    std::uint64_t free = 0;
+    std::uint64_t sticky = 0;   // subset of free
+    std::uint64_t owned = 0;    // allocatable & owned by this shard
+  };
+  struct SubnetState {
+    std::uint32_t summary_offset = 0;   // into has_free_/has_clean_
+    std::uint32_t summary_words = 0;
+    std::uint32_t cursor = 0;           // summary word where the last pick succeeded
+    std::uint32_t free = 0;
+    std::uint32_t sticky = 0;
+  };
+
+  void update_summary(std::uint32_t block) noexcept;
+  SlotId scan(const CompiledSubnet& cs, SubnetState& st, const std::vector<std::uint64_t>& summary,
+              bool clean) noexcept;
+
+  const CompiledConfig* config_;
+  ShardIdentity id_;
+  HugeVector<Bits> bits_;
+  HugeVector<std::uint32_t> slots_;
+  std::vector<SubnetState> subnets_;
+  std::vector<std::uint64_t> has_free_;
+  std::vector<std::uint64_t> has_clean_;
+};
+
+}  // namespace dorado::engine

@@ -1,0 +1,355 @@
+#include "engine/config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "engine/client_key.hpp"
+#include "wire/dhcp.hpp"
+
+namespace dorado::engine {
+
+std::vector<std::uint8_t> encode_ipv4_list(std::span<const Ipv4> ips) {
+  std::vector<std::uint8_t> v(ips.size() * 4);
+  for (std::size_t i = 0; i < ips.size(); ++i) wire::store_be32(v.data() + 4 * i, ips[i]);
+  return v;
+}
+std::vector<std::uint8_t> encode_u32(std::uint32_t x) {
+  std::vector<std::uint8_t> v(4);
+  wire::store_be32(v.data(), x);
+  return v;
+}
+std::vector<std::uint8_t> encode_u16(std::uint16_t x) {
+  std::vector<std::uint8_t> v(2);
+  wire::store_be16(v.data(), x);
+  return v;
+}
+std::vector<std::uint8_t> encode_u8(std::uint8_t x) { return {x}; }
+std::vector<std::uint8_t> encode_string(std::string_view s) {
+  return std::vector<std::uint8_t>(s.begin(), s.end());
+}
+
+std::uint32_t CompiledConfig::subnet_index_of(Ipv4 ip) const noexcept {
+  auto it = std::upper_bound(subnets.begin(), subnets.end(), ip,
+                             [](Ipv4 v, const CompiledSubnet& s) { return v < s.network; });
+  if (it == subnets.begin()) return kNil;
+  --it;
+  return it->contains(ip) ? static_cast<std::uint32_t>(it - subnets.begin()) : kNil;
+}
+
+const ReservationEntry* CompiledConfig::find_reservation(wire::Bytes key,
+                                                         std::uint64_t hash) const noexcept {
+  if (reservations.empty()) return nullptr;
+  for (std::uint32_t pos = static_cast<std::uint32_t>(hash) & reservation_mask;;
+       pos = (pos + 1) & reservation_mask) {
+    const std::uint32_t e = reservation_index[pos];
+    if (e == kNil) return nullptr;
+    const ReservationEntry& r = reservations[e];
+    if (r.hash == hash && r.key_len == key.size() &&
+        std::memcmp(reservation_keys.data() + r.key_offset, key.data(), key.size()) == 0)
+      return &r;
+  }
+}
+
+const CompiledOption* CompiledConfig::find_option(const CompiledSubnet& s,
+                                                  std::uint8_t code) const noexcept {
+  if (!s.option_codes.test(code)) return nullptr;
+  for (const CompiledOption& o : options_of(s))
+    if (o.code == code) return &o;
+  return nullptr;
+}
+
+namespace {
+
+std::string ip_text(Ipv4 ip) {
+  char buf[16];
+  const std::size_t n = wire::format_ipv4(ip, buf);
+  return std::string(buf, n);
+}
+
+std::string subnet_text(const SubnetConfig& s) {
+  return "subnet " + std::to_string(s.id) + " (" + ip_text(s.prefix) + "/" +
+         std::to_string(s.prefix_len) + ")";
+}
+
+bool engine_owned_code(std::uint8_t c) {
+  using namespace wire::opt;
+  switch (c) {
+    case pad: case subnet_mask: case requested_ip: case lease_time: case overload:
+    case message_type: case server_id: case parameter_request_list:
+    case max_message_size: case renewal_time: case rebinding_time: case client_id:
+    case relay_agent_info: case end:
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr std::size_t kMaxOptionValue = 1024;
+
+// Sets or clears the bits of [a, b] (both inside the index range).
+void mark_range(std::vector<std::uint64_t>& masks, Ipv4 chunk_base, Ipv4 a, Ipv4 b, bool on) {
+  const std::uint32_t ca = (a - chunk_base) >> 6, cb = (b - chunk_base) >> 6;
+  for (std::uint32_t c = ca; c <= cb; ++c) {
+    const unsigned lo = c == ca ? (a & 63u) : 0u;
+    const unsigned hi = c == cb ? (b & 63u) : 63u;
+    const std::uint64_t m = (~0ull >> (63 - hi)) & (~0ull << lo);
+    if (on)
+      masks[c] |= m;
+    else
+      masks[c] &= ~m;
+  }
+}
+
+struct PendingOption {
+  std::uint8_t code;
+  const std::vector<std::uint8_t>* value;
+  std::vector<std::uint8_t> owned;   // for values derived from subnet fields
+  bool always_send;
+  bool derived;                      // may be overridden by an explicit option
+};
+
+class Compiler {
+ public:
+  explicit Compiler(const EngineConfig& in) : in_(in) {}
+
+  CompileResult run() {
+    CompileResult r;
+    r.error = compile_all(r.config);
+    if (!r.error.empty()) r.config = CompiledConfig{};
+    return r;
+  }
+
+ private:
+  std::string compile_all(CompiledConfig& c) {
+    if (in_.server_address == 0) return "server_address is 0";
+    if (in_.offer_hold_s == 0) return "offer_hold_s must be at least 1";
+    if (in_.decline_probation_s == 0) return "decline_probation_s must be at least 1";
+    if (in_.subnets.size() > 0xffff) return "more than 65535 subnets";
+    c.server_address = in_.server_address;
+    c.offer_hold_s = in_.offer_hold_s;
+    c.decline_probation_s = in_.decline_probation_s;
+    for (const OptionData& o : in_.options)
+      if (std::string e = check_option(o); !e.empty()) return "global " + e;
+
+    std::vector<std::size_t> order(in_.subnets.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    for (const SubnetConfig& s : in_.subnets)
+      if (std::string e = check_subnet(s); !e.empty()) return e;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return in_.subnets[a].prefix < in_.subnets[b].prefix;
+    });
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const SubnetConfig& s = in_.subnets[order[i]];
+      if (i > 0) {
+        const CompiledSubnet& p = c.subnets.back();
+        if (s.prefix <= p.broadcast)
+          return subnet_text(s) + " overlaps subnet " + std::to_string(p.id);
+        if (s.id == p.id) return "duplicate subnet id " + std::to_string(s.id);
+      }
+      CompiledSubnet cs;
+      if (std::string e = compile_subnet(c, s, static_cast<std::uint16_t>(i), cs); !e.empty())
+        return e;
+      c.subnets.push_back(cs);
+    }
+    std::vector<std::uint32_t> ids;
+    for (const SubnetConfig& s : in_.subnets) ids.push_back(s.id);
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return "duplicate subnet id";
+    if (c.blocks.size() >= (1u << 26)) return "more than 2^26 address blocks";
+    std::sort(reserved_addresses_.begin(), reserved_addresses_.end());
+    if (auto it = std::adjacent_find(reserved_addresses_.begin(), reserved_addresses_.end());
+        it != reserved_addresses_.end())
+      return "address " + ip_text(*it) + " reserved twice";
+    return build_reservation_index(c);
+  }
+
+  std::string check_option(const OptionData& o) const {
+    if (engine_owned_code(o.code))
+      return "option " + std::to_string(o.code) + " is written by the engine itself";
+    if (o.value.size() > kMaxOptionValue)
+      return "option " + std::to_string(o.code) + " longer than 1024 bytes";
+    return {};
+  }
+
+  std::string check_subnet(const SubnetConfig& s) const {
+    if (s.prefix_len < 8 || s.prefix_len > 32) return subnet_text(s) + ": prefix_len not in 8..32";
+    const Ipv4 mask = ~0u << (32 - s.prefix_len);
+    if ((s.prefix & ~mask) != 0) return subnet_text(s) + ": host bits set in prefix";
+    if (s.min_lease_time == 0) return subnet_text(s) + ": min_lease_time is 0";
+    if (!(s.min_lease_time <= s.lease_time && s.lease_time <= s.max_lease_time))
+      return subnet_text(s) + ": needs min_lease_time <= lease_time <= max_lease_time";
+    if (!(s.t1_ratio > 0.0 && s.t1_ratio < s.t2_ratio && s.t2_ratio < 1.0))
+      return subnet_text(s) + ": needs 0 < t1_ratio < t2_ratio < 1";
+    for (const OptionData& o : s.options)
+      if (std::string e = check_option(o); !e.empty()) return subnet_text(s) + ": " + e;
+    auto inside = [&](Ipv4 ip) { return (ip & mask) == s.prefix; };
+    for (const AddressRange& p : s.pools)
+      if (p.first > p.last || !inside(p.first) || !inside(p.last))
+        return subnet_text(s) + ": pool " + ip_text(p.first) + "-" + ip_text(p.last) +
+               " is empty or outside the subnet";
+    for (const AddressRange& x : s.exclusions)
+      if (x.first > x.last)
+        return subnet_text(s) + ": exclusion " + ip_text(x.first) + "-" + ip_text(x.last) +
+               " is empty";
+    for (const Reservation& r : s.reservations) {
+      if (!inside(r.address)) return subnet_text(s) + ": reservation " + ip_text(r.address) +
+                                     " outside the subnet";
+      if (!r.mac && r.client_id.empty())
+        return subnet_text(s) + ": reservation " + ip_text(r.address) + " has neither mac nor client_id";
+      if (r.client_id.size() > kMaxKeyLen - 1)
+        return subnet_text(s) + ": reservation client_id longer than 159 bytes";
+    }
+    return {};
+  }
+
+  std::string compile_subnet(CompiledConfig& c, const SubnetConfig& s, std::uint16_t index,
+                             CompiledSubnet& cs) {
+    cs.id = s.id;
+    cs.prefix_len = s.prefix_len;
+    cs.mask = ~0u << (32 - s.prefix_len);
+    cs.network = s.prefix;
+    cs.broadcast = s.prefix | ~cs.mask;
+    cs.server_id = s.server_id != 0 ? s.server_id : in_.server_address;
+    cs.lease_time = s.lease_time;
+    cs.min_lease_time = s.min_lease_time;
+    cs.max_lease_time = s.max_lease_time;
+    cs.t1_q16 = static_cast<std::uint32_t>(std::lround(s.t1_ratio * 65536.0));
+    cs.t2_q16 = static_cast<std::uint32_t>(std::lround(s.t2_ratio * 65536.0));
+
+    if (std::string e = compile_options(c, s, cs); !e.empty()) return e;
+
+    // Address space: which addresses of each 64-chunk may be allocated.
+    cs.chunk_base = cs.network & ~63u;
+    cs.index_len = ((cs.broadcast & ~63u) - cs.chunk_base) / 64 + 1;
+    cs.index_offset = static_cast<std::uint32_t>(c.block_index.size());
+    std::vector<std::uint64_t> masks(cs.index_len, 0);
+    std::vector<bool> needed(cs.index_len, false);
+    for (const AddressRange& p : s.pools) mark_range(masks, cs.chunk_base, p.first, p.last, true);
+    for (const AddressRange& x : s.exclusions) {
+      const Ipv4 a = std::max(x.first, cs.network), b = std::min(x.last, cs.broadcast);
+      if (a <= b) mark_range(masks, cs.chunk_base, a, b, false);
+    }
+    auto never = [&](Ipv4 ip) {
+      if (cs.contains(ip)) mark_range(masks, cs.chunk_base, ip, ip, false);
+    };
+    if (s.prefix_len <= 30) {
+      never(cs.network);
+      never(cs.broadcast);
+    }
+    never(cs.server_id);
+    never(in_.server_address);
+    for (Ipv4 r : s.routers) never(r);
+    for (const Reservation& r : s.reservations) {
+      if (s.prefix_len <= 30 && (r.address == cs.network || r.address == cs.broadcast))
+        return subnet_text(s) + ": reservation on the network or broadcast address";
+      never(r.address);
+      needed[(r.address - cs.chunk_base) >> 6] = true;
+      if (std::string e = add_reservation(c, r, index); !e.empty()) return subnet_text(s) + ": " + e;
+    }
+    cs.first_block = static_cast<std::uint32_t>(c.blocks.size());
+    for (std::uint32_t i = 0; i < cs.index_len; ++i) {
+      if (masks[i] == 0 && !needed[i]) {
+        c.block_index.push_back(kNil);
+        continue;
+      }
+      c.block_index.push_back(static_cast<std::uint32_t>(c.blocks.size()));
+      c.blocks.push_back(BlockInfo{cs.chunk_base + i * 64, index, masks[i]});
+    }
+    cs.block_count = static_cast<std::uint32_t>(c.blocks.size()) - cs.first_block;
+    return {};
+  }
+
+  std::string compile_options(CompiledConfig& c, const SubnetConfig& s, CompiledSubnet& cs) {
+    std::vector<PendingOption> list;
+    if (!s.routers.empty())
+      list.push_back({wire::opt::routers, nullptr, encode_ipv4_list(s.routers), false, false});
+    if (!s.dns_servers.empty())
+      list.push_back({wire::opt::dns_servers, nullptr, encode_ipv4_list(s.dns_servers), false, false});
+    if (!s.domain_name.empty())
+      list.push_back({wire::opt::domain_name, nullptr, encode_string(s.domain_name), false, false});
+    list.push_back({wire::opt::broadcast_address, nullptr,
+                    encode_u32(s.prefix | ~(~0u << (32 - s.prefix_len))), false, true});
+    auto find = [&](std::uint8_t code) {
+      return std::find_if(list.begin(), list.end(),
+                          [code](const PendingOption& p) { return p.code == code; });
+    };
+    for (const OptionData& o : s.options) {
+      auto it = find(o.code);
+      if (it != list.end() && !it->derived)
+        return subnet_text(s) + ": option " + std::to_string(o.code) + " given twice";
+      if (it != list.end()) list.erase(it);
+      list.push_back({o.code, &o.value, {}, o.always_send, false});
+    }
+    for (const OptionData& o : in_.options) {
+      auto it = find(o.code);
+      if (it != list.end() && !it->derived) continue;   // the subnet's own wins
+      if (it != list.end()) list.erase(it);
+      list.push_back({o.code, &o.value, {}, o.always_send, false});
+    }
+    std::sort(list.begin(), list.end(),
+              [](const PendingOption& a, const PendingOption& b) { return a.code < b.code; });
+    cs.options_begin = static_cast<std::uint32_t>(c.options.size());
+    for (const PendingOption& p : list) {
+      const std::vector<std::uint8_t>& v = p.value ? *p.value : p.owned;
+      CompiledOption co;
+      co.code = p.code;
+      co.always_send = p.always_send;
+      co.length = static_cast<std::uint16_t>(v.size());
+      co.offset = static_cast<std::uint32_t>(c.option_bytes.size());
+      c.option_bytes.insert(c.option_bytes.end(), v.begin(), v.end());
+      c.options.push_back(co);
+      cs.option_codes.set(p.code);
+      if (p.always_send) ++cs.always_send_count;
+    }
+    cs.options_count = static_cast<std::uint32_t>(list.size());
+    return {};
+  }
+
+  std::string add_reservation(CompiledConfig& c, const Reservation& r, std::uint16_t subnet) {
+    reserved_addresses_.push_back(r.address);
+    auto add_key = [&](const ClientKey& k) {
+      ReservationEntry e;
+      e.hash = k.hash;
+      e.key_offset = static_cast<std::uint32_t>(c.reservation_keys.size());
+      e.key_len = k.len;
+      e.subnet = subnet;
+      e.address = r.address;
+      c.reservation_keys.insert(c.reservation_keys.end(), k.bytes.begin(), k.bytes.begin() + k.len);
+      c.reservations.push_back(e);
+    };
+    if (r.mac) {
+      add_key(client_key_hw(1, wire::Bytes{r.mac->b.data(), r.mac->b.size()}));
+      ++c.hw_reservations;
+    }
+    if (!r.client_id.empty()) add_key(client_key_id(wire::Bytes{r.client_id}));
+    return {};
+  }
+
+  std::string build_reservation_index(CompiledConfig& c) {
+    std::uint32_t size = 2;
+    while (size < 2 * c.reservations.size()) size *= 2;
+    c.reservation_index.assign(size, kNil);
+    c.reservation_mask = size - 1;
+    for (std::uint32_t i = 0; i < c.reservations.size(); ++i) {
+      const ReservationEntry& r = c.reservations[i];
+      const wire::Bytes key{c.reservation_keys.data() + r.key_offset, r.key_len};
+      if (c.find_reservation(key, r.hash) != nullptr)
+        return "the same MAC or client_id is reserved twice";
+      std::uint32_t pos = static_cast<std::uint32_t>(r.hash) & c.reservation_mask;
+      while (c.reservation_index[pos] != kNil) pos = (pos + 1) & c.reservation_mask;
+      c.reservation_index[pos] = i;
+    }
+    return {};
+  }
+
+  const EngineConfig& in_;
+  std::vector<Ipv4> reserved_addresses_;
+};
+
+}  // namespace
+
+CompileResult compile(const EngineConfig& in) { return Compiler(in).run(); }
+
+}  // namespace dorado::engine

@@ -1,0 +1,194 @@
+// Engine configuration: the plain structs the control plane fills in
+// (EngineConfig), and the immutable snapshot the shards run on
+// (CompiledConfig), made by compile().
+//
+// Ownership and threads: the control thread builds an EngineConfig (the TOML
+// loader validates user input and names file/line/key itself), calls
+// compile() and keeps the resulting CompiledConfig alive for as long as any
+// shard uses it; shards hold a const pointer and only read it, so one snapshot
+// may be shared by all shards without synchronisation.
+//
+// Cost: compile() allocates and is O(addresses in pools / 64 + subnets *
+// log subnets + options + reservations); a few ms for millions of addresses.
+// Never call it on a worker lcore. The CompiledConfig lookups are noexcept,
+// allocation-free and O(log subnets) or O(1).
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/lease.hpp"
+#include "wire/bytes.hpp"
+
+namespace dorado::engine {
+
+using wire::Ipv4;
+
+// ---- user-level configuration (plain structs, host byte order) -------------
+
+struct AddressRange {
+  Ipv4 first = 0;   // inclusive
+  Ipv4 last = 0;    // inclusive
+};
+
+// An option by code with its value already encoded as it goes on the wire
+// (the TOML loader encodes typed values; see the encode_* helpers below).
+// Codes the engine writes itself are refused by compile(): 0, 1, 50-55, 57-59,
+// 61, 82, 255.
+struct OptionData {
+  std::uint8_t code = 0;
+  std::vector<std::uint8_t> value;   // up to 1024 bytes; > 255 is split (RFC 3396)
+  bool always_send = false;          // send even when the client did not ask (55)
+};
+
+// A fixed address for one client, by MAC (htype 1), by client-id, or both
+// (either one matches). The address is never handed out dynamically.
+struct Reservation {
+  std::optional<wire::MacAddr> mac;
+  std::vector<std::uint8_t> client_id;   // option 61 value, 1..159 bytes
+  Ipv4 address = 0;                       // inside the subnet
+};
+
+struct SubnetConfig {
+  std::uint32_t id = 0;              // stable identifier, appears in LeaseChange
+  Ipv4 prefix = 0;                   // network address (host bits zero)
+  std::uint8_t prefix_len = 24;      // 8..32
+  std::vector<AddressRange> pools;   // dynamic ranges, inside the subnet
+  std::vector<AddressRange> exclusions;   // never handed out (may overlap pools)
+  std::vector<Reservation> reservations;
+  std::vector<Ipv4> routers;         // option 3
+  std::vector<Ipv4> dns_servers;     // option 6
+  std::string domain_name;           // option 15
+  std::uint32_t lease_time = 3600;   // default when the client sends no option 51
+  std::uint32_t min_lease_time = 300;    // option 51 is clamped to [min, max]
+  std::uint32_t max_lease_time = 86400;
+  double t1_ratio = 0.5;             // option 58 = lease * t1_ratio
+  double t2_ratio = 0.875;           // option 59 = lease * t2_ratio
+  Ipv4 server_id = 0;                // option 54 for this subnet; 0 = EngineConfig's
+  std::vector<OptionData> options;   // override EngineConfig::options by code
+};
+
+struct EngineConfig {
+  Ipv4 server_address = 0;           // default server identifier (option 54)
+  std::vector<SubnetConfig> subnets; // must not overlap
+  std::vector<OptionData> options;   // defaults for every subnet
+  std::uint32_t offer_hold_s = 30;   // how long an OFFER reserves its address
+  std::uint32_t decline_probation_s = 86400;   // DECLINEd address out of the pool
+};
+
+// Encoders for OptionData::value.
+std::vector<std::uint8_t> encode_ipv4_list(std::span<const Ipv4> ips);
+std::vector<std::uint8_t> encode_u32(std::uint32_t v);
+std::vector<std::uint8_t> encode_u16(std::uint16_t v);
+std::vector<std::uint8_t> encode_u8(std::uint8_t v);
+std::vector<std::uint8_t> encode_string(std::string_view s);
+
+// ---- compiled snapshot -------------------------------------------------------
+
+inline constexpr std::uint32_t kBlockBits = 64;   // addresses per block
+
+struct CompiledOption {
+  std::uint8_t code = 0;
+  bool always_send = false;
+  std::uint16_t length = 0;
+  std::uint32_t offset = 0;   // into CompiledConfig::option_bytes
+};
+
+struct CompiledSubnet {
+  std::uint32_t id = 0;
+  Ipv4 network = 0;
+  Ipv4 mask = 0;
+  Ipv4 broadcast = 0;
+  std::uint8_t prefix_len = 0;
+  Ipv4 server_id = 0;              // resolved (never 0)
+  std::uint32_t lease_time = 0;
+  std::uint32_t min_lease_time = 0;
+  std::uint32_t max_lease_time = 0;
+  std::uint32_t t1_q16 = 0;        // t1_ratio * 65536 (integer maths on the hot path)
+  std::uint32_t t2_q16 = 0;
+  // Dense block index: block_index[index_offset + ((ip - chunk_base) >> 6)].
+  Ipv4 chunk_base = 0;             // network rounded down to 64
+  std::uint32_t index_offset = 0;
+  std::uint32_t index_len = 0;
+  // Blocks of this subnet are blocks[first_block, first_block + block_count).
+  std::uint32_t first_block = 0;
+  std::uint32_t block_count = 0;
+  // Options sorted by code: options[options_begin, options_begin + options_count).
+  std::uint32_t options_begin = 0;
+  std::uint32_t options_count = 0;
+  std::bitset<256> option_codes;   // fast "has option" test
+  std::uint8_t always_send_count = 0;
+
+  bool contains(Ipv4 ip) const noexcept { return (ip & mask) == network; }
+};
+
+// 64 addresses aligned to 64 in one subnet. Bits of `allocatable` are the
+// addresses that may be handed out dynamically: in a pool, not excluded, not
+// reserved, not the network/broadcast/server address.
+struct BlockInfo {
+  Ipv4 base = 0;
+  std::uint16_t subnet = 0;
+  std::uint64_t allocatable = 0;
+};
+
+struct ReservationEntry {
+  std::uint64_t hash = 0;          // hash_key_bytes of the key
+  std::uint32_t key_offset = 0;    // into CompiledConfig::reservation_keys
+  std::uint8_t key_len = 0;
+  std::uint16_t subnet = 0;
+  Ipv4 address = 0;
+};
+
+struct CompiledConfig {
+  Ipv4 server_address = 0;
+  Seconds offer_hold_s = 0;
+  Seconds decline_probation_s = 0;
+  std::vector<CompiledSubnet> subnets;      // sorted by network, disjoint
+  std::vector<BlockInfo> blocks;
+  std::vector<std::uint32_t> block_index;   // dense per subnet; kNil = no block
+  std::vector<CompiledOption> options;
+  std::vector<std::uint8_t> option_bytes;
+  std::vector<ReservationEntry> reservations;
+  std::vector<std::uint8_t> reservation_keys;
+  std::vector<std::uint32_t> reservation_index;   // open addressing -> entry, kNil empty
+  std::uint32_t reservation_mask = 0;
+  std::uint32_t hw_reservations = 0;   // entries keyed by MAC (skip the lookup if 0)
+
+  // Index of the subnet containing `ip`, or kNil. O(log subnets).
+  std::uint32_t subnet_index_of(Ipv4 ip) const noexcept;
+  // Block of `ip` within subnet `s` (must contain ip), or kNil.
+  std::uint32_t block_of(const CompiledSubnet& s, Ipv4 ip) const noexcept {
+    const std::uint32_t chunk = (ip - s.chunk_base) >> 6;
+    return chunk < s.index_len ? block_index[s.index_offset + chunk] : kNil;
+  }
+  // Reservation for a client key (kind byte + bytes, see client_key.hpp).
+  const ReservationEntry* find_reservation(wire::Bytes key, std::uint64_t hash) const noexcept;
+  const CompiledOption* find_option(const CompiledSubnet& s, std::uint8_t code) const noexcept;
+  std::span<const CompiledOption> options_of(const CompiledSubnet& s) const noexcept {
+    return {options.data() + s.options_begin, s.options_count};
+  }
+  wire::Bytes option_value(const CompiledOption& o) const noexcept {
+    return {option_bytes.data() + o.offset, o.length};
+  }
+};
+
+struct CompileResult {
+  CompiledConfig config;
+  std::string error;   // empty on success; otherwise names the subnet/option at fault
+  bool ok() const noexcept { return error.empty(); }
+};
+
+// Validates `in` whole and compiles it: pools -> blocks with allocatable
+// bitmaps, subnet fields and options -> pre-encoded bytes, reservations -> a
+// hash table. The TOML loader reports user errors itself; the strings here are
+// for internal invariants and for callers that build EngineConfig directly.
+CompileResult compile(const EngineConfig& in);
+
+}  // namespace dorado::engine

@@ -1,0 +1,752 @@
+#include "engine/engine.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace dorado::engine {
+
+namespace {
+
+using wire::MessageType;
+
+constexpr Ipv4 kBroadcastIp = 0xffffffffu;
+// Worst case per request: expire of the client's own lease found due, reclaim
+// of its old address, reclaim of another client's sticky record, commit.
+constexpr std::uint32_t kMaxChangesPerRequest = 4;
+
+Seconds expiry(Seconds now, std::uint32_t duration) noexcept {
+  const std::uint64_t e = std::uint64_t{now} + duration;
+  return e > kTimeMax ? kTimeMax : static_cast<Seconds>(e);
+}
+
+}  // namespace
+
+struct Shard::Ctx {
+  const wire::DhcpMessage& m;
+  const RxMeta& rx;
+  Seconds now;
+  std::uint32_t change_begin;
+  const KeyResult& key;
+};
+
+RxMeta rx_meta_of(const wire::Frame& frame, wire::MacAddr local_mac, Ipv4 interface_address) noexcept {
+  RxMeta rx;
+  rx.interface_address = interface_address;
+  rx.local_mac = local_mac;
+  rx.src_mac = frame.eth.src;
+  rx.ip_src = frame.ip.src;
+  rx.ip_dst = frame.ip.dst;
+  rx.vlan_count = frame.eth.vlan_count;
+  rx.vlans = frame.eth.vlans;
+  return rx;
+}
+
+// ---- construction -------------------------------------------------------------
+
+Shard::Shard(const CompiledConfig& config, const ShardConfig& sizes)
+    : config_(&config),
+      id_(sizes.identity),
+      table_(sizes.table),
+      alloc_(config, sizes.identity),
+      changes_(sizes.change_log_capacity) {}
+
+Shard::Created Shard::create(const CompiledConfig& config, const ShardConfig& sizes) {
+  Created r;
+  if (sizes.identity.count == 0 || sizes.identity.index >= sizes.identity.count) {
+    r.error = "shard index must be below shard count";
+    return r;
+  }
+  if (sizes.change_log_capacity < kMaxChangesPerRequest) {
+    r.error = "change_log_capacity must be at least 4";
+    return r;
+  }
+  if (config.subnets.empty() && config.server_address == 0) {
+    r.error = "config is not compiled";
+    return r;
+  }
+  try {
+    r.shard.reset(new Shard(config, sizes));
+  } catch (const std::exception& e) {
+    r.error = std::string("cannot allocate shard tables: ") + e.what();
+  }
+  return r;
+}
+
+// ---- per-request helpers ----------------------------------------------------------
+
+std::uint32_t Shard::select_subnet(const wire::DhcpMessage& m, const RxMeta& rx) const noexcept {
+  if (auto s = m.subnet_selection()) return config_->subnet_index_of(*s);   // RFC 3011
+  if (m.has(wire::opt::relay_agent_info)) {                                  // RFC 3527
+    if (auto rai = m.relay_agent_info(); rai && rai->link_selection)
+      return config_->subnet_index_of(*rai->link_selection);
+  }
+  if (m.giaddr != 0) return config_->subnet_index_of(m.giaddr);
+  // A renewing client unicasts from its own address, bypassing any relay.
+  if (m.ciaddr != 0) return config_->subnet_index_of(m.ciaddr);
+  return rx.interface_address != 0 ? config_->subnet_index_of(rx.interface_address) : kNil;
+}
+
+const ReservationEntry* Shard::reservation_for(const ClientKey& key, const wire::DhcpMessage& m,
+                                               std::uint32_t subnet) const noexcept {
+  if (config_->reservations.empty()) return nullptr;
+  const ReservationEntry* r = config_->find_reservation(key.view(), key.hash);
+  if (r == nullptr && key.kind() == kKeyKindClientId && config_->hw_reservations != 0 &&
+      m.htype == 1 && m.hlen == 6) {
+    const ClientKey hw = client_key_hw(1, m.chaddr());
+    r = config_->find_reservation(hw.view(), hw.hash);
+  }
+  return r != nullptr && r->subnet == subnet ? r : nullptr;
+}
+
+bool Shard::our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept {
+  return sid == config_->server_address ||
+         (subnet != kNil && sid == config_->subnets[subnet].server_id);
+}
+
+Shard::Times Shard::times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept {
+  std::uint32_t t = s.lease_time;
+  if (auto want = m.lease_time()) t = std::clamp(*want, s.min_lease_time, s.max_lease_time);
+  // Rounded to nearest: 0.4 has no exact binary fraction, and 1000 s * 0.4
+  // must be 400, not 399.
+  return Times{t, static_cast<std::uint32_t>((std::uint64_t{t} * s.t1_q16 + 0x8000) >> 16),
+               static_cast<std::uint32_t>((std::uint64_t{t} * s.t2_q16 + 0x8000) >> 16)};
+}
+
+Decision Shard::refuse(DropReason r) noexcept {
+  count(r);
+  Decision d;
+  d.verdict = Verdict::drop;
+  d.drop = r;
+  return d;
+}
+
+Decision Shard::silent(const Ctx& c) noexcept {
+  Decision d;
+  d.verdict = Verdict::silent;
+  d.change_begin = c.change_begin;
+  d.change_count = change_count_ - c.change_begin;
+  return d;
+}
+
+Decision Shard::reply(const Ctx& c, MessageType type, std::uint32_t subnet, Ipv4 yiaddr,
+                      const Times* times, Ipv4 client_ip) noexcept {
+  const wire::DhcpMessage& m = c.m;
+  Decision d;
+  d.verdict = Verdict::reply;
+  d.type = type;
+  d.subnet = subnet != kNil ? &config_->subnets[subnet] : nullptr;
+  d.server_id = d.subnet != nullptr ? d.subnet->server_id : config_->server_address;
+  d.yiaddr = yiaddr;
+  d.ciaddr = type == MessageType::ack ? m.ciaddr : 0;
+  if (times != nullptr) {
+    d.lease_options = true;
+    d.lease_time = times->lease;
+    d.t1 = times->t1;
+    d.t2 = times->t2;
+  }
+  d.subnet_options = type != MessageType::nak && d.subnet != nullptr;
+  d.change_begin = c.change_begin;
+  d.change_count = change_count_ - c.change_begin;
+
+  // RFC 2131 4.1, "giaddr" paragraph and table of destinations.
+  d.flags = m.flags;
+  d.dst_port = wire::kPortBootpc;
+  if (m.giaddr != 0) {
+    d.ip_dst = m.giaddr;
+    d.dst_port = wire::kPortBootps;
+    d.eth_dst = c.rx.src_mac;
+    if (type == MessageType::nak) d.flags |= wire::kFlagBroadcast;
+  } else if (type == MessageType::nak) {
+    d.ip_dst = kBroadcastIp;
+    d.eth_dst = wire::MacAddr::broadcast();
+  } else if (client_ip != 0) {
+    d.ip_dst = client_ip;
+    d.eth_dst = c.rx.src_mac;
+  } else if (m.broadcast_flag() || m.htype != 1 || m.hlen != 6) {
+    d.ip_dst = kBroadcastIp;
+    d.eth_dst = wire::MacAddr::broadcast();
+  } else {
+    d.ip_dst = yiaddr;
+    d.eth_dst = m.chaddr_mac();
+  }
+  switch (type) {
+    case MessageType::offer: bump(Event::tx_offer); break;
+    case MessageType::ack: bump(Event::tx_ack); break;
+    default: bump(Event::tx_nak); break;
+  }
+  return d;
+}
+
+Decision Shard::nak(const Ctx& c, std::uint32_t subnet) noexcept {
+  return reply(c, MessageType::nak, subnet, 0, nullptr, 0);
+}
+
+// ---- state transitions ------------------------------------------------------------
+
+void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
+  if (change_count_ == changes_.size()) {   // cannot happen: handle/sweep reserve room
+    count(DropReason::change_log_full);
+    return;
+  }
+  const Lease& l = table_.at(idx);
+  LeaseChange& ch = changes_[change_count_++];
+  ch = LeaseChange{};
+  ch.seq = next_seq_++;
+  ch.op = op;
+  const wire::Bytes key = table_.key(idx);
+  ch.key_len = static_cast<std::uint8_t>(key.size());
+  if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());
+  ch.htype = l.htype;
+  const std::string_view host = op == LeaseOp::commit ? table_.hostname(idx) : std::string_view{};
+  ch.hostname_len = static_cast<std::uint8_t>(host.size());
+  if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
+  ch.subnet_id = config_->subnets[l.subnet].id;
+  ch.address = l.address;
+  ch.start = l.start;
+  ch.expires = l.expires;
+  ch.chaddr = l.chaddr;
+  ch.shard = static_cast<std::uint16_t>(id_.index);
+}
+
+// Applies a due expiry the sweep has not reached yet, so a lookup never acts
+// on a stale state. Returns idx, or kNil when the record went away.
+std::uint32_t Shard::refresh(std::uint32_t idx, Seconds now) noexcept {
+  const Lease& l = table_.at(idx);
+  if (l.state == LeaseState::active && l.expires <= now) {
+    expire_active(idx);
+  } else if (l.state == LeaseState::offered && l.expires <= now) {
+    bump(Event::offer_expired);
+    return end_offer(idx, now);
+  }
+  return idx;
+}
+
+Inserted Shard::create_record(const ClientKey& key, Seconds now) noexcept {
+  Inserted r = table_.insert(key);
+  if (r.error == InsertError::table_full) {
+    // Evict the client that has been inactive longest (its address is only
+    // sticky, nobody holds it).
+    if (const std::uint32_t victim = table_.oldest_parked(); victim != kNil) {
+      drop_record(victim, now);
+      r = table_.insert(key);
+    }
+  }
+  return r;
+}
+
+// The record gives up its address (it keeps its key). Emits reclaim when the
+// store knows the record.
+void Shard::detach(std::uint32_t idx, Seconds) noexcept {
+  Lease& l = table_.at(idx);
+  if (l.state == LeaseState::unused) return;
+  if (l.flags & kLeasePersisted) {
+    emit(LeaseOp::reclaim, idx);
+    bump(Event::lease_reclaim);
+    l.flags &= static_cast<std::uint8_t>(~kLeasePersisted);
+  }
+  table_.unlink(idx);
+  const SlotId s = slot_of_lease(l);
+  if (is_inactive(l.state))
+    alloc_.unstick(s);
+  else
+    alloc_.give_back(s, false);
+  alloc_.set_lease(s, kNil);
+  l.state = LeaseState::unused;
+  l.address = 0;
+}
+
+void Shard::drop_record(std::uint32_t idx, Seconds now) noexcept {
+  detach(idx, now);
+  table_.erase(idx);
+}
+
+// Makes record idx hold `addr` (slot `slot`, or kNil to look it up only if
+// needed) in `state` until `expires`. The address must be the record's own,
+// or free, or a reserved one nobody holds. A bound client renewing its own
+// address touches only its record: no slot or bitmap access.
+void Shard::bind(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot, LeaseState state,
+                 Seconds expires, Seconds now) noexcept {
+  Lease& l = table_.at(idx);
+  if (l.state != LeaseState::unused && l.address != addr) detach(idx, now);
+  if (l.state == LeaseState::unused) {
+    if (slot == kNil) slot = alloc_.slot_of(subnet, addr);
+    alloc_.take(slot);
+    alloc_.set_lease(slot, idx);
+    l.address = addr;
+    l.subnet = static_cast<std::uint16_t>(subnet);
+  } else if (is_inactive(l.state)) {
+    alloc_.take(slot != kNil ? slot : slot_of_lease(l));
+  }
+  l.state = state;
+  table_.reschedule(idx, expires);
+}
+
+void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot, const Times& t,
+                   const Ctx& c) noexcept {
+  Lease& l = table_.at(idx);
+  const bool renewal =
+      l.state == LeaseState::active && (l.flags & kLeasePersisted) && l.address == addr;
+  bind(idx, subnet, addr, slot, LeaseState::active, expiry(c.now, t.lease), c.now);
+  l.start = c.now;
+  l.htype = c.m.htype;
+  l.chaddr = wire::MacAddr{};
+  std::memcpy(l.chaddr.b.data(), c.m.chaddr_field.data(), std::min<std::size_t>(c.m.hlen, 6));
+  // Renewals keep the stored name: one cache miss less per renewal.
+  if (!renewal || l.hostname == kNil)
+    if (auto host = c.m.hostname(); host && !host->empty())
+      if (!table_.set_hostname(idx, *host)) bump(Event::hostname_not_stored);
+  l.flags |= kLeasePersisted;
+  emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
+  bump(renewal ? Event::lease_renew : Event::lease_commit);
+}
+
+void Shard::expire_active(std::uint32_t idx) noexcept {
+  Lease& l = table_.at(idx);
+  table_.unlink(idx);
+  l.state = LeaseState::expired;   // `expires` keeps the lease end
+  alloc_.give_back(slot_of_lease(l), true);
+  table_.park(idx);
+  emit(LeaseOp::expire, idx);
+  bump(Event::lease_expire);
+}
+
+// An offer ends without commit: a record the store knows goes back to being
+// inactive (still sticky); a brand-new one disappears.
+std::uint32_t Shard::end_offer(std::uint32_t idx, Seconds now) noexcept {
+  Lease& l = table_.at(idx);
+  if (!(l.flags & kLeasePersisted)) {
+    drop_record(idx, now);
+    return kNil;
+  }
+  table_.unlink(idx);
+  l.state = LeaseState::expired;
+  l.expires = now;
+  alloc_.give_back(slot_of_lease(l), true);
+  table_.park(idx);
+  return idx;
+}
+
+// The client's record becomes a keyless probation record on the address.
+void Shard::decline(std::uint32_t idx, Seconds now) noexcept {
+  Lease& l = table_.at(idx);
+  table_.reschedule(idx, expiry(now, config_->decline_probation_s));
+  l.start = now;
+  emit(LeaseOp::decline, idx);
+  bump(Event::lease_decline);
+  table_.unindex(idx);
+  table_.set_hostname(idx, {});
+  l.flags &= static_cast<std::uint8_t>(~kLeasePersisted);
+  l.state = LeaseState::declined;
+}
+
+void Shard::release(std::uint32_t idx, Seconds now) noexcept {
+  Lease& l = table_.at(idx);
+  table_.unlink(idx);
+  l.state = LeaseState::released;
+  l.expires = now;
+  alloc_.give_back(slot_of_lease(l), true);
+  table_.park(idx);
+  emit(LeaseOp::release, idx);
+  bump(Event::lease_release);
+}
+
+void Shard::end_probation(std::uint32_t idx, Seconds now) noexcept {
+  emit(LeaseOp::expire, idx);   // key_len 0: the address alone
+  bump(Event::probation_ended);
+  drop_record(idx, now);
+}
+
+void Shard::on_due(std::uint32_t idx, Seconds now) noexcept {
+  switch (table_.at(idx).state) {
+    case LeaseState::active: expire_active(idx); break;
+    case LeaseState::offered:
+      bump(Event::offer_expired);
+      end_offer(idx, now);
+      break;
+    case LeaseState::declined: end_probation(idx, now); break;
+    default: break;   // not scheduled in other states
+  }
+}
+
+SweepResult Shard::sweep(Seconds now, std::uint32_t budget) noexcept {
+  const auto room = static_cast<std::uint32_t>(changes_.size()) - change_count_;
+  return table_.sweep(now, budget, room, [this, now](std::uint32_t i) { on_due(i, now); });
+}
+
+// ---- message handlers -----------------------------------------------------------------
+
+Decision Shard::handle(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now) noexcept {
+  return decide(m, rx, now, client_key_of(m));
+}
+
+Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) noexcept {
+  Burst out;
+  out.count = static_cast<std::uint32_t>(std::min<std::size_t>(burst.size(), kMaxBurst));
+  // Three passes so the burst's cache misses overlap instead of queueing:
+  // keys; then index slot + record of each (a short loop of independent
+  // loads); then the decisions, which find everything in cache.
+  std::array<KeyResult, kMaxBurst> keys;
+  for (std::uint32_t i = 0; i < out.count; ++i) keys[i] = client_key_of(*burst[i].msg);
+  for (std::uint32_t i = 0; i < out.count; ++i)
+    if (keys[i].status == KeyStatus::ok) table_.touch_record(keys[i].key.hash);
+  for (std::uint32_t i = 0; i < out.count; ++i)
+    out.decisions[i] = decide(*burst[i].msg, *burst[i].rx, now, keys[i]);
+  return out;
+}
+
+Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                       const KeyResult& key) noexcept {
+  if (m.error != wire::Error::ok) return refuse(DropReason::not_parsed);
+  if (m.op != 1) return refuse(DropReason::not_boot_request);
+  const auto type = m.message_type();
+  if (!type) return refuse(DropReason::no_message_type);
+  if (changes_.size() - change_count_ < kMaxChangesPerRequest)
+    return refuse(DropReason::change_log_full);
+  return dispatch(m, rx, now, *type, key);
+}
+
+Decision Shard::dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                         wire::MessageType type, const KeyResult& key) noexcept {
+  const Ctx c{m, rx, now, change_count_, key};
+  switch (type) {
+    case MessageType::discover: bump(Event::rx_discover); return on_discover(c);
+    case MessageType::request: bump(Event::rx_request); return on_request(c);
+    case MessageType::decline: bump(Event::rx_decline); return on_decline(c);
+    case MessageType::release: bump(Event::rx_release); return on_release(c);
+    case MessageType::inform: bump(Event::rx_inform); return on_inform(c);
+    default: return refuse(DropReason::unexpected_message_type);
+  }
+}
+
+namespace {
+DropReason key_drop(KeyStatus s) noexcept {
+  return s == KeyStatus::too_long ? DropReason::client_id_too_long : DropReason::no_client_key;
+}
+DropReason insert_drop(InsertError e) noexcept {
+  return e == InsertError::key_store_full ? DropReason::key_store_full : DropReason::lease_table_full;
+}
+}  // namespace
+
+Decision Shard::on_discover(const Ctx& c) noexcept {
+  const wire::DhcpMessage& m = c.m;
+  if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
+  const ClientKey& key = c.key.key;
+  const std::uint32_t subnet = select_subnet(m, c.rx);
+  if (subnet == kNil) return refuse(DropReason::no_subnet);
+  const CompiledSubnet& cs = config_->subnets[subnet];
+
+  std::uint32_t idx = table_.find(key);
+  if (idx != kNil) idx = refresh(idx, c.now);
+
+  // 1. reservation, 2. the client's current or previous address,
+  // 3. the requested address if clean-free, 4. any free address.
+  // `addr` is the choice; `target` its slot when already looked up.
+  Ipv4 addr = 0;
+  SlotId target = kNil;
+  if (const ReservationEntry* r = reservation_for(key, m, subnet)) {
+    const SlotId s = alloc_.slot_of(subnet, r->address);
+    const std::uint32_t holder = alloc_.lease_at(s);
+    if (holder == kNil || holder == idx) {
+      addr = r->address;
+      target = s;
+      bump(Event::reservation_used);
+    } else {
+      bump(Event::reservation_in_use);
+    }
+  }
+  if (addr == 0 && idx != kNil && table_.at(idx).subnet == subnet) addr = table_.at(idx).address;
+  if (addr == 0) {
+    if (auto want = m.requested_ip(); want && cs.contains(*want)) {
+      const SlotId s = alloc_.slot_of(subnet, *want);
+      if (s != kNil && alloc_.is_free(s) && !alloc_.is_sticky(s)) {
+        addr = *want;
+        target = s;
+      }
+    }
+  }
+  bool created = false;
+  if (idx == kNil) {
+    const Inserted ins = create_record(key, c.now);
+    if (ins.index == kNil) return refuse(insert_drop(ins.error));
+    idx = ins.index;
+    created = true;
+  }
+  if (addr == 0) {
+    target = alloc_.pick(subnet, true);
+    if (target == kNil) {
+      if (created) table_.erase(idx);
+      return refuse(DropReason::pool_exhausted);
+    }
+    addr = alloc_.address_of(target);
+    // A sticky address: the inactive client that last had it loses it.
+    if (const std::uint32_t holder = alloc_.lease_at(target); holder != kNil && holder != idx)
+      drop_record(holder, c.now);
+  }
+  const Lease& l = table_.at(idx);
+  if (!(l.state == LeaseState::active && l.address == addr))
+    bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
+  const Times t = times_for(cs, m);
+  return reply(c, MessageType::offer, subnet, addr, &t, m.ciaddr);
+}
+
+Decision Shard::on_request(const Ctx& c) noexcept {
+  const wire::DhcpMessage& m = c.m;
+  if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
+  const ClientKey& key = c.key.key;
+  std::uint32_t idx = table_.find(key);
+  if (idx != kNil) idx = refresh(idx, c.now);
+  const auto requested = m.requested_ip();
+
+  if (const auto sid = m.server_id()) {   // SELECTING
+    bump(Event::request_selecting);
+    const std::uint32_t subnet = select_subnet(m, c.rx);
+    if (!our_server_id(*sid, subnet)) {
+      // The client chose another server: free what we held for it.
+      if (idx != kNil && table_.at(idx).state == LeaseState::offered) {
+        end_offer(idx, c.now);
+        bump(Event::offer_released);
+      }
+      return silent(c);
+    }
+    if (subnet == kNil) return refuse(DropReason::no_subnet);
+    const Ipv4 addr = requested ? *requested : m.ciaddr;
+    if (addr == 0) return refuse(DropReason::request_without_address);
+    return confirm(c, key, idx, subnet, addr, true);
+  }
+  if (requested && m.ciaddr == 0) {   // INIT-REBOOT
+    bump(Event::request_init_reboot);
+    const std::uint32_t subnet = select_subnet(m, c.rx);
+    if (subnet == kNil) return refuse(DropReason::no_subnet);
+    if (!config_->subnets[subnet].contains(*requested)) return nak(c, subnet);
+    if (idx == kNil && reservation_for(key, m, subnet) == nullptr)
+      return refuse(DropReason::init_reboot_unknown_client);
+    return confirm(c, key, idx, subnet, *requested, false);
+  }
+  if (m.ciaddr != 0) {   // RENEWING (unicast) or REBINDING (broadcast)
+    bump(c.rx.ip_dst == kBroadcastIp ? Event::request_rebinding : Event::request_renewing);
+    const std::uint32_t subnet = select_subnet(m, c.rx);
+    if (subnet == kNil) return refuse(DropReason::no_subnet);
+    if (!config_->subnets[subnet].contains(m.ciaddr)) return nak(c, subnet);
+    return confirm(c, key, idx, subnet, m.ciaddr, false);
+  }
+  return refuse(DropReason::request_without_address);
+}
+
+// Commits `addr` for the client and ACKs, or NAKs. The address must be the
+// client's own (offered, bound, or inactive but still sticky), its
+// reservation, or - when allow_free (SELECTING after a lost offer) - free.
+Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
+                        std::uint32_t subnet, Ipv4 addr, bool allow_free) noexcept {
+  const CompiledSubnet& cs = config_->subnets[subnet];
+  if (!cs.contains(addr)) return nak(c, subnet);
+  const ReservationEntry* r = reservation_for(key, c.m, subnet);
+  if (r != nullptr && r->address != addr) {
+    const std::uint32_t holder = alloc_.lease_at(alloc_.slot_of(subnet, r->address));
+    if (holder == kNil || holder == idx) return nak(c, subnet);   // take your reservation
+    r = nullptr;   // reservation held by another lease: treat the client as dynamic
+  }
+  // A record holding an address is what its slot points to, so the record
+  // alone answers "is it the client's" (no block or slot cache miss).
+  const bool own = idx != kNil && table_.at(idx).address == addr;
+  SlotId s = kNil;
+  std::uint32_t holder = idx;
+  if (!own) {
+    s = alloc_.slot_of(subnet, addr);
+    if (s == kNil) return nak(c, subnet);
+    holder = alloc_.lease_at(s);
+  }
+  const bool reserved = r != nullptr && holder == kNil;
+  const bool free = !own && allow_free && alloc_.is_free(s);
+  if (!own && !reserved && !free) return nak(c, subnet);
+  // Reclaim another client's sticky record before creating ours, so eviction
+  // in create_record cannot pick that same record.
+  if (holder != kNil && holder != idx) drop_record(holder, c.now);
+  if (idx == kNil) {
+    const Inserted ins = create_record(key, c.now);
+    if (ins.index == kNil) return refuse(insert_drop(ins.error));
+    idx = ins.index;
+  }
+  if (r != nullptr) bump(Event::reservation_used);
+  const Times t = times_for(cs, c.m);
+  commit(idx, subnet, addr, s, t, c);
+  return reply(c, MessageType::ack, subnet, addr, &t, c.m.ciaddr);
+}
+
+Decision Shard::on_decline(const Ctx& c) noexcept {
+  const wire::DhcpMessage& m = c.m;
+  if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
+  const auto addr = m.requested_ip();
+  if (!addr) return refuse(DropReason::decline_without_address);
+  std::uint32_t idx = table_.find(c.key.key);
+  if (idx != kNil) idx = refresh(idx, c.now);
+  if (idx == kNil) return refuse(DropReason::decline_not_leased);
+  const Lease& l = table_.at(idx);
+  if (auto sid = m.server_id(); sid && !our_server_id(*sid, l.subnet))
+    return refuse(DropReason::other_server_id);
+  if (l.address != *addr || (l.state != LeaseState::active && l.state != LeaseState::offered))
+    return refuse(DropReason::decline_not_leased);
+  decline(idx, c.now);
+  return silent(c);
+}
+
+Decision Shard::on_release(const Ctx& c) noexcept {
+  const wire::DhcpMessage& m = c.m;
+  if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
+  std::uint32_t idx = table_.find(c.key.key);
+  if (idx != kNil) idx = refresh(idx, c.now);
+  if (idx == kNil) return refuse(DropReason::release_not_leased);
+  const Lease& l = table_.at(idx);
+  if (auto sid = m.server_id(); sid && !our_server_id(*sid, l.subnet))
+    return refuse(DropReason::other_server_id);
+  if (l.address != m.ciaddr || l.state != LeaseState::active)
+    return refuse(DropReason::release_not_leased);
+  release(idx, c.now);
+  return silent(c);
+}
+
+Decision Shard::on_inform(const Ctx& c) noexcept {
+  const wire::DhcpMessage& m = c.m;
+  const Ipv4 client = m.ciaddr != 0 ? m.ciaddr : c.rx.ip_src;
+  if (client == 0) return refuse(DropReason::inform_without_address);
+  const std::uint32_t subnet = select_subnet(m, c.rx);
+  if (auto sid = m.server_id(); sid && !our_server_id(*sid, subnet))
+    return refuse(DropReason::other_server_id);
+  if (subnet == kNil) return refuse(DropReason::no_subnet);
+  return reply(c, MessageType::ack, subnet, 0, nullptr, client);
+}
+
+// ---- inspection ---------------------------------------------------------------------
+
+const Lease* Shard::find_lease(const ClientKey& key) const noexcept {
+  const std::uint32_t i = table_.find(key);
+  return i == kNil ? nullptr : &table_.at(i);
+}
+
+const Lease* Shard::lease_at_address(Ipv4 ip) const noexcept {
+  const std::uint32_t subnet = config_->subnet_index_of(ip);
+  if (subnet == kNil) return nullptr;
+  const SlotId s = alloc_.slot_of(subnet, ip);
+  if (s == kNil || alloc_.lease_at(s) == kNil) return nullptr;
+  return &table_.at(alloc_.lease_at(s));
+}
+
+std::size_t Shard::memory_bytes() const noexcept {
+  return sizeof(Shard) + table_.memory_bytes() + alloc_.memory_bytes() +
+         changes_.capacity() * sizeof(LeaseChange);
+}
+
+std::string Shard::audit() const {
+  if (std::string e = table_.audit(); !e.empty()) return "lease table: " + e;
+  if (std::string e = alloc_.audit(); !e.empty()) return "allocator: " + e;
+  std::string err;
+  table_.for_each([&](std::uint32_t i, const Lease& l) {
+    if (!err.empty()) return;
+    const std::string who = "record " + std::to_string(i) + ": ";
+    if (l.subnet >= config_->subnets.size() || !config_->subnets[l.subnet].contains(l.address)) {
+      err = who + "address outside its subnet";
+      return;
+    }
+    const SlotId s = slot_of_lease(l);
+    if (s == kNil || alloc_.lease_at(s) != i) {
+      err = who + "address slot does not point back";
+      return;
+    }
+    const bool held = l.state == LeaseState::offered || l.state == LeaseState::active ||
+                      l.state == LeaseState::declined;
+    if (held && alloc_.is_free(s)) err = who + "held address marked free";
+    if (is_inactive(l.state) && alloc_.is_allocatable(s) && !(alloc_.is_free(s) && alloc_.is_sticky(s)))
+      err = who + "inactive address not free+sticky";
+    if (held != ((l.flags & kLeaseInWheel) != 0)) err = who + "wheel membership";
+    if (is_inactive(l.state) != ((l.flags & kLeaseInFifo) != 0)) err = who + "FIFO membership";
+    if ((l.state == LeaseState::declined) != (l.key_len == 0)) err = who + "key presence";
+  });
+  if (!err.empty()) return err;
+  for (SlotId s = 0; s < config_->blocks.size() * kBlockBits; ++s) {
+    const std::uint32_t i = alloc_.lease_at(s);
+    if (i == kNil) {
+      if (alloc_.is_allocatable(s) != alloc_.is_free(s) || alloc_.is_sticky(s))
+        return "slot " + std::to_string(s) + ": unheld address not exactly free";
+    } else if (table_.at(i).state == LeaseState::unused || table_.at(i).address != alloc_.address_of(s)) {
+      return "slot " + std::to_string(s) + ": points to a record that does not hold it";
+    }
+  }
+  return {};
+}
+
+// ---- reply serialisation -----------------------------------------------------------
+
+wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
+                              const wire::DhcpMessage& request, const RxMeta& rx,
+                              wire::MutableBytes out) noexcept {
+  wire::Envelope env;
+  env.eth_src = rx.local_mac;
+  env.eth_dst = d.eth_dst;
+  env.vlan_count = rx.vlan_count;
+  env.vlans = rx.vlans;
+  env.ip_src = d.server_id;
+  env.ip_dst = d.ip_dst;
+  env.src_port = wire::kPortBootps;
+  env.dst_port = d.dst_port;
+
+  wire::BootpFields b;
+  b.op = 2;
+  b.htype = request.htype;
+  b.hlen = request.hlen;
+  b.xid = request.xid;
+  b.flags = d.flags;
+  b.ciaddr = d.ciaddr;
+  b.yiaddr = d.yiaddr;
+  b.giaddr = request.giaddr;
+  std::memcpy(b.chaddr.data(), request.chaddr_field.data(),
+              std::min(request.chaddr_field.size(), b.chaddr.size()));
+
+  // At most one entry per option code, plus headroom for the fixed ones.
+  // Left uninitialised (placement-new per entry): zeroing 96 entries would
+  // cost more than filling the dozen a reply usually has.
+  constexpr std::size_t kMaxOptions = 96;
+  union Storage {
+    Storage() noexcept {}
+    wire::OptionValue v[kMaxOptions];
+  } opts;
+  std::size_t n = 0;
+  std::bitset<256> added;
+  auto add = [&](std::uint8_t code, wire::Bytes value, bool mandatory) noexcept {
+    if (added.test(code) || n == kMaxOptions) return;
+    added.set(code);
+    new (&opts.v[n++]) wire::OptionValue{code, value, mandatory};
+  };
+  std::array<std::uint8_t, 4> lease{}, t1{}, t2{}, mask{};
+  if (d.lease_options) {
+    wire::store_be32(lease.data(), d.lease_time);
+    wire::store_be32(t1.data(), d.t1);
+    wire::store_be32(t2.data(), d.t2);
+    add(wire::opt::lease_time, lease, true);
+    add(wire::opt::renewal_time, t1, true);
+    add(wire::opt::rebinding_time, t2, true);
+  }
+  if (d.subnet_options && d.subnet != nullptr) {
+    const CompiledSubnet& s = *d.subnet;
+    wire::store_be32(mask.data(), s.mask);
+    add(wire::opt::subnet_mask, mask, true);
+    for (const std::uint8_t code : request.parameter_request_list())
+      if (const CompiledOption* o = config.find_option(s, code))
+        add(code, config.option_value(*o), false);
+    if (s.always_send_count != 0)
+      for (const CompiledOption& o : config.options_of(s))
+        if (o.always_send) add(o.code, config.option_value(o), false);
+  }
+  if (auto id = request.client_id()) add(wire::opt::client_id, *id, false);   // RFC 6842
+
+  wire::DhcpOptionsSpec spec;
+  spec.type = d.type;
+  spec.server_id = d.server_id;
+  spec.parameter_request_list = request.parameter_request_list();
+  spec.options = std::span<const wire::OptionValue>(opts.v, n);
+  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  spec.max_message_size = request.max_message_size().value_or(0);
+  return wire::build_dhcp_frame(out, env, b, spec);
+}
+
+}  // namespace dorado::engine

@@ -1,0 +1,104 @@
+// Engine value types shared by the lease table, the allocator, the handler and
+// (through LeaseChange) the control plane: time, the hot lease record, the
+// lease change record sent for persistence.
+//
+// Contract: plain data, header-only, no allocation; usable from any thread.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "wire/bytes.hpp"
+
+namespace dorado::engine {
+
+// Time is whole seconds since the Unix epoch as uint32 (valid until 2106),
+// always passed in by the caller: the engine never reads a clock. It must not
+// go backwards; if it does, expiry is merely delayed, never brought forward.
+using Seconds = std::uint32_t;
+
+inline constexpr std::uint32_t kNil = 0xffffffffu;   // "no index" everywhere
+inline constexpr Seconds kTimeMax = 0xfffffffeu;     // expiry saturates here
+
+// Client key bytes: one kind byte, then the client-id (option 61) or
+// htype + chaddr. 160 covers RFC 4361 client-ids with the longest DUID (130).
+inline constexpr std::size_t kMaxKeyLen = 160;
+inline constexpr std::size_t kInlineKeyLen = 24;     // longer keys go to the key store
+inline constexpr std::size_t kMaxHostnameLen = 63;   // longer hostnames are truncated
+inline constexpr std::uint8_t kKeyKindHw = 1;        // htype + chaddr
+inline constexpr std::uint8_t kKeyKindClientId = 2;  // option 61 value
+
+enum class LeaseState : std::uint8_t {
+  unused = 0,   // record on the free list
+  offered,      // address held for an OFFER until `expires`
+  active,       // bound lease until `expires`
+  expired,      // inactive: address free but still sticky for this client
+  released,     // inactive, like expired, ended by a RELEASE
+  declined,     // no client: address in probation until `expires`
+};
+
+inline constexpr bool is_inactive(LeaseState s) noexcept {
+  return s == LeaseState::expired || s == LeaseState::released;
+}
+
+// Lease::flags bits.
+inline constexpr std::uint8_t kLeasePersisted = 1;   // the store holds a record for it
+inline constexpr std::uint8_t kLeaseLongKey = 2;     // key bytes live in the key store
+inline constexpr std::uint8_t kLeaseInWheel = 4;     // linked in a timer-wheel bucket
+inline constexpr std::uint8_t kLeaseInFifo = 8;      // linked in the inactive FIFO
+
+// The hot record: one cache line. Owned by one shard's LeaseTable; other
+// threads never see it (they get LeaseChange copies).
+struct alignas(64) Lease {
+  std::uint32_t hash = 0;          // low 32 bits of the key hash (index probing)
+  wire::Ipv4 address = 0;
+  Seconds start = 0;               // last commit or renewal (cltt)
+  Seconds expires = 0;             // active: end; offered: hold end; declined:
+                                   // probation end; inactive: when it ended
+  std::uint32_t next = kNil;       // timer-wheel bucket, inactive FIFO or free list
+  std::uint32_t prev = kNil;
+  std::uint32_t hostname = kNil;   // hostname store chunk
+  std::uint16_t subnet = 0;        // index into CompiledConfig::subnets
+  LeaseState state = LeaseState::unused;
+  std::uint8_t flags = 0;
+  std::uint8_t key_len = 0;        // 0: record without a client (declined)
+  std::uint8_t htype = 0;
+  wire::MacAddr chaddr;            // first 6 bytes of chaddr, for export/leasequery
+  // Key bytes when key_len <= kInlineKeyLen, else [0..3] = key store chunk.
+  std::array<std::uint8_t, kInlineKeyLen> key{};
+};
+static_assert(sizeof(Lease) == 64, "the hot lease record must stay one cache line");
+static_assert(std::is_trivially_copyable_v<Lease>);
+
+enum class LeaseOp : std::uint8_t {
+  commit = 1,   // new binding (DISCOVER/REQUEST, INIT-REBOOT, address change)
+  renew,        // same client, same address, extended
+  release,      // client released it (address stays sticky for the client)
+  decline,      // client declined it: address in probation until `expires`
+  expire,       // lease ran out (or, with key_len 0, a probation ended)
+  reclaim,      // the server dropped the client's record for this address
+};
+
+// One state change, produced by the owning shard and copied through an SPSC
+// ring to the control thread for the journal. Fixed size, trivially copyable.
+struct LeaseChange {
+  std::uint32_t seq = 0;           // per-shard sequence number (wraps), 1 for the first
+  LeaseOp op = LeaseOp::commit;
+  std::uint8_t key_len = 0;        // bytes used in `key` (0 for probation end)
+  std::uint8_t htype = 0;
+  std::uint8_t hostname_len = 0;
+  std::uint32_t subnet_id = 0;     // SubnetConfig::id, stable across reloads
+  wire::Ipv4 address = 0;
+  Seconds start = 0;               // cltt
+  Seconds expires = 0;             // lease end, probation end, or time of the event
+  wire::MacAddr chaddr;
+  std::uint16_t shard = 0;
+  std::array<std::uint8_t, kMaxKeyLen> key{};   // kind byte + bytes (see client_key.hpp)
+  std::array<char, kMaxHostnameLen + 1> hostname{};   // commit records only (hostname_len 0 else)
+};
+static_assert(std::is_trivially_copyable_v<LeaseChange>);
+static_assert(sizeof(LeaseChange) == 256, "ring slots are sized for 256-byte records");
+
+}  // namespace dorado::engine

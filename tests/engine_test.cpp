@@ -1,0 +1,1383 @@
+// Shard (engine.hpp): every message type and REQUEST state, allocation
+// policy, expiry, reply addressing and options, plus randomized property
+// tests. Requests are built with wire::build_dhcp_frame (op = 1) and parsed
+// with parse_frame/DhcpMessage::parse, so everything goes through the codec.
+#include "engine/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace dorado::engine {
+namespace {
+
+using wire::MacAddr;
+using wire::MessageType;
+
+constexpr Ipv4 ip(unsigned a, unsigned b, unsigned c, unsigned d) {
+  return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+constexpr Ipv4 kServer = ip(10, 0, 0, 1);
+constexpr Ipv4 kOtherServer = ip(10, 0, 0, 2);
+constexpr Ipv4 kBroadcast = 0xffffffffu;
+constexpr Seconds kStart = 1'700'000'000;
+const MacAddr kServerMac{{0x02, 0xaa, 0, 0, 0, 1}};
+const MacAddr kRelayMac{{0x02, 0xbb, 0, 0, 0, 1}};
+
+MacAddr mac_of(std::uint32_t n) {
+  return MacAddr{{0x02, 0x00, static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+                  static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)}};
+}
+
+// ---- request construction -------------------------------------------------------
+
+// A function, not a braced initializer: g++ 12 -O2 warns (falsely) about
+// initializer_list copies in default member initializers.
+std::vector<std::uint8_t> default_prl() { return std::vector<std::uint8_t>{1, 3, 6, 15}; }
+
+struct Req {
+  MessageType type = MessageType::discover;
+  MacAddr mac = mac_of(1);
+  std::vector<std::uint8_t> client_id;
+  Ipv4 ciaddr = 0;
+  Ipv4 giaddr = 0;
+  Ipv4 requested = 0;
+  Ipv4 server_id = 0;
+  bool broadcast_flag = false;
+  std::optional<std::uint32_t> lease_time;
+  std::vector<std::uint8_t> prl = default_prl();
+  std::vector<std::uint8_t> relay_info;   // option 82 value
+  std::optional<Ipv4> subnet_selection;   // option 118
+  std::string hostname;
+  std::uint16_t max_size = 0;             // option 57; 0 = absent
+  bool unicast = false;                   // IPv4 dst = server (RENEWING), else broadcast
+  std::uint8_t vlan_count = 0;
+  std::array<wire::VlanTag, 2> vlans{};
+  Ipv4 interface = kServer;               // RxMeta subnet hint
+  std::uint32_t xid = 0x5eed;
+};
+
+struct Packet {
+  std::vector<std::uint8_t> bytes;
+  wire::Frame frame;
+  wire::DhcpMessage msg;
+  RxMeta rx;
+};
+
+std::unique_ptr<Packet> make_packet(const Req& r) {
+  auto p = std::make_unique<Packet>();
+  wire::Envelope env;
+  env.eth_src = r.giaddr != 0 ? kRelayMac : r.mac;
+  env.eth_dst = r.unicast || r.giaddr != 0 ? kServerMac : MacAddr::broadcast();
+  env.vlan_count = r.vlan_count;
+  env.vlans = r.vlans;
+  env.ip_src = r.giaddr != 0 ? r.giaddr : r.ciaddr;
+  env.ip_dst = r.unicast || r.giaddr != 0 ? kServer : kBroadcast;
+  env.src_port = r.giaddr != 0 ? wire::kPortBootps : wire::kPortBootpc;
+  env.dst_port = wire::kPortBootps;
+
+  wire::BootpFields b;
+  b.op = 1;
+  b.xid = r.xid;
+  b.flags = r.broadcast_flag ? wire::kFlagBroadcast : 0;
+  b.ciaddr = r.ciaddr;
+  b.giaddr = r.giaddr;
+  b.hops = r.giaddr != 0 ? 1 : 0;
+  std::memcpy(b.chaddr.data(), r.mac.b.data(), 6);
+
+  std::vector<std::array<std::uint8_t, 4>> u32s;
+  u32s.reserve(8);
+  std::vector<wire::OptionValue> opts;
+  auto add_u32 = [&](std::uint8_t code, std::uint32_t v) {
+    u32s.emplace_back();
+    wire::store_be32(u32s.back().data(), v);
+    opts.push_back({code, wire::Bytes{u32s.back()}, false});
+  };
+  if (r.requested != 0) add_u32(wire::opt::requested_ip, r.requested);
+  if (r.lease_time) add_u32(wire::opt::lease_time, *r.lease_time);
+  if (r.subnet_selection) add_u32(wire::opt::subnet_selection, *r.subnet_selection);
+  if (!r.client_id.empty()) opts.push_back({wire::opt::client_id, wire::Bytes{r.client_id}, false});
+  if (!r.hostname.empty())
+    opts.push_back({wire::opt::hostname,
+                    wire::Bytes{reinterpret_cast<const std::uint8_t*>(r.hostname.data()),
+                                r.hostname.size()},
+                    false});
+  if (!r.prl.empty()) opts.push_back({wire::opt::parameter_request_list, wire::Bytes{r.prl}, false});
+  std::array<std::uint8_t, 2> max_size{};
+  if (r.max_size != 0) {
+    wire::store_be16(max_size.data(), r.max_size);
+    opts.push_back({wire::opt::max_message_size, wire::Bytes{max_size}, false});
+  }
+  wire::DhcpOptionsSpec spec;
+  spec.type = r.type;
+  spec.server_id = r.server_id;
+  spec.options = opts;
+  spec.relay_agent_info = wire::Bytes{r.relay_info};
+
+  p->bytes.resize(1600);
+  const wire::BuildResult built = wire::build_dhcp_frame(p->bytes, env, b, spec);
+  EXPECT_EQ(built.error, wire::Error::ok);
+  p->bytes.resize(built.length);
+  p->frame = wire::parse_frame(p->bytes);
+  EXPECT_EQ(p->frame.error, wire::Error::ok);
+  EXPECT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
+  p->rx = rx_meta_of(p->frame, kServerMac, r.interface);
+  return p;
+}
+
+// A reply rendered with build_reply and parsed back.
+struct Reply {
+  std::vector<std::uint8_t> bytes;
+  wire::BuildResult built;
+  wire::Frame frame;
+  wire::DhcpMessage msg;
+
+  std::vector<std::uint8_t> option(std::uint8_t code) const {
+    auto o = msg.option(code);
+    return o ? std::vector<std::uint8_t>(o->begin(), o->end()) : std::vector<std::uint8_t>{};
+  }
+  std::vector<std::uint8_t> codes() const {
+    auto c = msg.codes();
+    return {c.begin(), c.end()};
+  }
+};
+
+std::vector<std::uint8_t> be32(std::uint32_t v) {
+  std::vector<std::uint8_t> out(4);
+  wire::store_be32(out.data(), v);
+  return out;
+}
+
+// ---- configuration used by most tests --------------------------------------------
+
+// Subnet A 10.0.0.0/24 (interface subnet): pool .10-.250, reservations.
+// Subnet B 10.1.0.0/16: relayed, ratios 0.4/0.7.
+// Subnet C 10.2.0.0/24, subnet D 10.3.0.0/24: selection targets.
+// Subnet E 192.168.5.0/24: four addresses, for exhaustion.
+EngineConfig test_config() {
+  EngineConfig c;
+  c.server_address = kServer;
+  c.offer_hold_s = 30;
+  c.decline_probation_s = 600;
+  SubnetConfig a;
+  a.id = 100;
+  a.prefix = ip(10, 0, 0, 0);
+  a.prefix_len = 24;
+  a.pools = {{ip(10, 0, 0, 10), ip(10, 0, 0, 250)}};
+  a.routers = {ip(10, 0, 0, 254)};
+  a.dns_servers = {ip(8, 8, 8, 8), ip(1, 1, 1, 1)};
+  a.domain_name = "example.net";
+  a.lease_time = 3600;
+  a.min_lease_time = 300;
+  a.max_lease_time = 86400;
+  Reservation by_mac;
+  by_mac.mac = mac_of(0xaa);
+  by_mac.address = ip(10, 0, 0, 5);   // outside the pool
+  Reservation by_id;
+  by_id.client_id = {0xff, 'r', 'e', 's'};
+  by_id.address = ip(10, 0, 0, 60);   // inside the pool
+  a.reservations = {by_mac, by_id};
+  a.options = {OptionData{42, encode_ipv4_list(std::vector<Ipv4>{ip(10, 0, 0, 123)}), false},
+               OptionData{43, std::vector<std::uint8_t>(400, 0x43), false},
+               OptionData{66, encode_string("tftp.example.net"), true}};
+  SubnetConfig b;
+  b.id = 200;
+  b.prefix = ip(10, 1, 0, 0);
+  b.prefix_len = 16;
+  b.pools = {{ip(10, 1, 0, 10), ip(10, 1, 0, 100)}};
+  b.routers = {ip(10, 1, 0, 1)};
+  b.t1_ratio = 0.4;
+  b.t2_ratio = 0.7;
+  b.lease_time = 1000;
+  b.min_lease_time = 100;
+  b.max_lease_time = 2000;
+  SubnetConfig cc;
+  cc.id = 300;
+  cc.prefix = ip(10, 2, 0, 0);
+  cc.prefix_len = 24;
+  cc.pools = {{ip(10, 2, 0, 10), ip(10, 2, 0, 20)}};
+  SubnetConfig d;
+  d.id = 400;
+  d.prefix = ip(10, 3, 0, 0);
+  d.prefix_len = 24;
+  d.pools = {{ip(10, 3, 0, 10), ip(10, 3, 0, 20)}};
+  SubnetConfig e;
+  e.id = 500;
+  e.prefix = ip(192, 168, 5, 0);
+  e.prefix_len = 24;
+  e.pools = {{ip(192, 168, 5, 10), ip(192, 168, 5, 13)}};
+  c.subnets = {a, b, cc, d, e};
+  return c;
+}
+
+ShardConfig test_sizes(std::uint32_t capacity = 256) {
+  ShardConfig s;
+  s.table.capacity = capacity;
+  s.table.hostname_capacity = capacity;
+  s.table.long_key_capacity = 8;
+  s.table.wheel_bits = 10;
+  s.change_log_capacity = 64;
+  return s;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { build(test_config(), test_sizes()); }
+
+  void build(const EngineConfig& cfg, const ShardConfig& sizes) {
+    shard_.reset();
+    compiled_ = std::make_unique<CompileResult>(compile(cfg));
+    ASSERT_TRUE(compiled_->ok()) << compiled_->error;
+    Shard::Created c = Shard::create(compiled_->config, sizes);
+    ASSERT_TRUE(c.shard) << c.error;
+    shard_ = std::move(c.shard);
+  }
+
+  Decision send(const Req& r) {
+    last_ = make_packet(r);
+    const Decision d = shard_->handle(last_->msg, last_->rx, now_);
+    EXPECT_EQ(shard_->audit(), "");
+    return d;
+  }
+
+  // The reply to the last request, through build_reply and the parser.
+  std::unique_ptr<Reply> render(const Decision& d) {
+    auto r = std::make_unique<Reply>();
+    r->bytes.resize(1600);
+    r->built = build_reply(shard_->config(), d, last_->msg, last_->rx, r->bytes);
+    EXPECT_EQ(r->built.error, wire::Error::ok);
+    r->bytes.resize(r->built.length);
+    r->frame = wire::parse_frame(r->bytes);
+    EXPECT_EQ(r->frame.error, wire::Error::ok);
+    EXPECT_EQ(r->msg.parse(r->frame.udp_payload(r->bytes)), wire::Error::ok);
+    return r;
+  }
+
+  Decision discover(MacAddr mac, Ipv4 requested = 0) {
+    Req r;
+    r.mac = mac;
+    r.requested = requested;
+    return send(r);
+  }
+  Decision select(MacAddr mac, Ipv4 addr, Ipv4 server = kServer) {
+    Req r;
+    r.type = MessageType::request;
+    r.mac = mac;
+    r.requested = addr;
+    r.server_id = server;
+    return send(r);
+  }
+  // DISCOVER + REQUEST; returns the ACKed address (0 if none).
+  Ipv4 dora(MacAddr mac, Ipv4 requested = 0) {
+    const Decision o = discover(mac, requested);
+    if (o.verdict != Verdict::reply || o.type != MessageType::offer) return 0;
+    const Decision a = select(mac, o.yiaddr);
+    return a.verdict == Verdict::reply && a.type == MessageType::ack ? a.yiaddr : 0;
+  }
+  Decision renew(MacAddr mac, Ipv4 ciaddr, bool unicast = true) {
+    Req r;
+    r.type = MessageType::request;
+    r.mac = mac;
+    r.ciaddr = ciaddr;
+    r.unicast = unicast;
+    return send(r);
+  }
+  Decision release(MacAddr mac, Ipv4 ciaddr) {
+    Req r;
+    r.type = MessageType::release;
+    r.mac = mac;
+    r.ciaddr = ciaddr;
+    r.server_id = kServer;
+    r.unicast = true;
+    return send(r);
+  }
+  Decision decline(MacAddr mac, Ipv4 addr) {
+    Req r;
+    r.type = MessageType::decline;
+    r.mac = mac;
+    r.requested = addr;
+    r.server_id = kServer;
+    return send(r);
+  }
+  void advance(Seconds s) {
+    now_ += s;
+    SweepResult r;
+    do r = shard_->sweep(now_, 1 << 20);
+    while (!r.caught_up);
+    EXPECT_EQ(shard_->audit(), "");
+  }
+  const Lease* lease_of(MacAddr mac) const {
+    return shard_->find_lease(client_key_hw(1, wire::Bytes{mac.b.data(), 6}));
+  }
+  std::uint64_t drops(DropReason r) const { return shard_->counters().drop(r); }
+  std::uint64_t events(Event e) const { return shard_->counters().event(e); }
+  std::vector<LeaseChange> take_changes() {
+    auto c = shard_->changes();
+    std::vector<LeaseChange> out(c.begin(), c.end());
+    shard_->clear_changes();
+    return out;
+  }
+
+  std::unique_ptr<CompileResult> compiled_;
+  std::unique_ptr<Shard> shard_;
+  std::unique_ptr<Packet> last_;
+  Seconds now_ = kStart;
+};
+
+bool in_pool_a(Ipv4 a) { return a >= ip(10, 0, 0, 10) && a <= ip(10, 0, 0, 250); }
+
+// ---- DISCOVER -------------------------------------------------------------------------
+
+TEST_F(EngineTest, DiscoverOffersAPoolAddressWithMandatoryOptions) {
+  const Decision d = discover(mac_of(1));
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_EQ(d.type, MessageType::offer);
+  EXPECT_TRUE(in_pool_a(d.yiaddr));
+  EXPECT_NE(d.yiaddr, ip(10, 0, 0, 60));   // reserved for a client-id
+  EXPECT_EQ(d.change_count, 0u);           // offers are not persisted
+  EXPECT_TRUE(shard_->changes().empty());
+  const Lease* l = lease_of(mac_of(1));
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->state, LeaseState::offered);
+  EXPECT_EQ(l->expires, now_ + 30);
+
+  auto r = render(d);
+  EXPECT_EQ(r->msg.op, 2);
+  EXPECT_EQ(r->msg.xid, 0x5eedu);
+  EXPECT_EQ(r->msg.yiaddr, d.yiaddr);
+  EXPECT_EQ(*r->msg.message_type(), MessageType::offer);
+  EXPECT_EQ(*r->msg.server_id(), kServer);
+  EXPECT_EQ(*r->msg.lease_time(), 3600u);
+  EXPECT_EQ(*r->msg.renewal_time(), 1800u);
+  EXPECT_EQ(*r->msg.rebinding_time(), 3150u);
+  EXPECT_EQ(*r->msg.subnet_mask(), ip(255, 255, 255, 0));
+  EXPECT_EQ(r->option(3), be32(ip(10, 0, 0, 254)));
+  EXPECT_EQ(r->option(6), (std::vector<std::uint8_t>{8, 8, 8, 8, 1, 1, 1, 1}));
+  EXPECT_EQ(*r->msg.domain_name(), "example.net");
+  EXPECT_FALSE(r->msg.has(42));   // not requested
+  EXPECT_TRUE(r->msg.has(66));    // always_send
+  EXPECT_FALSE(r->msg.has(28));   // available, not requested
+  EXPECT_EQ(events(Event::rx_discover), 1u);
+  EXPECT_EQ(events(Event::tx_offer), 1u);
+}
+
+TEST_F(EngineTest, RequestedOptionsFollowTheClientsOrder) {
+  Req q;
+  q.prl = {42, 15, 28, 3, 1, 99};
+  const Decision d = send(q);
+  auto r = render(d);
+  std::vector<std::uint8_t> order;
+  for (std::uint8_t c : r->codes())
+    if (c == 42 || c == 15 || c == 28 || c == 3 || c == 1) order.push_back(c);
+  EXPECT_EQ(order, (std::vector<std::uint8_t>{42, 15, 28, 3, 1}));
+  EXPECT_EQ(*r->msg.broadcast_address(), ip(10, 0, 0, 255));
+  EXPECT_FALSE(r->msg.has(99));
+}
+
+TEST_F(EngineTest, MaxMessageSizeDecidesWhetherALargeOptionFits) {
+  Req q;
+  q.prl = {1, 43};
+  const Decision d = send(q);   // no 57: 576 bytes, 400-byte option 43 does not fit
+  auto small = render(d);
+  EXPECT_FALSE(small->msg.has(43));
+  EXPECT_TRUE(small->msg.has(51));
+  EXPECT_LE(small->built.length - small->frame.udp.payload_offset, 576u - 28u);
+  q.max_size = 1400;
+  const Decision d2 = send(q);
+  auto big = render(d2);
+  EXPECT_EQ(big->option(43), std::vector<std::uint8_t>(400, 0x43));
+}
+
+TEST_F(EngineTest, RequestedAddressIsOfferedWhenFree) {
+  EXPECT_EQ(discover(mac_of(1), ip(10, 0, 0, 77)).yiaddr, ip(10, 0, 0, 77));
+  // Held by client 1's offer: client 2 gets another one.
+  const Decision d = discover(mac_of(2), ip(10, 0, 0, 77));
+  EXPECT_NE(d.yiaddr, ip(10, 0, 0, 77));
+  EXPECT_TRUE(in_pool_a(d.yiaddr));
+  // Outside the pool, reserved, or in another subnet: ignored.
+  EXPECT_TRUE(in_pool_a(discover(mac_of(3), ip(10, 0, 0, 251)).yiaddr));
+  EXPECT_NE(discover(mac_of(4), ip(10, 0, 0, 60)).yiaddr, ip(10, 0, 0, 60));
+  EXPECT_TRUE(in_pool_a(discover(mac_of(5), ip(10, 2, 0, 12)).yiaddr));
+}
+
+TEST_F(EngineTest, ReservationByMacWinsOverPoolAndRequest) {
+  const Decision d = discover(mac_of(0xaa), ip(10, 0, 0, 77));
+  EXPECT_EQ(d.yiaddr, ip(10, 0, 0, 5));
+  EXPECT_EQ(select(mac_of(0xaa), ip(10, 0, 0, 5)).type, MessageType::ack);
+  EXPECT_EQ(events(Event::reservation_used), 2u);
+  // Asking for another address while holding a reservation: NAK.
+  EXPECT_EQ(select(mac_of(0xaa), ip(10, 0, 0, 77)).type, MessageType::nak);
+}
+
+TEST_F(EngineTest, ReservationByClientIdWinsOverTheStickyAddress) {
+  Req q;
+  q.client_id = {0xff, 'r', 'e', 's'};
+  q.mac = mac_of(9);
+  const Decision d = send(q);
+  EXPECT_EQ(d.yiaddr, ip(10, 0, 0, 60));
+  // Nobody else gets the reserved address, even asking for it.
+  EXPECT_NE(dora(mac_of(10), ip(10, 0, 0, 60)), ip(10, 0, 0, 60));
+  EXPECT_EQ(select(mac_of(11), ip(10, 0, 0, 60)).type, MessageType::nak);
+}
+
+TEST_F(EngineTest, PoolExhaustionIsCountedAndNoOfferIsMade) {
+  Req q;
+  q.subnet_selection = ip(192, 168, 5, 0);
+  std::set<Ipv4> got;
+  for (std::uint32_t n = 0; n < 4; ++n) {
+    q.mac = mac_of(100 + n);
+    const Decision d = send(q);
+    ASSERT_EQ(d.verdict, Verdict::reply);
+    got.insert(d.yiaddr);
+  }
+  EXPECT_EQ(got.size(), 4u);
+  q.mac = mac_of(200);
+  const Decision d = send(q);
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::pool_exhausted);
+  EXPECT_EQ(drops(DropReason::pool_exhausted), 1u);
+  EXPECT_EQ(lease_of(mac_of(200)), nullptr);   // no record left behind
+  EXPECT_EQ(drop_name(DropReason::pool_exhausted), "pool_exhausted");
+}
+
+TEST_F(EngineTest, OfferHoldExpiresAndFreesTheAddress) {
+  Req q;
+  q.subnet_selection = ip(192, 168, 5, 0);
+  std::vector<Ipv4> offered;
+  for (std::uint32_t n = 0; n < 4; ++n) {
+    q.mac = mac_of(100 + n);
+    offered.push_back(send(q).yiaddr);
+  }
+  q.mac = mac_of(200);
+  EXPECT_EQ(send(q).drop, DropReason::pool_exhausted);
+  advance(29);
+  EXPECT_EQ(send(q).drop, DropReason::pool_exhausted);
+  advance(1);
+  EXPECT_EQ(events(Event::offer_expired), 4u);
+  EXPECT_EQ(lease_of(mac_of(100)), nullptr);   // never committed: forgotten
+  const Decision d = send(q);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_NE(std::find(offered.begin(), offered.end(), d.yiaddr), offered.end());
+  EXPECT_TRUE(shard_->changes().empty());
+}
+
+TEST_F(EngineTest, RepeatedDiscoverKeepsTheSameOffer) {
+  const Ipv4 a = discover(mac_of(1)).yiaddr;
+  now_ += 10;
+  EXPECT_EQ(discover(mac_of(1)).yiaddr, a);
+  EXPECT_EQ(lease_of(mac_of(1))->expires, now_ + 30);   // hold restarted
+}
+
+// ---- REQUEST: SELECTING ----------------------------------------------------------------
+
+TEST_F(EngineTest, SelectingCommitsAndAcks) {
+  Req q;
+  q.hostname = "laptop";
+  const Decision o = send(q);
+  q.type = MessageType::request;
+  q.requested = o.yiaddr;
+  q.server_id = kServer;
+  const Decision a = send(q);
+  ASSERT_EQ(a.verdict, Verdict::reply);
+  EXPECT_EQ(a.type, MessageType::ack);
+  EXPECT_EQ(a.yiaddr, o.yiaddr);
+  EXPECT_EQ(a.lease_time, 3600u);
+  EXPECT_EQ(a.change_count, 1u);
+  const auto changes = take_changes();
+  ASSERT_EQ(changes.size(), 1u);
+  const LeaseChange& c = changes[0];
+  EXPECT_EQ(c.op, LeaseOp::commit);
+  EXPECT_EQ(c.address, o.yiaddr);
+  EXPECT_EQ(c.subnet_id, 100u);
+  EXPECT_EQ(c.start, now_);
+  EXPECT_EQ(c.expires, now_ + 3600);
+  EXPECT_EQ(c.key_len, 8u);
+  EXPECT_EQ(c.key[0], kKeyKindHw);
+  EXPECT_EQ(c.key[1], 1u);
+  EXPECT_EQ(0, std::memcmp(c.key.data() + 2, mac_of(1).b.data(), 6));
+  EXPECT_EQ(c.chaddr, mac_of(1));
+  EXPECT_EQ(std::string(c.hostname.data(), c.hostname_len), "laptop");
+  EXPECT_EQ(c.seq, 1u);
+  const Lease* l = lease_of(mac_of(1));
+  EXPECT_EQ(l->state, LeaseState::active);
+  EXPECT_EQ(shard_->leases().hostname(static_cast<std::uint32_t>(l - &shard_->leases().at(0))), "laptop");
+  auto r = render(a);
+  EXPECT_EQ(*r->msg.message_type(), MessageType::ack);
+  EXPECT_EQ(r->msg.ciaddr, 0u);
+}
+
+TEST_F(EngineTest, SelectingAnotherServerReleasesTheOfferSilently) {
+  const Ipv4 a = discover(mac_of(1)).yiaddr;
+  const Decision d = select(mac_of(1), a, kOtherServer);
+  EXPECT_EQ(d.verdict, Verdict::silent);
+  EXPECT_EQ(events(Event::offer_released), 1u);
+  EXPECT_EQ(lease_of(mac_of(1)), nullptr);
+  // The address is free again at once.
+  EXPECT_EQ(discover(mac_of(2), a).yiaddr, a);
+}
+
+TEST_F(EngineTest, SelectingAnotherServerLeavesABoundLeaseAlone) {
+  const Ipv4 a = dora(mac_of(1));
+  EXPECT_EQ(select(mac_of(1), a, kOtherServer).verdict, Verdict::silent);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::active);
+}
+
+TEST_F(EngineTest, SelectingAfterALostOfferCommitsAFreeAddress) {
+  const Decision a = select(mac_of(1), ip(10, 0, 0, 99));
+  EXPECT_EQ(a.type, MessageType::ack);
+  EXPECT_EQ(a.yiaddr, ip(10, 0, 0, 99));
+}
+
+TEST_F(EngineTest, SelectingAnAddressHeldByAnotherClientNaks) {
+  const Ipv4 a = dora(mac_of(1));
+  const Decision d = select(mac_of(2), a);
+  EXPECT_EQ(d.type, MessageType::nak);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::active);
+  auto r = render(d);
+  EXPECT_EQ(*r->msg.message_type(), MessageType::nak);
+  EXPECT_EQ(r->msg.yiaddr, 0u);
+  EXPECT_FALSE(r->msg.has(51));
+  EXPECT_FALSE(r->msg.has(1));
+  EXPECT_EQ(*r->msg.server_id(), kServer);
+  EXPECT_EQ(r->frame.ip.dst, kBroadcast);
+  EXPECT_EQ(r->frame.eth.dst, MacAddr::broadcast());
+}
+
+TEST_F(EngineTest, SelectingAnAddressOutsideThePoolNaks) {
+  EXPECT_EQ(select(mac_of(1), ip(10, 0, 0, 253)).type, MessageType::nak);
+  EXPECT_EQ(select(mac_of(1), ip(10, 2, 0, 12)).type, MessageType::nak);   // other subnet
+}
+
+// ---- REQUEST: INIT-REBOOT ------------------------------------------------------------------
+
+Req init_reboot(MacAddr mac, Ipv4 addr) {
+  Req r;
+  r.type = MessageType::request;
+  r.mac = mac;
+  r.requested = addr;
+  return r;
+}
+
+TEST_F(EngineTest, InitRebootWithTheClientsAddressAcks) {
+  const Ipv4 a = dora(mac_of(1));
+  take_changes();
+  now_ += 100;
+  const Decision d = send(init_reboot(mac_of(1), a));
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, a);
+  EXPECT_EQ(events(Event::request_init_reboot), 1u);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::renew);
+  EXPECT_EQ(c[0].expires, now_ + 3600);
+}
+
+TEST_F(EngineTest, InitRebootWithAnotherAddressNaks) {
+  const Ipv4 a = dora(mac_of(1));
+  const Decision d = send(init_reboot(mac_of(1), a == ip(10, 0, 0, 99) ? ip(10, 0, 0, 98) : ip(10, 0, 0, 99)));
+  EXPECT_EQ(d.type, MessageType::nak);
+  EXPECT_EQ(lease_of(mac_of(1))->address, a);   // the binding is untouched
+}
+
+TEST_F(EngineTest, InitRebootOnTheWrongSubnetNaks) {
+  dora(mac_of(1));
+  // Client moved to subnet C's link (relay there) but asks for its old address.
+  Req q = init_reboot(mac_of(1), lease_of(mac_of(1))->address);
+  q.giaddr = ip(10, 2, 0, 1);
+  const Decision d = send(q);
+  EXPECT_EQ(d.type, MessageType::nak);
+  auto r = render(d);
+  EXPECT_EQ(r->frame.ip.dst, ip(10, 2, 0, 1));      // NAK to the relay
+  EXPECT_TRUE(r->msg.broadcast_flag());              // RFC 2131 4.3.2
+  // Unknown clients on the wrong subnet also get the NAK.
+  q.mac = mac_of(77);
+  EXPECT_EQ(send(q).type, MessageType::nak);
+}
+
+TEST_F(EngineTest, InitRebootFromAnUnknownClientIsSilence) {
+  const Decision d = send(init_reboot(mac_of(5), ip(10, 0, 0, 40)));
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::init_reboot_unknown_client);
+  EXPECT_EQ(drops(DropReason::init_reboot_unknown_client), 1u);
+  EXPECT_EQ(lease_of(mac_of(5)), nullptr);
+}
+
+TEST_F(EngineTest, InitRebootForAReservationWithoutRecordAcks) {
+  const Decision d = send(init_reboot(mac_of(0xaa), ip(10, 0, 0, 5)));
+  EXPECT_EQ(d.type, MessageType::ack);
+}
+
+// ---- REQUEST: RENEWING / REBINDING ------------------------------------------------------
+
+TEST_F(EngineTest, RenewingExtendsAndRepliesUnicastToCiaddr) {
+  const Ipv4 a = dora(mac_of(1));
+  take_changes();
+  now_ += 1800;
+  const Decision d = renew(mac_of(1), a, true);
+  ASSERT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, a);
+  EXPECT_EQ(events(Event::request_renewing), 1u);
+  EXPECT_EQ(lease_of(mac_of(1))->expires, now_ + 3600);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::renew);
+  auto r = render(d);
+  EXPECT_EQ(r->frame.ip.dst, a);
+  EXPECT_EQ(r->frame.eth.dst, mac_of(1));   // the request's source MAC
+  EXPECT_EQ(r->frame.udp.dst_port, wire::kPortBootpc);
+  EXPECT_EQ(r->msg.ciaddr, a);
+  EXPECT_EQ(r->msg.yiaddr, a);
+}
+
+TEST_F(EngineTest, RebindingExtends) {
+  const Ipv4 a = dora(mac_of(1));
+  now_ += 3200;
+  const Decision d = renew(mac_of(1), a, false);
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(events(Event::request_rebinding), 1u);
+  EXPECT_EQ(lease_of(mac_of(1))->expires, now_ + 3600);
+}
+
+TEST_F(EngineTest, RenewingAnAddressThatIsNotTheClientsNaks) {
+  const Ipv4 a = dora(mac_of(1));
+  const Ipv4 b = dora(mac_of(2));
+  EXPECT_EQ(renew(mac_of(2), a).type, MessageType::nak);
+  EXPECT_EQ(renew(mac_of(3), a).type, MessageType::nak);                    // unknown client
+  EXPECT_EQ(renew(mac_of(3), ip(10, 0, 0, 200), false).type, MessageType::nak);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::active);
+  EXPECT_EQ(lease_of(mac_of(2))->address, b);
+}
+
+TEST_F(EngineTest, RenewingAfterExpiryKeepsTheUnusedAddress) {
+  const Ipv4 a = dora(mac_of(1));
+  now_ += 4000;   // expired, not swept yet: the lookup expires it lazily
+  const Decision d = renew(mac_of(1), a);
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, a);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[1].op, LeaseOp::expire);
+  EXPECT_EQ(c[2].op, LeaseOp::commit);
+}
+
+// ---- sticky allocation and expiry ------------------------------------------------------------
+
+TEST_F(EngineTest, StickyAddressSurvivesReleaseAndExpiry) {
+  const Ipv4 a = dora(mac_of(1));
+  // Other clients come and go meanwhile.
+  for (std::uint32_t n = 2; n < 20; ++n) dora(mac_of(n));
+  EXPECT_EQ(release(mac_of(1), a).verdict, Verdict::silent);
+  for (std::uint32_t n = 20; n < 40; ++n) dora(mac_of(n));
+  EXPECT_EQ(dora(mac_of(1)), a);
+  take_changes();
+  advance(3600);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::expired);
+  EXPECT_EQ(events(Event::lease_expire), 39u);
+  for (std::uint32_t n = 40; n < 60; ++n) dora(mac_of(n));
+  EXPECT_EQ(dora(mac_of(1)), a);
+}
+
+TEST_F(EngineTest, ExpiryByAdvancingTheClockEmitsExpire) {
+  const Ipv4 a = dora(mac_of(1));
+  take_changes();
+  advance(3599);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::active);
+  advance(1);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::expired);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(c[0].address, a);
+  EXPECT_EQ(c[0].expires, kStart + 3600);
+  // Free again (sticky): the pool count includes it.
+  const SlotId s = shard_->addresses().slot_of(0, a);
+  EXPECT_TRUE(shard_->addresses().is_free(s));
+  EXPECT_TRUE(shard_->addresses().is_sticky(s));
+}
+
+TEST_F(EngineTest, StickyAddressesGoToOthersOnlyWhenNothingCleanIsLeft) {
+  Req q;
+  q.subnet_selection = ip(192, 168, 5, 0);
+  std::map<std::uint32_t, Ipv4> first;
+  for (std::uint32_t n = 0; n < 4; ++n) {
+    q.mac = mac_of(100 + n);
+    q.type = MessageType::discover;
+    q.requested = 0;
+    q.server_id = 0;
+    const Decision o = send(q);
+    q.type = MessageType::request;
+    q.requested = o.yiaddr;
+    q.server_id = kServer;
+    ASSERT_EQ(send(q).type, MessageType::ack);
+    first[100 + n] = o.yiaddr;
+  }
+  advance(3600);   // all four expire, all four addresses sticky
+  take_changes();
+  q.type = MessageType::discover;
+  q.requested = 0;
+  q.server_id = 0;
+  q.mac = mac_of(300);
+  const Decision d = send(q);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  // It took one client's sticky address: that record is reclaimed.
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::reclaim);
+  EXPECT_EQ(c[0].address, d.yiaddr);
+  EXPECT_EQ(events(Event::lease_reclaim), 1u);
+  int still = 0;
+  for (auto [n, a] : first) {
+    const Lease* l = lease_of(mac_of(n));
+    if (a == d.yiaddr) {
+      EXPECT_EQ(l, nullptr);
+    } else {
+      ASSERT_NE(l, nullptr);
+      EXPECT_EQ(l->address, a);
+      ++still;
+    }
+  }
+  EXPECT_EQ(still, 3);
+}
+
+// ---- DECLINE ---------------------------------------------------------------------------
+
+TEST_F(EngineTest, DeclinePutsTheAddressInProbation) {
+  EngineConfig cfg = test_config();
+  cfg.subnets[4].pools = {{ip(192, 168, 5, 10), ip(192, 168, 5, 10)}};   // one address
+  build(cfg, test_sizes());
+  Req q;
+  q.subnet_selection = ip(192, 168, 5, 0);
+  const Decision o = send(q);
+  const Ipv4 a = o.yiaddr;
+  q.type = MessageType::request;
+  q.requested = a;
+  q.server_id = kServer;
+  ASSERT_EQ(send(q).type, MessageType::ack);
+  take_changes();
+  q.type = MessageType::decline;
+  EXPECT_EQ(send(q).verdict, Verdict::silent);
+  auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::decline);
+  EXPECT_EQ(c[0].address, a);
+  EXPECT_EQ(c[0].expires, now_ + 600);
+  EXPECT_EQ(c[0].key_len, 8u);
+  EXPECT_EQ(lease_of(mac_of(1)), nullptr);
+  const Lease* p = shard_->lease_at_address(a);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->state, LeaseState::declined);
+  // Nobody gets it during probation, not even the same client.
+  Req d = q;
+  d.type = MessageType::discover;
+  d.requested = 0;
+  d.server_id = 0;
+  EXPECT_EQ(send(d).drop, DropReason::pool_exhausted);
+  d.mac = mac_of(2);
+  EXPECT_EQ(send(d).drop, DropReason::pool_exhausted);
+  advance(599);
+  EXPECT_EQ(send(d).drop, DropReason::pool_exhausted);
+  advance(1);
+  c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(c[0].key_len, 0u);   // the address alone
+  EXPECT_EQ(c[0].address, a);
+  EXPECT_EQ(events(Event::probation_ended), 1u);
+  EXPECT_EQ(send(d).yiaddr, a);
+}
+
+TEST_F(EngineTest, DeclineOfAnAddressNotTheClientsIsDropped) {
+  const Ipv4 a = dora(mac_of(1));
+  EXPECT_EQ(decline(mac_of(2), a).drop, DropReason::decline_not_leased);
+  EXPECT_EQ(decline(mac_of(1), a + 1).drop, DropReason::decline_not_leased);
+  Req q;
+  q.type = MessageType::decline;
+  q.mac = mac_of(1);
+  EXPECT_EQ(send(q).drop, DropReason::decline_without_address);
+  q.requested = a;
+  q.server_id = kOtherServer;
+  EXPECT_EQ(send(q).drop, DropReason::other_server_id);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::active);
+}
+
+// ---- RELEASE ---------------------------------------------------------------------------
+
+TEST_F(EngineTest, ReleaseFreesTheAddressAndKeepsItSticky) {
+  const Ipv4 a = dora(mac_of(1));
+  take_changes();
+  const Decision d = release(mac_of(1), a);
+  EXPECT_EQ(d.verdict, Verdict::silent);
+  EXPECT_EQ(d.change_count, 1u);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::release);
+  EXPECT_EQ(c[0].address, a);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::released);
+  const SlotId s = shard_->addresses().slot_of(0, a);
+  EXPECT_TRUE(shard_->addresses().is_free(s));
+  EXPECT_TRUE(shard_->addresses().is_sticky(s));
+  // A second release, or one for another address, is refused.
+  EXPECT_EQ(release(mac_of(1), a).drop, DropReason::release_not_leased);
+  EXPECT_EQ(release(mac_of(2), a).drop, DropReason::release_not_leased);
+}
+
+// ---- INFORM ----------------------------------------------------------------------------
+
+TEST_F(EngineTest, InformGetsOptionsWithoutALease) {
+  Req q;
+  q.type = MessageType::inform;
+  q.ciaddr = ip(10, 0, 0, 240);
+  q.unicast = true;
+  q.prl = {1, 3, 6, 42};
+  const Decision d = send(q);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.change_count, 0u);
+  EXPECT_EQ(lease_of(mac_of(1)), nullptr);
+  auto r = render(d);
+  EXPECT_EQ(r->msg.yiaddr, 0u);
+  EXPECT_EQ(r->msg.ciaddr, ip(10, 0, 0, 240));
+  EXPECT_FALSE(r->msg.has(51));
+  EXPECT_FALSE(r->msg.has(58));
+  EXPECT_FALSE(r->msg.has(59));
+  EXPECT_EQ(*r->msg.subnet_mask(), ip(255, 255, 255, 0));
+  EXPECT_EQ(r->option(42), be32(ip(10, 0, 0, 123)));
+  EXPECT_EQ(r->frame.ip.dst, ip(10, 0, 0, 240));
+  EXPECT_EQ(r->frame.eth.dst, mac_of(1));
+  EXPECT_EQ(r->frame.udp.dst_port, wire::kPortBootpc);
+}
+
+TEST_F(EngineTest, InformSelectsTheSubnetOfCiaddrAndNeedsAnAddress) {
+  Req q;
+  q.type = MessageType::inform;
+  q.ciaddr = ip(10, 1, 2, 3);
+  q.unicast = true;
+  const Decision d = send(q);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_EQ(d.subnet->id, 200u);
+  q.ciaddr = 0;
+  q.unicast = false;
+  EXPECT_EQ(send(q).drop, DropReason::inform_without_address);
+}
+
+// ---- lease time, T1/T2 ----------------------------------------------------------------------
+
+TEST_F(EngineTest, LeaseTimeIsClampedToMinAndMax) {
+  Req q;
+  q.lease_time = 10;
+  EXPECT_EQ(send(q).lease_time, 300u);
+  q.lease_time = 10'000'000;
+  EXPECT_EQ(send(q).lease_time, 86400u);
+  q.lease_time = 7200;
+  const Decision d = send(q);
+  EXPECT_EQ(d.lease_time, 7200u);
+  EXPECT_EQ(d.t1, 3600u);
+  EXPECT_EQ(d.t2, 6300u);
+  // The commit uses the same clamped time.
+  q.type = MessageType::request;
+  q.requested = d.yiaddr;
+  q.server_id = kServer;
+  q.lease_time = 1;
+  const Decision a = send(q);
+  EXPECT_EQ(a.lease_time, 300u);
+  EXPECT_EQ(lease_of(mac_of(1))->expires, now_ + 300);
+}
+
+TEST_F(EngineTest, T1AndT2FollowTheSubnetRatios) {
+  Req q;
+  q.giaddr = ip(10, 1, 0, 1);
+  const Decision d = send(q);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_EQ(d.lease_time, 1000u);
+  EXPECT_EQ(d.t1, 400u);
+  EXPECT_EQ(d.t2, 700u);
+  auto r = render(d);
+  EXPECT_EQ(*r->msg.renewal_time(), 400u);
+  EXPECT_EQ(*r->msg.rebinding_time(), 700u);
+  EXPECT_EQ(*r->msg.subnet_mask(), ip(255, 255, 0, 0));
+}
+
+// ---- subnet selection ---------------------------------------------------------------------
+
+// 82 with circuit-id, remote-id and (optionally) link selection.
+std::vector<std::uint8_t> relay_info(std::optional<Ipv4> link) {
+  std::vector<std::uint8_t> v{1, 4, 'e', 't', 'h', '0', 2, 3, 0xde, 0xad, 0x01};
+  if (link) {
+    v.insert(v.end(), {5, 4});
+    auto b = be32(*link);
+    v.insert(v.end(), b.begin(), b.end());
+  }
+  return v;
+}
+
+TEST_F(EngineTest, SubnetSelectionPrecedence) {
+  Req q;
+  q.subnet_selection = ip(10, 3, 0, 0);                 // D
+  q.relay_info = relay_info(ip(10, 2, 0, 0));           // C
+  q.giaddr = ip(10, 1, 0, 1);                           // B
+  q.interface = kServer;                                // A
+  EXPECT_EQ(send(q).subnet->id, 400u);
+  q.subnet_selection.reset();
+  q.mac = mac_of(2);
+  EXPECT_EQ(send(q).subnet->id, 300u);
+  q.relay_info = relay_info(std::nullopt);
+  q.mac = mac_of(3);
+  EXPECT_EQ(send(q).subnet->id, 200u);
+  q.giaddr = 0;
+  q.relay_info.clear();
+  q.mac = mac_of(4);
+  EXPECT_EQ(send(q).subnet->id, 100u);
+  q.interface = ip(172, 16, 0, 1);
+  q.mac = mac_of(5);
+  const Decision none = send(q);
+  EXPECT_EQ(none.drop, DropReason::no_subnet);
+  // A selection address matching nothing does not fall back.
+  q.interface = kServer;
+  q.subnet_selection = ip(172, 16, 0, 0);
+  EXPECT_EQ(send(q).drop, DropReason::no_subnet);
+}
+
+TEST_F(EngineTest, RelayAgentInfoIsEchoedByteForByte) {
+  Req q;
+  q.giaddr = ip(10, 1, 0, 1);
+  q.relay_info = relay_info(std::nullopt);
+  q.relay_info.insert(q.relay_info.end(), {9, 5, 0, 0, 0x0d, 0xe9, 0x00});   // RFC 4243 vendor
+  const Decision o = send(q);
+  auto r = render(o);
+  EXPECT_EQ(r->option(82), q.relay_info);
+  q.type = MessageType::request;
+  q.requested = o.yiaddr;
+  q.server_id = kServer;
+  const Decision a = send(q);
+  EXPECT_EQ(render(a)->option(82), q.relay_info);
+  // And in a NAK.
+  q.requested = ip(10, 1, 0, 200);
+  q.mac = mac_of(9);
+  const Decision n = send(q);
+  ASSERT_EQ(n.type, MessageType::nak);
+  EXPECT_EQ(render(n)->option(82), q.relay_info);
+}
+
+TEST_F(EngineTest, ClientIdIsEchoed) {
+  Req q;
+  q.client_id = {1, 2, 3, 4, 5, 6, 7};
+  auto r = render(send(q));
+  EXPECT_EQ(r->option(61), q.client_id);
+}
+
+// ---- reply addressing (RFC 2131 4.1) ---------------------------------------------------------
+
+TEST_F(EngineTest, RelayedRepliesGoToTheRelayPort67AtItsMac) {
+  Req q;
+  q.giaddr = ip(10, 1, 0, 1);
+  q.broadcast_flag = true;   // irrelevant when relayed
+  auto r = render(send(q));
+  EXPECT_EQ(r->frame.ip.dst, ip(10, 1, 0, 1));
+  EXPECT_EQ(r->frame.ip.src, kServer);
+  EXPECT_EQ(r->frame.udp.dst_port, wire::kPortBootps);
+  EXPECT_EQ(r->frame.udp.src_port, wire::kPortBootps);
+  EXPECT_EQ(r->frame.eth.dst, kRelayMac);
+  EXPECT_EQ(r->frame.eth.src, kServerMac);
+  EXPECT_EQ(r->msg.giaddr, ip(10, 1, 0, 1));
+}
+
+TEST_F(EngineTest, BroadcastFlagMeansBroadcast) {
+  Req q;
+  q.broadcast_flag = true;
+  auto r = render(send(q));
+  EXPECT_EQ(r->frame.ip.dst, kBroadcast);
+  EXPECT_EQ(r->frame.eth.dst, MacAddr::broadcast());
+  EXPECT_TRUE(r->msg.broadcast_flag());
+}
+
+TEST_F(EngineTest, OtherwiseUnicastToYiaddrAtChaddr) {
+  const Decision d = discover(mac_of(7));
+  auto r = render(d);
+  EXPECT_EQ(r->frame.ip.dst, d.yiaddr);
+  EXPECT_EQ(r->frame.eth.dst, mac_of(7));
+  EXPECT_EQ(r->frame.udp.dst_port, wire::kPortBootpc);
+  EXPECT_EQ(r->msg.chaddr_mac(), mac_of(7));
+}
+
+TEST_F(EngineTest, VlanTagsAreKept) {
+  Req q;
+  q.vlan_count = 2;
+  q.vlans = {wire::VlanTag{wire::kEtherTypeQinQ, 100}, wire::VlanTag{wire::kEtherTypeVlan, 0x2000 | 42}};
+  auto r = render(send(q));
+  ASSERT_EQ(r->frame.eth.vlan_count, 2);
+  EXPECT_EQ(r->frame.eth.vlans[0], q.vlans[0]);
+  EXPECT_EQ(r->frame.eth.vlans[1], q.vlans[1]);
+}
+
+// ---- refusals -----------------------------------------------------------------------------
+
+TEST_F(EngineTest, FullLeaseTableIsACountedRefusal) {
+  build(test_config(), test_sizes(4));
+  for (std::uint32_t n = 0; n < 4; ++n) ASSERT_EQ(discover(mac_of(n)).verdict, Verdict::reply);
+  const Decision d = discover(mac_of(99));
+  EXPECT_EQ(d.drop, DropReason::lease_table_full);
+  EXPECT_EQ(drops(DropReason::lease_table_full), 1u);
+  EXPECT_EQ(shard_->leases().capacity(), 4u);
+  // An inactive record makes room: the oldest one is reclaimed.
+  for (std::uint32_t n = 0; n < 4; ++n) select(mac_of(n), lease_of(mac_of(n))->address);
+  release(mac_of(2), lease_of(mac_of(2))->address);
+  take_changes();
+  EXPECT_EQ(discover(mac_of(99)).verdict, Verdict::reply);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::reclaim);
+  EXPECT_EQ(lease_of(mac_of(2)), nullptr);
+}
+
+TEST_F(EngineTest, LongClientIdsUseTheKeyStore) {
+  Req q;
+  q.client_id.assign(100, 0x5a);
+  const Decision o = send(q);
+  ASSERT_EQ(o.verdict, Verdict::reply);
+  q.type = MessageType::request;
+  q.requested = o.yiaddr;
+  q.server_id = kServer;
+  ASSERT_EQ(send(q).type, MessageType::ack);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].key_len, 101u);
+  EXPECT_EQ(c[0].key[0], kKeyKindClientId);
+  EXPECT_EQ(c[0].key[100], 0x5a);
+  q.client_id.assign(200, 0x5a);
+  q.type = MessageType::discover;
+  EXPECT_EQ(send(q).drop, DropReason::client_id_too_long);
+}
+
+TEST_F(EngineTest, MessagesAServerDoesNotAcceptAreDropped) {
+  Req q;
+  q.type = MessageType::offer;
+  EXPECT_EQ(send(q).drop, DropReason::unexpected_message_type);
+  q.type = MessageType::request;
+  EXPECT_EQ(send(q).drop, DropReason::request_without_address);
+}
+
+TEST_F(EngineTest, AnUndrainedChangeLogRefusesWork) {
+  ShardConfig s = test_sizes();
+  s.change_log_capacity = 5;
+  build(test_config(), s);
+  dora(mac_of(1));
+  dora(mac_of(2));
+  const Decision d = discover(mac_of(3));   // 3 free slots < 4 needed
+  EXPECT_EQ(d.drop, DropReason::change_log_full);
+  shard_->clear_changes();
+  EXPECT_EQ(discover(mac_of(3)).verdict, Verdict::reply);
+}
+
+TEST_F(EngineTest, ShardsFromOneConfigNeverShareAnAddress) {
+  ShardConfig s0 = test_sizes(), s1 = test_sizes();
+  s0.identity = {0, 2};
+  s1.identity = {1, 2};
+  auto a = Shard::create(compiled_->config, s0);
+  auto b = Shard::create(compiled_->config, s1);
+  ASSERT_TRUE(a.shard && b.shard);
+  std::set<Ipv4> seen;
+  for (std::uint32_t n = 0; n < 400; ++n) {
+    Req q;
+    q.mac = mac_of(n);
+    q.giaddr = ip(10, 1, 0, 1);   // subnet B: 91 addresses, two blocks
+    auto p = make_packet(q);
+    Shard& s = (n % 2 == 0) ? *a.shard : *b.shard;
+    const Decision d = s.handle(p->msg, p->rx, now_);
+    if (d.verdict == Verdict::reply) {
+      EXPECT_TRUE(seen.insert(d.yiaddr).second);
+    }
+  }
+  EXPECT_EQ(seen.size(), 91u);
+}
+
+TEST_F(EngineTest, RenewRecordsCarryNoHostnameCommitRecordsDo) {
+  Req q;
+  q.hostname = "laptop";
+  const Decision o = send(q);
+  q.type = MessageType::request;
+  q.requested = o.yiaddr;
+  q.server_id = kServer;
+  send(q);
+  send(q);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].op, LeaseOp::commit);
+  EXPECT_EQ(c[0].hostname_len, 6u);
+  EXPECT_EQ(c[1].op, LeaseOp::renew);
+  EXPECT_EQ(c[1].hostname_len, 0u);
+  EXPECT_EQ(c[1].seq, c[0].seq + 1);
+}
+
+// handle_burst must decide exactly as handle() one request after the other,
+// including when requests of one burst depend on each other.
+TEST_F(EngineTest, BurstDecisionsEqualSequentialOnes) {
+  build(test_config(), test_sizes(64));
+  auto twin = Shard::create(compiled_->config, test_sizes(64));
+  auto& one = *shard_;
+  auto& burst = *twin.shard;
+  std::mt19937 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::unique_ptr<Packet>> packets;
+    std::vector<Shard::Request> reqs;
+    const std::size_t n = 1 + rng() % Shard::kMaxBurst;
+    for (std::size_t i = 0; i < n; ++i) {
+      Req q;
+      q.mac = mac_of(rng() % 90);
+      const unsigned what = rng() % 4;
+      q.type = what == 0 ? MessageType::discover : what == 1 ? MessageType::release : MessageType::request;
+      if (what == 2) {
+        q.requested = ip(10, 0, 0, 10 + rng() % 60);
+        q.server_id = kServer;
+      } else if (what == 3 || what == 1) {
+        q.ciaddr = ip(10, 0, 0, 10 + rng() % 60);
+        q.server_id = what == 1 ? kServer : 0;
+      }
+      packets.push_back(make_packet(q));
+      reqs.push_back({&packets.back()->msg, &packets.back()->rx});
+    }
+    const Shard::Burst b = burst.handle_burst(reqs, now_);
+    ASSERT_EQ(b.count, n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Decision d = one.handle(*reqs[i].msg, *reqs[i].rx, now_);
+      ASSERT_EQ(d.verdict, b.decisions[i].verdict) << round << "/" << i;
+      ASSERT_EQ(d.drop, b.decisions[i].drop);
+      ASSERT_EQ(d.type, b.decisions[i].type);
+      ASSERT_EQ(d.yiaddr, b.decisions[i].yiaddr);
+      ASSERT_EQ(d.change_count, b.decisions[i].change_count);
+    }
+    ASSERT_EQ(one.changes().size(), burst.changes().size());
+    for (std::size_t i = 0; i < one.changes().size(); ++i)
+      ASSERT_EQ(0, std::memcmp(&one.changes()[i], &burst.changes()[i], sizeof(LeaseChange)));
+    one.clear_changes();
+    burst.clear_changes();
+    now_ += rng() % 50;
+    one.sweep(now_, 1000);
+    burst.sweep(now_, 1000);
+  }
+  EXPECT_EQ(burst.audit(), "");
+  EXPECT_GT(one.counters().event(Event::tx_ack), 50u);
+}
+
+// ---- property tests ----------------------------------------------------------------------------
+
+// Random clients doing random DORA / renew / rebind / init-reboot / release /
+// decline with clock jumps. Checked after every step:
+//  - from the clients' side: no ACK ever gives an address to a client while
+//    another client's ACKed lease on it has not ended (released, declined or
+//    expired); a client renewing a valid lease always gets it extended; a
+//    client with a valid lease is always offered that same address;
+//  - from the store's side: replaying the change records never binds one
+//    address to two keys at once;
+//  - inside: scanning all active leases finds no address twice, every
+//    client-side valid lease is active in the table, and the free bitmaps
+//    agree with the lease table (Shard::audit).
+class EngineProperty : public ::testing::TestWithParam<unsigned> {};
+
+struct ClientModel {
+  Ipv4 offered = 0;
+  Ipv4 held = 0;
+  Seconds until = 0;
+};
+
+struct StoreEntry {
+  std::vector<std::uint8_t> key;   // empty = probation
+  Seconds expires = 0;
+  bool active = false;
+};
+
+TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
+  EngineConfig cfg;
+  cfg.server_address = kServer;
+  cfg.offer_hold_s = 5;
+  cfg.decline_probation_s = 60;
+  SubnetConfig s;
+  s.id = 1;
+  s.prefix = ip(10, 9, 0, 0);
+  s.prefix_len = 24;
+  s.pools = {{ip(10, 9, 0, 10), ip(10, 9, 0, 39)}, {ip(10, 9, 0, 120), ip(10, 9, 0, 129)}};
+  s.exclusions = {{ip(10, 9, 0, 20), ip(10, 9, 0, 24)}};
+  s.lease_time = 100;
+  s.min_lease_time = 20;
+  s.max_lease_time = 200;
+  Reservation r;
+  r.mac = mac_of(3);
+  r.address = ip(10, 9, 0, 200);
+  s.reservations = {r};
+  cfg.subnets = {s};
+  const CompileResult compiled = compile(cfg);
+  ASSERT_TRUE(compiled.ok()) << compiled.error;
+  ShardConfig sizes;
+  sizes.table.capacity = 48;   // fewer records than clients: eviction happens
+  sizes.table.hostname_capacity = 8;
+  sizes.table.long_key_capacity = 4;
+  sizes.table.wheel_bits = 6;  // 64 s per turn: leases wrap the wheel
+  sizes.change_log_capacity = 512;
+  auto created = Shard::create(compiled.config, sizes);
+  ASSERT_TRUE(created.shard) << created.error;
+  Shard& shard = *created.shard;
+
+  constexpr std::uint32_t kClients = 80;
+  std::mt19937 rng(GetParam());
+  std::vector<ClientModel> model(kClients);
+  std::map<Ipv4, StoreEntry> store;
+  std::map<std::vector<std::uint8_t>, Ipv4> store_by_key;
+  Seconds now = kStart;
+  std::uint64_t acks = 0, naks = 0;
+
+  auto key_bytes = [](const LeaseChange& c) {
+    return std::vector<std::uint8_t>(c.key.begin(), c.key.begin() + c.key_len);
+  };
+  auto apply_changes = [&]() {
+    for (const LeaseChange& c : shard.changes()) {
+      const auto key = key_bytes(c);
+      switch (c.op) {
+        case LeaseOp::commit:
+        case LeaseOp::renew: {
+          auto it = store.find(c.address);
+          if (it != store.end() && it->second.key != key) {
+            ASSERT_FALSE(it->second.active && it->second.expires > c.start)
+                << "store: address bound to two keys";
+          }
+          if (auto k = store_by_key.find(key); k != store_by_key.end() && k->second != c.address)
+            store.erase(k->second);
+          store[c.address] = StoreEntry{key, c.expires, true};
+          store_by_key[key] = c.address;
+          break;
+        }
+        case LeaseOp::release:
+        case LeaseOp::expire:
+          if (c.key_len == 0) {
+            store.erase(c.address);
+          } else {
+            ASSERT_EQ(store[c.address].key, key);
+            store[c.address].active = false;
+          }
+          break;
+        case LeaseOp::decline:
+          store_by_key.erase(key);
+          store[c.address] = StoreEntry{{}, c.expires, false};
+          break;
+        case LeaseOp::reclaim:
+          if (auto it = store.find(c.address); it != store.end() && it->second.key == key)
+            store.erase(it);
+          store_by_key.erase(key);
+          break;
+      }
+    }
+    shard.clear_changes();
+  };
+
+  for (int step = 0; step < 6000; ++step) {
+    const std::uint32_t n = rng() % kClients;
+    ClientModel& cm = model[n];
+    const bool valid = cm.held != 0 && cm.until > now;
+    Req q;
+    q.mac = mac_of(n);
+    if (n % 7 == 0) q.client_id = {0x01, static_cast<std::uint8_t>(n), 0x77};
+    q.interface = ip(10, 9, 0, 1);
+    if (rng() % 4 == 0) q.lease_time = 10 + rng() % 300;
+    if (n % 5 == 0) q.hostname = "host" + std::to_string(n);
+    const unsigned what = rng() % 100;
+    auto random_addr = [&] { return ip(10, 9, 0, rng() % 140); };
+    if (what < 25) {
+      q.type = MessageType::discover;
+      if (rng() % 3 == 0) q.requested = random_addr();
+    } else if (what < 50) {
+      q.type = MessageType::request;
+      q.server_id = rng() % 20 == 0 ? kOtherServer : kServer;
+      q.requested = cm.offered != 0 && rng() % 8 != 0 ? cm.offered : random_addr();
+    } else if (what < 58) {
+      q.type = MessageType::request;   // INIT-REBOOT
+      q.requested = cm.held != 0 && rng() % 4 != 0 ? cm.held : random_addr();
+    } else if (what < 72) {
+      q.type = MessageType::request;   // RENEWING / REBINDING
+      q.ciaddr = cm.held != 0 && rng() % 6 != 0 ? cm.held : random_addr();
+      q.unicast = rng() % 2 == 0;
+    } else if (what < 80) {
+      q.type = MessageType::release;
+      q.ciaddr = cm.held != 0 ? cm.held : random_addr();
+      q.server_id = kServer;
+    } else if (what < 84) {
+      q.type = MessageType::decline;
+      q.requested = cm.held != 0 ? cm.held : random_addr();
+      q.server_id = kServer;
+    } else {
+      // Clock: mostly small steps, sometimes a jump over many lease times.
+      now += rng() % 25 == 0 ? rng() % 400 : rng() % 4;
+      const unsigned budget = rng() % 3 == 0 ? 1u << 20 : 1 + rng() % 40;
+      shard.sweep(now, budget);
+      apply_changes();
+      ASSERT_EQ(shard.audit(), "") << "step " << step;
+      continue;
+    }
+    auto p = make_packet(q);
+    const Decision d = shard.handle(p->msg, p->rx, now);
+    apply_changes();
+    ASSERT_EQ(shard.audit(), "") << "step " << step;
+
+    if (q.type == MessageType::discover && d.verdict == Verdict::reply) {
+      cm.offered = d.yiaddr;
+      if (valid) {
+        ASSERT_EQ(d.yiaddr, cm.held) << "client with a valid lease offered another address";
+      }
+    }
+    if (q.type == MessageType::request && q.ciaddr != 0 && valid && q.ciaddr == cm.held) {
+      ASSERT_EQ(d.verdict, Verdict::reply) << "step " << step;
+      ASSERT_EQ(d.type, MessageType::ack) << "valid lease not renewed, step " << step;
+    }
+    if (d.verdict == Verdict::reply && d.type == MessageType::ack && q.type == MessageType::request) {
+      ++acks;
+      for (std::uint32_t o = 0; o < kClients; ++o)
+        if (o != n && model[o].held == d.yiaddr && model[o].until > now)
+          FAIL() << "address " << d.yiaddr << " ACKed to client " << n << " while client " << o
+                 << " holds it, step " << step;
+      cm.held = d.yiaddr;
+      cm.until = now + d.lease_time;
+    }
+    if (d.verdict == Verdict::reply && d.type == MessageType::nak) {
+      ++naks;
+      if (q.ciaddr == 0 && q.requested == cm.held) cm.held = 0;   // client restarts
+    }
+    if ((q.type == MessageType::release && q.ciaddr == cm.held) ||
+        (q.type == MessageType::decline && q.requested == cm.held && d.verdict == Verdict::silent))
+      cm.held = 0;
+
+    // Scan all active leases: unique addresses, and every valid client lease is there.
+    std::set<Ipv4> active;
+    shard.leases().for_each([&](std::uint32_t, const Lease& l) {
+      if (l.state == LeaseState::active && l.expires > now) {
+        EXPECT_TRUE(active.insert(l.address).second) << "two active leases on one address";
+      }
+    });
+    for (std::uint32_t o = 0; o < kClients; ++o)
+      if (model[o].held != 0 && model[o].until > now) {
+        ASSERT_TRUE(active.count(model[o].held)) << "valid lease of client " << o << " lost, step " << step;
+      }
+  }
+  std::printf("seed %u: %llu ACKs, %llu NAKs, %llu reclaims, %llu expiries, %llu exhausted\n", GetParam(),
+              static_cast<unsigned long long>(acks), static_cast<unsigned long long>(naks),
+              static_cast<unsigned long long>(shard.counters().event(Event::lease_reclaim)),
+              static_cast<unsigned long long>(shard.counters().event(Event::lease_expire)),
+              static_cast<unsigned long long>(shard.counters().drop(DropReason::pool_exhausted)));
+  EXPECT_GT(acks, 300u);
+  EXPECT_GT(naks, 10u);
+  EXPECT_GT(shard.counters().event(Event::lease_reclaim), 0u);
+  EXPECT_GT(shard.counters().event(Event::lease_expire), 0u);
+  EXPECT_GT(shard.counters().event(Event::probation_ended), 0u);
+  EXPECT_GT(shard.counters().drop(DropReason::pool_exhausted), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, EngineProperty, ::testing::Values(1u, 2u, 3u, 42u, 1234u));
+
+}  // namespace
+}  // namespace dorado::engine

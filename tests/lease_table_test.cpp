@@ -1,0 +1,310 @@
+// LeaseTable: key index, key/hostname stores, timer wheel, inactive FIFO.
+#include "engine/lease_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace dorado::engine {
+namespace {
+
+ClientKey key_for(std::uint32_t n, std::size_t id_len = 0) {
+  if (id_len == 0) {
+    std::uint8_t mac[6] = {0x02, 0, static_cast<std::uint8_t>(n >> 24),
+                           static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+                           static_cast<std::uint8_t>(n)};
+    return client_key_hw(1, wire::Bytes{mac, 6});
+  }
+  std::vector<std::uint8_t> id(id_len, 0xab);
+  std::memcpy(id.data(), &n, sizeof n);
+  return client_key_id(wire::Bytes{id});
+}
+
+LeaseTableSizes sizes(std::uint32_t capacity, std::uint8_t wheel_bits = 8) {
+  LeaseTableSizes s;
+  s.capacity = capacity;
+  s.hostname_capacity = capacity;
+  s.long_key_capacity = 4;
+  s.wheel_bits = wheel_bits;
+  return s;
+}
+
+// A record must have a non-unused state to count as in use for audit().
+std::uint32_t add(LeaseTable& t, const ClientKey& k) {
+  const Inserted ins = t.insert(k);
+  EXPECT_EQ(ins.error, InsertError::ok);
+  if (ins.index != kNil) t.at(ins.index).state = LeaseState::active;
+  return ins.index;
+}
+
+TEST(LeaseTable, LeaseRecordIsOneCacheLine) {
+  EXPECT_EQ(sizeof(Lease), 64u);
+  EXPECT_EQ(alignof(Lease), 64u);
+}
+
+TEST(LeaseTable, InsertFindErase) {
+  LeaseTable t(sizes(16));
+  const ClientKey a = key_for(1), b = key_for(2);
+  EXPECT_EQ(t.find(a), kNil);
+  const std::uint32_t ia = add(t, a);
+  const std::uint32_t ib = add(t, b);
+  EXPECT_NE(ia, ib);
+  EXPECT_EQ(t.find(a), ia);
+  EXPECT_EQ(t.find(b), ib);
+  EXPECT_EQ(t.size(), 2u);
+  const wire::Bytes k = t.key(ia);
+  EXPECT_TRUE(std::equal(k.begin(), k.end(), a.view().begin(), a.view().end()));
+  t.erase(ia);
+  EXPECT_EQ(t.find(a), kNil);
+  EXPECT_EQ(t.find(b), ib);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.audit(), "");
+}
+
+TEST(LeaseTable, HardwareAndClientIdKeysNeverCollide) {
+  // Same bytes after the kind byte must still be different keys.
+  const std::uint8_t raw[7] = {1, 0x02, 0, 0, 0, 0, 1};
+  const ClientKey hw = client_key_hw(raw[0], wire::Bytes{raw + 1, 6});
+  const ClientKey id = client_key_id(wire::Bytes{raw, 7});
+  LeaseTable t(sizes(4));
+  const std::uint32_t i = add(t, hw);
+  EXPECT_EQ(t.find(id), kNil);
+  EXPECT_EQ(t.find(hw), i);
+}
+
+TEST(LeaseTable, FullTableIsARefusal) {
+  LeaseTable t(sizes(3));
+  for (std::uint32_t n = 0; n < 3; ++n) add(t, key_for(n));
+  const Inserted ins = t.insert(key_for(99));
+  EXPECT_EQ(ins.index, kNil);
+  EXPECT_EQ(ins.error, InsertError::table_full);
+  t.erase(t.find(key_for(1)));
+  EXPECT_NE(add(t, key_for(99)), kNil);
+  EXPECT_EQ(t.audit(), "");
+}
+
+TEST(LeaseTable, LongKeysUseTheKeyStore) {
+  LeaseTable t(sizes(16));   // 4 long keys
+  std::vector<std::uint32_t> idx;
+  for (std::uint32_t n = 0; n < 4; ++n) idx.push_back(add(t, key_for(n, 100)));
+  for (std::uint32_t n = 0; n < 4; ++n) {
+    EXPECT_EQ(t.find(key_for(n, 100)), idx[n]);
+    EXPECT_EQ(t.key(idx[n]).size(), 101u);
+    EXPECT_TRUE(t.at(idx[n]).flags & kLeaseLongKey);
+  }
+  const Inserted full = t.insert(key_for(7, 100));
+  EXPECT_EQ(full.error, InsertError::key_store_full);
+  // Short keys still fit; freeing a long key makes room.
+  EXPECT_NE(add(t, key_for(7)), kNil);
+  t.erase(idx[2]);
+  EXPECT_NE(add(t, key_for(7, 100)), kNil);
+  EXPECT_EQ(t.find(key_for(2, 100)), kNil);
+  EXPECT_EQ(t.audit(), "");
+}
+
+TEST(LeaseTable, UnindexKeepsTheRecord) {
+  LeaseTable t(sizes(4));
+  const std::uint32_t i = add(t, key_for(5, 60));
+  t.unindex(i);
+  EXPECT_EQ(t.find(key_for(5, 60)), kNil);
+  EXPECT_EQ(t.at(i).key_len, 0u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.audit(), "");
+}
+
+TEST(LeaseTable, RandomInsertEraseAgreesWithAMap) {
+  // Exercises backward-shift deletion with long probe chains (full index).
+  LeaseTable t(sizes(512));
+  std::map<std::uint32_t, std::uint32_t> model;   // key number -> record
+  std::mt19937 rng(7);
+  for (int step = 0; step < 20000; ++step) {
+    const std::uint32_t n = rng() % 700;
+    auto it = model.find(n);
+    if (it == model.end() && model.size() < 512) {
+      model[n] = add(t, key_for(n));
+    } else if (it != model.end()) {
+      t.erase(it->second);
+      model.erase(it);
+    }
+    if (step % 997 == 0) {
+      for (auto [k, v] : model) ASSERT_EQ(t.find(key_for(k)), v);
+      ASSERT_EQ(t.audit(), "");
+    }
+  }
+  for (std::uint32_t n = 0; n < 700; ++n)
+    EXPECT_EQ(t.find(key_for(n)), model.count(n) ? model[n] : kNil) << n;
+}
+
+TEST(LeaseTable, HostnamesAreStoredTruncatedAndFreed) {
+  LeaseTableSizes s = sizes(4);
+  s.hostname_capacity = 1;
+  LeaseTable t(s);
+  const std::uint32_t a = add(t, key_for(1)), b = add(t, key_for(2));
+  EXPECT_TRUE(t.set_hostname(a, "printer"));
+  EXPECT_EQ(t.hostname(a), "printer");
+  EXPECT_FALSE(t.set_hostname(b, "laptop"));   // store full
+  EXPECT_EQ(t.hostname(b), "");
+  EXPECT_TRUE(t.set_hostname(a, std::string(100, 'x')));
+  EXPECT_EQ(t.hostname(a), std::string(63, 'x'));
+  t.erase(a);
+  EXPECT_TRUE(t.set_hostname(b, "laptop"));
+  EXPECT_EQ(t.hostname(b), "laptop");
+}
+
+TEST(LeaseTable, FifoKeepsInactiveOrder) {
+  LeaseTable t(sizes(8));
+  std::vector<std::uint32_t> idx;
+  for (std::uint32_t n = 0; n < 5; ++n) {
+    idx.push_back(add(t, key_for(n)));
+    t.at(idx.back()).state = LeaseState::expired;
+    t.park(idx.back());
+  }
+  EXPECT_EQ(t.parked(), 5u);
+  EXPECT_EQ(t.oldest_parked(), idx[0]);
+  t.unlink(idx[0]);
+  EXPECT_EQ(t.oldest_parked(), idx[1]);
+  t.erase(idx[1]);   // erase unlinks
+  EXPECT_EQ(t.oldest_parked(), idx[2]);
+  t.unlink(idx[4]);   // tail
+  t.park(idx[4]);
+  t.park(idx[0]);
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t i = t.oldest_parked(); i != kNil; i = t.at(i).next) order.push_back(i);
+  EXPECT_EQ(order, (std::vector<std::uint32_t>{idx[2], idx[3], idx[4], idx[0]}));
+  t.at(idx[0]).state = LeaseState::expired;
+  EXPECT_EQ(t.audit(), "");
+}
+
+TEST(LeaseTable, SweepHandsOutExactlyTheDueEntries) {
+  LeaseTable t(sizes(64, 4));   // 16 buckets: long expiries wrap several turns
+  const Seconds start = 1000;
+  std::map<std::uint32_t, Seconds> expiry;
+  for (std::uint32_t n = 0; n < 64; ++n) {
+    const std::uint32_t i = add(t, key_for(n));
+    t.at(i).expires = start + 1 + (n * 7) % 90;
+    t.schedule(i);
+    expiry[i] = t.at(i).expires;
+  }
+  ASSERT_EQ(t.audit(), "");
+  std::set<std::uint32_t> seen;
+  for (Seconds now = start; now < start + 100; now += 3) {
+    SweepResult r;
+    do {
+      r = t.sweep(now, 5, 1000, [&](std::uint32_t i) {
+        EXPECT_LE(expiry[i], now);
+        EXPECT_TRUE(seen.insert(i).second);
+        t.at(i).state = LeaseState::expired;
+        t.park(i);
+      });
+    } while (!r.caught_up);
+    for (auto [i, e] : expiry) EXPECT_EQ(seen.count(i) == 1, e <= now) << "record " << i;
+    ASSERT_EQ(t.audit(), "");
+  }
+  EXPECT_EQ(seen.size(), 64u);
+}
+
+TEST(LeaseTable, SweepRespectsMaxDueAndResumes) {
+  LeaseTable t(sizes(16, 4));
+  for (std::uint32_t n = 0; n < 10; ++n) {
+    const std::uint32_t i = add(t, key_for(n));
+    t.at(i).expires = 50;   // all in one bucket
+    t.schedule(i);
+  }
+  std::uint32_t handed = 0;
+  auto cb = [&](std::uint32_t i) {
+    ++handed;
+    t.erase(i);
+  };
+  SweepResult r = t.sweep(60, 1000, 3, cb);
+  EXPECT_EQ(r.due, 3u);
+  EXPECT_FALSE(r.caught_up);
+  r = t.sweep(60, 1000, 100, cb);
+  EXPECT_TRUE(r.caught_up);
+  EXPECT_EQ(handed, 10u);
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(LeaseTable, UnlinkOfTheResumePointDuringASweepIsSafe) {
+  LeaseTable t(sizes(16, 4));
+  std::vector<std::uint32_t> idx;
+  for (std::uint32_t n = 0; n < 6; ++n) {
+    idx.push_back(add(t, key_for(n)));
+    t.at(idx.back()).expires = 20;
+    t.schedule(idx.back());
+  }
+  std::vector<std::uint32_t> got;
+  auto cb = [&](std::uint32_t i) { got.push_back(i); };
+  EXPECT_TRUE(t.sweep(19, 1000, 1000, cb).caught_up);
+  // Bucket 20 lists idx[5..0] (pushed at the front); a budget of 3 stops
+  // with idx[2] as the resume point.
+  SweepResult r = t.sweep(25, 3, 1000, cb);
+  EXPECT_FALSE(r.caught_up);
+  ASSERT_EQ(got, (std::vector<std::uint32_t>{idx[5], idx[4], idx[3]}));
+  t.unlink(idx[2]);
+  t.at(idx[2]).expires = 40;
+  t.schedule(idx[2]);
+  do r = t.sweep(25, 1000, 1000, cb);
+  while (!r.caught_up);
+  EXPECT_EQ(got, (std::vector<std::uint32_t>{idx[5], idx[4], idx[3], idx[1], idx[0]}));
+  t.sweep(40, 1000, 1000, cb);
+  EXPECT_EQ(got.size(), 6u);
+  EXPECT_EQ(got.back(), idx[2]);
+}
+
+TEST(LeaseTable, ExtendedEntriesMoveLazilyShortenedOnesAtOnce) {
+  LeaseTable t(sizes(8, 4));
+  const std::uint32_t a = add(t, key_for(1)), b = add(t, key_for(2));
+  t.at(a).expires = 50;
+  t.schedule(a);
+  t.at(b).expires = 60;
+  t.schedule(b);
+  t.reschedule(a, 75);   // later: stays in bucket 50 & 15 until the sweep gets there
+  t.reschedule(b, 55);   // earlier: relinked now
+  std::vector<std::pair<std::uint32_t, Seconds>> got;
+  Seconds now = 0;
+  auto cb = [&](std::uint32_t i) { got.emplace_back(i, now); };
+  for (now = 40; now <= 80; ++now) {
+    t.sweep(now, 1000, 1000, cb);
+    ASSERT_EQ(t.audit(), "");
+  }
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(b, Seconds{55}));
+  EXPECT_EQ(got[1], std::make_pair(a, Seconds{75}));
+}
+
+TEST(LeaseTable, ClockJumpCostsOneTurn) {
+  LeaseTable t(sizes(16, 4));
+  const std::uint32_t i = add(t, key_for(1));
+  t.at(i).expires = 100;
+  t.schedule(i);
+  std::uint32_t handed = 0;
+  SweepResult r = t.sweep(10, 1000, 1000, [&](std::uint32_t) { ++handed; });
+  EXPECT_TRUE(r.caught_up);
+  EXPECT_EQ(handed, 0u);
+  r = t.sweep(1'000'000, 1000, 1000, [&](std::uint32_t) { ++handed; });
+  EXPECT_TRUE(r.caught_up);
+  EXPECT_EQ(handed, 1u);
+  EXPECT_LE(r.visited, 16u + 1u + 1u);
+}
+
+TEST(LeaseTable, ScheduleAfterSweepInSameBucketIsNotLost) {
+  LeaseTable t(sizes(4, 4));
+  const std::uint32_t i = add(t, key_for(1));
+  t.sweep(100, 1000, 1000, [](std::uint32_t) {});
+  t.at(i).expires = 100 + 16;   // same bucket as 100, next turn
+  t.schedule(i);
+  std::uint32_t handed = 0;
+  t.sweep(115, 1000, 1000, [&](std::uint32_t) { ++handed; });
+  EXPECT_EQ(handed, 0u);
+  t.sweep(116, 1000, 1000, [&](std::uint32_t) { ++handed; });
+  EXPECT_EQ(handed, 1u);
+}
+
+}  // namespace
+}  // namespace dorado::engine
