@@ -4,10 +4,11 @@ namespace): INIT-REBOOT NAK cases and silence, a relayed request with option
 82 answered at the relay's port 67 with 82 echoed. Prints `N passed, N failed`.
 """
 import random
+import select
 import sys
+import time
 
-from scapy.all import (BOOTP, DHCP, IP, UDP, AsyncSniffer, Ether, conf, get_if_hwaddr,
-                       sendp)
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
 
 IFACE, SERVER, RELAY = sys.argv[1], "10.99.0.1", "10.99.0.2"
 conf.verb = 0
@@ -40,12 +41,24 @@ def broadcast(mac, xid, options, ciaddr="0.0.0.0", timeout=2):
 
 
 def exchange(pkt, match, timeout=2):
-    """Sends pkt at L2 and returns the first frame that matches, or None."""
-    sniff = AsyncSniffer(iface=IFACE, lfilter=match, count=1, timeout=timeout)
-    sniff.start()
-    sendp(pkt, iface=IFACE)
-    sniff.join()
-    return sniff.results[0] if sniff.results else None
+    """Sends pkt at L2 and returns the first frame that matches, or None.
+
+    The capture socket is open before the request leaves (an AsyncSniffer
+    started just before sending can miss a reply that comes back in ~100 us).
+    """
+    sock = conf.L2socket(iface=IFACE)
+    try:
+        sock.send(pkt)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
+                return None
+            frame = sock.recv()
+            if frame is not None and match(frame):
+                return frame
+    finally:
+        sock.close()
 
 
 def as_bootp(frame):
