@@ -1,14 +1,18 @@
 // dorado: process wiring only. Parses the command line, loads the config,
-// builds the runtime, waits for signals on the control thread, stops.
+// initialises the EAL, builds the runtime, waits for signals on the control
+// thread, stops, releases the EAL.
 //
 //   dorado -c FILE                       EAL args from [dpdk] eal_args
 //   dorado [EAL args] -- -c FILE         EAL args from the command line
 //   dorado --check-config -c FILE        validate, print errors, exit 0 or 2
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -28,9 +32,15 @@ struct Options {
   std::vector<std::string> eal_args;   // before "--"; empty = from config
 };
 
+struct ParsedArgs {
+  Options options;
+  std::optional<int> exit_code;   // set when the process should end now (help, version, usage)
+};
+
 // Splits DPDK-style "[EAL args] -- [app args]" and parses the app part.
-// Returns an exit code when the process should end now (help, version, usage).
-std::optional<int> parse_args(int argc, char** argv, Options& o) {
+ParsedArgs parse_args(int argc, char** argv) {
+  ParsedArgs r;
+  Options& o = r.options;
   int split = -1;
   for (int i = 1; i < argc; ++i)
     if (std::string_view(argv[i]) == "--") {
@@ -59,92 +69,48 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
                "validate the config and exit: 0 if valid, 2 with FILE:LINE: key: message per error");
   app.add_flag("!--no-stats", o.stats_on_exit, "do not print counters when stopping");
   app.set_version_flag("-V,--version", kVersion);
-  std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());
+  std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());   // CLI11 pops from the back
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
+    r.exit_code = rc == 0 ? 0 : kExitUsage;
   }
-  return std::nullopt;
+  return r;
 }
 
+// The [dpdk] and [server] sections as the runtime takes them.
 dorado::runtime::RuntimeConfig runtime_config(const dorado::config::DaemonConfig& c,
-                                              const dorado::engine::CompiledConfig& compiled,
-                                              std::vector<std::string> cli_eal_args) {
+                                              std::vector<std::string> eal_args,
+                                              const char* program_name) {
   dorado::runtime::RuntimeConfig r;
-  r.eal_args = cli_eal_args.empty() ? c.dpdk.eal_args : std::move(cli_eal_args);
+  r.program_name = program_name;
+  r.eal_args = std::move(eal_args);
   r.workers = c.dpdk.workers;
   r.idle_sleep_us = c.dpdk.idle_sleep_us;
   r.ports = c.dpdk.ports;
   r.mbufs = c.dpdk.mbufs;
-  r.rx_desc = static_cast<std::uint16_t>(c.dpdk.rx_desc);
+  r.rx_desc = static_cast<std::uint16_t>(c.dpdk.rx_desc);   // loader: 1..65535
   r.tx_desc = static_cast<std::uint16_t>(c.dpdk.tx_desc);
-  r.burst = static_cast<std::uint16_t>(std::min(c.dpdk.burst, 64u));
+  r.burst = static_cast<std::uint16_t>(c.dpdk.burst);       // loader: 1..512 = runtime::kMaxBurst
   r.server_address = c.server.address;
-  // Lease records per shard: room for every address the shard can hand out
-  // twice over (history of inactive clients keeps sticky addresses), plus
-  // every reservation, never below 4096.
-  std::uint64_t addresses = 0;
-  for (const auto& b : compiled.blocks) addresses += static_cast<unsigned>(__builtin_popcountll(b.allocatable));
-  const std::uint64_t per_shard = addresses / r.workers + 1;
-  const std::uint64_t cap = std::max<std::uint64_t>(4096, 2 * per_shard + compiled.reservations.size());
-  r.shard_table.capacity = static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, 1u << 30));
-  r.shard_table.hostname_capacity = r.shard_table.capacity;
-  r.shard_table.long_key_capacity = std::max<std::uint32_t>(64, r.shard_table.capacity / 16);
   return r;
 }
 
-void print_counters(const dorado::runtime::Runtime& rt) {
-  std::map<std::string, std::uint64_t> total;
-  const auto snaps = rt.snapshot();
-  for (std::size_t w = 0; w < snaps.size(); ++w)
-    for (const auto& [name, v] : snaps[w].counters) total[name] += v;
-  std::printf("counters (all workers):\n");
-  for (const auto& [name, v] : total) std::printf("  %-40s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
-  for (const auto& port : rt.port_snapshot()) {
-    std::printf("port %u:\n", port.lcore);
-    for (const auto& [name, v] : port.counters)
-      std::printf("  %-40s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
-  }
-  if (snaps.size() > 1) {
-    for (std::size_t w = 0; w < snaps.size(); ++w) {
-      std::printf("worker %zu (lcore %u):\n", w, snaps[w].lcore);
-      for (const auto& [name, v] : snaps[w].counters)
-        std::printf("  %-40s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
-    }
-  }
-  std::fflush(stdout);
+// The signals the control loop takes synchronously (sigtimedwait).
+sigset_t control_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGUSR1);
+  return s;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options opts;
-  if (auto rc = parse_args(argc, argv, opts)) return *rc;
-
-  auto loaded = dorado::config::load_config_file(opts.config_path);
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-    return kExitUsage;
-  }
-  if (opts.check_config) {
-    std::printf("%s: OK\n", opts.config_path.c_str());
-    return 0;
-  }
-
-  // Signals are taken synchronously by the control loop (sigtimedwait); block
-  // them first so that every thread the EAL creates inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  const auto& compiled = *loaded.compiled;
-  auto rcfg = runtime_config(*loaded.config, compiled, opts.eal_args);
-  rcfg.program_name = argv[0];
+// Creates and runs the runtime until SIGINT/SIGTERM; returns the exit code.
+// The Runtime is gone when this returns.
+int serve(const dorado::runtime::RuntimeConfig& rcfg, const dorado::engine::CompiledConfig& compiled,
+          const sigset_t& signals, bool stats_on_exit) {
   auto created = dorado::runtime::Runtime::create(rcfg, compiled);
   if (!created.runtime) {
     std::fprintf(stderr, "dorado: %s\n", created.error.c_str());
@@ -167,10 +133,48 @@ int main(int argc, char** argv) {
     siginfo_t info;
     const int sig = sigtimedwait(&signals, &info, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;
-    if (sig == SIGUSR1) print_counters(rt);
+    if (sig == SIGUSR1) {
+      std::fputs(rt.counters_text().c_str(), stdout);
+      std::fflush(stdout);
+    }
   }
   std::printf("dorado: stopping\n");
   rt.stop();
-  if (opts.stats_on_exit) print_counters(rt);
+  if (stats_on_exit) std::fputs(rt.counters_text().c_str(), stdout);
+  std::fflush(stdout);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const ParsedArgs args = parse_args(argc, argv);
+  if (args.exit_code) return *args.exit_code;
+  const Options& opts = args.options;
+
+  auto loaded = dorado::config::load_config_file(opts.config_path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return kExitUsage;
+  }
+  if (opts.check_config) {
+    std::printf("%s: OK\n", opts.config_path.c_str());
+    return 0;
+  }
+
+  // Block the control signals before the EAL starts any thread, so that every
+  // thread inherits the mask and only sigtimedwait() in serve() takes them.
+  const sigset_t signals = control_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const auto rcfg = runtime_config(*loaded.config,
+                                   opts.eal_args.empty() ? loaded.config->dpdk.eal_args : opts.eal_args,
+                                   argv[0]);
+  if (std::string e = dorado::runtime::init_eal(rcfg.program_name, rcfg.eal_args); !e.empty()) {
+    std::fprintf(stderr, "dorado: %s\n", e.c_str());
+    return kExitUsage;
+  }
+  const int rc = serve(rcfg, *loaded.compiled, signals, opts.stats_on_exit);
+  dorado::runtime::cleanup_eal();
+  return rc;
 }

@@ -42,9 +42,11 @@ inline constexpr std::size_t kDropCount = 0
 std::string_view drop_name(Drop d) noexcept;
 std::string_view drop_text(Drop d) noexcept;
 
+// One per worker, on its own cache lines (the control thread's reads never
+// share a line with the worker's other hot state).
 struct alignas(64) WorkerCounters {
   Counter rx_packets;
-  Counter tx_packets;
+  Counter tx_packets;        // accepted by the NIC (rte_eth_tx_buffer/_flush)
   Counter handed_off;        // sent to another worker's shard
   Counter handed_in;         // received from another worker
   Counter arp_replies;
@@ -54,7 +56,7 @@ struct alignas(64) WorkerCounters {
   std::array<Counter, kDropCount> drops;
   std::array<Counter, wire::kErrorCount> wire_errors;
 
-  void drop(Drop d) noexcept { drops[static_cast<std::size_t>(d)].add(); }
+  void drop(Drop d, std::uint64_t n = 1) noexcept { drops[static_cast<std::size_t>(d)].add(n); }
   void wire_error(wire::Error e) noexcept { wire_errors[static_cast<std::size_t>(e)].add(); }
 };
 

@@ -11,18 +11,39 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 
 #include "runtime/worker.hpp"
 
 namespace dorado::runtime {
 namespace {
 
-constexpr unsigned kHandoffRingSize = 4096;
+constexpr unsigned kHandoffRingSize = 4096;   // holds 4095 mbuf pointers
 constexpr unsigned kChangeRingSize = 16384;
 constexpr unsigned kMempoolCache = 256;
+// rte_mempool's per-lcore cache holds up to 1.5x its size before flushing.
+constexpr unsigned kMempoolCacheMax = kMempoolCache * 3 / 2;
+// A request appends at most this many records to its shard's change log
+// (engine.cpp kMaxChangesPerRequest); the log is drained after every burst.
+constexpr unsigned kChangesPerRequest = 4;
+constexpr std::uint64_t kMaxMbufs = 1ull << 31;   // beyond any sane pool; keeps the rounding in range
+
+static_assert(sizeof(engine::LeaseChange) % 4 == 0, "rte_ring_create_elem: multiple of 4 bytes");
+static_assert(std::is_trivially_copyable_v<engine::LeaseChange>);
+
+// The EAL is process-wide and can be initialised once; this mirrors its state.
+// Touched by the main thread only (init_eal, cleanup_eal, Runtime::create).
+enum class EalState : std::uint8_t { none, ready, cleaned_up };
+EalState& eal_state() {
+  static EalState state = EalState::none;
+  return state;
+}
 
 std::string errno_text(int err) { return rte_strerror(err < 0 ? -err : err); }
 
@@ -32,10 +53,11 @@ std::string port_error(std::uint16_t port, int queue, const char* what, int ret)
   return s + ": " + what + ": " + errno_text(ret);
 }
 
-unsigned round_up_pow2_minus1(unsigned n) {
-  unsigned p = 1;
+// Mempools are most efficient at 2^k - 1 elements (their ring has 2^k slots).
+std::uint64_t round_up_pow2_minus1(std::uint64_t n) {
+  std::uint64_t p = 1;
   while (p - 1 < n) p <<= 1;
-  return p - 1;   // mempools are most efficient at 2^k - 1 elements
+  return p - 1;
 }
 
 std::string mac_text(const wire::MacAddr& m) {
@@ -44,7 +66,57 @@ std::string mac_text(const wire::MacAddr& m) {
   return std::string(buf, 17);
 }
 
+void free_mbufs_in(rte_ring* r) {
+  std::array<void*, 64> objs;
+  unsigned n;
+  while ((n = rte_ring_sc_dequeue_burst(r, objs.data(), objs.size(), nullptr)) != 0)
+    for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(untag(objs[i]));
+}
+
 }  // namespace
+
+engine::LeaseTableSizes shard_table_for(const engine::CompiledConfig& config, unsigned workers) {
+  std::uint64_t addresses = 0;
+  for (const auto& b : config.blocks) addresses += static_cast<unsigned>(__builtin_popcountll(b.allocatable));
+  const std::uint64_t per_shard = addresses / std::max(workers, 1u) + 1;
+  const std::uint64_t cap = std::max<std::uint64_t>(4096, 2 * per_shard + config.reservations.size());
+  engine::LeaseTableSizes t;
+  t.capacity = static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, 1u << 30));
+  t.hostname_capacity = t.capacity;
+  t.long_key_capacity = std::max<std::uint32_t>(64, t.capacity / 16);
+  return t;
+}
+
+std::string init_eal(const std::string& program_name, const std::vector<std::string>& eal_args) {
+  switch (eal_state()) {
+    case EalState::ready: return {};
+    case EalState::cleaned_up: return "EAL initialisation: the EAL was already cleaned up";
+    case EalState::none: break;
+  }
+  std::vector<std::string> args;
+  args.push_back(program_name);
+  args.insert(args.end(), eal_args.begin(), eal_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // rte_eal_init permutes argv but copies what it keeps.
+  const int ret = rte_eal_init(static_cast<int>(args.size()), argv.data());
+  if (ret < 0) {
+    std::string s = "EAL initialisation failed (rte_eal_init: " + errno_text(rte_errno) +
+                    "); EAL arguments:";
+    if (eal_args.empty()) s += " (none)";
+    for (const auto& a : eal_args) s += " " + a;
+    return s;
+  }
+  eal_state() = EalState::ready;
+  return {};
+}
+
+void cleanup_eal() noexcept {
+  if (eal_state() != EalState::ready) return;
+  rte_eal_cleanup();
+  eal_state() = EalState::cleaned_up;
+}
 
 struct Runtime::Impl {
   RuntimeConfig config;
@@ -52,32 +124,60 @@ struct Runtime::Impl {
   std::vector<PortState> ports;              // in configuration order
   std::array<int, RTE_MAX_ETHPORTS> port_index{};   // port id -> ports[] index, -1 none
   std::vector<std::unique_ptr<Worker>> workers;
-  std::vector<rte_ring*> rings;              // every ring we created, for cleanup
+  std::vector<rte_ring*> handoff_rings;      // mbuf pointers, worker -> worker
+  std::vector<rte_ring*> change_rings;       // LeaseChange records, worker -> control
+  // cp: rw (request_stop, from the control thread or a signal handler),
+  // dp: ro (every worker polls it once per loop).
   std::atomic<bool> quit{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
-  bool started = false;
+  bool start_attempted = false;
+  bool launched = false;                     // some worker may have been launched
   bool stopped = false;
   Clock clock;
 
-  std::string init_eal();
+  Impl() { port_index.fill(-1); }
+  // Releases whatever create() got to, in the only safe order: workers
+  // joined, rings emptied, ports stopped and closed (which returns their RX
+  // mbufs), TX buffers, rings, pools.
+  ~Impl();
+
   std::string setup_ports();
   std::string setup_port(PortState& p);
   std::string setup_workers();
+  void stop();
+  std::size_t poll_control();
 };
 
-std::string Runtime::Impl::init_eal() {
-  static bool eal_ready = false;   // the EAL can be initialised once per process
-  if (eal_ready) return {};
-  std::vector<std::string> args;
-  args.push_back(config.program_name);
-  args.insert(args.end(), config.eal_args.begin(), config.eal_args.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const int ret = rte_eal_init(static_cast<int>(args.size()), argv.data());
-  if (ret < 0) return "EAL initialisation failed: " + errno_text(rte_errno);
-  eal_ready = true;
-  return {};
+Runtime::Impl::~Impl() {
+  stop();
+  for (auto& p : ports)
+    if (p.configured) rte_eth_dev_close(p.id);
+  workers.clear();
+  for (rte_ring* r : handoff_rings) rte_ring_free(r);
+  for (rte_ring* r : change_rings) rte_ring_free(r);
+  for (auto& p : ports) rte_mempool_free(p.pool);
+}
+
+void Runtime::Impl::stop() {
+  if (stopped) return;
+  quit.store(true, std::memory_order_relaxed);
+  if (launched) rte_eal_mp_wait_lcore();
+  // A worker that stopped first may have had replies or requests put in its
+  // rings by a peer that had not seen `quit` yet: nobody else will take them.
+  for (rte_ring* r : handoff_rings) free_mbufs_in(r);
+  for (auto& p : ports) {
+    if (!p.started) continue;
+    rte_eth_dev_stop(p.id);
+    p.started = false;
+  }
+  poll_control();   // take what the workers left in the change rings
+  stopped = true;
+}
+
+std::size_t Runtime::Impl::poll_control() {
+  std::size_t total = 0;
+  for (auto& w : workers) total += w->drain_changes_for_control();
+  return total;
 }
 
 std::string Runtime::Impl::setup_port(PortState& p) {
@@ -85,6 +185,9 @@ std::string Runtime::Impl::setup_port(PortState& p) {
   int ret = rte_eth_dev_info_get(p.id, &info);
   if (ret != 0) return port_error(p.id, -1, "rte_eth_dev_info_get", ret);
   const unsigned workers = config.workers;
+  // Fewer queues than workers is fine: workers without an RX queue get their
+  // clients through the handoff rings, those without a TX queue forward
+  // replies to the queue's owner (setup_workers).
   p.rx_queues = static_cast<std::uint16_t>(std::min<unsigned>(workers, info.max_rx_queues));
   p.tx_queues = static_cast<std::uint16_t>(std::min<unsigned>(workers, info.max_tx_queues));
   if (p.rx_queues == 0 || p.tx_queues == 0)
@@ -94,6 +197,8 @@ std::string Runtime::Impl::setup_port(PortState& p) {
   if (p.rx_queues > 1) {
     // DHCP from 0.0.0.0:68 or one relay hashes to one queue anyway; RSS only
     // spreads the rest. The handoff rings put each client on its shard.
+    // Only hash types the PMD offers: asking for others fails the configure;
+    // without any (no RSS) packets land on queue 0 or as the PMD spreads them.
     const std::uint64_t hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
     if (hf != 0) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -102,22 +207,37 @@ std::string Runtime::Impl::setup_port(PortState& p) {
   }
   ret = rte_eth_dev_configure(p.id, p.rx_queues, p.tx_queues, &conf);
   if (ret != 0) return port_error(p.id, -1, "rte_eth_dev_configure", ret);
+  p.configured = true;
   std::uint16_t rx_desc = config.rx_desc, tx_desc = config.tx_desc;
   ret = rte_eth_dev_adjust_nb_rx_tx_desc(p.id, &rx_desc, &tx_desc);
   if (ret != 0) return port_error(p.id, -1, "rte_eth_dev_adjust_nb_rx_tx_desc", ret);
+  p.rx_desc = rx_desc;
+  p.tx_desc = tx_desc;
 
   const int socket = rte_eth_dev_socket_id(p.id);
   const unsigned socket_id = socket < 0 ? SOCKET_ID_ANY : static_cast<unsigned>(socket);
-  // Every descriptor may hold an mbuf, plus what can sit in handoff rings,
-  // TX buffers and per-lcore caches.
-  unsigned need = p.rx_queues * rx_desc + p.tx_queues * tx_desc +
-                  workers * (2u * config.burst + kMempoolCache) +
-                  (workers > 1 ? workers * kHandoffRingSize : 0u);
-  need = std::max(need, config.mbufs);
+  // What can be out of the pool at once: every RX descriptor, every TX
+  // descriptor until the PMD frees it, per worker a burst in hand and a TX
+  // buffer, per lcore that frees mbufs (workers and the main lcore, which
+  // closes the port) a full mempool cache, and the handoff rings: one ring's
+  // worth per worker. A consumer that falls further behind shows as
+  // rx_nombuf (counted by the NIC), not as a stall. [dpdk] mbufs only raises
+  // this floor: below it the RX rings could not even be filled.
+  std::uint64_t need = std::uint64_t{p.rx_queues} * rx_desc + std::uint64_t{p.tx_queues} * tx_desc +
+                       std::uint64_t{workers} * 2 * config.burst +
+                       std::uint64_t{workers + 1} * kMempoolCacheMax +
+                       (workers > 1 ? std::uint64_t{workers} * (kHandoffRingSize - 1) : 0);
+  need = std::max<std::uint64_t>(need, config.mbufs);
+  const std::uint64_t mbufs = round_up_pow2_minus1(need);
+  if (mbufs >= kMaxMbufs)
+    return "port " + std::to_string(p.id) + ": " + std::to_string(need) + " mbufs: too many";
   const std::string pool_name = "dorado_mb_" + std::to_string(p.id);
-  p.pool = rte_pktmbuf_pool_create(pool_name.c_str(), round_up_pow2_minus1(need), kMempoolCache,
+  p.pool = rte_pktmbuf_pool_create(pool_name.c_str(), static_cast<unsigned>(mbufs), kMempoolCache,
                                    0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket_id));
-  if (p.pool == nullptr) return port_error(p.id, -1, "rte_pktmbuf_pool_create", rte_errno);
+  if (p.pool == nullptr)
+    return port_error(p.id, -1,
+                      ("rte_pktmbuf_pool_create (" + std::to_string(mbufs) + " mbufs)").c_str(),
+                      rte_errno);
 
   for (std::uint16_t q = 0; q < p.rx_queues; ++q) {
     ret = rte_eth_rx_queue_setup(p.id, q, rx_desc, socket_id, nullptr, p.pool);
@@ -132,12 +252,12 @@ std::string Runtime::Impl::setup_port(PortState& p) {
   if (ret != 0) return port_error(p.id, -1, "rte_eth_macaddr_get", ret);
   std::memcpy(p.mac.b.data(), mac.addr_bytes, 6);
   // Clients send to the broadcast address, relays and renewing clients to
-  // our MAC; nothing else is of interest, so no promiscuous mode.
+  // our MAC; nothing else is of interest, so no promiscuous mode. No VLAN
+  // strip offload either: tags stay in the frame and go back in the reply.
   return {};
 }
 
 std::string Runtime::Impl::setup_ports() {
-  port_index.fill(-1);
   std::vector<std::uint16_t> ids = config.ports;
   if (ids.empty()) {
     std::uint16_t id;
@@ -145,7 +265,8 @@ std::string Runtime::Impl::setup_ports() {
   }
   if (ids.empty()) return "no DPDK port found: give a PCI device bound to vfio-pci or a --vdev";
   for (std::uint16_t id : ids) {
-    if (!rte_eth_dev_is_valid_port(id)) return "port " + std::to_string(id) + ": no such port";
+    if (id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(id))
+      return "port " + std::to_string(id) + ": no such port";
     if (port_index[id] >= 0) return "port " + std::to_string(id) + ": listed twice";
     port_index[id] = static_cast<int>(ports.size());
     ports.push_back(PortState{});
@@ -161,17 +282,21 @@ std::string Runtime::Impl::setup_workers() {
   if (rte_lcore_count() < n + 1)
     return "need " + std::to_string(n + 1) + " lcores (1 control + " + std::to_string(n) +
            " workers), the EAL has " + std::to_string(rte_lcore_count()) + ": adjust -l";
+  const engine::LeaseTableSizes table = config.shard_table.value_or(shard_table_for(*engine_config, n));
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned w = 0; w < n; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
     engine::ShardConfig sc;
     sc.identity = engine::ShardIdentity{w, n};
-    sc.table = config.shard_table;
+    sc.table = table;
+    // The change log holds one burst's records (the worker drains it after
+    // every burst) plus the sweep's, which sweep() bounds by the room left.
+    sc.change_log_capacity = std::max<std::uint32_t>(sc.change_log_capacity,
+                                                     2 * kChangesPerRequest * config.burst);
     auto created = engine::Shard::create(*engine_config, sc);
     if (!created.shard) return "worker " + std::to_string(w) + ": " + created.error;
-    auto worker = std::make_unique<Worker>(WorkerSetup{
+    workers.push_back(std::make_unique<Worker>(WorkerSetup{
         w, lcore, std::move(created.shard), config.server_address, config.burst,
-        config.idle_sleep_us, &quit, &clock});
-    workers.push_back(std::move(worker));
+        config.idle_sleep_us, &quit, &clock}));
   }
   // Queues: worker w polls RX queue w and sends on TX queue w of each port
   // where the port has that many; otherwise it forwards replies to the worker
@@ -181,8 +306,9 @@ std::string Runtime::Impl::setup_workers() {
       if (w->index() < p.rx_queues) w->add_rx(p.id, static_cast<std::uint16_t>(w->index()));
       const bool own_tx = w->index() < p.tx_queues;
       const unsigned tx_owner = own_tx ? w->index() : w->index() % p.tx_queues;
-      auto st = w->add_tx(p.id, static_cast<std::uint16_t>(tx_owner), own_tx, p.mac,
-                          rte_eth_dev_socket_id(p.id));
+      const unsigned tx_buffer = std::min<unsigned>(config.burst, std::max(1, p.tx_desc / 2));
+      auto st = w->add_tx(p.id, static_cast<std::uint16_t>(tx_owner), own_tx, p.mac, p.pool,
+                          tx_buffer);
       if (!st.empty()) return st;
     }
   }
@@ -190,18 +316,20 @@ std::string Runtime::Impl::setup_workers() {
     for (unsigned b = 0; b < n; ++b) {
       if (a == b) continue;
       const std::string name = "dorado_h" + std::to_string(a) + "_" + std::to_string(b);
-      rte_ring* r = rte_ring_create(name.c_str(), kHandoffRingSize, rte_socket_id(),
+      // On the consumer's socket: it is the one that reads the mbufs next.
+      rte_ring* r = rte_ring_create(name.c_str(), kHandoffRingSize,
+                                    static_cast<int>(rte_lcore_to_socket_id(workers[b]->lcore())),
                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (r == nullptr) return "ring " + name + ": " + errno_text(rte_errno);
-      rings.push_back(r);
+      handoff_rings.push_back(r);
       workers[a]->connect_out(b, r);
       workers[b]->connect_in(r);
     }
     const std::string name = "dorado_c" + std::to_string(a);
     rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(engine::LeaseChange), kChangeRingSize,
-                                       rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+                                       static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (r == nullptr) return "ring " + name + ": " + errno_text(rte_errno);
-    rings.push_back(r);
+    change_rings.push_back(r);
     workers[a]->connect_changes(r);
   }
   for (auto& w : workers) w->set_peers(n);
@@ -212,63 +340,48 @@ Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Runtime::Created Runtime::create(const RuntimeConfig& config,
                                  const engine::CompiledConfig& engine_config) {
+  if (config.workers == 0) return {nullptr, "workers must be at least 1"};
+  if (config.burst == 0 || config.burst > kMaxBurst)
+    return {nullptr, "burst must be 1.." + std::to_string(kMaxBurst) + " (got " +
+                         std::to_string(config.burst) + ")"};
+  if (config.rx_desc == 0 || config.tx_desc == 0) return {nullptr, "rx_desc and tx_desc must be at least 1"};
+  if (std::string e = init_eal(config.program_name, config.eal_args); !e.empty()) return {nullptr, e};
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->engine_config = &engine_config;
-  if (config.workers == 0) return {nullptr, "workers must be at least 1"};
-  if (config.burst == 0 || config.burst > kMaxBurst)
-    return {nullptr, "burst must be 1.." + std::to_string(kMaxBurst)};
-  if (std::string e = impl->init_eal(); !e.empty()) return {nullptr, e};
   impl->clock = Clock::start();
+  // On failure `impl` is destroyed here, which releases what was set up.
   if (std::string e = impl->setup_ports(); !e.empty()) return {nullptr, e};
   if (std::string e = impl->setup_workers(); !e.empty()) return {nullptr, e};
   return {std::unique_ptr<Runtime>(new Runtime(std::move(impl))), {}};
 }
 
-Runtime::~Runtime() {
-  stop();
-  for (auto& p : impl_->ports) rte_eth_dev_close(p.id);
-  impl_->workers.clear();   // frees TX buffers before the rings and pools
-  for (rte_ring* r : impl_->rings) rte_ring_free(r);
-  for (auto& p : impl_->ports) rte_mempool_free(p.pool);
-}
+Runtime::~Runtime() = default;   // Impl::~Impl stops and releases
 
 std::string Runtime::start() {
-  for (auto& p : impl_->ports) {
+  Impl& im = *impl_;
+  if (im.start_attempted) return "runtime: start() may be called once";
+  im.start_attempted = true;
+  for (auto& p : im.ports) {
     const int ret = rte_eth_dev_start(p.id);
     if (ret != 0) return port_error(p.id, -1, "rte_eth_dev_start", ret);
+    p.started = true;
   }
-  for (auto& w : impl_->workers) {
+  for (auto& w : im.workers) {
     const int ret = rte_eal_remote_launch(&Worker::launch, w.get(), w->lcore());
-    if (ret != 0) {
-      request_stop();
-      rte_eal_mp_wait_lcore();
+    if (ret != 0)   // the ones already running are joined by stop()
       return "lcore " + std::to_string(w->lcore()) + ": rte_eal_remote_launch: " + errno_text(ret);
-    }
+    im.launched = true;
   }
-  impl_->started = true;
   return {};
 }
 
 void Runtime::request_stop() noexcept { impl_->quit.store(true, std::memory_order_relaxed); }
 bool Runtime::stop_requested() const noexcept { return impl_->quit.load(std::memory_order_relaxed); }
 
-void Runtime::stop() {
-  if (impl_->stopped) return;
-  request_stop();
-  if (impl_->started) {
-    rte_eal_mp_wait_lcore();
-    for (auto& p : impl_->ports) rte_eth_dev_stop(p.id);
-  }
-  poll_control();   // take what the workers left in the change rings
-  impl_->stopped = true;
-}
+void Runtime::stop() { impl_->stop(); }
 
-std::size_t Runtime::poll_control() {
-  std::size_t total = 0;
-  for (auto& w : impl_->workers) total += w->drain_changes_for_control();
-  return total;
-}
+std::size_t Runtime::poll_control() { return impl_->poll_control(); }
 
 std::string Runtime::describe() const {
   std::string s;
@@ -276,7 +389,9 @@ std::string Runtime::describe() const {
     char name[RTE_ETH_NAME_MAX_LEN] = "?";
     rte_eth_dev_get_name_by_port(p.id, name);
     s += "port " + std::to_string(p.id) + " (" + name + ") mac " + mac_text(p.mac) + ", " +
-         std::to_string(p.rx_queues) + " rx / " + std::to_string(p.tx_queues) + " tx queues\n";
+         std::to_string(p.rx_queues) + " rx / " + std::to_string(p.tx_queues) + " tx queues of " +
+         std::to_string(p.rx_desc) + " / " + std::to_string(p.tx_desc) + " descriptors, " +
+         std::to_string(p.pool != nullptr ? p.pool->size : 0) + " mbufs\n";
   }
   for (const auto& w : impl_->workers)
     s += "worker " + std::to_string(w->index()) + " on lcore " + std::to_string(w->lcore()) +
@@ -305,6 +420,32 @@ std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::string Runtime::counters_text() const {
+  std::string s;
+  auto line = [&s](const std::string& name, std::uint64_t v) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "  %-40s %" PRIu64 "\n", name.c_str(), v);
+    s += buf;
+  };
+  std::map<std::string, std::uint64_t> total;
+  const auto snaps = snapshot();
+  for (const auto& w : snaps)
+    for (const auto& [name, v] : w.counters) total[name] += v;
+  s += "counters (all workers):\n";
+  for (const auto& [name, v] : total) line(name, v);
+  for (const auto& port : port_snapshot()) {
+    s += "port " + std::to_string(port.lcore) + ":\n";
+    for (const auto& [name, v] : port.counters) line(name, v);
+  }
+  if (snaps.size() > 1) {
+    for (std::size_t w = 0; w < snaps.size(); ++w) {
+      s += "worker " + std::to_string(w) + " (lcore " + std::to_string(snaps[w].lcore) + "):\n";
+      for (const auto& [name, v] : snaps[w].counters) line(name, v);
+    }
+  }
+  return s;
 }
 
 }  // namespace dorado::runtime

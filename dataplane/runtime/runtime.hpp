@@ -3,9 +3,10 @@
 // rings to the control thread, ARP/ICMP for the server address, TX.
 //
 // Ownership and threads: the main thread (the control thread, on the main
-// lcore) creates the Runtime, starts it, calls poll_control() in its loop and
-// finally stop(). Workers run only inside the runtime. request_stop() is
-// async-signal-safe. No DPDK type appears in this header.
+// lcore) initialises the EAL, creates the Runtime, starts it, calls
+// poll_control() in its loop and finally stop(); it destroys the Runtime
+// before cleanup_eal(). Workers run only inside the runtime. request_stop()
+// is async-signal-safe. No DPDK type appears in this header.
 //
 // Packet path per worker (DESIGN.md "The packet path"): rx burst -> parse ->
 // ARP/ICMP answered in place, DHCP: owner = shard_for_hash(client key); a
@@ -13,11 +14,19 @@
 // ones are served in place: the reply is built into a per-worker scratch and
 // copied into the request's mbuf, then TX-buffered (flushed every 100 us or
 // when the worker runs idle).
+//
+// Mbuf ownership: an mbuf belongs to exactly one place at a time: the NIC,
+// the worker that received it, one handoff ring, one TX buffer. Every drop
+// frees it where it is counted; stop() frees what the rings still hold once
+// every worker has returned, so a Runtime leaves its pools full.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/config.hpp"
@@ -27,19 +36,47 @@
 
 namespace dorado::runtime {
 
+// Largest [dpdk] burst: the config loader accepts 1..512, so does the runtime.
+inline constexpr unsigned kMaxBurst = 512;
+
 struct RuntimeConfig {
   std::string program_name = "dorado";   // argv[0] given to the EAL
-  std::vector<std::string> eal_args;     // EAL arguments, without argv[0]
+  std::vector<std::string> eal_args;     // EAL arguments, without argv[0] (see create())
   unsigned workers = 1;                  // worker lcores (the main lcore is control)
   unsigned idle_sleep_us = 0;            // >0: sleep this long when a loop found no work
   std::vector<std::uint16_t> ports;      // empty: every probed port
-  unsigned mbufs = 0;                    // per port; 0: sized from queues and rings
-  std::uint16_t rx_desc = 1024;
-  std::uint16_t tx_desc = 1024;
-  std::uint16_t burst = 32;              // 1..64
+  // Mbufs per port; a floor: the runtime raises it to what the port's RX and
+  // TX rings, the workers' bursts and TX buffers, the per-lcore mempool
+  // caches and the handoff rings can hold at once (0: just that). The
+  // effective size is in describe().
+  unsigned mbufs = 0;
+  std::uint16_t rx_desc = 1024;          // per queue, >= 1 (the PMD may round it)
+  std::uint16_t tx_desc = 1024;          // per queue, >= 1 (the PMD may round it)
+  // Packets per RX burst and handoff dequeue, 1..kMaxBurst; the TX buffer
+  // flushes at min(burst, tx_desc / 2) so that one flush fits the TX ring.
+  std::uint16_t burst = 32;
   wire::Ipv4 server_address = 0;         // answers ARP and ping; RxMeta interface address
-  engine::LeaseTableSizes shard_table;   // per shard
+  // Per shard; nullopt: shard_table_for(engine config, workers).
+  std::optional<engine::LeaseTableSizes> shard_table;
 };
+
+// Lease table sizes per shard for `workers` shards over `config`: room for
+// every address a shard can hand out twice over (inactive clients keep their
+// sticky address), plus every reservation, never below 4096 records.
+engine::LeaseTableSizes shard_table_for(const engine::CompiledConfig& config, unsigned workers);
+
+// Initialises the DPDK EAL with argv = {program_name, eal_args...}. Once per
+// process: a second call succeeds without doing anything (its arguments are
+// ignored); after cleanup_eal() it fails. Call it from the main thread after
+// blocking the signals that the control loop takes synchronously: the EAL's
+// threads inherit the signal mask. Returns an empty string or the error
+// ("EAL initialisation failed (rte_eal_init: Invalid argument); EAL arguments: ...").
+std::string init_eal(const std::string& program_name, const std::vector<std::string>& eal_args);
+
+// Releases the EAL's memory and threads (rte_eal_cleanup). Call once at exit,
+// after every Runtime has been destroyed; does nothing if the EAL was never
+// initialised. No Runtime can be created afterwards.
+void cleanup_eal() noexcept;
 
 // A consistent-enough copy of every counter, for printing (control thread).
 struct WorkerSnapshot {
@@ -54,33 +91,41 @@ class Runtime {
     std::string error;   // "port 0 queue 1: rte_eth_rx_queue_setup: Invalid argument"
   };
 
-  // Initialises the EAL (once per process), the ports, rings, mempools and
-  // one shard per worker over `engine_config`, which must outlive the Runtime.
-  // Fails (error set) when the lcores are fewer than workers + 1, a port
-  // cannot be configured, or memory runs out.
+  // Sets up the ports, rings, mempools and one shard per worker over
+  // `engine_config`, which must outlive the Runtime. Initialises the EAL with
+  // config.eal_args first unless init_eal() already did. Fails (error set,
+  // everything created so far released) when the lcores are fewer than
+  // workers + 1, a port cannot be configured, or memory runs out.
   static Created create(const RuntimeConfig& config, const engine::CompiledConfig& engine_config);
 
+  // Stops (see stop()), closes the ports and frees rings, TX buffers and pools.
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Starts the ports and launches the workers. Empty string on success.
+  // Starts the ports and launches the workers. Empty string on success. Once:
+  // after a failure, or after stop(), the Runtime can only be destroyed.
   std::string start();
   // Asks workers to stop; async-signal-safe, idempotent.
   void request_stop() noexcept;
   bool stop_requested() const noexcept;
-  // Joins the workers (they flush TX first) and stops the ports.
+  // Joins the workers (they flush TX first), frees the mbufs still in the
+  // handoff rings, stops the ports, drains the change rings. Idempotent.
   void stop();
 
   // Control-thread housekeeping: drains lease-change records from every
   // worker. Returns how many it took. (The journal consumes them from here.)
   std::size_t poll_control();
 
-  // One line per port and worker: MAC, queues, lcores.
+  // One line per port and worker: MAC, queues, mbufs, lcores.
   std::string describe() const;
   std::vector<WorkerSnapshot> snapshot() const;
   // Per-port NIC statistics (rte_eth_stats): packets, misses, errors.
   std::vector<WorkerSnapshot> port_snapshot() const;
+  // The counters as text: "counters (all workers):" with the sums, then
+  // "port N:" per port, then "worker W (lcore L):" per worker when there are
+  // several; one "  name value" line per counter. Tests parse this format.
+  std::string counters_text() const;
 
  private:
   struct Impl;

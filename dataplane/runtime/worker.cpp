@@ -2,10 +2,12 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <rte_ether.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -16,11 +18,9 @@
 namespace dorado::runtime {
 namespace {
 
-// Handoff ring entries are mbuf pointers; mbufs are cache-line aligned, so
-// bit 0 is free to say "already a reply: transmit it on your TX queue".
-constexpr std::uintptr_t kTxTag = 1;
 constexpr unsigned kSweepBudget = 64;        // wheel buckets+entries per loop
 constexpr std::uint64_t kDrainUs = 100;      // TX buffer flush interval
+constexpr unsigned kSleepSliceUs = 10000;    // a stop request is seen within 10 ms
 
 void* tag_tx(rte_mbuf* m) noexcept {
   return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(m) | kTxTag);
@@ -44,27 +44,36 @@ Worker::Worker(WorkerSetup s)
       server_address_(s.server_address),
       quit_(s.quit),
       clock_(s.clock),
-      shard_(std::move(s.shard)) {}
+      shard_(std::move(s.shard)),
+      control_buf_(256) {}
 
 Worker::~Worker() {
+  // Every TX buffer is empty here: the worker flushed before returning, and
+  // a worker that never ran never buffered.
   for (auto& t : tx_) rte_free(t.buffer);
 }
 
 void Worker::add_rx(std::uint16_t port, std::uint16_t queue) { rx_.emplace_back(port, queue); }
 
 std::string Worker::add_tx(std::uint16_t port, std::uint16_t queue, bool own, wire::MacAddr mac,
-                           int socket) {
+                           rte_mempool* pool, unsigned tx_buffer) {
   TxPort& t = tx_[port];
   t.queue = queue;
   t.own = own;
   t.mac = mac;
+  t.pool = pool;
   t.present = true;
   if (!own) return {};
+  const unsigned size = std::clamp(tx_buffer, 1u, kMaxBurst);
+  const int socket = static_cast<int>(rte_lcore_to_socket_id(lcore_));
   t.buffer = static_cast<rte_eth_dev_tx_buffer*>(
-      rte_zmalloc_socket("dorado_txbuf", RTE_ETH_TX_BUFFER_SIZE(kMaxBurst), 0, socket));
-  if (t.buffer == nullptr) return "worker " + std::to_string(index_) + ": TX buffer: out of memory";
-  rte_eth_tx_buffer_init(t.buffer, burst_);
+      rte_zmalloc_socket("dorado_txbuf", RTE_ETH_TX_BUFFER_SIZE(size), 0, socket));
+  if (t.buffer == nullptr)
+    return "worker " + std::to_string(index_) + ": port " + std::to_string(port) +
+           " TX buffer: out of memory";
+  rte_eth_tx_buffer_init(t.buffer, static_cast<std::uint16_t>(size));
   rte_eth_tx_buffer_set_err_callback(t.buffer, &Worker::on_tx_error, this);
+  own_tx_.push_back(port);
   return {};
 }
 
@@ -76,13 +85,12 @@ void Worker::connect_in(rte_ring* ring) { in_.push_back(ring); }
 
 int Worker::launch(void* self) { return static_cast<Worker*>(self)->run(); }
 
-void Worker::on_tx_error(rte_mbuf** unsent, std::uint16_t count, void* self) {
+// Called from rte_eth_tx_buffer()/_flush() for what the queue did not take;
+// the mbufs are ours to free.
+void Worker::on_tx_error(rte_mbuf** unsent, std::uint16_t count, void* self) noexcept {
   auto* w = static_cast<Worker*>(self);
-  for (std::uint16_t i = 0; i < count; ++i) {
-    w->counters_.drop(Drop::tx_full);
-    rte_pktmbuf_free(unsent[i]);
-  }
-  w->counters_.tx_packets.add(0);   // keep the callback's write set obvious
+  rte_pktmbuf_free_bulk(unsent, count);
+  w->counters_.drop(Drop::tx_full, count);
 }
 
 int Worker::run() noexcept {
@@ -90,13 +98,14 @@ int Worker::run() noexcept {
   std::array<void*, kMaxBurst> objs;
   const std::uint64_t drain_tsc = (rte_get_tsc_hz() + 999999) / 1000000 * kDrainUs;
   std::uint64_t last_flush = rte_rdtsc();
+  const auto burst = static_cast<std::uint16_t>(burst_);
 
   while (!quit_->load(std::memory_order_relaxed)) {
     now_ = clock_->now();
     unsigned work = 0;
 
     for (const auto& [port, queue] : rx_) {
-      const std::uint16_t n = rte_eth_rx_burst(port, queue, pkts.data(), static_cast<std::uint16_t>(burst_));
+      const std::uint16_t n = rte_eth_rx_burst(port, queue, pkts.data(), burst);
       if (n == 0) continue;
       work += n;
       counters_.rx_packets.add(n);
@@ -104,23 +113,29 @@ int Worker::run() noexcept {
       for (unsigned i = 0; i < n && i < 2; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
       for (unsigned i = 0; i < n; ++i) {
         if (i + 2 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void*));
-        on_rx(pkts[i]);
+        on_rx(pkts[i], port);
       }
+      // A burst appends at most 4 records per request to the shard's change
+      // log, which is sized for one burst: pass them on after every burst.
+      push_changes();
     }
 
     for (rte_ring* r : in_) {
-      const unsigned n = rte_ring_sc_dequeue_burst(r, objs.data(), burst_, nullptr);
+      const unsigned n = rte_ring_sc_dequeue_burst(r, objs.data(), burst, nullptr);
+      if (n == 0) continue;
       work += n;
+      unsigned handed_in = 0;
       for (unsigned i = 0; i < n; ++i) {
-        const auto v = reinterpret_cast<std::uintptr_t>(objs[i]);
-        auto* m = reinterpret_cast<rte_mbuf*>(v & ~kTxTag);
-        if (v & kTxTag) {
+        rte_mbuf* m = untag(objs[i]);
+        if ((reinterpret_cast<std::uintptr_t>(objs[i]) & kTxTag) != 0) {
           send(m);
         } else {
-          counters_.handed_in.add();
+          ++handed_in;
           on_handoff(m);
         }
       }
+      counters_.handed_in.add(handed_in);
+      push_changes();
     }
 
     shard_->sweep(now_, kSweepBudget);
@@ -131,24 +146,63 @@ int Worker::run() noexcept {
       flush_tx();
       last_flush = tsc;
     }
-    if (work == 0 && idle_sleep_us_ != 0) {
-      counters_.idle_sleeps.add();
-      rte_delay_us_sleep(idle_sleep_us_);
-    }
+    if (work == 0 && idle_sleep_us_ != 0) idle_sleep();
   }
-  // Stopping: answer what is still queued for us, then flush.
-  for (rte_ring* r : in_) {
-    unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst(r, objs.data(), kMaxBurst, nullptr)) != 0)
-      for (unsigned i = 0; i < n; ++i)
-        rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(reinterpret_cast<std::uintptr_t>(objs[i]) & ~kTxTag));
-  }
+  // Stopping: what other workers still put in our rings is freed by
+  // Runtime::stop() once every worker has returned (freeing it here would
+  // race with peers that have not seen the stop yet).
   push_changes();
   flush_tx();
   return 0;
 }
 
-void Worker::on_rx(rte_mbuf* m) noexcept {
+void Worker::idle_sleep() noexcept {
+  counters_.idle_sleeps.add();
+  // In slices, so that a long idle_sleep_us (up to 1 s) does not delay a stop.
+  for (unsigned left = idle_sleep_us_; left != 0 && !quit_->load(std::memory_order_relaxed);) {
+    const unsigned us = std::min(left, kSleepSliceUs);
+    rte_delay_us_sleep(us);
+    left -= us;
+  }
+}
+
+// Replies are written into the request's mbuf. An mbuf that is indirect, has
+// an external buffer or is also held elsewhere (refcnt > 1) must not be
+// written: it is copied into a fresh one from the port's pool. A NIC that
+// strips the VLAN tag although the port never asked for it gets the tag put
+// back, so that parsing and the reply see the frame as it was on the wire.
+rte_mbuf* Worker::writable(rte_mbuf* m) noexcept {
+  if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) {
+    rte_mbuf* copy = rte_pktmbuf_copy(m, tx_[m->port].pool, 0, UINT32_MAX);
+    rte_pktmbuf_free(m);
+    if (copy == nullptr) {
+      counters_.drop(Drop::no_mbuf);
+      return nullptr;
+    }
+    m = copy;
+  }
+  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) return restore_vlan(m);
+  return m;
+}
+
+rte_mbuf* Worker::restore_vlan(rte_mbuf* m) noexcept {
+  if (rte_vlan_insert(&m) != 0) {   // needs 4 bytes of headroom
+    counters_.drop(Drop::vlan_restore);
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  return m;
+}
+
+void Worker::on_rx(rte_mbuf* m, std::uint16_t port) noexcept {
+  // Not every PMD fills in m->port (net_ring does not); the reply path and
+  // the TX forwarding rely on it.
+  m->port = port;
+  if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
+      (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0) {
+    m = writable(m);
+    if (m == nullptr) return;
+  }
   if (m->nb_segs != 1) {
     counters_.drop(Drop::multi_segment);
     rte_pktmbuf_free(m);
@@ -161,11 +215,11 @@ void Worker::on_rx(rte_mbuf* m) noexcept {
     rte_pktmbuf_free(m);
     return;
   }
-  const TxPort& port = tx_[m->port];
+  const TxPort& tx = tx_[port];
   switch (f.kind) {
     case wire::FrameKind::arp:
       if (wire::is_arp_request_for(f, server_address_)) {
-        wire::make_arp_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, port.mac,
+        wire::make_arp_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, tx.mac,
                              server_address_);
         counters_.arp_replies.add();
         send(m);
@@ -176,7 +230,7 @@ void Worker::on_rx(rte_mbuf* m) noexcept {
     case wire::FrameKind::ipv4_icmp:
       if (wire::is_icmp_echo_for(pkt, f, server_address_)) {
         const std::size_t len =
-            wire::make_icmp_echo_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, port.mac);
+            wire::make_icmp_echo_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, tx.mac);
         m->data_len = static_cast<std::uint16_t>(len);
         m->pkt_len = static_cast<std::uint32_t>(len);
         counters_.icmp_replies.add();
@@ -200,7 +254,7 @@ void Worker::on_rx(rte_mbuf* m) noexcept {
                                  ? engine::shard_for_hash(key.key.hash, peers_)
                                  : index_;
       if (owner == index_) {
-        serve(m, pkt, f);
+        serve(m, f);
         return;
       }
       if (rte_ring_sp_enqueue(out_[owner], m) != 0) {
@@ -221,19 +275,19 @@ void Worker::on_rx(rte_mbuf* m) noexcept {
 }
 
 void Worker::on_handoff(rte_mbuf* m) noexcept {
-  // The sender validated the packet; parsing again (~100 ns) is cheaper
-  // than carrying a 3 KiB parsed message through the ring.
+  // The sender validated the packet (and made the mbuf writable); parsing
+  // again (~100 ns) is cheaper than carrying a 3 KiB parsed message through
+  // the ring.
   const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
   const wire::Frame f = wire::parse_frame(pkt);
   if (f.error != wire::Error::ok || msg_.parse(f.udp_payload(pkt)) != wire::Error::ok) {
     rte_pktmbuf_free(m);   // cannot happen: counted when first parsed
     return;
   }
-  serve(m, pkt, f);
+  serve(m, f);
 }
 
-void Worker::serve(rte_mbuf* m, wire::Bytes pkt, const wire::Frame& f) noexcept {
-  (void)pkt;
+void Worker::serve(rte_mbuf* m, const wire::Frame& f) noexcept {
   const TxPort& port = tx_[m->port];
   const engine::RxMeta rx = engine::rx_meta_of(f, port.mac, server_address_);
   const engine::Decision d = shard_->handle(msg_, rx, now_);
@@ -250,7 +304,10 @@ void Worker::serve(rte_mbuf* m, wire::Bytes pkt, const wire::Frame& f) noexcept 
     rte_pktmbuf_free(m);
     return;
   }
-  if (r.length > static_cast<std::size_t>(rte_pktmbuf_data_room_size(m->pool)) - m->data_off) {
+  // The frame starts where the request did (data_off: the PMD's headroom,
+  // minus 4 if a VLAN tag was put back); the room is what follows in this
+  // mbuf's own buffer.
+  if (r.length > static_cast<std::size_t>(m->buf_len - m->data_off)) {
     counters_.drop(Drop::reply_too_large);
     rte_pktmbuf_free(m);
     return;
@@ -258,11 +315,11 @@ void Worker::serve(rte_mbuf* m, wire::Bytes pkt, const wire::Frame& f) noexcept 
   std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), scratch_.data(), r.length);
   m->data_len = static_cast<std::uint16_t>(r.length);
   m->pkt_len = static_cast<std::uint32_t>(r.length);
-  m->ol_flags = 0;   // RX flags must not be read as TX offload requests
   send(m);
 }
 
 void Worker::send(rte_mbuf* m) noexcept {
+  m->ol_flags = 0;   // RX flags must not be read as TX offload requests
   const TxPort& t = tx_[m->port];
   if (!t.own) {
     if (rte_ring_sp_enqueue(out_[t.queue], tag_tx(m)) != 0) {
@@ -271,13 +328,17 @@ void Worker::send(rte_mbuf* m) noexcept {
     }
     return;
   }
-  counters_.tx_packets.add();
-  rte_eth_tx_buffer(m->port, t.queue, t.buffer, m);
+  // Non-zero only when the buffer filled up and was flushed; what the queue
+  // refused went to on_tx_error().
+  const std::uint16_t sent = rte_eth_tx_buffer(m->port, t.queue, t.buffer, m);
+  if (sent != 0) counters_.tx_packets.add(sent);
 }
 
 void Worker::flush_tx() noexcept {
-  for (std::uint16_t p = 0; p < tx_.size(); ++p)
-    if (tx_[p].own) rte_eth_tx_buffer_flush(p, tx_[p].queue, tx_[p].buffer);
+  for (const std::uint16_t p : own_tx_) {
+    const std::uint16_t sent = rte_eth_tx_buffer_flush(p, tx_[p].queue, tx_[p].buffer);
+    if (sent != 0) counters_.tx_packets.add(sent);
+  }
 }
 
 void Worker::push_changes() noexcept {
@@ -289,13 +350,12 @@ void Worker::push_changes() noexcept {
   counters_.lease_changes.add(n);
   // Until the journal (next step) consumes them, a full ring loses records,
   // never a reply; it is counted.
-  for (std::size_t i = n; i < changes.size(); ++i) counters_.drop(Drop::change_ring_full);
+  if (n < changes.size()) counters_.drop(Drop::change_ring_full, changes.size() - n);
   shard_->clear_changes();
 }
 
 std::size_t Worker::drain_changes_for_control() noexcept {
   if (changes_ == nullptr) return 0;
-  if (control_buf_.empty()) control_buf_.resize(256);
   std::size_t total = 0;
   unsigned n;
   while ((n = rte_ring_sc_dequeue_burst_elem(changes_, control_buf_.data(),

@@ -2,8 +2,9 @@
 //
 // Ownership and threads: a Worker is created and wired by the control thread
 // before launch, then owned by its lcore until it returns; the control thread
-// only reads `counters_` (atomics) and drains the change ring (single
-// consumer). Nothing here is shared between workers but the SPSC rings.
+// only reads `counters_` (atomics) and the shard's counters, and drains the
+// change ring (single consumer). Nothing here is shared between workers but
+// the SPSC rings.
 #pragma once
 
 #include <rte_ethdev.h>
@@ -24,18 +25,28 @@
 
 namespace dorado::runtime {
 
-inline constexpr unsigned kMaxBurst = 64;
+// Handoff ring entries are mbuf pointers; mbufs are cache-line aligned, so
+// bit 0 is free to say "already a reply: transmit it on your TX queue".
+inline constexpr std::uintptr_t kTxTag = 1;
+static_assert(alignof(rte_mbuf) > kTxTag);
+inline rte_mbuf* untag(void* entry) noexcept {
+  return reinterpret_cast<rte_mbuf*>(reinterpret_cast<std::uintptr_t>(entry) & ~kTxTag);
+}
 
 struct PortState {
   std::uint16_t id = 0;
   std::uint16_t rx_queues = 0;
   std::uint16_t tx_queues = 0;
+  std::uint16_t rx_desc = 0;   // per queue, as adjusted by the PMD
+  std::uint16_t tx_desc = 0;
   wire::MacAddr mac;
   rte_mempool* pool = nullptr;
+  bool configured = false;     // rte_eth_dev_configure called: close it at the end
+  bool started = false;        // rte_eth_dev_start succeeded: stop it first
 };
 
 // Wall-clock seconds from the TSC: one rdtsc and one division per loop
-// instead of a clock_gettime() syscall-free but slower vDSO call per packet.
+// instead of a clock_gettime() (vDSO) call.
 struct Clock {
   std::uint64_t tsc0 = 0;
   std::uint64_t hz = 1;
@@ -51,9 +62,9 @@ struct WorkerSetup {
   unsigned lcore;
   std::unique_ptr<engine::Shard> shard;
   wire::Ipv4 server_address;
-  unsigned burst;
+  unsigned burst;                      // 1..kMaxBurst
   unsigned idle_sleep_us;
-  const std::atomic<bool>* quit;
+  const std::atomic<bool>* quit;       // cp: rw (Runtime), dp: ro (polled every loop)
   const Clock* clock;
 };
 
@@ -61,12 +72,16 @@ class alignas(64) Worker {
  public:
   explicit Worker(WorkerSetup setup);
   ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   // ---- wiring, control thread, before launch -------------------------------
   void add_rx(std::uint16_t port, std::uint16_t queue);
-  // TX on `port`: own queue `queue`, or forward to worker `queue` (its owner).
+  // TX on `port`: own queue `queue` (TX buffer flushing at `tx_buffer`
+  // packets, allocated on this worker's socket), or forward to worker
+  // `queue` (its owner). `pool` is the port's mempool.
   std::string add_tx(std::uint16_t port, std::uint16_t queue, bool own, wire::MacAddr mac,
-                     int socket);
+                     rte_mempool* pool, unsigned tx_buffer);
   void connect_out(unsigned peer, rte_ring* ring);
   void connect_in(rte_ring* ring);
   void connect_changes(rte_ring* ring) { changes_ = ring; }
@@ -85,19 +100,23 @@ class alignas(64) Worker {
   struct TxPort {
     std::uint16_t queue = 0;
     bool own = false;
-    rte_eth_dev_tx_buffer* buffer = nullptr;   // own queues only
-    wire::MacAddr mac;
     bool present = false;
+    rte_eth_dev_tx_buffer* buffer = nullptr;   // own queues only
+    rte_mempool* pool = nullptr;               // for copies of unwritable mbufs
+    wire::MacAddr mac;
   };
 
   int run() noexcept;
-  void on_rx(rte_mbuf* m) noexcept;
+  void on_rx(rte_mbuf* m, std::uint16_t port) noexcept;
   void on_handoff(rte_mbuf* m) noexcept;
-  void serve(rte_mbuf* m, wire::Bytes pkt, const wire::Frame& f) noexcept;
+  void serve(rte_mbuf* m, const wire::Frame& f) noexcept;
+  rte_mbuf* writable(rte_mbuf* m) noexcept;
+  rte_mbuf* restore_vlan(rte_mbuf* m) noexcept;
   void send(rte_mbuf* m) noexcept;
   void flush_tx() noexcept;
   void push_changes() noexcept;
-  static void on_tx_error(rte_mbuf** unsent, std::uint16_t count, void* self);
+  void idle_sleep() noexcept;
+  static void on_tx_error(rte_mbuf** unsent, std::uint16_t count, void* self) noexcept;
 
   unsigned index_;
   unsigned lcore_;
@@ -105,16 +124,17 @@ class alignas(64) Worker {
   unsigned burst_;
   unsigned idle_sleep_us_;
   wire::Ipv4 server_address_;
-  const std::atomic<bool>* quit_;
+  const std::atomic<bool>* quit_;   // cp: rw, dp: ro
   const Clock* clock_;
   engine::Seconds now_ = 0;
   std::unique_ptr<engine::Shard> shard_;
   std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_;   // (port, queue)
   std::array<TxPort, RTE_MAX_ETHPORTS> tx_{};
+  std::vector<std::uint16_t> own_tx_;   // ports whose TX queue this worker owns
   std::vector<rte_ring*> out_;    // to worker i (nullptr for self)
   std::vector<rte_ring*> in_;
   rte_ring* changes_ = nullptr;
-  WorkerCounters counters_;
+  WorkerCounters counters_;       // dp: rw, cp: ro (relaxed atomics)
   wire::DhcpMessage msg_;         // parsed request, reused per packet
   alignas(64) std::array<std::uint8_t, RTE_MBUF_DEFAULT_DATAROOM> scratch_;
   std::vector<engine::LeaseChange> control_buf_;   // control thread's drain buffer

@@ -33,7 +33,7 @@ routers = ["10.99.0.1"]
 dns = ["10.99.0.53"]
 domain = "example.net"
 TOML
-"$DORADO_BIN" --no-pci --no-huge -m 256 "--lcores=$lcores" --file-prefix="dorado-pcap-$$" \
+"$DORADO_BIN" --no-pci --no-huge -m 256 "--lcores=$lcores" --no-shconf \
   --log-level='*:error' --vdev="net_pcap0,rx_pcap=$WORK/in.pcap,tx_pcap=$WORK/out.pcap" \
   -- -c "$WORK/dorado.toml" >"$WORK/dorado.out" 2>&1 &
 PID=$!

@@ -1,0 +1,597 @@
+// The DPDK runtime without a NIC: ports are DPDK's net_ring PMD over rings
+// this test owns (rte_eth_from_rings), so the test puts request mbufs on a
+// port's RX ring and takes the replies from its TX ring. The EAL runs with
+// --no-huge --no-pci and can be initialised once per process, so every test
+// lives in this one binary and shares the fixture's EAL.
+//
+// No timing assertions: a test waits (with a generous deadline, only a
+// safety net) for counters or rings to reach the expected state, then checks
+// what happened. Mbuf accounting is exact: the request mbufs come from a
+// cache-less pool of the test's, so "nothing leaked" is "in use == what the
+// rings still hold".
+#include "runtime/runtime.hpp"
+
+#include <gtest/gtest.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+#include "wire/build.hpp"
+#include "wire/dhcp.hpp"
+#include "wire/frame.hpp"
+
+namespace dorado::runtime {
+namespace {
+
+constexpr wire::Ipv4 kServer = 0x0a630001;   // 10.99.0.1
+constexpr wire::Ipv4 kClient = 0x0a630164;   // 10.99.1.100
+
+constexpr const char* kConfig = R"(
+[server]
+address = "10.99.0.1"
+[[subnet]]
+prefix = "10.99.0.0/16"
+pools = ["10.99.1.0-10.99.4.255"]
+routers = ["10.99.0.1"]
+)";
+
+// lcores 0-2 (control + up to 2 workers) floating over the CPUs this process
+// may use, so that the test runs on any CI box.
+std::string lcores_arg() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::string cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+  if (cpus.empty()) cpus = "0";
+  return "--lcores=(0-2)@(" + cpus + ")";
+}
+
+wire::MacAddr client_mac(unsigned n) {
+  return wire::MacAddr{{0x02, 0xcc, static_cast<std::uint8_t>(n >> 16),
+                        static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n), 0x01}};
+}
+
+std::vector<std::uint8_t> discover(const wire::MacAddr& mac, std::uint8_t vlan_count = 0,
+                                   std::array<wire::VlanTag, 2> vlans = {}) {
+  wire::Envelope env;
+  env.eth_src = mac;
+  env.eth_dst = wire::MacAddr::broadcast();
+  env.vlan_count = vlan_count;
+  env.vlans = vlans;
+  env.ip_src = 0;
+  env.ip_dst = 0xffffffff;
+  env.src_port = wire::kPortBootpc;
+  env.dst_port = wire::kPortBootps;
+  wire::BootpFields b;
+  b.op = 1;
+  b.xid = 0x1000u + mac.b[4];
+  b.flags = wire::kFlagBroadcast;
+  std::memcpy(b.chaddr.data(), mac.b.data(), 6);
+  wire::DhcpOptionsSpec spec;
+  spec.type = wire::MessageType::discover;
+  std::vector<std::uint8_t> out(1600);
+  const wire::BuildResult r = wire::build_dhcp_frame(out, env, b, spec);
+  EXPECT_EQ(r.error, wire::Error::ok);
+  out.resize(r.length);
+  return out;
+}
+
+std::vector<std::uint8_t> ethernet(std::uint16_t type, const wire::MacAddr& dst) {
+  std::vector<std::uint8_t> f(14);
+  std::memcpy(f.data(), dst.b.data(), 6);
+  std::memcpy(f.data() + 6, client_mac(0).b.data(), 6);
+  wire::store_be16(f.data() + 12, type);
+  return f;
+}
+
+std::vector<std::uint8_t> arp_request(wire::Ipv4 tpa) {
+  auto f = ethernet(wire::kEtherTypeArp, wire::MacAddr::broadcast());
+  std::uint8_t a[28] = {0, 1, 8, 0, 6, 4, 0, 1};
+  std::memcpy(a + 8, client_mac(0).b.data(), 6);
+  wire::store_be32(a + 14, kClient);
+  wire::store_be32(a + 24, tpa);
+  f.insert(f.end(), a, a + 28);
+  f.resize(60, 0);
+  return f;
+}
+
+std::vector<std::uint8_t> echo_request(const wire::MacAddr& dst_mac) {
+  auto f = ethernet(wire::kEtherTypeIpv4, dst_mac);
+  f.resize(14 + 20 + 8 + 16);
+  std::uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  wire::store_be16(ip + 2, 20 + 8 + 16);
+  ip[8] = 64;
+  ip[9] = wire::kIpProtoIcmp;
+  wire::store_be32(ip + 12, kClient);
+  wire::store_be32(ip + 16, kServer);
+  wire::store_be16(ip + 10, wire::ipv4_header_checksum({ip, 20}));
+  std::uint8_t* icmp = ip + 20;
+  icmp[0] = 8;
+  wire::store_be16(icmp + 4, 0x1234);
+  for (int i = 0; i < 16; ++i) icmp[8 + i] = static_cast<std::uint8_t>(i);
+  wire::store_be16(icmp + 2, wire::ipv4_header_checksum({icmp, 24}));
+  return f;
+}
+
+// A parsed reply taken from a TX ring; `mbuf` is freed by the destructor.
+struct Reply {
+  rte_mbuf* mbuf = nullptr;
+  std::vector<std::uint8_t> bytes;
+  wire::Frame frame;   // offsets into `bytes`, so it survives a move
+  explicit Reply(rte_mbuf* m) : mbuf(m) {
+    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    bytes.assign(p, p + m->data_len);
+    frame = wire::parse_frame(bytes);
+  }
+  Reply(Reply&& o) noexcept
+      : mbuf(std::exchange(o.mbuf, nullptr)), bytes(std::move(o.bytes)), frame(o.frame) {}
+  Reply(const Reply&) = delete;
+  ~Reply() { rte_pktmbuf_free(mbuf); }
+  std::optional<wire::MessageType> dhcp_type() const {
+    wire::DhcpMessage m;
+    if (frame.kind != wire::FrameKind::ipv4_udp || m.parse(frame.udp_payload(bytes)) != wire::Error::ok)
+      return std::nullopt;
+    return m.message_type();
+  }
+  wire::Ipv4 yiaddr() const {
+    wire::DhcpMessage m;
+    return m.parse(frame.udp_payload(bytes)) == wire::Error::ok ? m.yiaddr : 0;
+  }
+};
+
+// A net_ring port over rings of the test's. The runtime closes the port when
+// it is destroyed; whatever is still on the rings is freed here.
+class RingPort {
+ public:
+  RingPort(unsigned rx_queues, unsigned tx_queues, unsigned tx_ring_size = 4096) {
+    static unsigned serial = 0;
+    const std::string base = "rtt" + std::to_string(serial++);
+    for (unsigned q = 0; q < rx_queues; ++q)
+      rx_.push_back(rte_ring_create((base + "rx" + std::to_string(q)).c_str(), 4096, SOCKET_ID_ANY, 0));
+    for (unsigned q = 0; q < tx_queues; ++q)
+      tx_.push_back(rte_ring_create((base + "tx" + std::to_string(q)).c_str(), tx_ring_size, SOCKET_ID_ANY, 0));
+    name_ = base + "port";
+    const int id = rte_eth_from_rings(name_.c_str(), rx_.data(), rx_queues, tx_.data(), tx_queues,
+                                      SOCKET_ID_ANY);
+    EXPECT_GE(id, 0) << rte_strerror(rte_errno);
+    id_ = static_cast<std::uint16_t>(id);
+  }
+  ~RingPort() {
+    // Still there when the runtime never configured it (a create() refused early).
+    std::uint16_t id;
+    if (rte_eth_dev_get_port_by_name(name_.c_str(), &id) == 0) rte_eth_dev_close(id);
+    for (rte_ring* r : rx_) free_all(r), rte_ring_free(r);
+    for (rte_ring* r : tx_) free_all(r), rte_ring_free(r);
+  }
+  RingPort(const RingPort&) = delete;
+  RingPort& operator=(const RingPort&) = delete;
+
+  std::uint16_t id() const { return id_; }
+  rte_ring* rx(unsigned q = 0) const { return rx_[q]; }
+  rte_ring* tx(unsigned q = 0) const { return tx_[q]; }
+  unsigned tx_count() const {
+    unsigned n = 0;
+    for (rte_ring* r : tx_) n += rte_ring_count(r);
+    return n;
+  }
+  unsigned rx_count() const {
+    unsigned n = 0;
+    for (rte_ring* r : rx_) n += rte_ring_count(r);
+    return n;
+  }
+  std::vector<Reply> take_replies() {
+    std::vector<Reply> out;
+    for (rte_ring* r : tx_) {
+      void* obj;
+      while (rte_ring_dequeue(r, &obj) == 0) {
+        auto* m = static_cast<rte_mbuf*>(obj);
+        EXPECT_EQ(m->nb_segs, 1);
+        out.emplace_back(m);
+      }
+    }
+    return out;
+  }
+
+ private:
+  static void free_all(rte_ring* r) {
+    void* obj;
+    while (rte_ring_dequeue(r, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+  }
+  std::string name_;
+  std::uint16_t id_ = 0;
+  std::vector<rte_ring*> rx_, tx_;
+};
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // --no-shconf: the EAL keeps no files (and no IPC socket) under its
+    // runtime directory, so test processes running in parallel can share it.
+    const std::vector<std::string> args = {
+        "--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry", lcores_arg(),
+        "--file-prefix=dorado-runtime-test", "--log-level=*:error"};
+    eal_error_ = new std::string(init_eal("runtime_test", args));
+    if (!eal_error_->empty()) return;
+    loaded_ = new config::LoadResult(config::load_config_string(kConfig, "runtime_test.toml"));
+    pool_ = rte_pktmbuf_pool_create("rtt_requests", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    SOCKET_ID_ANY);
+  }
+  static void TearDownTestSuite() {
+    if (pool_ != nullptr) rte_mempool_free(pool_);
+    delete loaded_;
+    delete eal_error_;
+    cleanup_eal();
+  }
+
+  void SetUp() override {
+    if (!eal_error_->empty()) GTEST_SKIP() << "no EAL here: " << *eal_error_;
+    ASSERT_TRUE(loaded_->ok()) << loaded_->errors.front().to_string();
+    ASSERT_NE(pool_, nullptr);
+    ASSERT_EQ(rte_mempool_in_use_count(pool_), 0u) << "a previous test leaked request mbufs";
+  }
+
+  static RuntimeConfig runtime_config(const RingPort& port, unsigned workers) {
+    RuntimeConfig c;
+    c.workers = workers;
+    c.idle_sleep_us = 50;   // two workers and the test share two cores
+    c.ports = {port.id()};
+    c.rx_desc = 256;
+    c.tx_desc = 256;
+    c.server_address = kServer;
+    return c;
+  }
+
+  static std::unique_ptr<Runtime> start(const RuntimeConfig& c) {
+    auto created = Runtime::create(c, *loaded_->compiled);
+    EXPECT_TRUE(created.runtime) << created.error;
+    if (!created.runtime) return nullptr;
+    const std::string e = created.runtime->start();
+    EXPECT_EQ(e, "");
+    return std::move(created.runtime);
+  }
+
+  static rte_mbuf* mbuf_of(const std::vector<std::uint8_t>& frame) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    EXPECT_NE(m, nullptr);
+    auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(frame.size())));
+    std::memcpy(p, frame.data(), frame.size());
+    return m;   // m->port stays RTE_MBUF_PORT_INVALID: net_ring does not set it
+  }
+
+  static void inject(rte_ring* rx, rte_mbuf* m) { ASSERT_EQ(rte_ring_enqueue(rx, m), 0); }
+
+  // Waits until `done` holds; the deadline only keeps a broken runtime from
+  // hanging the test.
+  static bool wait_for(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+
+  static std::map<std::string, std::uint64_t> totals(const Runtime& rt) {
+    std::map<std::string, std::uint64_t> t;
+    for (const auto& w : rt.snapshot())
+      for (const auto& [name, v] : w.counters) t[name] += v;
+    return t;
+  }
+  static std::uint64_t counter(const Runtime& rt, const std::string& name) {
+    const auto t = totals(rt);
+    const auto it = t.find(name);
+    return it == t.end() ? 0 : it->second;
+  }
+  static std::vector<std::uint64_t> per_worker(const Runtime& rt, const std::string& name) {
+    std::vector<std::uint64_t> out;
+    for (const auto& w : rt.snapshot()) {
+      std::uint64_t v = 0;
+      for (const auto& [n, x] : w.counters)
+        if (n == name) v = x;
+      out.push_back(v);
+    }
+    return out;
+  }
+  static void expect_no_drops(const Runtime& rt) {
+    for (const auto& [name, v] : totals(rt))
+      EXPECT_TRUE(name.rfind("drop.", 0) != 0 && name.rfind("engine.drop.", 0) != 0 &&
+                  name.rfind("wire.", 0) != 0)
+          << name << " = " << v;
+  }
+
+  static std::string* eal_error_;
+  static config::LoadResult* loaded_;
+  static rte_mempool* pool_;
+};
+
+std::string* RuntimeTest::eal_error_ = nullptr;
+config::LoadResult* RuntimeTest::loaded_ = nullptr;
+rte_mempool* RuntimeTest::pool_ = nullptr;
+
+TEST_F(RuntimeTest, DiscoverIsAnsweredWithAnOfferInTheSameMbuf) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 1));
+  ASSERT_TRUE(rt);
+  rte_mbuf* request = mbuf_of(discover(client_mac(1)));
+  inject(port.rx(), request);
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 1; }));
+  auto replies = port.take_replies();
+  ASSERT_EQ(replies.size(), 1u);
+  const Reply& r = replies[0];
+  EXPECT_EQ(r.mbuf, request) << "the reply is written into the request's mbuf";
+  ASSERT_EQ(r.frame.error, wire::Error::ok);
+  EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+  EXPECT_EQ(r.yiaddr() >> 10, 0x0a6301u >> 2) << "an address of 10.99.1.0-10.99.4.255";
+  EXPECT_EQ(r.frame.udp.dst_port, wire::kPortBootpc);
+  EXPECT_EQ(r.frame.ip.src, kServer);
+  EXPECT_EQ(r.mbuf->port, port.id()) << "m->port set from the polled port";
+  EXPECT_EQ(r.mbuf->ol_flags, 0u);
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "tx_packets") == 1; }));
+  EXPECT_EQ(counter(*rt, "rx_packets"), 1u);
+  EXPECT_EQ(counter(*rt, "engine.tx_offer"), 1u);
+  expect_no_drops(*rt);
+  replies.clear();
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
+}
+
+TEST_F(RuntimeTest, VlanAndQinqTagsAreKeptAndAStrippedTagIsPutBack) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 1));
+  ASSERT_TRUE(rt);
+  const wire::VlanTag c_tag{wire::kEtherTypeVlan, 42};
+  const wire::VlanTag s_tag{wire::kEtherTypeQinQ, 100};
+  inject(port.rx(), mbuf_of(discover(client_mac(1), 1, {c_tag, {}})));
+  inject(port.rx(), mbuf_of(discover(client_mac(2), 2, {s_tag, c_tag})));
+  // An untagged frame whose tag "the NIC stripped" (as if VLAN strip were on).
+  rte_mbuf* stripped = mbuf_of(discover(client_mac(3)));
+  stripped->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+  stripped->vlan_tci = 77;
+  inject(port.rx(), stripped);
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 3; }));
+  auto replies = port.take_replies();
+  ASSERT_EQ(replies.size(), 3u);
+  for (const auto& r : replies) {
+    ASSERT_EQ(r.frame.error, wire::Error::ok);
+    EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+  }
+  // One worker, one queue: replies keep the request order.
+  EXPECT_EQ(replies[0].frame.eth.vlan_count, 1);
+  EXPECT_EQ(replies[0].frame.eth.vlans[0], c_tag);
+  EXPECT_EQ(replies[1].frame.eth.vlan_count, 2);
+  EXPECT_EQ(replies[1].frame.eth.vlans[0], s_tag);
+  EXPECT_EQ(replies[1].frame.eth.vlans[1], c_tag);
+  EXPECT_EQ(replies[2].frame.eth.vlan_count, 1);
+  EXPECT_EQ(replies[2].frame.eth.vlans[0], (wire::VlanTag{wire::kEtherTypeVlan, 77}));
+  expect_no_drops(*rt);
+}
+
+TEST_F(RuntimeTest, ArpAndPingForTheServerAddressAreAnswered) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 1));
+  ASSERT_TRUE(rt);
+  rte_ether_addr mac;
+  ASSERT_EQ(rte_eth_macaddr_get(port.id(), &mac), 0);
+  wire::MacAddr server_mac;
+  std::memcpy(server_mac.b.data(), mac.addr_bytes, 6);
+  inject(port.rx(), mbuf_of(arp_request(kServer)));
+  inject(port.rx(), mbuf_of(echo_request(server_mac)));
+  inject(port.rx(), mbuf_of(arp_request(kServer + 1)));   // not ours: dropped
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 2 && counter(*rt, "rx_packets") == 3; }));
+  auto replies = port.take_replies();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].frame.kind, wire::FrameKind::arp);
+  EXPECT_EQ(replies[0].frame.arp.op, 2);
+  EXPECT_EQ(replies[0].frame.arp.sha, server_mac);
+  EXPECT_EQ(replies[1].frame.kind, wire::FrameKind::ipv4_icmp);
+  EXPECT_EQ(replies[1].frame.ip.src, kServer);
+  EXPECT_EQ(replies[1].frame.eth.src, server_mac);
+  EXPECT_EQ(counter(*rt, "arp_replies"), 1u);
+  EXPECT_EQ(counter(*rt, "icmp_replies"), 1u);
+  EXPECT_EQ(counter(*rt, "drop.arp_not_for_us"), 1u);
+}
+
+TEST_F(RuntimeTest, TwoWorkersOnOneQueueHandOffAndForwardTx) {
+  // One RX and one TX queue for two workers: worker 1 gets its clients only
+  // through the handoff ring and forwards its replies to worker 0.
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  EXPECT_NE(rt->describe().find("(none: handoff only)"), std::string::npos) << rt->describe();
+  constexpr unsigned kClients = 64;
+  for (unsigned i = 0; i < kClients; ++i) inject(port.rx(), mbuf_of(discover(client_mac(i))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == kClients; }));
+  auto replies = port.take_replies();
+  std::set<wire::Ipv4> addresses;
+  for (const auto& r : replies) {
+    EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+    addresses.insert(r.yiaddr());
+  }
+  EXPECT_EQ(addresses.size(), kClients) << "no address offered twice";
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "tx_packets") == kClients; }));
+  const auto offers = per_worker(*rt, "engine.tx_offer");
+  ASSERT_EQ(offers.size(), 2u);
+  EXPECT_GT(offers[0], 0u);
+  EXPECT_GT(offers[1], 0u) << "worker 1's shard served the clients it owns";
+  EXPECT_EQ(counter(*rt, "handed_off"), offers[1]);
+  EXPECT_EQ(counter(*rt, "handed_in"), offers[1]);
+  EXPECT_EQ(per_worker(*rt, "tx_packets")[1], 0u) << "worker 1 owns no TX queue";
+  expect_no_drops(*rt);
+}
+
+TEST_F(RuntimeTest, TwoWorkersOnTwoQueuesEachPollTheirOwn) {
+  RingPort port(2, 2);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  constexpr unsigned kClients = 40;
+  for (unsigned i = 0; i < kClients; ++i) inject(port.rx(i % 2), mbuf_of(discover(client_mac(100 + i))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == kClients; }));
+  EXPECT_EQ(port.take_replies().size(), kClients);
+  const auto rx = per_worker(*rt, "rx_packets");
+  EXPECT_EQ(rx[0], kClients / 2);
+  EXPECT_EQ(rx[1], kClients / 2);
+  expect_no_drops(*rt);
+}
+
+TEST_F(RuntimeTest, StopLeavesEveryMbufAccountedFor) {
+  // Requests still in flight when stop() comes: received, in a handoff ring,
+  // in a TX buffer or forwarded. Afterwards every request mbuf is on the RX
+  // ring (never read), on the TX ring (answered) or back in the pool.
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  constexpr unsigned kRequests = 3000;
+  for (unsigned i = 0; i < kRequests; ++i) inject(port.rx(), mbuf_of(discover(client_mac(i % 200))));
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "rx_packets") > 0; }));
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), port.rx_count() + port.tx_count());
+  rt.reset();   // closes the port; the rings and what is on them are the test's
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), port.rx_count() + port.tx_count());
+}
+
+TEST_F(RuntimeTest, AFullTxQueueIsCountedAndItsMbufsFreed) {
+  RingPort port(1, 1, 64);   // the TX "queue" takes 63 frames, and nobody reads it
+  RuntimeConfig c = runtime_config(port, 1);
+  c.burst = kMaxBurst;        // the loader's largest burst: one RX burst takes all requests
+  c.tx_desc = 1024;           // TX buffer of min(burst, tx_desc / 2) = 512
+  auto rt = start(c);
+  ASSERT_TRUE(rt);
+  constexpr unsigned kClients = 400;
+  std::vector<rte_mbuf*> burst;
+  for (unsigned i = 0; i < kClients; ++i) burst.push_back(mbuf_of(discover(client_mac(1000 + i))));
+  ASSERT_EQ(rte_ring_enqueue_bulk(port.rx(), reinterpret_cast<void**>(burst.data()), kClients, nullptr),
+            kClients);
+  ASSERT_TRUE(wait_for([&] {
+    return counter(*rt, "tx_packets") + counter(*rt, "drop.tx_full") == kClients;
+  }));
+  EXPECT_EQ(counter(*rt, "tx_packets"), 63u);
+  EXPECT_EQ(counter(*rt, "drop.tx_full"), kClients - 63);
+  EXPECT_EQ(counter(*rt, "engine.tx_offer"), kClients);
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), port.tx_count());
+}
+
+TEST_F(RuntimeTest, SharedOrIndirectMbufsAreCopiedBeforeTheReplyIsWritten) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 1));
+  ASSERT_TRUE(rt);
+  const auto frame = discover(client_mac(7));
+  // An indirect mbuf (a clone) and a direct one that someone else also holds.
+  rte_mbuf* original = mbuf_of(frame);
+  rte_mbuf* clone = rte_pktmbuf_clone(original, pool_);
+  ASSERT_NE(clone, nullptr);
+  rte_mbuf* shared = mbuf_of(discover(client_mac(8)));
+  rte_mbuf_refcnt_update(shared, 1);
+  inject(port.rx(), clone);
+  inject(port.rx(), shared);
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 2; }));
+  {
+    auto replies = port.take_replies();
+    ASSERT_EQ(replies.size(), 2u);
+    for (const auto& r : replies) {
+      EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+      EXPECT_NE(r.mbuf, clone);
+      EXPECT_NE(r.mbuf, shared);
+      EXPECT_EQ(r.mbuf->pool, rte_mempool_lookup(("dorado_mb_" + std::to_string(port.id())).c_str()))
+          << "copied into the port's pool";
+    }
+    // The replies (runtime mbufs) go back before the runtime frees its pool.
+  }
+  EXPECT_EQ(0, std::memcmp(rte_pktmbuf_mtod(original, const void*), frame.data(), frame.size()))
+      << "the clone's data is untouched";
+  EXPECT_EQ(rte_mbuf_refcnt_read(original), 1) << "the clone was freed";
+  EXPECT_EQ(rte_mbuf_refcnt_read(shared), 1) << "the runtime dropped its reference";
+  rte_pktmbuf_free(original);
+  rte_pktmbuf_free(shared);
+  expect_no_drops(*rt);
+}
+
+TEST_F(RuntimeTest, MultiSegmentFramesAreDroppedAndFreed) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 1));
+  ASSERT_TRUE(rt);
+  rte_mbuf* head = mbuf_of(discover(client_mac(9)));
+  rte_mbuf* tail = mbuf_of(std::vector<std::uint8_t>(10, 0));
+  ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
+  inject(port.rx(), head);
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "drop.multi_segment") == 1; }));
+  rt->stop();
+  EXPECT_EQ(port.tx_count(), 0u);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
+}
+
+TEST_F(RuntimeTest, BadSettingsAreRefusedAndAFailedCreateReleasesEverything) {
+  {
+    RingPort port(1, 1);
+    RuntimeConfig c = runtime_config(port, 1);
+    c.burst = 0;
+    EXPECT_NE(Runtime::create(c, *loaded_->compiled).error.find("burst must be 1..512"), std::string::npos);
+    c.burst = kMaxBurst + 1;
+    EXPECT_NE(Runtime::create(c, *loaded_->compiled).error.find("burst must be 1..512"), std::string::npos);
+    c.burst = 32;
+    c.workers = 0;
+    EXPECT_FALSE(Runtime::create(c, *loaded_->compiled).runtime);
+    c.workers = 1;
+    c.ports = {RTE_MAX_ETHPORTS - 1};
+    EXPECT_NE(Runtime::create(c, *loaded_->compiled).error.find("no such port"), std::string::npos);
+  }
+  {
+    // Fails after the port, its pool and the shards were set up.
+    RingPort port(1, 1);
+    RuntimeConfig c = runtime_config(port, rte_lcore_count());
+    const auto created = Runtime::create(c, *loaded_->compiled);
+    EXPECT_FALSE(created.runtime);
+    EXPECT_NE(created.error.find("lcores"), std::string::npos) << created.error;
+  }
+  // Pools and rings have fixed names: a leak would make this create fail.
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  inject(port.rx(), mbuf_of(discover(client_mac(11))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 1; }));
+}
+
+TEST_F(RuntimeTest, CountersTextHasTheFormatTheTestsParse) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  inject(port.rx(), mbuf_of(discover(client_mac(12))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 1; }));
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "tx_packets") == 1; }));
+  rt->stop();
+  const std::string text = rt->counters_text();
+  EXPECT_EQ(text.rfind("counters (all workers):\n", 0), 0u) << text;
+  EXPECT_NE(text.find("\n  rx_packets "), std::string::npos) << text;
+  EXPECT_NE(text.find("\nport " + std::to_string(port.id()) + ":\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nworker 1 (lcore "), std::string::npos) << text;
+  EXPECT_NE(rt->describe().find("mbufs"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, ShardTablesHoldEveryAddressTwiceAndAtLeast4096) {
+  const engine::LeaseTableSizes one = shard_table_for(*loaded_->compiled, 1);
+  EXPECT_EQ(one.capacity, 4096u);   // 1024 addresses: the floor
+  EXPECT_EQ(one.hostname_capacity, one.capacity);
+  EXPECT_GE(one.long_key_capacity, 64u);
+}
+
+}  // namespace
+}  // namespace dorado::runtime
