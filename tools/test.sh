@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# dorado's test command (README, CI). From a clean Debian 12 clone:
+#
+#   1. tools/setup-deps.sh
+#   2. build/       RelWithDebInfo with g++: configure, build, ctest
+#   3. build-asan/  -DDORADO_SANITIZE=ON (ASan + UBSan): configure, build, ctest
+#   4. build-fuzz/  clang++ -DDORADO_FUZZ=ON: configure, build, then every
+#                   executable named *_fuzz under build-fuzz/ runs for
+#                   DORADO_FUZZ_SECONDS (default 60) seconds, seeded with the
+#                   frames of every capture in tests/corpus (dorado-decode
+#                   --extract) plus tests/fuzz/seeds/<target>/ (or the name
+#                   without "_fuzz": seeds/wire/ for wire_fuzz) when present.
+#
+# Each numbered part stops at its first failing step; the parts are
+# independent, so one failure does not hide another. The last line is
+# "N passed, N failed" (steps); the exit status is non-zero when any failed.
+#
+# Usage: tools/test.sh [--quick]
+#   --quick   parts 1 and 2 only (developers)
+# Environment: DORADO_FUZZ_SECONDS (60), DORADO_JOBS (2).
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+quick=0
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "test.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+jobs=${DORADO_JOBS:-2}
+fuzz_seconds=${DORADO_FUZZ_SECONDS:-60}
+
+passed=0
+failed=0
+failures=()
+
+# step NAME COMMAND...: runs one counted step.
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "==> $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "==> $name: ok ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "==> $name: FAILED ($((SECONDS - start))s)"
+    return 1
+  fi
+}
+
+finish() {
+  echo
+  if [[ $failed -gt 0 ]]; then
+    printf 'failed: %s\n' "${failures[@]}"
+  fi
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
+
+# build_and_test DIR [CMAKE ARGS...]: configure, build and ctest one tree.
+build_and_test() {
+  local dir=$1
+  shift
+  step "$dir: configure" cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" &&
+    step "$dir: build" cmake --build "$dir" -j "$jobs" &&
+    step "$dir: ctest" ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+# extract_seeds DIR: every frame of every corpus capture as DIR/<capture>-<N>.bin.
+extract_seeds() {
+  local dir=$1 decode capture
+  decode=build-fuzz/tools/decode/dorado-decode
+  [[ -x $decode ]] || decode=build/tools/decode/dorado-decode
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for capture in tests/corpus/*.pcap tests/corpus/*.pcapng; do
+    [[ -e $capture ]] || continue
+    "$decode" --extract "$dir" "$capture" >/dev/null || return 1
+  done
+  echo "$(find "$dir" -type f | wc -l) seed frames in $dir"
+}
+
+# fuzz_one TARGET SEEDS: runs one libFuzzer target for $fuzz_seconds.
+fuzz_one() {
+  local target=$1 seeds=$2 name work log
+  name=$(basename "$target")
+  work=build-fuzz/fuzz-corpus/$name  # grows across runs; the first dir is where libFuzzer writes
+  log=build-fuzz/fuzz-logs/$name.log
+  mkdir -p "$work" "build-fuzz/fuzz-artifacts/$name" build-fuzz/fuzz-logs
+  local dirs=("$work" "$seeds")
+  # Hand-made seeds: tests/fuzz/seeds/<target>/ or tests/fuzz/seeds/<target without _fuzz>/.
+  local extra
+  for extra in "tests/fuzz/seeds/$name" "tests/fuzz/seeds/${name%_fuzz}"; do
+    [[ -d $extra ]] && dirs+=("$extra")
+  done
+  if "$target" -max_total_time="$fuzz_seconds" -timeout=10 -print_final_stats=1 \
+       -artifact_prefix="build-fuzz/fuzz-artifacts/$name/" "${dirs[@]}" >"$log" 2>&1; then
+    grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$log" | tr '\n' ' '
+    echo
+  else
+    tail -n 60 "$log"
+    echo "(full log: $log; reproducer: build-fuzz/fuzz-artifacts/$name/)"
+    return 1
+  fi
+}
+
+fuzz_all() {
+  local seeds=build-fuzz/fuzz-seeds/corpus targets target
+  mapfile -t targets < <(find build-fuzz -type f -name '*_fuzz' -perm -u+x | sort)
+  if [[ ${#targets[@]} -eq 0 ]]; then
+    step "build-fuzz: find *_fuzz targets" false || true
+    return 0
+  fi
+  step "build-fuzz: extract seeds from tests/corpus" extract_seeds "$seeds" || return 0
+  for target in "${targets[@]}"; do
+    step "fuzz: $(basename "$target") (${fuzz_seconds}s)" fuzz_one "$target" "$seeds" || true
+  done
+}
+
+step "setup-deps" tools/setup-deps.sh || { finish; exit 1; }
+
+build_and_test build || true
+
+if [[ $quick -eq 0 ]]; then
+  build_and_test build-asan -DDORADO_SANITIZE=ON || true
+  if step "build-fuzz: configure" cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DCMAKE_CXX_COMPILER=clang++ -DDORADO_FUZZ=ON &&
+     step "build-fuzz: build" cmake --build build-fuzz -j "$jobs"; then
+    fuzz_all
+  fi
+fi
+
+finish
