@@ -829,10 +829,10 @@ struct ShapeCase {
 TEST(ParseDhcp, TypedOptionsWithBadLengths) {
   const ShapeCase cases[] = {
       {1, {255, 255, 0}},      {1, Buf(5, 0)},       {3, {}},          {3, Buf(5, 1)},
-      {6, Buf(7, 1)},          {12, {}},             {15, {}},         {28, Buf(3, 1)},
+      {6, Buf(7, 1)},          {28, Buf(3, 1)},
       {50, Buf(8, 1)},         {51, Buf(2, 1)},      {53, {}},         {53, {1, 1}},
-      {54, Buf(6, 1)},         {55, {}},             {57, {5}},        {57, {2, 64, 0}},
-      {58, Buf(3, 1)},         {59, Buf(5, 1)},      {60, {}},         {61, {1}},
+      {54, Buf(6, 1)},         {57, {5}},            {57, {2, 64, 0}},
+      {58, Buf(3, 1)},         {59, Buf(5, 1)},      {61, {1}},
       {61, {}},                {81, {0, 0}},         {82, {}},         {118, Buf(3, 1)},
       {121, {}},
   };
@@ -843,6 +843,21 @@ TEST(ParseDhcp, TypedOptionsWithBadLengths) {
     EXPECT_EQ(error_name(m.error), error_name(Error::option_bad_length));
     EXPECT_EQ(m.error_option, c.code);
   }
+}
+
+TEST(ParseDhcp, EmptyInformationalOptionsAreTolerated) {
+  // RFC 2132 wants at least one byte in 12, 15, 55 and 60; clients that send
+  // them empty still get served, the value simply reads as empty.
+  const DhcpMessage m = parse_kept(
+      dhcp_payload(cat({o(53, {1}), o(12, {}), o(15, {}), o(55, {}), o(60, {}), {255}})));
+  ASSERT_EQ(error_name(m.error), error_name(Error::ok));
+  ASSERT_TRUE(m.hostname().has_value());
+  EXPECT_TRUE(m.hostname()->empty());
+  ASSERT_TRUE(m.domain_name().has_value());
+  EXPECT_TRUE(m.domain_name()->empty());
+  EXPECT_TRUE(m.parameter_request_list().empty());
+  ASSERT_TRUE(m.vendor_class_id().has_value());
+  EXPECT_TRUE(m.vendor_class_id()->empty());
 }
 
 TEST(ParseDhcp, TypedOptionsWithBadValues) {

@@ -33,7 +33,7 @@ namespace dorado::wire {
 
 struct OptionValue {
   std::uint8_t code = 0;
-  Bytes value;
+  Bytes value{};
   bool mandatory = false;   // never dropped for size (51, 58, 59, 1 ... per engine)
 };
 
@@ -72,10 +72,10 @@ struct BootpFields {
 struct DhcpOptionsSpec {
   MessageType type = MessageType::offer;
   Ipv4 server_id = 0;                   // option 54; 0 = omit
-  Bytes parameter_request_list;         // the client's option 55, for ordering
-  std::span<const OptionValue> options; // everything else; entries with code
+  Bytes parameter_request_list{};       // the client's option 55, for ordering
+  std::span<const OptionValue> options{};  // everything else; entries with code
                                         // 0, 52, 53, 54, 82 or 255 are ignored
-  Bytes relay_agent_info;               // option 82 to echo; empty = omit
+  Bytes relay_agent_info{};             // option 82 to echo; empty = omit
   std::uint16_t max_message_size = 0;   // client's option 57; <576 means 576
 };
 

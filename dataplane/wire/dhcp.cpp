@@ -45,6 +45,7 @@ enum class Shape : std::uint8_t {
   u16,        // exactly 2
   u8,         // exactly 1
   nonempty,   // >= 1
+  lenient,    // RFC 2132 says >= 1, but an empty one only means "nothing"
   client_id,  // >= 2 (RFC 2132 9.14)
   fqdn,       // >= 3 (RFC 4702)
   relay,      // RFC 3046 sub-options
@@ -56,19 +57,19 @@ constexpr std::array<Shape, 256> make_shapes() {
   s[opt::subnet_mask] = Shape::ip;
   s[opt::routers] = Shape::ip_list;
   s[opt::dns_servers] = Shape::ip_list;
-  s[opt::hostname] = Shape::nonempty;
-  s[opt::domain_name] = Shape::nonempty;
+  s[opt::hostname] = Shape::lenient;
+  s[opt::domain_name] = Shape::lenient;
   s[opt::broadcast_address] = Shape::ip;
   s[opt::requested_ip] = Shape::ip;
   s[opt::lease_time] = Shape::u32;
   s[opt::overload] = Shape::u8;
   s[opt::message_type] = Shape::u8;
   s[opt::server_id] = Shape::ip;
-  s[opt::parameter_request_list] = Shape::nonempty;
+  s[opt::parameter_request_list] = Shape::lenient;
   s[opt::max_message_size] = Shape::u16;
   s[opt::renewal_time] = Shape::u32;
   s[opt::rebinding_time] = Shape::u32;
-  s[opt::vendor_class_id] = Shape::nonempty;
+  s[opt::vendor_class_id] = Shape::lenient;
   s[opt::client_id] = Shape::client_id;
   s[opt::client_fqdn] = Shape::fqdn;
   s[opt::relay_agent_info] = Shape::relay;
@@ -183,6 +184,7 @@ Error DhcpParser::validate() noexcept {
     bool value_ok = true;
     switch (kShapes[code]) {
       case Shape::any:
+      case Shape::lenient:
         break;
       case Shape::ip:
       case Shape::u32:

@@ -11,7 +11,10 @@
 // malformed one fails the whole message with option_bad_length or
 // option_bad_value and `error_option` naming the code. Accessors are therefore
 // infallible: they return std::nullopt / empty only when the option is absent.
-// Other options are reachable untyped through option(code).
+// Other options are reachable untyped through option(code). Exception: an
+// empty 12, 15, 55 or 60 (RFC 2132 wants >= 1 byte) is accepted and reads as
+// an empty value: a sloppy client must not lose its lease over an empty
+// hostname.
 //
 // Cost: one pass over the option areas plus a second one only for the codes
 // that occur more than once. ~50-100 ns for a typical 300-byte request.
