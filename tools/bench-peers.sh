@@ -27,8 +27,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-DORADO_BIN="$BUILD/control/daemon/dorado"
-E2E_NAME=bench
+export DORADO_BIN="$BUILD/control/daemon/dorado" E2E_NAME=bench   # read by lib.sh
 # shellcheck source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 require_env
@@ -91,9 +90,9 @@ for server in $SERVERS; do
     *) echo "unknown server $server" >&2; exit 2 ;;
   esac
   for rate in $RATES; do
-    read -r done d1 d2 < <(run_rate "$rate")
+    read -r dora d1 d2 < <(run_rate "$rate")
     label=$server; [ "$server" = kea ] || label="dorado, $workers worker(s)"
-    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rate" "$done" "$d1" "$d2" | tee -a "$WORK/table.md"
+    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rate" "$dora" "$d1" "$d2" | tee -a "$WORK/table.md"
   done
   case $server in dorado*) stop_dorado ;; kea) stop_kea ;; esac
 done

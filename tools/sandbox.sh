@@ -42,7 +42,7 @@ tools/setup-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "${DORADO_JOBS:-2}" --target dorado
 
-E2E_NAME=sandbox SRV_NS=dorado-srv CLI_NS=dorado-cli DORADO_BIN="$root/build/control/daemon/dorado"
+export E2E_NAME=sandbox SRV_NS=dorado-srv CLI_NS=dorado-cli DORADO_BIN="$root/build/control/daemon/dorado"   # read by lib.sh
 # shellcheck source=../tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
 

@@ -2,7 +2,7 @@
 # Real DHCP clients against dorado on a veth pair: dhclient (DORA, options,
 # renewal in RENEWING state, release), udhcpc, the server address answering
 # ping and ARP, a reservation by MAC.
-E2E_NAME=clients
+export E2E_NAME=clients   # read by lib.sh
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for dorado's end-to-end tests (sourced, bash).
 #
 # Each test builds its own world: two network namespaces joined by a veth
@@ -23,6 +24,7 @@ skip() { log "SKIP: $*"; exit 77; }
 require_env() {
   [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
   command -v ip >/dev/null || skip "iproute2 missing"
+  # shellcheck disable=SC2153  # DORADO_BIN is set by the sourcing script
   [ -x "$DORADO_BIN" ] || { log "dorado binary not found: $DORADO_BIN"; exit 1; }
 }
 

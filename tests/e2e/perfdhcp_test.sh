@@ -3,7 +3,7 @@
 # WORKERS workers (default 2): CLIENTS distinct clients (default 1000) all
 # complete DORA, no address is given twice, and with 2+ workers the handoff
 # rings carry each client to its shard.
-E2E_NAME=perfdhcp${WORKERS:-2}
+export E2E_NAME=perfdhcp${WORKERS:-2}   # read by lib.sh
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 WORKERS=${WORKERS:-2}
 CLIENTS=${CLIENTS:-1000}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Crafted exchanges (scapy): INIT-REBOOT NAK and silence, relay with option 82.
-E2E_NAME=protocol
+export E2E_NAME=protocol   # read by lib.sh
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
