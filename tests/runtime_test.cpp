@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "engine/client_key.hpp"
 #include "wire/build.hpp"
 #include "wire/dhcp.hpp"
 #include "wire/frame.hpp"
@@ -69,8 +70,12 @@ wire::MacAddr client_mac(unsigned n) {
                         static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n), 0x01}};
 }
 
-std::vector<std::uint8_t> discover(const wire::MacAddr& mac, std::uint8_t vlan_count = 0,
-                                   std::array<wire::VlanTag, 2> vlans = {}) {
+// A client's request from 0.0.0.0:68 to the broadcast address; `dst_port`
+// other than 67 makes it a UDP packet that is not for a DHCP server.
+std::vector<std::uint8_t> dhcp_request(const wire::MacAddr& mac, wire::MessageType type,
+                                       std::uint8_t vlan_count = 0,
+                                       std::array<wire::VlanTag, 2> vlans = {},
+                                       std::uint16_t dst_port = wire::kPortBootps) {
   wire::Envelope env;
   env.eth_src = mac;
   env.eth_dst = wire::MacAddr::broadcast();
@@ -79,19 +84,35 @@ std::vector<std::uint8_t> discover(const wire::MacAddr& mac, std::uint8_t vlan_c
   env.ip_src = 0;
   env.ip_dst = 0xffffffff;
   env.src_port = wire::kPortBootpc;
-  env.dst_port = wire::kPortBootps;
+  env.dst_port = dst_port;
   wire::BootpFields b;
   b.op = 1;
   b.xid = 0x1000u + mac.b[4];
   b.flags = wire::kFlagBroadcast;
+  if (type == wire::MessageType::release) b.ciaddr = kClient;
   std::memcpy(b.chaddr.data(), mac.b.data(), 6);
   wire::DhcpOptionsSpec spec;
-  spec.type = wire::MessageType::discover;
+  spec.type = type;
   std::vector<std::uint8_t> out(1600);
   const wire::BuildResult r = wire::build_dhcp_frame(out, env, b, spec);
   EXPECT_EQ(r.error, wire::Error::ok);
   out.resize(r.length);
   return out;
+}
+
+std::vector<std::uint8_t> discover(const wire::MacAddr& mac, std::uint8_t vlan_count = 0,
+                                   std::array<wire::VlanTag, 2> vlans = {}) {
+  return dhcp_request(mac, wire::MessageType::discover, vlan_count, vlans);
+}
+
+// The worker (of `workers`) whose shard owns the client of a request frame.
+unsigned owner_of(const std::vector<std::uint8_t>& frame, unsigned workers) {
+  const wire::Frame f = wire::parse_frame(frame);
+  wire::DhcpMessage m;
+  EXPECT_EQ(m.parse(f.udp_payload(frame)), wire::Error::ok);
+  const engine::KeyResult key = engine::client_key_of(m);
+  EXPECT_EQ(key.status, engine::KeyStatus::ok);
+  return engine::shard_for_hash(key.key.hash, workers);
 }
 
 std::vector<std::uint8_t> ethernet(std::uint16_t type, const wire::MacAddr& dst) {
@@ -155,6 +176,10 @@ struct Reply {
   wire::Ipv4 yiaddr() const {
     wire::DhcpMessage m;
     return m.parse(frame.udp_payload(bytes)) == wire::Error::ok ? m.yiaddr : 0;
+  }
+  wire::MacAddr chaddr() const {
+    wire::DhcpMessage m;
+    return m.parse(frame.udp_payload(bytes)) == wire::Error::ok ? m.chaddr_mac() : wire::MacAddr{};
   }
 };
 
@@ -436,6 +461,161 @@ TEST_F(RuntimeTest, TwoWorkersOnOneQueueHandOffAndForwardTx) {
   EXPECT_EQ(counter(*rt, "handed_in"), offers[1]);
   EXPECT_EQ(per_worker(*rt, "tx_packets")[1], 0u) << "worker 1 owns no TX queue";
   expect_no_drops(*rt);
+}
+
+TEST_F(RuntimeTest, OneBurstMixingOwnedForeignArpAndGarbageIsSortedOut) {
+  // One RX burst (burst 512, one enqueue) for two workers on one queue:
+  // worker 0 parses everything, answers ARP and ping at once, serves its own
+  // clients in several handle_burst() chunks, hands the rest to worker 1 in
+  // bulk, drops the garbage; worker 1 forwards its replies back for TX.
+  RingPort port(1, 1);
+  RuntimeConfig c = runtime_config(port, 2);
+  c.burst = kMaxBurst;
+  auto rt = start(c);
+  ASSERT_TRUE(rt);
+  rte_ether_addr mac;
+  ASSERT_EQ(rte_eth_macaddr_get(port.id(), &mac), 0);
+  wire::MacAddr server_mac;
+  std::memcpy(server_mac.b.data(), mac.addr_bytes, 6);
+
+  constexpr unsigned kClients = 200;
+  std::vector<rte_mbuf*> burst;
+  unsigned owned = 0;      // DISCOVERs whose client worker 0's shard owns
+  unsigned foreign = 0;    // requests (DISCOVER, RELEASE) for worker 1
+  unsigned garbage = 0;
+  for (unsigned i = 0; i < kClients; ++i) {
+    const auto frame = discover(client_mac(2000 + i));
+    (owner_of(frame, 2) == 0 ? owned : foreign) += 1;
+    burst.push_back(mbuf_of(frame));
+    switch (i % 25) {   // something else between the requests, 8 times each
+      case 3: burst.push_back(mbuf_of(arp_request(kServer))); break;
+      case 5: burst.push_back(mbuf_of(echo_request(server_mac))); break;
+      case 7: burst.push_back(mbuf_of(arp_request(kServer + 1))); break;          // arp_not_for_us
+      case 11: burst.push_back(mbuf_of(ethernet(0x86dd, server_mac))); break;     // not_ipv4
+      case 13:                                                                    // not_dhcp
+        burst.push_back(mbuf_of(dhcp_request(client_mac(1), wire::MessageType::discover, 0, {}, 53)));
+        break;
+      case 17: burst.push_back(mbuf_of(std::vector<std::uint8_t>(10, 0))); break;  // wire error
+      case 19: {   // multi_segment
+        rte_mbuf* head = mbuf_of(discover(client_mac(3000 + i)));
+        EXPECT_EQ(rte_pktmbuf_chain(head, mbuf_of(std::vector<std::uint8_t>(10, 0))), 0);
+        burst.push_back(head);
+        break;
+      }
+      case 23: {   // RELEASE of an address the client does not hold: refused in a chunk
+        const auto frame = dhcp_request(client_mac(4000 + i), wire::MessageType::release);
+        foreign += owner_of(frame, 2);
+        burst.push_back(mbuf_of(frame));
+        break;
+      }
+      default: continue;
+    }
+    ++garbage;
+  }
+  ASSERT_GT(owned, 2 * engine::Shard::kMaxBurst) << "several chunks for worker 0";
+  ASSERT_GT(kClients - owned, engine::Shard::kMaxBurst) << "more than one outbox for worker 1";
+  ASSERT_LE(burst.size(), kMaxBurst);
+  const auto total = static_cast<unsigned>(burst.size());
+  ASSERT_EQ(rte_ring_enqueue_bulk(port.rx(), reinterpret_cast<void**>(burst.data()), total, nullptr),
+            total);
+
+  constexpr unsigned kEach = kClients / 25;
+  const unsigned answers = kClients + 2 * kEach;   // offers, ARP and ping replies
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "tx_packets") == answers; }));
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "handed_in") == foreign; }));
+  auto replies = port.take_replies();
+  ASSERT_EQ(replies.size(), answers);
+  std::set<wire::Ipv4> addresses;
+  std::set<std::array<std::uint8_t, 6>> offered;
+  unsigned arp = 0, icmp = 0;
+  for (const auto& r : replies) {
+    if (r.frame.kind == wire::FrameKind::arp) {
+      ++arp;
+    } else if (r.frame.kind == wire::FrameKind::ipv4_icmp) {
+      ++icmp;
+    } else {
+      EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+      addresses.insert(r.yiaddr());
+      offered.insert(r.chaddr().b);
+    }
+  }
+  EXPECT_EQ(arp, kEach);
+  EXPECT_EQ(icmp, kEach);
+  EXPECT_EQ(offered.size(), kClients) << "every client got its offer";
+  EXPECT_EQ(addresses.size(), kClients) << "no address offered twice";
+
+  EXPECT_EQ(counter(*rt, "rx_packets"), total);
+  EXPECT_EQ(per_worker(*rt, "rx_packets")[1], 0u);
+  // The RELEASEs reach the engine of their owner: their counts split too.
+  EXPECT_EQ(counter(*rt, "engine.drop.release_not_leased"), kEach);
+  const auto offers = per_worker(*rt, "engine.tx_offer");
+  EXPECT_EQ(offers[0], owned);
+  EXPECT_EQ(offers[1], kClients - owned);
+  EXPECT_EQ(counter(*rt, "handed_off"), foreign);
+  EXPECT_EQ(counter(*rt, "handed_in"), foreign);
+  EXPECT_EQ(counter(*rt, "arp_replies"), kEach);
+  EXPECT_EQ(counter(*rt, "icmp_replies"), kEach);
+  EXPECT_EQ(counter(*rt, "drop.arp_not_for_us"), kEach);
+  EXPECT_EQ(counter(*rt, "drop.not_ipv4"), kEach);
+  EXPECT_EQ(counter(*rt, "drop.not_dhcp"), kEach);
+  EXPECT_EQ(counter(*rt, "drop.multi_segment"), kEach);
+  std::uint64_t wire_errors = 0;
+  for (const auto& [name, v] : totals(*rt))
+    if (name.rfind("wire.", 0) == 0) wire_errors += v;
+  EXPECT_EQ(wire_errors, kEach);
+  EXPECT_EQ(garbage, 8 * kEach);
+  EXPECT_EQ(counter(*rt, "drop.handoff_full"), 0u);
+  EXPECT_EQ(counter(*rt, "drop.tx_full"), 0u);
+  replies.clear();
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "every mbuf freed or sent exactly once";
+}
+
+TEST_F(RuntimeTest, MoreThanAChunkOfOwnedRequestsInOneBurstAreAnsweredInOrder) {
+  // 100 DISCOVERs in one RX burst: chunks of 32, 32, 32 and 4 for one
+  // worker. Replies keep the request order across chunks; a RELEASE the
+  // engine refuses in the middle of a chunk frees its mbuf; a client that
+  // asks twice in one chunk is offered the same address, as one by one.
+  RingPort port(1, 1);
+  RuntimeConfig c = runtime_config(port, 1);
+  c.burst = kMaxBurst;
+  auto rt = start(c);
+  ASSERT_TRUE(rt);
+  constexpr unsigned kClients = 100;
+  std::vector<rte_mbuf*> burst;
+  std::vector<wire::MacAddr> order;
+  for (unsigned i = 0; i < kClients; ++i) {
+    burst.push_back(mbuf_of(discover(client_mac(5000 + i))));
+    order.push_back(client_mac(5000 + i));
+    if (i % 10 == 5)
+      burst.push_back(mbuf_of(dhcp_request(client_mac(6000 + i), wire::MessageType::release)));
+    if (i == 40) {   // in the chunk that also holds its first DISCOVER
+      burst.push_back(mbuf_of(discover(client_mac(5035))));
+      order.push_back(client_mac(5035));
+    }
+  }
+  const auto total = static_cast<unsigned>(burst.size());
+  ASSERT_EQ(rte_ring_enqueue_bulk(port.rx(), reinterpret_cast<void**>(burst.data()), total, nullptr),
+            total);
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "tx_packets") == order.size(); }));
+  auto replies = port.take_replies();
+  ASSERT_EQ(replies.size(), order.size());
+  std::map<std::array<std::uint8_t, 6>, wire::Ipv4> address_of;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    EXPECT_EQ(replies[i].dhcp_type(), wire::MessageType::offer);
+    EXPECT_EQ(replies[i].chaddr(), order[i]) << "reply " << i;
+    const auto [it, fresh] = address_of.emplace(replies[i].chaddr().b, replies[i].yiaddr());
+    if (!fresh) {
+      EXPECT_EQ(it->second, replies[i].yiaddr()) << "the repeated DISCOVER";
+    }
+  }
+  EXPECT_EQ(address_of.size(), kClients);
+  EXPECT_EQ(counter(*rt, "rx_packets"), total);
+  EXPECT_EQ(counter(*rt, "engine.tx_offer"), order.size());
+  EXPECT_EQ(counter(*rt, "engine.drop.release_not_leased"), kClients / 10);
+  replies.clear();
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
 }
 
 TEST_F(RuntimeTest, TwoWorkersOnTwoQueuesEachPollTheirOwn) {

@@ -8,12 +8,16 @@
 // before cleanup_eal(). Workers run only inside the runtime. request_stop()
 // is async-signal-safe. No DPDK type appears in this header.
 //
-// Packet path per worker (DESIGN.md "The packet path"): rx burst -> parse ->
-// ARP/ICMP answered in place, DHCP: owner = shard_for_hash(client key); a
-// packet owned by another worker goes through that pair's SPSC ring, owned
-// ones are served in place: the reply is built into a per-worker scratch and
-// copied into the request's mbuf, then TX-buffered (flushed every 100 us or
-// when the worker runs idle).
+// Packet path per worker (DESIGN.md "The packet path"; the loop shape of
+// DPDK l3fwd and VPP ip4-input): rx burst -> prefetch ahead -> classify each
+// packet: ARP/ICMP for the server address answered in place; DHCP: owner =
+// shard_for_hash(client key); a packet owned by another worker goes into
+// that peer's outbox, enqueued in bulk on the pair's SPSC ring; owned ones
+// are parsed into a per-worker chunk of up to 32 -> one
+// Shard::handle_burst() per chunk (its lease-table misses overlap) -> the
+// replies, built into a per-worker scratch and copied into the request's
+// mbuf -> TX buffer (flushed every 100 us or when the worker runs idle).
+// Counters are published once per burst.
 //
 // Mbuf ownership: an mbuf belongs to exactly one place at a time: the NIC,
 // the worker that received it, one handoff ring, one TX buffer. Every drop

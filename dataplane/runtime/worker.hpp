@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,11 @@ class alignas(64) Worker {
   void connect_out(unsigned peer, rte_ring* ring);
   void connect_in(rte_ring* ring);
   void connect_changes(rte_ring* ring) { changes_ = ring; }
-  void set_peers(unsigned n) { peers_ = n; out_.resize(n, nullptr); }
+  void set_peers(unsigned n) {
+    peers_ = n;
+    out_.resize(n, nullptr);
+    outbox_.resize(n);
+  }
 
   static int launch(void* self);   // rte_eal_remote_launch entry
 
@@ -106,16 +111,69 @@ class alignas(64) Worker {
     wire::MacAddr mac;
   };
 
+  // The owned DHCP requests of the burst in progress, waiting for one
+  // Shard::handle_burst(). Slot i: the request's mbuf, its parsed message
+  // (which points into that mbuf) and how it arrived; requests[i] points at
+  // msgs[i] and metas[i] for the whole life of the worker. Never holds an
+  // mbuf between two bursts.
+  static constexpr unsigned kChunk = engine::Shard::kMaxBurst;
+  struct Chunk {
+    unsigned count = 0;
+    std::array<rte_mbuf*, kChunk> mbufs{};
+    std::array<engine::RxMeta, kChunk> metas{};
+    std::array<engine::Shard::Request, kChunk> requests{};
+    std::array<wire::DhcpMessage, kChunk> msgs;   // 3.7 KiB each: 120 KiB, made once
+  };
+
+  // Handoff ring entries for one peer (requests it owns, replies for its TX
+  // queue), enqueued in bulk when full and at the end of every burst.
+  struct Outbox {
+    unsigned count = 0;
+    std::array<void*, kChunk> entries{};
+  };
+
+  // Counts not yet published: plain words of this lcore, added to counters_
+  // by publish_counts() at the end of every burst and after a TX flush, so
+  // that the lines the control thread reads are written once per burst, not
+  // once per packet.
+  struct Tally {
+    std::uint64_t rx_packets = 0;
+    std::uint64_t tx_packets = 0;
+    std::uint64_t handed_off = 0;
+    std::uint64_t handed_in = 0;
+    std::uint64_t arp_replies = 0;
+    std::uint64_t icmp_replies = 0;
+    bool errors = false;   // something in drops or wire_errors
+    std::array<std::uint32_t, kDropCount> drops{};
+    std::array<std::uint32_t, wire::kErrorCount> wire_errors{};
+  };
+
   int run() noexcept;
-  void on_rx(rte_mbuf* m, std::uint16_t port) noexcept;
-  void on_handoff(rte_mbuf* m) noexcept;
-  void serve(rte_mbuf* m, const wire::Frame& f) noexcept;
+  void on_rx_burst(std::span<rte_mbuf* const> pkts, std::uint16_t port) noexcept;
+  void on_handoff_burst(std::span<void* const> entries) noexcept;
+  void classify(rte_mbuf* m, std::uint16_t port) noexcept;
+  void take_handoff(rte_mbuf* m) noexcept;
+  void queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept;
+  void serve_chunk() noexcept;
+  void finish(unsigned slot, const engine::Decision& d) noexcept;
+  void end_burst() noexcept;
   rte_mbuf* writable(rte_mbuf* m) noexcept;
   rte_mbuf* restore_vlan(rte_mbuf* m) noexcept;
   void send(rte_mbuf* m) noexcept;
+  void hand_off(unsigned peer, void* entry) noexcept;
+  void flush_outbox(unsigned peer) noexcept;
   void flush_tx() noexcept;
   void push_changes() noexcept;
+  void publish_counts() noexcept;
   void idle_sleep() noexcept;
+  void drop(Drop d, std::uint32_t n = 1) noexcept {
+    tally_.drops[static_cast<std::size_t>(d)] += n;
+    tally_.errors = true;
+  }
+  void wire_error(wire::Error e) noexcept {
+    ++tally_.wire_errors[static_cast<std::size_t>(e)];
+    tally_.errors = true;
+  }
   static void on_tx_error(rte_mbuf** unsent, std::uint16_t count, void* self) noexcept;
 
   unsigned index_;
@@ -132,10 +190,12 @@ class alignas(64) Worker {
   std::array<TxPort, RTE_MAX_ETHPORTS> tx_{};
   std::vector<std::uint16_t> own_tx_;   // ports whose TX queue this worker owns
   std::vector<rte_ring*> out_;    // to worker i (nullptr for self)
+  std::vector<Outbox> outbox_;    // to worker i, parallel to out_
   std::vector<rte_ring*> in_;
   rte_ring* changes_ = nullptr;
   WorkerCounters counters_;       // dp: rw, cp: ro (relaxed atomics)
-  wire::DhcpMessage msg_;         // parsed request, reused per packet
+  Tally tally_;                   // dp only
+  Chunk chunk_;                   // dp only
   alignas(64) std::array<std::uint8_t, RTE_MBUF_DEFAULT_DATAROOM> scratch_;
   std::vector<engine::LeaseChange> control_buf_;   // control thread's drain buffer
 };
