@@ -174,9 +174,8 @@ TEST(ConfigGood, FullFileMapsToEngineConfig) {
   EXPECT_EQ(t.pools[0].last, ip(10, 100, 0, 200));
   EXPECT_EQ(t.routers, (std::vector<Ipv4>{ip(10, 100, 0, 1)}));
 
-  ASSERT_EQ(c.relays.size(), 2u);
-  EXPECT_EQ(c.relays[0], (std::vector<Ipv4>{ip(10, 99, 0, 1)}));
-  EXPECT_EQ(c.relays[1], (std::vector<Ipv4>{ip(10, 100, 0, 1)}));
+  EXPECT_EQ(s.relays, (std::vector<Ipv4>{ip(10, 99, 0, 1)}));
+  EXPECT_EQ(t.relays, (std::vector<Ipv4>{ip(10, 100, 0, 1)}));
 
   // The compiled snapshot agrees.
   const engine::CompiledConfig& cc = *r.compiled;
@@ -186,6 +185,7 @@ TEST(ConfigGood, FullFileMapsToEngineConfig) {
   EXPECT_EQ(cc.subnets[0].lease_time, 7200u);
   EXPECT_EQ(cc.offer_hold_s, 10u);
   EXPECT_EQ(cc.reservations.size(), 3u);   // two MACs and one client-id
+  EXPECT_TRUE(cc.relays.empty());   // both relays lie inside their own subnet
 }
 
 TEST(ConfigGood, MinimalGetsDefaults) {
@@ -216,8 +216,7 @@ TEST(ConfigGood, MinimalGetsDefaults) {
   EXPECT_DOUBLE_EQ(s.t1_ratio, 0.5);
   EXPECT_DOUBLE_EQ(s.t2_ratio, 0.875);
   EXPECT_EQ(s.server_id, 0u);
-  ASSERT_EQ(c.relays.size(), 1u);
-  EXPECT_TRUE(c.relays[0].empty());
+  EXPECT_TRUE(s.relays.empty());
 }
 
 TEST(ConfigGood, DefaultMbufsScaleWithWorkers) {
@@ -248,6 +247,39 @@ prefix = "10.99.0.0/16"
 relay = ["10.99.0.1"]
 )");
   EXPECT_TRUE(r.ok()) << all_errors(r);
+}
+
+// `relay` lands in engine::SubnetConfig::relays, and the compiled snapshot
+// maps each relay outside every subnet to the subnet listing it.
+TEST(ConfigGood, RelaysLandInTheSubnetAndTheCompiledMap) {
+  const LoadResult r = load(R"([server]
+address = "192.0.2.1"
+[[subnet]]
+prefix = "10.99.0.0/16"
+relay = ["10.99.0.1", "192.0.2.254"]
+[[subnet]]
+prefix = "10.20.0.0/24"
+relay = "172.16.0.9"
+[[subnet]]
+prefix = "10.5.0.0/24"
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const std::vector<engine::SubnetConfig>& subnets = r.config->engine.subnets;
+  ASSERT_EQ(subnets.size(), 3u);
+  EXPECT_EQ(subnets[0].relays, (std::vector<Ipv4>{ip(10, 99, 0, 1), ip(192, 0, 2, 254)}));
+  EXPECT_EQ(subnets[1].relays, (std::vector<Ipv4>{ip(172, 16, 0, 9)}));
+  EXPECT_TRUE(subnets[2].relays.empty());
+
+  const engine::CompiledConfig& cc = *r.compiled;
+  ASSERT_EQ(cc.relays.size(), 2u);   // 10.99.0.1 selects by containment
+  const std::uint32_t a = cc.subnet_of_relay(ip(192, 0, 2, 254));
+  ASSERT_NE(a, engine::kNil);
+  EXPECT_EQ(cc.subnets[a].network, ip(10, 99, 0, 0));
+  const std::uint32_t b = cc.subnet_of_relay(ip(172, 16, 0, 9));
+  ASSERT_NE(b, engine::kNil);
+  EXPECT_EQ(cc.subnets[b].network, ip(10, 20, 0, 0));
+  EXPECT_EQ(cc.subnet_of_relay(ip(10, 99, 0, 1)), engine::kNil);
+  EXPECT_EQ(cc.subnet_of_relay(ip(172, 16, 0, 10)), engine::kNil);
 }
 
 TEST(ConfigGood, ExampleConfigLoads) {
@@ -762,6 +794,18 @@ relay = ["10.1.0.1", "10.1.0.2", "10.2.0.1.1"]
   EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
 }
 
+TEST(ConfigErrors, RelayMustBeUnicast) {
+  const LoadResult r = load(R"([server]
+address = "192.0.2.1"
+[[subnet]]
+prefix = "10.1.0.0/16"
+relay = ["0.0.0.0", "10.9.0.1", "255.255.255.255"]
+)");
+  EXPECT_TRUE(has_error(r, "a.toml:5: subnet[0].relay[0]: must be a unicast address"));
+  EXPECT_TRUE(has_error(r, "a.toml:5: subnet[0].relay[2]: must be a unicast address"));
+  EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+}
+
 TEST(ConfigErrors, SubnetIds) {
   const LoadResult r = with_head(R"([[subnet]]
 prefix = "10.99.0.0/16"
@@ -816,25 +860,44 @@ u32 = 0
 }
 
 // engine::compile() rejects little that the loader lets through; its errors
-// point at the subnet they name, or at no line.
+// point at the subnet CompileResult::subnet_index names, or at no line.
 TEST(ConfigErrors, CompileErrorsPointAtTheirSubnet) {
-  DaemonConfig c;
-  c.engine.subnets.resize(2);
-  c.engine.subnets[0].id = 5;
-  c.engine.subnets[1].id = 17;
   detail::ConfigWhere w;
   w.subnets.resize(2);
   w.subnets[0].table = {4, 1, "subnet[0]"};
   w.subnets[1].table = {9, 1, "subnet[1]"};
-  detail::Diag d = detail::compile_diag("subnet 17 (10.1.0.0/16): something", c, w);
+  engine::CompileResult r;
+  r.error = "subnet 17 (10.1.0.0/16): something";
+  r.subnet_index = 1;
+  detail::Diag d = detail::compile_diag(r, w);
   EXPECT_EQ(d.line, 9u);
   EXPECT_EQ(d.key, "subnet[1]");
   EXPECT_EQ(d.message, "rejected by the engine: subnet 17 (10.1.0.0/16): something");
-  d = detail::compile_diag("more than 2^26 address blocks", c, w);
+  // The index decides, not a subnet named in the text.
+  r.error = "subnet 5 (10.0.0.0/24): something";
+  r.subnet_index = 1;
+  EXPECT_EQ(detail::compile_diag(r, w).key, "subnet[1]");
+  r.error = "more than 2^26 address blocks";
+  r.subnet_index = engine::kNil;
+  d = detail::compile_diag(r, w);
   EXPECT_EQ(d.line, 0u);
   EXPECT_EQ(d.key, "");
-  d = detail::compile_diag("subnet 99999999999999999999 (x)", c, w);
-  EXPECT_EQ(d.line, 0u);
+  r.subnet_index = 7;   // out of range: no line rather than a wrong one
+  EXPECT_EQ(detail::compile_diag(r, w).line, 0u);
+}
+
+// The loader and the engine share their limits (engine/config.hpp).
+TEST(ConfigErrors, LimitsComeFromTheEngine) {
+  EXPECT_EQ(engine::kMaxOptionValue, 1024u);
+  std::string hex(2 * (engine::kMaxOptionValue + 1), '0');
+  LoadResult r = with_head("[[subnet]]\nprefix = \"10.99.0.0/16\"\n[[subnet.option]]\ncode = 200\nhex = \"" +
+                           hex + "\"\n");
+  EXPECT_TRUE(only_error(r, "a.toml:7: subnet[0].option[0].hex: value is 1025 bytes; at most 1024"));
+  for (unsigned code = 1; code <= 254; ++code) {
+    r = with_head("[[subnet]]\nprefix = \"10.99.0.0/16\"\n[[subnet.option]]\ncode = " +
+                  std::to_string(code) + "\nhex = \"01\"\n");
+    EXPECT_EQ(r.ok(), !engine::engine_owned_option(static_cast<std::uint8_t>(code))) << code;
+  }
 }
 
 TEST(ConfigErrors, FileErrors) {

@@ -218,6 +218,116 @@ TEST(EngineConfig, RatiosBecomeFixedPoint) {
   EXPECT_EQ(r.config.subnets[1].t2_q16, 57344u);
 }
 
+TEST(EngineConfig, RelaysOutsideEverySubnetAreMappedToTheirSubnet) {
+  EngineConfig c = base();
+  std::swap(c.subnets[0], c.subnets[1]);   // input order differs from sorted order
+  c.subnets[0].relays = {ip(172, 16, 0, 2), ip(10, 0, 1, 1)};   // second: inside its own subnet
+  c.subnets[1].relays = {ip(172, 16, 0, 1)};
+  const CompileResult r = compile(c);
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(r.config.relays.size(), 2u);
+  EXPECT_LT(r.config.relays[0].giaddr, r.config.relays[1].giaddr);
+  auto id_of = [&](Ipv4 giaddr) {
+    const std::uint32_t s = r.config.subnet_of_relay(giaddr);
+    return s == kNil ? 0u : r.config.subnets[s].id;
+  };
+  EXPECT_EQ(id_of(ip(172, 16, 0, 2)), 2u);
+  EXPECT_EQ(id_of(ip(172, 16, 0, 1)), 1u);
+  EXPECT_EQ(id_of(ip(10, 0, 1, 1)), 0u);      // containment does that one
+  EXPECT_EQ(id_of(ip(172, 16, 0, 3)), 0u);
+  EXPECT_EQ(id_of(0), 0u);
+  EXPECT_EQ(id_of(0xffffffffu), 0u);
+  EXPECT_EQ(compile(base()).config.subnet_of_relay(ip(172, 16, 0, 1)), kNil);
+}
+
+TEST(EngineConfig, RefusesAmbiguousRelays) {
+  EngineConfig c = base();
+  c.subnets[1].relays = {ip(10, 0, 0, 1)};   // inside subnet 1
+  CompileResult r = compile(c);
+  EXPECT_NE(r.error.find("relay 10.0.0.1 is inside subnet 1"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, 1u);
+
+  c = base();
+  c.subnets[0].relays = {ip(172, 16, 0, 1)};
+  c.subnets[1].relays = {ip(172, 16, 0, 1)};
+  r = compile(c);
+  EXPECT_NE(r.error.find("relay 172.16.0.1 is listed twice"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, 1u);
+
+  c = base();
+  c.subnets[0].relays = {ip(172, 16, 0, 1), ip(172, 16, 0, 1)};
+  EXPECT_EQ(compile(c).subnet_index, 0u);
+
+  c = base();
+  c.subnets[1].relays = {0};
+  r = compile(c);
+  EXPECT_NE(r.error.find("not a unicast address"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, 1u);
+}
+
+// CompileResult::subnet_index is the failing subnet's index in the input
+// (EngineConfig::subnets), whatever the sorted order; kNil for the whole config.
+TEST(EngineConfig, ErrorsNameTheSubnetByInputIndex) {
+  EngineConfig c = base();
+  std::swap(c.subnets[0], c.subnets[1]);   // 10.0.1.0/26 first, sorted second
+  EXPECT_EQ(compile(c).subnet_index, kNil);   // ok
+
+  EngineConfig e = c;
+  e.subnets[1].t1_ratio = 0.9;
+  EXPECT_EQ(compile(e).subnet_index, 1u);
+
+  e = c;   // overlap: the later of the two in sorted order
+  e.subnets[0].prefix = ip(10, 0, 0, 64);
+  e.subnets[0].pools = {{ip(10, 0, 0, 65), ip(10, 0, 0, 70)}};
+  CompileResult r = compile(e);
+  EXPECT_NE(r.error.find("overlaps"), std::string::npos);
+  EXPECT_EQ(r.subnet_index, 0u);
+
+  e = c;
+  e.subnets[0].reservations = {Reservation{std::nullopt, {7}, ip(10, 0, 1, 0)}};   // network address
+  r = compile(e);
+  EXPECT_NE(r.error.find("network or broadcast"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, 0u);
+
+  e = c;
+  e.subnets[0].id = 1;
+  r = compile(e);
+  EXPECT_NE(r.error.find("duplicate subnet id 1"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, 1u);
+
+  e = c;
+  e.subnets[0].reservations = {Reservation{std::nullopt, {7}, ip(10, 0, 1, 9)}};
+  e.subnets[1].reservations = {Reservation{std::nullopt, {8}, ip(10, 0, 0, 9)},
+                               Reservation{std::nullopt, {7}, ip(10, 0, 0, 10)}};
+  r = compile(e);
+  EXPECT_NE(r.error.find("reserved twice"), std::string::npos) << r.error;
+  EXPECT_NE(r.subnet_index, kNil);
+
+  e = c;
+  e.options = {OptionData{53, {1}, false}};
+  r = compile(e);
+  EXPECT_NE(r.error.find("global option 53"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, kNil);
+  e = c;
+  e.server_address = 0;
+  EXPECT_EQ(compile(e).subnet_index, kNil);
+}
+
+TEST(EngineConfig, SharedLimits) {
+  for (unsigned code : {0u, 1u, 50u, 51u, 52u, 53u, 54u, 55u, 57u, 58u, 59u, 61u, 82u, 255u})
+    EXPECT_TRUE(engine_owned_option(static_cast<std::uint8_t>(code))) << code;
+  for (unsigned code : {2u, 3u, 6u, 15u, 28u, 49u, 56u, 60u, 62u, 81u, 83u, 118u, 254u})
+    EXPECT_FALSE(engine_owned_option(static_cast<std::uint8_t>(code))) << code;
+  EngineConfig c = base();
+  c.subnets[0].options = {OptionData{43, std::vector<std::uint8_t>(kMaxOptionValue, 1), false}};
+  EXPECT_TRUE(compile(c).ok());
+  c.subnets[0].options[0].value.push_back(1);
+  const CompileResult r = compile(c);
+  EXPECT_NE(r.error.find("longer than 1024 bytes"), std::string::npos) << r.error;
+  EXPECT_EQ(r.subnet_index, 0u);
+  EXPECT_EQ(kMaxSubnets, 65535u);
+}
+
 TEST(EngineConfig, Encoders) {
   EXPECT_EQ(encode_u32(0x01020304), (std::vector<std::uint8_t>{1, 2, 3, 4}));
   EXPECT_EQ(encode_u16(0x0102), (std::vector<std::uint8_t>{1, 2}));

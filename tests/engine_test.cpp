@@ -947,6 +947,99 @@ TEST_F(EngineTest, SubnetSelectionPrecedence) {
   EXPECT_EQ(send(q).drop, DropReason::no_subnet);
 }
 
+// A relay whose giaddr lies in no subnet (a routed hop, a loopback address)
+// selects the subnet that lists it in SubnetConfig::relays.
+constexpr Ipv4 kFarRelay = ip(172, 30, 0, 1);   // listed by subnet C (300)
+
+EngineConfig relay_config() {
+  EngineConfig c = test_config();
+  c.subnets[2].relays = {kFarRelay, ip(10, 2, 0, 1)};   // the second is inside C itself
+  return c;
+}
+
+bool in_pool_c(Ipv4 a) { return a >= ip(10, 2, 0, 10) && a <= ip(10, 2, 0, 20); }
+
+// The id of the subnet a decision came from; 0 when none (a drop).
+std::uint32_t subnet_id(const Decision& d) { return d.subnet != nullptr ? d.subnet->id : 0; }
+
+TEST_F(EngineTest, RelayOutsideEverySubnetSelectsTheSubnetListingIt) {
+  build(relay_config(), test_sizes());
+  Req q;
+  q.giaddr = kFarRelay;
+  const Decision o = send(q);
+  ASSERT_EQ(o.verdict, Verdict::reply);
+  ASSERT_EQ(o.type, MessageType::offer);
+  ASSERT_NE(o.subnet, nullptr);
+  EXPECT_EQ(o.subnet->id, 300u);
+  EXPECT_TRUE(in_pool_c(o.yiaddr)) << o.yiaddr;
+  auto r = render(o);
+  EXPECT_EQ(r->frame.ip.dst, kFarRelay);   // back to the relay, port 67
+  EXPECT_EQ(r->frame.udp.dst_port, wire::kPortBootps);
+  EXPECT_EQ(r->frame.eth.dst, kRelayMac);
+  EXPECT_EQ(*r->msg.subnet_mask(), ip(255, 255, 255, 0));
+
+  q.type = MessageType::request;
+  q.requested = o.yiaddr;
+  q.server_id = kServer;
+  const Decision a = send(q);
+  ASSERT_EQ(a.type, MessageType::ack);
+  EXPECT_EQ(a.yiaddr, o.yiaddr);
+  EXPECT_EQ(lease_of(q.mac)->state, LeaseState::active);
+  EXPECT_EQ(shard_->config().subnets[lease_of(q.mac)->subnet].id, 300u);
+
+  // REBINDING through the same relay, then RENEWING straight to the server
+  // (giaddr 0, ciaddr inside C) both find the lease.
+  now_ += 3200;
+  Req rebind;
+  rebind.type = MessageType::request;
+  rebind.ciaddr = a.yiaddr;
+  rebind.giaddr = kFarRelay;
+  EXPECT_EQ(send(rebind).type, MessageType::ack);
+  EXPECT_EQ(renew(q.mac, a.yiaddr, true).type, MessageType::ack);
+  EXPECT_EQ(drops(DropReason::no_subnet), 0u);
+}
+
+TEST_F(EngineTest, RelayInsideItsSubnetStillSelectsByContainment) {
+  build(relay_config(), test_sizes());
+  Req q;
+  q.giaddr = ip(10, 2, 0, 1);
+  EXPECT_EQ(subnet_id(send(q)), 300u);
+  q.mac = mac_of(2);
+  q.giaddr = ip(10, 1, 0, 1);   // B lists no relay: containment as before
+  EXPECT_EQ(subnet_id(send(q)), 200u);
+}
+
+TEST_F(EngineTest, UnlistedRelayOutsideEverySubnetIsNoSubnet) {
+  build(relay_config(), test_sizes());
+  Req q;
+  q.giaddr = ip(172, 30, 0, 2);
+  q.interface = kServer;   // no fallback to the interface's subnet (A)
+  const Decision d = send(q);
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::no_subnet);
+  EXPECT_EQ(drops(DropReason::no_subnet), 1u);
+  EXPECT_EQ(lease_of(q.mac), nullptr);
+  // Nor with the default config, where no subnet lists any relay.
+  build(test_config(), test_sizes());
+  q.giaddr = kFarRelay;
+  EXPECT_EQ(send(q).drop, DropReason::no_subnet);
+}
+
+TEST_F(EngineTest, SelectionOptionsStillBeatTheRelayList) {
+  build(relay_config(), test_sizes());
+  Req q;
+  q.giaddr = kFarRelay;
+  q.relay_info = relay_info(ip(10, 3, 0, 0));   // 82.5 -> D
+  EXPECT_EQ(subnet_id(send(q)), 400u);
+  q.mac = mac_of(2);
+  q.relay_info = relay_info(std::nullopt);
+  q.subnet_selection = ip(10, 1, 0, 0);         // 118 -> B
+  EXPECT_EQ(subnet_id(send(q)), 200u);
+  q.mac = mac_of(3);
+  q.subnet_selection.reset();
+  EXPECT_EQ(subnet_id(send(q)), 300u);   // only then the relay list
+}
+
 TEST_F(EngineTest, RelayAgentInfoIsEchoedByteForByte) {
   Req q;
   q.giaddr = ip(10, 1, 0, 1);

@@ -17,8 +17,6 @@
 namespace dorado::config::detail {
 namespace {
 
-constexpr std::size_t kMaxSubnets = 65535;   // engine: subnet index is 16 bits
-
 bool before(const Where& a, const Where& b) {
   return std::tie(a.line, a.column) < std::tie(b.line, b.column);
 }
@@ -36,9 +34,9 @@ class Checker {
       : c_(c), w_(w), file_(file) {}
 
   std::vector<Diag> run() {
-    if (c_.engine.subnets.size() > kMaxSubnets)
-      error(w_.subnets[kMaxSubnets].table,
-            "more than " + std::to_string(kMaxSubnets) + " subnets");
+    if (c_.engine.subnets.size() > engine::kMaxSubnets)
+      error(w_.subnets[engine::kMaxSubnets].table,
+            "more than " + std::to_string(engine::kMaxSubnets) + " subnets");
     subnet_overlaps();
     pool_overlaps();
     for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) subnet(i);
@@ -259,8 +257,10 @@ class Checker {
     }
   }
 
-  // The engine picks a relayed request's subnet by giaddr: a relay address
-  // that lies in another subnet, or serves two, would be ambiguous.
+  // The engine picks a relayed request's subnet by giaddr: the subnet holding
+  // it, else the subnet whose `relay` lists it. A relay address that lies in
+  // another subnet would never select its own, and one listed twice would be
+  // ambiguous.
   void relays() {
     // Valid prefixes sorted by network, to find the subnet holding an address.
     std::vector<std::size_t> sorted;
@@ -279,9 +279,10 @@ class Checker {
       return *it;
     };
     std::map<Ipv4, const Where*> seen;
-    for (std::size_t i = 0; i < c_.relays.size(); ++i) {
-      for (std::size_t k = 0; k < c_.relays[i].size(); ++k) {
-        const Ipv4 ip = c_.relays[i][k];
+    for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) {
+      const std::vector<Ipv4>& relays = c_.engine.subnets[i].relays;
+      for (std::size_t k = 0; k < relays.size(); ++k) {
+        const Ipv4 ip = relays[k];
         const Where& w = w_.subnets[i].relays[k];
         const auto [it, fresh] = seen.emplace(ip, &w);
         if (!fresh) {
@@ -298,7 +299,8 @@ class Checker {
   void server_address() {
     if (!w_.server_ok || c_.engine.subnets.empty()) return;
     bool any_relay = false;
-    for (const auto& r : c_.relays) any_relay = any_relay || !r.empty();
+    for (const engine::SubnetConfig& s : c_.engine.subnets)
+      any_relay = any_relay || !s.relays.empty();
     if (any_relay) return;
     for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) {
       const engine::SubnetConfig& s = c_.engine.subnets[i];

@@ -30,25 +30,13 @@ std::string ConfigError::to_string() const {
 
 namespace detail {
 
-Diag compile_diag(const std::string& error, const DaemonConfig& c, const ConfigWhere& w) {
-  Diag d{0, 0, "", "rejected by the engine: " + error};
-  const std::string tag = "subnet ";
-  for (std::size_t pos = error.find(tag); pos != std::string::npos; pos = error.find(tag, pos + 1)) {
-    std::size_t end = pos + tag.size();
-    std::uint64_t id = 0;
-    bool digits = false;
-    while (end < error.size() && error[end] >= '0' && error[end] <= '9' && id <= 0xffffffffull) {
-      id = id * 10 + static_cast<unsigned>(error[end++] - '0');
-      digits = true;
-    }
-    if (!digits) continue;
-    for (std::size_t i = 0; i < c.engine.subnets.size(); ++i) {
-      if (c.engine.subnets[i].id == id) {
-        d.line = w.subnets[i].table.line;
-        d.key = w.subnets[i].table.key;
-        return d;
-      }
-    }
+Diag compile_diag(const engine::CompileResult& result, const ConfigWhere& w) {
+  Diag d{0, 0, "", "rejected by the engine: " + result.error};
+  if (result.subnet_index < w.subnets.size()) {
+    const Where& table = w.subnets[result.subnet_index].table;
+    d.line = table.line;
+    d.column = table.column;
+    d.key = table.key;
   }
   return d;
 }
@@ -80,7 +68,7 @@ LoadResult load(std::string_view text, const std::string& name) {
 
   engine::CompileResult compiled = engine::compile(loaded.config.engine);
   if (!compiled.ok())
-    return finish({detail::compile_diag(compiled.error, loaded.config, loaded.where)}, name);
+    return finish({detail::compile_diag(compiled, loaded.where)}, name);
   LoadResult r;
   r.config = std::move(loaded.config);
   r.compiled = std::move(compiled.config);

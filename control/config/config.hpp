@@ -83,12 +83,9 @@ struct DaemonConfig {
   DpdkSection dpdk;
   StoreSection store;
   ControlSection control;
-  // Subnets in file order, options encoded, lease defaults from [lease].
+  // Subnets in file order (each with its `relay` list in
+  // engine::SubnetConfig::relays), options encoded, lease defaults from [lease].
   engine::EngineConfig engine;
-  // relays[i]: the `relay` list (giaddrs of the relays serving it) of
-  // engine.subnets[i]; same size as engine.subnets. Kept here until
-  // engine::SubnetConfig has a field for it.
-  std::vector<std::vector<engine::Ipv4>> relays;
 };
 
 struct ConfigError {

@@ -50,7 +50,7 @@ struct SubnetWhere {
 struct ConfigWhere {
   Where server_address;
   bool server_ok = false;   // server.address present and valid
-  std::vector<SubnetWhere> subnets;   // lines up with engine.subnets and relays
+  std::vector<SubnetWhere> subnets;   // lines up with engine.subnets
   std::vector<OptionWhere> options;   // lines up with engine.options
 };
 
@@ -70,9 +70,9 @@ Loaded read_toml(std::string_view text, const std::string& name);
 std::vector<Diag> cross_check(const DaemonConfig& config, const ConfigWhere& where,
                               const std::string& file);
 
-// An engine::compile() error as a Diag: at the table of the subnet it names
-// ("subnet <id> (...)"), else line 0 with no key.
-Diag compile_diag(const std::string& error, const DaemonConfig& config, const ConfigWhere& where);
+// A failed engine::compile() as a Diag: at the table of the subnet at fault
+// (CompileResult::subnet_index), else line 0 with no key.
+Diag compile_diag(const engine::CompileResult& result, const ConfigWhere& where);
 
 // "FILE:LINE" for naming a second place in a message.
 inline std::string place(const std::string& file, unsigned line) {

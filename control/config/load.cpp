@@ -23,16 +23,9 @@ namespace {
 using Value = toml::value;
 
 constexpr std::int64_t kU32Max = std::numeric_limits<std::uint32_t>::max();
-constexpr std::size_t kMaxOptionValue = 1024;   // engine::compile()'s limit
 constexpr std::size_t kMaxClientId = 159;       // engine::kMaxKeyLen - 1
 constexpr unsigned kMaxWorkers = 128;
 constexpr std::size_t kMaxSocketPath = 107;     // sockaddr_un::sun_path minus the NUL
-
-// Codes engine::compile() refuses because the engine writes them itself.
-bool engine_owned_code(std::int64_t c) {
-  return c == 0 || c == 1 || (c >= 50 && c <= 55) || (c >= 57 && c <= 59) || c == 61 ||
-         c == 82 || c == 255;
-}
 
 std::string type_name(const Value& v) {
   switch (v.type()) {
@@ -144,7 +137,6 @@ struct OptionOut {
 struct SubnetOut {
   engine::SubnetConfig config;
   SubnetWhere where;
-  std::vector<Ipv4> relays;
 };
 
 class Reader {
@@ -183,7 +175,6 @@ class Reader {
         SubnetOut s = read_subnet((*subnets)[i], i);
         c.engine.subnets.push_back(std::move(s.config));
         out_.where.subnets.push_back(std::move(s.where));
-        c.relays.push_back(std::move(s.relays));
       }
     }
   }
@@ -489,7 +480,7 @@ class Reader {
     if (const Value* v = find(t, "code")) {
       o.where.code = where_of(*v, join(p, "code"));
       if (const auto code = integer_value(*v, o.where.code.key, 1, 254)) {
-        if (engine_owned_code(*code)) {
+        if (engine::engine_owned_option(static_cast<std::uint8_t>(*code))) {
           error(o.where.code, "option " + std::to_string(*code) +
                                   " is written by the engine itself and cannot be configured"
                                   " (engine-owned: 1, 50-55, 57-59, 61, 82)");
@@ -528,9 +519,9 @@ class Reader {
     const std::string k = join(p, kind);
     std::optional<std::vector<std::uint8_t>> bytes = option_value(v, k, kind);
     if (!bytes) return std::nullopt;
-    if (bytes->size() > kMaxOptionValue) {
-      error(where_of(v, k), "value is " + std::to_string(bytes->size()) +
-                                " bytes; at most 1024");
+    if (bytes->size() > engine::kMaxOptionValue) {
+      error(where_of(v, k), "value is " + std::to_string(bytes->size()) + " bytes; at most " +
+                                std::to_string(engine::kMaxOptionValue));
       return std::nullopt;
     }
     o.data.value = std::move(*bytes);
@@ -669,7 +660,11 @@ class Reader {
     w.dns_key = where("dns");
     for (auto& [ip, iw] : ipv4_list(t, p, "dns")) s.dns_servers.push_back(ip);
     for (auto& [ip, iw] : ipv4_list(t, p, "relay")) {
-      out.relays.push_back(ip);
+      if (ip == 0 || ip == 0xffffffffu) {   // giaddr 0 means "not relayed"
+        error(iw, "must be a unicast address");
+        continue;
+      }
+      s.relays.push_back(ip);
       w.relays.push_back(std::move(iw));
     }
     w.domain = where("domain");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "engine/client_key.hpp"
 #include "wire/dhcp.hpp"
@@ -28,6 +29,25 @@ std::vector<std::uint8_t> encode_u16(std::uint16_t x) {
 std::vector<std::uint8_t> encode_u8(std::uint8_t x) { return {x}; }
 std::vector<std::uint8_t> encode_string(std::string_view s) {
   return std::vector<std::uint8_t>(s.begin(), s.end());
+}
+
+bool engine_owned_option(std::uint8_t code) noexcept {
+  using namespace wire::opt;
+  switch (code) {
+    case pad: case subnet_mask: case requested_ip: case lease_time: case overload:
+    case message_type: case server_id: case parameter_request_list:
+    case max_message_size: case renewal_time: case rebinding_time: case client_id:
+    case relay_agent_info: case end:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::uint32_t CompiledConfig::subnet_of_relay(Ipv4 giaddr) const noexcept {
+  auto it = std::lower_bound(relays.begin(), relays.end(), giaddr,
+                             [](const RelayEntry& r, Ipv4 v) { return r.giaddr < v; });
+  return it != relays.end() && it->giaddr == giaddr ? it->subnet : kNil;
 }
 
 std::uint32_t CompiledConfig::subnet_index_of(Ipv4 ip) const noexcept {
@@ -73,21 +93,6 @@ std::string subnet_text(const SubnetConfig& s) {
          std::to_string(s.prefix_len) + ")";
 }
 
-bool engine_owned_code(std::uint8_t c) {
-  using namespace wire::opt;
-  switch (c) {
-    case pad: case subnet_mask: case requested_ip: case lease_time: case overload:
-    case message_type: case server_id: case parameter_request_list:
-    case max_message_size: case renewal_time: case rebinding_time: case client_id:
-    case relay_agent_info: case end:
-      return true;
-    default:
-      return false;
-  }
-}
-
-constexpr std::size_t kMaxOptionValue = 1024;
-
 // Sets or clears the bits of [a, b] (both inside the index range).
 void mark_range(std::vector<std::uint64_t>& masks, Ipv4 chunk_base, Ipv4 a, Ipv4 b, bool on) {
   const std::uint32_t ca = (a - chunk_base) >> 6, cb = (b - chunk_base) >> 6;
@@ -110,66 +115,89 @@ struct PendingOption {
   bool derived;                      // may be overridden by an explicit option
 };
 
+// A compile error and the subnet it belongs to (index into
+// EngineConfig::subnets, kNil for the whole config). Empty message: no error.
+struct Failure {
+  std::string message;
+  std::uint32_t subnet = kNil;
+};
+
 class Compiler {
  public:
   explicit Compiler(const EngineConfig& in) : in_(in) {}
 
   CompileResult run() {
     CompileResult r;
-    r.error = compile_all(r.config);
-    if (!r.error.empty()) r.config = CompiledConfig{};
+    Failure f = compile_all(r.config);
+    if (!f.message.empty()) {
+      r.config = CompiledConfig{};
+      r.error = std::move(f.message);
+      r.subnet_index = f.subnet;
+    }
     return r;
   }
 
  private:
-  std::string compile_all(CompiledConfig& c) {
-    if (in_.server_address == 0) return "server_address is 0";
-    if (in_.offer_hold_s == 0) return "offer_hold_s must be at least 1";
-    if (in_.decline_probation_s == 0) return "decline_probation_s must be at least 1";
-    if (in_.subnets.size() > 0xffff) return "more than 65535 subnets";
+  static Failure fail(std::size_t subnet, std::string message) {
+    return {std::move(message), static_cast<std::uint32_t>(subnet)};
+  }
+  static Failure fail(std::string message) { return {std::move(message), kNil}; }
+
+  Failure compile_all(CompiledConfig& c) {
+    if (in_.server_address == 0) return fail("server_address is 0");
+    if (in_.offer_hold_s == 0) return fail("offer_hold_s must be at least 1");
+    if (in_.decline_probation_s == 0) return fail("decline_probation_s must be at least 1");
+    if (in_.subnets.size() > kMaxSubnets)
+      return fail(kMaxSubnets, "more than " + std::to_string(kMaxSubnets) + " subnets");
     c.server_address = in_.server_address;
     c.offer_hold_s = in_.offer_hold_s;
     c.decline_probation_s = in_.decline_probation_s;
     for (const OptionData& o : in_.options)
-      if (std::string e = check_option(o); !e.empty()) return "global " + e;
+      if (std::string e = check_option(o); !e.empty()) return fail("global " + e);
 
-    std::vector<std::size_t> order(in_.subnets.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    for (const SubnetConfig& s : in_.subnets)
-      if (std::string e = check_subnet(s); !e.empty()) return e;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    for (std::size_t i = 0; i < in_.subnets.size(); ++i)
+      if (std::string e = check_subnet(in_.subnets[i]); !e.empty()) return fail(i, std::move(e));
+    order_.resize(in_.subnets.size());
+    std::iota(order_.begin(), order_.end(), std::uint32_t{0});
+    std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
       return in_.subnets[a].prefix < in_.subnets[b].prefix;
     });
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const SubnetConfig& s = in_.subnets[order[i]];
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const SubnetConfig& s = in_.subnets[order_[i]];
       if (i > 0) {
         const CompiledSubnet& p = c.subnets.back();
         if (s.prefix <= p.broadcast)
-          return subnet_text(s) + " overlaps subnet " + std::to_string(p.id);
-        if (s.id == p.id) return "duplicate subnet id " + std::to_string(s.id);
+          return fail(order_[i], subnet_text(s) + " overlaps subnet " + std::to_string(p.id));
       }
       CompiledSubnet cs;
-      if (std::string e = compile_subnet(c, s, static_cast<std::uint16_t>(i), cs); !e.empty())
-        return e;
+      if (std::string e = compile_subnet(c, s, order_[i], static_cast<std::uint16_t>(i), cs);
+          !e.empty())
+        return fail(order_[i], std::move(e));
       c.subnets.push_back(cs);
     }
-    std::vector<std::uint32_t> ids;
-    for (const SubnetConfig& s : in_.subnets) ids.push_back(s.id);
+    // Subnet ids: the later of two equal ones (in input order) is at fault.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;   // (id, input index)
+    for (std::uint32_t i = 0; i < in_.subnets.size(); ++i) ids.emplace_back(in_.subnets[i].id, i);
     std::sort(ids.begin(), ids.end());
-    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return "duplicate subnet id";
-    if (c.blocks.size() >= (1u << 26)) return "more than 2^26 address blocks";
+    for (std::size_t i = 1; i < ids.size(); ++i)
+      if (ids[i].first == ids[i - 1].first)
+        return fail(ids[i].second, "duplicate subnet id " + std::to_string(ids[i].first));
+    if (c.blocks.size() >= (1u << 26)) return fail("more than 2^26 address blocks");
     std::sort(reserved_addresses_.begin(), reserved_addresses_.end());
-    if (auto it = std::adjacent_find(reserved_addresses_.begin(), reserved_addresses_.end());
-        it != reserved_addresses_.end())
-      return "address " + ip_text(*it) + " reserved twice";
-    return build_reservation_index(c);
+    for (std::size_t i = 1; i < reserved_addresses_.size(); ++i)
+      if (reserved_addresses_[i].first == reserved_addresses_[i - 1].first)
+        return fail(reserved_addresses_[i].second,
+                    "address " + ip_text(reserved_addresses_[i].first) + " reserved twice");
+    if (Failure f = build_reservation_index(c); !f.message.empty()) return f;
+    return build_relay_index(c);
   }
 
   std::string check_option(const OptionData& o) const {
-    if (engine_owned_code(o.code))
+    if (engine_owned_option(o.code))
       return "option " + std::to_string(o.code) + " is written by the engine itself";
     if (o.value.size() > kMaxOptionValue)
-      return "option " + std::to_string(o.code) + " longer than 1024 bytes";
+      return "option " + std::to_string(o.code) + " longer than " +
+             std::to_string(kMaxOptionValue) + " bytes";
     return {};
   }
 
@@ -204,8 +232,9 @@ class Compiler {
     return {};
   }
 
-  std::string compile_subnet(CompiledConfig& c, const SubnetConfig& s, std::uint16_t index,
-                             CompiledSubnet& cs) {
+  // `input`: index in EngineConfig::subnets; `index`: in CompiledConfig::subnets.
+  std::string compile_subnet(CompiledConfig& c, const SubnetConfig& s, std::uint32_t input,
+                             std::uint16_t index, CompiledSubnet& cs) {
     cs.id = s.id;
     cs.prefix_len = s.prefix_len;
     cs.mask = ~0u << (32 - s.prefix_len);
@@ -246,7 +275,7 @@ class Compiler {
         return subnet_text(s) + ": reservation on the network or broadcast address";
       never(r.address);
       needed[(r.address - cs.chunk_base) >> 6] = true;
-      if (std::string e = add_reservation(c, r, index); !e.empty()) return subnet_text(s) + ": " + e;
+      add_reservation(c, r, input, index);
     }
     cs.first_block = static_cast<std::uint32_t>(c.blocks.size());
     for (std::uint32_t i = 0; i < cs.index_len; ++i) {
@@ -307,8 +336,9 @@ class Compiler {
     return {};
   }
 
-  std::string add_reservation(CompiledConfig& c, const Reservation& r, std::uint16_t subnet) {
-    reserved_addresses_.push_back(r.address);
+  void add_reservation(CompiledConfig& c, const Reservation& r, std::uint32_t input,
+                       std::uint16_t subnet) {
+    reserved_addresses_.emplace_back(r.address, input);
     auto add_key = [&](const ClientKey& k) {
       ReservationEntry e;
       e.hash = k.hash;
@@ -324,10 +354,9 @@ class Compiler {
       ++c.hw_reservations;
     }
     if (!r.client_id.empty()) add_key(client_key_id(wire::Bytes{r.client_id}));
-    return {};
   }
 
-  std::string build_reservation_index(CompiledConfig& c) {
+  Failure build_reservation_index(CompiledConfig& c) {
     std::uint32_t size = 2;
     while (size < 2 * c.reservations.size()) size *= 2;
     c.reservation_index.assign(size, kNil);
@@ -336,7 +365,7 @@ class Compiler {
       const ReservationEntry& r = c.reservations[i];
       const wire::Bytes key{c.reservation_keys.data() + r.key_offset, r.key_len};
       if (c.find_reservation(key, r.hash) != nullptr)
-        return "the same MAC or client_id is reserved twice";
+        return fail(order_[r.subnet], "the same MAC or client_id is reserved twice");
       std::uint32_t pos = static_cast<std::uint32_t>(r.hash) & c.reservation_mask;
       while (c.reservation_index[pos] != kNil) pos = (pos + 1) & c.reservation_mask;
       c.reservation_index[pos] = i;
@@ -344,8 +373,40 @@ class Compiler {
     return {};
   }
 
+  // Relays outside every subnet -> sorted (giaddr, subnet). A relay inside its
+  // own subnet needs no entry: containment selects that subnet first.
+  Failure build_relay_index(CompiledConfig& c) {
+    std::vector<std::uint32_t> compiled_of(order_.size());
+    for (std::uint32_t k = 0; k < order_.size(); ++k) compiled_of[order_[k]] = k;
+    for (std::size_t i = 0; i < in_.subnets.size(); ++i) {
+      const SubnetConfig& s = in_.subnets[i];
+      for (Ipv4 r : s.relays) {
+        if (r == 0 || r == 0xffffffffu)
+          return fail(i, subnet_text(s) + ": relay " + ip_text(r) + " is not a unicast address");
+        const std::uint32_t holder = c.subnet_index_of(r);
+        if (holder == compiled_of[i]) continue;
+        if (holder != kNil)
+          return fail(i, subnet_text(s) + ": relay " + ip_text(r) + " is inside subnet " +
+                             std::to_string(c.subnets[holder].id));
+        c.relays.push_back(RelayEntry{r, compiled_of[i]});
+      }
+    }
+    std::sort(c.relays.begin(), c.relays.end(), [](const RelayEntry& a, const RelayEntry& b) {
+      return a.giaddr != b.giaddr ? a.giaddr < b.giaddr : a.subnet < b.subnet;
+    });
+    for (std::size_t k = 1; k < c.relays.size(); ++k)
+      if (c.relays[k].giaddr == c.relays[k - 1].giaddr) {
+        const std::uint32_t later =
+            std::max(order_[c.relays[k].subnet], order_[c.relays[k - 1].subnet]);
+        return fail(later, subnet_text(in_.subnets[later]) + ": relay " +
+                               ip_text(c.relays[k].giaddr) + " is listed twice");
+      }
+    return {};
+  }
+
   const EngineConfig& in_;
-  std::vector<Ipv4> reserved_addresses_;
+  std::vector<std::uint32_t> order_;   // compiled subnet index -> input index
+  std::vector<std::pair<Ipv4, std::uint32_t>> reserved_addresses_;   // (address, input index)
 };
 
 }  // namespace

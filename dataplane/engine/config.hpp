@@ -9,9 +9,10 @@
 // may be shared by all shards without synchronisation.
 //
 // Cost: compile() allocates and is O(addresses in pools / 64 + subnets *
-// log subnets + options + reservations); a few ms for millions of addresses.
-// Never call it on a worker lcore. The CompiledConfig lookups are noexcept,
-// allocation-free and O(log subnets) or O(1).
+// log subnets + options + reservations + relays * log relays); a few ms for
+// millions of addresses. Never call it on a worker lcore. The CompiledConfig
+// lookups are noexcept, allocation-free and O(log subnets), O(log relays) or
+// O(1).
 #pragma once
 
 #include <array>
@@ -38,13 +39,20 @@ struct AddressRange {
   Ipv4 last = 0;    // inclusive
 };
 
+// Limits compile() enforces; the TOML loader checks the same ones so that it
+// can name the line at fault.
+inline constexpr std::size_t kMaxOptionValue = 1024;   // bytes of one OptionData::value
+inline constexpr std::size_t kMaxSubnets = 65535;      // subnet indices are 16 bits
+
+// Codes the engine writes itself and compile() refuses in OptionData: 0, 1,
+// 50-55, 57-59, 61, 82, 255.
+bool engine_owned_option(std::uint8_t code) noexcept;
+
 // An option by code with its value already encoded as it goes on the wire
 // (the TOML loader encodes typed values; see the encode_* helpers below).
-// Codes the engine writes itself are refused by compile(): 0, 1, 50-55, 57-59,
-// 61, 82, 255.
 struct OptionData {
   std::uint8_t code = 0;
-  std::vector<std::uint8_t> value;   // up to 1024 bytes; > 255 is split (RFC 3396)
+  std::vector<std::uint8_t> value;   // up to kMaxOptionValue bytes; > 255 is split (RFC 3396)
   bool always_send = false;          // send even when the client did not ask (55)
 };
 
@@ -73,6 +81,12 @@ struct SubnetConfig {
   double t2_ratio = 0.875;           // option 59 = lease * t2_ratio
   Ipv4 server_id = 0;                // option 54 for this subnet; 0 = EngineConfig's
   std::vector<OptionData> options;   // override EngineConfig::options by code
+  // giaddrs of the relays serving this subnet. A relayed request whose giaddr
+  // lies in no subnet is served from the subnet listing that giaddr. A relay
+  // inside this subnet changes nothing (containment selects it anyway).
+  // compile() refuses 0.0.0.0 and 255.255.255.255, a relay inside another
+  // subnet, and a relay outside every subnet listed twice.
+  std::vector<Ipv4> relays;
 };
 
 struct EngineConfig {
@@ -138,6 +152,12 @@ struct BlockInfo {
   std::uint64_t allocatable = 0;
 };
 
+// giaddr -> subnet for relays outside every subnet (SubnetConfig::relays).
+struct RelayEntry {
+  Ipv4 giaddr = 0;
+  std::uint32_t subnet = 0;   // index into CompiledConfig::subnets
+};
+
 struct ReservationEntry {
   std::uint64_t hash = 0;          // hash_key_bytes of the key
   std::uint32_t key_offset = 0;    // into CompiledConfig::reservation_keys
@@ -160,9 +180,13 @@ struct CompiledConfig {
   std::vector<std::uint32_t> reservation_index;   // open addressing -> entry, kNil empty
   std::uint32_t reservation_mask = 0;
   std::uint32_t hw_reservations = 0;   // entries keyed by MAC (skip the lookup if 0)
+  std::vector<RelayEntry> relays;      // sorted by giaddr, unique
 
   // Index of the subnet containing `ip`, or kNil. O(log subnets).
   std::uint32_t subnet_index_of(Ipv4 ip) const noexcept;
+  // Index of the subnet whose `relays` lists `giaddr` (a relay outside every
+  // subnet), or kNil. O(log relays); no allocation.
+  std::uint32_t subnet_of_relay(Ipv4 giaddr) const noexcept;
   // Block of `ip` within subnet `s` (must contain ip), or kNil.
   std::uint32_t block_of(const CompiledSubnet& s, Ipv4 ip) const noexcept {
     const std::uint32_t chunk = (ip - s.chunk_base) >> 6;
@@ -182,6 +206,9 @@ struct CompiledConfig {
 struct CompileResult {
   CompiledConfig config;
   std::string error;   // empty on success; otherwise names the subnet/option at fault
+  // The subnet at fault, as an index into EngineConfig::subnets (input order,
+  // not CompiledConfig's sorted order); kNil for whole-config errors.
+  std::uint32_t subnet_index = kNil;
   bool ok() const noexcept { return error.empty(); }
 };
 

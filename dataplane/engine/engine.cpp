@@ -82,7 +82,12 @@ std::uint32_t Shard::select_subnet(const wire::DhcpMessage& m, const RxMeta& rx)
     if (auto rai = m.relay_agent_info(); rai && rai->link_selection)
       return config_->subnet_index_of(*rai->link_selection);
   }
-  if (m.giaddr != 0) return config_->subnet_index_of(m.giaddr);
+  if (m.giaddr != 0) {
+    // A relay on the subnet's own link has a giaddr inside it; one elsewhere
+    // (a routed hop, a loopback giaddr) is found by the subnet's `relays`.
+    const std::uint32_t s = config_->subnet_index_of(m.giaddr);
+    return s != kNil ? s : config_->subnet_of_relay(m.giaddr);
+  }
   // A renewing client unicasts from its own address, bypassing any relay.
   if (m.ciaddr != 0) return config_->subnet_index_of(m.ciaddr);
   return rx.interface_address != 0 ? config_->subnet_index_of(rx.interface_address) : kNil;

@@ -41,7 +41,8 @@ namespace dorado::engine {
 // What the runtime knows about how the request arrived.
 struct RxMeta {
   Ipv4 interface_address = 0;   // our address on the receiving interface; last-resort
-                                // subnet hint (after 118, 82.5, giaddr, ciaddr); 0 = none
+                                // subnet hint (after 118, 82.5, giaddr (by containment,
+                                // then by SubnetConfig::relays), ciaddr); 0 = none
   wire::MacAddr local_mac;      // our MAC on that port: L2 source of the reply
   wire::MacAddr src_mac;        // L2 source of the request (relay or client)
   Ipv4 ip_src = 0;              // IPv4 source of the request
