@@ -31,7 +31,10 @@ export DORADO_BIN="$BUILD/control/daemon/dorado" E2E_NAME=bench   # read by lib.
 # shellcheck source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 require_env
-command -v perfdhcp >/dev/null || { echo "perfdhcp missing: apt-get install kea-admin" >&2; exit 2; }
+"$ROOT/tools/setup-deps.sh" >/dev/null
+if ! command -v kea-dhcp4 >/dev/null || ! command -v perfdhcp >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kea-dhcp4-server kea-admin >/dev/null
+fi
 
 KEA_PID=""
 start_kea() {
