@@ -3,6 +3,8 @@
 // RFC 3396 splitting and checksums are checked on the raw bytes too.
 #include <gtest/gtest.h>
 
+#include "checksum_reference.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -35,20 +37,10 @@ Buf ip(Ipv4 a) {
              static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
 }
 Buf be32(std::uint32_t v) { return ip(v); }
-std::uint16_t get16(const Buf& b, std::size_t at) {
-  return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
-}
+using test::get16;
+using test::ref_add;
+using test::ref_fold;
 
-// Reference RFC 1071 sum, 16 bits at a time (independent of frame.cpp).
-std::uint32_t ref_add(std::uint32_t acc, const std::uint8_t* p, std::size_t n) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) acc += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n % 2) acc += static_cast<std::uint32_t>(p[n - 1]) << 8;
-  return acc;
-}
-std::uint16_t ref_fold(std::uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<std::uint16_t>(~acc & 0xffff);
-}
 
 constexpr MacAddr kServerMac{{0x02, 0x00, 0x00, 0xd0, 0x2a, 0x01}};
 constexpr MacAddr kClientMac{{0x42, 0xb4, 0x44, 0xb4, 0xf0, 0xee}};

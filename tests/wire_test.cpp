@@ -4,6 +4,8 @@
 // the code under test to build their inputs.
 #include <gtest/gtest.h>
 
+#include "checksum_reference.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -60,20 +62,10 @@ void push32(Buf& b, std::uint32_t v) {
   push16(b, static_cast<std::uint16_t>(v >> 16));
   push16(b, static_cast<std::uint16_t>(v));
 }
-std::uint16_t get16(const Buf& b, std::size_t at) {
-  return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
-}
+using test::get16;
+using test::ref_add;
+using test::ref_fold;
 
-// Reference RFC 1071 sum, 16 bits at a time.
-std::uint32_t ref_add(std::uint32_t acc, const std::uint8_t* p, std::size_t n) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) acc += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n % 2) acc += static_cast<std::uint32_t>(p[n - 1]) << 8;
-  return acc;
-}
-std::uint16_t ref_fold(std::uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<std::uint16_t>(~acc & 0xffff);
-}
 
 constexpr MacAddr kClientMac{{0x00, 0x0c, 0x29, 0x1f, 0x74, 0x06}};
 constexpr MacAddr kRelayMac{{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30}};
