@@ -529,6 +529,23 @@ class Reader {
     return o;
   }
 
+  // Calls one(element, key) for a scalar value, or for every element of a
+  // non-empty array (key indexed). An empty array is an error: false.
+  template <typename F>
+  bool each_scalar(const Value& v, const std::string& k, F&& one) {
+    if (!v.is_array()) {
+      one(v, k);
+      return true;
+    }
+    const toml::array& a = v.as_array();
+    if (a.empty()) {
+      error(where_of(v, k), "must not be empty");
+      return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) one(a[i], indexed(k, i));
+    return true;
+  }
+
   std::optional<std::vector<std::uint8_t>> option_value(const Value& v, const std::string& k,
                                                         std::string_view kind) {
     if (kind == "string") {
@@ -567,17 +584,7 @@ class Reader {
           ok = false;
         }
       };
-      if (v.is_array()) {
-        const toml::array& a = v.as_array();
-        if (a.empty()) {
-          error(where_of(v, k), "must not be empty");
-          return std::nullopt;
-        }
-        for (std::size_t i = 0; i < a.size(); ++i) one(a[i], indexed(k, i));
-      } else {
-        one(v, k);
-      }
-      if (!ok) return std::nullopt;
+      if (!each_scalar(v, k, one) || !ok) return std::nullopt;
       return engine::encode_ipv4_list(ips);
     }
     // u8 / u16 / u32: an integer or an array of integers, big-endian.
@@ -595,17 +602,7 @@ class Reader {
                                                     : engine::encode_u32(static_cast<std::uint32_t>(*x));
       out.insert(out.end(), b.begin(), b.end());
     };
-    if (v.is_array()) {
-      const toml::array& a = v.as_array();
-      if (a.empty()) {
-        error(where_of(v, k), "must not be empty");
-        return std::nullopt;
-      }
-      for (std::size_t i = 0; i < a.size(); ++i) one(a[i], indexed(k, i));
-    } else {
-      one(v, k);
-    }
-    if (!ok) return std::nullopt;
+    if (!each_scalar(v, k, one) || !ok) return std::nullopt;
     return out;
   }
 
