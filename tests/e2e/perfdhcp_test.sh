@@ -26,8 +26,13 @@ stats() {   # stats EXCHANGE FIELD
 }
 log "DISCOVER-OFFER: sent $(stats DISCOVER-OFFER 'sent packets') received $(stats DISCOVER-OFFER 'received packets')"
 log "REQUEST-ACK:    sent $(stats REQUEST-ACK 'sent packets') received $(stats REQUEST-ACK 'received packets')"
-check "all $CLIENTS DISCOVERs got an OFFER" test "$(stats DISCOVER-OFFER 'received packets')" = "$CLIENTS"
-check "all $CLIENTS REQUESTs got an ACK" test "$(stats REQUEST-ACK 'received packets')" = "$CLIENTS"
+# perfdhcp may send one exchange past -n (the 1001st reuses client 1's MAC:
+# a renewal), so: every exchange it sent completed, and at least $CLIENTS.
+sent_d=$(stats DISCOVER-OFFER 'sent packets') got_o=$(stats DISCOVER-OFFER 'received packets')
+sent_r=$(stats REQUEST-ACK 'sent packets') got_a=$(stats REQUEST-ACK 'received packets')
+check "at least $CLIENTS DISCOVERs sent ($sent_d)" test "$sent_d" -ge "$CLIENTS"
+check "every DISCOVER got an OFFER ($got_o of $sent_d)" test "$got_o" = "$sent_d"
+check "every REQUEST got an ACK ($got_a of $sent_r)" test "$got_a" = "$sent_r"
 check "no lease rejected" test "$(stats REQUEST-ACK 'rejected leases')" = 0
 check "no address given twice (perfdhcp's uniqueness check)" test "$(stats REQUEST-ACK 'non unique addresses')" = 0
 
