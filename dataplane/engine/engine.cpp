@@ -579,17 +579,24 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
   return reply(c, MessageType::ack, subnet, addr, &t, c.m.ciaddr);
 }
 
+Shard::ClientRecord Shard::client_record(const Ctx& c, DropReason not_found) noexcept {
+  std::uint32_t idx = table_.find(c.key.key);
+  if (idx != kNil) idx = refresh(idx, c.now);
+  if (idx == kNil) return {kNil, not_found};
+  if (auto sid = c.m.server_id(); sid && !our_server_id(*sid, table_.at(idx).subnet))
+    return {kNil, DropReason::other_server_id};
+  return {idx, DropReason::none};
+}
+
 Decision Shard::on_decline(const Ctx& c) noexcept {
   const wire::DhcpMessage& m = c.m;
   if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
   const auto addr = m.requested_ip();
   if (!addr) return refuse(DropReason::decline_without_address);
-  std::uint32_t idx = table_.find(c.key.key);
-  if (idx != kNil) idx = refresh(idx, c.now);
-  if (idx == kNil) return refuse(DropReason::decline_not_leased);
+  const ClientRecord found = client_record(c, DropReason::decline_not_leased);
+  if (found.refusal != DropReason::none) return refuse(found.refusal);
+  const std::uint32_t idx = found.index;
   const Lease& l = table_.at(idx);
-  if (auto sid = m.server_id(); sid && !our_server_id(*sid, l.subnet))
-    return refuse(DropReason::other_server_id);
   if (l.address != *addr || (l.state != LeaseState::active && l.state != LeaseState::offered))
     return refuse(DropReason::decline_not_leased);
   decline(idx, c.now);
@@ -599,12 +606,10 @@ Decision Shard::on_decline(const Ctx& c) noexcept {
 Decision Shard::on_release(const Ctx& c) noexcept {
   const wire::DhcpMessage& m = c.m;
   if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
-  std::uint32_t idx = table_.find(c.key.key);
-  if (idx != kNil) idx = refresh(idx, c.now);
-  if (idx == kNil) return refuse(DropReason::release_not_leased);
+  const ClientRecord found = client_record(c, DropReason::release_not_leased);
+  if (found.refusal != DropReason::none) return refuse(found.refusal);
+  const std::uint32_t idx = found.index;
   const Lease& l = table_.at(idx);
-  if (auto sid = m.server_id(); sid && !our_server_id(*sid, l.subnet))
-    return refuse(DropReason::other_server_id);
   if (l.address != m.ciaddr || l.state != LeaseState::active)
     return refuse(DropReason::release_not_leased);
   release(idx, c.now);

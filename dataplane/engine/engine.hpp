@@ -161,6 +161,14 @@ class alignas(64) Shard {
   Decision on_request(const Ctx& c) noexcept;
   Decision on_decline(const Ctx& c) noexcept;
   Decision on_release(const Ctx& c) noexcept;
+  // The record a DECLINE or RELEASE speaks about: the client's own, found
+  // and refreshed, addressed to us. Otherwise index kNil and the refusal:
+  // `not_found`, or other_server_id.
+  struct ClientRecord {
+    std::uint32_t index;
+    DropReason refusal;
+  };
+  ClientRecord client_record(const Ctx& c, DropReason not_found) noexcept;
   Decision on_inform(const Ctx& c) noexcept;
   Decision confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx, std::uint32_t subnet,
                    Ipv4 addr, bool allow_free) noexcept;
