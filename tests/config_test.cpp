@@ -105,6 +105,11 @@ TEST(ConfigGood, FullFileMapsToEngineConfig) {
   EXPECT_EQ(c.dpdk.burst, 64u);
   EXPECT_EQ(c.store.dir, "/tmp/dorado-test");
   EXPECT_EQ(c.store.durability, Durability::async);
+  EXPECT_EQ(c.store.commit_interval_us, 500u);
+  EXPECT_EQ(c.store.commit_records, 2048u);
+  EXPECT_EQ(c.store.segment_mb, 16u);
+  EXPECT_EQ(c.store.snapshot_records, 100000u);
+  EXPECT_FALSE(c.store.snapshot_on_exit);
   EXPECT_EQ(c.control.socket, "/tmp/dorado-test.sock");
   EXPECT_EQ(c.engine.offer_hold_s, 10u);
   EXPECT_EQ(c.engine.decline_probation_s, 600u);
@@ -202,6 +207,11 @@ TEST(ConfigGood, MinimalGetsDefaults) {
   EXPECT_EQ(c.dpdk.burst, 32u);
   EXPECT_EQ(c.store.dir, "/var/lib/dorado");
   EXPECT_EQ(c.store.durability, Durability::fsync);
+  EXPECT_EQ(c.store.commit_interval_us, 1000u);
+  EXPECT_EQ(c.store.commit_records, 16384u);
+  EXPECT_EQ(c.store.segment_mb, 64u);
+  EXPECT_EQ(c.store.snapshot_records, 4000000u);
+  EXPECT_TRUE(c.store.snapshot_on_exit);
   EXPECT_EQ(c.control.socket, "/run/dorado/dorado.sock");
   EXPECT_EQ(c.engine.offer_hold_s, 30u);
   EXPECT_EQ(c.engine.decline_probation_s, 86400u);
@@ -398,7 +408,7 @@ x = 1
   ASSERT_EQ(r.errors.size(), 10u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "a.toml:2: server.adress: unknown key (did you mean `address`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:5: dpdk.worker: unknown key (did you mean `workers`?)"));
-  EXPECT_TRUE(has_error(r, "a.toml:7: store.directory: unknown key; expected one of: dir durability"));
+  EXPECT_TRUE(has_error(r, "a.toml:7: store.directory: unknown key; expected one of: dir durability commit_interval_us commit_records segment_mb snapshot_records snapshot_on_exit"));
   EXPECT_TRUE(has_error(r, "a.toml:9: control.sock: unknown key"));
   EXPECT_TRUE(has_error(r, "a.toml:11: lease.offer_hold_s: unknown key (did you mean `offer_hold`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:15: option[0].alwayssend: unknown key (did you mean `always_send`?)"));
@@ -760,7 +770,7 @@ decline_probation = 4294967296
 prefix = "10.99.0.0/16"
 )");
   EXPECT_TRUE(has_error(r, "a.toml:4: store.dir: must not be empty"));
-  EXPECT_TRUE(has_error(r, "a.toml:5: store.durability: must be \"fsync\" or \"async\" (got \"never\")"));
+  EXPECT_TRUE(has_error(r, "a.toml:5: store.durability: must be \"fsync\", \"async\" or \"off\" (got \"never\")"));
   EXPECT_TRUE(has_error(r, "a.toml:7: control.socket: longer than 107 bytes"));
   EXPECT_TRUE(has_error(r, "a.toml:9: lease.offer_hold: must be 1..4294967295 (got 0)"));
   EXPECT_TRUE(has_error(r, "a.toml:10: lease.decline_probation: must be 1..4294967295 (got 4294967296)"));

@@ -1261,6 +1261,639 @@ TEST_F(EngineTest, BurstDecisionsEqualSequentialOnes) {
   EXPECT_GT(one.counters().event(Event::tx_ack), 50u);
 }
 
+// ---- restore (start-up from the store) -------------------------------------------------
+
+// A stored record as the store hands it back (StoredLease = LeaseChange).
+LeaseChange stored(LeaseOp op, MacAddr mac, Ipv4 addr, Seconds start, Seconds expires,
+                   const std::string& host = "") {
+  LeaseChange c;
+  c.op = op;
+  const ClientKey k = client_key_hw(1, wire::Bytes{mac.b.data(), 6});
+  c.key_len = k.len;
+  std::memcpy(c.key.data(), k.bytes.data(), k.len);
+  c.htype = 1;
+  c.chaddr = mac;
+  c.address = addr;
+  c.start = start;
+  c.expires = expires;
+  c.hostname_len = static_cast<std::uint8_t>(host.size());
+  std::memcpy(c.hostname.data(), host.data(), host.size());
+  c.subnet_id = 12345;   // informational only
+  return c;
+}
+
+LeaseChange probation(Ipv4 addr, Seconds start, Seconds expires) {
+  LeaseChange c;
+  c.op = LeaseOp::decline;
+  c.address = addr;
+  c.start = start;
+  c.expires = expires;
+  return c;
+}
+
+TEST_F(EngineTest, RestoredActiveLeaseIsAckedOnInitRebootAndRenewing) {
+  const Ipv4 a = ip(10, 0, 0, 50);
+  ASSERT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), a, now_ - 100, now_ + 1000, "laptop"), now_),
+            RestoreStatus::restored);
+  EXPECT_TRUE(shard_->changes().empty());   // the store already has it
+  EXPECT_EQ(shard_->last_seq(), 0u);
+  EXPECT_EQ(shard_->audit(), "");
+  const Lease* l = lease_of(mac_of(1));
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->state, LeaseState::active);
+  EXPECT_EQ(l->address, a);
+  EXPECT_EQ(l->start, now_ - 100);
+  EXPECT_EQ(l->expires, now_ + 1000);
+  EXPECT_EQ(l->chaddr, mac_of(1));
+  EXPECT_EQ(shard_->lease_at_address(a), l);
+  EXPECT_EQ(shard_->leases().hostname(static_cast<std::uint32_t>(l - &shard_->leases().at(0))), "laptop");
+
+  const Decision o = discover(mac_of(1));
+  EXPECT_EQ(o.type, MessageType::offer);
+  EXPECT_EQ(o.yiaddr, a);
+  now_ += 10;
+  Decision d = send(init_reboot(mac_of(1), a));
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, a);
+  auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::renew);   // persisted: the store knows the binding
+  EXPECT_EQ(c[0].seq, 1u);
+  d = renew(mac_of(1), a);
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, a);
+  EXPECT_EQ(d.lease_time, 3600u);
+  c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::renew);
+}
+
+TEST_F(EngineTest, RestoredActiveLeaseExpiresAndProbationEndsOnTime) {
+  ASSERT_EQ(shard_->restore(stored(LeaseOp::renew, mac_of(1), ip(10, 0, 0, 50), now_, now_ + 100), now_),
+            RestoreStatus::restored);
+  ASSERT_EQ(shard_->restore(probation(ip(10, 0, 0, 51), now_ - 10, now_ + 200), now_), RestoreStatus::restored);
+  advance(100);
+  auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(c[0].address, ip(10, 0, 0, 50));
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::expired);
+  advance(100);
+  c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(c[0].key_len, 0u);
+  EXPECT_EQ(c[0].address, ip(10, 0, 0, 51));
+  EXPECT_EQ(shard_->lease_at_address(ip(10, 0, 0, 51)), nullptr);
+}
+
+// A /28 pool: every address restored as held is out of reach of new
+// clients; the history address goes to a newcomer only when nothing clean
+// is left.
+TEST_F(EngineTest, NewClientsNeverGetRestoredActiveOrProbationAddresses) {
+  EngineConfig cfg = test_config();
+  SubnetConfig f;
+  f.id = 600;
+  f.prefix = ip(10, 6, 0, 0);
+  f.prefix_len = 24;
+  f.pools = {{ip(10, 6, 0, 16), ip(10, 6, 0, 31)}};   // 16 addresses
+  cfg.subnets = {f};
+  cfg.server_address = ip(10, 6, 0, 1);
+  build(cfg, test_sizes());
+  std::set<Ipv4> held;
+  for (unsigned i = 0; i < 8; ++i) {   // .16, .18, ... .30
+    const Ipv4 a = ip(10, 6, 0, 16 + 2 * i);
+    ASSERT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1000 + i), a, now_, now_ + 500), now_),
+              RestoreStatus::restored);
+    held.insert(a);
+  }
+  for (Ipv4 a : {ip(10, 6, 0, 17), ip(10, 6, 0, 19)}) {
+    ASSERT_EQ(shard_->restore(probation(a, now_, now_ + 500), now_), RestoreStatus::restored);
+    held.insert(a);
+  }
+  const Ipv4 history = ip(10, 6, 0, 21);
+  ASSERT_EQ(shard_->restore(stored(LeaseOp::release, mac_of(2000), history, now_ - 50, now_ - 20), now_),
+            RestoreStatus::history);
+  EXPECT_EQ(shard_->audit(), "");
+  ASSERT_EQ(held.size(), 10u);
+  std::vector<Ipv4> got;
+  for (std::uint32_t n = 0; n < 20; ++n) {
+    Req q;
+    q.mac = mac_of(n);
+    q.interface = ip(10, 6, 0, 1);
+    const Decision o = send(q);
+    if (o.verdict != Verdict::reply) {
+      EXPECT_EQ(o.drop, DropReason::pool_exhausted);
+      break;
+    }
+    EXPECT_FALSE(held.count(o.yiaddr)) << "restored address offered to a new client";
+    q.type = MessageType::request;
+    q.requested = o.yiaddr;
+    q.server_id = ip(10, 6, 0, 1);
+    const Decision a = send(q);
+    ASSERT_EQ(a.type, MessageType::ack);
+    got.push_back(a.yiaddr);
+  }
+  ASSERT_EQ(got.size(), 6u);   // 16 - 10 held
+  EXPECT_EQ(got.back(), history);   // sticky: handed out last
+  EXPECT_EQ(std::set<Ipv4>(got.begin(), got.end()).size(), got.size());
+}
+
+TEST_F(EngineTest, ReturningClientGetsItsRestoredHistoryAddress) {
+  const Ipv4 expired = ip(10, 0, 0, 77), released = ip(10, 0, 0, 78);
+  // A commit that ran out while the server was down, and a release.
+  ASSERT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(5), expired, now_ - 5000, now_ - 1400), now_),
+            RestoreStatus::history);
+  ASSERT_EQ(shard_->restore(stored(LeaseOp::release, mac_of(6), released, now_ - 500, now_ - 100), now_),
+            RestoreStatus::history);
+  ASSERT_EQ(shard_->restore(stored(LeaseOp::expire, mac_of(7), ip(10, 0, 0, 79), now_ - 500, now_ - 100), now_),
+            RestoreStatus::history);
+  EXPECT_EQ(lease_of(mac_of(5))->state, LeaseState::expired);
+  EXPECT_EQ(lease_of(mac_of(6))->state, LeaseState::released);
+  EXPECT_TRUE(shard_->addresses().is_sticky(shard_->addresses().slot_of(0, expired)));
+  EXPECT_TRUE(shard_->changes().empty());
+  // Newcomers get clean addresses, not the sticky ones.
+  for (std::uint32_t n = 100; n < 110; ++n) {
+    const Ipv4 a = dora(mac_of(n));
+    EXPECT_NE(a, expired);
+    EXPECT_NE(a, released);
+  }
+  take_changes();
+  EXPECT_EQ(dora(mac_of(5)), expired);
+  EXPECT_EQ(send(init_reboot(mac_of(6), released)).type, MessageType::ack);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].op, LeaseOp::commit);
+  EXPECT_EQ(c[1].op, LeaseOp::commit);
+  EXPECT_EQ(c[1].address, released);
+}
+
+TEST_F(EngineTest, EachRestoreRefusalHasItsStatus) {
+  const Seconds until = now_ + 1000;
+  // Outside every subnet; in a subnet but in no block (subnet C: pool .10-.20).
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), ip(172, 16, 0, 1), now_, until), now_),
+            RestoreStatus::no_subnet);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), ip(10, 2, 0, 200), now_, until), now_),
+            RestoreStatus::no_subnet);
+  // In a block but outside the pool; the server's own address.
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), ip(10, 2, 0, 30), now_, until), now_),
+            RestoreStatus::not_in_pool);
+  EXPECT_EQ(shard_->restore(probation(ip(10, 2, 0, 30), now_, until), now_), RestoreStatus::not_in_pool);
+  // Reserved for another client (10.0.0.60: client-id ff 'res'; 10.0.0.5: MAC aa).
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), ip(10, 0, 0, 60), now_, until), now_),
+            RestoreStatus::conflict);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), ip(10, 0, 0, 5), now_, until), now_),
+            RestoreStatus::conflict);
+  // ... but the owner of the reservation gets it back.
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(0xaa), ip(10, 0, 0, 5), now_, until), now_),
+            RestoreStatus::restored);
+  EXPECT_EQ(send(init_reboot(mac_of(0xaa), ip(10, 0, 0, 5))).type, MessageType::ack);
+  take_changes();
+  // Held by another active lease; the client already holds another one.
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(2), ip(10, 0, 0, 50), now_, until), now_),
+            RestoreStatus::restored);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(3), ip(10, 0, 0, 50), now_, until), now_),
+            RestoreStatus::conflict);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(2), ip(10, 0, 0, 51), now_, until), now_),
+            RestoreStatus::conflict);
+  EXPECT_EQ(shard_->restore(probation(ip(10, 0, 0, 50), now_, until), now_), RestoreStatus::conflict);
+  // Not a lease.
+  LeaseChange bad = stored(LeaseOp::commit, mac_of(4), ip(10, 0, 0, 52), now_, until);
+  bad.key[0] = 7;
+  EXPECT_EQ(shard_->restore(bad, now_), RestoreStatus::invalid);
+  bad = stored(LeaseOp::commit, mac_of(4), ip(10, 0, 0, 52), now_, until);
+  bad.key_len = 200;
+  EXPECT_EQ(shard_->restore(bad, now_), RestoreStatus::invalid);
+  bad = stored(LeaseOp::reclaim, mac_of(4), ip(10, 0, 0, 52), now_, until);
+  EXPECT_EQ(shard_->restore(bad, now_), RestoreStatus::invalid);
+  bad = probation(ip(10, 0, 0, 52), now_, until);
+  bad.op = LeaseOp::commit;   // a binding without a client
+  EXPECT_EQ(shard_->restore(bad, now_), RestoreStatus::invalid);
+  bad = stored(LeaseOp::commit, mac_of(4), ip(10, 0, 0, 52), now_, until);
+  bad.op = static_cast<LeaseOp>(99);
+  EXPECT_EQ(shard_->restore(bad, now_), RestoreStatus::invalid);
+  bad = stored(LeaseOp::commit, mac_of(4), ip(10, 0, 0, 52), now_, until);
+  bad.hostname_len = 64;
+  EXPECT_EQ(shard_->restore(bad, now_), RestoreStatus::invalid);
+  // Nothing left to hold: a probation over, an ended-probation record.
+  EXPECT_EQ(shard_->restore(probation(ip(10, 0, 0, 53), now_ - 700, now_ - 100), now_), RestoreStatus::history);
+  LeaseChange ended = probation(ip(10, 0, 0, 53), now_ - 700, now_ - 100);
+  ended.op = LeaseOp::expire;
+  EXPECT_EQ(shard_->restore(ended, now_), RestoreStatus::history);
+  EXPECT_EQ(shard_->lease_at_address(ip(10, 0, 0, 53)), nullptr);
+  EXPECT_EQ(shard_->audit(), "");
+  EXPECT_TRUE(shard_->changes().empty());
+
+  // A pool address in a block another shard owns.
+  ShardConfig s1 = test_sizes();
+  s1.identity = {1, 2};
+  auto other = Shard::create(compiled_->config, s1);
+  ASSERT_TRUE(other.shard);
+  // Subnet B's pool spans two blocks (10.1.0.0/26 -> shard 0 of 2, .64/26 -> shard 1).
+  LeaseChange lo = stored(LeaseOp::commit, mac_of(9), ip(10, 1, 0, 20), now_, until);
+  LeaseChange hi = stored(LeaseOp::commit, mac_of(9), ip(10, 1, 0, 70), now_, until);
+  const std::uint32_t b_lo = compiled_->config.block_of(compiled_->config.subnets[1], lo.address);
+  ASSERT_EQ(b_lo + 1, compiled_->config.block_of(compiled_->config.subnets[1], hi.address));
+  const bool lo_ours = b_lo % 2 == 1;
+  EXPECT_EQ(other.shard->restore(lo_ours ? hi : lo, now_), RestoreStatus::wrong_shard);
+  EXPECT_EQ(other.shard->restore(lo_ours ? lo : hi, now_), RestoreStatus::restored);
+  EXPECT_EQ(other.shard->audit(), "");
+
+  // Table full: history yields to active leases, else the record is refused.
+  build(test_config(), test_sizes(2));
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(1), ip(10, 0, 0, 50), now_, until), now_),
+            RestoreStatus::restored);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::release, mac_of(2), ip(10, 0, 0, 51), now_, now_), now_),
+            RestoreStatus::history);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::release, mac_of(3), ip(10, 0, 0, 52), now_, now_), now_),
+            RestoreStatus::table_full);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(4), ip(10, 0, 0, 53), now_, until), now_),
+            RestoreStatus::restored);
+  EXPECT_EQ(lease_of(mac_of(2)), nullptr);   // evicted
+  EXPECT_EQ(shard_->restore(probation(ip(10, 0, 0, 54), now_, until), now_), RestoreStatus::table_full);
+  EXPECT_EQ(shard_->audit(), "");
+  EXPECT_TRUE(shard_->changes().empty());
+
+  EXPECT_EQ(restore_status_name(RestoreStatus::restored), "restored");
+  EXPECT_EQ(restore_status_name(RestoreStatus::wrong_shard), "wrong_shard");
+  EXPECT_EQ(restore_status_name(RestoreStatus::invalid), "invalid");
+  EXPECT_EQ(restore_status_name(static_cast<RestoreStatus>(200)), "invalid_status");
+}
+
+TEST_F(EngineTest, RestoreResolvesDuplicateRecordsWhateverTheOrder) {
+  const Seconds until = now_ + 1000;
+  const Ipv4 a = ip(10, 0, 0, 50), b = ip(10, 0, 0, 51);
+  // History on an address, then another client's active lease on it: active wins.
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::expire, mac_of(1), a, now_ - 900, now_ - 10), now_),
+            RestoreStatus::history);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::commit, mac_of(2), a, now_, until), now_), RestoreStatus::restored);
+  EXPECT_EQ(lease_of(mac_of(1)), nullptr);
+  // The other way round: the active lease stays.
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::release, mac_of(3), a, now_ - 900, now_ - 10), now_),
+            RestoreStatus::conflict);
+  EXPECT_EQ(lease_of(mac_of(2))->address, a);
+  // One client, two histories: the later one wins in either order.
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::release, mac_of(4), b, now_ - 900, now_ - 50), now_),
+            RestoreStatus::history);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::expire, mac_of(4), ip(10, 0, 0, 52), now_ - 900, now_ - 60), now_),
+            RestoreStatus::conflict);
+  EXPECT_EQ(shard_->restore(stored(LeaseOp::expire, mac_of(4), ip(10, 0, 0, 52), now_ - 900, now_ - 40), now_),
+            RestoreStatus::history);
+  EXPECT_EQ(lease_of(mac_of(4))->address, ip(10, 0, 0, 52));
+  EXPECT_EQ(shard_->lease_at_address(b), nullptr);
+  EXPECT_FALSE(shard_->addresses().is_sticky(shard_->addresses().slot_of(0, b)));
+  // A probation beats the history on its address.
+  EXPECT_EQ(shard_->restore(probation(ip(10, 0, 0, 52), now_, until), now_), RestoreStatus::restored);
+  EXPECT_EQ(lease_of(mac_of(4)), nullptr);
+  EXPECT_EQ(shard_->audit(), "");
+  EXPECT_TRUE(shard_->changes().empty());
+}
+
+// A run on 4 shards journals into a store model; a "restart" restores it into
+// 4 fresh shards through owner_shard_of; then a random workload runs on the
+// restored shards. No address is ever active on two shards, every client's
+// valid lease survives the restart, and every shard stays sound.
+TEST(EngineRestore, FourShardsRestoreThenServeWithoutDoubleLeases) {
+  EngineConfig cfg;
+  cfg.server_address = kServer;
+  cfg.offer_hold_s = 5;
+  cfg.decline_probation_s = 60;
+  SubnetConfig s;
+  s.id = 1;
+  s.prefix = ip(10, 9, 0, 0);
+  s.prefix_len = 24;
+  s.pools = {{ip(10, 9, 0, 2), ip(10, 9, 0, 253)}};   // 4 blocks: one per shard
+  s.lease_time = 100;
+  s.min_lease_time = 20;
+  s.max_lease_time = 200;
+  cfg.subnets = {s};
+  const CompileResult compiled = compile(cfg);
+  ASSERT_TRUE(compiled.ok()) << compiled.error;
+  constexpr std::uint32_t kShards = 4, kClients = 300;
+  ShardConfig sizes;
+  sizes.table.capacity = 128;
+  sizes.table.hostname_capacity = 16;
+  sizes.table.long_key_capacity = 4;
+  sizes.table.wheel_bits = 8;
+  sizes.change_log_capacity = 256;
+  auto make_shards = [&] {
+    std::vector<std::unique_ptr<Shard>> v;
+    for (std::uint32_t i = 0; i < kShards; ++i) {
+      ShardConfig sc = sizes;
+      sc.identity = {i, kShards};
+      auto c = Shard::create(compiled.config, sc);
+      EXPECT_TRUE(c.shard) << c.error;
+      v.push_back(std::move(c.shard));
+    }
+    return v;
+  };
+  std::map<Ipv4, LeaseChange> store;   // last record per address, as the store keeps it
+  auto drain = [&](Shard& sh) {
+    for (const LeaseChange& c : sh.changes()) {
+      if (c.op == LeaseOp::reclaim) {
+        auto it = store.find(c.address);
+        if (it != store.end() && it->second.key_len == c.key_len &&
+            std::memcmp(it->second.key.data(), c.key.data(), c.key_len) == 0)
+          store.erase(it);
+      } else if (c.op == LeaseOp::expire && c.key_len == 0) {
+        store.erase(c.address);
+      } else {
+        store[c.address] = c;
+      }
+    }
+    sh.clear_changes();
+  };
+  struct Client {
+    Ipv4 held = 0;
+    Seconds until = 0;
+  };
+  std::vector<Client> model(kClients);
+  Seconds now = kStart;
+  std::mt19937 rng(7);
+  std::uint64_t acks = 0;
+
+  auto run = [&](std::vector<std::unique_ptr<Shard>>& shards, int steps) {
+    for (int step = 0; step < steps; ++step) {
+      const std::uint32_t n = rng() % kClients;
+      Client& cm = model[n];
+      Req q;
+      q.mac = mac_of(n);
+      q.interface = ip(10, 9, 0, 1);
+      const unsigned what = rng() % 100;
+      if (what < 45) {   // DORA in one go
+        q.type = MessageType::discover;
+      } else if (what < 75) {
+        q.type = MessageType::request;
+        q.ciaddr = cm.held != 0 ? cm.held : ip(10, 9, 0, rng() % 256);
+        q.unicast = true;
+      } else if (what < 82) {
+        q.type = MessageType::request;
+        q.requested = cm.held != 0 ? cm.held : ip(10, 9, 0, rng() % 256);
+      } else if (what < 90) {
+        q.type = MessageType::release;
+        q.ciaddr = cm.held;
+        q.server_id = kServer;
+      } else if (what < 92) {
+        q.type = MessageType::decline;
+        q.requested = cm.held;
+        q.server_id = kServer;
+      } else {
+        now += rng() % 10;
+        for (auto& sh : shards) {
+          sh->sweep(now, 1u << 20);
+          drain(*sh);
+        }
+        continue;
+      }
+      auto p = make_packet(q);
+      const KeyResult key = client_key_of(p->msg);
+      Shard& sh = *shards[shard_for_hash(key.key.hash, kShards)];
+      Decision d = sh.handle(p->msg, p->rx, now);
+      if (q.type == MessageType::discover && d.verdict == Verdict::reply) {
+        Req r = q;
+        r.type = MessageType::request;
+        r.requested = d.yiaddr;
+        r.server_id = kServer;
+        p = make_packet(r);
+        d = sh.handle(p->msg, p->rx, now);
+      }
+      drain(sh);
+      ASSERT_EQ(sh.audit(), "") << "step " << step;
+      if (d.verdict == Verdict::reply && d.type == MessageType::ack) {
+        ++acks;
+        for (std::uint32_t o = 0; o < kClients; ++o)
+          ASSERT_FALSE(o != n && model[o].held == d.yiaddr && model[o].until > now)
+              << "address ACKed to two clients, step " << step;
+        cm.held = d.yiaddr;
+        cm.until = now + d.lease_time;
+      } else if (d.verdict == Verdict::reply && d.type == MessageType::nak) {
+        cm.held = 0;
+      } else if ((q.type == MessageType::release || q.type == MessageType::decline) &&
+                 d.verdict == Verdict::silent) {
+        cm.held = 0;
+      }
+      std::set<Ipv4> active;
+      for (auto& s2 : shards)
+        s2->leases().for_each([&](std::uint32_t, const Lease& l) {
+          if (l.state == LeaseState::active && l.expires > now) {
+            ASSERT_TRUE(active.insert(l.address).second) << "address active twice, step " << step;
+          }
+        });
+      for (std::uint32_t o = 0; o < kClients; ++o)
+        if (model[o].held != 0 && model[o].until > now) {
+          ASSERT_TRUE(active.count(model[o].held)) << "valid lease of client " << o << " lost";
+        }
+    }
+  };
+
+  auto before = make_shards();
+  run(before, 3000);
+  ASSERT_FALSE(HasFatalFailure());
+  before.clear();   // "crash": only the store survives
+  now += 5;
+
+  auto after = make_shards();
+  std::map<RestoreStatus, unsigned> statuses;
+  std::vector<LeaseChange> records;
+  for (const auto& [addr, rec] : store) records.push_back(rec);
+  std::shuffle(records.begin(), records.end(), rng);   // any order
+  for (const LeaseChange& rec : records) {
+    const std::uint32_t owner = owner_shard_of(rec, compiled.config, kShards);
+    ASSERT_LT(owner, kShards);
+    ++statuses[after[owner]->restore(rec, now)];
+  }
+  for (auto& sh : after) {
+    EXPECT_EQ(sh->audit(), "");
+    EXPECT_TRUE(sh->changes().empty());
+  }
+  std::printf("restored %u, history %u of %zu records; %llu ACKs before\n", statuses[RestoreStatus::restored],
+              statuses[RestoreStatus::history], records.size(), static_cast<unsigned long long>(acks));
+  EXPECT_EQ(statuses[RestoreStatus::restored] + statuses[RestoreStatus::history], records.size());
+  EXPECT_GT(statuses[RestoreStatus::restored], 20u);
+  EXPECT_GT(statuses[RestoreStatus::history], 5u);
+  // Every client with a valid lease renews it on its owner shard.
+  for (std::uint32_t n = 0; n < kClients; ++n) {
+    if (model[n].held == 0 || model[n].until <= now) continue;
+    Req q;
+    q.type = MessageType::request;
+    q.mac = mac_of(n);
+    q.ciaddr = model[n].held;
+    q.unicast = true;
+    q.interface = ip(10, 9, 0, 1);
+    auto p = make_packet(q);
+    Shard& sh = *after[shard_for_hash(client_key_of(p->msg).key.hash, kShards)];
+    const Decision d = sh.handle(p->msg, p->rx, now);
+    ASSERT_EQ(d.type, MessageType::ack) << "client " << n;
+    EXPECT_EQ(d.yiaddr, model[n].held);
+    model[n].until = now + d.lease_time;
+    drain(sh);
+  }
+  acks = 0;
+  run(after, 3000);
+  EXPECT_GT(acks, 300u);
+}
+
+// ---- store not writable (degraded mode) -------------------------------------------------
+
+TEST_F(EngineTest, StoreDownRefusesDiscoverFromClientsWithoutActiveLease) {
+  const Ipv4 a = dora(mac_of(1));
+  dora(mac_of(2));
+  release(mac_of(2), lease_of(mac_of(2))->address);
+  take_changes();
+  shard_->set_store_writable(false);
+  EXPECT_FALSE(shard_->store_writable());
+  for (std::uint32_t n : {2u, 3u}) {
+    const Decision d = discover(mac_of(n));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.drop, DropReason::store_unavailable);
+  }
+  EXPECT_EQ(drops(DropReason::store_unavailable), 2u);
+  EXPECT_EQ(lease_of(mac_of(3)), nullptr);   // nothing held for it
+  // A bound client is offered its own address for the time it has left.
+  now_ += 1000;
+  const Decision o = discover(mac_of(1));
+  ASSERT_EQ(o.type, MessageType::offer);
+  EXPECT_EQ(o.yiaddr, a);
+  EXPECT_EQ(o.lease_time, 2600u);
+  EXPECT_EQ(o.t1, 1300u);
+  EXPECT_EQ(o.t2, 2275u);
+  EXPECT_EQ(lease_of(mac_of(1))->state, LeaseState::active);
+  EXPECT_TRUE(shard_->changes().empty());
+  EXPECT_EQ(drop_name(DropReason::store_unavailable), "store_unavailable");
+}
+
+TEST_F(EngineTest, StoreDownRenewalsGetTheRemainingTimeWithoutARecord) {
+  const Ipv4 a = dora(mac_of(1));
+  const std::uint32_t seq = shard_->last_seq();
+  ASSERT_NE(seq, 0u);
+  EXPECT_EQ(seq, shard_->changes().back().seq);
+  take_changes();
+  shard_->set_store_writable(false);
+  const Seconds expires = lease_of(mac_of(1))->expires;
+  const Seconds start = lease_of(mac_of(1))->start;
+  now_ += 1000;
+  Decision d = renew(mac_of(1), a);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, a);
+  EXPECT_EQ(d.lease_time, 2600u);   // expires - now
+  EXPECT_EQ(d.t1, 1300u);           // the subnet's 0.5 / 0.875
+  EXPECT_EQ(d.t2, 2275u);
+  EXPECT_EQ(d.change_count, 0u);
+  now_ += 100;
+  d = renew(mac_of(1), a, false);   // REBINDING
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.lease_time, 2500u);
+  d = send(init_reboot(mac_of(1), a));
+  EXPECT_EQ(d.type, MessageType::ack);
+  d = select(mac_of(1), a);   // re-DORA of a bound client
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.lease_time, 2500u);
+  EXPECT_TRUE(shard_->changes().empty());
+  EXPECT_EQ(shard_->last_seq(), seq);
+  EXPECT_EQ(lease_of(mac_of(1))->expires, expires);
+  EXPECT_EQ(lease_of(mac_of(1))->start, start);
+  EXPECT_EQ(events(Event::renew_unjournaled), 4u);
+  EXPECT_EQ(events(Event::lease_renew), 0u);
+  // The lease runs out at its old time.
+  advance(2500);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(c[0].seq, seq + 1);
+  EXPECT_EQ(shard_->last_seq(), seq + 1);
+}
+
+TEST_F(EngineTest, StoreDownRenewalTimesFollowTheSubnetRatios) {
+  Req q;
+  q.giaddr = ip(10, 1, 0, 1);   // subnet B: 1000 s, 0.4 / 0.7
+  const Decision o = send(q);
+  q.type = MessageType::request;
+  q.requested = o.yiaddr;
+  q.server_id = kServer;
+  ASSERT_EQ(send(q).type, MessageType::ack);
+  shard_->set_store_writable(false);
+  now_ += 500;
+  q.server_id = 0;
+  q.requested = 0;
+  q.ciaddr = o.yiaddr;
+  const Decision d = send(q);
+  ASSERT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.lease_time, 500u);
+  EXPECT_EQ(d.t1, 200u);
+  EXPECT_EQ(d.t2, 350u);
+}
+
+TEST_F(EngineTest, StoreDownRefusesRequestsThatWouldCommitButStillNaks) {
+  Req q;
+  q.mac = mac_of(1);
+  q.lease_time = 86400;
+  const Decision o1 = send(q);
+  q.type = MessageType::request;
+  q.requested = o1.yiaddr;
+  q.server_id = kServer;
+  const Ipv4 bound = send(q).yiaddr;
+  ASSERT_NE(bound, 0u);
+  const Ipv4 lapsed = dora(mac_of(2));   // 3600 s
+  const Decision o = discover(mac_of(3));
+  ASSERT_EQ(o.type, MessageType::offer);
+  take_changes();
+  shard_->set_store_writable(false);
+  // SELECTING an offer made before the failure: a new binding.
+  Decision d = select(mac_of(3), o.yiaddr);
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::store_unavailable);
+  EXPECT_EQ(lease_of(mac_of(3))->state, LeaseState::offered);
+  // SELECTING a free address (lost offer), INIT-REBOOT onto a reservation.
+  EXPECT_EQ(select(mac_of(5), ip(10, 0, 0, 200)).drop, DropReason::store_unavailable);
+  EXPECT_EQ(send(init_reboot(mac_of(0xaa), ip(10, 0, 0, 5))).drop, DropReason::store_unavailable);
+  // An expired lease taken back, by RENEWING or INIT-REBOOT: a commit.
+  advance(3600);
+  const auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);   // expiry goes on
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(renew(mac_of(2), lapsed).drop, DropReason::store_unavailable);
+  EXPECT_EQ(send(init_reboot(mac_of(2), lapsed)).drop, DropReason::store_unavailable);
+  EXPECT_EQ(lease_of(mac_of(2))->state, LeaseState::expired);
+  // What commits nothing is answered as usual.
+  d = renew(mac_of(1), bound);
+  EXPECT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.lease_time, 86400u - 3600u);
+  EXPECT_EQ(select(mac_of(6), bound).type, MessageType::nak);   // another client's address
+  EXPECT_EQ(renew(mac_of(2), bound).type, MessageType::nak);
+  EXPECT_EQ(send(init_reboot(mac_of(6), ip(10, 1, 0, 50))).type, MessageType::nak);   // wrong subnet
+  EXPECT_TRUE(shard_->changes().empty());
+  EXPECT_EQ(events(Event::lease_commit), 2u);   // the two DORAs before the failure
+  EXPECT_EQ(drops(DropReason::store_unavailable), 5u);
+}
+
+TEST_F(EngineTest, StoreDownReleaseDeclineAndInformStillWork) {
+  const Ipv4 a = dora(mac_of(1)), b = dora(mac_of(2));
+  take_changes();
+  shard_->set_store_writable(false);
+  EXPECT_EQ(release(mac_of(1), a).verdict, Verdict::silent);
+  EXPECT_EQ(decline(mac_of(2), b).verdict, Verdict::silent);
+  Req inform;
+  inform.type = MessageType::inform;
+  inform.ciaddr = ip(10, 0, 0, 240);
+  inform.unicast = true;
+  EXPECT_EQ(send(inform).type, MessageType::ack);
+  auto c = take_changes();
+  ASSERT_EQ(c.size(), 2u);   // buffered by the store
+  EXPECT_EQ(c[0].op, LeaseOp::release);
+  EXPECT_EQ(c[1].op, LeaseOp::decline);
+  EXPECT_EQ(shard_->last_seq(), c[1].seq);
+  // Writable again: business as usual.
+  shard_->set_store_writable(true);
+  EXPECT_EQ(dora(mac_of(1)), a);
+  EXPECT_NE(dora(mac_of(3)), 0u);
+  c = take_changes();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].op, LeaseOp::commit);
+  EXPECT_EQ(c[1].op, LeaseOp::commit);
+  EXPECT_EQ(c[1].seq, c[0].seq + 1);
+}
+
 // ---- property tests ----------------------------------------------------------------------------
 
 // Random clients doing random DORA / renew / rebind / init-reboot / release /
@@ -1274,6 +1907,8 @@ TEST_F(EngineTest, BurstDecisionsEqualSequentialOnes) {
 //  - inside: scanning all active leases finds no address twice, every
 //    client-side valid lease is active in the table, and the free bitmaps
 //    agree with the lease table (Shard::audit).
+// The store goes down and comes back at random: while down no commit or
+// renew record appears and every ACK keeps the lease's expiry.
 class EngineProperty : public ::testing::TestWithParam<unsigned> {};
 
 struct ClientModel {
@@ -1288,7 +1923,7 @@ struct StoreEntry {
   bool active = false;
 };
 
-TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
+void property_run(unsigned seed, bool outages) {
   EngineConfig cfg;
   cfg.server_address = kServer;
   cfg.offer_hold_s = 5;
@@ -1320,12 +1955,13 @@ TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
   Shard& shard = *created.shard;
 
   constexpr std::uint32_t kClients = 80;
-  std::mt19937 rng(GetParam());
+  std::mt19937 rng(seed);
   std::vector<ClientModel> model(kClients);
   std::map<Ipv4, StoreEntry> store;
   std::map<std::vector<std::uint8_t>, Ipv4> store_by_key;
   Seconds now = kStart;
   std::uint64_t acks = 0, naks = 0;
+  bool writable = true;
 
   auto key_bytes = [](const LeaseChange& c) {
     return std::vector<std::uint8_t>(c.key.begin(), c.key.begin() + c.key_len);
@@ -1408,6 +2044,10 @@ TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
       // Clock: mostly small steps, sometimes a jump over many lease times.
       now += rng() % 25 == 0 ? rng() % 400 : rng() % 4;
       const unsigned budget = rng() % 3 == 0 ? 1u << 20 : 1 + rng() % 40;
+      if (outages && rng() % (writable ? 12 : 4) == 0) {   // down ~25% of the time, in short spells
+        writable = !writable;
+        shard.set_store_writable(writable);
+      }
       shard.sweep(now, budget);
       apply_changes();
       ASSERT_EQ(shard.audit(), "") << "step " << step;
@@ -1415,6 +2055,14 @@ TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
     }
     auto p = make_packet(q);
     const Decision d = shard.handle(p->msg, p->rx, now);
+    if (!writable) {
+      for (const LeaseChange& c : shard.changes())
+        ASSERT_TRUE(c.op != LeaseOp::commit && c.op != LeaseOp::renew) << "store down, step " << step;
+      if (d.verdict == Verdict::reply && d.type == MessageType::ack && q.type == MessageType::request) {
+        ASSERT_TRUE(valid && d.yiaddr == cm.held) << "store down: new binding ACKed, step " << step;
+        ASSERT_EQ(now + d.lease_time, cm.until) << "store down: expiry moved, step " << step;
+      }
+    }
     apply_changes();
     ASSERT_EQ(shard.audit(), "") << "step " << step;
 
@@ -1457,7 +2105,8 @@ TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
         ASSERT_TRUE(active.count(model[o].held)) << "valid lease of client " << o << " lost, step " << step;
       }
   }
-  std::printf("seed %u: %llu ACKs, %llu NAKs, %llu reclaims, %llu expiries, %llu exhausted\n", GetParam(),
+  std::printf("seed %u%s: %llu ACKs, %llu NAKs, %llu reclaims, %llu expiries, %llu exhausted\n", seed,
+              outages ? " (store outages)" : "",
               static_cast<unsigned long long>(acks), static_cast<unsigned long long>(naks),
               static_cast<unsigned long long>(shard.counters().event(Event::lease_reclaim)),
               static_cast<unsigned long long>(shard.counters().event(Event::lease_expire)),
@@ -1467,8 +2116,16 @@ TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) {
   EXPECT_GT(shard.counters().event(Event::lease_reclaim), 0u);
   EXPECT_GT(shard.counters().event(Event::lease_expire), 0u);
   EXPECT_GT(shard.counters().event(Event::probation_ended), 0u);
-  EXPECT_GT(shard.counters().drop(DropReason::pool_exhausted), 0u);
+  if (outages) {
+    EXPECT_GT(shard.counters().drop(DropReason::store_unavailable), 0u);
+    EXPECT_GT(shard.counters().event(Event::renew_unjournaled), 0u);
+  } else {
+    EXPECT_GT(shard.counters().drop(DropReason::pool_exhausted), 0u);
+  }
 }
+
+TEST_P(EngineProperty, NoAddressIsEverLeasedTwice) { property_run(GetParam(), false); }
+TEST_P(EngineProperty, StoreOutagesNeverCommitOrMoveExpiry) { property_run(GetParam(), true); }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, EngineProperty, ::testing::Values(1u, 2u, 3u, 42u, 1234u));
 

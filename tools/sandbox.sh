@@ -9,8 +9,10 @@
 #     tools/dorado.example.toml (server 10.99.0.1, pool 10.99.1.0/24 +
 #     10.99.2.0/24, reservation 02:00:00:00:00:01 -> 10.99.0.100);
 #   - runs a real DHCP client (dhclient) in dorado-cli and shows the lease
-#     it got, pings the server address, and lets the reserved MAC get its
-#     fixed address (udhcpc);
+#     it got, pings the server address;
+#   - kills dorado with SIGKILL, starts it again on the same lease store and
+#     shows that the client gets its lease back (durability "fsync");
+#   - lets the reserved MAC get its fixed address (udhcpc);
 #   - stops dorado and prints its counters.
 # Everything it created is removed on exit, also on Ctrl-C; re-running works.
 #
@@ -66,19 +68,37 @@ log "DPDK memory: ${mem_args[*]}"
 make_world
 cp "$config" "$WORK/dorado.toml"
 sed -i "s/^workers = .*/workers = $workers/; s|^dir = .*|dir = \"$WORK/store\"|; s|^socket = .*|socket = \"$WORK/dorado.sock\"|" "$WORK/dorado.toml"
-ip netns exec "$SRV_NS" "$DORADO_BIN" "${eal[@]}" -- -c "$WORK/dorado.toml" >"$WORK/dorado.out" 2>"$WORK/dorado.err" &
-DORADO_PID=$!
-for _ in $(seq 1 100); do grep -q serving "$WORK/dorado.out" 2>/dev/null && break; sleep 0.1; done
-grep -q serving "$WORK/dorado.out" || { cat "$WORK/dorado.err" >&2; exit 1; }
+start_server() {
+  ip netns exec "$SRV_NS" "$DORADO_BIN" "${eal[@]}" -- -c "$WORK/dorado.toml" >"$WORK/dorado.out" 2>"$WORK/dorado.err" &
+  DORADO_PID=$!
+  for _ in $(seq 1 100); do grep -q serving "$WORK/dorado.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q serving "$WORK/dorado.out" || { cat "$WORK/dorado.err" >&2; exit 1; }
+}
+start_server
 sed 's/^/  /' "$WORK/dorado.out"
+sed 's/^dorado: [^ ]* /  /' "$WORK/dorado.err"
 
+dhclient_once() {
+  ip netns exec "$CLI_NS" timeout 30 dhclient -4 -v -1 -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" \
+    "$CLI_IF" 2>&1 | grep -E "DHCP|bound" | sed 's/^/  /'
+}
 log "dhclient in $CLI_NS:"
-ip netns exec "$CLI_NS" timeout 30 dhclient -4 -v -1 -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" \
-  "$CLI_IF" 2>&1 | grep -E "DHCP|bound" | sed 's/^/  /'
-log "lease on $CLI_IF: $(ip -n "$CLI_NS" -4 -o addr show dev "$CLI_IF" | awk '{print $4}')"
+dhclient_once
+first=$(ip -n "$CLI_NS" -4 -o addr show dev "$CLI_IF" | awk '{print $4}')
+log "lease on $CLI_IF: $first"
 sed -n '/^lease {/,/^}/p' "$WORK/dhclient.leases" | sed 's/^/  /'
 log "ping the server address:"
 ip netns exec "$CLI_NS" ping -c 2 -W 1 10.99.0.1 | sed -n 's/^/  /; /packets transmitted/p'
+
+log "crash: kill -9 dorado, start it again on the same store:"
+kill -KILL "$DORADO_PID"; wait "$DORADO_PID" 2>/dev/null || true
+start_server
+grep "store: " "$WORK/dorado.err" | sed 's/^dorado: [^ ]* /  /'
+ip netns exec "$CLI_NS" dhclient -4 -x -pf "$WORK/dhclient.pid" "$CLI_IF" >/dev/null 2>&1 || true
+log "dhclient again (INIT-REBOOT, asks for its lease back):"
+dhclient_once
+again=$(ip -n "$CLI_NS" -4 -o addr show dev "$CLI_IF" | awk '{print $4}')
+log "lease on $CLI_IF after the crash: $again ($([ "$again" = "$first" ] && echo "the same: it survived" || echo "DIFFERENT"))"
 ip netns exec "$CLI_NS" dhclient -4 -r -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" "$CLI_IF" >/dev/null 2>&1 || true
 
 log "the reserved MAC 02:00:00:00:00:01 (udhcpc):"

@@ -21,6 +21,7 @@ packages=(
   # tests/e2e: namespaces, real DHCP clients, perfdhcp, scapy probes
   iproute2 ethtool iputils-ping iputils-arping
   isc-dhcp-client udhcpc kea-admin python3-scapy
+  tcpdump                                # tests/e2e: client-side captures (crash, disk full)
 )
 
 if [[ ${1:-} == --list ]]; then

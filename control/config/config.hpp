@@ -65,12 +65,18 @@ unsigned default_mbufs(unsigned workers, unsigned rx_desc, unsigned tx_desc) noe
 enum class Durability : std::uint8_t {
   fsync,   // ACK only after the lease record is on disk (default)
   async,   // ACK at once; the journal follows behind
+  off,     // no journal: leases are forgotten at restart (benchmarks only)
 };
 
-// [store]
+// [store] (control/store/store.hpp StoreOptions has the same meaning)
 struct StoreSection {
   std::string dir = "/var/lib/dorado";   // journal segments and snapshots
   Durability durability = Durability::fsync;
+  unsigned commit_interval_us = 1000;    // group commit: at most this long between fsyncs
+  unsigned commit_records = 16384;       // ... or as soon as this many records wait
+  unsigned segment_mb = 64;              // journal segment size before a new one
+  std::uint64_t snapshot_records = 4'000'000;   // journal records that trigger a snapshot
+  bool snapshot_on_exit = true;          // write a snapshot at a clean stop
 };
 
 // [control]

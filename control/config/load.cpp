@@ -430,7 +430,9 @@ class Reader {
   }
 
   void read_store(const Value& t) {
-    check_keys(t, "store", {"dir", "durability"});
+    check_keys(t, "store", {"dir", "durability", "commit_interval_us", "commit_records",
+                            "segment_mb", "snapshot_records", "snapshot_on_exit"});
+    StoreSection& st = out_.config.store;
     if (auto s = string(t, "store", "dir")) {
       if (s->empty())
         error(where_of(t.at("dir"), "store.dir"), "must not be empty");
@@ -442,10 +444,20 @@ class Reader {
         out_.config.store.durability = Durability::fsync;
       else if (*s == "async")
         out_.config.store.durability = Durability::async;
+      else if (*s == "off")
+        out_.config.store.durability = Durability::off;
       else
         error(where_of(t.at("durability"), "store.durability"),
-              "must be \"fsync\" or \"async\" (got \"" + *s + "\")");
+              "must be \"fsync\", \"async\" or \"off\" (got \"" + *s + "\")");
     }
+    const std::string p = "store";
+    if (auto x = integer(t, p, "commit_interval_us", 1, 1000000))
+      st.commit_interval_us = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "commit_records", 1, 1 << 20)) st.commit_records = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "segment_mb", 1, 4096)) st.segment_mb = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "snapshot_records", 1000, std::int64_t{1} << 40))
+      st.snapshot_records = static_cast<std::uint64_t>(*x);
+    if (auto b = boolean(t, p, "snapshot_on_exit")) st.snapshot_on_exit = *b;
   }
 
   void read_control(const Value& t) {

@@ -1,6 +1,6 @@
 // dorado: process wiring only. Parses the command line, loads the config,
-// initialises the EAL, builds the runtime, waits for signals on the control
-// thread, stops, releases the EAL.
+// initialises the EAL, runs serve() (store, runtime, control loop), releases
+// the EAL.
 //
 //   dorado -c FILE                       EAL args from [dpdk] eal_args
 //   dorado [EAL args] -- -c FILE         EAL args from the command line
@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.hpp"
+#include "daemon/serve.hpp"
 #include "runtime/runtime.hpp"
 
 namespace {
@@ -107,44 +108,6 @@ sigset_t control_signals() {
   return s;
 }
 
-// Creates and runs the runtime until SIGINT/SIGTERM; returns the exit code.
-// The Runtime is gone when this returns.
-int serve(const dorado::runtime::RuntimeConfig& rcfg, const dorado::engine::CompiledConfig& compiled,
-          const sigset_t& signals, bool stats_on_exit) {
-  auto created = dorado::runtime::Runtime::create(rcfg, compiled);
-  if (!created.runtime) {
-    std::fprintf(stderr, "dorado: %s\n", created.error.c_str());
-    return kExitUsage;
-  }
-  auto& rt = *created.runtime;
-  if (std::string e = rt.start(); !e.empty()) {
-    std::fprintf(stderr, "dorado: %s\n", e.c_str());
-    return kExitUsage;
-  }
-  char server[16];
-  server[dorado::wire::format_ipv4(rcfg.server_address, server)] = '\0';
-  std::printf("dorado: serving with %u worker(s), server address %s\n%s", rcfg.workers, server,
-              rt.describe().c_str());
-  std::fflush(stdout);
-
-  const timespec tick{0, 1'000'000};   // 1 ms: the journal's group-commit pace
-  while (true) {
-    rt.poll_control();
-    siginfo_t info;
-    const int sig = sigtimedwait(&signals, &info, &tick);
-    if (sig == SIGINT || sig == SIGTERM) break;
-    if (sig == SIGUSR1) {
-      std::fputs(rt.counters_text().c_str(), stdout);
-      std::fflush(stdout);
-    }
-  }
-  std::printf("dorado: stopping\n");
-  rt.stop();
-  if (stats_on_exit) std::fputs(rt.counters_text().c_str(), stdout);
-  std::fflush(stdout);
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,7 +137,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dorado: %s\n", e.c_str());
     return kExitUsage;
   }
-  const int rc = serve(rcfg, *loaded.compiled, signals, opts.stats_on_exit);
+  const int rc = dorado::daemon::serve(*loaded.config, *loaded.compiled, rcfg, signals,
+                                       {opts.stats_on_exit});
   dorado::runtime::cleanup_eal();
   return rc;
 }

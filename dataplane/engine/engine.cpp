@@ -110,13 +110,17 @@ bool Shard::our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept {
          (subnet != kNil && sid == config_->subnets[subnet].server_id);
 }
 
-Shard::Times Shard::times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept {
-  std::uint32_t t = s.lease_time;
-  if (auto want = m.lease_time()) t = std::clamp(*want, s.min_lease_time, s.max_lease_time);
+Shard::Times Shard::scaled_times(const CompiledSubnet& s, std::uint32_t t) noexcept {
   // Rounded to nearest: 0.4 has no exact binary fraction, and 1000 s * 0.4
   // must be 400, not 399.
   return Times{t, static_cast<std::uint32_t>((std::uint64_t{t} * s.t1_q16 + 0x8000) >> 16),
                static_cast<std::uint32_t>((std::uint64_t{t} * s.t2_q16 + 0x8000) >> 16)};
+}
+
+Shard::Times Shard::times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept {
+  std::uint32_t t = s.lease_time;
+  if (auto want = m.lease_time()) t = std::clamp(*want, s.min_lease_time, s.max_lease_time);
+  return scaled_times(s, t);
 }
 
 Decision Shard::refuse(DropReason r) noexcept {
@@ -444,6 +448,7 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
 
   std::uint32_t idx = table_.find(key);
   if (idx != kNil) idx = refresh(idx, c.now);
+  if (!store_writable_) return offer_unjournaled(c, idx, subnet);
 
   // 1. reservation, 2. the client's current or previous address,
   // 3. the requested address if clean-free, 4. any free address.
@@ -546,6 +551,12 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
                         std::uint32_t subnet, Ipv4 addr, bool allow_free) noexcept {
   const CompiledSubnet& cs = config_->subnets[subnet];
   if (!cs.contains(addr)) return nak(c, subnet);
+  // Store down: the client's active lease on `addr` is confirmed as it
+  // stands (before the reservation check: a NAK would send it to a DISCOVER
+  // that cannot be served now).
+  if (!store_writable_ && idx != kNil && table_.at(idx).state == LeaseState::active &&
+      table_.at(idx).address == addr)
+    return ack_unjournaled(c, idx, subnet);
   const ReservationEntry* r = reservation_for(key, c.m, subnet);
   if (r != nullptr && r->address != addr) {
     const std::uint32_t holder = alloc_.lease_at(alloc_.slot_of(subnet, r->address));
@@ -565,6 +576,7 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
   const bool reserved = r != nullptr && holder == kNil;
   const bool free = !own && allow_free && alloc_.is_free(s);
   if (!own && !reserved && !free) return nak(c, subnet);
+  if (!store_writable_) return refuse(DropReason::store_unavailable);   // would commit
   // Reclaim another client's sticky record before creating ours, so eviction
   // in create_record cannot pick that same record.
   if (holder != kNil && holder != idx) drop_record(holder, c.now);
@@ -577,6 +589,27 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
   const Times t = times_for(cs, c.m);
   commit(idx, subnet, addr, s, t, c);
   return reply(c, MessageType::ack, subnet, addr, &t, c.m.ciaddr);
+}
+
+// Store down, DISCOVER: only a client with an active lease in the subnet
+// gets an answer, its own address for the time it has left.
+Decision Shard::offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept {
+  if (idx == kNil) return refuse(DropReason::store_unavailable);
+  const Lease& l = table_.at(idx);
+  if (l.state != LeaseState::active || l.subnet != subnet) return refuse(DropReason::store_unavailable);
+  const Times t = scaled_times(config_->subnets[subnet], l.expires - c.now);
+  return reply(c, MessageType::offer, subnet, l.address, &t, c.m.ciaddr);
+}
+
+// Store down, REQUEST for the client's active lease (refreshed: expires >
+// now): ACK for the remaining time, record and wheel untouched.
+Decision Shard::ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept {
+  const Lease& l = table_.at(idx);
+  const Times t = scaled_times(config_->subnets[subnet], l.expires - c.now);
+  bump(Event::renew_unjournaled);
+  Decision d = reply(c, MessageType::ack, subnet, l.address, &t, c.m.ciaddr);
+  d.record_second = l.start;   // commit/renew set start = now
+  return d;
 }
 
 Shard::ClientRecord Shard::client_record(const Ctx& c, DropReason not_found) noexcept {
@@ -625,6 +658,150 @@ Decision Shard::on_inform(const Ctx& c) noexcept {
     return refuse(DropReason::other_server_id);
   if (subnet == kNil) return refuse(DropReason::no_subnet);
   return reply(c, MessageType::ack, subnet, 0, nullptr, client);
+}
+
+// ---- durability: restore ---------------------------------------------------------------
+
+namespace {
+
+constexpr std::array<std::string_view, kRestoreStatusCount> kRestoreStatusNames{
+    "restored", "history", "no_subnet", "not_in_pool", "wrong_shard", "conflict", "table_full",
+    "invalid"};
+static_assert(static_cast<std::size_t>(RestoreStatus::invalid) + 1 == kRestoreStatusCount);
+
+// A stored key as the shard's packets would produce it (client_key.hpp), or
+// len 0 when the bytes cannot be one.
+ClientKey stored_key(const LeaseChange& lease) noexcept {
+  ClientKey k;
+  const std::size_t n = lease.key_len;
+  const bool hw = n >= 3 && n <= 2 + 16 && lease.key[0] == kKeyKindHw;
+  const bool id = n >= 2 && n <= kMaxKeyLen && lease.key[0] == kKeyKindClientId;
+  if (!hw && !id) return k;
+  std::memcpy(k.bytes.data(), lease.key.data(), n);
+  k.len = static_cast<std::uint8_t>(n);
+  k.hash = hash_key_bytes(k.view());
+  return k;
+}
+
+}  // namespace
+
+std::string_view restore_status_name(RestoreStatus s) noexcept {
+  const auto i = static_cast<std::size_t>(s);
+  return i < kRestoreStatusNames.size() ? kRestoreStatusNames[i] : std::string_view{"invalid_status"};
+}
+
+std::uint32_t owner_shard_of(const LeaseChange& lease, const CompiledConfig& config,
+                             std::uint32_t shard_count) noexcept {
+  if (shard_count <= 1) return 0;
+  if (lease.key_len != 0 && lease.op != LeaseOp::decline) {
+    if (lease.key_len > kMaxKeyLen) return 0;
+    return shard_for_hash(hash_key_bytes({lease.key.data(), lease.key_len}), shard_count);
+  }
+  const std::uint32_t s = config.subnet_index_of(lease.address);
+  if (s == kNil) return 0;
+  const std::uint32_t b = config.block_of(config.subnets[s], lease.address);
+  return b == kNil ? 0 : b % shard_count;
+}
+
+Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
+                             std::uint32_t subnet) const noexcept {
+  if (config_->reservations.empty() || key.len == 0) return 0;
+  const ReservationEntry* r = config_->find_reservation(key.view(), key.hash);
+  if (r == nullptr && key.kind() == kKeyKindClientId && config_->hw_reservations != 0 && htype == 1) {
+    const ClientKey hw = client_key_hw(1, wire::Bytes{chaddr.b.data(), 6});
+    r = config_->find_reservation(hw.view(), hw.hash);
+  }
+  return r != nullptr && r->subnet == subnet ? r->address : 0;
+}
+
+// Drops a record without telling the store (restore: it never told it).
+void Shard::forget(std::uint32_t idx) noexcept {
+  table_.at(idx).flags &= static_cast<std::uint8_t>(~kLeasePersisted);
+  drop_record(idx, 0);
+}
+
+RestoreStatus Shard::restore(const LeaseChange& in, Seconds now) noexcept {
+  if (in.key_len > kMaxKeyLen || in.hostname_len > kMaxHostnameLen) return RestoreStatus::invalid;
+  const ClientKey key = stored_key(in);
+  if (in.key_len != 0 && key.len == 0) return RestoreStatus::invalid;
+  LeaseState state;
+  switch (in.op) {
+    case LeaseOp::commit:
+    case LeaseOp::renew:
+      state = in.expires > now ? LeaseState::active : LeaseState::expired;
+      break;
+    case LeaseOp::release: state = LeaseState::released; break;
+    case LeaseOp::expire:
+      if (key.len == 0) return RestoreStatus::history;   // a probation that ended
+      state = LeaseState::expired;
+      break;
+    case LeaseOp::decline:
+      if (in.expires <= now) return RestoreStatus::history;   // probation over
+      state = LeaseState::declined;
+      break;
+    default: return RestoreStatus::invalid;   // reclaim: the store drops those
+  }
+  if (state != LeaseState::declined && key.len == 0) return RestoreStatus::invalid;
+
+  const std::uint32_t subnet = config_->subnet_index_of(in.address);
+  if (subnet == kNil) return RestoreStatus::no_subnet;
+  const SlotId slot = alloc_.slot_of(subnet, in.address);
+  if (slot == kNil) return RestoreStatus::no_subnet;
+  const std::uint32_t block = slot >> 6;
+  if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
+    if (!shard_owns_block(block, id_)) return RestoreStatus::wrong_shard;
+  } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address) {
+    for (const ReservationEntry& r : config_->reservations)
+      if (r.address == in.address) return RestoreStatus::conflict;
+    return RestoreStatus::not_in_pool;
+  }
+
+  // Another record on the address, or another record of the client.
+  const bool held = state != LeaseState::expired && state != LeaseState::released;
+  const auto yields = [&](std::uint32_t i) {
+    const Lease& o = table_.at(i);
+    return is_inactive(o.state) && (held || in.expires > o.expires);
+  };
+  const std::uint32_t on_address = alloc_.lease_at(slot);
+  const std::uint32_t same_client = state != LeaseState::declined ? table_.find(key) : kNil;
+  if ((on_address != kNil && !yields(on_address)) || (same_client != kNil && !yields(same_client)))
+    return RestoreStatus::conflict;
+  if (on_address != kNil) forget(on_address);
+  if (same_client != kNil && same_client != on_address) forget(same_client);
+
+  Inserted ins = state == LeaseState::declined ? table_.insert_keyless() : table_.insert(key);
+  if (ins.index == kNil && ins.error == InsertError::table_full && held) {
+    if (const std::uint32_t victim = table_.oldest_parked(); victim != kNil) {
+      forget(victim);
+      ins = state == LeaseState::declined ? table_.insert_keyless() : table_.insert(key);
+    }
+  }
+  if (ins.index == kNil) return RestoreStatus::table_full;
+
+  const std::uint32_t idx = ins.index;
+  Lease& l = table_.at(idx);
+  l.address = in.address;
+  l.subnet = static_cast<std::uint16_t>(subnet);
+  l.start = in.start;
+  l.expires = in.expires;
+  l.htype = in.htype;
+  l.chaddr = in.chaddr;
+  l.state = state;
+  alloc_.take(slot);   // no-op for the client's reserved address
+  alloc_.set_lease(slot, idx);
+  if (held) {
+    table_.schedule(idx);   // expires > now >= every sweep's now
+  } else {
+    alloc_.give_back(slot, true);   // free, sticky for the client
+    table_.park(idx);
+  }
+  if (state != LeaseState::declined) {
+    l.flags |= kLeasePersisted;
+    if (in.hostname_len != 0 &&
+        !table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}))
+      bump(Event::hostname_not_stored);
+  }
+  return held ? RestoreStatus::restored : RestoreStatus::history;
 }
 
 // ---- inspection ---------------------------------------------------------------------

@@ -12,11 +12,19 @@
 // no logging) and appends the lease changes it made to the shard's change
 // log; build_reply() writes the reply frame into a caller buffer. The
 // runtime drains changes() into its SPSC ring to the control thread (holding
-// ACKs until durable in fsync mode: Decision::change_begin/count name the
-// records a reply depends on) and calls clear_changes(). It also calls
-// sweep() every loop with a small budget to expire leases.
+// lease-bearing replies until durable in fsync mode: see last_seq();
+// Decision::change_begin/count name the records the request itself made)
+// and calls clear_changes(). It also calls sweep() every loop with a small
+// budget to expire leases.
 //
 // Time: Seconds (engine/lease.hpp), passed in; must not go backwards.
+//
+// Durability (DESIGN.md "Durability"): at start-up the runtime hands every
+// shard the leases the store recovered (owner_shard_of, Shard::restore)
+// before the shard serves packets. While the store cannot write
+// (set_store_writable(false)) the shard grants no new lease and extends
+// none: it answers renewals of active leases with their remaining time and
+// refuses the rest (DropReason::store_unavailable).
 #pragma once
 
 #include <array>
@@ -25,6 +33,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "engine/allocator.hpp"
 #include "engine/client_key.hpp"
@@ -60,6 +69,37 @@ struct ShardConfig {
   std::uint32_t change_log_capacity = 1024;   // >= 4; records between two drains
 };
 
+// The shard a stored lease belongs to among `shard_count` shards built from
+// `config`: for a client's record (active or history) the shard the runtime
+// sends that client's packets to (shard_for_hash of its key, as
+// runtime/worker.cpp routes them); for a probation record (op decline, with
+// or without a key) the shard owning the address's block (b % shard_count,
+// allocator.hpp); 0 for an address in no block, a bad key length, or one
+// shard. Pure, noexcept; any thread.
+std::uint32_t owner_shard_of(const LeaseChange& lease, const CompiledConfig& config,
+                             std::uint32_t shard_count) noexcept;
+
+// What Shard::restore did with one stored lease. Only restored and history
+// installed something; the others are skipped records the runtime counts
+// (and may log by restore_status_name).
+enum class RestoreStatus : std::uint8_t {
+  restored,      // active lease or probation installed (holds its address)
+  history,       // inactive (expired/released) record installed as sticky history, or
+                 // nothing left to install (a probation that has ended)
+  no_subnet,     // the address is in no subnet of this config, or in no pool block of it
+  not_in_pool,   // in a block but not allocatable (outside pools, excluded, server
+                 // address) and not the client's own reservation
+  wrong_shard,   // a pool address whose block another shard owns: the shard count or the
+                 // pools changed since the lease was written (see Shard::restore)
+  conflict,      // address held by another record, reserved for another client, or the
+                 // client already holds another lease (see Shard::restore)
+  table_full,    // no lease record (or long-key slot) left
+  invalid,       // not a lease: bad key, op reclaim or unknown, client record without key
+};
+inline constexpr std::size_t kRestoreStatusCount = 8;
+// "restored", "no_subnet", ... for logs and metrics; "invalid_status" if out of range.
+std::string_view restore_status_name(RestoreStatus s) noexcept;
+
 enum class Verdict : std::uint8_t {
   reply,    // send the reply described by the Decision
   silent,   // handled, nothing to send (RELEASE, DECLINE, REQUEST for another server)
@@ -86,6 +126,10 @@ struct Decision {
   const CompiledSubnet* subnet = nullptr;   // options source; points into the snapshot
   std::uint32_t change_begin = 0;   // changes()[change_begin, +change_count) came from this request
   std::uint32_t change_count = 0;
+  // An ACK answered from a lease without writing a record (store down:
+  // ack_unjournaled): it depends on the lease's last commit/renew record,
+  // emitted in second `record_second`. 0 for every other decision.
+  Seconds record_second = 0;
 };
 
 class alignas(64) Shard {
@@ -125,6 +169,61 @@ class alignas(64) Shard {
   // `budget` wheel buckets+entries and never more due entries than the change
   // log has room for; call again to continue. Returns what it did.
   SweepResult sweep(Seconds now, std::uint32_t budget) noexcept;
+
+  // ---- durability ----------------------------------------------------------------
+  // Installs one lease the store recovered. Start-up only: call it on the
+  // shard owner_shard_of() names, before the shard serves packets (before
+  // the first handle()/sweep()), with `now` the clock the shard will start
+  // at; records may come in any order. Emits no change record (the store
+  // already has them) and keeps table, bitmaps and slots consistent.
+  //   op commit/renew, expires > now: active until `expires` (in the wheel),
+  //     kLeasePersisted set: the next REQUEST is a renew, a reclaim is emitted.
+  //   op commit/renew, expires <= now: expired history; op release: released
+  //     history; op expire with a key: expired history. History is what
+  //     expiry leaves: the address free but sticky for the client.
+  //   op decline (key or not), expires > now: keyless probation on the
+  //     address until `expires` (not persisted, as after a live DECLINE);
+  //     expires <= now, or op expire without a key: nothing to hold, history.
+  //   op reclaim: invalid.
+  // The subnet is the one containing the address (subnet_id is ignored:
+  // configs change). start, expires, htype, chaddr, hostname and key are
+  // kept. An address outside this shard's pool blocks is refused unless it
+  // is the client's own reservation (no_subnet, not_in_pool, wrong_shard;
+  // wrong_shard leases are dropped rather than risk two shards handing out
+  // one address: a client that renews one gets a NAK and starts over).
+  // Two records for one address or one client: an active lease or a
+  // probation beats history, between histories the later `expires` wins
+  // (the loser is dropped silently), between two holding records the first
+  // restored stays and the second is a conflict. When the table is full an
+  // active lease or probation evicts the oldest restored history.
+  // noexcept, no allocation; O(1) except for an address outside the pools
+  // (O(reservations)).
+  RestoreStatus restore(const LeaseChange& lease, Seconds now) noexcept;
+
+  // Whether the store can take new records. The runtime's worker sets it from
+  // the control thread's flag (Store::writable()) once per loop. While false:
+  //  - DISCOVER: a client with an active lease in the selected subnet is
+  //    offered that address with its remaining time; others are refused
+  //    (store_unavailable: silence, the client retries).
+  //  - REQUEST for the client's active lease on its address (any state):
+  //    ACK with lease time = expires - now and T1/T2 in the subnet's ratios,
+  //    no change record, expiry unchanged (Event::renew_unjournaled).
+  //    A REQUEST that would commit (new binding, other address, an expired
+  //    or released lease taken back) is refused (store_unavailable, not
+  //    NAK); one the shard would NAK anyway is still NAKed.
+  //  - RELEASE, DECLINE, INFORM and expiry work as usual (the store buffers
+  //    their records).
+  void set_store_writable(bool writable) noexcept { store_writable_ = writable; }
+  bool store_writable() const noexcept { return store_writable_; }
+
+  // Seq of the last change record emitted (0 before the first; wraps with
+  // LeaseChange::seq, compare serially). A reply that carries a lease can
+  // depend on records other than its own (change_count may be 0: an OFFER,
+  // an unjournaled renewal whose `expires` came from an earlier record still
+  // being written), so the runtime holds such an ACK until the store's
+  // durable seq for this shard reaches last_seq() read right after the
+  // decision: sufficient, if conservative.
+  std::uint32_t last_seq() const noexcept { return next_seq_ - 1; }
 
   // Lease changes since the last clear_changes(), oldest first.
   std::span<const LeaseChange> changes() const noexcept { return {changes_.data(), change_count_}; }
@@ -184,6 +283,12 @@ class alignas(64) Shard {
                                           std::uint32_t subnet) const noexcept;
   bool our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept;
   Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;
+  static Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;
+  Decision offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
+  Decision ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
+  Ipv4 reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
+                        std::uint32_t subnet) const noexcept;
+  void forget(std::uint32_t idx) noexcept;
   SlotId slot_of_lease(const Lease& l) const noexcept { return alloc_.slot_of(l.subnet, l.address); }
 
   // State transitions; each keeps table, bitmaps and slots consistent.
@@ -211,6 +316,7 @@ class alignas(64) Shard {
   std::vector<LeaseChange> changes_;
   std::uint32_t change_count_ = 0;
   std::uint32_t next_seq_ = 1;
+  bool store_writable_ = true;   // set by the owning lcore (set_store_writable)
   ShardCounters counters_;
 };
 

@@ -86,6 +86,15 @@ Inserted LeaseTable::insert(const ClientKey& key) noexcept {
   return {i, InsertError::ok};
 }
 
+Inserted LeaseTable::insert_keyless() noexcept {
+  if (free_head_ == kNil) return {kNil, InsertError::table_full};
+  const std::uint32_t i = free_head_;
+  free_head_ = records_[i].next;
+  records_[i] = Lease{};
+  ++used_;
+  return {i, InsertError::ok};
+}
+
 // Backward-shift deletion keeps probe sequences unbroken without tombstones.
 void LeaseTable::index_remove(std::uint32_t i) noexcept {
   std::uint32_t hole = records_[i].hash & index_mask_;

@@ -64,6 +64,9 @@ class LeaseTable {
   // A fresh record (state unused, key set, indexed). The caller must have
   // checked that find(key) is kNil.
   Inserted insert(const ClientKey& key) noexcept;
+  // A fresh record without a key (state unused, not indexed): a probation
+  // record restored from the store. Error table_full when none is left.
+  Inserted insert_keyless() noexcept;
   // Removes the record's key (index entry and key storage); the record stays.
   void unindex(std::uint32_t i) noexcept;
   // Unlinks, unindexes and returns the record to the free list.

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "runtime/histogram.hpp"
 #include "wire/errors.hpp"
 
 namespace dorado::runtime {
@@ -23,6 +24,9 @@ class Counter {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+  void raise_to(std::uint64_t v) noexcept {   // a maximum instead of a sum
+    if (v > v_.load(std::memory_order_relaxed)) v_.store(v, std::memory_order_relaxed);
+  }
 
  private:
   std::atomic<std::uint64_t> v_{0};
@@ -53,6 +57,12 @@ struct alignas(64) WorkerCounters {
   Counter icmp_replies;
   Counter lease_changes;     // records passed to the control thread
   Counter idle_sleeps;
+  Counter acks_held;         // ACKs that waited for their lease record to be durable
+  Counter acks_released;     // ... and were sent (acks_held - acks_released are waiting)
+  Counter acks_unsent;       // ... and were freed at stop, never durable (clients retry)
+  Counter backpressure;      // loops that took no requests: change ring or held-ACK queue full
+  Counter ack_hold_max_ns;   // longest wait of an ACK for durability (a maximum, not a sum)
+  std::array<Counter, kLatencyBuckets> ack_hold_ns;   // histogram of those waits, ns
   std::array<Counter, kDropCount> drops;
   std::array<Counter, wire::kErrorCount> wire_errors;
 

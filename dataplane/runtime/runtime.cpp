@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -25,7 +26,6 @@ namespace dorado::runtime {
 namespace {
 
 constexpr unsigned kHandoffRingSize = 4096;   // holds 4095 mbuf pointers
-constexpr unsigned kChangeRingSize = 16384;
 constexpr unsigned kMempoolCache = 256;
 // rte_mempool's per-lcore cache holds up to 1.5x its size before flushing.
 constexpr unsigned kMempoolCacheMax = kMempoolCache * 3 / 2;
@@ -130,6 +130,7 @@ struct Runtime::Impl {
   // dp: ro (every worker polls it once per loop).
   std::atomic<bool> quit{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
+  std::atomic<bool> store_writable{true};   // cp: rw, dp: ro (every loop)
   bool start_attempted = false;
   bool launched = false;                     // some worker may have been launched
   bool stopped = false;
@@ -145,7 +146,6 @@ struct Runtime::Impl {
   std::string setup_port(PortState& p);
   std::string setup_workers();
   void stop();
-  std::size_t poll_control();
 };
 
 Runtime::Impl::~Impl() {
@@ -170,14 +170,7 @@ void Runtime::Impl::stop() {
     rte_eth_dev_stop(p.id);
     p.started = false;
   }
-  poll_control();   // take what the workers left in the change rings
   stopped = true;
-}
-
-std::size_t Runtime::Impl::poll_control() {
-  std::size_t total = 0;
-  for (auto& w : workers) total += w->drain_changes_for_control();
-  return total;
 }
 
 std::string Runtime::Impl::setup_port(PortState& p) {
@@ -226,7 +219,8 @@ std::string Runtime::Impl::setup_port(PortState& p) {
   std::uint64_t need = std::uint64_t{p.rx_queues} * rx_desc + std::uint64_t{p.tx_queues} * tx_desc +
                        std::uint64_t{workers} * 2 * config.burst +
                        std::uint64_t{workers + 1} * kMempoolCacheMax +
-                       (workers > 1 ? std::uint64_t{workers} * (kHandoffRingSize - 1) : 0);
+                       (workers > 1 ? std::uint64_t{workers} * (kHandoffRingSize - 1) : 0) +
+                       (config.hold_acks ? std::uint64_t{workers} * config.held_acks : 0);
   need = std::max<std::uint64_t>(need, config.mbufs);
   const std::uint64_t mbufs = round_up_pow2_minus1(need);
   if (mbufs >= kMaxMbufs)
@@ -296,7 +290,7 @@ std::string Runtime::Impl::setup_workers() {
     if (!created.shard) return "worker " + std::to_string(w) + ": " + created.error;
     workers.push_back(std::make_unique<Worker>(WorkerSetup{
         w, lcore, std::move(created.shard), config.server_address, config.burst,
-        config.idle_sleep_us, &quit, &clock}));
+        config.idle_sleep_us, &quit, &clock, config.hold_acks, config.held_acks, &store_writable}));
   }
   // Queues: worker w polls RX queue w and sends on TX queue w of each port
   // where the port has that many; otherwise it forwards replies to the worker
@@ -326,7 +320,7 @@ std::string Runtime::Impl::setup_workers() {
       workers[b]->connect_in(r);
     }
     const std::string name = "dorado_c" + std::to_string(a);
-    rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(engine::LeaseChange), kChangeRingSize,
+    rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(engine::LeaseChange), config.change_ring,
                                        static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (r == nullptr) return "ring " + name + ": " + errno_text(rte_errno);
     change_rings.push_back(r);
@@ -345,6 +339,10 @@ Runtime::Created Runtime::create(const RuntimeConfig& config,
     return {nullptr, "burst must be 1.." + std::to_string(kMaxBurst) + " (got " +
                          std::to_string(config.burst) + ")"};
   if (config.rx_desc == 0 || config.tx_desc == 0) return {nullptr, "rx_desc and tx_desc must be at least 1"};
+  if (!std::has_single_bit(config.change_ring) || config.change_ring < 1024)
+    return {nullptr, "change_ring must be a power of two >= 1024"};
+  if (config.hold_acks && !std::has_single_bit(config.held_acks))
+    return {nullptr, "held_acks must be a power of two"};
   if (std::string e = init_eal(config.program_name, config.eal_args); !e.empty()) return {nullptr, e};
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -381,7 +379,37 @@ bool Runtime::stop_requested() const noexcept { return impl_->quit.load(std::mem
 
 void Runtime::stop() { impl_->stop(); }
 
-std::size_t Runtime::poll_control() { return impl_->poll_control(); }
+engine::RestoreStatus Runtime::restore_lease(const engine::LeaseChange& lease, engine::Seconds now) {
+  Impl& im = *impl_;
+  const auto n = static_cast<std::uint32_t>(im.workers.size());
+  const std::uint32_t owner = engine::owner_shard_of(lease, *im.engine_config, n);
+  return im.workers[owner]->restore(lease, now);
+}
+
+std::size_t Runtime::poll_control(const ChangeSink& sink) {
+  std::size_t total = 0;
+  for (auto& w : impl_->workers)
+    total += w->drain_changes([&](std::span<const engine::LeaseChange> c) { sink(w->index(), c); });
+  return total;
+}
+
+void Runtime::publish_durable(unsigned worker, std::uint32_t seq) noexcept {
+  impl_->workers[worker]->publish_durable(seq);
+}
+
+void Runtime::set_store_writable(bool writable) noexcept {
+  impl_->store_writable.store(writable, std::memory_order_relaxed);
+}
+
+unsigned Runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }
+
+engine::Seconds Runtime::now() const noexcept { return impl_->clock.now(); }
+
+LatencyHistogram Runtime::ack_hold() const {
+  LatencyHistogram h;
+  for (const auto& w : impl_->workers) h.merge(w->ack_hold());
+  return h;
+}
 
 std::string Runtime::describe() const {
   std::string s;
@@ -433,6 +461,12 @@ std::string Runtime::counters_text() const {
   const auto snaps = snapshot();
   for (const auto& w : snaps)
     for (const auto& [name, v] : w.counters) total[name] += v;
+  // The ACKs' wait for durability as quantiles (bucket floors, ns).
+  if (const LatencySummary h = ack_hold().summary(); h.count != 0) {
+    total["ack_hold_ns.p50"] = h.p50;
+    total["ack_hold_ns.p99"] = h.p99;
+    total["ack_hold_ns.p999"] = h.p999;
+  }
   s += "counters (all workers):\n";
   for (const auto& [name, v] : total) line(name, v);
   for (const auto& port : port_snapshot()) {

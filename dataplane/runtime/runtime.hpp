@@ -27,7 +27,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +39,7 @@
 #include "engine/counters.hpp"
 #include "engine/engine.hpp"
 #include "runtime/counters.hpp"
+#include "runtime/histogram.hpp"
 
 namespace dorado::runtime {
 
@@ -62,6 +65,15 @@ struct RuntimeConfig {
   wire::Ipv4 server_address = 0;         // answers ARP and ping; RxMeta interface address
   // Per shard; nullopt: shard_table_for(engine config, workers).
   std::optional<engine::LeaseTableSizes> shard_table;
+  // Durability fsync: an ACK that grants a lease waits in its worker until
+  // publish_durable() covers the records its shard had emitted when it
+  // decided; at most held_acks per worker (a power of two; the worker stops
+  // taking requests while the queue is full: back-pressure, never a loss).
+  bool hold_acks = false;
+  unsigned held_acks = 8192;
+  // Lease-change records per worker ring (power of two). A worker takes a
+  // burst only when its records fit (back-pressure, counted).
+  unsigned change_ring = 65536;
 };
 
 // Lease table sizes per shard for `workers` shards over `config`: room for
@@ -113,13 +125,32 @@ class Runtime {
   // Asks workers to stop; async-signal-safe, idempotent.
   void request_stop() noexcept;
   bool stop_requested() const noexcept;
-  // Joins the workers (they flush TX first), frees the mbufs still in the
-  // handoff rings, stops the ports, drains the change rings. Idempotent.
+  // Joins the workers (they flush TX first and free ACKs still held), frees
+  // the mbufs still in the handoff rings, stops the ports. The change rings
+  // keep their records: call poll_control() once more to take them.
+  // Idempotent.
   void stop();
 
-  // Control-thread housekeeping: drains lease-change records from every
-  // worker. Returns how many it took. (The journal consumes them from here.)
-  std::size_t poll_control();
+  // Before start(), control thread: gives a lease the store recovered to
+  // the shard that owns it (engine::owner_shard_of). Never emits a record.
+  engine::RestoreStatus restore_lease(const engine::LeaseChange& lease, engine::Seconds now);
+
+  // Control thread: drains the lease-change records of every worker into
+  // `sink` (worker index, records oldest first). Returns how many it took;
+  // at most one ring's worth per worker per call, so it never spins.
+  using ChangeSink = std::function<void(unsigned worker, std::span<const engine::LeaseChange>)>;
+  std::size_t poll_control(const ChangeSink& sink);
+  // Control thread: worker `worker`'s records up to per-shard seq `seq` are
+  // durable (its held ACKs up to there may leave).
+  void publish_durable(unsigned worker, std::uint32_t seq) noexcept;
+  // Control thread: false while the journal cannot write; the shards then
+  // refuse new leases (engine: Shard::set_store_writable). Seen within a loop.
+  void set_store_writable(bool writable) noexcept;
+  unsigned workers() const noexcept;
+  // The workers' clock (whole Unix seconds).
+  engine::Seconds now() const noexcept;
+  // How long ACKs waited for durability, all workers merged (ns).
+  LatencyHistogram ack_hold() const;
 
   // One line per port and worker: MAC, queues, mbufs, lcores.
   std::string describe() const;

@@ -23,6 +23,14 @@ constexpr unsigned kSweepBudget = 64;        // wheel buckets+entries per loop
 constexpr std::uint64_t kDrainUs = 100;      // TX buffer flush interval
 constexpr unsigned kSleepSliceUs = 10000;    // a stop request is seen within 10 ms
 constexpr std::size_t kPrefetchAhead = 2;    // packets ahead whose first data line is prefetched
+// A request appends at most this many records to its shard's change log
+// (engine.cpp kMaxChangesPerRequest); a sweep at most kSweepBudget.
+constexpr unsigned kChangesPerRequest = 4;
+
+// Serial-number order for the wrapping per-shard seq (RFC 1982 style).
+constexpr bool seq_after(std::uint32_t a, std::uint32_t b) noexcept {
+  return static_cast<std::int32_t>(a - b) > 0;
+}
 
 void* tag_tx(rte_mbuf* m) noexcept {
   return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(m) | kTxTag);
@@ -47,8 +55,13 @@ Worker::Worker(WorkerSetup s)
       quit_(s.quit),
       clock_(s.clock),
       shard_(std::move(s.shard)),
-      control_buf_(256) {
+      control_buf_(1024),
+      hold_acks_(s.hold_acks),
+      undurable_(s.hold_acks ? kTrackedSeconds : 0),
+      held_(s.hold_acks ? std::max(1u, s.held_acks) : 0),
+      store_writable_(s.store_writable) {
   for (unsigned i = 0; i < kChunk; ++i) chunk_.requests[i] = {&chunk_.msgs[i], &chunk_.metas[i]};
+  ns_per_tsc_q32_ = (std::uint64_t{1000000000} << 32) / std::max<std::uint64_t>(1, rte_get_tsc_hz());
 }
 
 Worker::~Worker() {
@@ -108,8 +121,23 @@ int Worker::run() noexcept {
   while (!quit_->load(std::memory_order_relaxed)) {
     now_ = clock_->now();
     unsigned work = 0;
+    if (store_writable_ != nullptr) {
+      const bool w = store_writable_->load(std::memory_order_relaxed);
+      if (w != writable_seen_) shard_->set_store_writable(writable_seen_ = w);
+    }
+    if (hold_acks_) track_seconds();
+    if (held_count() != 0) release_held();
 
+    // Back-pressure: a request is taken only when its records fit in the
+    // change ring and its ACK in the held queue; otherwise the packets stay
+    // in the NIC queue or the handoff ring (and the NIC counts what it
+    // cannot keep), never an ACK without its record.
+    bool blocked = false;
     for (const auto& [port, queue] : rx_) {
+      if (!room_for(burst)) {
+        blocked = true;
+        break;
+      }
       const std::uint16_t n = rte_eth_rx_burst(port, queue, pkts.data(), burst);
       if (n == 0) continue;
       work += n;
@@ -118,14 +146,21 @@ int Worker::run() noexcept {
     }
 
     for (rte_ring* r : in_) {
+      if (!room_for(burst)) {
+        blocked = true;
+        break;
+      }
       const unsigned n = rte_ring_sc_dequeue_burst(r, objs.data(), burst, nullptr);
       if (n == 0) continue;
       work += n;
       on_handoff_burst({objs.data(), n});
     }
+    if (blocked) counters_.backpressure.add();
 
-    shard_->sweep(now_, kSweepBudget);
-    push_changes();
+    if (room_for(0)) {
+      shard_->sweep(now_, kSweepBudget);
+      push_changes();
+    }
 
     const std::uint64_t tsc = rte_rdtsc();
     if (work == 0 || tsc - last_flush > drain_tsc) {
@@ -135,6 +170,7 @@ int Worker::run() noexcept {
     }
     if (work == 0 && idle_sleep_us_ != 0) idle_sleep();
   }
+  free_held();
   // Stopping: what other workers still put in our rings is freed by
   // Runtime::stop() once every worker has returned (freeing it here would
   // race with peers that have not seen the stop yet). Chunk and outboxes are
@@ -147,6 +183,12 @@ int Worker::run() noexcept {
 
 void Worker::idle_sleep() noexcept {
   counters_.idle_sleeps.add();
+  // ACKs waiting for the journal: wake up soon enough to send them (the
+  // control thread commits every commit_interval_us).
+  if (held_count() != 0) {
+    rte_delay_us_sleep(std::min(idle_sleep_us_, 50u));
+    return;
+  }
   // In slices, so that a long idle_sleep_us (up to 1 s) does not delay a stop.
   for (unsigned left = idle_sleep_us_; left != 0 && !quit_->load(std::memory_order_relaxed);) {
     const unsigned us = std::min(left, kSleepSliceUs);
@@ -343,11 +385,55 @@ void Worker::serve_chunk() noexcept {
   const unsigned n = chunk_.count;
   if (n == 0) return;
   chunk_.count = 0;
+  std::uint32_t last = shard_->last_seq();   // before the chunk
   const engine::Shard::Burst b = shard_->handle_burst({chunk_.requests.data(), n}, now_);
-  for (unsigned i = 0; i < n; ++i) finish(i, b.decisions[i]);
+  const auto changes = shard_->changes();
+  for (unsigned i = 0; i < n; ++i) {
+    const engine::Decision& d = b.decisions[i];
+    // An ACK that grants a lease leaves once every record the shard had
+    // emitted by then is durable: its own commit/renew, or (a retransmitted
+    // REQUEST answered from memory) the earlier one it repeats.
+    if (d.change_count != 0) last = changes[d.change_begin + d.change_count - 1].seq;
+    const bool holds = hold_acks_ && d.verdict == engine::Verdict::reply &&
+                       d.type == wire::MessageType::ack && d.lease_options && last != 0;
+    std::uint32_t seq = last;
+    if (holds && d.change_count == 0 && d.record_second != 0) seq = hold_seq_for_second(d.record_second, last);
+    finish(i, d, holds ? seq : 0);
+  }
 }
 
-void Worker::finish(unsigned slot, const engine::Decision& d) noexcept {
+// Once per loop: when the second changes, the records emitted so far all
+// belong to earlier seconds; note where the last of them ended. Entries
+// leave once durable.
+void Worker::track_seconds() noexcept {
+  const std::uint32_t durable = durable_seq_.load(std::memory_order_acquire);
+  while (und_head_ != und_tail_ &&
+         !seq_after(undurable_[und_head_ % kTrackedSeconds].seq, durable))
+    ++und_head_;
+  if (und_head_ == und_tail_) und_overflow_ = false;
+  if (now_ == seq_second_) return;
+  const std::uint32_t last = shard_->last_seq();
+  if (last != seq_noted_ && seq_after(last, durable)) {
+    if (und_tail_ - und_head_ == kTrackedSeconds)
+      und_overflow_ = true;
+    else
+      undurable_[und_tail_++ % kTrackedSeconds] = SecondSeq{seq_second_, last};
+  }
+  seq_noted_ = last;
+  seq_second_ = now_;
+}
+
+// The seq an ACK resting on a record of second `second` must wait for.
+std::uint32_t Worker::hold_seq_for_second(engine::Seconds second, std::uint32_t last) const noexcept {
+  if (und_overflow_ || second >= seq_second_) return last;
+  for (std::uint32_t i = und_head_; i != und_tail_; ++i) {
+    const SecondSeq& e = undurable_[i % kTrackedSeconds];
+    if (e.second >= second) return e.second == second ? e.seq : 0;
+  }
+  return 0;   // its second's records are durable
+}
+
+void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold_seq) noexcept {
   rte_mbuf* m = chunk_.mbufs[slot];
   if (d.verdict != engine::Verdict::reply) {
     rte_pktmbuf_free(m);
@@ -373,7 +459,72 @@ void Worker::finish(unsigned slot, const engine::Decision& d) noexcept {
   std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), scratch_.data(), r.length);
   m->data_len = static_cast<std::uint16_t>(r.length);
   m->pkt_len = static_cast<std::uint32_t>(r.length);
-  send(m);
+  if (hold_seq != 0)
+    hold(m, hold_seq);
+  else
+    send(m);
+}
+
+// room_for() made sure there is a slot.
+void Worker::hold(rte_mbuf* m, std::uint32_t seq) noexcept {
+  const std::uint64_t tsc = rte_rdtsc();
+  if (!seq_after(seq, durable_seq_.load(std::memory_order_acquire)) && held_count() == 0) {
+    counters_.ack_hold_ns[0].add();
+    send(m);
+    return;
+  }
+  if (held_count() == held_.size()) {   // cannot happen: room_for() checked
+    drop(Drop::held_full);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  held_[held_tail_++ & (held_.size() - 1)] = HeldAck{m, seq, tsc};
+  counters_.acks_held.add();
+}
+
+// Sends, in order, the held ACKs whose records the control thread has made
+// durable.
+void Worker::release_held() noexcept {
+  const std::uint32_t durable = durable_seq_.load(std::memory_order_acquire);
+  const std::size_t mask = held_.size() - 1;
+  if (seq_after(held_[held_head_ & mask].seq, durable)) return;
+  const std::uint64_t tsc = rte_rdtsc();
+  std::uint64_t sent = 0, longest = 0;
+  while (held_count() != 0) {
+    const HeldAck& h = held_[held_head_ & mask];
+    if (seq_after(h.seq, durable)) break;
+    const std::uint64_t ns = static_cast<std::uint64_t>(
+        (static_cast<unsigned __int128>(tsc - h.tsc) * ns_per_tsc_q32_) >> 32);
+    counters_.ack_hold_ns[latency_bucket(ns)].add();
+    longest = std::max(longest, ns);
+    send(h.m);
+    ++held_head_;
+    ++sent;
+  }
+  counters_.acks_released.add(sent);
+  counters_.ack_hold_max_ns.raise_to(longest);
+}
+
+// At stop: what is still held was never durable; the clients retransmit.
+void Worker::free_held() noexcept {
+  const std::uint32_t n = held_count();
+  const std::size_t mask = held_.size() - 1;
+  for (; held_count() != 0; ++held_head_) rte_pktmbuf_free(held_[held_head_ & mask].m);
+  counters_.acks_unsent.add(n);
+}
+
+// True when `requests` more requests (and the sweep) can be decided now:
+// their records fit in the change ring, their ACKs in the held queue. Reads
+// the ring's consumer index (a line the control thread writes) only when
+// the cached room looks short.
+bool Worker::room_for(unsigned requests) noexcept {
+  const unsigned need = static_cast<unsigned>(shard_->changes().size()) +
+                        (requests + chunk_.count) * kChangesPerRequest + kSweepBudget;
+  if (change_room_ < need) {
+    change_room_ = rte_ring_free_count(changes_);
+    if (change_room_ < need) return false;
+  }
+  return !hold_acks_ || held_count() + requests + chunk_.count <= held_.size();
 }
 
 void Worker::send(rte_mbuf* m) noexcept {
@@ -421,8 +572,8 @@ void Worker::push_changes() noexcept {
                                                     sizeof(engine::LeaseChange),
                                                     static_cast<unsigned>(changes.size()), nullptr);
   counters_.lease_changes.add(n);
-  // Until the journal (next step) consumes them, a full ring loses records,
-  // never a reply; it is counted.
+  change_room_ -= std::min(change_room_, n);
+  // room_for() admitted only what fits, so this is a bug if it ever counts.
   if (n < changes.size()) counters_.drop(Drop::change_ring_full, changes.size() - n);
   shard_->clear_changes();
 }
@@ -453,17 +604,6 @@ void Worker::publish_counts() noexcept {
     if (tally_.wire_errors[i] != 0) counters_.wire_errors[i].add(std::exchange(tally_.wire_errors[i], 0));
 }
 
-std::size_t Worker::drain_changes_for_control() noexcept {
-  if (changes_ == nullptr) return 0;
-  std::size_t total = 0;
-  unsigned n;
-  while ((n = rte_ring_sc_dequeue_burst_elem(changes_, control_buf_.data(),
-                                             sizeof(engine::LeaseChange),
-                                             static_cast<unsigned>(control_buf_.size()), nullptr)) != 0)
-    total += n;
-  return total;
-}
-
 std::string Worker::describe() const {
   std::string s = "rx";
   for (const auto& [port, queue] : rx_) s += " " + std::to_string(port) + ":" + std::to_string(queue);
@@ -474,6 +614,13 @@ std::string Worker::describe() const {
     s += " " + std::to_string(p) + (tx_[p].own ? ":" : "->worker ") + std::to_string(tx_[p].queue);
   }
   return s;
+}
+
+LatencyHistogram Worker::ack_hold() const {
+  LatencyHistogram h;
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i) h.buckets[i] = counters_.ack_hold_ns[i].get();
+  h.max = counters_.ack_hold_max_ns.get();
+  return h;
 }
 
 WorkerSnapshot Worker::snapshot() const {
@@ -492,6 +639,11 @@ WorkerSnapshot Worker::snapshot() const {
   add("arp_replies", counters_.arp_replies.get());
   add("icmp_replies", counters_.icmp_replies.get());
   add("lease_changes", counters_.lease_changes.get());
+  add("acks_held", counters_.acks_held.get());
+  add("acks_released", counters_.acks_released.get());
+  add("acks_unsent", counters_.acks_unsent.get());
+  add("backpressure", counters_.backpressure.get());
+  add("ack_hold_ns.max", counters_.ack_hold_max_ns.get());
   for (std::size_t i = 0; i < kDropCount; ++i)
     add("drop." + std::string(drop_name(static_cast<Drop>(i))), counters_.drops[i].get());
   for (std::size_t i = 1; i < wire::kErrorCount; ++i)

@@ -10,6 +10,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include <array>
 #include <atomic>
@@ -67,6 +68,11 @@ struct WorkerSetup {
   unsigned idle_sleep_us;
   const std::atomic<bool>* quit;       // cp: rw (Runtime), dp: ro (polled every loop)
   const Clock* clock;
+  // Durability fsync: lease-bearing ACKs wait in the worker until
+  // publish_durable() covers their records; at most held_acks at once.
+  bool hold_acks = false;
+  unsigned held_acks = 0;              // power of two when hold_acks
+  const std::atomic<bool>* store_writable = nullptr;   // cp: rw, dp: ro; null = always
 };
 
 class alignas(64) Worker {
@@ -94,9 +100,20 @@ class alignas(64) Worker {
 
   static int launch(void* self);   // rte_eal_remote_launch entry
 
+  // Before launch, control thread: a lease recovered by the store.
+  engine::RestoreStatus restore(const engine::LeaseChange& lease, engine::Seconds now) noexcept {
+    return shard_->restore(lease, now);
+  }
+
   // ---- control thread, while running ---------------------------------------
-  std::size_t drain_changes_for_control() noexcept;
+  // Takes the records the worker pushed, in order, in batches into `sink`.
+  template <class Sink>
+  std::size_t drain_changes(Sink&& sink) noexcept;
+  // The shard's records up to per-shard seq `seq` are durable: ACKs that
+  // depend on them may leave. Monotonic (serial-number order, wrapping).
+  void publish_durable(std::uint32_t seq) noexcept { durable_seq_.store(seq, std::memory_order_release); }
   WorkerSnapshot snapshot() const;
+  LatencyHistogram ack_hold() const;
   std::string describe() const;
   unsigned index() const noexcept { return index_; }
   unsigned lcore() const noexcept { return lcore_; }
@@ -155,7 +172,7 @@ class alignas(64) Worker {
   void take_handoff(rte_mbuf* m) noexcept;
   void queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept;
   void serve_chunk() noexcept;
-  void finish(unsigned slot, const engine::Decision& d) noexcept;
+  void finish(unsigned slot, const engine::Decision& d, std::uint32_t hold_seq) noexcept;
   void end_burst() noexcept;
   rte_mbuf* writable(rte_mbuf* m) noexcept;
   rte_mbuf* restore_vlan(rte_mbuf* m) noexcept;
@@ -164,6 +181,13 @@ class alignas(64) Worker {
   void flush_outbox(unsigned peer) noexcept;
   void flush_tx() noexcept;
   void push_changes() noexcept;
+  bool room_for(unsigned requests) noexcept;
+  void hold(rte_mbuf* m, std::uint32_t seq) noexcept;
+  void release_held() noexcept;
+  void free_held() noexcept;
+  void track_seconds() noexcept;
+  std::uint32_t hold_seq_for_second(engine::Seconds second, std::uint32_t last) const noexcept;
+  std::uint32_t held_count() const noexcept { return held_tail_ - held_head_; }
   void publish_counts() noexcept;
   void idle_sleep() noexcept;
   void drop(Drop d, std::uint32_t n = 1) noexcept {
@@ -198,6 +222,51 @@ class alignas(64) Worker {
   Chunk chunk_;                   // dp only
   alignas(64) std::array<std::uint8_t, RTE_MBUF_DEFAULT_DATAROOM> scratch_;
   std::vector<engine::LeaseChange> control_buf_;   // control thread's drain buffer
+
+  // ACKs waiting for durability, FIFO (their seqs never decrease).
+  struct HeldAck {
+    rte_mbuf* m;
+    std::uint32_t seq;      // per-shard seq that must be durable
+    std::uint64_t tsc;      // when it was held
+  };
+  bool hold_acks_ = false;
+  // Seconds whose records are not all durable yet, oldest first: the second
+  // and the shard's last seq at its end. An ACK answered without a record
+  // (store down: Decision::record_second) waits only for its lease's own
+  // second, not for everything emitted since (RELEASEs, expiries that cannot
+  // be written while the disk is full). Full: every such ACK waits for all.
+  struct SecondSeq {
+    engine::Seconds second;
+    std::uint32_t seq;
+  };
+  static constexpr std::uint32_t kTrackedSeconds = 4096;
+  std::vector<SecondSeq> undurable_;     // dp only; ring of kTrackedSeconds
+  std::uint32_t und_head_ = 0, und_tail_ = 0;
+  bool und_overflow_ = false;
+  engine::Seconds seq_second_ = 0;       // the second of the records since the last entry
+  std::uint32_t seq_noted_ = 0;          // last_seq() when the last entry was made
+  std::vector<HeldAck> held_;           // dp only; size a power of two
+  std::uint32_t held_head_ = 0, held_tail_ = 0;
+  unsigned change_room_ = 0;            // dp only: free slots last read from the change ring
+  std::uint64_t ns_per_tsc_q32_ = 0;    // ns = tsc * this >> 32
+  const std::atomic<bool>* store_writable_ = nullptr;   // cp: rw, dp: ro
+  bool writable_seen_ = true;
+  alignas(64) std::atomic<std::uint32_t> durable_seq_{0};   // cp: rw, dp: ro
+  static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 };
+
+template <class Sink>
+std::size_t Worker::drain_changes(Sink&& sink) noexcept {
+  if (changes_ == nullptr) return 0;
+  std::size_t total = 0;
+  unsigned n;
+  while ((n = rte_ring_sc_dequeue_burst_elem(changes_, control_buf_.data(),
+                                             sizeof(engine::LeaseChange),
+                                             static_cast<unsigned>(control_buf_.size()), nullptr)) != 0) {
+    sink(std::span<const engine::LeaseChange>(control_buf_.data(), n));
+    total += n;
+  }
+  return total;
+}
 
 }  // namespace dorado::runtime

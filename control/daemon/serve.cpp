@@ -1,0 +1,156 @@
+#include "daemon/serve.hpp"
+
+#include <array>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace dorado::daemon {
+namespace {
+
+constexpr int kExitStart = 2;
+
+std::uint64_t monotonic_us() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// "dorado: 2026-11-22T10:00:00Z store: ..." on stderr.
+void log_line(const std::string& text) {
+  char when[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::fprintf(stderr, "dorado: %s %s\n", when, text.c_str());
+  std::fflush(stderr);
+}
+
+store::StoreOptions store_options(const config::StoreSection& s, unsigned workers) {
+  store::StoreOptions o;
+  o.dir = s.dir;
+  o.durability = s.durability == config::Durability::fsync ? store::Durability::fsync
+                                                           : store::Durability::async;
+  o.commit_interval_us = s.commit_interval_us;
+  o.commit_records = s.commit_records;
+  o.segment_bytes = std::uint64_t{s.segment_mb} << 20;
+  o.snapshot_records = s.snapshot_records;
+  o.workers = workers;
+  return o;
+}
+
+std::string recovery_text(const store::RecoveryStats& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "store: recovered %" PRIu64 " leases in %.3f s (snapshot %s with %" PRIu64
+                " leases, %u segment(s), %" PRIu64 " records replayed, %u torn, %u corrupt, %u "
+                "snapshot(s) rejected, last seq %" PRIu64 ")",
+                r.leases, r.seconds, r.snapshot.empty() ? "none" : r.snapshot.c_str(),
+                r.snapshot_leases, r.segments, r.records_replayed, r.torn, r.corrupt,
+                r.snapshots_rejected, r.last_seq);
+  return buf;
+}
+
+// Every lease of the store to its shard; one line with what happened.
+void restore_leases(const store::Store& st, runtime::Runtime& rt) {
+  const engine::Seconds now = rt.now();
+  std::array<std::uint64_t, engine::kRestoreStatusCount> counts{};
+  st.for_each_lease([&](const store::StoredLease& l) {
+    ++counts[static_cast<std::size_t>(rt.restore_lease(l, now))];
+  });
+  std::string line = "store: handed leases to the shards:";
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    line += " " + std::string(engine::restore_status_name(static_cast<engine::RestoreStatus>(i))) +
+            " " + std::to_string(counts[i]);
+  log_line(line);
+}
+
+}  // namespace
+
+int serve(const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
+          runtime::RuntimeConfig rcfg, const sigset_t& signals, const ServeOptions& options) {
+  const config::StoreSection& sc = config.store;
+  std::unique_ptr<store::Store> st;
+  if (sc.durability != config::Durability::off) {
+    auto opened = store::Store::open(store_options(sc, rcfg.workers));
+    if (!opened.store) {
+      std::fprintf(stderr, "dorado: %s\n", opened.error.c_str());
+      return kExitStart;
+    }
+    st = std::move(opened.store);
+    log_line(recovery_text(opened.stats));
+  } else {
+    log_line("store: durability \"off\": leases are not journaled and are lost at restart");
+  }
+  rcfg.hold_acks = sc.durability == config::Durability::fsync;
+
+  auto created = runtime::Runtime::create(rcfg, compiled);
+  if (!created.runtime) {
+    std::fprintf(stderr, "dorado: %s\n", created.error.c_str());
+    return kExitStart;
+  }
+  runtime::Runtime& rt = *created.runtime;
+  if (st) restore_leases(*st, rt);
+  if (std::string e = rt.start(); !e.empty()) {
+    std::fprintf(stderr, "dorado: %s\n", e.c_str());
+    return kExitStart;
+  }
+  char server[16];
+  server[wire::format_ipv4(rcfg.server_address, server)] = '\0';
+  std::printf("dorado: serving with %u worker(s), server address %s\n%s", rcfg.workers, server,
+              rt.describe().c_str());
+  std::fflush(stdout);
+
+  const runtime::Runtime::ChangeSink sink = [&st](unsigned w,
+                                                  std::span<const engine::LeaseChange> c) {
+    if (st) st->take(w, c);
+  };
+  // Housekeeping pace: often enough that a record waits little for its
+  // group commit (fsync), rarely enough to cost nothing when idle.
+  const long tick_ns = st ? std::min<long>(200'000, 1000L * sc.commit_interval_us) : 1'000'000;
+  const timespec tick{0, tick_ns};
+  bool writable = true;
+  auto housekeeping = [&] {
+    rt.poll_control(sink);
+    if (!st) return;
+    if (std::string msg = st->tick(monotonic_us()); !msg.empty()) log_line(msg);
+    for (unsigned w = 0; w < rt.workers(); ++w) rt.publish_durable(w, st->durable_shard_seq(w));
+    if (st->writable() != writable) {
+      writable = st->writable();
+      rt.set_store_writable(writable);
+      log_line(writable ? "store: writable again: new leases are granted"
+                        : "store: cannot write: no new leases until it can (renewals keep their expiry)");
+    }
+  };
+  while (true) {
+    housekeeping();
+    siginfo_t info;
+    const int sig = sigtimedwait(&signals, &info, &tick);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (sig == SIGUSR1) {
+      std::fputs(rt.counters_text().c_str(), stdout);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("dorado: stopping\n");
+  rt.stop();
+  rt.poll_control(sink);   // the records the workers pushed last
+  if (st) {
+    if (std::string e = st->close(sc.snapshot_on_exit); !e.empty()) log_line("store: " + e);
+    const store::StoreCounters c = st->counters();
+    log_line("store: closed: " + std::to_string(c.records) + " records, " +
+             std::to_string(c.commits) + " commits, " + std::to_string(c.write_errors) +
+             " write errors, " + std::to_string(c.leases) + " leases");
+  }
+  if (options.stats_on_exit) std::fputs(rt.counters_text().c_str(), stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace dorado::daemon

@@ -1,0 +1,148 @@
+// The mirror: every lease the store holds, in memory, as the last change
+// record for it. The store applies every record it takes (and recovery every
+// record it replays) and writes snapshots from it.
+//
+// Identity: a client lease is identified by its client key (kind byte +
+// bytes, 1..160); a probation record (a declined address, no client) by its
+// address alone (one IPv4 address is in probation at most once).
+//
+// apply(c), by op (anything else is `ignored` and changes nothing):
+//   commit  key_len > 0: upsert the client's entry; every field replaced,
+//           hostname included (an empty one clears it; the engine sends the
+//           name it keeps, so "none" means none).
+//   renew, release, expire  key_len > 0: upsert the client's entry; every
+//           field replaced except the hostname when the record carries none
+//           (renewals, releases and expiries do not carry it). Released and
+//           expired entries stay as history (the address is sticky).
+//   decline key_len > 0: erase the client's entry (if any) and upsert a
+//           probation entry for the address: op decline, key_len 0, no
+//           hostname, subnet/address/start/expires/htype/chaddr from the record.
+//   decline key_len 0: upsert the probation entry (snapshots, tools).
+//   expire  key_len 0: erase the address's probation entry (probation over).
+//   reclaim key_len > 0: erase the client's entry; key_len 0: erase the
+//           address's probation entry.
+//   commit/renew/release with key_len 0: ignored.
+// Lengths must be in range (key_len <= 160, hostname_len <= 63): callers
+// validate (decode_record does, Store::take clamps).
+//
+// Layout (memory matters: 10 M leases): 48-byte entries in fixed chunks of
+// 65536 that never move, keys up to 14 bytes inline, longer keys and
+// hostnames in a side arena of 16..256-byte blocks with free lists; an
+// open-addressing index of 8-byte slots (32-bit hash tag | entry number),
+// linear probing, at most 70% full, doubled when needed (only the index is
+// rehashed). About 48 + 12..23 (index) + hostname block bytes per lease:
+// memory_bytes() reports it.
+//
+// Stable positions: an entry keeps its number from insertion to erasure,
+// whatever else happens, so a snapshot can walk entries [0, slot_end())
+// a piece at a time between mutations and never miss an entry that exists
+// for the whole walk (erased numbers are reused: the walk may see a newer
+// entry there, which is fine for a fuzzy snapshot).
+//
+// Threads: one owner (the store's control thread); not synchronised.
+// Cost: apply/find O(1) expected; one allocation now and then (chunks,
+// arena pages, index doubling: an index rehash is O(leases)).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "engine/lease.hpp"
+
+namespace dorado::store {
+
+class Mirror {
+ public:
+  // expected_leases sizes the index up front (0: small, grows by doubling).
+  explicit Mirror(std::size_t expected_leases = 0);
+
+  enum class Applied : std::uint8_t { upserted, erased, absent, ignored };
+  Applied apply(const engine::LeaseChange& c);
+
+  // Grows the index for `leases` entries in one step (e.g. from a snapshot's count).
+  void reserve(std::size_t leases);
+  void clear();
+
+  std::size_t size() const noexcept { return size_; }
+  std::size_t memory_bytes() const noexcept;
+
+  // The stored record (seq and shard 0) of a client key or a probation address.
+  std::optional<engine::LeaseChange> find(std::span<const std::uint8_t> key) const;
+  std::optional<engine::LeaseChange> find_probation(std::uint32_t address) const;
+
+  // Entry numbers in use are below slot_end(). lease_at(i): the entry's
+  // record, or nullopt for a free number.
+  std::uint32_t slot_end() const noexcept { return slot_end_; }
+  std::optional<engine::LeaseChange> lease_at(std::uint32_t i) const;
+
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (std::uint32_t i = 0; i < slot_end_; ++i)
+      if (const auto l = lease_at(i)) fn(*l);
+  }
+
+ private:
+  static constexpr std::size_t kInlineKey = 14;
+  static constexpr unsigned kChunkBits = 16;
+  struct Entry {
+    std::uint32_t hash;
+    std::uint32_t subnet_id;
+    std::uint32_t address;
+    std::uint32_t start;
+    std::uint32_t expires;
+    std::uint32_t hostname;   // arena block; next free entry when op == 0
+    std::uint8_t op;          // 0: free
+    std::uint8_t key_len;
+    std::uint8_t htype;
+    std::uint8_t hostname_len;
+    std::uint8_t chaddr[6];
+    std::uint8_t key[kInlineKey];   // key_len > 14: [0..3] = arena block
+  };
+  static_assert(sizeof(Entry) == 48);
+
+  // Blocks of 16 << c bytes (c = 0..4) addressed by 16-byte unit number.
+  class Arena {
+   public:
+    std::uint32_t alloc(std::size_t bytes);
+    void free(std::uint32_t ref, std::size_t bytes) noexcept;
+    std::uint8_t* at(std::uint32_t ref) noexcept;
+    const std::uint8_t* at(std::uint32_t ref) const noexcept;
+    std::size_t memory_bytes() const noexcept { return pages_.size() * kPageBytes; }
+    void clear();
+
+   private:
+    static constexpr std::size_t kPageUnits = 65536;
+    static constexpr std::size_t kPageBytes = kPageUnits * 16;
+    std::vector<std::unique_ptr<std::uint8_t[]>> pages_;
+    std::uint32_t next_ = 0;   // bump pointer (units)
+    std::uint32_t free_[5] = {engine::kNil, engine::kNil, engine::kNil, engine::kNil, engine::kNil};
+  };
+
+  Entry& entry(std::uint32_t i) noexcept { return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)]; }
+  const Entry& entry(std::uint32_t i) const noexcept {
+    return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)];
+  }
+  std::span<const std::uint8_t> key_of(const Entry& e) const noexcept;
+  // Index slot holding entry with this key (key_len 0: probation `address`), or npos.
+  std::size_t find_slot(std::uint32_t hash, std::span<const std::uint8_t> key,
+                        std::uint32_t address) const noexcept;
+  std::uint32_t new_entry();
+  void erase_slot(std::size_t slot);
+  void set_hostname(Entry& e, std::span<const std::uint8_t> name);
+  void upsert(const engine::LeaseChange& c, std::span<const std::uint8_t> key, bool keep_hostname);
+  Applied erase(std::span<const std::uint8_t> key, std::uint32_t address);
+  void grow_index(std::size_t slots);
+
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::vector<std::uint64_t> index_;   // 0: empty; else (hash << 32) | (entry + 1)
+  std::size_t size_ = 0;
+  std::uint32_t slot_end_ = 0;
+  std::uint32_t free_entry_ = engine::kNil;
+  Arena arena_;
+};
+
+}  // namespace dorado::store
