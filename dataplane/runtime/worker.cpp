@@ -468,7 +468,9 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
 // room_for() made sure there is a slot.
 void Worker::hold(rte_mbuf* m, std::uint32_t seq) noexcept {
   const std::uint64_t tsc = rte_rdtsc();
-  if (!seq_after(seq, durable_seq_.load(std::memory_order_acquire)) && held_count() == 0) {
+  // Already durable: out at once, even past held ACKs of other clients (a
+  // client's own earlier ACK never has a smaller seq than its later one).
+  if (!seq_after(seq, durable_seq_.load(std::memory_order_acquire))) {
     counters_.ack_hold_ns[0].add();
     send(m);
     return;

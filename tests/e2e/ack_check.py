@@ -8,8 +8,9 @@ object per packet). LEASES.csv: `dorado-leases export kea` of the store.
 
 Every ACK that granted a lease (option 51) must be in the store: for each
 client (chaddr) its latest ACK's address, with an expiry no earlier than
-floor(ACK time) + lease time - S seconds (S default 2: the server counts in
-whole seconds from its own clock). And no address was ACKed to two different
+what the client computes (RFC 2131 4.4.1: the time it sent the REQUEST, if
+the capture has it (same chaddr and xid), else the ACK's time, plus the
+lease time) minus S seconds (S default 2: the server counts whole seconds). And no address was ACKed to two different
 clients (leases in these tests outlive the test). Prints one line per problem
 and a summary; exit 0 when none, 1 otherwise.
 """
@@ -29,16 +30,22 @@ def main():
     latest = {}      # chaddr -> (epoch, yiaddr, lease_time)
     holders = {}     # yiaddr -> set of chaddr
     acks = 0
+    sent = {}        # (chaddr, xid) -> time of the latest REQUEST
     with open(decoded) as f:
         for line in f:
             p = json.loads(line)
-            if p.get("message_type", {}).get("name") != "ACK" or p.get("op") != 2:
+            kind = p.get("message_type", {}).get("name")
+            if kind == "REQUEST" and p.get("op") == 1:
+                sent[(p["chaddr"], p["xid"])] = p["epoch"]
+                continue
+            if kind != "ACK" or p.get("op") != 2:
                 continue
             lease = next((o["value"] for o in p.get("options", []) if o["code"] == 51), None)
             if lease is None:
                 continue   # an ACK to INFORM: no lease
             acks += 1
-            mac, ip, t = p["chaddr"], p["yiaddr"], p["epoch"]
+            mac, ip = p["chaddr"], p["yiaddr"]
+            t = sent.get((mac, p["xid"]), p["epoch"])
             if mac not in latest or latest[mac][0] <= t:
                 latest[mac] = (t, ip, lease)
             holders.setdefault(ip, set()).add(mac)

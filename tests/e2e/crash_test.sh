@@ -25,10 +25,10 @@ make_world
 write_config "$WORK/dorado.toml" "$WORKERS"
 ip -n "$CLI_NS" addr add 10.99.0.2/16 dev "$CLI_IF"
 
-# Every reply the clients see, for the whole test (-U: written per packet,
+# Every request and reply on the wire, for the whole test (-U: written per packet,
 # so nothing is lost when it stops).
 ip netns exec "$CLI_NS" tcpdump -i "$CLI_IF" -U -n -w "$WORK/replies.pcap" \
-  'udp and src host 10.99.0.1 and dst port 67' >"$WORK/tcpdump.log" 2>&1 &
+  'udp port 67' >"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
 sleep 1
 
