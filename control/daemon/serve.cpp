@@ -60,6 +60,7 @@ std::string recovery_text(const store::RecoveryStats& r) {
 // Every lease of the store to its shard; one line with what happened.
 void restore_leases(const store::Store& st, runtime::Runtime& rt) {
   const engine::Seconds now = rt.now();
+  const auto t0 = std::chrono::steady_clock::now();
   std::array<std::uint64_t, engine::kRestoreStatusCount> counts{};
   st.for_each_lease([&](const store::StoredLease& l) {
     ++counts[static_cast<std::size_t>(rt.restore_lease(l, now))];
@@ -68,7 +69,10 @@ void restore_leases(const store::Store& st, runtime::Runtime& rt) {
   for (std::size_t i = 0; i < counts.size(); ++i)
     line += " " + std::string(engine::restore_status_name(static_cast<engine::RestoreStatus>(i))) +
             " " + std::to_string(counts[i]);
-  log_line(line);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " (%.3f s)", took.count());
+  log_line(line + buf);
 }
 
 }  // namespace

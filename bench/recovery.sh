@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Start-up time and memory of dorado with N leases in its store:
+#   bench/recovery.sh [N ...]          (default: 1000000 10000000)
+# For each N: writes a Kea lease file with N bound leases (10.0.0.0/8),
+# imports it (dorado-leases: one snapshot), starts dorado on a net_null port
+# (no network needed) with 1 worker, and reports the store's recovery time,
+# the hand-over to the shard, the time until "serving", and dorado's
+# resident memory against an empty store (bytes per lease). Then stops it
+# (SIGTERM) and starts it once more from the snapshot written at exit.
+# Needs the build/ tree (dorado, dorado-leases) and a few GiB per 10 M leases.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dorado=${DORADO_BIN:-$root/build/control/daemon/dorado}
+leases=${DORADO_LEASES_BIN:-$root/build/tools/leases/dorado-leases}
+work=$(mktemp -d /tmp/dorado-recovery.XXXXXX)
+pid=""
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(1000000 10000000)
+
+config() {   # config STORE_DIR
+  cat <<TOML
+[server]
+address = "10.0.0.1"
+[dpdk]
+eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_null0", "-l", "0-1",
+            "--file-prefix=dorado-recovery", "--log-level=*:error"]
+workers = 1
+idle_sleep_us = 1000
+[store]
+dir = "$1"
+[[subnet]]
+prefix = "10.0.0.0/8"
+pools = ["10.0.0.10-10.255.255.250"]
+lease_time = 86400
+TOML
+}
+
+run() {   # run STORE_DIR: starts dorado, sets SECS (to "serving") and RSS (KiB); leaves it running
+  config "$1" >"$work/dorado.toml"
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$dorado" -c "$work/dorado.toml" >"$work/out" 2>"$work/err" &
+  pid=$!
+  until grep -q serving "$work/out" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
+  RSS=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
+}
+stop() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
+
+mkdir -p "$work/empty"
+run "$work/empty"
+rss0=$RSS
+stop
+echo "empty store: dorado resident ${rss0} KiB (1 worker, tables for a /8 pool)"
+
+for n in "${counts[@]}"; do
+  rm -rf "$work/store"
+  python3 - "$n" >"$work/kea.csv" <<'PY'
+import sys, time
+n = int(sys.argv[1]); now = int(time.time()); out = sys.stdout
+out.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
+for i in range(n):
+    a = 10 * 2**24 + 10 + i
+    ip = f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}"
+    mac = f"02:00:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
+    out.write(f"{ip},{mac},,86400,{now + 86400 - i % 86400},1,0,0,,0,\n")
+PY
+  "$leases" import kea "$work/kea.csv" --store "$work/store" 2>"$work/import.err"
+  run "$work/store"
+  echo "$n leases, from the imported snapshot: serving after ${SECS} s, resident ${RSS} KiB," \
+       "$(( (RSS - rss0) * 1024 / n )) bytes/lease over the empty store"
+  grep -o 'store: recovered.*\|store: handed.*' "$work/err" | sed 's/^/  /'
+  stop
+  run "$work/store"
+  echo "$n leases, again from the snapshot written at stop: serving after ${SECS} s"
+  grep -o 'store: recovered.*' "$work/err" | sed 's/^/  /'
+  stop
+done
