@@ -5,6 +5,10 @@
 #   tools/bench-peers.sh [--seconds N] [--rates "2000 5000 10000 20000"]
 #                        [--servers "dorado1 dorado2 kea"] [--build DIR]
 #
+# A dorado server is dorado<workers>[-<durability>]: dorado2-async,
+# dorado1-off, ...; without a suffix durability is "fsync" (the default,
+# journal in the work dir under /tmp, i.e. on this machine's disk).
+#
 # perfdhcp acts as a relay (giaddr = 10.99.0.2) and offers each rate for N
 # seconds with fresh clients; the table gives the 4-way exchanges per second
 # it completed and the DISCOVER and REQUEST drops. On a 2-core machine
@@ -23,7 +27,7 @@ while [ $# -gt 0 ]; do
     --rates) RATES=$2; shift 2 ;;
     --servers) SERVERS=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -91,9 +95,12 @@ printf '| server | offered /s | DORA/s done | DISCOVER drops | REQUEST drops | o
 for server in $SERVERS; do
   case $server in
     dorado*)
-      workers=${server#dorado}
+      spec=${server#dorado}
+      workers=${spec%%-*}
+      durability=fsync; [ "$spec" = "$workers" ] || durability=${spec#*-}
+      rm -rf "$WORK/store"
       write_config "$WORK/dorado.toml" "$workers"
-      sed -i "s|^prefix = .*|$PREFIX|; s|^pools = .*|$POOLS|" "$WORK/dorado.toml"
+      sed -i "s|^prefix = .*|$PREFIX|; s|^pools = .*|$POOLS|; s|^dir = .*|&\ndurability = \"$durability\"|" "$WORK/dorado.toml"
       start_dorado "$WORK/dorado.toml" ;;
     kea) command -v kea-dhcp4 >/dev/null || { log "kea-dhcp4 missing, skipped"; continue; }
       start_kea ;;
@@ -101,12 +108,13 @@ for server in $SERVERS; do
   esac
   for rate in $RATES; do
     read -r dora d1 d2 rcvbuf < <(run_rate "$rate")
-    label=$server; [ "$server" = kea ] || label="dorado, $workers worker(s)"
+    label=$server; [ "$server" = kea ] || label="dorado, $workers worker(s), $durability"
     printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$rate" "$dora" "$d1" "$d2" "$rcvbuf" | tee -a "$WORK/table.md"
   done
   case $server in
     dorado*) stop_dorado
-      log "dorado answered: $(counter engine.tx_offer) OFFERs to $(counter engine.rx_discover) DISCOVERs, $(counter engine.tx_ack) ACKs; port imissed $(awk '/^port 0:/{on=1} on && $1=="imissed"{print $2; exit}' "$WORK/dorado.out")" ;;
+      log "dorado answered: $(counter engine.tx_offer) OFFERs to $(counter engine.rx_discover) DISCOVERs, $(counter engine.tx_ack) ACKs; port imissed $(awk '/^port 0:/{on=1} on && $1=="imissed"{print $2; exit}' "$WORK/dorado.out")"
+      [ "$durability" != fsync ] || log "ACKs waited for the journal: p50 $(counter ack_hold_ns.p50) ns, p99 $(counter ack_hold_ns.p99) ns, p99.9 $(counter ack_hold_ns.p999) ns, max $(counter ack_hold_ns.max) ns" ;;
     kea) stop_kea ;;
   esac
 done

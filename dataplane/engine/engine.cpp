@@ -224,6 +224,10 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
 std::uint32_t Shard::refresh(std::uint32_t idx, Seconds now) noexcept {
   const Lease& l = table_.at(idx);
   if (l.state == LeaseState::active && l.expires <= now) {
+    if (l.flags & kLeaseForeign) {
+      expire_foreign(idx);
+      return kNil;
+    }
     expire_active(idx);
   } else if (l.state == LeaseState::offered && l.expires <= now) {
     bump(Event::offer_expired);
@@ -261,9 +265,10 @@ void Shard::detach(std::uint32_t idx, Seconds) noexcept {
     alloc_.unstick(s);
   else
     alloc_.give_back(s, false);
-  alloc_.set_lease(s, kNil);
+  alloc_.set_lease(s, kNil);   // give_back above is a no-op in a block we do not own
   l.state = LeaseState::unused;
   l.address = 0;
+  l.flags &= static_cast<std::uint8_t>(~(kLeaseForeign | kLeaseHold));
 }
 
 void Shard::drop_record(std::uint32_t idx, Seconds now) noexcept {
@@ -321,6 +326,14 @@ void Shard::expire_active(std::uint32_t idx) noexcept {
   bump(Event::lease_expire);
 }
 
+// A foreign lease ends: the store learns it expired; the record goes (no
+// sticky history: the block owner's hold ends now and the address is its).
+void Shard::expire_foreign(std::uint32_t idx) noexcept {
+  emit(LeaseOp::expire, idx);
+  bump(Event::lease_expire);
+  forget(idx);
+}
+
 // An offer ends without commit: a record the store knows goes back to being
 // inactive (still sticky); a brand-new one disappears.
 std::uint32_t Shard::end_offer(std::uint32_t idx, Seconds now) noexcept {
@@ -340,6 +353,15 @@ std::uint32_t Shard::end_offer(std::uint32_t idx, Seconds now) noexcept {
 // The client's record becomes a keyless probation record on the address.
 void Shard::decline(std::uint32_t idx, Seconds now) noexcept {
   Lease& l = table_.at(idx);
+  if (l.flags & kLeaseForeign) {
+    // The block owner's hold keeps the address out of the pool until the
+    // lease's end; the probation record says so, and nothing stays here.
+    l.start = now;
+    emit(LeaseOp::decline, idx);
+    bump(Event::lease_decline);
+    forget(idx);
+    return;
+  }
   table_.reschedule(idx, expiry(now, config_->decline_probation_s));
   l.start = now;
   emit(LeaseOp::decline, idx);
@@ -352,6 +374,13 @@ void Shard::decline(std::uint32_t idx, Seconds now) noexcept {
 
 void Shard::release(std::uint32_t idx, Seconds now) noexcept {
   Lease& l = table_.at(idx);
+  if (l.flags & kLeaseForeign) {   // no sticky history on an address we do not own
+    l.expires = now;
+    emit(LeaseOp::release, idx);
+    bump(Event::lease_release);
+    forget(idx);
+    return;
+  }
   table_.unlink(idx);
   l.state = LeaseState::released;
   l.expires = now;
@@ -363,13 +392,18 @@ void Shard::release(std::uint32_t idx, Seconds now) noexcept {
 
 void Shard::end_probation(std::uint32_t idx, Seconds now) noexcept {
   emit(LeaseOp::expire, idx);   // key_len 0: the address alone
-  bump(Event::probation_ended);
+  bump(table_.at(idx).flags & kLeaseHold ? Event::hold_ended : Event::probation_ended);
   drop_record(idx, now);
 }
 
 void Shard::on_due(std::uint32_t idx, Seconds now) noexcept {
   switch (table_.at(idx).state) {
-    case LeaseState::active: expire_active(idx); break;
+    case LeaseState::active:
+      if (is_foreign(idx))
+        expire_foreign(idx);
+      else
+        expire_active(idx);
+      break;
     case LeaseState::offered:
       bump(Event::offer_expired);
       end_offer(idx, now);
@@ -449,6 +483,9 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   std::uint32_t idx = table_.find(key);
   if (idx != kNil) idx = refresh(idx, c.now);
   if (!store_writable_) return offer_unjournaled(c, idx, subnet);
+  // A foreign lease (refreshed: still active) cannot be extended.
+  if (idx != kNil && is_foreign(idx) && table_.at(idx).subnet == subnet)
+    return offer_unjournaled(c, idx, subnet);
 
   // 1. reservation, 2. the client's current or previous address,
   // 3. the requested address if clean-free, 4. any free address.
@@ -554,9 +591,11 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
   // Store down: the client's active lease on `addr` is confirmed as it
   // stands (before the reservation check: a NAK would send it to a DISCOVER
   // that cannot be served now).
-  if (!store_writable_ && idx != kNil && table_.at(idx).state == LeaseState::active &&
-      table_.at(idx).address == addr)
-    return ack_unjournaled(c, idx, subnet);
+  // A foreign lease likewise (its block owner's hold ends at its expiry).
+  if (idx != kNil && table_.at(idx).state == LeaseState::active && table_.at(idx).address == addr) {
+    if (is_foreign(idx)) return ack_unjournaled(c, idx, subnet, Event::renew_foreign);
+    if (!store_writable_) return ack_unjournaled(c, idx, subnet, Event::renew_unjournaled);
+  }
   const ReservationEntry* r = reservation_for(key, c.m, subnet);
   if (r != nullptr && r->address != addr) {
     const std::uint32_t holder = alloc_.lease_at(alloc_.slot_of(subnet, r->address));
@@ -601,12 +640,13 @@ Decision Shard::offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t
   return reply(c, MessageType::offer, subnet, l.address, &t, c.m.ciaddr);
 }
 
-// Store down, REQUEST for the client's active lease (refreshed: expires >
-// now): ACK for the remaining time, record and wheel untouched.
-Decision Shard::ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept {
+// Store down or foreign lease, REQUEST for the client's active lease
+// (refreshed: expires > now): ACK for the remaining time, record and wheel
+// untouched. `e` says which.
+Decision Shard::ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept {
   const Lease& l = table_.at(idx);
   const Times t = scaled_times(config_->subnets[subnet], l.expires - c.now);
-  bump(Event::renew_unjournaled);
+  bump(e);
   Decision d = reply(c, MessageType::ack, subnet, l.address, &t, c.m.ciaddr);
   d.record_second = l.start;   // commit/renew set start = now
   return d;
@@ -666,8 +706,8 @@ namespace {
 
 constexpr std::array<std::string_view, kRestoreStatusCount> kRestoreStatusNames{
     "restored", "history", "no_subnet", "not_in_pool", "wrong_shard", "conflict", "table_full",
-    "invalid"};
-static_assert(static_cast<std::size_t>(RestoreStatus::invalid) + 1 == kRestoreStatusCount);
+    "invalid", "foreign"};
+static_assert(static_cast<std::size_t>(RestoreStatus::foreign) + 1 == kRestoreStatusCount);
 
 // A stored key as the shard's packets would produce it (client_key.hpp), or
 // len 0 when the bytes cannot be one.
@@ -697,6 +737,12 @@ std::uint32_t owner_shard_of(const LeaseChange& lease, const CompiledConfig& con
     if (lease.key_len > kMaxKeyLen) return 0;
     return shard_for_hash(hash_key_bytes({lease.key.data(), lease.key_len}), shard_count);
   }
+  return block_owner_of(lease, config, shard_count);
+}
+
+std::uint32_t block_owner_of(const LeaseChange& lease, const CompiledConfig& config,
+                             std::uint32_t shard_count) noexcept {
+  if (shard_count <= 1) return 0;
   const std::uint32_t s = config.subnet_index_of(lease.address);
   if (s == kNil) return 0;
   const std::uint32_t b = config.block_of(config.subnets[s], lease.address);
@@ -748,14 +794,63 @@ RestoreStatus Shard::restore(const LeaseChange& in, Seconds now) noexcept {
   const SlotId slot = alloc_.slot_of(subnet, in.address);
   if (slot == kNil) return RestoreStatus::no_subnet;
   const std::uint32_t block = slot >> 6;
+  std::uint8_t flags = 0;
   if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
-    if (!shard_owns_block(block, id_)) return RestoreStatus::wrong_shard;
+    if (!shard_owns_block(block, id_)) {
+      // Only an active lease is worth keeping here: its block owner holds
+      // the address (restore_hold) while this shard serves the client.
+      if (state != LeaseState::active) return RestoreStatus::wrong_shard;
+      flags = kLeaseForeign;
+    }
   } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address) {
     for (const ReservationEntry& r : config_->reservations)
       if (r.address == in.address) return RestoreStatus::conflict;
     return RestoreStatus::not_in_pool;
   }
+  const RestoreStatus st = install(in, key, state, subnet, slot, flags);
+  return st == RestoreStatus::restored && flags != 0 ? RestoreStatus::foreign : st;
+}
 
+RestoreStatus Shard::restore_hold(const LeaseChange& in, Seconds now) noexcept {
+  if (in.key_len > kMaxKeyLen || in.hostname_len > kMaxHostnameLen) return RestoreStatus::invalid;
+  switch (in.op) {
+    case LeaseOp::commit:
+    case LeaseOp::renew:
+    case LeaseOp::decline:
+      if (in.expires <= now) return RestoreStatus::history;   // nothing left to hold
+      break;
+    case LeaseOp::release:
+    case LeaseOp::expire: return RestoreStatus::history;
+    default: return RestoreStatus::invalid;
+  }
+  const std::uint32_t subnet = config_->subnet_index_of(in.address);
+  if (subnet == kNil) return RestoreStatus::no_subnet;
+  const SlotId slot = alloc_.slot_of(subnet, in.address);
+  if (slot == kNil) return RestoreStatus::no_subnet;
+  const std::uint32_t block = slot >> 6;
+  if (!((config_->blocks[block].allocatable >> (slot & 63u)) & 1u)) return RestoreStatus::not_in_pool;
+  if (!shard_owns_block(block, id_)) return RestoreStatus::wrong_shard;
+  LeaseChange hold = in;
+  hold.key_len = 0;
+  hold.hostname_len = 0;
+  return install(hold, ClientKey{}, LeaseState::declined, subnet, slot, kLeaseHold);
+}
+
+bool Shard::forget_foreign(const LeaseChange& in) noexcept {
+  const ClientKey key = in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
+  if (key.len == 0) return false;
+  const std::uint32_t idx = table_.find(key);
+  if (idx == kNil || !is_foreign(idx) || table_.at(idx).address != in.address) return false;
+  forget(idx);
+  return true;
+}
+
+// Installs a restored record (checked by the caller: state, key, address
+// `slot` of `subnet` in a block we own or reserved for the client, or - with
+// kLeaseForeign - an active lease in another shard's block). Resolves
+// duplicates and a full table as restore() documents.
+RestoreStatus Shard::install(const LeaseChange& in, const ClientKey& key, LeaseState state,
+                             std::uint32_t subnet, SlotId slot, std::uint8_t flags) noexcept {
   // Another record on the address, or another record of the client.
   const bool held = state != LeaseState::expired && state != LeaseState::released;
   const auto yields = [&](std::uint32_t i) {
@@ -787,7 +882,8 @@ RestoreStatus Shard::restore(const LeaseChange& in, Seconds now) noexcept {
   l.htype = in.htype;
   l.chaddr = in.chaddr;
   l.state = state;
-  alloc_.take(slot);   // no-op for the client's reserved address
+  l.flags |= flags;
+  alloc_.take(slot);   // no-op for the client's reserved address or another shard's block
   alloc_.set_lease(slot, idx);
   if (held) {
     table_.schedule(idx);   // expires > now >= every sweep's now
@@ -848,6 +944,18 @@ std::string Shard::audit() const {
     if (held != ((l.flags & kLeaseInWheel) != 0)) err = who + "wheel membership";
     if (is_inactive(l.state) != ((l.flags & kLeaseInFifo) != 0)) err = who + "FIFO membership";
     if ((l.state == LeaseState::declined) != (l.key_len == 0)) err = who + "key presence";
+    // Pool addresses of blocks other shards own (never free here) carry only
+    // foreign leases; holds sit in our own blocks.
+    const bool pool = (config_->blocks[s >> 6].allocatable >> (s & 63u)) & 1u;
+    const bool ours = shard_owns_block(s >> 6, id_);
+    if (l.flags & kLeaseForeign) {
+      if (l.state != LeaseState::active || !pool || ours)
+        err = who + "foreign record not an active lease in another shard's block";
+    } else if (pool && !ours) {
+      err = who + "record in another shard's block";
+    }
+    if ((l.flags & kLeaseHold) && (l.state != LeaseState::declined || !pool || !ours))
+      err = who + "hold not a probation in our own block";
   });
   if (!err.empty()) return err;
   for (SlotId s = 0; s < config_->blocks.size() * kBlockBits; ++s) {

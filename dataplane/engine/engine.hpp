@@ -20,7 +20,9 @@
 // Time: Seconds (engine/lease.hpp), passed in; must not go backwards.
 //
 // Durability (DESIGN.md "Durability"): at start-up the runtime hands every
-// shard the leases the store recovered (owner_shard_of, Shard::restore)
+// shard the leases the store recovered (owner_shard_of, Shard::restore;
+// after a change of shard count, a lease whose address another shard's
+// block holds is also held there: block_owner_of, Shard::restore_hold)
 // before the shard serves packets. While the store cannot write
 // (set_store_writable(false)) the shard grants no new lease and extends
 // none: it answers renewals of active leases with their remaining time and
@@ -79,24 +81,38 @@ struct ShardConfig {
 std::uint32_t owner_shard_of(const LeaseChange& lease, const CompiledConfig& config,
                              std::uint32_t shard_count) noexcept;
 
-// What Shard::restore did with one stored lease. Only restored and history
-// installed something; the others are skipped records the runtime counts
-// (and may log by restore_status_name).
+// The shard owning the block of the lease's address (b % shard_count), the
+// one that may hand the address out: where Shard::restore_hold goes when
+// restore() on owner_shard_of() answered `foreign`. 0 for an address in no
+// block (outside pools and reservations) or one shard. Pure, noexcept; any
+// thread.
+std::uint32_t block_owner_of(const LeaseChange& lease, const CompiledConfig& config,
+                             std::uint32_t shard_count) noexcept;
+
+// What Shard::restore (or restore_hold) did with one stored lease. Only
+// restored, history and foreign installed something; the others are skipped
+// records the runtime counts (and may log by restore_status_name, in this
+// order).
 enum class RestoreStatus : std::uint8_t {
-  restored,      // active lease or probation installed (holds its address)
+  restored,      // active lease or probation installed (holds its address); for
+                 // restore_hold: the hold installed
   history,       // inactive (expired/released) record installed as sticky history, or
                  // nothing left to install (a probation that has ended)
   no_subnet,     // the address is in no subnet of this config, or in no pool block of it
   not_in_pool,   // in a block but not allocatable (outside pools, excluded, server
                  // address) and not the client's own reservation
-  wrong_shard,   // a pool address whose block another shard owns: the shard count or the
-                 // pools changed since the lease was written (see Shard::restore)
+  wrong_shard,   // a pool address whose block another shard owns and nothing to hold
+                 // there: history (restore), or restore_hold on a shard that is not
+                 // the block owner
   conflict,      // address held by another record, reserved for another client, or the
                  // client already holds another lease (see Shard::restore)
   table_full,    // no lease record (or long-key slot) left
   invalid,       // not a lease: bad key, op reclaim or unknown, client record without key
+  foreign,       // active lease installed on an address whose block another shard owns
+                 // (the shard count changed): the caller must now restore_hold() it
+                 // on block_owner_of() (see Shard::restore)
 };
-inline constexpr std::size_t kRestoreStatusCount = 8;
+inline constexpr std::size_t kRestoreStatusCount = 9;
 // "restored", "no_subnet", ... for logs and metrics; "invalid_status" if out of range.
 std::string_view restore_status_name(RestoreStatus s) noexcept;
 
@@ -188,9 +204,25 @@ class alignas(64) Shard {
   // The subnet is the one containing the address (subnet_id is ignored:
   // configs change). start, expires, htype, chaddr, hostname and key are
   // kept. An address outside this shard's pool blocks is refused unless it
-  // is the client's own reservation (no_subnet, not_in_pool, wrong_shard;
-  // wrong_shard leases are dropped rather than risk two shards handing out
-  // one address: a client that renews one gets a NAK and starts over).
+  // is the client's own reservation (no_subnet, not_in_pool, wrong_shard),
+  // except an active lease in a pool block another shard owns (the shard
+  // count changed since it was written): status `foreign`. That lease is
+  // installed with kLeaseForeign and the caller must then install a hold on
+  // the block owner, shard[block_owner_of(lease)].restore_hold(lease, now),
+  // so that shard does not hand the address out; if that does not answer
+  // `restored`, it must undo this one with forget_foreign(lease) (else two
+  // shards could lease the address). A foreign lease is served for what is
+  // left of it, never extended (the block owner's hold ends at the original
+  // expiry): REQUEST for its address (any state) -> ACK with lease time
+  // expires - now, no change record, Decision::record_second = start (as
+  // when the store is down; Event::renew_foreign); DISCOVER -> OFFER of it
+  // with the remaining time. At expiry it emits expire (with the key) and
+  // is dropped, not kept as sticky history; a RELEASE or DECLINE emits its
+  // record (a decline's probation ends with the hold, at the lease's
+  // expiry) and drops it too; moving the client to another address
+  // (REQUEST for another address, DISCOVER in another subnet) detaches it
+  // as usual (reclaim). Its address never enters this shard's free bits.
+  // Foreign history (expired/released) is wrong_shard: nobody holds it.
   // Two records for one address or one client: an active lease or a
   // probation beats history, between histories the later `expires` wins
   // (the loser is dropped silently), between two holding records the first
@@ -199,6 +231,26 @@ class alignas(64) Shard {
   // noexcept, no allocation; O(1) except for an address outside the pools
   // (O(reservations)).
   RestoreStatus restore(const LeaseChange& lease, Seconds now) noexcept;
+
+  // The other half of a `foreign` restore, on the shard owning the address's
+  // block (block_owner_of): a keyless hold on the address until
+  // lease.expires (state declined, kLeaseHold, not persisted): the address
+  // is not free, is offered to nobody, and goes back to the pool (clean) at
+  // that time, emitting a keyless expire record as a probation's end does
+  // (Event::hold_ended). Same start-up rules as restore(). Takes op
+  // commit/renew/decline; expires <= now or op release/expire: history
+  // (nothing to hold, nothing installed); op reclaim or unknown, bad
+  // lengths: invalid. An address outside this shard's pool blocks:
+  // no_subnet, not_in_pool, wrong_shard. A record holding the address
+  // (active, probation, another hold): conflict; history on it is dropped.
+  // Table full: evicts the oldest restored history, else table_full.
+  // Returns restored when the hold is in place. noexcept, O(1).
+  RestoreStatus restore_hold(const LeaseChange& lease, Seconds now) noexcept;
+
+  // Undoes a `foreign` restore (when restore_hold failed on the block
+  // owner): drops the client's foreign record on lease.address, if it is
+  // there, without a change record. Start-up only. True if one was dropped.
+  bool forget_foreign(const LeaseChange& lease) noexcept;
 
   // Whether the store can take new records. The runtime's worker sets it from
   // the control thread's flag (Store::writable()) once per loop. While false:
@@ -241,7 +293,9 @@ class alignas(64) Shard {
   const LeaseTable& leases() const noexcept { return table_; }
   const Allocator& addresses() const noexcept { return alloc_; }
   std::size_t memory_bytes() const noexcept;
-  // Lease table, bitmaps and slots agree; empty if sound. O(capacity + addresses).
+  // Lease table, bitmaps and slots agree (a pool address of another shard's
+  // block is never free here and only a foreign lease may hold it; holds sit
+  // in our own blocks); empty if sound. O(capacity + addresses).
   std::string audit() const;
 
  private:
@@ -285,10 +339,13 @@ class alignas(64) Shard {
   Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;
   static Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;
   Decision offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
-  Decision ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
+  Decision ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept;
   Ipv4 reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
                         std::uint32_t subnet) const noexcept;
   void forget(std::uint32_t idx) noexcept;
+  bool is_foreign(std::uint32_t idx) const noexcept { return (table_.at(idx).flags & kLeaseForeign) != 0; }
+  RestoreStatus install(const LeaseChange& in, const ClientKey& key, LeaseState state,
+                        std::uint32_t subnet, SlotId slot, std::uint8_t flags) noexcept;
   SlotId slot_of_lease(const Lease& l) const noexcept { return alloc_.slot_of(l.subnet, l.address); }
 
   // State transitions; each keeps table, bitmaps and slots consistent.
@@ -301,6 +358,7 @@ class alignas(64) Shard {
   void commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot, const Times& t,
               const Ctx& c) noexcept;
   void expire_active(std::uint32_t idx) noexcept;
+  void expire_foreign(std::uint32_t idx) noexcept;
   std::uint32_t end_offer(std::uint32_t idx, Seconds now) noexcept;
   void decline(std::uint32_t idx, Seconds now) noexcept;
   void release(std::uint32_t idx, Seconds now) noexcept;

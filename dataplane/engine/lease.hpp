@@ -48,6 +48,13 @@ inline constexpr std::uint8_t kLeasePersisted = 1;   // the store holds a record
 inline constexpr std::uint8_t kLeaseLongKey = 2;     // key bytes live in the key store
 inline constexpr std::uint8_t kLeaseInWheel = 4;     // linked in a timer-wheel bucket
 inline constexpr std::uint8_t kLeaseInFifo = 8;      // linked in the inactive FIFO
+// Restored after a change of shard count (Shard::restore, restore_hold):
+// kLeaseForeign: a client's active lease on an address in a block another
+//   shard owns; renewed only for its remaining time, dropped at expiry.
+// kLeaseHold: a keyless record (state declined) in the block owner keeping
+//   that address from the pool until the foreign lease's end.
+inline constexpr std::uint8_t kLeaseForeign = 16;
+inline constexpr std::uint8_t kLeaseHold = 32;
 
 // The hot record: one cache line. Owned by one shard's LeaseTable; other
 // threads never see it (they get LeaseChange copies).

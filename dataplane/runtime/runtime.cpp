@@ -383,7 +383,15 @@ engine::RestoreStatus Runtime::restore_lease(const engine::LeaseChange& lease, e
   Impl& im = *impl_;
   const auto n = static_cast<std::uint32_t>(im.workers.size());
   const std::uint32_t owner = engine::owner_shard_of(lease, *im.engine_config, n);
-  return im.workers[owner]->restore(lease, now);
+  const engine::RestoreStatus st = im.workers[owner]->restore(lease, now);
+  if (st != engine::RestoreStatus::foreign) return st;
+  // The worker count changed since the lease was written: its client's
+  // shard serves it, the block's owner holds the address until it expires.
+  const std::uint32_t block_owner = engine::block_owner_of(lease, *im.engine_config, n);
+  const engine::RestoreStatus hold = im.workers[block_owner]->restore_hold(lease, now);
+  if (hold == engine::RestoreStatus::restored) return st;
+  im.workers[owner]->forget_foreign(lease);   // no hold: the client must not keep it either
+  return hold;
 }
 
 std::size_t Runtime::poll_control(const ChangeSink& sink) {

@@ -132,7 +132,9 @@ class Runtime {
   void stop();
 
   // Before start(), control thread: gives a lease the store recovered to
-  // the shard that owns it (engine::owner_shard_of). Never emits a record.
+  // the shard that owns it (engine::owner_shard_of); when the worker count
+  // changed and its address block now belongs to another shard (`foreign`),
+  // that shard holds the address until the lease ends. Never emits a record.
   engine::RestoreStatus restore_lease(const engine::LeaseChange& lease, engine::Seconds now);
 
   // Control thread: drains the lease-change records of every worker into

@@ -104,6 +104,10 @@ class alignas(64) Worker {
   engine::RestoreStatus restore(const engine::LeaseChange& lease, engine::Seconds now) noexcept {
     return shard_->restore(lease, now);
   }
+  engine::RestoreStatus restore_hold(const engine::LeaseChange& lease, engine::Seconds now) noexcept {
+    return shard_->restore_hold(lease, now);
+  }
+  void forget_foreign(const engine::LeaseChange& lease) noexcept { shard_->forget_foreign(lease); }
 
   // ---- control thread, while running ---------------------------------------
   // Takes the records the worker pushed, in order, in batches into `sink`.

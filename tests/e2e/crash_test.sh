@@ -6,8 +6,8 @@
 # whose ACK a client saw on the wire (same address, expiry no earlier than
 # acknowledged), and no address may have been ACKed to two clients, across
 # all rounds and restarts. The next round restarts dorado on that store.
-# Finally dorado recovers once more and stops cleanly, and the store is
-# checked again.
+# Finally dorado recovers once more and stops cleanly, then serves new
+# clients with a different worker count, and the store is checked again.
 export E2E_NAME=crash
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 DORADO_LEASES_BIN=${DORADO_LEASES_BIN:?set DORADO_LEASES_BIN}
@@ -22,7 +22,13 @@ command -v tcpdump >/dev/null || skip "tcpdump missing"
 here=$(cd "$(dirname "$0")" && pwd)
 
 make_world
+# A pool no round can exhaust (a million addresses; rounds add a few
+# thousand leases each), so every round hands out new leases.
+big_pool() {
+  sed -i 's|^prefix = .*|prefix = "10.96.0.0/12"|; s|^pools = .*|pools = ["10.97.0.0-10.111.255.255"]|' "$1"
+}
 write_config "$WORK/dorado.toml" "$WORKERS"
+big_pool "$WORK/dorado.toml"
 ip -n "$CLI_NS" addr add 10.99.0.2/16 dev "$CLI_IF"
 
 # Every request and reply on the wire, for the whole test (-U: written per packet,
@@ -71,9 +77,22 @@ start_dorado "$WORK/dorado.toml"
 check "dorado recovered after $kills kills" grep -q "store: recovered" "$WORK/dorado.err"
 log "$(grep 'store: ' "$WORK/dorado.err" | head -2 | cut -c1-300)"
 stop_dorado
+
+# And with one worker more: leases whose address block now belongs to another
+# other shard stay held there; new clients never get an address in use.
+other=$((WORKERS + 1))
+write_config "$WORK/dorado-other.toml" "$other"
+big_pool "$WORK/dorado-other.toml"
+start_dorado "$WORK/dorado-other.toml"
+log "$other worker(s): $(grep -o 'store: handed.*' "$WORK/dorado.err")"
+check "with $other worker(s) every lease found a shard (none dropped as wrong_shard)" \
+  grep -q "wrong_shard 0 " "$WORK/dorado.err"
+ip netns exec "$CLI_NS" timeout 10 perfdhcp -4 -l "$CLI_IF" -r 1000 -R 1000000 -b "mac=02:ff:00:00:00:00" \
+  -p 3 10.99.0.1 >"$WORK/perfdhcp.other.out" 2>&1 || true
+stop_dorado
 kill -INT "$TCPDUMP_PID" 2>/dev/null || true
 wait "$TCPDUMP_PID" 2>/dev/null || true
 check "after a clean restart and stop, every ACK seen is in the store" verify final
 acks=$(grep -o '[0-9]* ACKs' "$WORK/check.out" | awk '{print $1}')
-check "the clients got ACKs at all (${acks:-0})" test "${acks:-0}" -gt 1000
+check "the clients got ACKs in every phase (${acks:-0})" test "${acks:-0}" -gt $((ROUNDS * 300 + 1000))
 finish
