@@ -39,6 +39,7 @@ TOML
 run() {   # run STORE_DIR: starts dorado, sets SECS (to "serving") and RSS (KiB); leaves it running
   config "$1" >"$work/dorado.toml"
   local t0 t1
+  : >"$work/out"   # truncated here, not in the child: no stale "serving" from the last run
   t0=$(date +%s.%N)
   "$dorado" -c "$work/dorado.toml" >"$work/out" 2>"$work/err" &
   pid=$!
