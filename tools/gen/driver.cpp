@@ -105,14 +105,15 @@ struct Clock {
 };
 
 void print_progress(const Generator& g, std::uint64_t now, std::uint64_t& last_completed,
-                    std::uint64_t& last_tx, double seconds) {
+                    std::uint64_t& last_tx, double seconds, const char* phase = nullptr) {
   const Counters& c = g.counters();
   const std::uint64_t tx = c.tx_discover + c.tx_request + c.tx_renew + c.tx_rebind + c.tx_reboot;
   std::fprintf(stderr,
                "dorado-gen: %s t=%.0fs completed=%" PRIu64 " (%.0f/s) offered=%" PRIu64
                " in_flight=%" PRIu64 " sent/s=%.0f naks=%" PRIu64 " timeouts=%" PRIu64
                " retransmits=%" PRIu64 " link_local=%" PRIu64 " drops=%" PRIu64 "\n",
-               g.measuring() ? "run" : "warm-up", static_cast<double>(now) / 1e6, c.completed,
+               phase != nullptr ? phase : g.measuring() ? "run" : "warm-up",
+               static_cast<double>(now) / 1e6, c.completed,
                static_cast<double>(c.completed - std::min(c.completed, last_completed)) / seconds,
                c.offered, g.in_flight(),
                static_cast<double>(tx - std::min(tx, last_tx)) / seconds, c.naks, c.timeouts,
@@ -169,6 +170,11 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       // What the last replies triggered (RELEASE, DECLINE) still leaves.
       const std::uint64_t drain_until = clock.now_us() + 200'000;
       while (gen->tx().size() > 0 && clock.now_us() < drain_until) flush_burst(port, gen->tx());
+      if (options.progress) {
+        const std::uint64_t now = clock.now_us();
+        const double since = static_cast<double>(now - (next_progress - 1'000'000)) / 1e6;
+        print_progress(*gen, now, last_completed, last_tx, since > 0 ? since : 1.0, "end");
+      }
       const std::uint64_t end = clock.now_us();
       r.json = gen->json_report(end);
       r.counters = gen->counters();

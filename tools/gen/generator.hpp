@@ -56,7 +56,7 @@ struct GenConfig {
   std::uint32_t clients = 1000;
   double rate = 0;                  // new operations per second; 0 = as fast as possible
   double duration_s = 10;           // bound on the measured phase (and on the warm-up)
-  std::uint32_t window = 4096;      // rate 0: most operations in flight at once (not storm)
+  std::uint32_t window = 256;       // rate 0: most operations in flight at once (not storm)
   Ipv4 giaddr = 0;                  // non-zero: relay mode
   Ipv4 server_ip = 0;               // relay destination (required in relay mode)
   std::uint16_t vlan = 0;           // 1..4095: one 802.1Q tag on every frame
