@@ -582,8 +582,7 @@ void Generator::send_arp_request() noexcept {
 void Generator::receive(wire::Bytes frame, std::uint64_t now_us) noexcept {
   const wire::Frame f = wire::parse_frame(frame);
   if (f.error != wire::Error::ok) {
-    // Not ours to judge unless it could be DHCP: only IPv4/UDP and ARP
-    // failures count as drops; other ethertypes never reach here with errors.
+    // A frame the codec refuses (truncated, bad checksum, ...): a drop.
     ++c_.rx_unparsable;
     return;
   }
@@ -633,8 +632,8 @@ void Generator::start_new_operations(std::uint64_t now) noexcept {
     while (next_new_ < cfg_.clients && in_flight_ < cfg_.window && tx_.room() > kTxReserve)
       start_operation(next_new_++, now);
     const bool timed_out = now - start_us_ >= static_cast<std::uint64_t>(cfg_.duration_s * kUs);
-    if ((next_new_ >= cfg_.clients && in_flight_ == 0) || timed_out) start_measuring(now);
-    return;
+    if ((next_new_ < cfg_.clients || in_flight_ != 0) && !timed_out) return;
+    start_measuring(now);
   }
   std::uint64_t budget;
   if (cfg_.mode == Mode::storm) {
