@@ -144,8 +144,9 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       r.error = e;
       r.exit_code = 2;
     } else {
+      // Allocating millions of clients takes a while: the clock starts after.
+      auto gen = std::make_unique<Generator>(config, 0);
       const Clock clock;
-      auto gen = std::make_unique<Generator>(config, clock.now_us());
       std::array<rte_mbuf*, kBurst> rx;
       std::uint64_t next_progress = 1'000'000, last_completed = 0, last_tx = 0;
       bool was_measuring = gen->measuring();
@@ -163,7 +164,7 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
         }
         if (options.progress && now >= next_progress) {
           print_progress(*gen, now, last_completed, last_tx, 1.0);
-          next_progress += 1'000'000;
+          next_progress = std::max(next_progress + 1'000'000, now - now % 1'000'000);
         }
         if (gen->finished(now)) break;
       }

@@ -676,7 +676,12 @@ void Generator::start_new_operations(std::uint64_t now) noexcept {
 }
 
 void Generator::poll(std::uint64_t now_us) noexcept {
-  wheel_.advance(now_us, [&](std::uint32_t i) noexcept { fire(i, now_us); });
+  // A timer sends at most one frame: never fire more than the TX ring takes
+  // (a timer that cannot send re-arms itself, and a backlog of them would be
+  // walked again and again for nothing).
+  const std::size_t room = tx_.room();
+  if (room > kTxReserve / 2)
+    wheel_.advance(now_us, [&](std::uint32_t i) noexcept { fire(i, now_us); }, room - kTxReserve / 2);
   start_new_operations(now_us);
 }
 

@@ -42,17 +42,20 @@ class TimerWheel {
   bool armed(std::uint32_t id) const noexcept { return armed_[id] != 0; }
   std::uint64_t deadline(std::uint32_t id) const noexcept { return deadline_[id]; }
 
-  // Fires (calls fire(id), timer disarmed first) every timer due at `now_us`.
-  // fire(id) may schedule or cancel timer `id` only (the other timers of
-  // the slot being walked are detached from it). Returns the number fired.
+  // Fires (calls fire(id), timer disarmed first) every timer due at `now_us`,
+  // at most `budget` of them: the rest stay armed and fire on a later call
+  // (the caller's output has no room for more). fire(id) may schedule or
+  // cancel timer `id` only (the other timers of the slot being walked are
+  // detached from it). Returns the number fired.
   template <typename F>
-  std::size_t advance(std::uint64_t now_us, F&& fire) noexcept {
+  std::size_t advance(std::uint64_t now_us, F&& fire, std::size_t budget = ~std::size_t{0}) noexcept {
     const std::uint64_t target = now_us / tick_us_;
     std::size_t fired = 0;
     std::uint64_t visits = 0;
     const std::uint64_t slots = std::uint64_t{mask_} + 1;
     while (current_ <= target && visits < slots) {
-      const auto slot = static_cast<std::uint32_t>(current_ & mask_);
+      const std::uint64_t tick = current_;
+      const auto slot = static_cast<std::uint32_t>(tick & mask_);
       std::uint32_t id = head_[slot];
       head_[slot] = kNone;
       // Re-armed timers that are already due go to the next tick, never
@@ -62,7 +65,7 @@ class TimerWheel {
       while (id != kNone) {
         const std::uint32_t next = next_[id];
         next_[id] = prev_[id] = kNone;
-        if (deadline_[id] <= now_us) {
+        if (deadline_[id] <= now_us && fired < budget) {
           armed_[id] = 0;
           fire(id);
           ++fired;
@@ -70,6 +73,10 @@ class TimerWheel {
           link(id, slot);
         }
         id = next;
+      }
+      if (fired >= budget) {
+        current_ = tick;   // this slot may still hold due timers
+        return fired;
       }
     }
     // After a full revolution every due timer has fired: skip the rest.
