@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# dorado-gen against dorado (1 worker) over the veth pair: dorado-gen runs
+# on net_af_packet in the client namespace. Three runs with distinct client
+# MACs: dora (broadcast clients), renew (lease, then a unicast REQUEST with
+# ciaddr each) and relay mode (dorado-gen is the relay: giaddr, option 82,
+# replies to port 67 and ARP for the giaddr). Each must complete every
+# client with no NAK and no timeout, and dorado's counters must agree.
+export E2E_NAME=${E2E_NAME:-gen}   # read by lib.sh
+DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
+GEN_BIN=${DORADO_GEN_BIN:-$(dirname "$DORADO_BIN")/../../tools/gen/dorado-gen}
+CLIENTS=${CLIENTS:-2000}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+require_env
+[ -x "$GEN_BIN" ] || { log "dorado-gen binary not found: $GEN_BIN"; exit 1; }
+command -v python3 >/dev/null || skip "python3 missing (JSON checks)"
+
+make_world
+write_config "$WORK/dorado.toml" 1
+# Room for every run's clients: 10.97.0.0 - 10.97.255.255 (65536 addresses).
+sed -i 's|^prefix = .*|prefix = "10.96.0.0/12"|; s|^pools = .*|pools = ["10.97.0.0-10.97.255.255"]|' "$WORK/dorado.toml"
+start_dorado "$WORK/dorado.toml"
+
+# json FILE EXPR: a field of the JSON object on the last line of FILE
+# (EXPR is Python on `j`, e.g. j['latency_us']['p99']).
+json() { tail -n 1 "$1" | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"; }
+# json_true FILE EXPR: succeeds when the Python condition holds.
+json_true() { tail -n 1 "$1" | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($2) else 1)"; }
+
+# run_gen NAME ARGS...: dorado-gen in the client namespace, bounded in time.
+run_gen() {
+  local name=$1; shift
+  local rc=0
+  ip netns exec "$CLI_NS" timeout 60 "$GEN_BIN" --no-pci --no-huge -m 256 \
+    "--vdev=net_af_packet0,iface=$CLI_IF" --lcores=0@$(( $(nproc) > 1 ? 1 : 0 )) \
+    "--file-prefix=dorado-gen-$E2E_NAME" "--log-level=*:error" -- "$@" --json \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+  log "$name: exit $rc, $(tail -n 1 "$WORK/$name.out" | cut -c1-300)..."
+  check "$name: dorado-gen exits 0 (every operation completed)" test "$rc" -eq 0
+  check "$name: last stdout line is the JSON summary" json "$WORK/$name.out" "j['completed']"
+  check "$name: completed == $CLIENTS" test "$(json "$WORK/$name.out" "j['completed']")" -eq "$CLIENTS"
+  check "$name: no NAK" test "$(json "$WORK/$name.out" "j['naks']")" -eq 0
+  check "$name: no timeout" test "$(json "$WORK/$name.out" "j['timeouts']")" -eq 0
+  check "$name: no unparsable reply" test "$(json "$WORK/$name.out" "j['drops']")" -eq 0
+  check "$name: latency p50 <= p99 <= max" \
+    json_true "$WORK/$name.out" "j['latency_us']['p50'] <= j['latency_us']['p99'] <= j['latency_us']['max']"
+  check "$name: progress lines on stderr" grep -q "^dorado-gen: end t=.* completed=$CLIENTS " "$WORK/$name.err"
+}
+
+run_gen dora --mode dora --clients "$CLIENTS" --rate max --duration 20 --first-mac 02:00:00:01:00:00
+check "dora: DORA/s reported" json_true "$WORK/dora.out" "j['dora_per_sec'] > 0"
+check "dora: every DISCOVER answered by one OFFER" json_true "$WORK/dora.out" "j['rx']['offer'] == j['tx']['discover']"
+
+run_gen renew --mode renew --clients "$CLIENTS" --rate max --duration 20 --first-mac 02:00:00:02:00:00
+check "renew: warm-up bound every client" test "$(json "$WORK/renew.out" "j['warmup']['completed']")" -eq "$CLIENTS"
+check "renew: every operation was a renewal" test "$(json "$WORK/renew.out" "j['completed_renew']")" -eq "$CLIENTS"
+check "renew: unicast REQUESTs sent" test "$(json "$WORK/renew.out" "j['tx']['renew']")" -ge "$CLIENTS"
+
+run_gen relay --mode dora --clients "$CLIENTS" --rate 5000 --duration 20 --first-mac 02:00:00:03:00:00 \
+  --giaddr 10.99.0.2 --server-ip 10.99.0.1 --client-id
+check "relay: dorado's MAC resolved by ARP" test "$(json "$WORK/relay.out" "j['tx']['arp_request']")" -ge 1
+
+stop_dorado
+check "dorado committed every new lease ($((3 * CLIENTS)))" test "$(counter engine.lease_commit)" -eq $((3 * CLIENTS))
+check "dorado renewed every renew-run lease" test "$(counter engine.lease_renew)" -ge "$CLIENTS"
+check "dorado received the relayed and direct DISCOVERs" test "$(counter engine.rx_discover)" -ge $((3 * CLIENTS))
+check "dorado counted no drop" bash -c "! grep -Eq '^  (drop|engine\.drop|wire)\.' '$WORK/dorado.out'"
+finish

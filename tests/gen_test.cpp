@@ -1,0 +1,594 @@
+// dorado-gen's client logic with a fake clock and a fake server built from
+// dorado's wire codec: state transitions, retransmission schedule and its
+// randomisation, link-local fallback, NAK, T1/T2 timing, relay mode, the
+// JSON report.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "gen/generator.hpp"
+#include "gen/timer_wheel.hpp"
+#include "wire/build.hpp"
+#include "wire/dhcp.hpp"
+#include "wire/frame.hpp"
+
+namespace {
+
+using dorado::gen::GenConfig;
+using dorado::gen::Generator;
+using dorado::gen::Mode;
+using dorado::gen::State;
+using dorado::gen::TimerWheel;
+namespace wire = dorado::wire;
+using wire::Ipv4;
+using wire::MessageType;
+
+constexpr std::uint64_t kSec = 1'000'000;
+constexpr Ipv4 kServer = 0x0a630001;   // 10.99.0.1
+constexpr Ipv4 kGiaddr = 0x0a630002;   // 10.99.0.2
+const wire::MacAddr kServerMac{{0x02, 0xaa, 0, 0, 0, 1}};
+const wire::MacAddr kPortMac{{0x02, 0xbb, 0, 0, 0, 2}};
+
+// A frame the generator sent, parsed.
+struct Sent {
+  std::vector<std::uint8_t> bytes;
+  wire::Frame frame;
+  wire::DhcpMessage msg;
+  bool dhcp = false;
+};
+
+std::vector<Sent> take(Generator& g) {
+  std::vector<Sent> out;
+  for (std::size_t i = 0; i < g.tx().size(); ++i) {
+    Sent s;
+    const wire::Bytes f = g.tx().frame(i);
+    s.bytes.assign(f.begin(), f.end());
+    s.frame = wire::parse_frame(s.bytes);
+    EXPECT_EQ(s.frame.error, wire::Error::ok);
+    if (s.frame.kind == wire::FrameKind::ipv4_udp) {
+      EXPECT_EQ(s.msg.parse(s.frame.udp_payload(s.bytes)), wire::Error::ok);
+      s.dhcp = true;
+    }
+    out.push_back(std::move(s));
+  }
+  g.tx().pop(g.tx().size());
+  return out;
+}
+
+struct Lease {
+  std::uint32_t lease = 600, t1 = 0, t2 = 0;   // 0: option omitted
+};
+
+// The server's answer to `req` (a frame dorado-gen sent).
+std::vector<std::uint8_t> reply(const Sent& req, MessageType type, Ipv4 yiaddr, Lease l = {}) {
+  wire::Envelope env;
+  env.eth_src = kServerMac;
+  env.eth_dst = req.frame.eth.src;
+  env.ip_src = kServer;
+  const bool relayed = req.msg.giaddr != 0;
+  env.ip_dst = relayed ? req.msg.giaddr : yiaddr;
+  env.src_port = wire::kPortBootps;
+  env.dst_port = relayed ? wire::kPortBootps : wire::kPortBootpc;
+  wire::BootpFields b;
+  b.op = 2;
+  b.xid = req.msg.xid;
+  b.yiaddr = type == MessageType::nak ? 0 : yiaddr;
+  b.giaddr = req.msg.giaddr;
+  std::memcpy(b.chaddr.data(), req.msg.chaddr_field.data(), 16);
+  std::uint8_t lease[4], t1[4], t2[4];
+  wire::store_be32(lease, l.lease);
+  wire::store_be32(t1, l.t1);
+  wire::store_be32(t2, l.t2);
+  std::vector<wire::OptionValue> opts;
+  if (type != MessageType::nak) {
+    opts.push_back({wire::opt::lease_time, wire::Bytes{lease}, true});
+    if (l.t1) opts.push_back({wire::opt::renewal_time, wire::Bytes{t1}, true});
+    if (l.t2) opts.push_back({wire::opt::rebinding_time, wire::Bytes{t2}, true});
+  }
+  wire::DhcpOptionsSpec spec;
+  spec.type = type;
+  spec.server_id = kServer;
+  spec.options = opts;
+  std::vector<std::uint8_t> out(1024);
+  const wire::BuildResult r = wire::build_dhcp_frame(out, env, b, spec);
+  EXPECT_EQ(r.error, wire::Error::ok);
+  out.resize(r.length);
+  return out;
+}
+
+std::vector<std::uint8_t> arp(std::uint16_t op, const wire::MacAddr& sha, Ipv4 spa, Ipv4 tpa) {
+  std::vector<std::uint8_t> f(60, 0);
+  std::memcpy(f.data(), wire::MacAddr::broadcast().b.data(), 6);
+  std::memcpy(f.data() + 6, sha.b.data(), 6);
+  wire::store_be16(f.data() + 12, wire::kEtherTypeArp);
+  std::uint8_t* a = f.data() + 14;
+  wire::store_be16(a, 1);
+  wire::store_be16(a + 2, wire::kEtherTypeIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  wire::store_be16(a + 6, op);
+  std::memcpy(a + 8, sha.b.data(), 6);
+  wire::store_be32(a + 14, spa);
+  wire::store_be32(a + 24, tpa);
+  return f;
+}
+
+GenConfig one_client() {
+  GenConfig c;
+  c.clients = 1;
+  c.duration_s = 100000;
+  c.seed = 7;
+  return c;
+}
+
+// Drives g from `from` to `to` in 1 ms steps, collecting what it sends with
+// the time it was sent.
+std::vector<std::pair<std::uint64_t, Sent>> run(Generator& g, std::uint64_t from, std::uint64_t to) {
+  std::vector<std::pair<std::uint64_t, Sent>> out;
+  for (std::uint64_t t = from; t <= to; t += 1000) {
+    g.poll(t);
+    for (auto& s : take(g)) out.emplace_back(t, std::move(s));
+  }
+  return out;
+}
+
+// ---- timer wheel -------------------------------------------------------------
+
+TEST(TimerWheel, FiresAtTheDeadlineNotBefore) {
+  TimerWheel w(4, 1024, 1000, 0);
+  w.schedule(0, 2'500'500);
+  w.schedule(1, 10);
+  w.schedule(2, 3'000'000'000ull);   // beyond many revolutions
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> fired;
+  for (std::uint64_t t = 0; t <= 3'001'000'000ull; t += 1000)
+    w.advance(t, [&](std::uint32_t id) { fired.emplace_back(id, t); });
+  ASSERT_EQ(fired.size(), 3u);
+  EXPECT_EQ(fired[0], std::make_pair(1u, std::uint64_t{1000}));
+  EXPECT_EQ(fired[1], std::make_pair(0u, std::uint64_t{2'501'000}));
+  EXPECT_EQ(fired[2], std::make_pair(2u, std::uint64_t{3'000'000'000ull}));
+}
+
+TEST(TimerWheel, RescheduleCancelAndJumps) {
+  TimerWheel w(3, 64, 1000, 0);
+  w.schedule(0, 5000);
+  w.schedule(0, 9000);   // replaces
+  w.schedule(1, 5000);
+  w.cancel(1);
+  EXPECT_FALSE(w.armed(1));
+  int n = 0;
+  w.advance(8000, [&](std::uint32_t) { ++n; });
+  EXPECT_EQ(n, 0);
+  // A jump far past a revolution fires everything due, once.
+  w.schedule(2, 50'000);
+  w.advance(10'000'000, [&](std::uint32_t id) {
+    ++n;
+    if (id == 0) w.schedule(0, 10'000'500);   // re-armed from its own callback
+  });
+  EXPECT_EQ(n, 2);
+  w.advance(10'001'000, [&](std::uint32_t id) { EXPECT_EQ(id, 0u); ++n; });
+  EXPECT_EQ(n, 3);
+}
+
+// ---- DORA ----------------------------------------------------------------------
+
+TEST(Generator, DoraHappyPath) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  const Sent& d = s[0];
+  ASSERT_TRUE(d.dhcp);
+  EXPECT_EQ(d.msg.message_type(), MessageType::discover);
+  EXPECT_EQ(d.msg.op, 1);
+  EXPECT_EQ(d.frame.eth.dst, wire::MacAddr::broadcast());
+  EXPECT_EQ(d.frame.eth.src, g.client_mac(0));
+  EXPECT_EQ(d.msg.chaddr_mac(), g.client_mac(0));
+  EXPECT_EQ(d.frame.ip.src, 0u);
+  EXPECT_EQ(d.frame.ip.dst, 0xffffffffu);
+  EXPECT_EQ(d.frame.udp.src_port, 68);
+  EXPECT_EQ(d.frame.udp.dst_port, 67);
+  EXPECT_NE(d.frame.udp.checksum, 0);   // verified by parse_frame
+  EXPECT_EQ(g.client(0).state, State::selecting);
+
+  const Ipv4 yi = 0x0a630105;
+  g.receive(reply(d, MessageType::offer, yi), 1500);
+  s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  const Sent& r = s[0];
+  EXPECT_EQ(r.msg.message_type(), MessageType::request);
+  EXPECT_EQ(r.msg.xid, d.msg.xid);   // RFC 2131 4.4.1: same xid as the DISCOVER
+  EXPECT_EQ(r.msg.requested_ip(), yi);
+  EXPECT_EQ(r.msg.server_id(), kServer);
+  EXPECT_EQ(r.msg.ciaddr, 0u);
+  EXPECT_EQ(g.client(0).state, State::requesting);
+
+  g.receive(reply(r, MessageType::ack, yi, {600, 300, 525}), 4000);
+  EXPECT_EQ(g.client(0).state, State::bound);
+  EXPECT_EQ(g.client(0).yiaddr, yi);
+  EXPECT_EQ(g.counters().completed, 1u);
+  EXPECT_EQ(g.counters().completed_dora, 1u);
+  EXPECT_EQ(g.in_flight(), 0u);
+  EXPECT_TRUE(g.finished(4000));
+  EXPECT_EQ(g.histograms().discover_offer.max, 1500u);
+  EXPECT_EQ(g.histograms().request_ack.max, 2500u);
+  EXPECT_EQ(g.histograms().dora.max, 4000u);
+  EXPECT_EQ(g.timer_deadline(0), 4000 + 300 * kSec);   // T1
+  // A duplicate ACK is stale, not a second completion.
+  g.receive(reply(r, MessageType::ack, yi), 5000);
+  EXPECT_EQ(g.counters().completed, 1u);
+  EXPECT_EQ(g.counters().rx_stale, 1u);
+}
+
+TEST(Generator, ClientIdOption) {
+  GenConfig c = one_client();
+  c.client_id = true;
+  Generator g(c, 0);
+  g.poll(0);
+  auto s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  const auto cid = s[0].msg.client_id();
+  ASSERT_TRUE(cid);
+  ASSERT_EQ(cid->size(), 7u);
+  EXPECT_EQ((*cid)[0], 1);
+  EXPECT_EQ(std::memcmp(cid->data() + 1, g.client_mac(0).b.data(), 6), 0);
+}
+
+TEST(Generator, RetransmissionScheduleAndLinkLocal) {
+  GenConfig c;
+  c.clients = 200;
+  c.duration_s = 100000;
+  c.window = 1000;
+  Generator g(c, 0);
+  const auto sent = run(g, 0, 40 * kSec);
+  std::vector<std::vector<std::uint64_t>> times(c.clients);
+  for (const auto& [t, s] : sent) {
+    ASSERT_TRUE(s.dhcp);
+    ASSERT_EQ(s.msg.message_type(), MessageType::discover);
+    const auto mac = s.msg.chaddr_mac();
+    times[mac.b[5] | (mac.b[4] << 8)].push_back(t);
+  }
+  std::set<std::uint64_t> first_gaps;
+  for (std::uint32_t i = 0; i < c.clients; ++i) {
+    ASSERT_EQ(times[i].size(), 4u) << "client " << i;   // 4 tries, then link-local
+    const double lo[] = {1, 3, 5}, hi[] = {3, 5, 7};
+    for (int k = 0; k < 3; ++k) {
+      const double gap = static_cast<double>(times[i][k + 1] - times[i][k]) / kSec;
+      EXPECT_GE(gap, lo[k] - 0.002) << "client " << i << " try " << k;
+      EXPECT_LE(gap, hi[k] + 0.002) << "client " << i << " try " << k;
+    }
+    first_gaps.insert((times[i][1] - times[i][0]) / 1000);
+    EXPECT_EQ(g.client(i).state, State::link_local);
+    // The last wait is 16 s +- 1 s.
+    const std::uint64_t ll_at = g.timer_deadline(i) - 300 * kSec;
+    EXPECT_GE(ll_at - times[i][3], 15 * kSec - 2000);
+    EXPECT_LE(ll_at - times[i][3], 17 * kSec + 2000);
+  }
+  EXPECT_GT(first_gaps.size(), 50u);   // randomised, not one fixed delay
+  EXPECT_EQ(g.counters().timeouts, c.clients);
+  EXPECT_EQ(g.counters().link_local, c.clients);
+  EXPECT_EQ(g.counters().retransmits, 3u * c.clients);
+  EXPECT_EQ(g.counters().completed, 0u);
+  EXPECT_EQ(g.in_flight(), 0u);
+
+  // Five minutes after the fallback each client DISCOVERs again.
+  const std::uint64_t again = g.timer_deadline(0);
+  g.poll(again - 1000);
+  for (const auto& s : take(g)) EXPECT_NE(s.msg.chaddr_mac(), g.client_mac(0));
+  g.poll(again);
+  bool client0 = false;
+  for (const auto& s : take(g))
+    if (s.msg.chaddr_mac() == g.client_mac(0)) client0 = s.msg.message_type() == MessageType::discover;
+  EXPECT_TRUE(client0);
+  EXPECT_EQ(g.client(0).state, State::selecting);
+}
+
+TEST(Generator, NakReturnsToInit) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  g.receive(reply(d[0], MessageType::offer, 0x0a630107), 1000);
+  auto r = take(g);
+  ASSERT_EQ(r.size(), 1u);
+  g.receive(reply(r[0], MessageType::nak, 0), 2000);
+  EXPECT_EQ(g.counters().naks, 1u);
+  auto again = take(g);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].msg.message_type(), MessageType::discover);
+  EXPECT_NE(again[0].msg.xid, d[0].msg.xid);   // a new exchange
+  EXPECT_EQ(g.client(0).state, State::selecting);
+  EXPECT_EQ(g.in_flight(), 1u);                  // the operation goes on
+  // A NAK out of the blue (client selecting) is stale.
+  g.receive(reply(again[0], MessageType::nak, 0), 3000);
+  EXPECT_EQ(g.counters().naks, 1u);
+}
+
+TEST(Generator, RequestTimeoutRestartsDiscover) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  g.receive(reply(d[0], MessageType::offer, 0x0a630107), 1000);
+  const auto sent = run(g, 1000, 40 * kSec);
+  int requests = 0, discovers = 0;
+  for (const auto& [t, s] : sent) {
+    if (s.msg.message_type() == MessageType::request) ++requests;
+    if (s.msg.message_type() == MessageType::discover) ++discovers;
+  }
+  EXPECT_EQ(requests, 4);    // the first went out on the OFFER: 4 tries in all
+  EXPECT_GE(discovers, 1);   // then INIT again
+  EXPECT_GE(g.counters().timeouts, 1u);
+  EXPECT_EQ(g.counters().link_local, 0u);
+}
+
+TEST(Generator, RenewAndRebindTimingFromT1T2) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  const Ipv4 yi = 0x0a630109;
+  g.receive(reply(d[0], MessageType::offer, yi), 0);
+  auto r = take(g);
+  g.receive(reply(r[0], MessageType::ack, yi, {200, 100, 175}), 0);
+  ASSERT_EQ(g.client(0).state, State::bound);
+
+  EXPECT_TRUE(run(g, 1000, 100 * kSec - 1000).empty());
+  auto t1 = run(g, 100 * kSec, 100 * kSec);
+  ASSERT_EQ(t1.size(), 1u);
+  const Sent& renew = t1[0].second;
+  EXPECT_EQ(renew.msg.message_type(), MessageType::request);
+  EXPECT_EQ(renew.msg.ciaddr, yi);
+  EXPECT_FALSE(renew.msg.requested_ip());   // RFC 2131 table 5: no 50, no 54 when renewing
+  EXPECT_FALSE(renew.msg.server_id());
+  EXPECT_EQ(renew.frame.ip.src, yi);        // unicast to the server
+  EXPECT_EQ(renew.frame.ip.dst, kServer);
+  EXPECT_EQ(renew.frame.eth.dst, kServerMac);
+  EXPECT_EQ(g.client(0).state, State::renewing);
+  // Retransmit after max(60 s, half the time to T2) = 60 s, capped at T2.
+  auto more = run(g, 100 * kSec + 1000, 175 * kSec - 1000);
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].first, 160 * kSec);
+  // T2: REBINDING, broadcast with ciaddr.
+  auto rebind = run(g, 175 * kSec, 175 * kSec);
+  ASSERT_EQ(rebind.size(), 1u);
+  EXPECT_EQ(g.client(0).state, State::rebinding);
+  EXPECT_EQ(rebind[0].second.frame.ip.dst, 0xffffffffu);
+  EXPECT_EQ(rebind[0].second.msg.ciaddr, yi);
+  // The lease runs out at 200 s: INIT, DISCOVER.
+  auto expire = run(g, 175 * kSec + 1000, 200 * kSec);
+  ASSERT_FALSE(expire.empty());
+  EXPECT_EQ(expire.back().first, 200 * kSec);
+  EXPECT_EQ(expire.back().second.msg.message_type(), MessageType::discover);
+  EXPECT_EQ(g.counters().lease_expired, 1u);
+  EXPECT_EQ(g.client(0).state, State::selecting);
+}
+
+TEST(Generator, DefaultT1T2FromLeaseTime) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  g.receive(reply(d[0], MessageType::offer, 0x0a63010a), 0);
+  auto r = take(g);
+  g.receive(reply(r[0], MessageType::ack, 0x0a63010a, {800, 0, 0}), 0);
+  EXPECT_EQ(g.client(0).t1_s, 400u);
+  EXPECT_EQ(g.client(0).t2_s, 700u);
+  EXPECT_EQ(g.timer_deadline(0), 400 * kSec);
+}
+
+TEST(Generator, RenewModeWarmsUpThenRenews) {
+  GenConfig c;
+  c.mode = Mode::renew;
+  c.clients = 3;
+  c.duration_s = 1000;
+  Generator g(c, 0);
+  EXPECT_FALSE(g.measuring());
+  // Warm-up: DORA for everyone.
+  g.poll(0);
+  for (int step = 0; step < 2; ++step) {
+    for (auto& s : take(g)) {
+      const Ipv4 yi = 0x0a630200 + s.msg.chaddr_mac().b[5];
+      g.receive(reply(s, s.msg.message_type() == MessageType::discover ? MessageType::offer : MessageType::ack, yi),
+                1000);
+    }
+  }
+  g.poll(2000);
+  EXPECT_TRUE(g.measuring());
+  EXPECT_EQ(g.warmup_counters().completed, 3u);
+  auto renewals = take(g);
+  ASSERT_EQ(renewals.size(), 3u);
+  for (auto& s : renewals) {
+    EXPECT_EQ(s.msg.message_type(), MessageType::request);
+    EXPECT_NE(s.msg.ciaddr, 0u);
+    g.receive(reply(s, MessageType::ack, s.msg.ciaddr), 2500);
+  }
+  EXPECT_EQ(g.counters().completed, 3u);
+  EXPECT_EQ(g.counters().completed_renew, 3u);
+  EXPECT_EQ(g.histograms().renew.max, 500u);
+  EXPECT_TRUE(g.finished(2500));
+}
+
+TEST(Generator, RateLimitsNewClients) {
+  GenConfig c;
+  c.clients = 1000;
+  c.rate = 100;
+  c.duration_s = 1000;
+  Generator g(c, 0);
+  for (std::uint64_t t = 0; t <= 2 * kSec; t += 1000) {
+    g.poll(t);
+    take(g);
+  }
+  const std::uint64_t n = g.counters().offered;
+  EXPECT_GE(n, 199u);
+  EXPECT_LE(n, 202u);
+}
+
+TEST(Generator, RelayModeResolvesServerSendsOption82AnswersArp) {
+  GenConfig c = one_client();
+  c.giaddr = kGiaddr;
+  c.server_ip = kServer;
+  c.port_mac = kPortMac;
+  Generator g(c, 0);
+  g.poll(0);
+  auto s = take(g);
+  ASSERT_EQ(s.size(), 1u);   // ARP who-has server, no DHCP yet
+  ASSERT_EQ(s[0].frame.kind, wire::FrameKind::arp);
+  EXPECT_EQ(s[0].frame.arp.tpa, kServer);
+  EXPECT_EQ(s[0].frame.arp.spa, kGiaddr);
+  g.receive(arp(2, kServerMac, kServer, kGiaddr), 1000);
+  g.poll(1000);
+  s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  const Sent& d = s[0];
+  ASSERT_TRUE(d.dhcp);
+  EXPECT_EQ(d.frame.eth.src, kPortMac);
+  EXPECT_EQ(d.frame.eth.dst, kServerMac);
+  EXPECT_EQ(d.frame.ip.src, kGiaddr);
+  EXPECT_EQ(d.frame.ip.dst, kServer);
+  EXPECT_EQ(d.frame.udp.src_port, 67);
+  EXPECT_EQ(d.frame.udp.dst_port, 67);
+  EXPECT_EQ(d.msg.giaddr, kGiaddr);
+  EXPECT_EQ(d.msg.hops, 1);
+  const auto rai = d.msg.relay_agent_info();
+  ASSERT_TRUE(rai);
+  ASSERT_TRUE(rai->circuit_id);
+  EXPECT_EQ(wire::load_be32(rai->circuit_id->data()), 0u);
+  ASSERT_TRUE(rai->remote_id);
+  EXPECT_EQ(std::memcmp(rai->remote_id->data(), g.client_mac(0).b.data(), 6), 0);
+
+  // Replies come to giaddr:67.
+  const Ipv4 yi = 0x0a63010b;
+  g.receive(reply(d, MessageType::offer, yi), 2000);
+  s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].msg.relay_agent_info().has_value(), true);
+  g.receive(reply(s[0], MessageType::ack, yi), 3000);
+  EXPECT_EQ(g.counters().completed, 1u);
+
+  // ARP for the giaddr and for the bound client's address: the port's MAC.
+  const wire::MacAddr asker{{0x02, 0xcc, 0, 0, 0, 3}};
+  for (Ipv4 target : {kGiaddr, yi}) {
+    g.receive(arp(1, asker, kServer, target), 4000);
+    s = take(g);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0].frame.arp.op, 2);
+    EXPECT_EQ(s[0].frame.arp.spa, target);
+    EXPECT_EQ(s[0].frame.arp.sha, kPortMac);
+    EXPECT_EQ(s[0].frame.eth.dst, asker);
+  }
+  g.receive(arp(1, asker, kServer, 0x0a6301ff), 4000);   // nobody's address
+  EXPECT_TRUE(take(g).empty());
+}
+
+TEST(Generator, DirectModeAnswersArpForBoundAddressWithClientMac) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  const Ipv4 yi = 0x0a63010c;
+  g.receive(reply(d[0], MessageType::offer, yi), 0);
+  auto r = take(g);
+  g.receive(reply(r[0], MessageType::ack, yi), 0);
+  g.receive(arp(1, kServerMac, kServer, yi), 10);
+  auto s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].frame.arp.sha, g.client_mac(0));
+}
+
+TEST(Generator, DeclineAndRelease) {
+  GenConfig c = one_client();
+  c.decline_ratio = 1;
+  Generator g(c, 0);
+  g.poll(0);
+  auto d = take(g);
+  const Ipv4 yi = 0x0a63010d;
+  g.receive(reply(d[0], MessageType::offer, yi), 0);
+  auto r = take(g);
+  g.receive(reply(r[0], MessageType::ack, yi), 0);
+  auto dec = take(g);
+  ASSERT_EQ(dec.size(), 1u);
+  EXPECT_EQ(dec[0].msg.message_type(), MessageType::decline);
+  EXPECT_EQ(dec[0].msg.requested_ip(), yi);
+  EXPECT_EQ(dec[0].msg.server_id(), kServer);
+  EXPECT_EQ(g.counters().declines, 1u);
+  EXPECT_EQ(g.client(0).state, State::done);
+
+  GenConfig c2 = one_client();
+  c2.release = true;
+  Generator g2(c2, 0);
+  g2.poll(0);
+  d = take(g2);
+  g2.receive(reply(d[0], MessageType::offer, yi), 0);
+  r = take(g2);
+  g2.receive(reply(r[0], MessageType::ack, yi), 0);
+  auto rel = take(g2);
+  ASSERT_EQ(rel.size(), 1u);
+  EXPECT_EQ(rel[0].msg.message_type(), MessageType::release);
+  EXPECT_EQ(rel[0].msg.ciaddr, yi);
+  EXPECT_EQ(rel[0].frame.ip.dst, kServer);
+  EXPECT_EQ(g2.counters().releases, 1u);
+}
+
+TEST(Generator, UnparsableAndForeignRepliesAreCounted) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  auto bad = reply(d[0], MessageType::offer, 0x0a63010e);
+  // Break the magic cookie: the UDP checksum then fails first; zero it so
+  // that the DHCP parser is the one refusing.
+  const wire::Frame f = wire::parse_frame(bad);
+  bad[f.udp.payload_offset + 236] ^= 0xff;
+  bad[f.udp.payload_offset - 2] = bad[f.udp.payload_offset - 1] = 0;
+  g.receive(bad, 10);
+  EXPECT_EQ(g.counters().rx_unparsable, 1u);
+  std::vector<std::uint8_t> truncated(bad.begin(), bad.begin() + 30);   // IPv4 header cut short
+  g.receive(truncated, 10);
+  EXPECT_EQ(g.counters().rx_unparsable, 2u);
+  auto foreign = reply(d[0], MessageType::offer, 0x0a63010e);
+  const wire::Frame ff = wire::parse_frame(foreign);
+  foreign[ff.udp.payload_offset + 28] ^= 0x40;   // another chaddr
+  foreign[ff.udp.payload_offset - 2] = foreign[ff.udp.payload_offset - 1] = 0;
+  g.receive(foreign, 10);
+  EXPECT_EQ(g.counters().rx_foreign, 1u);
+  EXPECT_EQ(g.client(0).state, State::selecting);
+}
+
+TEST(Generator, JsonReportFields) {
+  Generator g(one_client(), 0);
+  g.poll(0);
+  auto d = take(g);
+  g.receive(reply(d[0], MessageType::offer, 0x0a63010f), 100);
+  auto r = take(g);
+  g.receive(reply(r[0], MessageType::ack, 0x0a63010f), 2 * kSec);
+  const auto j = nlohmann::json::parse(g.json_report(2 * kSec));
+  EXPECT_EQ(j["completed"], 1);
+  EXPECT_EQ(j["offered"], 1);
+  EXPECT_EQ(j["naks"], 0);
+  EXPECT_EQ(j["timeouts"], 0);
+  EXPECT_DOUBLE_EQ(j["dora_per_sec"].get<double>(), 0.5);
+  for (const char* k : {"p50", "p90", "p99", "p999", "max"}) EXPECT_TRUE(j["latency_us"].contains(k)) << k;
+  // Bucket floors: within 1/16 below the true value.
+  EXPECT_LE(j["latency_us"]["max"].get<std::uint64_t>(), 2 * kSec);
+  EXPECT_GE(j["latency_us"]["p50"].get<std::uint64_t>(), 2 * kSec * 15 / 16);
+  for (const char* k : {"discover_offer_us", "request_ack_us", "dora_us", "link_local_fallbacks",
+                        "retransmits", "drops", "mode", "tx", "rx"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["mode"], "dora");
+}
+
+TEST(Generator, ValidateRejectsBadConfigs) {
+  GenConfig c;
+  EXPECT_EQ(dorado::gen::validate(c), "");
+  c.giaddr = kGiaddr;
+  EXPECT_NE(dorado::gen::validate(c), "");   // relay needs the server address
+  c = GenConfig{};
+  c.clients = 0;
+  EXPECT_NE(dorado::gen::validate(c), "");
+  c = GenConfig{};
+  c.decline_ratio = 2;
+  EXPECT_NE(dorado::gen::validate(c), "");
+  c = GenConfig{};
+  c.reboot = true;
+  EXPECT_NE(dorado::gen::validate(c), "");
+}
+
+}  // namespace

@@ -1,0 +1,770 @@
+#include "gen/generator.hpp"
+
+#include "wire/l3reply.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace dorado::gen {
+
+namespace {
+
+constexpr std::uint64_t kUs = 1'000'000;
+constexpr std::uint32_t kWheelSlots = 1u << 16;   // 65.5 s at 1 ms per tick
+constexpr std::uint64_t kTickUs = 1000;
+constexpr std::size_t kTxRing = 8192;
+// New operations stop while fewer TX slots than this are free: the room is
+// kept for what replies trigger (REQUEST after OFFER, ARP answers).
+constexpr std::size_t kTxReserve = 256;
+constexpr std::uint64_t kRenewMinUs = 60 * kUs;   // RFC 2131 4.4.5: at least 60 s
+constexpr std::uint16_t kMaxMessage = 1500;
+constexpr std::uint32_t kDefaultLease = 3600;
+constexpr std::uint16_t kArpRequest = 1, kArpReply = 2;
+
+std::size_t pow2_at_least(std::size_t n) {
+  std::size_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t mac48(const MacAddr& m) noexcept {
+  std::uint64_t v = 0;
+  for (auto b : m.b) v = (v << 8) | b;
+  return v;
+}
+
+}  // namespace
+
+const char* state_name(State s) noexcept {
+  switch (s) {
+    case State::idle: return "IDLE";
+    case State::init: return "INIT";
+    case State::selecting: return "SELECTING";
+    case State::requesting: return "REQUESTING";
+    case State::bound: return "BOUND";
+    case State::renewing: return "RENEWING";
+    case State::rebinding: return "REBINDING";
+    case State::init_reboot: return "INIT-REBOOT";
+    case State::rebooting: return "REBOOTING";
+    case State::link_local: return "LINK-LOCAL";
+    case State::done: return "DONE";
+  }
+  return "?";
+}
+
+std::string validate(const GenConfig& c) {
+  if (c.clients == 0) return "--clients must be at least 1";
+  if (c.clients > 100'000'000) return "--clients: at most 100000000";
+  if (c.first_mac + c.clients > (std::uint64_t{1} << 48)) return "--first-mac + --clients overflows 48 bits";
+  if (!(c.rate >= 0) || !std::isfinite(c.rate)) return "--rate must be a positive number or 'max'";
+  if (!(c.duration_s > 0)) return "--duration must be positive";
+  if (c.giaddr != 0 && c.server_ip == 0) return "--giaddr (relay mode) needs --server-ip";
+  if (c.vlan > 4095) return "--vlan must be 1..4095";
+  if (c.decline_ratio < 0 || c.decline_ratio > 1) return "--decline-ratio must be within 0..1";
+  if (c.renew_ratio < 0 || c.renew_ratio > 1) return "--renew-ratio must be within 0..1";
+  if (c.retransmit_s.empty() || c.max_tries == 0 || c.max_tries > 255)
+    return "retransmission schedule: at least one try, at most 255";
+  for (double d : c.retransmit_s)
+    if (!(d > 0)) return "retransmission delays must be positive";
+  if (c.jitter_s < 0) return "jitter must not be negative";
+  if (c.window == 0) return "--window must be at least 1";
+  if (c.reboot && c.mode != Mode::storm) return "--reboot applies to --mode storm";
+  return {};
+}
+
+TxRing::TxRing(std::size_t capacity_pow2)
+    : data_(capacity_pow2 * kSlot), len_(capacity_pow2, 0), mask_(capacity_pow2 - 1) {}
+
+MacAddr Generator::client_mac(std::uint32_t i) const noexcept {
+  const std::uint64_t v = cfg_.first_mac + i;
+  MacAddr m;
+  for (int k = 0; k < 6; ++k) m.b[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(v >> (40 - 8 * k));
+  return m;
+}
+
+namespace {
+
+// Builds one request template with placeholder values and finds where the
+// per-client fields landed by parsing it back.
+Template make_template(wire::MessageType type, bool opt50, bool opt54, bool prl, bool client_id,
+                       bool relayed, Ipv4 giaddr) {
+  static const std::uint8_t kPrl[] = {1, 3, 6, 15, 28, 51, 58, 59};
+  std::uint8_t max_size[2] = {kMaxMessage >> 8, kMaxMessage & 0xff};
+  std::uint8_t placeholder_ip[4] = {0, 0, 0, 1};
+  std::uint8_t cid[7] = {1, 0, 0, 0, 0, 0, 0};
+  std::vector<wire::OptionValue> opts;
+  if (opt50) opts.push_back({wire::opt::requested_ip, wire::Bytes{placeholder_ip}, true});
+  if (prl) {
+    opts.push_back({wire::opt::max_message_size, wire::Bytes{max_size}, false});
+    opts.push_back({wire::opt::parameter_request_list, wire::Bytes{kPrl}, false});
+  }
+  if (client_id) opts.push_back({wire::opt::client_id, wire::Bytes{cid}, true});
+  // Option 82: circuit-id = client index (4 bytes), remote-id = client MAC.
+  std::uint8_t rai[14] = {1, 4, 0, 0, 0, 0, 2, 6, 0, 0, 0, 0, 0, 0};
+  wire::DhcpOptionsSpec spec;
+  spec.type = type;
+  spec.server_id = opt54 ? 0xffffffffu : 0;
+  spec.options = opts;
+  if (relayed) spec.relay_agent_info = wire::Bytes{rai};
+  wire::BootpFields b;
+  b.op = 1;
+  b.hops = relayed ? 1 : 0;
+  b.giaddr = relayed ? giaddr : 0;
+  Template t;
+  t.payload.resize(1024);
+  const wire::BuildResult r = wire::build_dhcp_message(t.payload, b, spec);
+  if (r.error != wire::Error::ok) throw std::logic_error("dorado-gen: request template does not build");
+  t.payload.resize(r.length);
+  wire::DhcpMessage m;
+  if (m.parse(t.payload) != wire::Error::ok) throw std::logic_error("dorado-gen: template does not parse");
+  auto offset = [&](std::uint8_t code) -> std::size_t {
+    const auto o = m.option(code);
+    return o ? static_cast<std::size_t>(o->data() - t.payload.data()) : 0;
+  };
+  t.opt50 = offset(wire::opt::requested_ip);
+  t.opt54 = offset(wire::opt::server_id);
+  t.opt61 = offset(wire::opt::client_id);
+  t.opt82 = offset(wire::opt::relay_agent_info);
+  return t;
+}
+
+}  // namespace
+
+Generator::Generator(const GenConfig& config, std::uint64_t now_us)
+    : cfg_(config),
+      clients_(config.clients),
+      wheel_(config.clients, kWheelSlots, kTickUs, now_us),
+      tx_(kTxRing),
+      rng_(splitmix(config.seed)),
+      start_us_(now_us) {
+  if (const std::string e = validate(cfg_); !e.empty()) throw std::invalid_argument(e);
+  using wire::MessageType;
+  const bool relay = cfg_.giaddr != 0, cid = cfg_.client_id;
+  auto& t = templates_;
+  t[static_cast<std::size_t>(Kind::discover)] =
+      make_template(MessageType::discover, false, false, true, cid, relay, cfg_.giaddr);
+  t[static_cast<std::size_t>(Kind::request_select)] =
+      make_template(MessageType::request, true, true, true, cid, relay, cfg_.giaddr);
+  t[static_cast<std::size_t>(Kind::request_ciaddr)] =
+      make_template(MessageType::request, false, false, true, cid, false, 0);
+  t[static_cast<std::size_t>(Kind::request_rebind)] =
+      make_template(MessageType::request, false, false, true, cid, relay, cfg_.giaddr);
+  t[static_cast<std::size_t>(Kind::request_reboot)] =
+      make_template(MessageType::request, true, false, true, cid, relay, cfg_.giaddr);
+  t[static_cast<std::size_t>(Kind::decline)] =
+      make_template(MessageType::decline, true, true, false, cid, relay, cfg_.giaddr);
+  t[static_cast<std::size_t>(Kind::release)] =
+      make_template(MessageType::release, false, true, false, cid, false, 0);
+
+  const std::size_t table = pow2_at_least(std::max<std::size_t>(1024, 2 * std::size_t{cfg_.clients}));
+  addr_keys_.assign(table, 0);
+  addr_vals_.assign(table, 0);
+
+  const bool warmup = cfg_.mode == Mode::renew || (cfg_.mode == Mode::storm && cfg_.reboot);
+  if (!warmup) {
+    measuring_ = true;
+    measure_start_us_ = last_completion_us_ = now_us;
+  }
+}
+
+std::uint64_t Generator::rand() noexcept {
+  // xorshift64*: a few ns, good enough for jitter and ratios.
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return rng_ * 0x2545f4914f6cdd1dull;
+}
+
+std::uint64_t Generator::retransmit_delay_us(std::uint32_t tries) noexcept {
+  const std::size_t k = std::min<std::size_t>(tries - 1, cfg_.retransmit_s.size() - 1);
+  const auto base = static_cast<std::int64_t>(cfg_.retransmit_s[k] * kUs);
+  const auto j = static_cast<std::int64_t>(cfg_.jitter_s * kUs);
+  const std::int64_t r = j == 0 ? 0 : static_cast<std::int64_t>(rand() % static_cast<std::uint64_t>(2 * j + 1)) - j;
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(base + r, static_cast<std::int64_t>(kTickUs)));
+}
+
+bool Generator::send(std::uint32_t i, Kind k) noexcept {
+  const wire::MutableBytes slot = tx_.reserve();
+  if (slot.empty()) {
+    ++c_.tx_ring_full;
+    return false;
+  }
+  const Client& c = clients_[i];
+  const Template& t = templates_[static_cast<std::size_t>(k)];
+  const MacAddr mac = client_mac(i);
+  const bool relay = cfg_.giaddr != 0;
+  const bool unicast = k == Kind::request_ciaddr || k == Kind::release;
+  const bool relayed = relay && !unicast;
+
+  wire::Envelope env;
+  env.eth_src = relay ? cfg_.port_mac : mac;
+  if (cfg_.vlan != 0) {
+    env.vlan_count = 1;
+    env.vlans[0] = wire::VlanTag{wire::kEtherTypeVlan, cfg_.vlan};
+  }
+  env.ip_id = ip_id_++;
+  if (relayed) {
+    env.eth_dst = server_mac_;
+    env.ip_src = cfg_.giaddr;
+    env.ip_dst = cfg_.server_ip;
+    env.src_port = wire::kPortBootps;
+    env.dst_port = wire::kPortBootps;
+  } else if (unicast) {
+    env.eth_dst = server_mac_;
+    env.ip_src = c.yiaddr;
+    env.ip_dst = c.server_id;
+    env.src_port = wire::kPortBootpc;
+    env.dst_port = wire::kPortBootps;
+  } else {
+    env.eth_dst = MacAddr::broadcast();
+    env.ip_src = k == Kind::request_rebind ? c.yiaddr : 0;
+    env.ip_dst = 0xffffffffu;
+    env.src_port = wire::kPortBootpc;
+    env.dst_port = wire::kPortBootps;
+  }
+  const std::size_t hs = wire::header_size(env);
+  std::uint8_t* p = slot.data() + hs;
+  std::memcpy(p, t.payload.data(), t.payload.size());
+  wire::store_be32(p + 4, c.xid);
+  if (k == Kind::request_ciaddr || k == Kind::request_rebind || k == Kind::release)
+    wire::store_be32(p + 12, c.yiaddr);
+  std::memcpy(p + 28, mac.b.data(), 6);
+  if (t.opt50 != 0) wire::store_be32(p + t.opt50, c.yiaddr);
+  if (t.opt54 != 0) wire::store_be32(p + t.opt54, c.server_id);
+  if (t.opt61 != 0) std::memcpy(p + t.opt61 + 1, mac.b.data(), 6);
+  if (t.opt82 != 0) {
+    wire::store_be32(p + t.opt82 + 2, i);
+    std::memcpy(p + t.opt82 + 8, mac.b.data(), 6);
+  }
+  const std::size_t len = wire::wrap_udp_frame(slot, env, t.payload.size());
+  tx_.commit(len);
+  switch (k) {
+    case Kind::discover: ++c_.tx_discover; break;
+    case Kind::request_select: ++c_.tx_request; break;
+    case Kind::request_ciaddr: ++c_.tx_renew; break;
+    case Kind::request_rebind: ++c_.tx_rebind; break;
+    case Kind::request_reboot: ++c_.tx_reboot; break;
+    case Kind::decline: ++c_.tx_decline; break;
+    case Kind::release: ++c_.tx_release; break;
+    case Kind::count_: break;
+  }
+  return true;
+}
+
+void Generator::try_send(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  Kind k;
+  switch (c.state) {
+    case State::selecting: k = Kind::discover; break;
+    case State::requesting: k = Kind::request_select; break;
+    case State::renewing: k = Kind::request_ciaddr; break;
+    case State::rebinding: k = Kind::request_rebind; break;
+    case State::rebooting: k = Kind::request_reboot; break;
+    default: return;
+  }
+  if (!send(i, k)) {
+    wheel_.schedule(i, now + kTickUs);   // TX ring full: try again next tick
+    return;
+  }
+  if (c.tries == 0) c.phase_start_us = now;
+  else ++c_.retransmits;
+  ++c.tries;
+  std::uint64_t next;
+  if (c.state == State::renewing || c.state == State::rebinding) {
+    // RFC 2131 4.4.5: half the time left until T2 (RENEWING) or the end of
+    // the lease (REBINDING), at least 60 s, never past that moment.
+    const std::uint64_t until = c.bound_us + std::uint64_t{c.state == State::renewing ? c.t2_s : c.lease_s} * kUs;
+    const std::uint64_t left = until > now ? until - now : 0;
+    next = std::min(now + std::max(left / 2, kRenewMinUs), std::max(until, now + kTickUs));
+  } else {
+    next = now + retransmit_delay_us(c.tries);
+  }
+  wheel_.schedule(i, next);
+}
+
+void Generator::begin_exchange(std::uint32_t i, State s, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  c.state = s;
+  c.tries = 0;
+  c.xid = static_cast<std::uint32_t>(rand() >> 32);
+  try_send(i, now);
+}
+
+void Generator::end_operation(std::uint32_t i, bool ok, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  if (c.op == op_none) return;
+  if (in_flight_ > 0) --in_flight_;
+  if (ok) {
+    ++c_.completed;
+    const std::uint64_t us = now - c.op_start_us;
+    h_.operation.add(us);
+    switch (c.op) {
+      case op_dora: ++c_.completed_dora; h_.dora.add(us); break;
+      case op_renew: ++c_.completed_renew; h_.renew.add(us); break;
+      case op_reboot: ++c_.completed_reboot; h_.reboot.add(us); break;
+      default: break;
+    }
+    last_completion_us_ = now;
+  }
+  c.op = op_none;
+}
+
+bool Generator::start_operation(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  State s;
+  std::uint8_t op;
+  switch (c.state) {
+    case State::idle:
+    case State::init:
+    case State::link_local: s = State::selecting; op = op_dora; break;
+    case State::bound:
+      if (cfg_.mode == Mode::storm && cfg_.reboot) {
+        s = State::rebooting;   // INIT-REBOOT: sends the REQUEST at once
+        op = op_reboot;
+      } else {
+        s = State::renewing;
+        op = op_renew;
+      }
+      break;
+    default: return false;    // busy or done
+  }
+  c.op = op;
+  c.op_start_us = now;
+  ++c_.offered;
+  ++in_flight_;
+  begin_exchange(i, s, now);
+  return true;
+}
+
+void Generator::fire(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  switch (c.state) {
+    case State::selecting:
+      if (c.tries < cfg_.max_tries) return try_send(i, now);
+      // No OFFER after every try: a link-local address (RFC 3927), counted,
+      // and DISCOVER again later.
+      ++c_.timeouts;
+      ++c_.link_local;
+      c.state = State::link_local;
+      end_operation(i, false, now);
+      wheel_.schedule(i, now + static_cast<std::uint64_t>(cfg_.link_local_retry_s * kUs));
+      return;
+    case State::requesting:
+    case State::rebooting:
+      if (c.tries < cfg_.max_tries) return try_send(i, now);
+      ++c_.timeouts;   // RFC 2131 3.1 step 5 / 3.2: back to INIT
+      return begin_exchange(i, State::selecting, now);
+    case State::bound:   // T1
+      if (c.op == op_none) {
+        c.op = op_renew;
+        c.op_start_us = now;
+        ++c_.offered;
+        ++in_flight_;
+      }
+      return begin_exchange(i, State::renewing, now);
+    case State::renewing:
+      if (now >= c.bound_us + std::uint64_t{c.t2_s} * kUs) {
+        ++c_.timeouts;
+        return begin_exchange(i, State::rebinding, now);
+      }
+      return try_send(i, now);
+    case State::rebinding:
+      if (now >= c.bound_us + std::uint64_t{c.lease_s} * kUs) {
+        ++c_.timeouts;
+        ++c_.lease_expired;
+        return begin_exchange(i, State::selecting, now);
+      }
+      return try_send(i, now);
+    case State::link_local:
+      start_operation(i, now);
+      return;
+    case State::idle:
+    case State::init:
+    case State::init_reboot:
+    case State::done:
+      return;
+  }
+}
+
+void Generator::bind(std::uint32_t i, const wire::DhcpMessage& m, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  c.yiaddr = m.yiaddr;
+  if (const auto sid = m.server_id()) c.server_id = *sid;
+  c.lease_s = m.lease_time().value_or(kDefaultLease);
+  c.t1_s = m.renewal_time().value_or(c.lease_s / 2);
+  c.t2_s = m.rebinding_time().value_or(static_cast<std::uint32_t>(std::uint64_t{c.lease_s} * 7 / 8));
+  c.bound_us = now;
+  c.state = State::bound;
+  learn_address(c.yiaddr, i);
+  end_operation(i, true, now);
+  if (cfg_.decline_ratio > 0 &&
+      static_cast<double>(rand() >> 11) * 0x1.0p-53 < cfg_.decline_ratio) {
+    send(i, Kind::decline);
+    ++c_.declines;
+    c.state = State::done;
+    wheel_.cancel(i);
+    return;
+  }
+  if (cfg_.release) {
+    send(i, Kind::release);
+    ++c_.releases;
+    c.state = State::done;
+    wheel_.cancel(i);
+    return;
+  }
+  wheel_.schedule(i, now + std::uint64_t{c.t1_s} * kUs);
+}
+
+void Generator::handle_dhcp(const wire::DhcpMessage& m, const wire::Frame& f,
+                            std::uint64_t now) noexcept {
+  if (m.op != 2) {
+    ++c_.rx_ignored;
+    return;
+  }
+  if (m.htype != 1 || m.hlen != 6) {
+    ++c_.rx_foreign;
+    return;
+  }
+  const std::uint64_t v = mac48(m.chaddr_mac());
+  if (v < cfg_.first_mac || v - cfg_.first_mac >= cfg_.clients) {
+    ++c_.rx_foreign;
+    return;
+  }
+  const auto i = static_cast<std::uint32_t>(v - cfg_.first_mac);
+  Client& c = clients_[i];
+  const auto type = m.message_type();
+  if (!type) {
+    ++c_.rx_unparsable;   // a BOOTP reply: not something a DHCP client can use
+    return;
+  }
+  if (m.xid != c.xid) {
+    ++c_.rx_stale;
+    return;
+  }
+  if (cfg_.giaddr == 0 && !server_mac_known_) {
+    server_mac_ = f.eth.src;
+    server_mac_known_ = true;
+  }
+  switch (*type) {
+    case wire::MessageType::offer:
+      ++c_.rx_offer;
+      if (c.state != State::selecting) {
+        ++c_.rx_stale;
+        return;
+      }
+      h_.discover_offer.add(now - c.phase_start_us);
+      c.yiaddr = m.yiaddr;
+      c.server_id = m.server_id().value_or(f.ip.src);
+      c.state = State::requesting;   // same xid (RFC 2131 4.4.1)
+      c.tries = 0;
+      return try_send(i, now);
+    case wire::MessageType::ack:
+      ++c_.rx_ack;
+      if (c.state == State::requesting || c.state == State::rebooting) {
+        h_.request_ack.add(now - c.phase_start_us);
+      } else if (c.state != State::renewing && c.state != State::rebinding) {
+        ++c_.rx_stale;
+        return;
+      }
+      return bind(i, m, now);
+    case wire::MessageType::nak:
+      ++c_.rx_nak;
+      if (c.state != State::requesting && c.state != State::rebooting &&
+          c.state != State::renewing && c.state != State::rebinding) {
+        ++c_.rx_stale;
+        return;
+      }
+      ++c_.naks;   // RFC 2131 3.1 step 5: restart from INIT
+      return begin_exchange(i, State::selecting, now);
+    default:
+      ++c_.rx_ignored;
+      return;
+  }
+}
+
+void Generator::learn_address(Ipv4 ip, std::uint32_t i) noexcept {
+  if (ip == 0) return;
+  const std::size_t mask = addr_keys_.size() - 1;
+  for (std::size_t h = (ip * 0x9e3779b1u) & mask;; h = (h + 1) & mask) {
+    if (addr_keys_[h] == ip) {
+      addr_vals_[h] = i;
+      return;
+    }
+    if (addr_keys_[h] == 0) {
+      if (addr_used_ * 4 >= addr_keys_.size() * 3) return;   // full: that address goes unanswered
+      addr_keys_[h] = ip;
+      addr_vals_[h] = i;
+      ++addr_used_;
+      return;
+    }
+  }
+}
+
+std::uint32_t Generator::lookup_address(Ipv4 ip) const noexcept {
+  const std::size_t mask = addr_keys_.size() - 1;
+  for (std::size_t h = (ip * 0x9e3779b1u) & mask;; h = (h + 1) & mask) {
+    if (addr_keys_[h] == ip) return addr_vals_[h];
+    if (addr_keys_[h] == 0) return TimerWheel::kNone;
+  }
+}
+
+void Generator::handle_arp(wire::Bytes frame, const wire::Frame& f) noexcept {
+  ++c_.rx_arp;
+  if (f.arp.op == kArpReply) {
+    if (cfg_.giaddr != 0 && f.arp.spa == cfg_.server_ip) {
+      server_mac_ = f.arp.sha;
+      server_mac_known_ = true;
+    }
+    return;
+  }
+  if (f.arp.op != kArpRequest) return;
+  MacAddr mac;
+  if (cfg_.giaddr != 0 && wire::is_arp_request_for(f, cfg_.giaddr)) {
+    mac = cfg_.port_mac;
+  } else {
+    const std::uint32_t i = lookup_address(f.arp.tpa);
+    if (i == TimerWheel::kNone || !wire::is_arp_request_for(f, f.arp.tpa)) return;
+    const Client& c = clients_[i];
+    const bool holds = c.yiaddr == f.arp.tpa &&
+                       (c.state == State::bound || c.state == State::renewing || c.state == State::rebinding);
+    if (!holds) return;
+    mac = cfg_.giaddr != 0 ? cfg_.port_mac : client_mac(i);
+  }
+  const wire::MutableBytes slot = tx_.reserve();
+  if (slot.empty() || frame.size() > slot.size()) {
+    ++c_.tx_ring_full;
+    return;
+  }
+  std::memcpy(slot.data(), frame.data(), frame.size());
+  wire::make_arp_reply(slot, f, mac, f.arp.tpa);
+  tx_.commit(frame.size());
+  ++c_.tx_arp_reply;
+}
+
+void Generator::send_arp_request() noexcept {
+  const wire::MutableBytes slot = tx_.reserve();
+  if (slot.empty()) return;
+  std::uint8_t* p = slot.data();
+  std::memset(p, 0, 64);
+  std::memcpy(p, MacAddr::broadcast().b.data(), 6);
+  std::memcpy(p + 6, cfg_.port_mac.b.data(), 6);
+  p += 12;
+  if (cfg_.vlan != 0) {
+    wire::store_be16(p, wire::kEtherTypeVlan);
+    wire::store_be16(p + 2, cfg_.vlan);
+    p += 4;
+  }
+  wire::store_be16(p, wire::kEtherTypeArp);
+  std::uint8_t* a = p + 2;
+  wire::store_be16(a, 1);                  // Ethernet
+  wire::store_be16(a + 2, wire::kEtherTypeIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  wire::store_be16(a + 6, kArpRequest);
+  std::memcpy(a + 8, cfg_.port_mac.b.data(), 6);
+  wire::store_be32(a + 14, cfg_.giaddr);
+  wire::store_be32(a + 24, cfg_.server_ip);
+  tx_.commit(60);                          // minimum frame without FCS, zero-padded
+  ++c_.tx_arp_request;
+}
+
+void Generator::receive(wire::Bytes frame, std::uint64_t now_us) noexcept {
+  const wire::Frame f = wire::parse_frame(frame);
+  if (f.error != wire::Error::ok) {
+    // A frame the codec refuses (truncated, bad checksum, ...): a drop.
+    ++c_.rx_unparsable;
+    return;
+  }
+  if (cfg_.vlan != 0 ? (f.eth.vlan_count != 1 || f.eth.vlans[0].vid() != cfg_.vlan)
+                     : f.eth.vlan_count != 0) {
+    ++c_.rx_ignored;
+    return;
+  }
+  if (f.kind == wire::FrameKind::arp) return handle_arp(frame, f);
+  if (f.kind != wire::FrameKind::ipv4_udp) {
+    ++c_.rx_ignored;
+    return;
+  }
+  const bool ours = cfg_.giaddr != 0
+                        ? f.udp.dst_port == wire::kPortBootps && f.ip.dst == cfg_.giaddr
+                        : f.udp.dst_port == wire::kPortBootpc;
+  if (!ours) {
+    ++c_.rx_ignored;
+    return;
+  }
+  if (msg_.parse(f.udp_payload(frame)) != wire::Error::ok) {
+    ++c_.rx_unparsable;
+    return;
+  }
+  handle_dhcp(msg_, f, now_us);
+}
+
+void Generator::start_measuring(std::uint64_t now) noexcept {
+  warmup_ = c_;
+  c_ = Counters{};
+  h_ = Histograms{};
+  measuring_ = true;
+  measure_start_us_ = last_completion_us_ = now;
+  ops_started_ = 0;
+}
+
+void Generator::start_new_operations(std::uint64_t now) noexcept {
+  if (cfg_.giaddr != 0 && !server_mac_known_) {
+    if (now >= next_arp_us_) {
+      send_arp_request();
+      next_arp_us_ = now + kUs;
+    }
+    return;
+  }
+  if (!measuring_) {
+    // Warm-up: every client gets a lease first, as fast as the window allows.
+    while (next_new_ < cfg_.clients && in_flight_ < cfg_.window && tx_.room() > kTxReserve)
+      start_operation(next_new_++, now);
+    const bool timed_out = now - start_us_ >= static_cast<std::uint64_t>(cfg_.duration_s * kUs);
+    if ((next_new_ < cfg_.clients || in_flight_ != 0) && !timed_out) return;
+    start_measuring(now);
+  }
+  std::uint64_t budget;
+  if (cfg_.mode == Mode::storm) {
+    budget = ~std::uint64_t{0};
+  } else if (cfg_.rate > 0) {
+    const double due = cfg_.rate * static_cast<double>(now - measure_start_us_) / kUs + 1;
+    budget = due > static_cast<double>(ops_started_) ? static_cast<std::uint64_t>(due) - ops_started_ : 0;
+  } else {
+    budget = in_flight_ < cfg_.window ? cfg_.window - in_flight_ : 0;
+  }
+  const bool reuse = cfg_.mode == Mode::renew || (cfg_.mode == Mode::storm && cfg_.reboot);
+  while (budget > 0 && tx_.room() > kTxReserve) {
+    bool started = false;
+    if (reuse) {
+      if (next_op_ >= cfg_.clients) break;
+      started = start_operation(next_op_++, now);
+    } else if (cfg_.mode == Mode::mixed) {
+      const bool renew = next_new_ >= cfg_.clients ||
+                         static_cast<double>(rand() >> 11) * 0x1.0p-53 < cfg_.renew_ratio;
+      if (renew) {
+        // The next bound, idle client after the cursor (bounded search).
+        for (int k = 0; k < 64 && next_new_ > 0 && !started; ++k) {
+          const std::uint32_t i = next_op_++ % next_new_;
+          if (clients_[i].state == State::bound && clients_[i].op == op_none) started = start_operation(i, now);
+        }
+      }
+      if (!started) {
+        if (next_new_ >= cfg_.clients) break;
+        started = start_operation(next_new_++, now);
+      }
+    } else {
+      if (next_new_ >= cfg_.clients) break;
+      started = start_operation(next_new_++, now);
+    }
+    if (started) {
+      ++ops_started_;
+      --budget;
+    }
+  }
+}
+
+void Generator::poll(std::uint64_t now_us) noexcept {
+  // A timer sends at most one frame: never fire more than the TX ring takes
+  // (a timer that cannot send re-arms itself, and a backlog of them would be
+  // walked again and again for nothing).
+  const std::size_t room = tx_.room();
+  if (room > kTxReserve / 2)
+    wheel_.advance(now_us, [&](std::uint32_t i) noexcept { fire(i, now_us); }, room - kTxReserve / 2);
+  start_new_operations(now_us);
+}
+
+bool Generator::finished(std::uint64_t now_us) const noexcept {
+  if (!measuring_) return false;
+  if (now_us - measure_start_us_ >= static_cast<std::uint64_t>(cfg_.duration_s * kUs)) return true;
+  if (in_flight_ != 0) return false;
+  switch (cfg_.mode) {
+    case Mode::dora: return next_new_ >= cfg_.clients;
+    case Mode::storm: return cfg_.reboot ? next_op_ >= cfg_.clients : next_new_ >= cfg_.clients;
+    case Mode::renew: return next_op_ >= cfg_.clients;
+    case Mode::mixed: return false;
+  }
+  return false;
+}
+
+namespace {
+
+nlohmann::json latency_json(const runtime::LatencyHistogram& h) {
+  const runtime::LatencySummary s = h.summary();
+  return {{"count", s.count}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99},
+          {"p999", s.p999}, {"max", s.max}};
+}
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::dora: return "dora";
+    case Mode::renew: return "renew";
+    case Mode::mixed: return "mixed";
+    case Mode::storm: return "storm";
+  }
+  return "?";
+}
+
+nlohmann::json counters_json(const Counters& c) {
+  return {{"offered", c.offered}, {"completed", c.completed}, {"naks", c.naks},
+          {"timeouts", c.timeouts}, {"link_local_fallbacks", c.link_local}};
+}
+
+}  // namespace
+
+std::string Generator::json_report(std::uint64_t now_us) const {
+  const double elapsed = static_cast<double>(now_us - measure_start_us_) / kUs;
+  const double active = static_cast<double>(last_completion_us_ - measure_start_us_) / kUs;
+  const double per_sec = active > 0 ? static_cast<double>(c_.completed) / active : 0;
+  nlohmann::json j;
+  j["mode"] = mode_name(cfg_.mode);
+  j["clients"] = cfg_.clients;
+  if (cfg_.rate > 0) j["rate"] = cfg_.rate; else j["rate"] = "max";
+  j["relay"] = cfg_.giaddr != 0;
+  j["elapsed_s"] = elapsed;
+  j["active_s"] = active;
+  j["offered"] = c_.offered;
+  j["completed"] = c_.completed;
+  j["completed_dora"] = c_.completed_dora;
+  j["completed_renew"] = c_.completed_renew;
+  j["completed_reboot"] = c_.completed_reboot;
+  j["in_flight"] = in_flight_;
+  j["dora_per_sec"] = std::round(per_sec * 10) / 10;
+  j["naks"] = c_.naks;
+  j["timeouts"] = c_.timeouts;
+  j["link_local_fallbacks"] = c_.link_local;
+  j["lease_expired"] = c_.lease_expired;
+  j["retransmits"] = c_.retransmits;
+  j["declines"] = c_.declines;
+  j["releases"] = c_.releases;
+  j["drops"] = c_.rx_unparsable;
+  j["tx"] = {{"discover", c_.tx_discover}, {"request", c_.tx_request}, {"renew", c_.tx_renew},
+             {"rebind", c_.tx_rebind}, {"reboot", c_.tx_reboot}, {"decline", c_.tx_decline},
+             {"release", c_.tx_release}, {"arp_request", c_.tx_arp_request},
+             {"arp_reply", c_.tx_arp_reply}, {"ring_full", c_.tx_ring_full}};
+  j["rx"] = {{"offer", c_.rx_offer}, {"ack", c_.rx_ack}, {"nak", c_.rx_nak}, {"arp", c_.rx_arp},
+             {"unparsable", c_.rx_unparsable}, {"foreign", c_.rx_foreign},
+             {"stale", c_.rx_stale}, {"ignored", c_.rx_ignored}};
+  j["latency_us"] = latency_json(h_.operation);
+  j["discover_offer_us"] = latency_json(h_.discover_offer);
+  j["request_ack_us"] = latency_json(h_.request_ack);
+  j["dora_us"] = latency_json(h_.dora);
+  j["renew_us"] = latency_json(h_.renew);
+  j["reboot_us"] = latency_json(h_.reboot);
+  if (cfg_.mode == Mode::renew || (cfg_.mode == Mode::storm && cfg_.reboot))
+    j["warmup"] = counters_json(warmup_);
+  return j.dump();
+}
+
+}  // namespace dorado::gen
