@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Observability end to end: dorado (2 workers) with a 10-address pool, 6
-# clients from perfdhcp (a relay) complete DORA; then inside the server
+# Observability end to end: dorado (2 workers) with a 128-address pool (two
+# 64-address blocks: one per shard), 6 clients from perfdhcp (a relay)
+# complete DORA; then inside the server
 # namespace GET http://127.0.0.1:PORT/metrics must show the counters moved by
 # the right amounts (DISCOVERs, replies, leases active, pool used/free, no
 # drop, journal records), 404 for another path; the DPDK telemetry socket
 # answers /dorado/stats, /dorado/pool,0 and /dorado/worker,N with the same
-# numbers; the pool-nearly-full warning (pool_warn_percent 50) is logged, once
-# per 10 s at most. If dpdk-dumpcap is installed and hugepages can be had,
+# numbers; the pool-nearly-full warning (pool_warn_percent 3: 6 of 128 is
+# 4.7%) is logged, once per 10 s at most. If dpdk-dumpcap is installed and hugepages can be had,
 # it captures a udhcpc DORA from dorado's port and dorado-decode reads the
 # DISCOVER and the OFFER from its pcapng.
 export E2E_NAME=metrics   # read by lib.sh
@@ -68,11 +69,11 @@ dir = "$WORK/store"
 [control]
 socket = "$WORK/dorado.sock"
 metrics = "127.0.0.1:$PORT"
-pool_warn_percent = 50
+pool_warn_percent = 3
 
 [[subnet]]
 prefix = "10.99.0.0/16"
-pools = ["10.99.1.10-10.99.1.19"]
+pools = ["10.99.1.0/25"]
 routers = ["10.99.0.1"]
 lease_time = 600
 TOML
@@ -100,8 +101,8 @@ metric() {
 http_get /metrics >"$WORK/before.txt"
 check "metrics: page served before any client" grep -q '^# TYPE dorado_dhcp_packets_received_total counter$' "$WORK/before.txt"
 check "metrics: no DISCOVER yet" test "$(metric "$WORK/before.txt" dorado_dhcp_packets_received_total 'type="DISCOVER"')" -eq 0
-check "metrics: pool has 10 addresses, all free" \
-  test "$(metric "$WORK/before.txt" dorado_pool_free_addresses 'pool="10.99.1.10-10.99.1.19"')" -eq 10
+check "metrics: pool has 128 addresses, all free" \
+  test "$(metric "$WORK/before.txt" dorado_pool_free_addresses 'pool="10.99.1.0-10.99.1.127"')" -eq 128
 
 # ---- traffic: perfdhcp as a relay, CLIENTS distinct clients --------------------
 ip -n "$CLI_NS" addr add 10.99.0.2/16 dev "$CLI_IF"
@@ -123,11 +124,14 @@ check "metrics: both workers are labelled" grep -q '^dorado_packets_received_tot
 check "metrics: leases active == $CLIENTS" test "$(metric "$M" dorado_leases 'state="active"')" -eq "$CLIENTS"
 check "metrics: no lease offered any more" test "$(metric "$M" dorado_leases 'state="offered"')" -eq 0
 check "metrics: pool used == $CLIENTS" \
-  test "$(metric "$M" dorado_pool_used_addresses 'pool="10.99.1.10-10.99.1.19"')" -eq "$CLIENTS"
-check "metrics: pool free == $((10 - CLIENTS))" \
-  test "$(metric "$M" dorado_pool_free_addresses 'pool="10.99.1.10-10.99.1.19"')" -eq $((10 - CLIENTS))
+  test "$(metric "$M" dorado_pool_used_addresses 'pool="10.99.1.0-10.99.1.127"')" -eq "$CLIENTS"
+check "metrics: pool free == $((128 - CLIENTS))" \
+  test "$(metric "$M" dorado_pool_free_addresses 'pool="10.99.1.0-10.99.1.127"')" -eq $((128 - CLIENTS))
 check "metrics: lease commits == $CLIENTS" test "$(metric "$M" dorado_engine_events_total 'event="lease_commit"')" -eq "$CLIENTS"
-check "metrics: no drop of any kind" test "$(metric "$M" dorado_drops_total)" -eq 0
+# (Runtime drops are not checked: the client kernel may answer a late reply
+# with an ICMP port unreachable, a counted icmp_not_for_us.)
+check "metrics: no engine or codec drop" \
+  test "$(metric "$M" dorado_drops_total 'stage="(engine|wire)"')" -eq 0
 check "metrics: the journal took the commits" test "$(metric "$M" dorado_journal_records_total)" -ge "$CLIENTS"
 check "metrics: journal lag is 0 when idle" test "$(metric "$M" dorado_journal_lag_records)" -eq 0
 check "metrics: port counters" test "$(metric "$M" dorado_port_received_packets_total 'port="0"')" -ge $((2 * CLIENTS))
@@ -147,8 +151,8 @@ check "telemetry: DISCOVERs as in the metrics ($discover)" \
   test "$(echo "$stats" | json '.get("engine_rx_discover", 0)')" -eq "$discover"
 check "telemetry: leases_active == $CLIENTS" test "$(echo "$stats" | json '["leases_active"]')" -eq "$CLIENTS"
 pool=$(tq /dorado/pool,0 || true)
-check "telemetry: /dorado/pool,0 used == $CLIENTS of 10" \
-  test "$(echo "$pool" | json '["used"]'):$(echo "$pool" | json '["size"]')" = "$CLIENTS:10"
+check "telemetry: /dorado/pool,0 used == $CLIENTS of 128" \
+  test "$(echo "$pool" | json '["used"]'):$(echo "$pool" | json '["size"]')" = "$CLIENTS:128"
 w0=$(tq /dorado/worker,0 || true)
 w1=$(tq /dorado/worker,1 || true)
 check "telemetry: the workers' active leases add up" \
@@ -160,10 +164,8 @@ if command -v dpdk-telemetry.py >/dev/null; then
 fi
 
 # ---- warnings -----------------------------------------------------------------------
-check "log: pool nearly full warning (6 of 10, pool_warn_percent 50)" \
-  grep -q "warning: pool nearly full: subnet 10.99.0.0/16 pool 10.99.1.10-10.99.1.19: $CLIENTS of 10 addresses used (60%" "$WORK/dorado.err"
-check "log: the warning is rate limited (one line so far)" \
-  test "$(grep -c 'warning: pool nearly full' "$WORK/dorado.err")" -eq 1
+check "log: pool nearly full warning (pool_warn_percent 3)" \
+  grep -Eq "warning: pool nearly full: subnet 10.99.0.0/16 pool 10.99.1.0-10.99.1.127: [4-6] of 128 addresses used \([0-9]+%, [0-9]+ free; pool_warn_percent 3\)" "$WORK/dorado.err"
 
 # ---- capture with dpdk-dumpcap -----------------------------------------------------
 if command -v dpdk-dumpcap >/dev/null && grep -q -- '--huge-dir' "$WORK/dorado.toml" && command -v udhcpc >/dev/null; then
@@ -185,4 +187,12 @@ fi
 
 stop_dorado
 undo_huge
+# Raised every second while the pool stays full, logged at most every 10 s.
+check "log: the pool warning is rate limited (lines >= 10 s apart)" python3 - "$WORK/dorado.err" <<'PY'
+import re, sys, datetime
+t = [datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ")
+     for m in (re.match(r"dorado: (\S+) warning: pool nearly full", l) for l in open(sys.argv[1])) if m]
+sys.exit(0 if t and all((b - a).total_seconds() >= 10 for a, b in zip(t, t[1:])) else 1)
+PY
+log "pool warnings logged: $(grep -c 'warning: pool nearly full' "$WORK/dorado.err")"
 finish
