@@ -340,7 +340,11 @@ void pdump_uninit() { rte_pdump_uninit(); }
 // ---- Observer ----------------------------------------------------------------
 
 namespace {
-constexpr std::uint64_t kCollectIntervalUs = 1'000'000;
+constexpr std::uint64_t kCollectIntervalUs = 1'000'000;   // unasked
+// At most this often on readers' demand, so that clients hammering /metrics
+// or telemetry cannot keep the control loop collecting (readers wait up to
+// 200 ms for a fresh snapshot, then take the last one).
+constexpr std::uint64_t kMinCollectIntervalUs = 50'000;
 }
 
 Observer::Observer(const runtime::Runtime& rt, const store::Store* store,
@@ -383,7 +387,8 @@ void Observer::start() {
 }
 
 void Observer::tick(std::uint64_t now_us) {
-  if (!board_->wanted() && now_us - last_collect_us_ < kCollectIntervalUs) return;
+  const std::uint64_t since = now_us - last_collect_us_;
+  if (since < kMinCollectIntervalUs || (!board_->wanted() && since < kCollectIntervalUs)) return;
   last_collect_us_ = now_us;
   auto s = collector_.collect();
   for (const Warning& w : check_warnings(*s, last_.get(), thresholds_))
