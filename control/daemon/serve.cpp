@@ -108,12 +108,12 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     std::fprintf(stderr, "dorado: %s\n", e.c_str());
     return kExitStart;
   }
+  observer.start();   // before "serving": scripts may scrape right after it
   char server[16];
   server[wire::format_ipv4(rcfg.server_address, server)] = '\0';
   std::printf("dorado: serving with %u worker(s), server address %s\n%s", rcfg.workers, server,
               rt.describe().c_str());
   std::fflush(stdout);
-  observer.start();
 
   const runtime::Runtime::ChangeSink sink = [&st](unsigned w,
                                                   std::span<const engine::LeaseChange> c) {

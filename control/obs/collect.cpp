@@ -359,6 +359,12 @@ Observer::Observer(const runtime::Runtime& rt, const store::Store* store,
 Observer::~Observer() { stop(); }
 
 void Observer::start() {
+  std::uint64_t addresses = 0;
+  for (const auto& e : collector_.pools().entries) addresses += e.size;
+  log_.info("config: " + std::to_string(config_.engine.subnets.size()) + " subnet(s), " +
+            std::to_string(collector_.pools().entries.size()) + " with pools, " +
+            std::to_string(addresses) + " dynamic addresses; " + std::to_string(config_.dpdk.workers) +
+            " worker(s); pool_warn_percent " + std::to_string(config_.control.pool_warn_percent));
   last_ = collector_.collect();
   board_->publish(std::const_pointer_cast<Snapshot>(last_));
   const config::ControlSection& c = config_.control;

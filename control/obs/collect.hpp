@@ -41,6 +41,7 @@ class Collector {
  public:
   Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
             std::uint64_t commit_records);
+  const PoolCatalog& pools() const noexcept { return pools_; }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
 
