@@ -213,6 +213,10 @@ TEST(ConfigGood, MinimalGetsDefaults) {
   EXPECT_EQ(c.store.snapshot_records, 4000000u);
   EXPECT_TRUE(c.store.snapshot_on_exit);
   EXPECT_EQ(c.control.socket, "/run/dorado/dorado.sock");
+  EXPECT_TRUE(c.control.metrics_enabled);
+  EXPECT_EQ(c.control.metrics_address, 0x7f000001u);
+  EXPECT_EQ(c.control.metrics_port, 9167);
+  EXPECT_EQ(c.control.pool_warn_percent, 90u);
   EXPECT_EQ(c.engine.offer_hold_s, 30u);
   EXPECT_EQ(c.engine.decline_probation_s, 86400u);
   EXPECT_TRUE(c.engine.options.empty());
@@ -775,6 +779,34 @@ prefix = "10.99.0.0/16"
   EXPECT_TRUE(has_error(r, "a.toml:9: lease.offer_hold: must be 1..4294967295 (got 0)"));
   EXPECT_TRUE(has_error(r, "a.toml:10: lease.decline_probation: must be 1..4294967295 (got 4294967296)"));
   EXPECT_EQ(r.errors.size(), 5u) << all_errors(r);
+}
+
+TEST(ConfigErrors, ControlMetricsAndPoolWarn) {
+  const char* subnet = "[[subnet]]\nprefix = \"10.99.0.0/16\"\n";
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "localhost:9167",
+                          "127.0.0.1:91x", ":9167", "127.0.0.256:80"}) {
+    const LoadResult r = with_head(std::string("[control]\nmetrics = \"") + bad + "\"\n" + subnet);
+    EXPECT_TRUE(only_error(r, std::string("a.toml:4: control.metrics: must be \"ADDRESS:PORT\" with an IPv4 "
+                                          "address and a port 1..65535, or \"\" / \"off\" (got \"") +
+                                  bad + "\")"))
+        << bad << ": " << all_errors(r);
+  }
+  LoadResult r = with_head(std::string("[control]\nmetrics = 9167\npool_warn_percent = 101\n") + subnet);
+  EXPECT_TRUE(has_error(r, "a.toml:4: control.metrics: expected a string, got an integer"));
+  EXPECT_TRUE(has_error(r, "a.toml:5: control.pool_warn_percent: must be 0..100 (got 101)"));
+  EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+
+  r = with_head(std::string("[control]\nmetrics = \"0.0.0.0:80\"\npool_warn_percent = 0\n") + subnet);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(r.config->control.metrics_enabled);
+  EXPECT_EQ(r.config->control.metrics_address, 0u);
+  EXPECT_EQ(r.config->control.metrics_port, 80);
+  EXPECT_EQ(r.config->control.pool_warn_percent, 0u);
+  for (const char* off : {"", "off"}) {
+    r = with_head(std::string("[control]\nmetrics = \"") + off + "\"\n" + subnet);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_FALSE(r.config->control.metrics_enabled) << off;
+  }
 }
 
 TEST(ConfigErrors, ServerAddressOutsideEverySubnet) {

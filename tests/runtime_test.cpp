@@ -632,6 +632,47 @@ TEST_F(RuntimeTest, TwoWorkersOnTwoQueuesEachPollTheirOwn) {
   expect_no_drops(*rt);
 }
 
+TEST_F(RuntimeTest, GaugesShowOffersAndFreeAddressesOfEveryShard) {
+  RingPort port(2, 2);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  const engine::CompiledConfig& cc = *loaded_->compiled;
+  std::vector<std::uint64_t> size(cc.subnets.size(), 0);
+  for (const auto& b : cc.blocks) size[b.subnet] += static_cast<std::uint64_t>(__builtin_popcountll(b.allocatable));
+  const auto sum = [&](const std::vector<runtime::WorkerGauges>& g, auto field) {
+    std::uint64_t t = 0;
+    for (const auto& w : g) t += field(w);
+    return t;
+  };
+  auto g = rt->gauges();
+  ASSERT_EQ(g.size(), 2u);
+  for (const auto& w : g) {
+    EXPECT_EQ(w.subnet_free.size(), cc.subnets.size());
+    EXPECT_GT(w.change_ring_size, 0u);
+    EXPECT_GT(w.handoff_in_size, 0u);
+  }
+  for (std::size_t s = 0; s < cc.subnets.size(); ++s)
+    EXPECT_EQ(sum(g, [&](const auto& w) { return w.subnet_free[s]; }), size[s]) << "subnet " << s;
+  constexpr unsigned kClients = 40;
+  for (unsigned i = 0; i < kClients; ++i) inject(port.rx(i % 2), mbuf_of(discover(client_mac(300 + i))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == kClients; }));
+  port.take_replies();
+  // Published within ~1 ms of the change.
+  const auto offered = static_cast<std::size_t>(engine::LeaseState::offered);
+  ASSERT_TRUE(wait_for([&] {
+    g = rt->gauges();
+    return sum(g, [&](const auto& w) { return w.lease_states[offered]; }) == kClients;
+  }));
+  std::uint64_t free_total = 0, size_total = 0;
+  for (std::size_t s = 0; s < cc.subnets.size(); ++s) {
+    free_total += sum(g, [&](const auto& w) { return w.subnet_free[s]; });
+    size_total += size[s];
+  }
+  EXPECT_EQ(free_total, size_total - kClients);
+  EXPECT_EQ(sum(g, [&](const auto& w) { return w.lease_states[static_cast<std::size_t>(engine::LeaseState::active)]; }), 0u);
+  expect_no_drops(*rt);
+}
+
 TEST_F(RuntimeTest, StopLeavesEveryMbufAccountedFor) {
   // Requests still in flight when stop() comes: received, in a handoff ring,
   // in a TX buffer or forwarded. Afterwards every request mbuf is on the RX

@@ -82,6 +82,14 @@ struct StoreSection {
 // [control]
 struct ControlSection {
   std::string socket = "/run/dorado/dorado.sock";   // control API (AF_UNIX, < 108 bytes)
+  // Prometheus endpoint (GET /metrics): `metrics = "ADDRESS:PORT"`, IPv4;
+  // "" or "off" disables it (metrics_enabled false).
+  bool metrics_enabled = true;
+  engine::Ipv4 metrics_address = 0x7f000001;   // 127.0.0.1
+  std::uint16_t metrics_port = 9167;
+  // Log a (rate-limited) warning when a pool's used addresses reach this
+  // percentage of its size; 0 disables the warning.
+  unsigned pool_warn_percent = 90;
 };
 
 struct DaemonConfig {

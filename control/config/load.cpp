@@ -461,7 +461,10 @@ class Reader {
   }
 
   void read_control(const Value& t) {
-    check_keys(t, "control", {"socket"});
+    check_keys(t, "control", {"socket", "metrics", "pool_warn_percent"});
+    read_metrics(t);
+    if (auto x = integer(t, "control", "pool_warn_percent", 0, 100))
+      out_.config.control.pool_warn_percent = static_cast<unsigned>(*x);
     if (auto s = string(t, "control", "socket")) {
       const Where w = where_of(t.at("socket"), "control.socket");
       if (s->empty())
@@ -472,6 +475,33 @@ class Reader {
       else
         out_.config.control.socket = *s;
     }
+  }
+
+  // [control] metrics = "a.b.c.d:port" | "" | "off"
+  void read_metrics(const Value& t) {
+    const auto s = string(t, "control", "metrics");
+    if (!s) return;
+    ControlSection& c = out_.config.control;
+    if (s->empty() || *s == "off") {
+      c.metrics_enabled = false;
+      return;
+    }
+    const Where w = where_of(t.at("metrics"), "control.metrics");
+    const std::size_t colon = s->rfind(':');
+    std::optional<engine::Ipv4> ip;
+    if (colon != std::string::npos) ip = parse_ipv4(s->substr(0, colon));
+    const std::string port = colon == std::string::npos ? std::string() : s->substr(colon + 1);
+    const bool port_ok = !port.empty() && port.size() <= 5 &&
+                         port.find_first_not_of("0123456789") == std::string::npos &&
+                         std::stoul(port) >= 1 && std::stoul(port) <= 65535;
+    if (!ip || !port_ok) {
+      error(w, "must be \"ADDRESS:PORT\" with an IPv4 address and a port 1..65535, "
+               "or \"\" / \"off\" (got \"" + *s + "\")");
+      return;
+    }
+    c.metrics_enabled = true;
+    c.metrics_address = *ip;
+    c.metrics_port = static_cast<std::uint16_t>(std::stoul(port));
   }
 
   void read_lease(const Value& t) {

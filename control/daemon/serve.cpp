@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "obs/collect.hpp"
 #include "store/store.hpp"
 
 namespace dorado::daemon {
@@ -101,10 +102,13 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   }
   runtime::Runtime& rt = *created.runtime;
   if (st) restore_leases(*st, rt);
+  obs::Logger logger;
+  obs::Observer observer(rt, st.get(), config, compiled, logger);   // metrics, telemetry, pdump
   if (std::string e = rt.start(); !e.empty()) {
     std::fprintf(stderr, "dorado: %s\n", e.c_str());
     return kExitStart;
   }
+  observer.start();   // before "serving": scripts may scrape right after it
   char server[16];
   server[wire::format_ipv4(rcfg.server_address, server)] = '\0';
   std::printf("dorado: serving with %u worker(s), server address %s\n%s", rcfg.workers, server,
@@ -122,6 +126,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   bool writable = true;
   auto housekeeping = [&] {
     rt.poll_control(sink);
+    observer.tick(monotonic_us());
     if (!st) return;
     if (std::string msg = st->tick(monotonic_us()); !msg.empty()) log_line(msg);
     for (unsigned w = 0; w < rt.workers(); ++w) rt.publish_durable(w, st->durable_shard_seq(w));
@@ -143,6 +148,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     }
   }
   std::printf("dorado: stopping\n");
+  observer.stop();
   rt.stop();
   rt.poll_control(sink);   // the records the workers pushed last
   if (st) {

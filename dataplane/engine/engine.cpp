@@ -266,7 +266,7 @@ void Shard::detach(std::uint32_t idx, Seconds) noexcept {
   else
     alloc_.give_back(s, false);
   alloc_.set_lease(s, kNil);   // give_back above is a no-op in a block we do not own
-  l.state = LeaseState::unused;
+  set_state(l, LeaseState::unused);
   l.address = 0;
   l.flags &= static_cast<std::uint8_t>(~(kLeaseForeign | kLeaseHold));
 }
@@ -293,7 +293,7 @@ void Shard::bind(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot
   } else if (is_inactive(l.state)) {
     alloc_.take(slot != kNil ? slot : slot_of_lease(l));
   }
-  l.state = state;
+  set_state(l, state);
   table_.reschedule(idx, expires);
 }
 
@@ -319,7 +319,7 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
 void Shard::expire_active(std::uint32_t idx) noexcept {
   Lease& l = table_.at(idx);
   table_.unlink(idx);
-  l.state = LeaseState::expired;   // `expires` keeps the lease end
+  set_state(l, LeaseState::expired);   // `expires` keeps the lease end
   alloc_.give_back(slot_of_lease(l), true);
   table_.park(idx);
   emit(LeaseOp::expire, idx);
@@ -343,7 +343,7 @@ std::uint32_t Shard::end_offer(std::uint32_t idx, Seconds now) noexcept {
     return kNil;
   }
   table_.unlink(idx);
-  l.state = LeaseState::expired;
+  set_state(l, LeaseState::expired);
   l.expires = now;
   alloc_.give_back(slot_of_lease(l), true);
   table_.park(idx);
@@ -369,7 +369,7 @@ void Shard::decline(std::uint32_t idx, Seconds now) noexcept {
   table_.unindex(idx);
   table_.set_hostname(idx, {});
   l.flags &= static_cast<std::uint8_t>(~kLeasePersisted);
-  l.state = LeaseState::declined;
+  set_state(l, LeaseState::declined);
 }
 
 void Shard::release(std::uint32_t idx, Seconds now) noexcept {
@@ -382,7 +382,7 @@ void Shard::release(std::uint32_t idx, Seconds now) noexcept {
     return;
   }
   table_.unlink(idx);
-  l.state = LeaseState::released;
+  set_state(l, LeaseState::released);
   l.expires = now;
   alloc_.give_back(slot_of_lease(l), true);
   table_.park(idx);
@@ -881,7 +881,7 @@ RestoreStatus Shard::install(const LeaseChange& in, const ClientKey& key, LeaseS
   l.expires = in.expires;
   l.htype = in.htype;
   l.chaddr = in.chaddr;
-  l.state = state;
+  set_state(l, state);
   l.flags |= flags;
   alloc_.take(slot);   // no-op for the client's reserved address or another shard's block
   alloc_.set_lease(slot, idx);
@@ -958,6 +958,14 @@ std::string Shard::audit() const {
       err = who + "hold not a probation in our own block";
   });
   if (!err.empty()) return err;
+  StateCounts states{};
+  table_.for_each([&](std::uint32_t, const Lease& l) {
+    if (l.state != LeaseState::unused) ++states[static_cast<std::size_t>(l.state)];
+  });
+  for (std::size_t i = 0; i < kLeaseStateCount; ++i)
+    if (states[i] != state_counts_[i])
+      return std::string("state count of ") + lease_state_name(static_cast<LeaseState>(i)) + ": " +
+             std::to_string(state_counts_[i]) + " counted, " + std::to_string(states[i]) + " in the table";
   for (SlotId s = 0; s < config_->blocks.size() * kBlockBits; ++s) {
     const std::uint32_t i = alloc_.lease_at(s);
     if (i == kNil) {

@@ -284,6 +284,11 @@ class alignas(64) Shard {
   // For the runtime's own refusals (e.g. build_reply failing).
   void count(DropReason r) noexcept { ++counters_.drops[static_cast<std::size_t>(r)]; }
   const ShardCounters& counters() const noexcept { return counters_; }
+  // Lease records by state, indexed by LeaseState (unused is always 0):
+  // kept exact at every transition, O(1). Owning lcore only (the runtime
+  // publishes copies for the control thread).
+  using StateCounts = std::array<std::uint32_t, kLeaseStateCount>;
+  const StateCounts& lease_state_counts() const noexcept { return state_counts_; }
   const CompiledConfig& config() const noexcept { return *config_; }
   ShardIdentity identity() const noexcept { return id_; }
 
@@ -366,6 +371,12 @@ class alignas(64) Shard {
   void on_due(std::uint32_t idx, Seconds now) noexcept;
   void emit(LeaseOp op, std::uint32_t idx) noexcept;
   void bump(Event e) noexcept { ++counters_.events[static_cast<std::size_t>(e)]; }
+  // Every change of Lease::state goes through here (state_counts_).
+  void set_state(Lease& l, LeaseState s) noexcept {
+    if (l.state != LeaseState::unused) --state_counts_[static_cast<std::size_t>(l.state)];
+    if (s != LeaseState::unused) ++state_counts_[static_cast<std::size_t>(s)];
+    l.state = s;
+  }
 
   const CompiledConfig* config_;
   ShardIdentity id_;
@@ -376,6 +387,7 @@ class alignas(64) Shard {
   std::uint32_t next_seq_ = 1;
   bool store_writable_ = true;   // set by the owning lcore (set_store_writable)
   ShardCounters counters_;
+  StateCounts state_counts_{};
 };
 
 // Serialises `d` (verdict reply) as a frame into `out`: RFC 2131 4.1

@@ -39,6 +39,15 @@ enum class LeaseState : std::uint8_t {
   declined,     // no client: address in probation until `expires`
 };
 
+inline constexpr std::size_t kLeaseStateCount = 6;
+// "unused", "offered", "active", "expired", "released", "declined".
+inline constexpr const char* lease_state_name(LeaseState s) noexcept {
+  constexpr const char* names[kLeaseStateCount] = {"unused",  "offered",  "active",
+                                                   "expired", "released", "declined"};
+  const auto i = static_cast<std::size_t>(s);
+  return i < kLeaseStateCount ? names[i] : "invalid";
+}
+
 inline constexpr bool is_inactive(LeaseState s) noexcept {
   return s == LeaseState::expired || s == LeaseState::released;
 }

@@ -441,6 +441,14 @@ std::vector<WorkerSnapshot> Runtime::snapshot() const {
   return out;
 }
 
+std::vector<WorkerGauges> Runtime::gauges() const {
+  std::vector<WorkerGauges> out;
+  for (const auto& w : impl_->workers) out.push_back(w->gauges());
+  return out;
+}
+
+const engine::CompiledConfig& Runtime::engine_config() const noexcept { return *impl_->engine_config; }
+
 std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
   std::vector<WorkerSnapshot> out;
   for (const auto& p : impl_->ports) {

@@ -25,6 +25,7 @@
 // every worker has returned, so a Runtime leaves its pools full.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -100,6 +101,18 @@ struct WorkerSnapshot {
   std::vector<std::pair<std::string, std::uint64_t>> counters;   // non-zero ones, named
 };
 
+// Levels the workers publish as relaxed atomics (see worker.hpp), read by
+// the control thread for metrics and warnings. At most ~1 ms old.
+struct WorkerGauges {
+  std::array<std::uint32_t, engine::kLeaseStateCount> lease_states{};   // by engine::LeaseState
+  std::uint32_t held_acks = 0;            // ACKs waiting for durability
+  std::uint32_t change_ring_used = 0;     // records waiting for the control thread
+  std::uint32_t change_ring_size = 0;
+  std::uint32_t handoff_in_used = 0;      // mbufs in the rings into this worker
+  std::uint32_t handoff_in_size = 0;
+  std::vector<std::uint32_t> subnet_free; // free addresses per subnet (CompiledConfig order)
+};
+
 class Runtime {
  public:
   struct Created {
@@ -157,6 +170,10 @@ class Runtime {
   // One line per port and worker: MAC, queues, mbufs, lcores.
   std::string describe() const;
   std::vector<WorkerSnapshot> snapshot() const;
+  // Control thread (or any thread while the Runtime lives): per worker, the
+  // gauges it published last plus its rings' occupancy. Allocates.
+  std::vector<WorkerGauges> gauges() const;
+  const engine::CompiledConfig& engine_config() const noexcept;
   // Per-port NIC statistics (rte_eth_stats): packets, misses, errors.
   std::vector<WorkerSnapshot> port_snapshot() const;
   // The counters as text: "counters (all workers):" with the sums, then

@@ -26,6 +26,8 @@ constexpr std::size_t kPrefetchAhead = 2;    // packets ahead whose first data l
 // A request appends at most this many records to its shard's change log
 // (engine.cpp kMaxChangesPerRequest); a sweep at most kSweepBudget.
 constexpr unsigned kChangesPerRequest = 4;
+constexpr std::uint64_t kGaugeIntervalUs = 1000;   // gauges published at most this often
+constexpr std::uint32_t kGaugeSlice = 256;         // subnets' free counts per publish
 
 // Serial-number order for the wrapping per-shard seq (RFC 1982 style).
 constexpr bool seq_after(std::uint32_t a, std::uint32_t b) noexcept {
@@ -62,6 +64,12 @@ Worker::Worker(WorkerSetup s)
       store_writable_(s.store_writable) {
   for (unsigned i = 0; i < kChunk; ++i) chunk_.requests[i] = {&chunk_.msgs[i], &chunk_.metas[i]};
   ns_per_tsc_q32_ = (std::uint64_t{1000000000} << 32) / std::max<std::uint64_t>(1, rte_get_tsc_hz());
+  subnet_count_ = static_cast<std::uint32_t>(shard_->config().subnets.size());
+  subnet_free_ = std::make_unique<std::atomic<std::uint32_t>[]>(subnet_count_);
+  gauge_tsc_ = rte_get_tsc_hz() / 1000000 * kGaugeIntervalUs;
+  // Before launch: the restored leases show at once, all subnets at once.
+  gauge_cursor_ = 0;
+  for (std::uint32_t i = 0; i < subnet_count_; i += kGaugeSlice) publish_gauges();
 }
 
 Worker::~Worker() {
@@ -168,9 +176,14 @@ int Worker::run() noexcept {
       last_flush = tsc;
       publish_counts();
     }
+    if (tsc - last_gauge_ > gauge_tsc_) {
+      last_gauge_ = tsc;
+      publish_gauges();
+    }
     if (work == 0 && idle_sleep_us_ != 0) idle_sleep();
   }
   free_held();
+  publish_gauges();
   // Stopping: what other workers still put in our rings is freed by
   // Runtime::stop() once every worker has returned (freeing it here would
   // race with peers that have not seen the stop yet). Chunk and outboxes are
@@ -604,6 +617,38 @@ void Worker::publish_counts() noexcept {
     if (tally_.drops[i] != 0) counters_.drops[i].add(std::exchange(tally_.drops[i], 0));
   for (std::size_t i = 0; i < wire::kErrorCount; ++i)
     if (tally_.wire_errors[i] != 0) counters_.wire_errors[i].add(std::exchange(tally_.wire_errors[i], 0));
+}
+
+// Every kGaugeIntervalUs: lease states and held ACKs whole, the subnets'
+// free counts a slice at a time (~1 us for 256 subnets).
+void Worker::publish_gauges() noexcept {
+  const auto& states = shard_->lease_state_counts();
+  for (std::size_t i = 0; i < states.size(); ++i) lease_states_[i].store(states[i], std::memory_order_relaxed);
+  held_gauge_.store(held_count(), std::memory_order_relaxed);
+  const std::uint32_t end = std::min(subnet_count_, gauge_cursor_ + kGaugeSlice);
+  for (std::uint32_t s = gauge_cursor_; s < end; ++s)
+    subnet_free_[s].store(shard_->addresses().free_count(s), std::memory_order_relaxed);
+  gauge_cursor_ = end == subnet_count_ ? 0 : end;
+}
+
+WorkerGauges Worker::gauges() const {
+  WorkerGauges g;
+  for (std::size_t i = 0; i < g.lease_states.size(); ++i)
+    g.lease_states[i] = lease_states_[i].load(std::memory_order_relaxed);
+  g.held_acks = held_gauge_.load(std::memory_order_relaxed);
+  // rte_ring_count reads the ring's head and tail indices: any thread.
+  if (changes_ != nullptr) {
+    g.change_ring_used = rte_ring_count(changes_);
+    g.change_ring_size = rte_ring_get_capacity(changes_);
+  }
+  for (const rte_ring* r : in_) {
+    g.handoff_in_used += rte_ring_count(r);
+    g.handoff_in_size += rte_ring_get_capacity(r);
+  }
+  g.subnet_free.resize(subnet_count_);
+  for (std::uint32_t s = 0; s < subnet_count_; ++s)
+    g.subnet_free[s] = subnet_free_[s].load(std::memory_order_relaxed);
+  return g;
 }
 
 std::string Worker::describe() const {

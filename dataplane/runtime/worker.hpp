@@ -117,6 +117,8 @@ class alignas(64) Worker {
   // depend on them may leave. Monotonic (serial-number order, wrapping).
   void publish_durable(std::uint32_t seq) noexcept { durable_seq_.store(seq, std::memory_order_release); }
   WorkerSnapshot snapshot() const;
+  // The gauges the worker published last (at most kGaugeIntervalUs old).
+  WorkerGauges gauges() const;
   LatencyHistogram ack_hold() const;
   std::string describe() const;
   unsigned index() const noexcept { return index_; }
@@ -193,6 +195,7 @@ class alignas(64) Worker {
   std::uint32_t hold_seq_for_second(engine::Seconds second, std::uint32_t last) const noexcept;
   std::uint32_t held_count() const noexcept { return held_tail_ - held_head_; }
   void publish_counts() noexcept;
+  void publish_gauges() noexcept;
   void idle_sleep() noexcept;
   void drop(Drop d, std::uint32_t n = 1) noexcept {
     tally_.drops[static_cast<std::size_t>(d)] += n;
@@ -257,6 +260,21 @@ class alignas(64) Worker {
   bool writable_seen_ = true;
   alignas(64) std::atomic<std::uint32_t> durable_seq_{0};   // cp: rw, dp: ro
   static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+  // Gauges for metrics and warnings, copied from the shard every
+  // kGaugeIntervalUs by publish_gauges() (relaxed stores; a reader sees each
+  // value as it was at some publish, not all from the same one).
+  // dp: rw, cp: ro
+  alignas(64) std::array<std::atomic<std::uint32_t>, engine::kLeaseStateCount> lease_states_{};
+  std::atomic<std::uint32_t> held_gauge_{0};   // dp: rw, cp: ro
+  // Free addresses per subnet (CompiledConfig::subnets order) in this
+  // shard's blocks. dp: rw, cp: ro. Published in slices of kGaugeSlice
+  // subnets per interval, so that 65535 subnets cost no more than 256.
+  std::unique_ptr<std::atomic<std::uint32_t>[]> subnet_free_;
+  std::uint32_t subnet_count_ = 0;
+  std::uint32_t gauge_cursor_ = 0;          // dp only: next subnet to publish
+  std::uint64_t gauge_tsc_ = 0;             // dp only: TSC ticks between publishes
+  std::uint64_t last_gauge_ = 0;            // dp only
 };
 
 template <class Sink>

@@ -1,0 +1,414 @@
+#include "obs/collect.hpp"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_pdump.h>
+#include <rte_telemetry.h>
+
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "engine/counters.hpp"
+#include "runtime/counters.hpp"
+#include "wire/errors.hpp"
+
+namespace dorado::obs {
+namespace {
+
+std::string ipv4_text(std::uint32_t ip) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+  return buf;
+}
+
+// Every counter name a worker has, in print order, so that metrics list
+// zeros too (Runtime::snapshot() leaves them out).
+const std::vector<std::string>& all_counter_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"rx_packets",   "tx_packets",    "handed_off",  "handed_in",
+                                  "arp_replies",  "icmp_replies",  "lease_changes", "acks_held",
+                                  "acks_released", "acks_unsent",  "backpressure", "ack_hold_ns.max"};
+    for (std::size_t i = 0; i < runtime::kDropCount; ++i)
+      n.push_back("drop." + std::string(runtime::drop_name(static_cast<runtime::Drop>(i))));
+    for (std::size_t i = 1; i < wire::kErrorCount; ++i)
+      n.push_back("wire." + std::string(wire::error_name(static_cast<wire::Error>(i))));
+    for (std::size_t i = 1; i < engine::kDropCount; ++i)
+      n.push_back("engine.drop." + std::string(engine::drop_name(static_cast<engine::DropReason>(i))));
+    for (std::size_t i = 0; i < engine::kEventCount; ++i)
+      n.push_back("engine." + std::string(engine::event_name(static_cast<engine::Event>(i))));
+    return n;
+  }();
+  return names;
+}
+
+}  // namespace
+
+PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::CompiledConfig& compiled) {
+  PoolCatalog c;
+  for (std::uint32_t s = 0; s < compiled.subnets.size(); ++s) {
+    const engine::CompiledSubnet& cs = compiled.subnets[s];
+    std::uint64_t size = 0;
+    for (std::uint32_t b = cs.first_block; b < cs.first_block + cs.block_count; ++b)
+      size += static_cast<std::uint64_t>(std::popcount(compiled.blocks[b].allocatable));
+    if (size == 0) continue;
+    std::string pools;
+    for (const auto& sc : config.subnets) {
+      if (sc.id != cs.id) continue;
+      for (const auto& r : sc.pools) {
+        if (!pools.empty()) pools += ',';
+        pools += ipv4_text(r.first) + "-" + ipv4_text(r.last);
+      }
+    }
+    c.entries.push_back({s, ipv4_text(cs.network) + "/" + std::to_string(cs.prefix_len), pools, size});
+  }
+  return c;
+}
+
+Collector::Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
+                     std::uint64_t commit_records)
+    : rt_(rt), store_(store), pools_(std::move(pools)), commit_records_(commit_records) {}
+
+std::shared_ptr<Snapshot> Collector::collect() const {
+  auto s = std::make_shared<Snapshot>();
+  s->unix_time = static_cast<double>(std::time(nullptr));
+  s->uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const auto snaps = rt_.snapshot();
+  const auto gauges = rt_.gauges();
+  const auto& names = all_counter_names();
+  for (std::size_t w = 0; w < snaps.size(); ++w) {
+    WorkerStats ws;
+    ws.index = static_cast<unsigned>(w);
+    ws.lcore = snaps[w].lcore;
+    std::unordered_map<std::string_view, std::uint64_t> nonzero;
+    for (const auto& [n, v] : snaps[w].counters) nonzero[n] = v;
+    ws.counters.reserve(names.size());
+    for (const auto& n : names) {
+      const auto it = nonzero.find(n);
+      ws.counters.push_back({n, it == nonzero.end() ? 0 : it->second});
+    }
+    if (w < gauges.size()) {
+      const runtime::WorkerGauges& g = gauges[w];
+      for (std::size_t i = 0; i < kLeaseStates && i < g.lease_states.size(); ++i)
+        ws.lease_states[i] = g.lease_states[i];
+      ws.held_acks = g.held_acks;
+      ws.change_ring_used = g.change_ring_used;
+      ws.change_ring_size = g.change_ring_size;
+      ws.handoff_in_used = g.handoff_in_used;
+      ws.handoff_in_size = g.handoff_in_size;
+    }
+    s->workers.push_back(std::move(ws));
+  }
+  for (const auto& e : pools_.entries) {
+    PoolStats p{e.subnet, e.pool, e.size, 0};
+    for (const auto& g : gauges)
+      if (e.subnet_index < g.subnet_free.size()) p.free += g.subnet_free[e.subnet_index];
+    s->pools.push_back(std::move(p));
+  }
+  for (const auto& port : rt_.port_snapshot()) {
+    PortStats ps;
+    ps.id = port.lcore;
+    char name[RTE_ETH_NAME_MAX_LEN] = "?";
+    rte_eth_dev_get_name_by_port(static_cast<std::uint16_t>(port.lcore), name);
+    ps.name = name;
+    for (const auto& [n, v] : port.counters) ps.counters.push_back({n, v});
+    s->ports.push_back(std::move(ps));
+  }
+  const runtime::LatencySummary h = rt_.ack_hold().summary();
+  s->ack_hold_count = h.count;
+  s->ack_hold_p50 = h.p50;
+  s->ack_hold_p99 = h.p99;
+  s->ack_hold_max = h.max;
+  if (store_ != nullptr) {
+    const store::StoreCounters c = store_->counters();
+    StoreStats& st = s->store;
+    st.present = true;
+    st.writable = store_->writable();
+    st.records = c.records;
+    st.bytes = c.bytes;
+    st.commits = c.commits;
+    st.write_errors = c.write_errors;
+    st.snapshots = c.snapshots;
+    st.snapshot_errors = c.snapshot_errors;
+    st.pending_records = c.pending_records;
+    st.leases = c.leases;
+    st.fsync_ns_last = c.fsync_ns_last;
+    st.fsync_ns_max = c.fsync_ns_max;
+    st.commit_records = commit_records_;
+  }
+  return s;
+}
+
+// ---- DPDK telemetry ---------------------------------------------------------
+//
+// rte_telemetry_register_cmd() callbacks take no context pointer (DPDK
+// 22.11), so the board they read is the one piece of process-wide state
+// here: a shared_ptr behind a mutex. The telemetry thread copies the
+// pointer under the mutex and then reads only the immutable Snapshot.
+
+namespace {
+
+std::mutex& board_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::shared_ptr<SnapshotBoard>& board_slot() {
+  static std::shared_ptr<SnapshotBoard> b;
+  return b;
+}
+
+std::shared_ptr<const Snapshot> telemetry_snapshot() {
+  std::shared_ptr<SnapshotBoard> b;
+  {
+    std::lock_guard lock(board_mutex());
+    b = board_slot();
+  }
+  if (!b) return nullptr;
+  return b->fresh(std::chrono::milliseconds(200));
+}
+
+// Telemetry dict names allow only [A-Za-z0-9_/]: "engine.drop.x" ->
+// "engine_drop_x".
+std::string tel_name(std::string_view n) {
+  std::string s(n.substr(0, RTE_TEL_MAX_STRING_LEN - 1));
+  for (char& c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '/'))
+      c = '_';
+  return s;
+}
+
+void add_u64(rte_tel_data* d, std::string_view name, std::uint64_t v) {
+  rte_tel_data_add_dict_u64(d, tel_name(name).c_str(), v);
+}
+
+bool parse_index(const char* params, std::size_t limit, std::size_t& out) {
+  if (params == nullptr || *params == '\0') return false;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(params, &end, 10);
+  if (*end != '\0' || v >= limit) return false;
+  out = v;
+  return true;
+}
+
+// /dorado/stats: every non-zero counter summed over workers, lease states,
+// journal figures. At most RTE_TEL_MAX_DICT_ENTRIES entries.
+int cmd_stats(const char*, const char*, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  if (!s) return -1;
+  rte_tel_data_start_dict(d);
+  add_u64(d, "workers", s->workers.size());
+  const auto states = s->lease_states();
+  for (std::size_t i = 1; i < kLeaseStates; ++i) add_u64(d, std::string("leases_") + kLeaseStateNames[i], states[i]);
+  if (s->store.present) {
+    add_u64(d, "journal_lag_records", s->store.pending_records);
+    add_u64(d, "journal_commits", s->store.commits);
+    add_u64(d, "journal_fsync_ns_last", s->store.fsync_ns_last);
+  }
+  std::map<std::string, std::uint64_t> total;
+  for (const auto& w : s->workers)
+    for (const auto& c : w.counters)
+      if (c.value != 0) total[c.name] += c.value;
+  int room = RTE_TEL_MAX_DICT_ENTRIES - 16;
+  for (const auto& [n, v] : total) {
+    if (room-- <= 0) break;
+    add_u64(d, n, v);
+  }
+  return 0;
+}
+
+int cmd_workers(const char*, const char*, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  if (!s) return -1;
+  rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+  for (const auto& w : s->workers) rte_tel_data_add_array_int(d, static_cast<int>(w.index));
+  return 0;
+}
+
+// /dorado/worker,<index>: the worker's non-zero counters and gauges.
+int cmd_worker(const char*, const char* params, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  std::size_t i = 0;
+  if (!s || !parse_index(params, s->workers.size(), i)) return -1;
+  const WorkerStats& w = s->workers[i];
+  rte_tel_data_start_dict(d);
+  add_u64(d, "lcore", w.lcore);
+  for (std::size_t st = 1; st < kLeaseStates; ++st)
+    add_u64(d, std::string("leases_") + kLeaseStateNames[st], w.lease_states[st]);
+  add_u64(d, "held_acks", w.held_acks);
+  add_u64(d, "change_ring_used", w.change_ring_used);
+  add_u64(d, "change_ring_size", w.change_ring_size);
+  add_u64(d, "handoff_in_used", w.handoff_in_used);
+  add_u64(d, "handoff_in_size", w.handoff_in_size);
+  int room = RTE_TEL_MAX_DICT_ENTRIES - 16;
+  for (const auto& c : w.counters)
+    if (c.value != 0 && room-- > 0) add_u64(d, c.name, c.value);
+  return 0;
+}
+
+// /dorado/pools: the pool labels, in index order for /dorado/pool,<index>.
+int cmd_pools(const char*, const char*, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  if (!s) return -1;
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  for (const auto& p : s->pools) rte_tel_data_add_array_string(d, (p.subnet + " " + p.pool).c_str());
+  return 0;
+}
+
+int cmd_pool(const char*, const char* params, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  std::size_t i = 0;
+  if (!s || !parse_index(params, s->pools.size(), i)) return -1;
+  const PoolStats& p = s->pools[i];
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "subnet", p.subnet.c_str());
+  rte_tel_data_add_dict_string(d, "pool", p.pool.c_str());
+  add_u64(d, "size", p.size);
+  add_u64(d, "used", p.used());
+  add_u64(d, "free", p.free);
+  return 0;
+}
+
+int cmd_ports(const char*, const char*, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  if (!s) return -1;
+  rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+  for (const auto& p : s->ports) rte_tel_data_add_array_int(d, static_cast<int>(p.id));
+  return 0;
+}
+
+// /dorado/port,<port id>: the NIC statistics dorado reads for that port.
+int cmd_port(const char*, const char* params, rte_tel_data* d) {
+  const auto s = telemetry_snapshot();
+  std::size_t id = 0;
+  if (!s || !parse_index(params, RTE_MAX_ETHPORTS, id)) return -1;
+  for (const auto& p : s->ports) {
+    if (p.id != id) continue;
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "device", p.name.c_str());
+    for (const auto& c : p.counters) add_u64(d, c.name, c.value);
+    return 0;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string attach_telemetry(std::shared_ptr<SnapshotBoard> board) {
+  {
+    std::lock_guard lock(board_mutex());
+    board_slot() = std::move(board);
+  }
+  static const std::string registered = [] {
+    struct Cmd {
+      const char* name;
+      telemetry_cb fn;
+      const char* help;
+    };
+    const Cmd cmds[] = {
+        {"/dorado/stats", cmd_stats, "dorado: counters summed over workers, leases by state, journal. No parameters"},
+        {"/dorado/workers", cmd_workers, "dorado: worker indices. No parameters"},
+        {"/dorado/worker", cmd_worker, "dorado: one worker's counters and gauges. Parameters: int worker index"},
+        {"/dorado/pools", cmd_pools, "dorado: pools (subnet and ranges), in index order. No parameters"},
+        {"/dorado/pool", cmd_pool, "dorado: size, used, free of one pool. Parameters: int pool index"},
+        {"/dorado/ports", cmd_ports, "dorado: port ids. No parameters"},
+        {"/dorado/port", cmd_port, "dorado: NIC statistics of one port. Parameters: int port id"},
+    };
+    for (const Cmd& c : cmds)
+      if (const int ret = rte_telemetry_register_cmd(c.name, c.fn, c.help); ret != 0)
+        return std::string("telemetry: ") + c.name + ": " + std::strerror(-ret);
+    return std::string();
+  }();
+  return registered;
+}
+
+void detach_telemetry() {
+  std::lock_guard lock(board_mutex());
+  board_slot().reset();
+}
+
+std::string pdump_init() {
+  if (rte_pdump_init() != 0) return std::string("rte_pdump_init: ") + rte_strerror(rte_errno);
+  return {};
+}
+
+void pdump_uninit() { rte_pdump_uninit(); }
+
+// ---- Observer ----------------------------------------------------------------
+
+namespace {
+constexpr std::uint64_t kCollectIntervalUs = 1'000'000;   // unasked
+// At most this often on readers' demand, so that clients hammering /metrics
+// or telemetry cannot keep the control loop collecting (readers wait up to
+// 200 ms for a fresh snapshot, then take the last one).
+constexpr std::uint64_t kMinCollectIntervalUs = 50'000;
+}
+
+Observer::Observer(const runtime::Runtime& rt, const store::Store* store,
+                   const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
+                   Logger& log)
+    : config_(config),
+      log_(log),
+      collector_(rt, store, pool_catalog(config.engine, compiled), config.store.commit_records) {
+  thresholds_.pool_percent = config.control.pool_warn_percent;
+}
+
+Observer::~Observer() { stop(); }
+
+void Observer::start() {
+  std::uint64_t addresses = 0;
+  for (const auto& e : collector_.pools().entries) addresses += e.size;
+  log_.info("config: " + std::to_string(config_.engine.subnets.size()) + " subnet(s), " +
+            std::to_string(collector_.pools().entries.size()) + " with pools, " +
+            std::to_string(addresses) + " dynamic addresses; " + std::to_string(config_.dpdk.workers) +
+            " worker(s); pool_warn_percent " + std::to_string(config_.control.pool_warn_percent));
+  last_ = collector_.collect();
+  board_->publish(std::const_pointer_cast<Snapshot>(last_));
+  const config::ControlSection& c = config_.control;
+  if (c.metrics_enabled) {
+    const ListenAddress where{c.metrics_address, c.metrics_port};
+    std::weak_ptr<SnapshotBoard> board = board_;
+    const std::string e = metrics_.start(where, [board] {
+      const auto b = board.lock();
+      const auto s = b ? b->fresh(std::chrono::milliseconds(200)) : nullptr;
+      return s ? render_metrics(*s) : std::string();
+    });
+    if (e.empty())
+      log_.info("metrics: serving http://" + ipv4_text(c.metrics_address) + ":" +
+                std::to_string(metrics_.port()) + "/metrics");
+    else
+      log_.error("metrics: " + e + " (no metrics endpoint)");
+  }
+  if (std::string e = attach_telemetry(board_); !e.empty())
+    log_.error(e);
+  else
+    telemetry_ = true;
+  if (std::string e = pdump_init(); !e.empty())
+    log_.error("pdump: " + e + " (dpdk-dumpcap cannot capture)");
+  else
+    pdump_ = true;
+}
+
+void Observer::tick(std::uint64_t now_us) {
+  const std::uint64_t since = now_us - last_collect_us_;
+  if (since < kMinCollectIntervalUs || (!board_->wanted() && since < kCollectIntervalUs)) return;
+  last_collect_us_ = now_us;
+  auto s = collector_.collect();
+  for (const Warning& w : check_warnings(*s, last_.get(), thresholds_))
+    warn_limited(log_, limiter_, w.key, w.text, now_us);
+  last_ = s;
+  board_->publish(std::move(s));
+}
+
+void Observer::stop() {
+  metrics_.stop();
+  if (telemetry_) detach_telemetry();
+  telemetry_ = false;
+  if (pdump_) pdump_uninit();
+  pdump_ = false;
+}
+
+}  // namespace dorado::obs

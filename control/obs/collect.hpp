@@ -1,0 +1,97 @@
+// Builds obs::Snapshot from the running parts (control thread only): the
+// runtime's counters and published gauges (Runtime::snapshot(), gauges(),
+// port_snapshot(), ack_hold()) and the store's counters. Workers are never
+// read directly: only through those functions, which read the atomics
+// workers publish (runtime/counters.hpp, runtime/worker.hpp).
+//
+// Also the DPDK hooks of observability, called from the main thread after
+// the EAL is up: the /dorado/... telemetry commands (served by DPDK's
+// telemetry thread from the SnapshotBoard; see snapshot.hpp for who
+// reads what) and the packet-capture server for dpdk-dumpcap (rte_pdump).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "engine/config.hpp"
+#include "obs/http.hpp"
+#include "obs/log.hpp"
+#include "obs/snapshot.hpp"
+#include "runtime/runtime.hpp"
+#include "store/store.hpp"
+
+namespace dorado::obs {
+
+// What does not change while dorado runs: the pools' labels and sizes.
+struct PoolCatalog {
+  struct Entry {
+    std::uint32_t subnet_index;   // CompiledConfig::subnets index
+    std::string subnet, pool;
+    std::uint64_t size;
+  };
+  std::vector<Entry> entries;     // subnets with at least one dynamic address
+};
+PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::CompiledConfig& compiled);
+
+class Collector {
+ public:
+  Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
+            std::uint64_t commit_records);
+  const PoolCatalog& pools() const noexcept { return pools_; }
+  // A new snapshot; ~tens of microseconds per worker. Allocates.
+  std::shared_ptr<Snapshot> collect() const;
+
+ private:
+  const runtime::Runtime& rt_;
+  const store::Store* store_;
+  PoolCatalog pools_;
+  std::uint64_t commit_records_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Everything observability does in the daemon, driven by the control loop:
+// start() opens the metrics endpoint, registers the telemetry commands and
+// the pdump server (each failure is logged, none stops dorado); tick() is
+// called every control loop and, once a second or when a reader waits,
+// collects and publishes a snapshot and logs rate-limited warnings from it;
+// stop() undoes start(). Control thread only.
+class Observer {
+ public:
+  Observer(const runtime::Runtime& rt, const store::Store* store, const config::DaemonConfig& config,
+           const engine::CompiledConfig& compiled, Logger& log);
+  ~Observer();
+  void start();
+  void tick(std::uint64_t now_us);
+  void stop();
+
+ private:
+  const config::DaemonConfig& config_;
+  Logger& log_;
+  Collector collector_;
+  std::shared_ptr<SnapshotBoard> board_ = std::make_shared<SnapshotBoard>();
+  std::shared_ptr<const Snapshot> last_;
+  MetricsServer metrics_;
+  RateLimiter limiter_;
+  WarningThresholds thresholds_;
+  std::uint64_t last_collect_us_ = 0;
+  bool telemetry_ = false, pdump_ = false;
+};
+
+// Registers the /dorado/... telemetry commands (once per process; later
+// calls only switch the board). Until detach_telemetry() the callbacks
+// read `board` (fresh(), waiting up to 200 ms for the control thread);
+// afterwards they answer an error. Returns "" or an error text.
+std::string attach_telemetry(std::shared_ptr<SnapshotBoard> board);
+void detach_telemetry();
+
+// rte_pdump_init(): lets dpdk-dumpcap / dpdk-pdump (secondary processes with
+// the same --file-prefix) capture the ports' traffic. Returns "" or an
+// error. pdump_uninit() at stop.
+std::string pdump_init();
+void pdump_uninit();
+
+}  // namespace dorado::obs
