@@ -40,7 +40,10 @@ except (BrokenPipeError, ConnectionResetError):
     pass
 out = b""
 while True:
-    b = s.recv(65536)
+    try:
+        b = s.recv(65536)
+    except ConnectionResetError:   # the server closed with our request unread (too large)
+        break
     if not b:
         break
     out += b
