@@ -397,6 +397,16 @@ TEST_P(ApiLeases, ClientIdLeasesAndTheReservation) {
   EXPECT_EQ(a.result, kSuccess) << a.text;
   a = run(R"({"command": "lease4-del", "arguments": {"identifier-type": "client-id", "identifier": "01:02:00:00:00:00:01", "subnet-id": 7}})");
   EXPECT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.0.100"}})").result, kEmpty);
+  // By hw-address, although the client is keyed by its client-id: found by
+  // chaddr, deleted by address.
+  a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.0.100", "hw-address": "02:00:00:00:00:01", "client-id": "01:02:00:00:00:00:01"}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  a = run(R"({"command": "lease4-del", "arguments": {"identifier-type": "hw-address", "identifier": "02:00:00:00:00:01", "subnet-id": 8}})");
+  EXPECT_EQ(a.result, kEmpty) << a.text;   // another subnet
+  a = run(R"({"command": "lease4-del", "arguments": {"identifier-type": "hw-address", "identifier": "02:00:00:00:00:01", "subnet-id": 7}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.0.100"}})").result, kEmpty);
   // Outside every pool and not reserved for this client; outside every subnet.
   a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.0.50", "hw-address": "02:00:00:00:00:05"}})");
   EXPECT_EQ(a.result, kError);

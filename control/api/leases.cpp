@@ -32,6 +32,7 @@ struct LeaseService::Op {
   std::vector<std::pair<engine::LeaseChange, engine::LeaseState>> round;
   // reclaim
   bool remove = false;
+  bool then_delete = false;           // del by hw-address: scan, then delete what was found
   std::vector<std::uint8_t> phase;    // per shard: 0 sweeping, 1 removing
   // answers
   std::function<Answer(Op&)> done;
@@ -140,6 +141,24 @@ void LeaseService::start(std::unique_ptr<Op> op, std::uint64_t) {
 void LeaseService::finish(std::uint64_t id) {
   auto it = ops_.find(id);
   if (it == ops_.end()) return;
+  Op& o = *it->second;
+  if (o.then_delete && !o.leases.empty()) {
+    // Second step of a delete by hw-address: each lease found, on the
+    // shard that reported it.
+    o.then_delete = false;
+    o.kind = Op::Kind::del;
+    o.count = 0;
+    o.outstanding = static_cast<unsigned>(o.leases.size());
+    const auto found = std::move(o.leases);
+    o.leases.clear();
+    for (const auto& [l, st] : found) {
+      AdminRequest d;
+      d.op = AdminOp::del_address;
+      d.address = l.address;
+      send(o, l.shard, d);
+    }
+    return;
+  }
   std::unique_ptr<Op> op = std::move(it->second);
   ops_.erase(it);
   op->reply(op->done(*op));
@@ -537,18 +556,17 @@ void LeaseService::register_commands(CommandTable& t) {
             op->base.subnet_id = *id.subnet_id;
           }
           if (id.by_address || id.by_hw) {
-            // By hw-address: the client's key may be its client-id; delete
-            // by the address its lease has, looked up by the same walk as
-            // lease4-get. One shard walk would need two steps; keep it
-            // simple: by hw-address deletes the client keyed by it.
+            // By hw-address: the client's key may be its client-id, so its
+            // leases are found by the chaddr walk (as lease4-get does), then
+            // deleted by address on the shard that holds each.
             if (id.by_hw) {
-              const engine::ClientKey k = engine::client_key_hw(1, {id.hw.b.data(), 6});
-              op->base.op = AdminOp::del_key;
-              op->base.lease = key_lease(k);
-              op->outstanding = 1;
-              Op& ref = *op;
-              start(std::move(op), now_ms_);
-              return send(ref, key_shard(k), ref.base);
+              op->kind = Op::Kind::get_many;
+              op->then_delete = true;
+              op->base.op = AdminOp::scan;
+              op->base.limit = engine::kMaxAdminLeases;
+              op->base.filter |= engine::kAdminByChaddr;
+              op->base.lease.chaddr = id.hw;
+              return start_scan(std::move(op));
             }
             op->base.op = AdminOp::del_address;
             op->base.address = id.address;
