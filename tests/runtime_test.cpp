@@ -26,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -812,6 +813,100 @@ TEST_F(RuntimeTest, ShardTablesHoldEveryAddressTwiceAndAtLeast4096) {
   EXPECT_EQ(one.capacity, 4096u);   // 1024 addresses: the floor
   EXPECT_EQ(one.hostname_capacity, one.capacity);
   EXPECT_GE(one.long_key_capacity, 64u);
+}
+
+}  // namespace
+}  // namespace dorado::runtime
+
+namespace dorado::runtime {
+namespace {
+
+// The control API's messages through the workers' admin rings: a lease added
+// on the client's shard, found by address (every shard asked, one answers),
+// deleted; each change comes out of the change ring like a packet's.
+TEST_F(RuntimeTest, AdminRequestsAreServedByTheOwningWorkerAndEmitRecords) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  const wire::MacAddr mac{{0x02, 0xaa, 0, 0, 0, 0x42}};
+  const engine::ClientKey key = engine::client_key_hw(1, {mac.b.data(), 6});
+  const unsigned shard = engine::shard_for_hash(key.hash, 2);
+  // Blocks of 64 alternate between the two shards: pick one of ours.
+  const wire::Ipv4 addr = 0x0a630100u + 10 + 64 * shard;
+
+  std::vector<std::pair<unsigned, engine::AdminReply>> replies;
+  std::vector<engine::LeaseChange> records;
+  auto pump = [&](std::size_t want_last) {
+    return wait_for([&] {
+      rt->poll_admin([&](unsigned w, const engine::AdminReply& r) { replies.emplace_back(w, r); });
+      rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
+        records.insert(records.end(), c.begin(), c.end());
+      });
+      std::size_t last = 0;
+      for (const auto& [w, r] : replies) last += r.last;
+      return last >= want_last;
+    });
+  };
+
+  engine::AdminRequest add;
+  add.id = 1;
+  add.op = engine::AdminOp::add;
+  add.lease.key_len = key.len;
+  std::memcpy(add.lease.key.data(), key.bytes.data(), key.len);
+  add.lease.address = addr;
+  add.lease.htype = 1;
+  add.lease.chaddr = mac;
+  add.lease.expires = rt->now() + 600;
+  ASSERT_TRUE(rt->submit_admin(shard, add));
+  ASSERT_TRUE(pump(1));
+  ASSERT_EQ(replies.back().first, shard);
+  EXPECT_EQ(replies.back().second.status, engine::AdminStatus::ok);
+  ASSERT_TRUE(wait_for([&] {
+    rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
+      records.insert(records.end(), c.begin(), c.end());
+    });
+    return !records.empty();
+  }));
+  EXPECT_EQ(records.back().op, engine::LeaseOp::commit);
+  EXPECT_EQ(records.back().address, addr);
+
+  replies.clear();
+  engine::AdminRequest find;
+  find.id = 2;
+  find.op = engine::AdminOp::find_address;
+  find.address = addr;
+  ASSERT_TRUE(rt->submit_admin(0, find));
+  ASSERT_TRUE(rt->submit_admin(1, find));
+  ASSERT_TRUE(pump(2));
+  unsigned found = 0;
+  for (const auto& [w, r] : replies) {
+    EXPECT_EQ(r.id, 2u);
+    if (r.has_lease) {
+      ++found;
+      EXPECT_EQ(w, shard);
+      EXPECT_EQ(r.lease.chaddr, mac);
+      EXPECT_EQ(r.state, engine::LeaseState::active);
+    }
+  }
+  EXPECT_EQ(found, 1u);
+
+  replies.clear();
+  records.clear();
+  engine::AdminRequest del = find;
+  del.id = 3;
+  del.op = engine::AdminOp::del_address;
+  ASSERT_TRUE(rt->submit_admin(shard, del));
+  ASSERT_TRUE(pump(1));
+  EXPECT_EQ(replies.back().second.count, 1u);
+  ASSERT_TRUE(wait_for([&] {
+    rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
+      records.insert(records.end(), c.begin(), c.end());
+    });
+    return !records.empty();
+  }));
+  EXPECT_EQ(records.back().op, engine::LeaseOp::reclaim);
+  EXPECT_EQ(records.back().address, addr);
+  expect_no_drops(*rt);
 }
 
 }  // namespace

@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const int rc = dorado::daemon::serve(*loaded.config, *loaded.compiled, rcfg, signals,
-                                       {opts.stats_on_exit});
+                                       {opts.stats_on_exit, opts.config_path});
   dorado::runtime::cleanup_eal();
   return rc;
 }

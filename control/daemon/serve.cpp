@@ -9,6 +9,9 @@
 #include <string>
 
 #include "obs/collect.hpp"
+#include "api/builtin.hpp"
+#include "api/leases.hpp"
+#include "api/server.hpp"
 #include "store/store.hpp"
 
 namespace dorado::daemon {
@@ -76,6 +79,27 @@ void restore_leases(const store::Store& st, runtime::Runtime& rt) {
   log_line(line + buf);
 }
 
+// The control API's lease commands go to the workers' admin rings.
+class RuntimePort final : public api::ShardPort {
+ public:
+  explicit RuntimePort(runtime::Runtime& rt) : rt_(rt) {}
+  unsigned shards() const override { return rt_.workers(); }
+  bool submit(unsigned shard, const engine::AdminRequest& r) override { return rt_.submit_admin(shard, r); }
+
+ private:
+  runtime::Runtime& rt_;
+};
+
+// The runtime's counters summed over workers, then the ports' (portN.name).
+api::CounterList counter_totals(const runtime::Runtime& rt) {
+  api::CounterList out;
+  for (const auto& w : rt.snapshot())
+    for (const auto& c : w.counters) out.push_back(c);
+  for (const auto& p : rt.port_snapshot())
+    for (const auto& [name, v] : p.counters) out.emplace_back("port" + std::to_string(p.lcore) + "." + name, v);
+  return out;
+}
+
 }  // namespace
 
 int serve(const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
@@ -115,6 +139,29 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
               rt.describe().c_str());
   std::fflush(stdout);
 
+  // Control API: commands answered from this loop; lease commands by the
+  // shards through the admin rings. A socket that cannot be opened leaves
+  // the API off (logged), not the server down.
+  api::CommandTable commands;
+  api::Statistics stats([&rt] { return counter_totals(rt); });
+  bool shutdown_requested = false;
+  api::register_daemon_commands(commands, stats,
+                                {DORADO_VERSION, &config, options.config_path,
+                                 [&shutdown_requested] { shutdown_requested = true; }});
+  RuntimePort port(rt);
+  api::LeaseService leases(port, compiled, [&rt] { return rt.now(); });
+  leases.register_commands(commands);
+  std::unique_ptr<api::Server> api_server;
+  if (!config.control.socket.empty()) {
+    auto opened = api::Server::open({config.control.socket}, commands);
+    if (opened.server) {
+      api_server = std::move(opened.server);
+      log_line("control socket " + config.control.socket + " (mode 0600)");
+    } else {
+      log_line(opened.error + ": the control API is off");
+    }
+  }
+
   const runtime::Runtime::ChangeSink sink = [&st](unsigned w,
                                                   std::span<const engine::LeaseChange> c) {
     if (st) st->take(w, c);
@@ -127,6 +174,10 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   auto housekeeping = [&] {
     rt.poll_control(sink);
     observer.tick(monotonic_us());
+    const std::uint64_t now_ms = monotonic_us() / 1000;
+    rt.poll_admin([&leases](unsigned w, const engine::AdminReply& r) { leases.on_reply(w, r); });
+    leases.tick(now_ms);
+    if (api_server) api_server->poll(now_ms);
     if (!st) return;
     if (std::string msg = st->tick(monotonic_us()); !msg.empty()) log_line(msg);
     for (unsigned w = 0; w < rt.workers(); ++w) rt.publish_durable(w, st->durable_shard_seq(w));
@@ -137,8 +188,13 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
                         : "store: cannot write: no new leases until it can (renewals keep their expiry)");
     }
   };
+  unsigned shutdown_ticks = 0;
   while (true) {
     housekeeping();
+    // shutdown (control API): stop once its answer is out (or after ~1 s).
+    if (shutdown_requested &&
+        (!api_server || api_server->open_connections() == 0 || ++shutdown_ticks * tick_ns > 1'000'000'000L))
+      break;
     siginfo_t info;
     const int sig = sigtimedwait(&signals, &info, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;

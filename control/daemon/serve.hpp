@@ -1,15 +1,16 @@
 // The daemon's life after the config is loaded and the EAL is up: open the
 // store (recovery), build the runtime, hand every shard its leases, open the
 // ports, then run the control loop on this (the main) thread until
-// SIGINT/SIGTERM: drain lease changes into the store, group-commit, publish
+// SIGINT/SIGTERM (or the API's shutdown): drain lease changes into the store, group-commit, publish
 // durable sequence numbers to the workers, log store trouble, print counters
-// on SIGUSR1. Stops in the order that loses nothing: workers, last records,
+// on SIGUSR1, serve the control socket (control/api). Stops in the order that loses nothing: workers, last records,
 // final commit (and snapshot).
 //
 // Threads: the main thread only (the store runs its own snapshot thread).
 #pragma once
 
 #include <csignal>
+#include <string>
 
 #include "config/config.hpp"
 #include "engine/config.hpp"
@@ -19,6 +20,7 @@ namespace dorado::daemon {
 
 struct ServeOptions {
   bool stats_on_exit = true;
+  std::string config_path;   // the running config file (control API: config-get, config-test)
 };
 
 // Returns the process exit code: 0 after a clean stop, 2 when the store or

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/admin.hpp"
 #include "engine/allocator.hpp"
 #include "engine/client_key.hpp"
 #include "engine/config.hpp"
@@ -292,6 +293,15 @@ class alignas(64) Shard {
   const CompiledConfig& config() const noexcept { return *config_; }
   ShardIdentity identity() const noexcept { return id_; }
 
+  // ---- control API (engine/admin.hpp; admin.cpp) ----------------------------
+  // Executes one control-API request on this shard, on its own lcore between
+  // bursts; writes 1..out.size() replies (the last with `last`), returns how
+  // many. out.size() must be >= kMaxAdminReplies. Changes emit the same
+  // records as packets do (commit, reclaim, expire), into changes(): the
+  // caller must have room for kAdminChanges + the sweep's records in its
+  // change ring and drain changes() afterwards. Bounded work (admin.hpp).
+  std::uint32_t admin(const AdminRequest& request, Seconds now, std::span<AdminReply> out) noexcept;
+
   // ---- inspection (control API, tests); not for the packet path -------------
   const Lease* find_lease(const ClientKey& key) const noexcept;
   const Lease* lease_at_address(Ipv4 ip) const noexcept;
@@ -377,6 +387,11 @@ class alignas(64) Shard {
     if (s != LeaseState::unused) ++state_counts_[static_cast<std::size_t>(s)];
     l.state = s;
   }
+  // admin.cpp
+  AdminStatus admin_put(const LeaseChange& in, bool update, Seconds now) noexcept;
+  std::uint32_t admin_delete(std::uint32_t idx, Seconds now) noexcept;
+  bool admin_reportable(std::uint32_t idx, const AdminRequest& r) const noexcept;
+  void admin_describe(std::uint32_t idx, AdminReply& out) const noexcept;
 
   const CompiledConfig* config_;
   ShardIdentity id_;

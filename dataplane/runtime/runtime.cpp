@@ -32,6 +32,10 @@ constexpr unsigned kMempoolCacheMax = kMempoolCache * 3 / 2;
 // A request appends at most this many records to its shard's change log
 // (engine.cpp kMaxChangesPerRequest); the log is drained after every burst.
 constexpr unsigned kChangesPerRequest = 4;
+// Control-API rings per worker (requests in, replies out): a few requests in
+// flight, and a request's replies (<= kMaxAdminReplies) always fit.
+constexpr unsigned kAdminRingSize = 256;
+static_assert(kAdminRingSize > engine::kMaxAdminReplies);
 constexpr std::uint64_t kMaxMbufs = 1ull << 31;   // beyond any sane pool; keeps the rounding in range
 
 static_assert(sizeof(engine::LeaseChange) % 4 == 0, "rte_ring_create_elem: multiple of 4 bytes");
@@ -126,6 +130,7 @@ struct Runtime::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<rte_ring*> handoff_rings;      // mbuf pointers, worker -> worker
   std::vector<rte_ring*> change_rings;       // LeaseChange records, worker -> control
+  std::vector<rte_ring*> admin_rings;        // control API: requests in, replies out, per worker
   // cp: rw (request_stop, from the control thread or a signal handler),
   // dp: ro (every worker polls it once per loop).
   std::atomic<bool> quit{false};
@@ -155,6 +160,7 @@ Runtime::Impl::~Impl() {
   workers.clear();
   for (rte_ring* r : handoff_rings) rte_ring_free(r);
   for (rte_ring* r : change_rings) rte_ring_free(r);
+  for (rte_ring* r : admin_rings) rte_ring_free(r);
   for (auto& p : ports) rte_mempool_free(p.pool);
 }
 
@@ -325,6 +331,16 @@ std::string Runtime::Impl::setup_workers() {
     if (r == nullptr) return "ring " + name + ": " + errno_text(rte_errno);
     change_rings.push_back(r);
     workers[a]->connect_changes(r);
+    const std::string qname = "dorado_aq" + std::to_string(a), rname = "dorado_ar" + std::to_string(a);
+    rte_ring* q = rte_ring_create_elem(qname.c_str(), sizeof(engine::AdminRequest), kAdminRingSize,
+                                       static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (q == nullptr) return "ring " + qname + ": " + errno_text(rte_errno);
+    admin_rings.push_back(q);
+    rte_ring* rr = rte_ring_create_elem(rname.c_str(), sizeof(engine::AdminReply), kAdminRingSize,
+                                        static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (rr == nullptr) return "ring " + rname + ": " + errno_text(rte_errno);
+    admin_rings.push_back(rr);
+    workers[a]->connect_admin(q, rr);
   }
   for (auto& w : workers) w->set_peers(n);
   return {};
@@ -407,6 +423,17 @@ void Runtime::publish_durable(unsigned worker, std::uint32_t seq) noexcept {
 
 void Runtime::set_store_writable(bool writable) noexcept {
   impl_->store_writable.store(writable, std::memory_order_relaxed);
+}
+
+bool Runtime::submit_admin(unsigned worker, const engine::AdminRequest& request) noexcept {
+  return worker < impl_->workers.size() && impl_->workers[worker]->submit_admin(request);
+}
+
+std::size_t Runtime::poll_admin(const AdminSink& sink) {
+  std::size_t total = 0;
+  for (auto& w : impl_->workers)
+    total += w->drain_admin([&](const engine::AdminReply& r) { sink(w->index(), r); });
+  return total;
 }
 
 unsigned Runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }

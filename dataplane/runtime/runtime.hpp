@@ -161,6 +161,12 @@ class Runtime {
   // Control thread: false while the journal cannot write; the shards then
   // refuse new leases (engine: Shard::set_store_writable). Seen within a loop.
   void set_store_writable(bool writable) noexcept;
+  // Control thread, control API (engine/admin.hpp): queues a request for
+  // worker `worker`'s shard (false: its ring is full; try again later), and
+  // takes every reply the workers produced into sink(worker, reply).
+  bool submit_admin(unsigned worker, const engine::AdminRequest& request) noexcept;
+  using AdminSink = std::function<void(unsigned worker, const engine::AdminReply&)>;
+  std::size_t poll_admin(const AdminSink& sink);
   unsigned workers() const noexcept;
   // The workers' clock (whole Unix seconds).
   engine::Seconds now() const noexcept;

@@ -28,6 +28,7 @@ constexpr std::size_t kPrefetchAhead = 2;    // packets ahead whose first data l
 constexpr unsigned kChangesPerRequest = 4;
 constexpr std::uint64_t kGaugeIntervalUs = 1000;   // gauges published at most this often
 constexpr std::uint32_t kGaugeSlice = 256;         // subnets' free counts per publish
+constexpr unsigned kAdminPerLoop = 4;        // control-API requests taken per loop
 
 // Serial-number order for the wrapping per-shard seq (RFC 1982 style).
 constexpr bool seq_after(std::uint32_t a, std::uint32_t b) noexcept {
@@ -169,6 +170,7 @@ int Worker::run() noexcept {
       shard_->sweep(now_, kSweepBudget);
       push_changes();
     }
+    if (admin_in_ != nullptr && !rte_ring_empty(admin_in_)) serve_admin();
 
     const std::uint64_t tsc = rte_rdtsc();
     if (work == 0 || tsc - last_flush > drain_tsc) {
@@ -591,6 +593,27 @@ void Worker::push_changes() noexcept {
   // room_for() admitted only what fits, so this is a bug if it ever counts.
   if (n < changes.size()) counters_.drop(Drop::change_ring_full, changes.size() - n);
   shard_->clear_changes();
+}
+
+// Control-API requests, a few per loop: each is bounded work (admin.hpp)
+// and is taken only when its records fit in the change ring and its replies
+// in the reply ring, so nothing is dropped and nothing spins.
+void Worker::serve_admin() noexcept {
+  for (unsigned i = 0; i < kAdminPerLoop; ++i) {
+    const unsigned need =
+        static_cast<unsigned>(shard_->changes().size()) + engine::kAdminChanges + kSweepBudget;
+    if (change_room_ < need) {
+      change_room_ = rte_ring_free_count(changes_);
+      if (change_room_ < need) return;
+    }
+    if (rte_ring_free_count(admin_out_) < engine::kMaxAdminReplies) return;
+    engine::AdminRequest req;
+    if (rte_ring_sc_dequeue_elem(admin_in_, &req, sizeof req) != 0) return;
+    const std::uint32_t n = shard_->admin(req, now_, {admin_replies_.data(), admin_replies_.size()});
+    push_changes();
+    rte_ring_sp_enqueue_bulk_elem(admin_out_, admin_replies_.data(), sizeof(engine::AdminReply), n,
+                                  nullptr);
+  }
 }
 
 // Called at the end of every burst, before its outboxes go to the peers, and

@@ -92,6 +92,11 @@ class alignas(64) Worker {
   void connect_out(unsigned peer, rte_ring* ring);
   void connect_in(rte_ring* ring);
   void connect_changes(rte_ring* ring) { changes_ = ring; }
+  // Control API: requests in (control -> worker), replies out (worker -> control).
+  void connect_admin(rte_ring* in, rte_ring* out) {
+    admin_in_ = in;
+    admin_out_ = out;
+  }
   void set_peers(unsigned n) {
     peers_ = n;
     out_.resize(n, nullptr);
@@ -113,6 +118,15 @@ class alignas(64) Worker {
   // Takes the records the worker pushed, in order, in batches into `sink`.
   template <class Sink>
   std::size_t drain_changes(Sink&& sink) noexcept;
+  // Control API: queues one request (false: its ring is full, try later);
+  // takes the replies the worker produced, in order, into sink(reply).
+  bool submit_admin(const engine::AdminRequest& r) noexcept {
+    return admin_in_ != nullptr &&
+           rte_ring_sp_enqueue_elem(admin_in_, const_cast<engine::AdminRequest*>(&r),
+                                    sizeof(engine::AdminRequest)) == 0;
+  }
+  template <class Sink>
+  std::size_t drain_admin(Sink&& sink) noexcept;
   // The shard's records up to per-shard seq `seq` are durable: ACKs that
   // depend on them may leave. Monotonic (serial-number order, wrapping).
   void publish_durable(std::uint32_t seq) noexcept { durable_seq_.store(seq, std::memory_order_release); }
@@ -187,6 +201,7 @@ class alignas(64) Worker {
   void flush_outbox(unsigned peer) noexcept;
   void flush_tx() noexcept;
   void push_changes() noexcept;
+  void serve_admin() noexcept;
   bool room_for(unsigned requests) noexcept;
   void hold(rte_mbuf* m, std::uint32_t seq) noexcept;
   void release_held() noexcept;
@@ -224,6 +239,9 @@ class alignas(64) Worker {
   std::vector<Outbox> outbox_;    // to worker i, parallel to out_
   std::vector<rte_ring*> in_;
   rte_ring* changes_ = nullptr;
+  rte_ring* admin_in_ = nullptr;    // AdminRequest, control -> this worker
+  rte_ring* admin_out_ = nullptr;   // AdminReply, this worker -> control
+  std::array<engine::AdminReply, engine::kMaxAdminReplies> admin_replies_{};   // dp only
   WorkerCounters counters_;       // dp: rw, cp: ro (relaxed atomics)
   Tally tally_;                   // dp only
   Chunk chunk_;                   // dp only
@@ -287,6 +305,18 @@ std::size_t Worker::drain_changes(Sink&& sink) noexcept {
                                              static_cast<unsigned>(control_buf_.size()), nullptr)) != 0) {
     sink(std::span<const engine::LeaseChange>(control_buf_.data(), n));
     total += n;
+  }
+  return total;
+}
+
+template <class Sink>
+std::size_t Worker::drain_admin(Sink&& sink) noexcept {
+  if (admin_out_ == nullptr) return 0;
+  std::size_t total = 0;
+  engine::AdminReply r;
+  while (rte_ring_sc_dequeue_elem(admin_out_, &r, sizeof r) == 0) {
+    sink(r);
+    ++total;
   }
   return total;
 }

@@ -1,0 +1,242 @@
+#include "api/builtin.hpp"
+
+#include <ctime>
+#include <sys/time.h>
+
+namespace dorado::api {
+namespace {
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// Kea's sample form: [[value, "2026-11-30 10:00:00.000000"]].
+Json sample(std::uint64_t v) {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  std::tm tm{};
+  gmtime_r(&tv.tv_sec, &tm);
+  char when[48];
+  const std::size_t n = std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(when + n, sizeof when - n, ".%06ld", static_cast<long>(tv.tv_usec));
+  return Json::array({Json::array({v, when})});
+}
+
+Json ip_json(wire::Ipv4 ip) { return format_ipv4(ip); }
+
+Json ips_json(const std::vector<wire::Ipv4>& v) {
+  Json a = Json::array();
+  for (auto ip : v) a.push_back(ip_json(ip));
+  return a;
+}
+
+Json ranges_json(const std::vector<engine::AddressRange>& v) {
+  Json a = Json::array();
+  for (const auto& r : v) a.push_back(format_ipv4(r.first) + "-" + format_ipv4(r.last));
+  return a;
+}
+
+Json options_json(const std::vector<engine::OptionData>& v) {
+  Json a = Json::array();
+  for (const auto& o : v)
+    a.push_back({{"code", o.code}, {"hex", format_hex(o.value.data(), o.value.size())},
+                 {"always_send", o.always_send}});
+  return a;
+}
+
+const char* durability_name(config::Durability d) {
+  switch (d) {
+    case config::Durability::fsync: return "fsync";
+    case config::Durability::async: return "async";
+    case config::Durability::off: return "off";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::map<std::string, std::uint64_t> with_kea_names(const CounterList& totals) {
+  std::map<std::string, std::uint64_t> m;
+  for (const auto& [name, v] : totals) m[name] += v;
+  auto get = [&m](const char* n) {
+    const auto it = m.find(n);
+    return it == m.end() ? std::uint64_t{0} : it->second;
+  };
+  std::uint64_t parse_failed = 0, receive_drop = 0;
+  for (const auto& [name, v] : m) {
+    if (starts_with(name, "wire.")) parse_failed += v;
+    if (starts_with(name, "engine.drop.") || starts_with(name, "drop.")) receive_drop += v;
+  }
+  std::map<std::string, std::uint64_t> out = m;
+  const std::uint64_t discover = get("engine.rx_discover"), request = get("engine.rx_request"),
+                      decline = get("engine.rx_decline"), release = get("engine.rx_release"),
+                      inform = get("engine.rx_inform");
+  const std::uint64_t offer = get("engine.tx_offer"), ack = get("engine.tx_ack"), nak = get("engine.tx_nak");
+  out["pkt4-received"] = discover + request + decline + release + inform + parse_failed;
+  out["pkt4-discover-received"] = discover;
+  out["pkt4-request-received"] = request;
+  out["pkt4-decline-received"] = decline;
+  out["pkt4-release-received"] = release;
+  out["pkt4-inform-received"] = inform;
+  out["pkt4-parse-failed"] = parse_failed;
+  out["pkt4-receive-drop"] = receive_drop;
+  out["pkt4-offer-sent"] = offer;
+  out["pkt4-ack-sent"] = ack;
+  out["pkt4-nak-sent"] = nak;
+  out["pkt4-sent"] = offer + ack + nak;
+  return out;
+}
+
+std::map<std::string, std::uint64_t> Statistics::raw() const { return with_kea_names(source_()); }
+
+std::map<std::string, std::uint64_t> Statistics::current() const {
+  auto m = raw();
+  for (auto& [name, v] : m) {
+    const auto it = baseline_.find(name);
+    if (it != baseline_.end()) v = v >= it->second ? v - it->second : 0;
+  }
+  return m;
+}
+
+bool Statistics::reset(const std::string& name) {
+  const auto m = raw();
+  const auto it = m.find(name);
+  if (it == m.end()) return false;
+  baseline_[name] = it->second;
+  return true;
+}
+
+void Statistics::reset_all() { baseline_ = raw(); }
+
+Json config_json(const config::DaemonConfig& c) {
+  Json j = Json::object();
+  j["server"] = {{"address", ip_json(c.server.address)}};
+  Json ports = Json::array();
+  for (auto p : c.dpdk.ports) ports.push_back(p);
+  j["dpdk"] = {{"eal_args", c.dpdk.eal_args}, {"workers", c.dpdk.workers},
+               {"idle_sleep_us", c.dpdk.idle_sleep_us}, {"ports", ports},
+               {"mbufs", c.dpdk.mbufs}, {"rx_desc", c.dpdk.rx_desc},
+               {"tx_desc", c.dpdk.tx_desc}, {"burst", c.dpdk.burst}};
+  j["store"] = {{"dir", c.store.dir}, {"durability", durability_name(c.store.durability)},
+                {"commit_interval_us", c.store.commit_interval_us},
+                {"commit_records", c.store.commit_records}, {"segment_mb", c.store.segment_mb},
+                {"snapshot_records", c.store.snapshot_records},
+                {"snapshot_on_exit", c.store.snapshot_on_exit}};
+  j["control"] = {{"socket", c.control.socket}};
+  j["lease"] = {{"offer_hold", c.engine.offer_hold_s}, {"decline_probation", c.engine.decline_probation_s}};
+  j["option"] = options_json(c.engine.options);
+  Json subnets = Json::array();
+  for (const auto& s : c.engine.subnets) {
+    Json r = Json::array();
+    for (const auto& res : s.reservations) {
+      Json x = {{"address", ip_json(res.address)}};
+      if (res.mac) x["mac"] = format_hex(res.mac->b.data(), 6);
+      if (!res.client_id.empty()) x["client_id"] = format_hex(res.client_id.data(), res.client_id.size());
+      r.push_back(x);
+    }
+    Json sj = {{"id", s.id},
+               {"prefix", format_ipv4(s.prefix) + "/" + std::to_string(s.prefix_len)},
+               {"pools", ranges_json(s.pools)},
+               {"exclude", ranges_json(s.exclusions)},
+               {"routers", ips_json(s.routers)},
+               {"dns", ips_json(s.dns_servers)},
+               {"lease_time", s.lease_time},
+               {"min_lease_time", s.min_lease_time},
+               {"max_lease_time", s.max_lease_time},
+               {"t1_ratio", s.t1_ratio},
+               {"t2_ratio", s.t2_ratio},
+               {"relay", ips_json(s.relays)},
+               {"reservation", r},
+               {"option", options_json(s.options)}};
+    if (!s.domain_name.empty()) sj["domain"] = s.domain_name;
+    if (s.server_id != 0) sj["server_id"] = ip_json(s.server_id);
+    subnets.push_back(sj);
+  }
+  j["subnet"] = subnets;
+  return j;
+}
+
+void register_daemon_commands(CommandTable& t, Statistics& stats, DaemonHooks hooks) {
+  t.add("version-get", "dorado's version", [v = hooks.version](const Request& r, Reply done) {
+    Args a(r.arguments);
+    if (!a.finish()) return done(error_answer(a.error()));
+    done(success(v, Json{{"extended", "dorado " + v + " (DHCPv4 server on DPDK)"}}));
+  });
+
+  t.add("config-get", "the running configuration (as loaded, defaults included)",
+        [c = hooks.config, path = hooks.config_path](const Request& r, Reply done) {
+          Args a(r.arguments);
+          if (!a.finish()) return done(error_answer(a.error()));
+          if (c == nullptr) return done(error_answer("no configuration loaded"));
+          Json args = Json::object();
+          args["Dorado"] = config_json(*c);
+          args["config-file"] = path;
+          done(success("Configuration returned.", args));
+        });
+
+  t.add("config-test", "validate a config file (file: path; default the running one): FILE:LINE errors",
+        [path = hooks.config_path](const Request& r, Reply done) {
+          Args a(r.arguments);
+          const auto file = a.string("file", false);
+          if (!a.finish()) return done(error_answer(a.error()));
+          const std::string f = file ? *file : path;
+          if (f.empty()) return done(error_answer("no file given and no running config file known"));
+          const config::LoadResult loaded = config::load_config_file(f);
+          if (loaded.ok()) return done(success("Configuration seems sane.", Json{{"file", f}}));
+          Json errors = Json::array();
+          for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+          Answer ans = error_answer(std::to_string(loaded.errors.size()) + " error(s) in " + f + ": " +
+                                    loaded.errors.front().to_string());
+          ans.arguments = Json{{"file", f}, {"errors", errors}};
+          done(std::move(ans));
+        });
+
+  t.add("statistic-get-all", "every statistic (Kea's names and dorado's counters)",
+        [&stats](const Request& r, Reply done) {
+          Args a(r.arguments);
+          if (!a.finish()) return done(error_answer(a.error()));
+          Json args = Json::object();
+          for (const auto& [name, v] : stats.current()) args[name] = sample(v);
+          done(success(std::to_string(args.size()) + " statistics.", args));
+        });
+
+  t.add("statistic-get", "one statistic by name", [&stats](const Request& r, Reply done) {
+    Args a(r.arguments);
+    const auto name = a.string("name", true);
+    if (!a.finish()) return done(error_answer(a.error()));
+    const auto m = stats.current();
+    const auto it = m.find(*name);
+    if (it == m.end()) return done(Answer{kEmpty, "No '" + *name + "' statistic found.", Json::object()});
+    Json args = Json::object();
+    args[*name] = sample(it->second);
+    done(success("1 statistic.", args));
+  });
+
+  t.add("statistic-reset", "reset one statistic (name), or all without a name",
+        [&stats](const Request& r, Reply done) {
+          Args a(r.arguments);
+          const auto name = a.string("name", false);
+          if (!a.finish()) return done(error_answer(a.error()));
+          if (!name) {
+            stats.reset_all();
+            return done(success("All statistics reset to neutral values."));
+          }
+          if (!stats.reset(*name)) return done(Answer{kEmpty, "No '" + *name + "' statistic found.", std::nullopt});
+          done(success("Statistic '" + *name + "' reset."));
+        });
+
+  t.add("statistic-reset-all", "reset every statistic", [&stats](const Request& r, Reply done) {
+    Args a(r.arguments);
+    if (!a.finish()) return done(error_answer(a.error()));
+    stats.reset_all();
+    done(success("All statistics reset to neutral values."));
+  });
+
+  t.add("shutdown", "stop the server cleanly, as SIGTERM does", [stop = hooks.shutdown](const Request& r, Reply done) {
+    Args a(r.arguments);
+    if (!a.finish()) return done(error_answer(a.error()));
+    if (!stop) return done(error_answer("shutdown is not available here"));
+    done(success("Shutting down."));
+    stop();
+  });
+}
+
+}  // namespace dorado::api

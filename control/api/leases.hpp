@@ -1,0 +1,88 @@
+// The lease commands of the control API (lease4-get*, lease4-add/update/
+// del/wipe, leases-reclaim), executed by the shards that own the leases
+// through engine::AdminRequest/AdminReply messages: the control thread never
+// reads worker memory.
+//
+// Routing: a lookup by client-id goes to the client's shard
+// (shard_for_hash of its key, as packets are routed); lookups and deletes by
+// address go to every shard (a reserved address, or a lease restored after
+// a change of worker count, lives on its client's shard, not on the address
+// block's owner; each shard answers for what it holds); lookups by
+// hw-address, pages and wipes walk every shard's address slots in bounded
+// steps. lease4-add/update go to the client's shard, which must own the
+// address's pool block (always true with one worker); they emit commit
+// records, deletes emit reclaim records: journaled like packet changes.
+//
+// Threads: the control thread only. Handlers send messages and return; the
+// answer is given from on_reply() once every shard asked has answered, or
+// from tick() at the deadline (an error). Nothing blocks.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "api/commands.hpp"
+#include "engine/admin.hpp"
+#include "engine/config.hpp"
+
+namespace dorado::api {
+
+// Where lease requests go: the runtime's per-worker rings in the daemon, the
+// shards themselves in tests.
+class ShardPort {
+ public:
+  virtual ~ShardPort() = default;
+  virtual unsigned shards() const = 0;
+  // Queues a request for `shard`; false when its ring is full (retried later).
+  virtual bool submit(unsigned shard, const engine::AdminRequest& request) = 0;
+};
+
+struct LeaseServiceOptions {
+  std::uint64_t timeout_ms = 5000;   // a command without every answer by then fails
+  std::uint32_t max_leases = 10000;  // leases in one answer (lease4-get-by-*, page limit)
+};
+
+class LeaseService {
+ public:
+  // `config` must outlive the service (the daemon's compiled config); `now`
+  // is the workers' clock (Unix seconds).
+  LeaseService(ShardPort& port, const engine::CompiledConfig& config,
+               std::function<engine::Seconds()> now, LeaseServiceOptions options = {});
+  ~LeaseService();
+  void register_commands(CommandTable& table);
+  // A reply from a shard (runtime poll_admin).
+  void on_reply(unsigned shard, const engine::AdminReply& reply);
+  // Sends what the rings refused before, answers commands past their deadline.
+  void tick(std::uint64_t now_ms);
+  std::size_t pending() const noexcept;
+
+ private:
+  struct Op;
+  void start(std::unique_ptr<Op> op, std::uint64_t now_ms);
+  void send(Op& op, unsigned shard, engine::AdminRequest r);
+  void finish(std::uint64_t id);
+  void on_last(Op& op, unsigned shard, const engine::AdminReply& r);
+  void page_round_done(Op& op);
+
+  ShardPort& port_;
+  const engine::CompiledConfig& config_;
+  std::function<engine::Seconds()> now_;
+  LeaseServiceOptions options_;
+  std::map<std::uint64_t, std::unique_ptr<Op>> ops_;
+  std::deque<std::pair<unsigned, engine::AdminRequest>> backlog_;
+  std::uint64_t next_id_ = 1;
+  std::uint64_t now_ms_ = 0;
+};
+
+// A lease as Kea's lease4 commands show it: ip-address, hw-address,
+// client-id (when the client sent one), subnet-id, cltt, valid-lft, expire,
+// state (0 assigned, 1 declined, 2 expired-reclaimed), hostname, fqdn-fwd,
+// fqdn-rev; plus dorado's own "dorado-state" (active, expired, released,
+// declined) and "shard".
+Json lease_json(const engine::LeaseChange& lease, engine::LeaseState state);
+
+}  // namespace dorado::api

@@ -1,0 +1,227 @@
+// Shard::admin: the control API's lease operations, run by the shard's own
+// lcore (engine/admin.hpp).
+#include <algorithm>
+#include <cstring>
+
+#include "engine/engine.hpp"
+
+namespace dorado::engine {
+namespace {
+
+// A key as the shard's packets would produce it (client_key.hpp), or len 0.
+ClientKey key_of(const LeaseChange& lease) noexcept {
+  ClientKey k;
+  const std::size_t n = lease.key_len;
+  const bool hw = n >= 3 && n <= 2 + 16 && lease.key[0] == kKeyKindHw;
+  const bool id = n >= 2 && n <= kMaxKeyLen && lease.key[0] == kKeyKindClientId;
+  if (!hw && !id) return k;
+  std::memcpy(k.bytes.data(), lease.key.data(), n);
+  k.len = static_cast<std::uint8_t>(n);
+  k.hash = hash_key_bytes(k.view());
+  return k;
+}
+
+}  // namespace
+
+// A record the API shows: a client's lease (active, expired, released) or a
+// probation; not an OFFER's hold, not a restored hold for another shard.
+bool Shard::admin_reportable(std::uint32_t idx, const AdminRequest& r) const noexcept {
+  const Lease& l = table_.at(idx);
+  if (l.state == LeaseState::unused || l.state == LeaseState::offered) return false;
+  if (l.flags & kLeaseHold) return false;
+  if ((r.filter & kAdminBySubnet) && config_->subnets[l.subnet].id != r.subnet_id) return false;
+  if ((r.filter & kAdminByChaddr) && (l.key_len == 0 || l.htype != 1 || l.chaddr != r.lease.chaddr))
+    return false;
+  if ((r.filter & kAdminAfter) && l.address <= r.address) return false;
+  if ((r.filter & kAdminInactiveOnly) && !is_inactive(l.state)) return false;
+  return true;
+}
+
+void Shard::admin_describe(std::uint32_t idx, AdminReply& out) const noexcept {
+  const Lease& l = table_.at(idx);
+  out.has_lease = true;
+  out.state = l.state;
+  LeaseChange& ch = out.lease;
+  ch = LeaseChange{};
+  const wire::Bytes key = table_.key(idx);
+  ch.key_len = static_cast<std::uint8_t>(key.size());
+  if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());
+  ch.htype = l.htype;
+  const std::string_view host = table_.hostname(idx);
+  ch.hostname_len = static_cast<std::uint8_t>(host.size());
+  if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
+  ch.subnet_id = config_->subnets[l.subnet].id;
+  ch.address = l.address;
+  ch.start = l.start;
+  ch.expires = l.expires;
+  ch.chaddr = l.chaddr;
+  ch.shard = static_cast<std::uint16_t>(id_.index);
+}
+
+// Deletes a reportable record: a client's goes with a reclaim record (when
+// the store knows it), a probation with its keyless expire. Returns 1.
+std::uint32_t Shard::admin_delete(std::uint32_t idx, Seconds now) noexcept {
+  const Lease& l = table_.at(idx);
+  if (l.key_len == 0) {   // probation: the store learns it ended
+    emit(LeaseOp::expire, idx);
+    drop_record(idx, now);
+    return 1;
+  }
+  if (l.state == LeaseState::active && (l.flags & kLeasePersisted) == 0) {
+    // Never journaled (cannot happen for an active lease; be safe): a
+    // reclaim record tells the store to drop whatever it may have.
+    table_.at(idx).flags |= kLeasePersisted;
+  }
+  drop_record(idx, now);   // detach emits reclaim for a persisted record
+  return 1;
+}
+
+AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) noexcept {
+  const ClientKey key = in.key_len <= kMaxKeyLen ? key_of(in) : ClientKey{};
+  if (key.len == 0 || in.hostname_len > kMaxHostnameLen || in.expires <= now) return AdminStatus::invalid;
+  const std::uint32_t subnet = config_->subnet_index_of(in.address);
+  if (subnet == kNil) return AdminStatus::bad_address;
+  const SlotId slot = alloc_.slot_of(subnet, in.address);
+  if (slot == kNil) return AdminStatus::bad_address;
+  const std::uint32_t block = slot >> 6;
+  if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
+    if (!shard_owns_block(block, id_)) return AdminStatus::wrong_shard;
+  } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address) {
+    return AdminStatus::bad_address;   // excluded, server, network, or another client's reservation
+  }
+  const std::uint32_t same = table_.find(key);
+  std::uint32_t on_address = alloc_.lease_at(slot);
+  if (on_address != kNil) {
+    const Lease& o = table_.at(on_address);
+    if (o.flags & kLeaseHold) return AdminStatus::exists;   // held for a lease of another shard
+    if (on_address != same) {
+      // Another client's record (or a probation) on the address: an update
+      // replaces it; an add takes only an inactive one (sticky history).
+      if (!update && !is_inactive(o.state) && o.state != LeaseState::offered) return AdminStatus::exists;
+      if (o.key_len == 0) {
+        emit(LeaseOp::expire, on_address);
+        drop_record(on_address, now);
+      } else {
+        drop_record(on_address, now);
+      }
+      on_address = kNil;
+    } else if (!update && o.state == LeaseState::active) {
+      return AdminStatus::exists;
+    }
+  } else if (update) {
+    return AdminStatus::not_found;
+  }
+  std::uint32_t idx = same;
+  if (idx != kNil) {
+    const Lease& l = table_.at(idx);
+    // A client has one record: an add for a client that holds another
+    // address is refused; an update moves it (detach emits the reclaim).
+    if (!update && l.state == LeaseState::active && l.address != in.address) return AdminStatus::exists;
+  } else {
+    const Inserted ins = create_record(key, now);
+    if (ins.index == kNil) return AdminStatus::table_full;
+    idx = ins.index;
+  }
+  bind(idx, subnet, in.address, slot, LeaseState::active, in.expires, now);
+  Lease& l = table_.at(idx);
+  l.start = in.start != 0 ? in.start : now;
+  l.htype = in.htype;
+  l.chaddr = in.chaddr;
+  l.flags &= static_cast<std::uint8_t>(~kLeaseForeign);
+  if (in.hostname_len != 0 || l.hostname != kNil)
+    if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}))
+      bump(Event::hostname_not_stored);
+  l.flags |= kLeasePersisted;
+  emit(LeaseOp::commit, idx);
+  bump(Event::lease_commit);
+  return AdminStatus::ok;
+}
+
+std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminReply> out) noexcept {
+  if (out.size() < kMaxAdminReplies) return 0;
+  std::uint32_t n = 0;
+  const auto finish = [&](AdminStatus st, std::uint32_t cursor, std::uint32_t count) {
+    AdminReply& a = out[n++];
+    a = AdminReply{};
+    a.id = r.id;
+    a.status = st;
+    a.last = true;
+    a.cursor = cursor;
+    a.count = count;
+    a.shard = id_.index;
+    return n;
+  };
+  const auto lease_reply = [&](std::uint32_t idx) {
+    AdminReply& a = out[n++];
+    a = AdminReply{};
+    a.id = r.id;
+    a.shard = id_.index;
+    admin_describe(idx, a);
+  };
+  const std::uint32_t slots = static_cast<std::uint32_t>(config_->blocks.size()) * 64;
+  const auto record_at = [&](Ipv4 ip) -> std::uint32_t {
+    const std::uint32_t subnet = config_->subnet_index_of(ip);
+    if (subnet == kNil) return kNil;
+    const SlotId s = alloc_.slot_of(subnet, ip);
+    return s == kNil ? kNil : alloc_.lease_at(s);
+  };
+  const auto by_key = [&]() -> std::uint32_t {
+    const ClientKey key = r.lease.key_len <= kMaxKeyLen ? key_of(r.lease) : ClientKey{};
+    return key.len == 0 ? kNil : table_.find(key);
+  };
+
+  switch (r.op) {
+    case AdminOp::find_key:
+    case AdminOp::find_address: {
+      const std::uint32_t idx = r.op == AdminOp::find_key ? by_key() : record_at(r.address);
+      if (idx == kNil || !admin_reportable(idx, r)) return finish(AdminStatus::not_found, kNil, 0);
+      lease_reply(idx);
+      return finish(AdminStatus::ok, kNil, 1);
+    }
+    case AdminOp::del_key:
+    case AdminOp::del_address: {
+      const std::uint32_t idx = r.op == AdminOp::del_key ? by_key() : record_at(r.address);
+      if (idx == kNil || !admin_reportable(idx, r)) return finish(AdminStatus::not_found, kNil, 0);
+      lease_reply(idx);
+      return finish(AdminStatus::ok, kNil, admin_delete(idx, now));
+    }
+    case AdminOp::add:
+    case AdminOp::update: {
+      const AdminStatus st = admin_put(r.lease, r.op == AdminOp::update, now);
+      if (st == AdminStatus::ok) {
+        const ClientKey key = key_of(r.lease);
+        if (const std::uint32_t idx = table_.find(key); idx != kNil) lease_reply(idx);
+      }
+      return finish(st, kNil, st == AdminStatus::ok ? 1 : 0);
+    }
+    case AdminOp::scan:
+    case AdminOp::wipe: {
+      const std::uint32_t limit =
+          r.op == AdminOp::scan ? std::clamp<std::uint32_t>(r.limit, 1, kMaxAdminLeases) : kMaxAdminLeases;
+      std::uint32_t found = 0, deleted = 0;
+      std::uint32_t s = r.cursor;
+      const std::uint32_t end = r.cursor >= slots ? slots : std::min(slots, r.cursor + kAdminScanSlots);
+      for (; s < end && found < limit; ++s) {
+        const std::uint32_t idx = alloc_.lease_at(s);
+        if (idx == kNil || !admin_reportable(idx, r)) continue;
+        // A record sits on its own address's slot only (foreign leases too).
+        if (table_.at(idx).address != alloc_.address_of(s)) continue;
+        ++found;
+        if (r.op == AdminOp::scan) {
+          lease_reply(idx);
+        } else {
+          if (change_count_ + 2 > changes_.size()) break;   // log full: next request goes on
+          deleted += admin_delete(idx, now);
+        }
+      }
+      return finish(AdminStatus::ok, s >= slots ? kNil : s, r.op == AdminOp::wipe ? deleted : found);
+    }
+    case AdminOp::reclaim: {
+      const SweepResult res = sweep(now, kAdminChanges);
+      return finish(AdminStatus::ok, res.caught_up ? kNil : 0, res.due);
+    }
+  }
+  return finish(AdminStatus::invalid, kNil, 0);
+}
+
+}  // namespace dorado::engine

@@ -1,0 +1,93 @@
+// Control-API messages to and from one shard: lease lookups, pages, adds,
+// updates, deletes, wipes and forced expiry sweeps, executed by the shard's
+// own lcore (Shard::admin), never by reading its memory from another thread.
+//
+// Contract: plain, fixed-size, trivially copyable messages with a type tag
+// (CONVENTIONS.md "Cross-core traffic"): the runtime carries AdminRequest in
+// an SPSC ring control -> worker and AdminReply in one worker -> control.
+// One request yields 1..kMaxAdminReplies replies, the last with `last` set.
+// Work per request is bounded (kAdminScanSlots slots walked, kAdminChanges
+// records emitted at most) so a worker answers it between two packet bursts; a walk
+// that has more to do says where to continue (`cursor`), and the control
+// thread sends the next request.
+//
+// Addresses are walked in slot order: slot = block * 64 + bit over
+// CompiledConfig::blocks, which compile() lays out in address order (subnets
+// sorted by network, blocks in address order within each), so slot order is
+// address order and Allocator::address_of(slot) maps back.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "engine/lease.hpp"
+
+namespace dorado::engine {
+
+enum class AdminOp : std::uint8_t {
+  find_key = 1,   // the record of the client whose key is in `lease` -> 0 or 1 lease
+  find_address,   // the client record (or probation) on `address` -> 0 or 1 lease
+  scan,           // walk slots from `cursor`: up to `limit` leases matching `filter`
+  add,            // install `lease` (key, address, start, expires, htype, chaddr,
+                  // hostname) as an active lease of its client; emits commit
+  update,         // same, but a record must exist on the address; replaces it
+  del_address,    // delete the record on `address` (emits reclaim, or expire for
+                  // a probation)
+  del_key,        // delete the record of the client whose key is in `lease`
+  wipe,           // walk from `cursor` deleting records matching `filter`
+  reclaim,        // run the expiry sweep for `now` (bounded); count = entries due
+};
+
+// AdminRequest::filter bits (scan, wipe, find_*).
+inline constexpr std::uint8_t kAdminBySubnet = 1;      // subnet_id must match
+inline constexpr std::uint8_t kAdminByChaddr = 2;      // lease.chaddr must match (htype 1)
+inline constexpr std::uint8_t kAdminAfter = 4;         // address must be > `address`
+inline constexpr std::uint8_t kAdminInactiveOnly = 8;  // expired/released records only
+
+inline constexpr std::uint32_t kMaxAdminLeases = 64;     // lease replies per request
+inline constexpr std::uint32_t kMaxAdminReplies = kMaxAdminLeases + 1;
+inline constexpr std::uint32_t kAdminScanSlots = 16384;  // slots walked per request
+// Records one request emits, at most (wipe: kMaxAdminLeases deletions;
+// reclaim: a sweep with this budget).
+inline constexpr std::uint32_t kAdminChanges = 256;
+
+struct AdminRequest {
+  std::uint64_t id = 0;          // chosen by the control thread, echoed in every reply
+  AdminOp op = AdminOp::find_key;
+  std::uint8_t filter = 0;
+  std::uint16_t reserved = 0;
+  std::uint32_t cursor = 0;      // scan, wipe: first slot
+  std::uint32_t limit = 0;       // scan: leases wanted, 1..kMaxAdminLeases
+  std::uint32_t subnet_id = 0;   // with kAdminBySubnet
+  wire::Ipv4 address = 0;        // find_address, del_address; scan with kAdminAfter
+  LeaseChange lease;             // key (find_key, del_key, add, update), chaddr (filter)
+};
+static_assert(std::is_trivially_copyable_v<AdminRequest>);
+static_assert(sizeof(AdminRequest) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
+
+enum class AdminStatus : std::uint8_t {
+  ok = 0,
+  not_found,     // no such lease
+  exists,        // add: the address or the client already has an active lease
+  bad_address,   // the address is in no subnet, or no pool or reservation of it
+  wrong_shard,   // the address is in a pool block another shard owns (several workers)
+  table_full,    // no lease record left
+  invalid,       // bad key, expiry not in the future, unknown op
+};
+
+struct AdminReply {
+  std::uint64_t id = 0;
+  AdminStatus status = AdminStatus::ok;
+  bool last = false;                    // the final reply of this request
+  bool has_lease = false;               // `lease` and `state` describe one lease
+  LeaseState state = LeaseState::unused;
+  std::uint32_t cursor = kNil;          // last reply of scan/wipe/reclaim: where to go on; kNil: done
+  std::uint32_t count = 0;              // last reply: records deleted (del/wipe), due (reclaim)
+  std::uint32_t shard = 0;
+  LeaseChange lease;                    // op field unused; hostname filled when known
+};
+static_assert(std::is_trivially_copyable_v<AdminReply>);
+static_assert(sizeof(AdminReply) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
+
+}  // namespace dorado::engine

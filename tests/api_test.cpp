@@ -1,0 +1,523 @@
+// control/api: request parsing and validation (every error path), argument
+// types, answer shapes, the command table, statistics with Kea names and
+// reset, and the lease commands end to end over real engine shards (a fake
+// ShardPort runs Shard::admin in-process: the same messages the runtime
+// carries), including the records they emit for the journal.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/builtin.hpp"
+#include "api/commands.hpp"
+#include "api/leases.hpp"
+#include "api/protocol.hpp"
+#include "config/config.hpp"
+#include "engine/engine.hpp"
+
+namespace dorado::api {
+namespace {
+
+// ---- parsing -------------------------------------------------------------------
+
+TEST(ApiParse, ValidRequestWithAndWithoutArguments) {
+  auto p = parse_request(R"({"command": "version-get"})");
+  ASSERT_TRUE(p.request);
+  EXPECT_EQ(p.request->command, "version-get");
+  EXPECT_TRUE(p.request->arguments.is_object());
+  EXPECT_TRUE(p.request->arguments.empty());
+
+  p = parse_request(R"({"command": "lease4-get", "arguments": {"ip-address": "10.0.0.1"}, "service": ["dhcp4"]})");
+  ASSERT_TRUE(p.request);
+  EXPECT_EQ(p.request->arguments["ip-address"], "10.0.0.1");
+
+  p = parse_request(R"({"command": "x", "arguments": null})");
+  ASSERT_TRUE(p.request);
+  EXPECT_TRUE(p.request->arguments.empty());
+}
+
+TEST(ApiParse, EveryMalformedRequestIsAnErrorAnswer) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "invalid JSON"},
+      {"{", "invalid JSON"},
+      {"{nope}", "invalid JSON"},
+      {R"({"command": "a"} trailing)", "invalid JSON"},
+      {"[1,2]", "must be a map, got a list"},
+      {"\"version-get\"", "must be a map, got a string"},
+      {"{}", "'command' is missing"},
+      {R"({"command": 5})", "'command' must be a string, got an integer"},
+      {R"({"command": ""})", "'command' is empty"},
+      {R"({"command": "a", "arguments": [1]})", "'arguments' must be a map, got a list"},
+      {R"({"command": "a", "arguments": "x"})", "'arguments' must be a map"},
+      {R"({"command": "a", "service": "dhcp4"})", "'service' must be a list of strings"},
+      {R"({"command": "a", "service": [1]})", "'service' must be a list of strings"},
+      {R"({"command": "a", "extra": 1})", "unknown member 'extra'"},
+  };
+  for (const auto& [text, expect] : bad) {
+    const Parsed p = parse_request(text);
+    EXPECT_FALSE(p.request) << text;
+    EXPECT_EQ(p.error.result, kError) << text;
+    EXPECT_NE(p.error.text.find(expect), std::string::npos) << text << " -> " << p.error.text;
+  }
+}
+
+TEST(ApiParse, ARequestOverTheCapIsRefusedUnparsed) {
+  std::string big = R"({"command": "version-get", "arguments": {"x": ")";
+  big.append(kMaxRequestBytes, 'a');
+  big += "\"}}";
+  const Parsed p = parse_request(big);
+  EXPECT_FALSE(p.request);
+  EXPECT_NE(p.error.text.find("request too large"), std::string::npos);
+}
+
+TEST(ApiParse, IncompleteJsonIsToldFromComplete) {
+  EXPECT_TRUE(incomplete_json(""));
+  EXPECT_TRUE(incomplete_json("{"));
+  EXPECT_TRUE(incomplete_json(R"({"command": "ver)"));
+  EXPECT_TRUE(incomplete_json("{\"command\": \"a\",\n"));
+  EXPECT_FALSE(incomplete_json(R"({"command": "a"})"));
+  EXPECT_FALSE(incomplete_json("{\"command\": \"a\"}\n"));
+  EXPECT_FALSE(incomplete_json("{nope"));   // can never parse: answer now
+  EXPECT_FALSE(incomplete_json("]"));
+}
+
+TEST(ApiAnswer, ShapeIsKeas) {
+  const Json a = Json::parse(success("done", Json{{"k", 1}}).to_string());
+  EXPECT_EQ(a["result"], 0);
+  EXPECT_EQ(a["text"], "done");
+  EXPECT_EQ(a["arguments"]["k"], 1);
+  const Json e = Json::parse(error_answer("bad").to_string());
+  EXPECT_EQ(e["result"], 1);
+  EXPECT_FALSE(e.contains("arguments"));
+  // Invalid UTF-8 (a hostname) never throws.
+  Answer u = success("x", Json{{"h", std::string("\xff\xfe")}});
+  EXPECT_NO_THROW((void)u.to_string());
+}
+
+// ---- argument validation ----------------------------------------------------------
+
+TEST(ApiArgs, TypesRangesMissingAndUnknown) {
+  const Json j = Json::parse(R"({"s": "x", "i": 5, "neg": -1, "f": 1.5, "b": true, "ip": "10.0.0.300",
+                                 "mac": "02:00:00:00:00:01", "hex": "01:02", "obj": {}})");
+  {
+    Args a(j);
+    EXPECT_EQ(a.string("s", true), "x");
+    EXPECT_EQ(a.integer("i", true, 0, 10), 5u);
+    EXPECT_EQ(a.boolean("b", true), true);
+    EXPECT_EQ(a.mac("mac", true)->b[5], 1);
+    EXPECT_EQ(a.hex("hex", true, 1, 4)->size(), 2u);
+    EXPECT_FALSE(a.string("absent", false));
+    EXPECT_TRUE(a.ok());
+    EXPECT_FALSE(a.finish());   // neg, f, ip, obj not asked for
+    EXPECT_NE(a.error().find("unknown parameter"), std::string::npos);
+  }
+  const auto first_error = [&](auto&& f) {
+    Args a(j);
+    f(a);
+    return a.error();
+  };
+  EXPECT_EQ(first_error([](Args& a) { a.string("i", true); }), "'i' must be a string, got an integer");
+  EXPECT_EQ(first_error([](Args& a) { a.integer("s", true, 0, 9); }),
+            "'s' must be a non-negative integer, got a string");
+  EXPECT_EQ(first_error([](Args& a) { a.integer("neg", true, 0, 9); }),
+            "'neg' must be a non-negative integer, got a negative integer");
+  EXPECT_EQ(first_error([](Args& a) { a.integer("f", true, 0, 9); }),
+            "'f' must be a non-negative integer, got a real number");
+  EXPECT_EQ(first_error([](Args& a) { a.integer("i", true, 6, 9); }), "'i' must be 6..9 (got 5)");
+  EXPECT_EQ(first_error([](Args& a) { a.boolean("s", true); }), "'s' must be a boolean, got a string");
+  EXPECT_NE(first_error([](Args& a) { a.address("ip", true); }).find("must be an IPv4 address"), std::string::npos);
+  EXPECT_NE(first_error([](Args& a) { a.mac("hex", true); }).find("must be a MAC address"), std::string::npos);
+  EXPECT_NE(first_error([](Args& a) { a.hex("s", true, 1, 4); }).find("hex bytes"), std::string::npos);
+  EXPECT_EQ(first_error([](Args& a) { a.string("gone", true); }), "missing parameter 'gone'");
+  EXPECT_EQ(first_error([](Args& a) { a.string("obj", true); }), "'obj' must be a string, got a map");
+}
+
+TEST(ApiText, AddressesAndHex) {
+  EXPECT_EQ(parse_ipv4("10.99.0.1"), 0x0a630001u);
+  EXPECT_EQ(parse_ipv4("0.0.0.0"), 0u);
+  for (const char* bad : {"", "10.99.0", "10.99.0.1.2", "10.99.0.256", "10.099.0.1", "a.b.c.d", "10.99.0.1 ", "1..2.3"})
+    EXPECT_FALSE(parse_ipv4(bad)) << bad;
+  EXPECT_EQ(format_ipv4(0x0a630001u), "10.99.0.1");
+  EXPECT_EQ(parse_hex("02:00:0a:0B:00:01")->size(), 6u);
+  EXPECT_EQ(parse_hex("02-00-00-00-00-01")->size(), 6u);
+  EXPECT_EQ(parse_hex("0a0b")->size(), 2u);
+  EXPECT_EQ((*parse_hex("1:2"))[1], 2);
+  for (const char* bad : {"", "0", "0g", "01:", ":01", "01::02", "abc"}) EXPECT_FALSE(parse_hex(bad)) << bad;
+  const std::uint8_t b[] = {1, 0xab};
+  EXPECT_EQ(format_hex(b, 2), "01:ab");
+}
+
+// ---- command table ------------------------------------------------------------------
+
+Answer call(const CommandTable& t, const std::string& text) {
+  Answer got{-1, "no answer", std::nullopt};
+  handle_text(t, text, [&got](Answer a) { got = std::move(a); });
+  return got;
+}
+
+TEST(ApiCommands, UnknownIsUnsupportedAndListCommandsLists) {
+  CommandTable t;
+  t.add("ping", "answers pong", [](const Request&, Reply done) { done(success("pong")); });
+  t.add("boom", "throws", [](const Request&, Reply) { throw std::runtime_error("kaput"); });
+  EXPECT_EQ(call(t, R"({"command": "nope"})").result, kUnsupported);
+  EXPECT_EQ(call(t, R"({"command": "ping"})").text, "pong");
+  const Answer l = call(t, R"({"command": "list-commands"})");
+  ASSERT_TRUE(l.arguments);
+  EXPECT_EQ(*l.arguments, Json::parse(R"(["boom", "list-commands", "ping"])"));
+  const Answer b = call(t, R"({"command": "boom"})");
+  EXPECT_EQ(b.result, kError);
+  EXPECT_NE(b.text.find("kaput"), std::string::npos);
+  EXPECT_EQ(call(t, "{bad").result, kError);
+}
+
+// ---- statistics -----------------------------------------------------------------------
+
+TEST(ApiStatistics, KeaNamesAndResetByBaseline) {
+  CounterList now = {{"engine.rx_discover", 10}, {"engine.rx_request", 8}, {"engine.tx_offer", 10},
+                     {"engine.tx_ack", 7},       {"engine.tx_nak", 1},     {"engine.drop.no_subnet", 2},
+                     {"drop.not_dhcp", 3},       {"wire.ipv4_bad_checksum", 4}};
+  Statistics s([&now] { return now; });
+  auto m = s.current();
+  EXPECT_EQ(m["pkt4-discover-received"], 10u);
+  EXPECT_EQ(m["pkt4-request-received"], 8u);
+  EXPECT_EQ(m["pkt4-received"], 22u);   // 10 + 8 + 4 parse failures
+  EXPECT_EQ(m["pkt4-parse-failed"], 4u);
+  EXPECT_EQ(m["pkt4-offer-sent"], 10u);
+  EXPECT_EQ(m["pkt4-ack-sent"], 7u);
+  EXPECT_EQ(m["pkt4-nak-sent"], 1u);
+  EXPECT_EQ(m["pkt4-sent"], 18u);
+  EXPECT_EQ(m["pkt4-receive-drop"], 5u);
+  EXPECT_EQ(m["engine.rx_discover"], 10u);
+  EXPECT_TRUE(s.reset("pkt4-ack-sent"));
+  EXPECT_FALSE(s.reset("no-such"));
+  now[3].second = 9;
+  m = s.current();
+  EXPECT_EQ(m["pkt4-ack-sent"], 2u);
+  EXPECT_EQ(m["engine.tx_ack"], 9u);   // not reset
+  s.reset_all();
+  now[0].second = 11;
+  m = s.current();
+  EXPECT_EQ(m["pkt4-discover-received"], 1u);
+  EXPECT_EQ(m["engine.tx_ack"], 0u);
+}
+
+// ---- daemon commands ----------------------------------------------------------------
+
+constexpr const char* kConfig = R"(
+[server]
+address = "10.99.0.1"
+[control]
+socket = "/tmp/x.sock"
+[[subnet]]
+id = 7
+prefix = "10.99.0.0/16"
+pools = ["10.99.1.0-10.99.4.255"]
+routers = ["10.99.0.1"]
+[[subnet.reservation]]
+mac = "02:00:00:00:00:01"
+address = "10.99.0.100"
+)";
+
+TEST(ApiDaemonCommands, VersionConfigStatisticsShutdown) {
+  const config::LoadResult loaded = config::load_config_string(kConfig, "t.toml");
+  ASSERT_TRUE(loaded.ok());
+  CommandTable t;
+  Statistics stats([] { return CounterList{{"engine.tx_ack", 3}}; });
+  bool stopped = false;
+  register_daemon_commands(t, stats, {"0.1.0", &*loaded.config, "", [&stopped] { stopped = true; }});
+  EXPECT_EQ(call(t, R"({"command": "version-get"})").text, "0.1.0");
+  EXPECT_EQ(call(t, R"({"command": "version-get", "arguments": {"x": 1}})").result, kError);
+  const Answer c = call(t, R"({"command": "config-get"})");
+  ASSERT_EQ(c.result, kSuccess);
+  EXPECT_EQ((*c.arguments)["Dorado"]["control"]["socket"], "/tmp/x.sock");
+  EXPECT_EQ((*c.arguments)["Dorado"]["subnet"][0]["id"], 7);
+  EXPECT_EQ((*c.arguments)["Dorado"]["subnet"][0]["pools"][0], "10.99.1.0-10.99.4.255");
+  EXPECT_EQ((*c.arguments)["Dorado"]["subnet"][0]["reservation"][0]["mac"], "02:00:00:00:00:01");
+  const Answer all = call(t, R"({"command": "statistic-get-all"})");
+  EXPECT_EQ((*all.arguments)["pkt4-ack-sent"][0][0], 3);
+  EXPECT_TRUE((*all.arguments)["pkt4-ack-sent"][0][1].is_string());
+  EXPECT_EQ(call(t, R"({"command": "statistic-get", "arguments": {"name": "nope"}})").result, kEmpty);
+  EXPECT_EQ(call(t, R"({"command": "statistic-get"})").result, kError);
+  EXPECT_EQ(call(t, R"({"command": "statistic-reset", "arguments": {"name": "pkt4-ack-sent"}})").result, kSuccess);
+  EXPECT_EQ((*call(t, R"({"command": "statistic-get", "arguments": {"name": "pkt4-ack-sent"}})").arguments)["pkt4-ack-sent"][0][0], 0);
+  // config-test: no running file known here, and a file that does not exist.
+  EXPECT_EQ(call(t, R"({"command": "config-test"})").result, kError);
+  const Answer ct = call(t, R"({"command": "config-test", "arguments": {"file": "/nonexistent/d.toml"}})");
+  EXPECT_EQ(ct.result, kError);
+  EXPECT_NE(ct.text.find("/nonexistent/d.toml:0"), std::string::npos) << ct.text;
+  EXPECT_FALSE(stopped);
+  EXPECT_EQ(call(t, R"({"command": "shutdown"})").result, kSuccess);
+  EXPECT_TRUE(stopped);
+}
+
+// ---- lease commands over real shards --------------------------------------------------
+
+// Runs each request on its shard at once and keeps the replies, as the
+// runtime's rings would carry them; pump() delivers them.
+class ShardsPort final : public ShardPort {
+ public:
+  ShardsPort(const engine::CompiledConfig& c, unsigned n) {
+    for (unsigned i = 0; i < n; ++i) {
+      engine::ShardConfig sc;
+      sc.identity = {i, n};
+      sc.table.capacity = 4096;
+      auto created = engine::Shard::create(c, sc);
+      shard_list.push_back(std::move(created.shard));
+    }
+  }
+  unsigned shards() const override { return static_cast<unsigned>(shard_list.size()); }
+  bool submit(unsigned shard, const engine::AdminRequest& r) override {
+    if (refuse_next > 0) {
+      --refuse_next;
+      return false;
+    }
+    ++requests;
+    std::vector<engine::AdminReply> out(engine::kMaxAdminReplies);
+    const std::uint32_t n = shard_list[shard]->admin(r, now, out);
+    for (std::uint32_t i = 0; i < n; ++i) queue.emplace_back(shard, out[i]);
+    for (const auto& ch : shard_list[shard]->changes()) records.push_back(ch);
+    shard_list[shard]->clear_changes();
+    return true;
+  }
+  void pump(LeaseService& s) {
+    while (!queue.empty()) {
+      auto [shard, r] = queue.front();
+      queue.pop_front();
+      s.on_reply(shard, r);
+    }
+  }
+  std::vector<std::unique_ptr<engine::Shard>> shard_list;
+  std::deque<std::pair<unsigned, engine::AdminReply>> queue;
+  std::vector<engine::LeaseChange> records;
+  engine::Seconds now = 1'000'000;
+  unsigned refuse_next = 0;
+  unsigned requests = 0;
+};
+
+class ApiLeases : public ::testing::TestWithParam<unsigned> {
+ protected:
+  void SetUp() override {
+    loaded = std::make_unique<config::LoadResult>(config::load_config_string(kConfig, "t.toml"));
+    ASSERT_TRUE(loaded->ok());
+    port = std::make_unique<ShardsPort>(*loaded->compiled, GetParam());
+    service = std::make_unique<LeaseService>(*port, *loaded->compiled, [this] { return port->now; });
+    service->register_commands(table);
+  }
+  Answer run(const std::string& text) {
+    Answer got{-1, "no answer", std::nullopt};
+    handle_text(table, text, [&got](Answer a) { got = std::move(a); });
+    for (int i = 0; i < 1000 && got.result == -1; ++i) {
+      service->tick(++ms);
+      port->pump(*service);
+    }
+    return got;
+  }
+  // Adds a lease for MAC 02:aa:..:nn on the first of `candidates` its shard
+  // accepts (with several shards an address must be in the client's blocks).
+  std::string add(unsigned nn, const std::vector<std::string>& candidates, const std::string& extra = "") {
+    char mac[32];
+    std::snprintf(mac, sizeof mac, "02:aa:00:00:00:%02x", nn);
+    for (const auto& ip : candidates) {
+      const Answer a = run(R"({"command": "lease4-add", "arguments": {"ip-address": ")" + ip +
+                           R"(", "hw-address": ")" + mac + "\"" + extra + "}}");
+      if (a.result == kSuccess) return ip;
+      EXPECT_NE(a.text.find("another worker's address block"), std::string::npos) << a.text;
+    }
+    return "";
+  }
+  std::vector<std::string> pool_addresses(unsigned from, unsigned count) {
+    std::vector<std::string> v;
+    for (unsigned i = 0; i < count; ++i) v.push_back(format_ipv4(0x0a630100u + from + i));
+    return v;
+  }
+  std::unique_ptr<config::LoadResult> loaded;
+  std::unique_ptr<ShardsPort> port;
+  std::unique_ptr<LeaseService> service;
+  CommandTable table;
+  std::uint64_t ms = 0;
+};
+
+TEST_P(ApiLeases, AddGetUpdateDeleteWithTheirRecords) {
+  const std::string ip = add(1, pool_addresses(10, 200), R"(, "valid-lft": 300, "hostname": "h1")");
+  ASSERT_FALSE(ip.empty());
+  ASSERT_FALSE(port->records.empty());
+  EXPECT_EQ(port->records.back().op, engine::LeaseOp::commit);
+  EXPECT_EQ(format_ipv4(port->records.back().address), ip);
+  EXPECT_EQ(port->records.back().expires, port->now + 300);
+
+  Answer g = run(R"({"command": "lease4-get", "arguments": {"ip-address": ")" + ip + "\"}}");
+  ASSERT_EQ(g.result, kSuccess) << g.text;
+  EXPECT_EQ((*g.arguments)["hw-address"], "02:aa:00:00:00:01");
+  EXPECT_EQ((*g.arguments)["valid-lft"], 300);
+  EXPECT_EQ((*g.arguments)["hostname"], "h1");
+  EXPECT_EQ((*g.arguments)["subnet-id"], 7);
+  EXPECT_EQ((*g.arguments)["state"], 0);
+
+  g = run(R"({"command": "lease4-get", "arguments": {"identifier-type": "hw-address", "identifier": "02:aa:00:00:00:01", "subnet-id": 7}})");
+  ASSERT_EQ(g.result, kSuccess) << g.text;
+  EXPECT_EQ((*g.arguments)["ip-address"], ip);
+  g = run(R"({"command": "lease4-get", "arguments": {"identifier-type": "hw-address", "identifier": "02:aa:00:00:00:01", "subnet-id": 8}})");
+  EXPECT_EQ(g.result, kEmpty);
+  g = run(R"({"command": "lease4-get-by-hw-address", "arguments": {"hw-address": "02:aa:00:00:00:01"}})");
+  ASSERT_EQ(g.result, kSuccess);
+  EXPECT_EQ((*g.arguments)["leases"].size(), 1u);
+
+  // The same address again, or the same client elsewhere: refused.
+  EXPECT_EQ(run(R"({"command": "lease4-add", "arguments": {"ip-address": ")" + ip +
+                R"(", "hw-address": "02:aa:00:00:00:09"}})").result, kError);
+  // Update: new lifetime; an update of an address without a lease fails.
+  g = run(R"({"command": "lease4-update", "arguments": {"ip-address": ")" + ip +
+          R"(", "hw-address": "02:aa:00:00:00:01", "valid-lft": 900}})");
+  EXPECT_EQ(g.result, kSuccess) << g.text;
+  EXPECT_EQ(port->records.back().expires, port->now + 900);
+  g = run(R"({"command": "lease4-update", "arguments": {"ip-address": "10.99.4.250", "hw-address": "02:aa:00:00:00:01"}})");
+  EXPECT_EQ(g.result, kError);
+
+  // Delete: a reclaim record; then not found.
+  g = run(R"({"command": "lease4-del", "arguments": {"ip-address": ")" + ip + "\"}}");
+  EXPECT_EQ(g.result, kSuccess) << g.text;
+  EXPECT_EQ(port->records.back().op, engine::LeaseOp::reclaim);
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": ")" + ip + "\"}}").result, kEmpty);
+  EXPECT_EQ(run(R"({"command": "lease4-del", "arguments": {"ip-address": ")" + ip + "\"}}").result, kEmpty);
+  for (const auto& s : port->shard_list) EXPECT_EQ(s->audit(), "");
+}
+
+TEST_P(ApiLeases, ClientIdLeasesAndTheReservation) {
+  // The reserved address takes a lease for its MAC on the client's shard.
+  Answer a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.0.100", "hw-address": "02:00:00:00:00:01", "client-id": "01:02:00:00:00:00:01"}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  a = run(R"({"command": "lease4-get-by-client-id", "arguments": {"client-id": "01:02:00:00:00:00:01"}})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ((*a.arguments)["leases"][0]["ip-address"], "10.99.0.100");
+  EXPECT_EQ((*a.arguments)["leases"][0]["client-id"], "01:02:00:00:00:00:01");
+  a = run(R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.0.100"}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  a = run(R"({"command": "lease4-del", "arguments": {"identifier-type": "client-id", "identifier": "01:02:00:00:00:00:01", "subnet-id": 7}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.0.100"}})").result, kEmpty);
+  // By hw-address, although the client is keyed by its client-id: found by
+  // chaddr, deleted by address.
+  a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.0.100", "hw-address": "02:00:00:00:00:01", "client-id": "01:02:00:00:00:00:01"}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  a = run(R"({"command": "lease4-del", "arguments": {"identifier-type": "hw-address", "identifier": "02:00:00:00:00:01", "subnet-id": 8}})");
+  EXPECT_EQ(a.result, kEmpty) << a.text;   // another subnet
+  a = run(R"({"command": "lease4-del", "arguments": {"identifier-type": "hw-address", "identifier": "02:00:00:00:00:01", "subnet-id": 7}})");
+  EXPECT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.0.100"}})").result, kEmpty);
+  // Outside every pool and not reserved for this client; outside every subnet.
+  a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.0.50", "hw-address": "02:00:00:00:00:05"}})");
+  EXPECT_EQ(a.result, kError);
+  EXPECT_NE(a.text.find("not in a pool"), std::string::npos) << a.text;
+  a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.98.0.50", "hw-address": "02:00:00:00:00:05"}})");
+  EXPECT_NE(a.text.find("no configured subnet"), std::string::npos) << a.text;
+  a = run(R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.1.50", "hw-address": "02:00:00:00:00:05", "subnet-id": 3}})");
+  EXPECT_NE(a.text.find("not in subnet-id 3"), std::string::npos) << a.text;
+}
+
+TEST_P(ApiLeases, PagesWalkEveryLeaseInAddressOrderAcrossShards) {
+  std::vector<std::string> added;
+  for (unsigned i = 0; i < 40; ++i) {
+    // One address in each of 6 blocks: some block belongs to the client's shard.
+    std::vector<std::string> candidates;
+    for (unsigned b = 0; b < 6; ++b) candidates.push_back(format_ipv4(0x0a630100u + i + 64 * b));
+    const std::string ip = add(i + 1, candidates);
+    ASSERT_FALSE(ip.empty());
+    added.push_back(ip);
+  }
+  std::vector<std::string> seen;
+  std::string from = "start";
+  for (int pages = 0; pages < 100; ++pages) {
+    const Answer a = run(R"({"command": "lease4-get-page", "arguments": {"from": ")" + from + R"(", "limit": 7}})");
+    if (a.result == kEmpty) break;
+    ASSERT_EQ(a.result, kSuccess) << a.text;
+    const Json& l = (*a.arguments)["leases"];
+    EXPECT_EQ((*a.arguments)["count"], l.size());
+    EXPECT_LE(l.size(), 7u);
+    for (const auto& x : l) seen.push_back(x["ip-address"]);
+    from = seen.back();
+  }
+  std::vector<std::string> expected = added;
+  std::sort(expected.begin(), expected.end(),
+            [](const std::string& a, const std::string& b) { return *parse_ipv4(a) < *parse_ipv4(b); });
+  EXPECT_EQ(seen, expected);   // address order, every one once
+  // get-by-hw-address for one of them; wipe by subnet; the page is empty.
+  Answer a = run(R"({"command": "lease4-get-by-hw-address", "arguments": {"hw-address": "02:aa:00:00:00:05"}})");
+  ASSERT_EQ(a.result, kSuccess);
+  EXPECT_EQ((*a.arguments)["leases"][0]["ip-address"], added[4]);   // MAC :05 is the 5th added
+  EXPECT_EQ(run(R"({"command": "lease4-wipe", "arguments": {"subnet-id": 99}})").result, kError);
+  a = run(R"({"command": "lease4-wipe", "arguments": {"subnet-id": 7}})");
+  EXPECT_EQ(a.text, "Deleted 40 IPv4 lease(s) from subnet(s) 7.");
+  EXPECT_EQ(run(R"({"command": "lease4-get-page", "arguments": {"from": "start", "limit": 7}})").result, kEmpty);
+  EXPECT_EQ(run(R"({"command": "lease4-wipe"})").result, kEmpty);
+  for (const auto& s : port->shard_list) EXPECT_EQ(s->audit(), "");
+}
+
+TEST_P(ApiLeases, ReclaimExpiresDueLeasesAndRemoveDeletesThem) {
+  const std::string ip = add(1, pool_addresses(0, 100), R"(, "valid-lft": 10)");
+  ASSERT_FALSE(ip.empty());
+  port->now += 20;
+  Answer a = run(R"({"command": "leases-reclaim", "arguments": {"remove": false}})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ((*a.arguments)["reclaimed"], 1);
+  EXPECT_EQ(port->records.back().op, engine::LeaseOp::expire);
+  a = run(R"({"command": "lease4-get", "arguments": {"ip-address": ")" + ip + "\"}}");
+  ASSERT_EQ(a.result, kSuccess);
+  EXPECT_EQ((*a.arguments)["state"], 2);   // expired-reclaimed
+  a = run(R"({"command": "leases-reclaim", "arguments": {"remove": true}})");
+  ASSERT_EQ(a.result, kSuccess);
+  EXPECT_EQ(port->records.back().op, engine::LeaseOp::reclaim);
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": ")" + ip + "\"}}").result, kEmpty);
+  EXPECT_EQ(run(R"({"command": "leases-reclaim", "arguments": {"remove": 1}})").result, kError);
+}
+
+TEST_P(ApiLeases, BadArgumentsAreAnsweredWithoutAskingAShard) {
+  const unsigned before = port->requests;
+  for (const char* bad : {
+           R"({"command": "lease4-get"})",
+           R"({"command": "lease4-get", "arguments": {"ip-address": 5}})",
+           R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.1.1", "identifier": "x"}})",
+           R"({"command": "lease4-get", "arguments": {"identifier-type": "hw-address", "identifier": "02:00:00:00:00:01"}})",
+           R"({"command": "lease4-get", "arguments": {"identifier-type": "duid", "identifier": "01", "subnet-id": 1}})",
+           R"({"command": "lease4-get", "arguments": {"identifier-type": "hw-address", "identifier": "01:02", "subnet-id": 1}})",
+           R"({"command": "lease4-get-by-hw-address", "arguments": {"hw-address": "zz"}})",
+           R"({"command": "lease4-get-by-client-id", "arguments": {}})",
+           R"({"command": "lease4-get-page", "arguments": {"from": "start", "limit": 0}})",
+           R"({"command": "lease4-get-page", "arguments": {"from": "nowhere", "limit": 5}})",
+           R"({"command": "lease4-get-page", "arguments": {"from": "start", "limit": 5, "x": 1}})",
+           R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.1.1"}})",
+           R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.1.1", "hw-address": "02:00:00:00:00:01", "valid-lft": 0}})",
+           R"({"command": "lease4-add", "arguments": {"ip-address": "10.99.1.1", "hw-address": "02:00:00:00:00:01", "expire": 5}})",
+           R"({"command": "lease4-del", "arguments": {"subnet-id": 1}})",
+           R"({"command": "lease4-wipe", "arguments": {"subnet-id": "1"}})",
+           R"({"command": "leases-reclaim"})",
+       }) {
+    const Answer a = run(bad);
+    EXPECT_EQ(a.result, kError) << bad << " -> " << a.text;
+  }
+  EXPECT_EQ(port->requests, before);
+}
+
+TEST_P(ApiLeases, AFullRingIsRetriedAndASilentShardTimesOut) {
+  port->refuse_next = 3;
+  const Answer a = run(R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.1.1"}})");
+  EXPECT_EQ(a.result, kEmpty) << a.text;   // answered after the retries
+  // A shard that never answers: the command fails at its deadline.
+  Answer got{-1, "", std::nullopt};
+  handle_text(table, R"({"command": "lease4-get", "arguments": {"ip-address": "10.99.1.1"}})",
+              [&got](Answer x) { got = std::move(x); });
+  port->queue.clear();   // lost replies
+  service->tick(ms + 4999);
+  EXPECT_EQ(got.result, -1);
+  service->tick(ms + 6000);
+  EXPECT_EQ(got.result, kError);
+  EXPECT_NE(got.text.find("timeout"), std::string::npos);
+  EXPECT_EQ(service->pending(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, ApiLeases, ::testing::Values(1u, 3u));
+
+}  // namespace
+}  // namespace dorado::api
