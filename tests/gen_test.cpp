@@ -196,9 +196,9 @@ TEST(Generator, DoraHappyPath) {
 
   const Ipv4 yi = 0x0a630105;
   g.receive(reply(d, MessageType::offer, yi), 1500);
-  s = take(g);
-  ASSERT_EQ(s.size(), 1u);
-  const Sent& r = s[0];
+  const auto s2 = take(g);   // `d` refers into `s`: keep it
+  ASSERT_EQ(s2.size(), 1u);
+  const Sent& r = s2[0];
   EXPECT_EQ(r.msg.message_type(), MessageType::request);
   EXPECT_EQ(r.msg.xid, d.msg.xid);   // RFC 2131 4.4.1: same xid as the DISCOVER
   EXPECT_EQ(r.msg.requested_ip(), yi);
@@ -459,22 +459,22 @@ TEST(Generator, RelayModeResolvesServerSendsOption82AnswersArp) {
   // Replies come to giaddr:67.
   const Ipv4 yi = 0x0a63010b;
   g.receive(reply(d, MessageType::offer, yi), 2000);
-  s = take(g);
-  ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].msg.relay_agent_info().has_value(), true);
-  g.receive(reply(s[0], MessageType::ack, yi), 3000);
+  const auto s2 = take(g);   // `d` refers into `s`: keep it
+  ASSERT_EQ(s2.size(), 1u);
+  EXPECT_EQ(s2[0].msg.relay_agent_info().has_value(), true);
+  g.receive(reply(s2[0], MessageType::ack, yi), 3000);
   EXPECT_EQ(g.counters().completed, 1u);
 
   // ARP for the giaddr and for the bound client's address: the port's MAC.
   const wire::MacAddr asker{{0x02, 0xcc, 0, 0, 0, 3}};
   for (Ipv4 target : {kGiaddr, yi}) {
     g.receive(arp(1, asker, kServer, target), 4000);
-    s = take(g);
-    ASSERT_EQ(s.size(), 1u);
-    EXPECT_EQ(s[0].frame.arp.op, 2);
-    EXPECT_EQ(s[0].frame.arp.spa, target);
-    EXPECT_EQ(s[0].frame.arp.sha, kPortMac);
-    EXPECT_EQ(s[0].frame.eth.dst, asker);
+    const auto a = take(g);
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].frame.arp.op, 2);
+    EXPECT_EQ(a[0].frame.arp.spa, target);
+    EXPECT_EQ(a[0].frame.arp.sha, kPortMac);
+    EXPECT_EQ(a[0].frame.eth.dst, asker);
   }
   g.receive(arp(1, asker, kServer, 0x0a6301ff), 4000);   // nobody's address
   EXPECT_TRUE(take(g).empty());
