@@ -572,6 +572,19 @@ TEST(Generator, RelayModeResolvesServerSendsOption82AnswersArp) {
   }
   g.receive(arp(1, asker, kServer, 0x0a6301ff), 4000);   // nobody's address
   EXPECT_TRUE(take(g).empty());
+
+  // At T1 (300 s of 600) the renewal goes unicast from the client's address,
+  // not relayed; the server answers that address on port 68.
+  const auto t1 = run(g, 300 * kSec + 3000, 300 * kSec + 3000);
+  ASSERT_EQ(t1.size(), 1u);
+  const Sent& renew = t1[0].second;
+  EXPECT_EQ(renew.frame.eth.src, kPortMac);
+  EXPECT_EQ(renew.frame.ip.src, yi);
+  EXPECT_EQ(renew.frame.udp.src_port, 68);
+  EXPECT_EQ(renew.msg.giaddr, 0u);
+  EXPECT_FALSE(renew.msg.relay_agent_info());
+  g.receive(reply(renew, MessageType::ack, yi), 300 * kSec + 4000);
+  EXPECT_EQ(g.counters().completed_renew, 1u);
 }
 
 TEST(Generator, DirectModeAnswersArpForBoundAddressWithClientMac) {

@@ -3,7 +3,8 @@
 # on net_af_packet in the client namespace. Three runs with distinct client
 # MACs: dora (broadcast clients), renew (lease, then a unicast REQUEST with
 # ciaddr each), relay mode (dorado-gen is the relay: giaddr, option 82,
-# replies to port 67 and ARP for the giaddr), storm (every client at once)
+# replies to port 67 and ARP for the giaddr; dora and renew), storm (every
+# client at once)
 # and mixed (new DORAs and renewals). Each must complete its clients with
 # no NAK and no timeout, and dorado's counters must agree.
 export E2E_NAME=${E2E_NAME:-gen}   # read by lib.sh
@@ -60,6 +61,9 @@ check "renew: unicast REQUESTs sent" test "$(json "$WORK/renew.out" "j['tx']['re
 run_gen relay --mode dora --clients "$CLIENTS" --rate 5000 --duration 20 --first-mac 02:00:00:03:00:00 \
   --giaddr 10.99.0.2 --server-ip 10.99.0.1 --client-id
 check "relay: dorado's MAC resolved by ARP" test "$(json "$WORK/relay.out" "j['tx']['arp_request']")" -ge 1
+# Relay mode renewals: unicast from each client's address, answered on port 68.
+run_gen relay-renew --mode renew --clients "$CLIENTS" --rate max --duration 20 --first-mac 02:00:00:06:00:00 \
+  --giaddr 10.99.0.2 --server-ip 10.99.0.1
 
 # Every client at once: the burst overflows the veth's socket buffers, and
 # the clients' retransmissions must still get every one of them a lease.
@@ -77,8 +81,8 @@ check "mixed: new DORAs and renewals completed" \
   json_true "$WORK/mixed.out" "j['completed_dora'] > 1000 and j['completed_renew'] > 1000"
 check "mixed: no NAK, no timeout" json_true "$WORK/mixed.out" "j['naks'] == 0 and j['timeouts'] == 0"
 
-new_leases=$(( 4 * CLIENTS + $(json "$WORK/mixed.out" "j['completed_dora']") ))
-renewals=$(( CLIENTS + $(json "$WORK/mixed.out" "j['completed_renew']") ))
+new_leases=$(( 5 * CLIENTS + $(json "$WORK/mixed.out" "j['completed_dora']") ))
+renewals=$(( 2 * CLIENTS + $(json "$WORK/mixed.out" "j['completed_renew']") ))
 # Mixed stops at its duration: its operations still in flight may have been
 # committed by dorado without dorado-gen seeing the ACK.
 late=$(json "$WORK/mixed.out" "j['in_flight']")

@@ -596,9 +596,10 @@ void Generator::receive(wire::Bytes frame, std::uint64_t now_us) noexcept {
     ++c_.rx_ignored;
     return;
   }
-  const bool ours = cfg_.giaddr != 0
-                        ? f.udp.dst_port == wire::kPortBootps && f.ip.dst == cfg_.giaddr
-                        : f.udp.dst_port == wire::kPortBootpc;
+  // Relay mode: relayed replies come to giaddr:67; replies to renewing
+  // clients (unicast, not relayed) to their address, port 68.
+  const bool ours = f.udp.dst_port == wire::kPortBootpc ||
+                    (cfg_.giaddr != 0 && f.udp.dst_port == wire::kPortBootps && f.ip.dst == cfg_.giaddr);
   if (!ours) {
     ++c_.rx_ignored;
     return;
