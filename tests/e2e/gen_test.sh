@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # dorado-gen against dorado (1 worker) over the veth pair: dorado-gen runs
-# on net_af_packet in the client namespace. Three runs with distinct client
-# MACs: dora (broadcast clients), renew (lease, then a unicast REQUEST with
-# ciaddr each), relay mode (dorado-gen is the relay: giaddr, option 82,
-# replies to port 67 and ARP for the giaddr; dora and renew), storm (every
-# client at once)
-# and mixed (new DORAs and renewals). Each must complete its clients with
-# no NAK and no timeout, and dorado's counters must agree.
+# on net_af_packet in the client namespace. Runs with distinct client MACs:
+# dora (broadcast clients), renew (lease, then a unicast REQUEST with ciaddr
+# each), relay mode (dorado-gen is the relay: giaddr, option 82, replies to
+# port 67, ARP for the giaddr; dora and renew), storm (every client at once)
+# and mixed (new DORAs and renewals). Each must complete its clients with no
+# NAK and no timeout, and dorado's counters must agree. About 35 s.
 export E2E_NAME=${E2E_NAME:-gen}   # read by lib.sh
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 GEN_BIN=${DORADO_GEN_BIN:-$(dirname "$DORADO_BIN")/../../tools/gen/dorado-gen}
