@@ -14,6 +14,8 @@
 #include <cstring>
 #include <memory>
 
+#include <unistd.h>
+
 namespace dorado::gen {
 
 namespace {
@@ -156,7 +158,9 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
         for (std::uint16_t k = 0; k < n; ++k)
           gen->receive({rte_pktmbuf_mtod(rx[k], const std::uint8_t*), rx[k]->data_len}, now);
         if (n != 0) rte_pktmbuf_free_bulk(rx.data(), n);
+        const std::uint64_t sent_before = gen->tx().size();
         gen->poll(now);
+        const bool idle = n == 0 && sent_before == 0 && gen->tx().size() == 0;
         while (flush_burst(port, gen->tx())) {}
         if (gen->measuring() != was_measuring) {
           was_measuring = true;
@@ -167,6 +171,7 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
           next_progress = std::max(next_progress + 1'000'000, now - now % 1'000'000);
         }
         if (gen->finished(now)) break;
+        if (idle && options.idle_sleep_us > 0) usleep(options.idle_sleep_us);
       }
       // What the last replies triggered (RELEASE, DECLINE) still leaves.
       const std::uint64_t drain_until = clock.now_us() + 200'000;

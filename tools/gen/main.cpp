@@ -100,6 +100,9 @@ Args parse_args(int argc, char** argv) {
   app.add_option("--jitter", r.gen.jitter_s, "retransmission randomisation, +- seconds")->capture_default_str();
   app.add_option("--seed", r.gen.seed, "random seed (xids, jitter, ratios)")->capture_default_str();
   app.add_option("--port", r.driver.port, "DPDK port id")->capture_default_str();
+  app.add_option("--idle-sleep-us", r.driver.idle_sleep_us,
+                 "sleep when a loop found nothing to do (machine shared with the server); 0 = busy poll")
+      ->capture_default_str();
   app.add_flag("--json", r.json, "print the JSON summary as the last line of stdout");
   app.add_flag("!--quiet", r.driver.progress, "no progress line every second on stderr");
   std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());   // CLI11 pops from the back
