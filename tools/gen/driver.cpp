@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #include <unistd.h>
 
@@ -147,7 +148,14 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       r.exit_code = 2;
     } else {
       // Allocating millions of clients takes a while: the clock starts after.
-      auto gen = std::make_unique<Generator>(config, 0);
+      std::unique_ptr<Generator> gen;
+      try {
+        gen = std::make_unique<Generator>(config, 0);
+      } catch (const std::exception& e) {
+        r.error = "cannot set up " + std::to_string(config.clients) + " clients: " + e.what();
+        r.exit_code = 2;
+        return r;   // Port's destructor closes the port; the EAL is left to exit
+      }
       const Clock clock;
       std::array<rte_mbuf*, kBurst> rx;
       std::uint64_t next_progress = 1'000'000, last_completed = 0, last_tx = 0;
@@ -183,6 +191,8 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       }
       const std::uint64_t end = clock.now_us();
       r.json = gen->json_report(end);
+      if (config.giaddr != 0 && !gen->server_mac_known())
+        r.error = "the server (--server-ip) never answered ARP: no request was sent";
       r.counters = gen->counters();
       r.latency = gen->histograms().operation.summary();
       const double active = static_cast<double>(gen->last_completion_us() - gen->measure_start_us()) / 1e6;

@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   const dorado::gen::DriverResult r = dorado::gen::run_driver(args.driver, args.gen);
   if (!r.error.empty()) {
     std::fprintf(stderr, "dorado-gen: %s\n", r.error.c_str());
-    return r.exit_code;
+    if (r.json.empty()) return r.exit_code;
   }
   if (!r.port_stats.empty()) std::fprintf(stderr, "dorado-gen: port %s\n", r.port_stats.c_str());
   const dorado::gen::Counters& c = r.counters;
@@ -200,6 +200,6 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.latency.max));
   }
   std::fflush(stdout);
-  // 0 when every offered operation completed.
-  return c.completed >= c.offered ? 0 : 1;
+  // 0 when operations were offered and every one completed.
+  return c.offered > 0 && c.completed >= c.offered ? 0 : 1;
 }
