@@ -93,6 +93,8 @@ struct Client {
   std::uint8_t op = 0;               // OpKind of the running operation, 0 none
 };
 
+static_assert(sizeof(Client) == 56);
+
 enum OpKind : std::uint8_t { op_none = 0, op_dora = 1, op_renew = 2, op_reboot = 3 };
 
 struct Counters {
