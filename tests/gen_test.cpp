@@ -318,6 +318,9 @@ TEST(Generator, RequestTimeoutRestartsDiscover) {
     if (s.msg.message_type() == MessageType::discover) ++discovers;
   }
   EXPECT_EQ(requests, 4);    // the first went out on the OFFER: 4 tries in all
+  // secs counts from the first DISCOVER of the operation.
+  for (const auto& [t, s] : sent)
+    EXPECT_EQ(s.msg.secs, t / kSec) << "sent at " << t;
   EXPECT_GE(discovers, 1);   // then INIT again
   EXPECT_GE(g.counters().timeouts, 1u);
   EXPECT_EQ(g.counters().link_local, 0u);
