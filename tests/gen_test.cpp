@@ -196,9 +196,9 @@ TEST(Generator, DoraHappyPath) {
 
   const Ipv4 yi = 0x0a630105;
   g.receive(reply(d, MessageType::offer, yi), 1500);
-  s = take(g);
-  ASSERT_EQ(s.size(), 1u);
-  const Sent& r = s[0];
+  const auto s2 = take(g);   // `d` refers into `s`: keep it
+  ASSERT_EQ(s2.size(), 1u);
+  const Sent& r = s2[0];
   EXPECT_EQ(r.msg.message_type(), MessageType::request);
   EXPECT_EQ(r.msg.xid, d.msg.xid);   // RFC 2131 4.4.1: same xid as the DISCOVER
   EXPECT_EQ(r.msg.requested_ip(), yi);
@@ -318,6 +318,9 @@ TEST(Generator, RequestTimeoutRestartsDiscover) {
     if (s.msg.message_type() == MessageType::discover) ++discovers;
   }
   EXPECT_EQ(requests, 4);    // the first went out on the OFFER: 4 tries in all
+  // secs counts from the first DISCOVER of the operation.
+  for (const auto& [t, s] : sent)
+    EXPECT_EQ(s.msg.secs, t / kSec) << "sent at " << t;
   EXPECT_GE(discovers, 1);   // then INIT again
   EXPECT_GE(g.counters().timeouts, 1u);
   EXPECT_EQ(g.counters().link_local, 0u);
@@ -423,6 +426,100 @@ TEST(Generator, RateLimitsNewClients) {
   EXPECT_LE(n, 202u);
 }
 
+TEST(Generator, StormStartsEveryClientAtOnceIgnoringTheWindow) {
+  GenConfig c;
+  c.mode = Mode::storm;
+  c.clients = 3000;
+  c.window = 10;
+  c.duration_s = 1000;
+  Generator g(c, 0);
+  g.poll(0);
+  EXPECT_EQ(take(g).size(), 3000u);
+  EXPECT_EQ(g.in_flight(), 3000u);
+  EXPECT_EQ(g.counters().offered, 3000u);
+}
+
+TEST(Generator, StormRebootHoldsLeasesThenInitReboots) {
+  GenConfig c;
+  c.mode = Mode::storm;
+  c.reboot = true;
+  c.clients = 2;
+  c.duration_s = 1000;
+  Generator g(c, 0);
+  g.poll(0);
+  for (int step = 0; step < 2; ++step)
+    for (auto& s : take(g))
+      g.receive(reply(s, s.msg.message_type() == MessageType::discover ? MessageType::offer : MessageType::ack,
+                      0x0a630300 + s.msg.chaddr_mac().b[5]),
+                1000);
+  g.poll(2000);
+  ASSERT_TRUE(g.measuring());
+  auto reboots = take(g);
+  ASSERT_EQ(reboots.size(), 2u);
+  for (auto& s : reboots) {
+    // INIT-REBOOT: broadcast REQUEST with option 50, no server id, no ciaddr.
+    EXPECT_EQ(s.msg.message_type(), MessageType::request);
+    EXPECT_EQ(s.msg.ciaddr, 0u);
+    EXPECT_FALSE(s.msg.server_id());
+    EXPECT_EQ(s.msg.requested_ip(), 0x0a630300u + s.msg.chaddr_mac().b[5]);
+    EXPECT_EQ(s.frame.ip.dst, 0xffffffffu);
+  }
+  g.receive(reply(reboots[0], MessageType::ack, *reboots[0].msg.requested_ip()), 2100);
+  g.receive(reply(reboots[1], MessageType::nak, 0), 2100);   // NAK: INIT, DISCOVER
+  EXPECT_EQ(g.counters().completed_reboot, 1u);
+  EXPECT_EQ(g.counters().naks, 1u);
+  auto after = take(g);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].msg.message_type(), MessageType::discover);
+}
+
+TEST(Generator, MixedRenewsEarlierLeasesAndStartsNewClients) {
+  GenConfig c;
+  c.mode = Mode::mixed;
+  c.clients = 100;
+  c.renew_ratio = 0.5;
+  c.window = 1;   // one operation at a time: each finds the previous one bound
+  c.duration_s = 1000;
+  Generator g(c, 0);
+  std::uint64_t t = 0;
+  for (int k = 0; k < 60; ++k) {
+    g.poll(t);
+    for (auto& s : take(g)) {
+      const auto type = s.msg.message_type();
+      const Ipv4 yi = s.msg.ciaddr != 0 ? s.msg.ciaddr : 0x0a630400 + s.msg.chaddr_mac().b[5];
+      g.receive(reply(s, type == MessageType::discover ? MessageType::offer : MessageType::ack, yi), t);
+      for (auto& s2 : take(g)) g.receive(reply(s2, MessageType::ack, yi), t);
+    }
+    t += 1000;
+  }
+  EXPECT_GT(g.counters().completed_dora, 10u);
+  EXPECT_GT(g.counters().completed_renew, 10u);
+  EXPECT_EQ(g.counters().completed, g.counters().completed_dora + g.counters().completed_renew);
+  EXPECT_FALSE(g.finished(t));   // mixed runs for its duration
+}
+
+TEST(Generator, VlanTagSentAndRequired) {
+  GenConfig c = one_client();
+  c.vlan = 42;
+  Generator g(c, 0);
+  g.poll(0);
+  auto s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].frame.eth.vlan_count, 1);
+  EXPECT_EQ(s[0].frame.eth.vlans[0].vid(), 42);
+  // The reply keeps the tag (built from the request's envelope by hand here).
+  auto untagged = reply(s[0], MessageType::offer, 0x0a630501);
+  g.receive(untagged, 10);
+  EXPECT_EQ(g.counters().rx_offer, 0u);   // no tag: not our VLAN
+  std::vector<std::uint8_t> tagged(untagged.begin(), untagged.begin() + 12);
+  const std::uint8_t tag[4] = {0x81, 0x00, 0x00, 42};
+  tagged.insert(tagged.end(), tag, tag + 4);
+  tagged.insert(tagged.end(), untagged.begin() + 12, untagged.end());
+  g.receive(tagged, 20);
+  EXPECT_EQ(g.counters().rx_offer, 1u);
+  EXPECT_EQ(g.client(0).state, State::requesting);
+}
+
 TEST(Generator, RelayModeResolvesServerSendsOption82AnswersArp) {
   GenConfig c = one_client();
   c.giaddr = kGiaddr;
@@ -459,25 +556,38 @@ TEST(Generator, RelayModeResolvesServerSendsOption82AnswersArp) {
   // Replies come to giaddr:67.
   const Ipv4 yi = 0x0a63010b;
   g.receive(reply(d, MessageType::offer, yi), 2000);
-  s = take(g);
-  ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].msg.relay_agent_info().has_value(), true);
-  g.receive(reply(s[0], MessageType::ack, yi), 3000);
+  const auto s2 = take(g);   // `d` refers into `s`: keep it
+  ASSERT_EQ(s2.size(), 1u);
+  EXPECT_EQ(s2[0].msg.relay_agent_info().has_value(), true);
+  g.receive(reply(s2[0], MessageType::ack, yi), 3000);
   EXPECT_EQ(g.counters().completed, 1u);
 
   // ARP for the giaddr and for the bound client's address: the port's MAC.
   const wire::MacAddr asker{{0x02, 0xcc, 0, 0, 0, 3}};
   for (Ipv4 target : {kGiaddr, yi}) {
     g.receive(arp(1, asker, kServer, target), 4000);
-    s = take(g);
-    ASSERT_EQ(s.size(), 1u);
-    EXPECT_EQ(s[0].frame.arp.op, 2);
-    EXPECT_EQ(s[0].frame.arp.spa, target);
-    EXPECT_EQ(s[0].frame.arp.sha, kPortMac);
-    EXPECT_EQ(s[0].frame.eth.dst, asker);
+    const auto a = take(g);
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].frame.arp.op, 2);
+    EXPECT_EQ(a[0].frame.arp.spa, target);
+    EXPECT_EQ(a[0].frame.arp.sha, kPortMac);
+    EXPECT_EQ(a[0].frame.eth.dst, asker);
   }
   g.receive(arp(1, asker, kServer, 0x0a6301ff), 4000);   // nobody's address
   EXPECT_TRUE(take(g).empty());
+
+  // At T1 (300 s of 600) the renewal goes unicast from the client's address,
+  // not relayed; the server answers that address on port 68.
+  const auto t1 = run(g, 300 * kSec + 3000, 300 * kSec + 3000);
+  ASSERT_EQ(t1.size(), 1u);
+  const Sent& renew = t1[0].second;
+  EXPECT_EQ(renew.frame.eth.src, kPortMac);
+  EXPECT_EQ(renew.frame.ip.src, yi);
+  EXPECT_EQ(renew.frame.udp.src_port, 68);
+  EXPECT_EQ(renew.msg.giaddr, 0u);
+  EXPECT_FALSE(renew.msg.relay_agent_info());
+  g.receive(reply(renew, MessageType::ack, yi), 300 * kSec + 4000);
+  EXPECT_EQ(g.counters().completed_renew, 1u);
 }
 
 TEST(Generator, DirectModeAnswersArpForBoundAddressWithClientMac) {

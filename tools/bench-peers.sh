@@ -36,61 +36,16 @@ export DORADO_BIN="$BUILD/control/daemon/dorado" E2E_NAME=bench   # read by lib.
 source "$ROOT/tests/e2e/lib.sh"
 require_env
 "$ROOT/tools/setup-deps.sh" >/dev/null
-if ! command -v kea-dhcp4 >/dev/null || ! command -v perfdhcp >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kea-dhcp4-server kea-admin >/dev/null
-fi
+# shellcheck source=peers-lib.sh
+source "$ROOT/tools/peers-lib.sh"
+ensure_peers
 
-KEA_PID=""
-start_kea() {
-  ip -n "$SRV_NS" addr add 10.99.0.1/16 dev "$SRV_IF"
-  cat >"$WORK/kea.json" <<JSON
-{"Dhcp4": {"interfaces-config": {"interfaces": ["$SRV_IF"], "dhcp-socket-type": "udp"},
- "lease-database": {"type": "memfile", "persist": false},
- "valid-lifetime": 600,
- "subnet4": [{"id": 1, "subnet": "10.96.0.0/12",
-   "pools": [{"pool": "10.97.0.0-10.111.255.255"}],
-   "option-data": [{"name": "routers", "data": "10.99.0.1"},
-                   {"name": "domain-name-servers", "data": "10.99.0.53, 10.99.0.54"},
-                   {"name": "domain-name", "data": "example.net"}]}],
- "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "stderr"}]}]}}
-JSON
-  mkdir -p "$WORK/kea-run"
-  KEA_PIDFILE_DIR="$WORK/kea-run" KEA_LOCKFILE_DIR="$WORK/kea-run" \
-    ip netns exec "$SRV_NS" kea-dhcp4 -c "$WORK/kea.json" >"$WORK/kea.log" 2>&1 &
-  KEA_PID=$!
-  sleep 2
-}
-stop_kea() {
-  kill -TERM "$KEA_PID" 2>/dev/null || true
-  wait "$KEA_PID" 2>/dev/null || true
-  ip -n "$SRV_NS" addr flush dev "$SRV_IF"
-}
-
-run_rate() {   # run_rate RATE -> "DORA/s discover_drops request_drops client_rcvbuf_drops"
-  local out="$WORK/perf-$1.out"
-  # Replies lost in perfdhcp's own socket buffer (the client cannot keep up)
-  # show as UdpRcvbufErrors in the client namespace: count them per rate.
-  ip netns exec "$CLI_NS" nstat -n >/dev/null 2>&1 || true
-  ip netns exec "$CLI_NS" timeout $((SECONDS_PER_RATE + 30)) perfdhcp -4 -l "$CLI_IF" -r "$1" \
-    -R 10000000 -p "$SECONDS_PER_RATE" -W 1000000 10.99.0.1 >"$out" 2>&1 || true
-  local rate d1 d2 acks
-  # Completed exchanges over the offered period (perfdhcp's own "Rate:"
-  # divides by the period plus the -W wait).
-  acks=$(awk '/Statistics for: REQUEST-ACK/{on=1} on && /^received packets:/{print $3; exit}' "$out")
-  rate=$(awk -v a="${acks:-0}" -v s="$SECONDS_PER_RATE" 'BEGIN{printf "%.0f", a / s}')
-  d1=$(awk '/Statistics for: DISCOVER-OFFER/{on=1} on && /^drops:/{print $2; exit}' "$out")
-  d2=$(awk '/Statistics for: REQUEST-ACK/{on=1} on && /^drops:/{print $2; exit}' "$out")
-  local rcvbuf
-  rcvbuf=$(ip netns exec "$CLI_NS" nstat -z UdpRcvbufErrors 2>/dev/null | awk '$1=="UdpRcvbufErrors"{print $2}')
-  echo "${rate:-?} ${d1:-?} ${d2:-?} ${rcvbuf:-?}"
-}
+run_rate() { perfdhcp_rate "$1" "$SECONDS_PER_RATE"; }   # -> "DORA/s d1 d2 rcvbuf"
 
 make_world
 ip -n "$CLI_NS" addr add 10.99.0.2/16 dev "$CLI_IF"
-# Every perfdhcp client is new: one million addresses, so that no rate runs
-# out of them (20000/s for 10 s needs 200,000).
-PREFIX='prefix = "10.96.0.0/12"'
-POOLS='pools = ["10.97.0.0-10.111.255.255"]'
+# Every perfdhcp client is new: one million addresses (peers-lib.sh), so
+# that no rate runs out of them (20000/s for 10 s needs 200,000).
 printf '| server | offered /s | DORA/s done | DISCOVER drops | REQUEST drops | of which lost in perfdhcp socket |\n|---|---|---|---|---|---|\n' >"$WORK/table.md"
 for server in $SERVERS; do
   case $server in
@@ -99,8 +54,7 @@ for server in $SERVERS; do
       workers=${spec%%-*}
       durability=fsync; [ "$spec" = "$workers" ] || durability=${spec#*-}
       rm -rf "$WORK/store"
-      write_config "$WORK/dorado.toml" "$workers"
-      sed -i "s|^prefix = .*|$PREFIX|; s|^pools = .*|$POOLS|; s|^dir = .*|&\ndurability = \"$durability\"|" "$WORK/dorado.toml"
+      bench_dorado_config "$WORK/dorado.toml" "$workers" "$durability"
       start_dorado "$WORK/dorado.toml" ;;
     kea) command -v kea-dhcp4 >/dev/null || { log "kea-dhcp4 missing, skipped"; continue; }
       start_kea ;;

@@ -13,6 +13,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
+
+#include <unistd.h>
 
 namespace dorado::gen {
 
@@ -145,7 +148,14 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       r.exit_code = 2;
     } else {
       // Allocating millions of clients takes a while: the clock starts after.
-      auto gen = std::make_unique<Generator>(config, 0);
+      std::unique_ptr<Generator> gen;
+      try {
+        gen = std::make_unique<Generator>(config, 0);
+      } catch (const std::exception& e) {
+        r.error = "cannot set up " + std::to_string(config.clients) + " clients: " + e.what();
+        r.exit_code = 2;
+        return r;   // Port's destructor closes the port; the EAL is left to exit
+      }
       const Clock clock;
       std::array<rte_mbuf*, kBurst> rx;
       std::uint64_t next_progress = 1'000'000, last_completed = 0, last_tx = 0;
@@ -156,7 +166,9 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
         for (std::uint16_t k = 0; k < n; ++k)
           gen->receive({rte_pktmbuf_mtod(rx[k], const std::uint8_t*), rx[k]->data_len}, now);
         if (n != 0) rte_pktmbuf_free_bulk(rx.data(), n);
+        const std::uint64_t sent_before = gen->tx().size();
         gen->poll(now);
+        const bool idle = n == 0 && sent_before == 0 && gen->tx().size() == 0;
         while (flush_burst(port, gen->tx())) {}
         if (gen->measuring() != was_measuring) {
           was_measuring = true;
@@ -167,6 +179,7 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
           next_progress = std::max(next_progress + 1'000'000, now - now % 1'000'000);
         }
         if (gen->finished(now)) break;
+        if (idle && options.idle_sleep_us > 0) usleep(options.idle_sleep_us);
       }
       // What the last replies triggered (RELEASE, DECLINE) still leaves.
       const std::uint64_t drain_until = clock.now_us() + 200'000;
@@ -178,6 +191,8 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       }
       const std::uint64_t end = clock.now_us();
       r.json = gen->json_report(end);
+      if (config.giaddr != 0 && !gen->server_mac_known())
+        r.error = "the server (--server-ip) never answered ARP: no request was sent";
       r.counters = gen->counters();
       r.latency = gen->histograms().operation.summary();
       const double active = static_cast<double>(gen->last_completion_us() - gen->measure_start_us()) / 1e6;

@@ -19,6 +19,9 @@ struct DriverOptions {
   std::uint16_t port = 0;
   bool progress = true;                // a line per second on stderr
   std::uint16_t rx_desc = 4096, tx_desc = 4096;
+  // > 0: sleep this long when a loop received nothing and had nothing to
+  // send (a machine shared with the server); 0: busy polling.
+  unsigned idle_sleep_us = 0;
 };
 
 struct DriverResult {

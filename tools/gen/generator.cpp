@@ -194,7 +194,7 @@ std::uint64_t Generator::retransmit_delay_us(std::uint32_t tries) noexcept {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(base + r, static_cast<std::int64_t>(kTickUs)));
 }
 
-bool Generator::send(std::uint32_t i, Kind k) noexcept {
+bool Generator::send(std::uint32_t i, Kind k, std::uint64_t now) noexcept {
   const wire::MutableBytes slot = tx_.reserve();
   if (slot.empty()) {
     ++c_.tx_ring_full;
@@ -237,6 +237,9 @@ bool Generator::send(std::uint32_t i, Kind k) noexcept {
   std::uint8_t* p = slot.data() + hs;
   std::memcpy(p, t.payload.data(), t.payload.size());
   wire::store_be32(p + 4, c.xid);
+  // secs: time since the client began this operation (RFC 2131 table 5).
+  const std::uint64_t secs = now > c.op_start_us ? (now - c.op_start_us) / kUs : 0;
+  wire::store_be16(p + 8, static_cast<std::uint16_t>(std::min<std::uint64_t>(secs, 0xffff)));
   if (k == Kind::request_ciaddr || k == Kind::request_rebind || k == Kind::release)
     wire::store_be32(p + 12, c.yiaddr);
   std::memcpy(p + 28, mac.b.data(), 6);
@@ -273,7 +276,7 @@ void Generator::try_send(std::uint32_t i, std::uint64_t now) noexcept {
     case State::rebooting: k = Kind::request_reboot; break;
     default: return;
   }
-  if (!send(i, k)) {
+  if (!send(i, k, now)) {
     wheel_.schedule(i, now + kTickUs);   // TX ring full: try again next tick
     return;
   }
@@ -410,14 +413,14 @@ void Generator::bind(std::uint32_t i, const wire::DhcpMessage& m, std::uint64_t 
   end_operation(i, true, now);
   if (cfg_.decline_ratio > 0 &&
       static_cast<double>(rand() >> 11) * 0x1.0p-53 < cfg_.decline_ratio) {
-    send(i, Kind::decline);
+    send(i, Kind::decline, now);
     ++c_.declines;
     c.state = State::done;
     wheel_.cancel(i);
     return;
   }
   if (cfg_.release) {
-    send(i, Kind::release);
+    send(i, Kind::release, now);
     ++c_.releases;
     c.state = State::done;
     wheel_.cancel(i);
@@ -596,9 +599,10 @@ void Generator::receive(wire::Bytes frame, std::uint64_t now_us) noexcept {
     ++c_.rx_ignored;
     return;
   }
-  const bool ours = cfg_.giaddr != 0
-                        ? f.udp.dst_port == wire::kPortBootps && f.ip.dst == cfg_.giaddr
-                        : f.udp.dst_port == wire::kPortBootpc;
+  // Relay mode: relayed replies come to giaddr:67; replies to renewing
+  // clients (unicast, not relayed) to their address, port 68.
+  const bool ours = f.udp.dst_port == wire::kPortBootpc ||
+                    (cfg_.giaddr != 0 && f.udp.dst_port == wire::kPortBootps && f.ip.dst == cfg_.giaddr);
   if (!ours) {
     ++c_.rx_ignored;
     return;

@@ -81,7 +81,7 @@ std::string validate(const GenConfig& c);
 
 // One emulated client: 56 bytes, in one flat array.
 struct Client {
-  std::uint64_t op_start_us = 0;     // start of the operation (DORA, renewal, reboot)
+  std::uint64_t op_start_us = 0;     // start of the operation (DORA, renewal, reboot); `secs`
   std::uint64_t phase_start_us = 0;  // first DISCOVER or REQUEST of the current exchange
   std::uint64_t bound_us = 0;        // when the lease was granted (T1/T2/expiry base)
   std::uint32_t xid = 0;
@@ -92,6 +92,8 @@ struct Client {
   std::uint8_t tries = 0;            // transmissions in the current exchange
   std::uint8_t op = 0;               // OpKind of the running operation, 0 none
 };
+
+static_assert(sizeof(Client) == 56);
 
 enum OpKind : std::uint8_t { op_none = 0, op_dora = 1, op_renew = 2, op_reboot = 3 };
 
@@ -196,7 +198,7 @@ class Generator {
   void start_dora(std::uint32_t i, std::uint64_t now) noexcept;
   void begin_exchange(std::uint32_t i, State s, std::uint64_t now) noexcept;
   void try_send(std::uint32_t i, std::uint64_t now) noexcept;
-  bool send(std::uint32_t i, Kind k) noexcept;
+  bool send(std::uint32_t i, Kind k, std::uint64_t now) noexcept;
   void bind(std::uint32_t i, const wire::DhcpMessage& m, std::uint64_t now) noexcept;
   void end_operation(std::uint32_t i, bool ok, std::uint64_t now) noexcept;
   std::uint64_t retransmit_delay_us(std::uint32_t tries) noexcept;

@@ -100,6 +100,9 @@ Args parse_args(int argc, char** argv) {
   app.add_option("--jitter", r.gen.jitter_s, "retransmission randomisation, +- seconds")->capture_default_str();
   app.add_option("--seed", r.gen.seed, "random seed (xids, jitter, ratios)")->capture_default_str();
   app.add_option("--port", r.driver.port, "DPDK port id")->capture_default_str();
+  app.add_option("--idle-sleep-us", r.driver.idle_sleep_us,
+                 "sleep when a loop found nothing to do (machine shared with the server); 0 = busy poll")
+      ->capture_default_str();
   app.add_flag("--json", r.json, "print the JSON summary as the last line of stdout");
   app.add_flag("!--quiet", r.driver.progress, "no progress line every second on stderr");
   std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());   // CLI11 pops from the back
@@ -177,7 +180,7 @@ int main(int argc, char** argv) {
   const dorado::gen::DriverResult r = dorado::gen::run_driver(args.driver, args.gen);
   if (!r.error.empty()) {
     std::fprintf(stderr, "dorado-gen: %s\n", r.error.c_str());
-    return r.exit_code;
+    if (r.json.empty()) return r.exit_code;
   }
   if (!r.port_stats.empty()) std::fprintf(stderr, "dorado-gen: port %s\n", r.port_stats.c_str());
   const dorado::gen::Counters& c = r.counters;
@@ -197,6 +200,6 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.latency.max));
   }
   std::fflush(stdout);
-  // 0 when every offered operation completed.
-  return c.completed >= c.offered ? 0 : 1;
+  // 0 when operations were offered and every one completed.
+  return c.offered > 0 && c.completed >= c.offered ? 0 : 1;
 }
