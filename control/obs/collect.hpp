@@ -4,10 +4,8 @@
 // read directly: only through those functions, which read the atomics
 // workers publish (runtime/counters.hpp, runtime/worker.hpp).
 //
-// Also the DPDK hooks of observability, called from the main thread after
-// the EAL is up: the /dorado/... telemetry commands (served by DPDK's
-// telemetry thread from the SnapshotBoard; see snapshot.hpp for who
-// reads what) and the packet-capture server for dpdk-dumpcap (rte_pdump).
+// Observer ties it together for the daemon (metrics server, telemetry,
+// pdump, warnings).
 #pragma once
 
 #include <chrono>
@@ -21,6 +19,7 @@
 #include "obs/http.hpp"
 #include "obs/log.hpp"
 #include "obs/snapshot.hpp"
+#include "obs/telemetry.hpp"
 #include "runtime/runtime.hpp"
 #include "store/store.hpp"
 
@@ -80,18 +79,5 @@ class Observer {
   std::uint64_t last_collect_us_ = 0;
   bool telemetry_ = false, pdump_ = false;
 };
-
-// Registers the /dorado/... telemetry commands (once per process; later
-// calls only switch the board). Until detach_telemetry() the callbacks
-// read `board` (fresh(), waiting up to 200 ms for the control thread);
-// afterwards they answer an error. Returns "" or an error text.
-std::string attach_telemetry(std::shared_ptr<SnapshotBoard> board);
-void detach_telemetry();
-
-// rte_pdump_init(): lets dpdk-dumpcap / dpdk-pdump (secondary processes with
-// the same --file-prefix) capture the ports' traffic. Returns "" or an
-// error. pdump_uninit() at stop.
-std::string pdump_init();
-void pdump_uninit();
 
 }  // namespace dorado::obs
