@@ -63,8 +63,8 @@ PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::Compi
 }
 
 Collector::Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
-                     std::uint64_t commit_records)
-    : rt_(rt), store_(store), pools_(std::move(pools)), commit_records_(commit_records) {}
+                     std::uint64_t commit_records, bool fsync_mode)
+    : rt_(rt), store_(store), pools_(std::move(pools)), commit_records_(commit_records), fsync_mode_(fsync_mode) {}
 
 std::shared_ptr<Snapshot> Collector::collect() const {
   auto s = std::make_shared<Snapshot>();
@@ -131,7 +131,9 @@ std::shared_ptr<Snapshot> Collector::collect() const {
     st.leases = c.leases;
     st.fsync_ns_last = c.fsync_ns_last;
     st.fsync_ns_max = c.fsync_ns_max;
-    st.commit_records = commit_records_;
+    // Journal lag is worth a warning only where ACKs wait for it: in
+    // "async" records wait up to a second for their fsync by design.
+    st.commit_records = fsync_mode_ ? commit_records_ : 0;
   }
   return s;
 }
@@ -151,7 +153,8 @@ Observer::Observer(const runtime::Runtime& rt, const store::Store* store,
                    Logger& log)
     : config_(config),
       log_(log),
-      collector_(rt, store, pool_catalog(config.engine, compiled), config.store.commit_records) {
+      collector_(rt, store, pool_catalog(config.engine, compiled), config.store.commit_records,
+                 config.store.durability == config::Durability::fsync) {
   thresholds_.pool_percent = config.control.pool_warn_percent;
 }
 

@@ -38,8 +38,10 @@ PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::Compi
 
 class Collector {
  public:
+  // commit_records and fsync_mode: [store] commit_records and durability
+  // "fsync" (the journal-lag warning's threshold and whether it applies).
   Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
-            std::uint64_t commit_records);
+            std::uint64_t commit_records, bool fsync_mode);
   const PoolCatalog& pools() const noexcept { return pools_; }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
@@ -49,6 +51,7 @@ class Collector {
   const store::Store* store_;
   PoolCatalog pools_;
   std::uint64_t commit_records_;
+  bool fsync_mode_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 

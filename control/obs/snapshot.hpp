@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dorado::obs {
@@ -82,7 +83,8 @@ struct StoreStats {
   std::uint64_t pending_records = 0;   // journal lag: taken, not yet durable
   std::uint64_t leases = 0;            // leases in the store's mirror
   std::uint64_t fsync_ns_last = 0, fsync_ns_max = 0;
-  std::uint64_t commit_records = 0;    // config: group commit size (warning threshold)
+  std::uint64_t commit_records = 0;    // journal-lag warning threshold ([store] commit_records
+                                       // in fsync mode); 0: no lag warning
 };
 
 struct Snapshot {
