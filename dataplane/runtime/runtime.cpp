@@ -447,8 +447,6 @@ std::vector<WorkerGauges> Runtime::gauges() const {
   return out;
 }
 
-const engine::CompiledConfig& Runtime::engine_config() const noexcept { return *impl_->engine_config; }
-
 std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
   std::vector<WorkerSnapshot> out;
   for (const auto& p : impl_->ports) {

@@ -173,7 +173,6 @@ class Runtime {
   // Control thread (or any thread while the Runtime lives): per worker, the
   // gauges it published last plus its rings' occupancy. Allocates.
   std::vector<WorkerGauges> gauges() const;
-  const engine::CompiledConfig& engine_config() const noexcept;
   // Per-port NIC statistics (rte_eth_stats): packets, misses, errors.
   std::vector<WorkerSnapshot> port_snapshot() const;
   // The counters as text: "counters (all workers):" with the sums, then
