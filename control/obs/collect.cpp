@@ -43,21 +43,22 @@ const std::vector<std::string>& all_counter_names() {
 
 PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::CompiledConfig& compiled) {
   PoolCatalog c;
-  for (std::uint32_t s = 0; s < compiled.subnets.size(); ++s) {
-    const engine::CompiledSubnet& cs = compiled.subnets[s];
+  const auto subnet_text = [](const engine::CompiledSubnet& cs) {
+    return ipv4_text(cs.network) + "/" + std::to_string(cs.prefix_len);
+  };
+  for (const auto& cs : compiled.subnets) {
     std::uint64_t size = 0;
     for (std::uint32_t b = cs.first_block; b < cs.first_block + cs.block_count; ++b)
       size += static_cast<std::uint64_t>(std::popcount(compiled.blocks[b].allocatable));
-    if (size == 0) continue;
-    std::string pools;
-    for (const auto& sc : config.subnets) {
-      if (sc.id != cs.id) continue;
-      for (const auto& r : sc.pools) {
-        if (!pools.empty()) pools += ',';
-        pools += ipv4_text(r.first) + "-" + ipv4_text(r.last);
-      }
+    c.subnets.push_back({subnet_text(cs), "", size});
+  }
+  for (const auto& sc : config.subnets) {
+    for (const auto& r : sc.pools) {
+      const std::uint32_t s = compiled.subnet_index_of(r.first);
+      c.entries.push_back({s == engine::kNil ? "?" : subnet_text(compiled.subnets[s]),
+                           ipv4_text(r.first) + "-" + ipv4_text(r.last), 0});
+      c.ranges.push_back(r);
     }
-    c.entries.push_back({s, ipv4_text(cs.network) + "/" + std::to_string(cs.prefix_len), pools, size});
   }
   return c;
 }
@@ -96,11 +97,19 @@ std::shared_ptr<Snapshot> Collector::collect() const {
     }
     s->workers.push_back(std::move(ws));
   }
-  for (const auto& e : pools_.entries) {
+  for (std::size_t i = 0; i < pools_.entries.size(); ++i) {
+    const auto& e = pools_.entries[i];
     PoolStats p{e.subnet, e.pool, e.size, 0};
     for (const auto& g : gauges)
-      if (e.subnet_index < g.subnet_free.size()) p.free += g.subnet_free[e.subnet_index];
+      if (i < g.pool_free.size()) p.free += g.pool_free[i];
     s->pools.push_back(std::move(p));
+  }
+  for (std::size_t i = 0; i < pools_.subnets.size(); ++i) {
+    const auto& e = pools_.subnets[i];
+    PoolStats p{e.subnet, "", e.size, 0};
+    for (const auto& g : gauges)
+      if (i < g.subnet_free.size()) p.free += g.subnet_free[i];
+    s->subnets.push_back(std::move(p));
   }
   for (const auto& port : rt_.port_snapshot()) {
     PortStats ps;
@@ -148,12 +157,21 @@ constexpr std::uint64_t kCollectIntervalUs = 1'000'000;   // unasked
 constexpr std::uint64_t kMinCollectIntervalUs = 50'000;
 }
 
-Observer::Observer(const runtime::Runtime& rt, const store::Store* store,
-                   const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
-                   Logger& log)
+namespace {
+PoolCatalog watched_pools(runtime::Runtime& rt, const engine::EngineConfig& config,
+                          const engine::CompiledConfig& compiled) {
+  PoolCatalog c = pool_catalog(config, compiled);
+  const std::vector<std::uint64_t> sizes = rt.watch_pools(c.ranges);
+  for (std::size_t i = 0; i < c.entries.size() && i < sizes.size(); ++i) c.entries[i].size = sizes[i];
+  return c;
+}
+}  // namespace
+
+Observer::Observer(runtime::Runtime& rt, const store::Store* store, const config::DaemonConfig& config,
+                   const engine::CompiledConfig& compiled, Logger& log)
     : config_(config),
       log_(log),
-      collector_(rt, store, pool_catalog(config.engine, compiled), config.store.commit_records,
+      collector_(rt, store, watched_pools(rt, config.engine, compiled), config.store.commit_records,
                  config.store.durability == config::Durability::fsync) {
   thresholds_.pool_percent = config.control.pool_warn_percent;
 }
@@ -164,7 +182,7 @@ void Observer::start() {
   std::uint64_t addresses = 0;
   for (const auto& e : collector_.pools().entries) addresses += e.size;
   log_.info("config: " + std::to_string(config_.engine.subnets.size()) + " subnet(s), " +
-            std::to_string(collector_.pools().entries.size()) + " with pools, " +
+            std::to_string(collector_.pools().entries.size()) + " pool(s), " +
             std::to_string(addresses) + " dynamic addresses; " + std::to_string(config_.dpdk.workers) +
             " worker(s); pool_warn_percent " + std::to_string(config_.control.pool_warn_percent));
   last_ = collector_.collect();

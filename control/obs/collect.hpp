@@ -25,15 +25,19 @@
 
 namespace dorado::obs {
 
-// What does not change while dorado runs: the pools' labels and sizes.
+// What does not change while dorado runs: every pool range of the config
+// (file order) with its subnet and size, and every subnet (CompiledConfig
+// order) with its dynamic addresses.
 struct PoolCatalog {
   struct Entry {
-    std::uint32_t subnet_index;   // CompiledConfig::subnets index
-    std::string subnet, pool;
-    std::uint64_t size;
+    std::string subnet, pool;     // "10.99.0.0/16", "10.99.1.0-10.99.1.255"
+    std::uint64_t size = 0;       // from Runtime::watch_pools
   };
-  std::vector<Entry> entries;     // subnets with at least one dynamic address
+  std::vector<Entry> entries;
+  std::vector<engine::AddressRange> ranges;   // parallel to entries
+  std::vector<Entry> subnets;                 // pool = "" here
 };
+// Labels and subnet sizes; pool sizes are left 0 (Runtime::watch_pools).
 PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::CompiledConfig& compiled);
 
 class Collector {
@@ -63,7 +67,8 @@ class Collector {
 // stop() undoes start(). Control thread only.
 class Observer {
  public:
-  Observer(const runtime::Runtime& rt, const store::Store* store, const config::DaemonConfig& config,
+  // Before rt.start(): asks the workers to count the pools (watch_pools).
+  Observer(runtime::Runtime& rt, const store::Store* store, const config::DaemonConfig& config,
            const engine::CompiledConfig& compiled, Logger& log);
   ~Observer();
   void start();
