@@ -74,6 +74,7 @@ Snapshot sample_snapshot() {
     s.workers.push_back(ws);
   }
   s.pools.push_back({"10.99.1.0/24", "10.99.1.10-10.99.1.19", 10, 7});
+  s.subnets.push_back({"10.99.1.0/24", "", 10, 7});
   s.ports.push_back({0, "net_af_packet0", {{"ipackets", 20}, {"imissed", 0}}});
   s.store.present = true;
   s.store.pending_records = 5;
@@ -101,6 +102,8 @@ TEST(Prometheus, RenderSnapshot) {
   EXPECT_TRUE(has("dorado_pool_addresses{subnet=\"10.99.1.0/24\",pool=\"10.99.1.10-10.99.1.19\"} 10"));
   EXPECT_TRUE(has("dorado_pool_used_addresses{subnet=\"10.99.1.0/24\",pool=\"10.99.1.10-10.99.1.19\"} 3"));
   EXPECT_TRUE(has("dorado_pool_free_addresses{subnet=\"10.99.1.0/24\",pool=\"10.99.1.10-10.99.1.19\"} 7"));
+  EXPECT_TRUE(has("dorado_subnet_addresses{subnet=\"10.99.1.0/24\"} 10"));
+  EXPECT_TRUE(has("dorado_subnet_free_addresses{subnet=\"10.99.1.0/24\"} 7"));
   EXPECT_TRUE(has("dorado_journal_lag_records 5"));
   EXPECT_TRUE(has("dorado_journal_fsync_seconds{which=\"last\"} 0.0015"));
   EXPECT_TRUE(has("dorado_ring_size{worker=\"1\",ring=\"changes\"} 1024"));

@@ -635,8 +635,22 @@ TEST_F(RuntimeTest, TwoWorkersOnTwoQueuesEachPollTheirOwn) {
 
 TEST_F(RuntimeTest, GaugesShowOffersAndFreeAddressesOfEveryShard) {
   RingPort port(2, 2);
-  auto rt = start(runtime_config(port, 2));
-  ASSERT_TRUE(rt);
+  auto created = Runtime::create(runtime_config(port, 2), *loaded_->compiled);
+  ASSERT_TRUE(created.runtime) << created.error;
+  auto rt = std::move(created.runtime);
+  // Every pool of the config, plus one that straddles two blocks and one
+  // outside every subnet.
+  std::vector<engine::AddressRange> pools;
+  for (const auto& sc : loaded_->config->engine.subnets)
+    for (const auto& r : sc.pools) pools.push_back(r);
+  const std::size_t configured = pools.size();
+  pools.push_back({0x0a63013c, 0x0a630143});   // 10.99.1.60-10.99.1.67: two blocks
+  pools.push_back({0x0a620000, 0x0a62000a});   // 10.98.0.0-10.98.0.10: in no subnet
+  const auto sizes = rt->watch_pools(pools);
+  ASSERT_EQ(sizes.size(), configured + 2);
+  EXPECT_EQ(sizes[configured], 8u);
+  EXPECT_EQ(sizes[configured + 1], 0u);
+  ASSERT_EQ(rt->start(), "");
   const engine::CompiledConfig& cc = *loaded_->compiled;
   std::vector<std::uint64_t> size(cc.subnets.size(), 0);
   for (const auto& b : cc.blocks) size[b.subnet] += static_cast<std::uint64_t>(__builtin_popcountll(b.allocatable));
@@ -670,6 +684,16 @@ TEST_F(RuntimeTest, GaugesShowOffersAndFreeAddressesOfEveryShard) {
     size_total += size[s];
   }
   EXPECT_EQ(free_total, size_total - kClients);
+  // The pools' free counts (a background pass) agree with the subnets'.
+  std::uint64_t pool_size = 0, pool_free = 0;
+  for (std::size_t p = 0; p < configured; ++p) pool_size += sizes[p];
+  EXPECT_EQ(pool_size, size_total);
+  ASSERT_TRUE(wait_for([&] {
+    g = rt->gauges();
+    pool_free = 0;
+    for (std::size_t p = 0; p < configured; ++p) pool_free += sum(g, [&](const auto& w) { return w.pool_free[p]; });
+    return pool_free == size_total - kClients;
+  })) << pool_free;
   EXPECT_EQ(sum(g, [&](const auto& w) { return w.lease_states[static_cast<std::size_t>(engine::LeaseState::active)]; }), 0u);
   expect_no_drops(*rt);
 }

@@ -4,10 +4,8 @@
 // read directly: only through those functions, which read the atomics
 // workers publish (runtime/counters.hpp, runtime/worker.hpp).
 //
-// Also the DPDK hooks of observability, called from the main thread after
-// the EAL is up: the /dorado/... telemetry commands (served by DPDK's
-// telemetry thread from the SnapshotBoard; see snapshot.hpp for who
-// reads what) and the packet-capture server for dpdk-dumpcap (rte_pdump).
+// Observer ties it together for the daemon (metrics server, telemetry,
+// pdump, warnings).
 #pragma once
 
 #include <chrono>
@@ -21,26 +19,33 @@
 #include "obs/http.hpp"
 #include "obs/log.hpp"
 #include "obs/snapshot.hpp"
+#include "obs/telemetry.hpp"
 #include "runtime/runtime.hpp"
 #include "store/store.hpp"
 
 namespace dorado::obs {
 
-// What does not change while dorado runs: the pools' labels and sizes.
+// What does not change while dorado runs: every pool range of the config
+// (file order) with its subnet and size, and every subnet (CompiledConfig
+// order) with its dynamic addresses.
 struct PoolCatalog {
   struct Entry {
-    std::uint32_t subnet_index;   // CompiledConfig::subnets index
-    std::string subnet, pool;
-    std::uint64_t size;
+    std::string subnet, pool;     // "10.99.0.0/16", "10.99.1.0-10.99.1.255"
+    std::uint64_t size = 0;       // from Runtime::watch_pools
   };
-  std::vector<Entry> entries;     // subnets with at least one dynamic address
+  std::vector<Entry> entries;
+  std::vector<engine::AddressRange> ranges;   // parallel to entries
+  std::vector<Entry> subnets;                 // pool = "" here
 };
+// Labels and subnet sizes; pool sizes are left 0 (Runtime::watch_pools).
 PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::CompiledConfig& compiled);
 
 class Collector {
  public:
+  // commit_records and fsync_mode: [store] commit_records and durability
+  // "fsync" (the journal-lag warning's threshold and whether it applies).
   Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
-            std::uint64_t commit_records);
+            std::uint64_t commit_records, bool fsync_mode);
   const PoolCatalog& pools() const noexcept { return pools_; }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
@@ -50,6 +55,7 @@ class Collector {
   const store::Store* store_;
   PoolCatalog pools_;
   std::uint64_t commit_records_;
+  bool fsync_mode_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -61,7 +67,8 @@ class Collector {
 // stop() undoes start(). Control thread only.
 class Observer {
  public:
-  Observer(const runtime::Runtime& rt, const store::Store* store, const config::DaemonConfig& config,
+  // Before rt.start(): asks the workers to count the pools (watch_pools).
+  Observer(runtime::Runtime& rt, const store::Store* store, const config::DaemonConfig& config,
            const engine::CompiledConfig& compiled, Logger& log);
   ~Observer();
   void start();
@@ -80,18 +87,5 @@ class Observer {
   std::uint64_t last_collect_us_ = 0;
   bool telemetry_ = false, pdump_ = false;
 };
-
-// Registers the /dorado/... telemetry commands (once per process; later
-// calls only switch the board). Until detach_telemetry() the callbacks
-// read `board` (fresh(), waiting up to 200 ms for the control thread);
-// afterwards they answer an error. Returns "" or an error text.
-std::string attach_telemetry(std::shared_ptr<SnapshotBoard> board);
-void detach_telemetry();
-
-// rte_pdump_init(): lets dpdk-dumpcap / dpdk-pdump (secondary processes with
-// the same --file-prefix) capture the ports' traffic. Returns "" or an
-// error. pdump_uninit() at stop.
-std::string pdump_init();
-void pdump_uninit();
 
 }  // namespace dorado::obs

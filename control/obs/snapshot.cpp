@@ -166,7 +166,7 @@ std::string render_metrics(const Snapshot& s) {
     e.sample("dorado_leases", {{"state", kLeaseStateNames[st]}}, states[st]);
 
   e.family("dorado_pool_addresses", MetricType::gauge,
-           "Dynamic addresses of a subnet's pools (less exclusions, reservations, network, "
+           "Addresses of a pool that can be handed out (less exclusions, reservations, network, "
            "broadcast and server addresses).");
   for (const auto& p : s.pools)
     e.sample("dorado_pool_addresses", {{"subnet", p.subnet}, {"pool", p.pool}}, p.size);
@@ -177,6 +177,13 @@ std::string render_metrics(const Snapshot& s) {
   e.family("dorado_pool_free_addresses", MetricType::gauge, "Pool addresses free to hand out.");
   for (const auto& p : s.pools)
     e.sample("dorado_pool_free_addresses", {{"subnet", p.subnet}, {"pool", p.pool}}, p.free);
+
+  e.family("dorado_subnet_addresses", MetricType::gauge,
+           "Dynamic addresses of a subnet (all its pools, less exclusions, reservations, network, "
+           "broadcast and server addresses).");
+  for (const auto& p : s.subnets) e.sample("dorado_subnet_addresses", {{"subnet", p.subnet}}, p.size);
+  e.family("dorado_subnet_free_addresses", MetricType::gauge, "Dynamic addresses of a subnet free to hand out.");
+  for (const auto& p : s.subnets) e.sample("dorado_subnet_free_addresses", {{"subnet", p.subnet}}, p.free);
 
   e.family("dorado_ring_used", MetricType::gauge,
            "Entries waiting in a worker's rings: changes (lease records to the control "

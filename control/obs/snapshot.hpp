@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dorado::obs {
@@ -61,14 +62,16 @@ struct PortStats {
   std::vector<NamedValue> counters;  // ipackets, opackets, imissed, ierrors, oerrors, rx_nombuf
 };
 
-// The dynamic addresses of one subnet: its pool ranges (all of them, as one
-// label: "10.99.1.10-10.99.1.200" or "a-b,c-d"), how many addresses they
-// hold (less exclusions, reservations, network/broadcast/server) and how
+// One pool range of the config (or, in Snapshot::subnets, all the dynamic
+// addresses of a subnet): how many addresses it holds that can be handed
+// out (less exclusions, reservations, network/broadcast/server) and how
 // many are free in all shards together. used = size - free: leased,
-// offered, declined.
+// offered, declined. A pool's free count comes from a background pass of
+// the workers (exact once they have run ~1 ms per 65536 addresses); a
+// subnet's is kept exact by the allocator.
 struct PoolStats {
   std::string subnet;   // "10.99.0.0/16"
-  std::string pool;     // "10.99.1.0-10.99.1.255,10.99.2.0-10.99.2.255"
+  std::string pool;     // "10.99.1.0-10.99.1.255" ("" for a subnet)
   std::uint64_t size = 0;
   std::uint64_t free = 0;
   std::uint64_t used() const noexcept { return size >= free ? size - free : 0; }
@@ -82,7 +85,8 @@ struct StoreStats {
   std::uint64_t pending_records = 0;   // journal lag: taken, not yet durable
   std::uint64_t leases = 0;            // leases in the store's mirror
   std::uint64_t fsync_ns_last = 0, fsync_ns_max = 0;
-  std::uint64_t commit_records = 0;    // config: group commit size (warning threshold)
+  std::uint64_t commit_records = 0;    // journal-lag warning threshold ([store] commit_records
+                                       // in fsync mode); 0: no lag warning
 };
 
 struct Snapshot {
@@ -91,7 +95,8 @@ struct Snapshot {
   double uptime_s = 0;
   std::vector<WorkerStats> workers;
   std::vector<PortStats> ports;
-  std::vector<PoolStats> pools;
+  std::vector<PoolStats> pools;     // config order
+  std::vector<PoolStats> subnets;   // subnets, sorted by address
   StoreStats store;
   // ACK wait for durability, all workers (ns, bucket floors).
   std::uint64_t ack_hold_count = 0, ack_hold_p50 = 0, ack_hold_p99 = 0, ack_hold_max = 0;

@@ -77,6 +77,8 @@ class Allocator {
   SlotId pick(std::uint32_t subnet, bool allow_sticky) noexcept;
 
   std::uint32_t free_count(std::uint32_t subnet) const noexcept { return subnets_[subnet].free; }
+  // The free bits of block `block` (0 for blocks other shards own).
+  std::uint64_t free_bits(std::uint32_t block) const noexcept { return bits_[block].free; }
   std::uint32_t sticky_count(std::uint32_t subnet) const noexcept { return subnets_[subnet].sticky; }
   std::size_t memory_bytes() const noexcept;
   // Bits, counts and summaries agree with each other and with ownership;

@@ -131,6 +131,7 @@ struct Runtime::Impl {
   std::vector<rte_ring*> handoff_rings;      // mbuf pointers, worker -> worker
   std::vector<rte_ring*> change_rings;       // LeaseChange records, worker -> control
   std::vector<rte_ring*> admin_rings;        // control API: requests in, replies out, per worker
+  std::vector<PoolSegment> pool_segments;    // watch_pools(); read-only once workers run
   // cp: rw (request_stop, from the control thread or a signal handler),
   // dp: ro (every worker polls it once per loop).
   std::atomic<bool> quit{false};
@@ -468,13 +469,40 @@ std::vector<WorkerSnapshot> Runtime::snapshot() const {
   return out;
 }
 
+std::vector<std::uint64_t> Runtime::watch_pools(std::span<const engine::AddressRange> pools) {
+  Impl& im = *impl_;
+  const engine::CompiledConfig& cc = *im.engine_config;
+  std::vector<std::uint64_t> sizes(pools.size(), 0);
+  im.pool_segments.clear();
+  for (std::uint32_t p = 0; p < pools.size(); ++p) {
+    const engine::AddressRange r = pools[p];
+    const std::uint32_t s = cc.subnet_index_of(r.first);
+    if (s == engine::kNil || r.last < r.first) continue;
+    for (std::uint64_t base = r.first & ~63u; base <= r.last; base += 64) {
+      const auto ip = static_cast<engine::Ipv4>(base);
+      // The chunk may begin below a small subnet: look it up by an address of the pool.
+      const engine::Ipv4 probe = std::max<engine::Ipv4>(ip, r.first);
+      if (!cc.subnets[s].contains(probe)) continue;
+      const std::uint32_t b = cc.block_of(cc.subnets[s], probe);
+      if (b == engine::kNil) continue;
+      const unsigned lo = r.first > ip ? r.first - ip : 0;
+      const unsigned hi = r.last - ip >= 63 ? 63 : r.last - ip;
+      const std::uint64_t span = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+      const std::uint64_t mask = span & cc.blocks[b].allocatable;
+      if (mask == 0) continue;
+      im.pool_segments.push_back({b, p, mask});
+      sizes[p] += static_cast<std::uint64_t>(std::popcount(mask));
+    }
+  }
+  for (auto& w : im.workers) w->watch_pools(&im.pool_segments, static_cast<std::uint32_t>(pools.size()));
+  return sizes;
+}
+
 std::vector<WorkerGauges> Runtime::gauges() const {
   std::vector<WorkerGauges> out;
   for (const auto& w : impl_->workers) out.push_back(w->gauges());
   return out;
 }
-
-const engine::CompiledConfig& Runtime::engine_config() const noexcept { return *impl_->engine_config; }
 
 std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
   std::vector<WorkerSnapshot> out;

@@ -111,6 +111,18 @@ struct WorkerGauges {
   std::uint32_t handoff_in_used = 0;      // mbufs in the rings into this worker
   std::uint32_t handoff_in_size = 0;
   std::vector<std::uint32_t> subnet_free; // free addresses per subnet (CompiledConfig order)
+  // Free addresses per watched pool (Runtime::watch_pools order), counted
+  // by a background pass over the pools' blocks (see worker.hpp): exact
+  // once the shard has been idle for a pass.
+  std::vector<std::uint32_t> pool_free;
+};
+
+// Part of one pool in one address block: the pool's allocatable addresses
+// of that block as a mask (runtime-internal, shared read-only by workers).
+struct PoolSegment {
+  std::uint32_t block;
+  std::uint32_t pool;
+  std::uint64_t mask;
 };
 
 class Runtime {
@@ -176,10 +188,14 @@ class Runtime {
   // One line per port and worker: MAC, queues, mbufs, lcores.
   std::string describe() const;
   std::vector<WorkerSnapshot> snapshot() const;
+  // Before start(), control thread: count free addresses per range (the
+  // config's pools) in WorkerGauges::pool_free. Returns each range's size:
+  // its addresses that can be handed out (in a pool block, not excluded,
+  // reserved, network, broadcast or server). Allocates O(addresses / 64).
+  std::vector<std::uint64_t> watch_pools(std::span<const engine::AddressRange> pools);
   // Control thread (or any thread while the Runtime lives): per worker, the
   // gauges it published last plus its rings' occupancy. Allocates.
   std::vector<WorkerGauges> gauges() const;
-  const engine::CompiledConfig& engine_config() const noexcept;
   // Per-port NIC statistics (rte_eth_stats): packets, misses, errors.
   std::vector<WorkerSnapshot> port_snapshot() const;
   // The counters as text: "counters (all workers):" with the sums, then

@@ -8,6 +8,7 @@
 #include <rte_ring_elem.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <ctime>
 #include <utility>
@@ -29,6 +30,7 @@ constexpr unsigned kChangesPerRequest = 4;
 constexpr std::uint64_t kGaugeIntervalUs = 1000;   // gauges published at most this often
 constexpr std::uint32_t kGaugeSlice = 256;         // subnets' free counts per publish
 constexpr unsigned kAdminPerLoop = 4;        // control-API requests taken per loop
+constexpr std::size_t kSegmentSlice = 1024;        // pool segments (blocks) counted per publish
 
 // Serial-number order for the wrapping per-shard seq (RFC 1982 style).
 constexpr bool seq_after(std::uint32_t a, std::uint32_t b) noexcept {
@@ -652,6 +654,29 @@ void Worker::publish_gauges() noexcept {
   for (std::uint32_t s = gauge_cursor_; s < end; ++s)
     subnet_free_[s].store(shard_->addresses().free_count(s), std::memory_order_relaxed);
   gauge_cursor_ = end == subnet_count_ ? 0 : end;
+  if (segments_ == nullptr || segments_->empty()) return;
+  const engine::Allocator& a = shard_->addresses();
+  const std::size_t seg_end = std::min(segments_->size(), segment_cursor_ + kSegmentSlice);
+  for (std::size_t i = segment_cursor_; i < seg_end; ++i) {
+    const PoolSegment& s = (*segments_)[i];
+    pool_partial_[s.pool] += static_cast<std::uint32_t>(std::popcount(a.free_bits(s.block) & s.mask));
+  }
+  segment_cursor_ = seg_end;
+  if (segment_cursor_ < segments_->size()) return;
+  for (std::uint32_t p = 0; p < pool_count_; ++p)
+    pool_free_[p].store(std::exchange(pool_partial_[p], 0), std::memory_order_relaxed);
+  segment_cursor_ = 0;
+}
+
+void Worker::watch_pools(const std::vector<PoolSegment>* segments, std::uint32_t pools) {
+  segments_ = segments;
+  pool_count_ = pools;
+  pool_partial_.assign(pools, 0);
+  pool_free_ = std::make_unique<std::atomic<std::uint32_t>[]>(pools);
+  segment_cursor_ = 0;
+  // A whole pass now, so that the first readers see the pools' free counts.
+  do publish_gauges();
+  while (segment_cursor_ != 0);
 }
 
 WorkerGauges Worker::gauges() const {
@@ -668,6 +693,8 @@ WorkerGauges Worker::gauges() const {
     g.handoff_in_used += rte_ring_count(r);
     g.handoff_in_size += rte_ring_get_capacity(r);
   }
+  g.pool_free.resize(pool_count_);
+  for (std::uint32_t p = 0; p < pool_count_; ++p) g.pool_free[p] = pool_free_[p].load(std::memory_order_relaxed);
   g.subnet_free.resize(subnet_count_);
   for (std::uint32_t s = 0; s < subnet_count_; ++s)
     g.subnet_free[s] = subnet_free_[s].load(std::memory_order_relaxed);

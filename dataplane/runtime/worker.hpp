@@ -114,6 +114,10 @@ class alignas(64) Worker {
   }
   void forget_foreign(const engine::LeaseChange& lease) noexcept { shard_->forget_foreign(lease); }
 
+  // Before launch, control thread: count free addresses per pool over
+  // `segments` (owned by the Runtime, unchanged while the worker runs).
+  void watch_pools(const std::vector<PoolSegment>* segments, std::uint32_t pools);
+
   // ---- control thread, while running ---------------------------------------
   // Takes the records the worker pushed, in order, in batches into `sink`.
   template <class Sink>
@@ -293,6 +297,14 @@ class alignas(64) Worker {
   std::uint32_t gauge_cursor_ = 0;          // dp only: next subnet to publish
   std::uint64_t gauge_tsc_ = 0;             // dp only: TSC ticks between publishes
   std::uint64_t last_gauge_ = 0;            // dp only
+  // Free addresses per pool: a pass over the pool segments, kSegmentSlice
+  // per publish (1024 blocks: 65536 addresses a millisecond), counted into
+  // pool_partial_ (dp only) and published at the end of each pass.
+  const std::vector<PoolSegment>* segments_ = nullptr;
+  std::vector<std::uint32_t> pool_partial_;                  // dp only
+  std::unique_ptr<std::atomic<std::uint32_t>[]> pool_free_;  // dp: rw, cp: ro
+  std::uint32_t pool_count_ = 0;
+  std::size_t segment_cursor_ = 0;                           // dp only
 };
 
 template <class Sink>

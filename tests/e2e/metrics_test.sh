@@ -127,6 +127,8 @@ check "metrics: pool used == $CLIENTS" \
   test "$(metric "$M" dorado_pool_used_addresses 'pool="10.99.1.0-10.99.1.127"')" -eq "$CLIENTS"
 check "metrics: pool free == $((128 - CLIENTS))" \
   test "$(metric "$M" dorado_pool_free_addresses 'pool="10.99.1.0-10.99.1.127"')" -eq $((128 - CLIENTS))
+check "metrics: subnet free == $((128 - CLIENTS))" \
+  test "$(metric "$M" dorado_subnet_free_addresses 'subnet="10.99.0.0/16"')" -eq $((128 - CLIENTS))
 check "metrics: lease commits == $CLIENTS" test "$(metric "$M" dorado_engine_events_total 'event="lease_commit"')" -eq "$CLIENTS"
 # (Runtime drops are not checked: the client kernel may answer a late reply
 # with an ICMP port unreachable, a counted icmp_not_for_us.)
