@@ -22,6 +22,7 @@ packages=(
   iproute2 ethtool iputils-ping iputils-arping
   isc-dhcp-client udhcpc kea-admin python3-scapy
   tcpdump                                # tests/e2e: client-side captures (crash, disk full)
+  socat                                  # tests/e2e: raw requests to the control socket (api)
 )
 
 if [[ ${1:-} == --list ]]; then

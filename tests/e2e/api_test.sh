@@ -186,6 +186,11 @@ check "malformed JSON: the error says so" bash -c "$(declare -f raw); SOCK=$SOCK
 check "unknown command: result 2" bash -c "$(declare -f raw); SOCK=$SOCK; raw '{\"command\": \"no-such\"}' | grep -q '\"result\":2'"
 check "wrong argument type: result 1" bash -c "$(declare -f raw); SOCK=$SOCK; raw '{\"command\": \"lease4-get-page\", \"arguments\": {\"from\": \"start\", \"limit\": \"ten\"}}' | grep -q \"'limit' must be a non-negative integer\""
 check "a 2 MiB request: an error answer" bash -c "$(declare -f raw); SOCK=$SOCK; raw HUGE | grep -q 'request too large'"
+if command -v socat >/dev/null; then
+  # As Kea operators do: socat writes the request, half-closes, prints the answer.
+  check "socat: a request answered" bash -c "echo '{\"command\": \"version-get\"}' | socat UNIX:$SOCK - | grep -q '\"text\":\"0.1.0\"'"
+  check "socat: malformed JSON gets an error answer" bash -c "echo '{\"command\": ' | socat UNIX:$SOCK - | grep -q '\"result\":1'"
+fi
 check "the server still serves after bad input" ctl version-get
 
 # ---- a lease added by the API is journaled: it survives a restart --------------------
