@@ -73,6 +73,18 @@ TEST(ApiParse, ARequestOverTheCapIsRefusedUnparsed) {
   EXPECT_NE(p.error.text.find("request too large"), std::string::npos);
 }
 
+TEST(ApiParse, DeepNestingIsRefusedBeforeParsing) {
+  const std::string deep = R"({"command": "x", "arguments": {"a": )" + std::string(100000, '[') +
+                           std::string(100000, ']') + "}}";
+  const Parsed p = parse_request(deep);
+  EXPECT_FALSE(p.request);
+  EXPECT_NE(p.error.text.find("nested deeper than 32"), std::string::npos);
+  EXPECT_FALSE(incomplete_json(std::string(100000, '[')));   // answered at once, not awaited
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(parse_request(R"({"command": "x", "arguments": {"a": ")" + std::string(100, '[') + R"("}})").request);
+  EXPECT_TRUE(parse_request(R"({"command": "x", "arguments": {"a": "\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}})").request);
+}
+
 TEST(ApiParse, IncompleteJsonIsToldFromComplete) {
   EXPECT_TRUE(incomplete_json(""));
   EXPECT_TRUE(incomplete_json("{"));

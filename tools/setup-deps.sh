@@ -23,6 +23,7 @@ packages=(
   isc-dhcp-client udhcpc kea-admin python3-scapy
   tcpdump                                # tests/e2e: client-side captures (crash, disk full)
   dpdk-dev                               # dpdk-telemetry.py, dpdk-dumpcap (tests/e2e/metrics_test.sh)
+  socat                                  # tests/e2e: raw requests to the control socket (api)
 )
 
 if [[ ${1:-} == --list ]]; then

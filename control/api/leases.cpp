@@ -409,7 +409,7 @@ void LeaseService::register_commands(CommandTable& t) {
         });
 
   t.add("lease4-get-by-hw-address", "every lease of a hw-address",
-        [=, this](const Request& r, Reply done) {
+        [=](const Request& r, Reply done) {
           Args a(r.arguments);
           const auto hw = a.mac("hw-address", true);
           if (!a.finish()) return done(error_answer(a.error()));

@@ -42,11 +42,33 @@ const char* type_name(const Json& j) {
   }
 }
 
+// Deepest {/[ nesting outside strings. nlohmann's parser is iterative, but
+// copying and destroying a parsed value recurse: a request of 500,000 '['
+// would overflow the stack. Requests never need more than a few levels.
+std::size_t nesting_depth(std::string_view t) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : t) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') deepest = std::max(deepest, ++depth);
+    else if ((c == '}' || c == ']') && depth > 0) --depth;
+    if (deepest > kMaxRequestDepth) break;
+  }
+  return deepest;
+}
+
 }  // namespace
 
 bool incomplete_json(std::string_view text) {
   const std::string_view t = trim_right(text);
   if (t.empty()) return true;
+  if (nesting_depth(t) > kMaxRequestDepth) return false;   // refused whole: answer now
   try {
     const Json j = Json::parse(t.begin(), t.end());
     (void)j;
@@ -64,6 +86,11 @@ Parsed parse_request(std::string_view text) {
   if (text.size() > kMaxRequestBytes) {
     p.error = error_answer("request too large: " + std::to_string(text.size()) + " bytes (at most " +
                            std::to_string(kMaxRequestBytes) + ")");
+    return p;
+  }
+  if (nesting_depth(text) > kMaxRequestDepth) {
+    p.error = error_answer("invalid request: JSON nested deeper than " + std::to_string(kMaxRequestDepth) +
+                           " levels");
     return p;
   }
   Json j;

@@ -33,6 +33,8 @@ enum Result : int {
 
 // Requests above this are refused whole (the server stops reading).
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;
+// ... and so are requests nested deeper than this ({ and [ levels).
+inline constexpr std::size_t kMaxRequestDepth = 32;
 
 struct Answer {
   int result = kSuccess;
@@ -55,7 +57,7 @@ struct Parsed {
   Answer error;                     // result kError: what is wrong
 };
 
-// Parses one request: at most kMaxRequestBytes, a JSON object with a string
+// Parses one request: at most kMaxRequestBytes and kMaxRequestDepth, a JSON object with a string
 // "command", an optional object "arguments" (null counts as absent), and
 // optionally "service" (Kea's agent routing; an array of strings, ignored);
 // nothing else.

@@ -132,6 +132,11 @@ ctl lease4-get ip-address=$added >/dev/null 2>&1 && rc=0 || rc=$?
 check "lease4-del: gone (lease4-get exit 1)" test "$rc" = 1
 ctl lease4-del ip-address=$added >/dev/null 2>&1 && rc=0 || rc=$?
 check "lease4-del again: exit 1 (not found)" test "$rc" = 1
+# By hw-address: udhcpc's client is keyed by its client-id, found by chaddr.
+check "lease4-del by identifier hw-address + subnet-id: exit 0" \
+  ctl lease4-del identifier-type=hw-address identifier=02:00:00:00:00:01 subnet-id=1
+ctl lease4-get ip-address=10.99.0.100 >/dev/null 2>&1 && rc=0 || rc=$?
+check "lease4-del by hw-address: the reserved client's lease is gone" test "$rc" = 1
 
 # ---- statistics ---------------------------------------------------------------------
 check "statistic-get-all: pkt4-discover-received >= 21" \
@@ -145,8 +150,12 @@ check "statistic-reset: pkt4-ack-sent back to 0" \
   test "$(ctlj 'a["arguments"]["pkt4-ack-sent"][0][0]' statistic-get name=pkt4-ack-sent)" = 0
 ip netns exec "$CLI_NS" timeout 30 perfdhcp -4 -l "$CLI_IF" -r 100 -R 5 -n 5 -p 5 -W 1000000 \
   10.99.0.1 >"$WORK/perfdhcp2.out" 2>&1 || true
+# (perfdhcp may lose a reply in its own socket on a busy machine: the
+# server's counts are what is checked, and that they move at all.)
+check "statistic-get: pkt4-discover-received counts the 5 new DISCOVERs after the reset" \
+  test "$(ctlj 'a["arguments"]["pkt4-discover-received"][0][0]' statistic-get name=pkt4-discover-received)" -ge 5
 check "statistic-get: pkt4-ack-sent moves again after the reset" \
-  test "$(ctlj 'a["arguments"]["pkt4-ack-sent"][0][0]' statistic-get name=pkt4-ack-sent)" -ge 5
+  test "$(ctlj 'a["arguments"]["pkt4-ack-sent"][0][0]' statistic-get name=pkt4-ack-sent)" -ge 1
 check "statistic-get of an unknown name: result 3" \
   test "$(ctlj 'a["result"]' statistic-get name=no-such-stat || true)" = 3
 
@@ -157,8 +166,8 @@ ctl leases-reclaim >/dev/null 2>&1 && rc=0 || rc=$?
 check "leases-reclaim without remove: exit 1 (missing parameter)" test "$rc" = 1
 wiped=$(ctlj 'a["text"]' lease4-wipe subnet-id=1)
 log "lease4-wipe: $wiped"
-check "lease4-wipe subnet-id=1 deletes the 21+ leases" \
-  bash -c "[[ '$wiped' =~ ^Deleted\ ([0-9]+) ]] && [ \${BASH_REMATCH[1]} -ge 21 ]"
+check "lease4-wipe subnet-id=1 deletes perfdhcp's 20+ leases" \
+  bash -c "[[ '$wiped' =~ ^Deleted\ ([0-9]+) ]] && [ \${BASH_REMATCH[1]} -ge 20 ]"
 ctl lease4-get-page from=start limit=10 >/dev/null 2>&1 && rc=0 || rc=$?
 check "after the wipe lease4-get-page finds nothing (exit 1)" test "$rc" = 1
 
@@ -177,6 +186,11 @@ check "malformed JSON: the error says so" bash -c "$(declare -f raw); SOCK=$SOCK
 check "unknown command: result 2" bash -c "$(declare -f raw); SOCK=$SOCK; raw '{\"command\": \"no-such\"}' | grep -q '\"result\":2'"
 check "wrong argument type: result 1" bash -c "$(declare -f raw); SOCK=$SOCK; raw '{\"command\": \"lease4-get-page\", \"arguments\": {\"from\": \"start\", \"limit\": \"ten\"}}' | grep -q \"'limit' must be a non-negative integer\""
 check "a 2 MiB request: an error answer" bash -c "$(declare -f raw); SOCK=$SOCK; raw HUGE | grep -q 'request too large'"
+if command -v socat >/dev/null; then
+  # As Kea operators do: socat writes the request, half-closes, prints the answer.
+  check "socat: a request answered" bash -c "echo '{\"command\": \"version-get\"}' | socat UNIX:$SOCK - | grep -q '\"text\":\"0.1.0\"'"
+  check "socat: malformed JSON gets an error answer" bash -c "echo '{\"command\": ' | socat UNIX:$SOCK - | grep -q '\"result\":1'"
+fi
 check "the server still serves after bad input" ctl version-get
 
 # ---- a lease added by the API is journaled: it survives a restart --------------------

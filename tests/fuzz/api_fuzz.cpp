@@ -4,7 +4,8 @@
 // commands over one in-process engine shard (the same messages the runtime
 // carries) and the statistics commands. No runtime, no files, no sockets.
 // Checks: every request gets exactly one answer, the answer serialises to
-// JSON with result 0..3, and the shard stays consistent (Shard::audit).
+// JSON with result 0..3, and the shard stays consistent (Shard::audit,
+// every 16th input).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -50,6 +51,8 @@ struct OneShard final : api::ShardPort {
   explicit OneShard(const engine::CompiledConfig& c) {
     engine::ShardConfig sc;
     sc.table.capacity = 1024;
+    sc.table.hostname_capacity = 1024;
+    sc.table.wheel_bits = 8;   // audit() walks the wheel: keep it small
     shard = engine::Shard::create(c, sc).shard;
   }
   unsigned shards() const override { return 1; }
@@ -106,6 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(got.result >= 0 && got.result <= 3);
   const nlohmann::json j = nlohmann::json::parse(got.to_string());
   FUZZ_CHECK(j.is_object() && j.contains("result"));
-  FUZZ_CHECK(w->port.shard->audit().empty());
+  static unsigned runs = 0;
+  if (++runs % 16 == 0) FUZZ_CHECK(w->port.shard->audit().empty());
   return 0;
 }
