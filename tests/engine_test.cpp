@@ -670,6 +670,44 @@ TEST_F(EngineTest, RenewingAfterExpiryKeepsTheUnusedAddress) {
   EXPECT_EQ(c[2].op, LeaseOp::commit);
 }
 
+// ---- split scope: another server's part ------------------------------------------------
+
+// Pool A .10-.250 with .130-.250 served by a split-scope peer (excluded here).
+TEST_F(EngineTest, SplitScopePeerPartIsNeverOfferedAndItsRenewalsAreLeftAlone) {
+  EngineConfig cfg = test_config();
+  cfg.subnets[0].exclusions.push_back({ip(10, 0, 0, 130), ip(10, 0, 0, 250)});
+  cfg.peer_ranges.push_back({ip(10, 0, 0, 130), ip(10, 0, 0, 250)});
+  build(cfg, test_sizes());
+  std::set<Ipv4> given;
+  for (std::uint32_t n = 1; n <= 200; ++n) {
+    if (const Ipv4 a = dora(mac_of(n)); a != 0) given.insert(a);
+    take_changes();
+  }
+  EXPECT_EQ(given.size(), 120u);   // .10-.129 minus reservation .60, plus .5 reserved for mac 0xaa
+  EXPECT_LT(*given.rbegin(), ip(10, 0, 0, 130));
+  EXPECT_GT(drops(DropReason::pool_exhausted), 0u);
+  // The peer's client renews (unicast to its server, but say it reached us),
+  // rebinds (broadcast) or reboots: silence, not NAK.
+  const std::uint64_t naks = events(Event::tx_nak);
+  Decision d = renew(mac_of(9000), ip(10, 0, 0, 140), true);
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  d = renew(mac_of(9000), ip(10, 0, 0, 140), false);
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  d = send(init_reboot(mac_of(9000), ip(10, 0, 0, 250)));
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  // Also for a client of ours whose record holds another address (it may
+  // have moved to the peer since).
+  d = renew(mac_of(1), ip(10, 0, 0, 200), false);
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  EXPECT_EQ(drops(DropReason::peer_address), 4u);
+  EXPECT_EQ(events(Event::tx_nak), naks);
+  // Our own part still NAKs a wrong address, and a SELECTING REQUEST naming
+  // the peer's server id is the peer's (silent, as before).
+  EXPECT_EQ(renew(mac_of(9001), ip(10, 0, 0, 20), false).type, MessageType::nak);
+  EXPECT_EQ(select(mac_of(9002), ip(10, 0, 0, 140), kOtherServer).verdict, Verdict::silent);
+}
+
 // ---- sticky allocation and expiry ------------------------------------------------------------
 
 TEST_F(EngineTest, StickyAddressSurvivesReleaseAndExpiry) {

@@ -567,6 +567,7 @@ Decision Shard::on_request(const Ctx& c) noexcept {
     const std::uint32_t subnet = select_subnet(m, c.rx);
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(*requested)) return nak(c, subnet);
+    if (peer_request(idx, *requested)) return refuse(DropReason::peer_address);
     if (idx == kNil && reservation_for(key, m, subnet) == nullptr)
       return refuse(DropReason::init_reboot_unknown_client);
     return confirm(c, key, idx, subnet, *requested, false);
@@ -576,6 +577,7 @@ Decision Shard::on_request(const Ctx& c) noexcept {
     const std::uint32_t subnet = select_subnet(m, c.rx);
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(m.ciaddr)) return nak(c, subnet);
+    if (peer_request(idx, m.ciaddr)) return refuse(DropReason::peer_address);
     return confirm(c, key, idx, subnet, m.ciaddr, false);
   }
   return refuse(DropReason::request_without_address);

@@ -343,6 +343,12 @@ class alignas(64) Shard {
   Ipv4 reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
                         std::uint32_t subnet) const noexcept;
   void forget(std::uint32_t idx) noexcept;
+  // Split scope: a REQUEST for `addr` in another server's part that the
+  // client's record (idx, kNil if none) does not hold.
+  bool peer_request(std::uint32_t idx, Ipv4 addr) const noexcept {
+    return !config_->peer_ranges.empty() && (idx == kNil || table_.at(idx).address != addr) &&
+           config_->in_peer_part(addr);
+  }
   bool is_foreign(std::uint32_t idx) const noexcept { return (table_.at(idx).flags & kLeaseForeign) != 0; }
   RestoreStatus install(const LeaseChange& in, const ClientKey& key, LeaseState state,
                         std::uint32_t subnet, SlotId slot, std::uint8_t flags) noexcept;
