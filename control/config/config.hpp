@@ -168,6 +168,15 @@ struct LoadResult {
   bool ok() const noexcept { return errors.empty(); }
 };
 
+// Reload: the keys of `next` that differ from `running` and take effect
+// only at start-up ([dpdk], [store], [control] socket, server.address), one
+// error each ("FILE:0: dpdk.workers: changed from 1 to 2: needs a restart;
+// ..."). Empty: `next` may replace `running` while serving (subnets, pools,
+// exclusions, reservations, options, lease times, relays, [lease],
+// [split_scope]). Pure; any thread.
+std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const DaemonConfig& next,
+                                              const std::string& file);
+
 // Reads, validates and compiles the file at `path`. Never throws.
 LoadResult load_config_file(const std::string& path);
 

@@ -62,7 +62,8 @@ ParsedArgs parse_args(int argc, char** argv) {
       "EAL arguments come from the config's [dpdk] eal_args, or from the command\n"
       "line before \"--\" (the command line wins). The config file format is in\n"
       "README.md and tools/dorado.example.toml.\n\n"
-      "Signals: SIGINT/SIGTERM stop (counters are printed), SIGUSR1 prints counters.\n"
+      "Signals: SIGINT/SIGTERM stop (counters are printed), SIGUSR1 prints counters,\n"
+      "SIGHUP reloads the config file (an invalid one changes nothing).\n"
       "Exit status: 0 after a clean stop or a valid --check-config, 2 for a bad\n"
       "config, bad arguments or a start-up failure (the port/queue is named).",
       "dorado"};
@@ -110,6 +111,7 @@ sigset_t control_signals() {
   sigaddset(&s, SIGINT);
   sigaddset(&s, SIGTERM);
   sigaddset(&s, SIGUSR1);
+  sigaddset(&s, SIGHUP);
   return s;
 }
 
@@ -152,7 +154,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const int rc = dorado::daemon::serve(*loaded.config, *loaded.compiled, rcfg, signals,
-                                       {opts.stats_on_exit});
+                                       {opts.stats_on_exit, opts.config_path});
   dorado::runtime::cleanup_eal();
   return rc;
 }

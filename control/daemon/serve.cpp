@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/reload.hpp"
 #include "store/store.hpp"
 
 namespace dorado::daemon {
@@ -132,11 +133,16 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
                         : "store: cannot write: no new leases until it can (renewals keep their expiry)");
     }
   };
+  Reloader reloader(options.config_path, config, rt);
   while (true) {
     housekeeping();
     siginfo_t info;
     const int sig = sigtimedwait(&signals, &info, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;
+    if (sig == SIGHUP) {
+      log_line("reload: SIGHUP: reading " + options.config_path);
+      for (const std::string& line : reloader.reload(housekeeping).lines) log_line(line);
+    }
     if (sig == SIGUSR1) {
       std::fputs(rt.counters_text().c_str(), stdout);
       std::fflush(stdout);

@@ -3,13 +3,14 @@
 // ports, then run the control loop on this (the main) thread until
 // SIGINT/SIGTERM: drain lease changes into the store, group-commit, publish
 // durable sequence numbers to the workers, log store trouble, print counters
-// on SIGUSR1. Stops in the order that loses nothing: workers, last records,
+// on SIGUSR1, reloads the config on SIGHUP (daemon/reload.hpp). Stops in the order that loses nothing: workers, last records,
 // final commit (and snapshot).
 //
 // Threads: the main thread only (the store runs its own snapshot thread).
 #pragma once
 
 #include <csignal>
+#include <string>
 
 #include "config/config.hpp"
 #include "engine/config.hpp"
@@ -19,6 +20,7 @@ namespace dorado::daemon {
 
 struct ServeOptions {
   bool stats_on_exit = true;
+  std::string config_path;   // read again on SIGHUP (daemon/reload.hpp)
 };
 
 // Returns the process exit code: 0 after a clean stop, 2 when the store or
