@@ -273,8 +273,9 @@ class alignas(64) Shard {
   //    ours end silently (an offer's client gets a NAK on its REQUEST and
   //    starts over); inactive (expired/released) history on such an address
   //    is dropped silently (the store may still list it; a restart drops it).
-  // Cost: O(lease table capacity), no allocation: measured ~N ms for 1 M
-  // leases (README "Reload"). The shard answers nothing meanwhile.
+  // Cost: O(lease table capacity), no allocation: 28 ms of CPU for 1 M
+  // leases (bench/engine_bench.cpp BM_EngineReconfigure, README "Reload").
+  // The shard answers nothing meanwhile.
   struct ReconfigureStats {
     std::uint32_t kept = 0;          // active leases, offers, probations, holds in place
     std::uint32_t withdrawn = 0;     // active leases now outside the pools (all withdrawn ones)
