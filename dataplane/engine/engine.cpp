@@ -774,7 +774,7 @@ Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wir
   return r != nullptr && r->subnet == subnet ? r->address : 0;
 }
 
-// Drops a record without telling the store (restore: it never told it).
+// Config reload (engine.hpp): every record re-placed in the new address space.
 Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator& fresh) noexcept {
   ReconfigureStats st;
   std::swap(alloc_, fresh);   // `fresh` now holds the old allocator, for the caller to free
@@ -850,6 +850,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
   return st;
 }
 
+// Drops a record without telling the store (restore: it never told it).
 void Shard::forget(std::uint32_t idx) noexcept {
   table_.at(idx).flags &= static_cast<std::uint8_t>(~kLeasePersisted);
   drop_record(idx, 0);
