@@ -204,6 +204,56 @@ void run_new(benchmark::State& state) {
   report(state, w, clients);
 }
 
+// Config reload: Shard::reconfigure over the million leases, alternating
+// between the prefill config and one with another DNS server and a second
+// pool (every lease kept). The time is the worker's pause at the switch; the
+// new allocator is built outside it (the control thread does that).
+void BM_EngineReconfigure(benchmark::State& state) {
+  World& w = existing_world();
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  EngineConfig cfg;
+  cfg.server_address = kServer;
+  SubnetConfig s;
+  s.id = 1;
+  s.prefix = 10u << 24;
+  s.prefix_len = 11;
+  s.pools = {{(10u << 24) | 1u, (10u << 24) | 0x1ffffeu}};
+  s.routers = {kServer};
+  s.dns_servers = {(10u << 24) | 54u};
+  s.domain_name = "bench.example";
+  s.lease_time = 86400;
+  SubnetConfig extra;
+  extra.id = 2;
+  extra.prefix = 11u << 24;
+  extra.prefix_len = 16;
+  extra.pools = {{(11u << 24) | 1u, (11u << 24) | 0xfffeu}};
+  cfg.subnets = {s, extra};
+  static const CompileResult other = compile(cfg);
+  const CompiledConfig* configs[2] = {&other.config, &w.compiled.config};
+  std::uint64_t k = 0;
+  Shard::ReconfigureStats st;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const CompiledConfig& next = *configs[k++ % 2];
+    Allocator fresh(next, w.shard->identity());
+    state.ResumeTiming();
+    st = w.shard->reconfigure(next, fresh);
+    benchmark::DoNotOptimize(st);
+    state.PauseTiming();
+    { Allocator old = std::move(fresh); }   // the control thread frees it
+    state.ResumeTiming();
+  }
+  if (k % 2 == 1) {   // leave the shard on the prefill config for the other benchmarks
+    Allocator fresh(w.compiled.config, w.shard->identity());
+    w.shard->reconfigure(w.compiled.config, fresh);
+  }
+  state.counters["leases_kept"] = st.kept;
+  state.counters["withdrawn"] = st.withdrawn;
+}
+
 void BM_EngineDoraExisting(benchmark::State& s) { run_existing<false, false>(s); }
 void BM_EngineDoraExistingNoPrefetch(benchmark::State& s) { run_existing<false, false, false>(s); }
 void BM_EngineDoraParseExisting(benchmark::State& s) { run_existing<true, false>(s); }
@@ -214,6 +264,7 @@ void BM_EngineDoraParseNew(benchmark::State& s) { run_new<true>(s); }
 }  // namespace
 
 BENCHMARK(BM_EngineDoraExisting)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_EngineReconfigure)->Unit(benchmark::kMillisecond)->Iterations(10);
 BENCHMARK(BM_EngineDoraExistingNoPrefetch)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseExisting)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseBuildExisting)->Arg(1)->Arg(8)->Arg(32);

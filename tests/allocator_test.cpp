@@ -121,7 +121,7 @@ TEST(Allocator, ShardsOwnDisjointBlocksCoveringEverything) {
   for (std::uint32_t k = 0; k < 3; ++k) {
     Allocator a(cfg, ShardIdentity{k, 3});
     for (SlotId s; (s = a.pick(0, true)) != kNil;) {
-      EXPECT_TRUE(shard_owns_block(s >> 6, ShardIdentity{k, 3}));
+      EXPECT_TRUE(shard_owns_block(cfg, s >> 6, ShardIdentity{k, 3}));
       EXPECT_TRUE(seen.insert(a.address_of(s)).second) << "address handed out by two shards";
       a.take(s);
       ++total;

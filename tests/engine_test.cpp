@@ -670,6 +670,316 @@ TEST_F(EngineTest, RenewingAfterExpiryKeepsTheUnusedAddress) {
   EXPECT_EQ(c[2].op, LeaseOp::commit);
 }
 
+// ---- split scope: another server's part ------------------------------------------------
+
+// Pool A .10-.250 with .130-.250 served by a split-scope peer (excluded here).
+TEST_F(EngineTest, SplitScopePeerPartIsNeverOfferedAndItsRenewalsAreLeftAlone) {
+  EngineConfig cfg = test_config();
+  cfg.subnets[0].exclusions.push_back({ip(10, 0, 0, 130), ip(10, 0, 0, 250)});
+  cfg.peer_ranges.push_back({ip(10, 0, 0, 130), ip(10, 0, 0, 250)});
+  build(cfg, test_sizes());
+  std::set<Ipv4> given;
+  for (std::uint32_t n = 1; n <= 200; ++n) {
+    if (const Ipv4 a = dora(mac_of(n)); a != 0) given.insert(a);
+    take_changes();
+  }
+  EXPECT_EQ(given.size(), 120u);   // .10-.129 minus reservation .60, plus .5 reserved for mac 0xaa
+  EXPECT_LT(*given.rbegin(), ip(10, 0, 0, 130));
+  EXPECT_GT(drops(DropReason::pool_exhausted), 0u);
+  // The peer's client renews (unicast to its server, but say it reached us),
+  // rebinds (broadcast) or reboots: silence, not NAK.
+  const std::uint64_t naks = events(Event::tx_nak);
+  Decision d = renew(mac_of(9000), ip(10, 0, 0, 140), true);
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  d = renew(mac_of(9000), ip(10, 0, 0, 140), false);
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  d = send(init_reboot(mac_of(9000), ip(10, 0, 0, 250)));
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  // Also for a client of ours whose record holds another address (it may
+  // have moved to the peer since).
+  d = renew(mac_of(1), ip(10, 0, 0, 200), false);
+  EXPECT_EQ(d.drop, DropReason::peer_address);
+  EXPECT_EQ(drops(DropReason::peer_address), 4u);
+  EXPECT_EQ(events(Event::tx_nak), naks);
+  // Our own part still NAKs a wrong address, and a SELECTING REQUEST naming
+  // the peer's server id is the peer's (silent, as before).
+  EXPECT_EQ(renew(mac_of(9001), ip(10, 0, 0, 20), false).type, MessageType::nak);
+  EXPECT_EQ(select(mac_of(9002), ip(10, 0, 0, 140), kOtherServer).verdict, Verdict::silent);
+}
+
+// ---- config reload (Shard::reconfigure) -------------------------------------------------
+
+class EngineReloadTest : public EngineTest {
+ protected:
+  // Switches the shard to `cfg`; the old snapshot stays alive until then.
+  Shard::ReconfigureStats reload(const EngineConfig& cfg) {
+    auto next = std::make_unique<CompileResult>(compile(cfg));
+    EXPECT_TRUE(next->ok()) << next->error;
+    Allocator fresh(next->config, shard_->identity());
+    const Shard::ReconfigureStats st = shard_->reconfigure(next->config, fresh);
+    compiled_ = std::move(next);   // the old config is unused from here
+    EXPECT_EQ(shard_->audit(), "");
+    return st;
+  }
+  // DORA for n fresh clients from mac_of(first); the ACKed addresses.
+  std::vector<Ipv4> fill(std::uint32_t first, std::uint32_t n, Ipv4 giaddr = 0) {
+    std::vector<Ipv4> out;
+    for (std::uint32_t k = first; k < first + n; ++k) {
+      Req d;
+      d.mac = mac_of(k);
+      d.giaddr = giaddr;
+      const Decision o = send(d);
+      if (o.verdict == Verdict::reply && o.type == MessageType::offer) {
+        Req q = d;
+        q.type = MessageType::request;
+        q.requested = o.yiaddr;
+        q.server_id = kServer;
+        const Decision a = send(q);
+        if (a.verdict == Verdict::reply && a.type == MessageType::ack) out.push_back(a.yiaddr);
+      }
+      take_changes();
+    }
+    return out;
+  }
+  static constexpr Ipv4 kRelayE = ip(192, 168, 5, 1);
+};
+
+TEST_F(EngineReloadTest, AddedPoolServesNewClientsAndKeepsTheLeases) {
+  const std::vector<Ipv4> old = fill(1, 6, kRelayE);   // subnet E has 4 addresses
+  ASSERT_EQ(old.size(), 4u);
+  EXPECT_GT(drops(DropReason::pool_exhausted), 0u);
+  EngineConfig cfg = test_config();
+  cfg.subnets[4].pools.push_back({ip(192, 168, 5, 100), ip(192, 168, 5, 109)});
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.kept, 4u);
+  EXPECT_EQ(st.withdrawn, 0u);
+  const std::vector<Ipv4> more = fill(100, 12, kRelayE);
+  EXPECT_EQ(more.size(), 10u);
+  for (Ipv4 a : more) EXPECT_TRUE(a >= ip(192, 168, 5, 100) && a <= ip(192, 168, 5, 109));
+  // The old leases renew as before.
+  Req r;
+  r.type = MessageType::request;
+  r.mac = mac_of(1);
+  r.ciaddr = old[0];
+  r.giaddr = kRelayE;
+  EXPECT_EQ(send(r).type, MessageType::ack);
+}
+
+TEST_F(EngineReloadTest, RemovedPoolKeepsItsLeasesUntilExpiryAndNaksRenewals) {
+  const std::vector<Ipv4> got = fill(1, 10);   // subnet A, from .10 up
+  ASSERT_EQ(got.size(), 10u);
+  // A released client leaves sticky history; an offer is pending.
+  EXPECT_EQ(release(mac_of(10), got[9]).verdict, Verdict::silent);
+  ASSERT_EQ(discover(mac_of(50)).type, MessageType::offer);
+  take_changes();
+  EngineConfig cfg = test_config();
+  cfg.subnets[0].pools = {{ip(10, 0, 0, 100), ip(10, 0, 0, 250)}};   // .10-.99 gone
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.withdrawn, 9u);
+  EXPECT_EQ(st.history_kept, 0u);
+  EXPECT_EQ(st.dropped, 2u);   // the released client's history and the offer
+  EXPECT_EQ(shard_->withdrawn_leases(), 9u);
+  // A renewal is NAKed and the address goes.
+  Decision d = renew(mac_of(1), got[0]);
+  EXPECT_EQ(d.type, MessageType::nak);
+  EXPECT_EQ(events(Event::withdrawn_nak), 1u);
+  EXPECT_EQ(lease_of(mac_of(1)), nullptr);
+  auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::reclaim);
+  EXPECT_EQ(shard_->withdrawn_leases(), 8u);
+  // A DISCOVER moves the client to the remaining pool.
+  d = discover(mac_of(2));
+  ASSERT_EQ(d.type, MessageType::offer);
+  EXPECT_GE(d.yiaddr, ip(10, 0, 0, 100));
+  EXPECT_EQ(select(mac_of(2), d.yiaddr).type, MessageType::ack);
+  // The pending offer's client starts over.
+  EXPECT_EQ(select(mac_of(50), ip(10, 0, 0, 19)).type, MessageType::nak);
+  take_changes();
+  // The others expire on time: an expire record each, no sticky history.
+  advance(3601);
+  c = take_changes();
+  EXPECT_EQ(std::count_if(c.begin(), c.end(), [](const LeaseChange& x) {
+              return x.op == LeaseOp::expire && x.address < ip(10, 0, 0, 100);
+            }),
+            7);
+  EXPECT_EQ(shard_->withdrawn_leases(), 0u);
+  EXPECT_EQ(lease_of(mac_of(3)), nullptr);
+  // Nobody ever gets .10-.99 again.
+  for (Ipv4 a : fill(200, 20)) EXPECT_GE(a, ip(10, 0, 0, 100));
+}
+
+TEST_F(EngineReloadTest, RemovedSubnetLeasesExpireWithoutASubnet) {
+  const std::vector<Ipv4> got = fill(1, 2, kRelayE);
+  ASSERT_EQ(got.size(), 2u);
+  EngineConfig cfg = test_config();
+  cfg.subnets.pop_back();   // subnet E (192.168.5.0/24) removed
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.withdrawn, 2u);
+  EXPECT_EQ(lease_of(mac_of(1))->subnet, kNoSubnet);
+  // Its clients' requests now select no subnet; a RELEASE still ends the lease.
+  Req r;
+  r.type = MessageType::request;
+  r.mac = mac_of(1);
+  r.ciaddr = got[0];
+  r.giaddr = kRelayE;
+  EXPECT_EQ(send(r).drop, DropReason::no_subnet);
+  EXPECT_EQ(release(mac_of(2), got[1]).verdict, Verdict::silent);
+  auto c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::release);
+  EXPECT_EQ(c[0].subnet_id, 0u);   // no subnet any more
+  advance(3601);
+  c = take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].op, LeaseOp::expire);
+  EXPECT_EQ(c[0].address, got[0]);
+  EXPECT_EQ(shard_->leases().size(), 0u);
+}
+
+TEST_F(EngineReloadTest, NewOptionsAndLeaseTimeApplyToTheNextReply) {
+  const Ipv4 a = dora(mac_of(1));
+  ASSERT_NE(a, 0u);
+  take_changes();
+  EngineConfig cfg = test_config();
+  cfg.subnets[0].dns_servers = {ip(9, 9, 9, 9)};
+  cfg.subnets[0].lease_time = 7200;
+  cfg.offer_hold_s = 5;
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.kept, 1u);
+  now_ += 100;
+  const Decision d = renew(mac_of(1), a);
+  ASSERT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.lease_time, 7200u);
+  EXPECT_EQ(lease_of(mac_of(1))->expires, now_ + 7200);
+  auto r = render(d);
+  EXPECT_EQ(r->option(6), (std::vector<std::uint8_t>{9, 9, 9, 9}));
+  // The new offer hold: an offer now lasts 5 s.
+  ASSERT_EQ(discover(mac_of(2)).type, MessageType::offer);
+  advance(6);
+  EXPECT_EQ(events(Event::offer_expired), 1u);
+}
+
+TEST_F(EngineReloadTest, ReservationAddedForAnotherClientsAddressWaitsForTheLease) {
+  const Ipv4 a = dora(mac_of(1));
+  ASSERT_NE(a, 0u);
+  take_changes();
+  EngineConfig cfg = test_config();
+  Reservation r;
+  r.mac = mac_of(2);
+  r.address = a;
+  cfg.subnets[0].reservations.push_back(r);
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.withdrawn, 1u);
+  // The reserved client gets a dynamic address while the lease lasts ...
+  Decision d = discover(mac_of(2));
+  ASSERT_EQ(d.type, MessageType::offer);
+  EXPECT_NE(d.yiaddr, a);
+  EXPECT_EQ(events(Event::reservation_in_use), 1u);
+  take_changes();
+  // ... the holder is NAKed at its renewal, and then the reservation is free.
+  EXPECT_EQ(renew(mac_of(1), a).type, MessageType::nak);
+  d = discover(mac_of(2));
+  ASSERT_EQ(d.type, MessageType::offer);
+  EXPECT_EQ(d.yiaddr, a);
+  EXPECT_EQ(select(mac_of(2), a).type, MessageType::ack);
+  // The old holder moves to a pool address.
+  const Ipv4 moved = dora(mac_of(1));
+  EXPECT_NE(moved, 0u);
+  EXPECT_NE(moved, a);
+}
+
+TEST_F(EngineReloadTest, ReservationForTheHolderItselfKeepsTheLease) {
+  const Ipv4 a = dora(mac_of(1));
+  take_changes();
+  EngineConfig cfg = test_config();
+  Reservation r;
+  r.mac = mac_of(1);
+  r.address = a;
+  cfg.subnets[0].reservations.push_back(r);
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.kept, 1u);
+  EXPECT_EQ(st.withdrawn, 0u);
+  EXPECT_EQ(renew(mac_of(1), a).type, MessageType::ack);
+}
+
+TEST_F(EngineReloadTest, ProbationAndHistoryInThePoolSurvive) {
+  const std::vector<Ipv4> got = fill(1, 3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(decline(mac_of(1), got[0]).verdict, Verdict::silent);
+  EXPECT_EQ(release(mac_of(2), got[1]).verdict, Verdict::silent);
+  take_changes();
+  EngineConfig cfg = test_config();
+  cfg.subnets[0].dns_servers = {ip(9, 9, 9, 9)};
+  const auto st = reload(cfg);
+  EXPECT_EQ(st.kept, 2u);          // the probation and client 3's lease
+  EXPECT_EQ(st.history_kept, 1u);  // client 2's released address, still sticky for it
+  EXPECT_EQ(discover(mac_of(2)).yiaddr, got[1]);
+  EXPECT_NE(discover(mac_of(9)).yiaddr, got[0]);   // in probation
+}
+
+// Two shards; a reload that inserts a subnet before the others renumbers
+// every block: ownership follows the address, so no lease changes shard and
+// the two shards still never hand out one address twice.
+TEST(EngineReload, BlockOwnershipSurvivesRenumberingAcrossShards) {
+  EngineConfig cfg = test_config();
+  auto c1 = std::make_unique<CompileResult>(compile(cfg));
+  ASSERT_TRUE(c1->ok());
+  ShardConfig sz = test_sizes(1024);
+  sz.change_log_capacity = 1024;
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (std::uint32_t k = 0; k < 2; ++k) {
+    sz.identity = {k, 2};
+    shards.push_back(Shard::create(c1->config, sz).shard);
+  }
+  std::set<Ipv4> leased;
+  auto dora_on = [&](Shard& sh, std::uint32_t n) {
+    Req d;
+    d.mac = mac_of(n);
+    d.giaddr = ip(10, 1, 0, 1);   // subnet B, 10.1.0.10-100: two blocks
+    auto p = make_packet(d);
+    const Decision o = sh.handle(p->msg, p->rx, kStart);
+    if (o.type != MessageType::offer || o.verdict != Verdict::reply) return Ipv4{0};
+    Req q = d;
+    q.type = MessageType::request;
+    q.requested = o.yiaddr;
+    q.server_id = kServer;
+    auto pq = make_packet(q);
+    const Decision a = sh.handle(pq->msg, pq->rx, kStart);
+    sh.clear_changes();
+    return a.type == MessageType::ack ? a.yiaddr : Ipv4{0};
+  };
+  for (std::uint32_t n = 1; n <= 40; ++n)
+    if (const Ipv4 a = dora_on(*shards[n % 2], n); a != 0) {
+      EXPECT_TRUE(leased.insert(a).second);
+    }
+  EngineConfig next = test_config();
+  SubnetConfig z;
+  z.id = 1;
+  z.prefix = ip(9, 0, 0, 0);
+  z.prefix_len = 24;
+  z.pools = {{ip(9, 0, 0, 10), ip(9, 0, 0, 140)}};   // three blocks, before all others
+  next.subnets.insert(next.subnets.begin(), z);
+  next.subnets[2].pools = {{ip(10, 1, 0, 10), ip(10, 1, 0, 200)}};
+  auto c2 = std::make_unique<CompileResult>(compile(next));
+  ASSERT_TRUE(c2->ok());
+  for (auto& sh : shards) {
+    Allocator fresh(c2->config, sh->identity());
+    const auto st = sh->reconfigure(c2->config, fresh);
+    EXPECT_EQ(st.withdrawn, 0u);
+    EXPECT_EQ(st.dropped, 0u);
+    EXPECT_EQ(sh->audit(), "");
+  }
+  c1.reset();
+  for (std::uint32_t n = 100; n <= 400; ++n)
+    if (const Ipv4 a = dora_on(*shards[n % 2], n); a != 0) {
+      EXPECT_TRUE(leased.insert(a).second) << "address leased twice";
+    }
+  EXPECT_EQ(leased.size(), 191u);   // all of .10-.200, each once
+  for (auto& sh : shards) EXPECT_EQ(sh->audit(), "");
+}
+
 // ---- sticky allocation and expiry ------------------------------------------------------------
 
 TEST_F(EngineTest, StickyAddressSurvivesReleaseAndExpiry) {
@@ -1494,7 +1804,7 @@ TEST_F(EngineTest, EachRestoreRefusalHasItsStatus) {
   LeaseChange hi = stored(LeaseOp::commit, mac_of(9), ip(10, 1, 0, 70), now_, until);
   const std::uint32_t b_lo = compiled_->config.block_of(compiled_->config.subnets[1], lo.address);
   ASSERT_EQ(b_lo + 1, compiled_->config.block_of(compiled_->config.subnets[1], hi.address));
-  const bool lo_ours = b_lo % 2 == 1;
+  const bool lo_ours = shard_of_block_base(compiled_->config.blocks[b_lo].base, 2) == 1;
   const LeaseChange theirs = lo_ours ? hi : lo;
   // History there: nobody holds the address, nothing to install.
   EXPECT_EQ(other.shard->restore(stored(LeaseOp::release, mac_of(8), theirs.address, now_ - 90, now_ - 10), now_),

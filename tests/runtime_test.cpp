@@ -380,6 +380,50 @@ TEST_F(RuntimeTest, DiscoverIsAnsweredWithAnOfferInTheSameMbuf) {
   EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
 }
 
+// Reload: both workers switch to a config whose only pool is 10.99.9.0/24 at
+// their next loop; the next DISCOVERs are answered from it, and the old
+// snapshot is no longer used once reconfigure() returns.
+TEST_F(RuntimeTest, ReconfigureSwitchesEveryWorkerToTheNewPools) {
+  {
+    RingPort unused(1, 1);   // the runtime closes its port when destroyed
+    auto created = Runtime::create(runtime_config(unused, 2), *loaded_->compiled);
+    ASSERT_TRUE(created.runtime) << created.error;
+    const config::LoadResult other = config::load_config_string(kConfig, "other.toml");
+    ASSERT_TRUE(other.ok());
+    EXPECT_FALSE(created.runtime->reconfigure(*other.compiled, {}).ok) << "not before start()";
+  }
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  for (unsigned i = 0; i < 8; ++i) inject(port.rx(), mbuf_of(discover(client_mac(300 + i))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 8; }));
+  for (const Reply& r : port.take_replies()) EXPECT_EQ(r.yiaddr() >> 10, 0x0a6301u >> 2);
+
+  std::string text = kConfig;
+  text.replace(text.find("10.99.1.0-10.99.4.255"), 21, "10.99.9.0/24");
+  auto next = std::make_unique<config::LoadResult>(config::load_config_string(text, "next.toml"));
+  ASSERT_TRUE(next->ok());
+  unsigned waits = 0;
+  const Runtime::ReconfigureResult r = rt->reconfigure(*next->compiled, [&] { ++waits; });
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.stats.dropped, 8u) << "the 8 held offers were in the removed pool";
+  EXPECT_EQ(r.stats.withdrawn, 0u);
+  EXPECT_EQ(per_worker(*rt, "reloads"), (std::vector<std::uint64_t>{1, 1}));
+  EXPECT_GT(counter(*rt, "reload_pause_ns.max"), 0u);
+
+  for (unsigned i = 0; i < 8; ++i) inject(port.rx(), mbuf_of(discover(client_mac(400 + i))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 8; }));
+  for (const Reply& reply : port.take_replies()) {
+    EXPECT_EQ(reply.dhcp_type(), wire::MessageType::offer);
+    EXPECT_EQ(reply.yiaddr() & 0xffffff00u, 0x0a630900u) << "an address of 10.99.9.0/24";
+  }
+  expect_no_drops(*rt);
+  rt->stop();
+  rt.reset();
+  next.reset();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
+}
+
 TEST_F(RuntimeTest, VlanAndQinqTagsAreKeptAndAStrippedTagIsPutBack) {
   RingPort port(1, 1);
   auto rt = start(runtime_config(port, 1));

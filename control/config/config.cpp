@@ -66,6 +66,16 @@ LoadResult load(std::string_view text, const std::string& name) {
   }
   if (!loaded.diags.empty()) return finish(std::move(loaded.diags), name);
 
+  if (loaded.config.split_scope.enabled) {
+    loaded.config.split_pools = compute_split_scope(loaded.config.engine, loaded.config.split_scope);
+    for (const SplitPool& p : loaded.config.split_pools) {
+      std::vector<engine::AddressRange>& ex = loaded.config.engine.subnets[p.subnet_index].exclusions;
+      for (const engine::AddressRange& r : p.excluded()) {
+        ex.push_back(r);
+        loaded.config.engine.peer_ranges.push_back(r);
+      }
+    }
+  }
   engine::CompileResult compiled = engine::compile(loaded.config.engine);
   if (!compiled.ok())
     return finish({detail::compile_diag(compiled, loaded.where)}, name);

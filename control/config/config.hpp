@@ -92,14 +92,71 @@ struct ControlSection {
   unsigned pool_warn_percent = 90;
 };
 
+// [split_scope]: several servers share the same pools; each serves its own
+// contiguous part of every pool (see split_scope.hpp for the arithmetic).
+struct SplitServer {
+  std::string name;
+  unsigned share = 0;   // >= 1; parts are in proportion to the shares
+};
+struct SplitScopeSection {
+  bool enabled = false;             // the section is present
+  std::string this_server;          // one of servers[].name
+  std::vector<SplitServer> servers; // >= 2, names unique, in file order
+};
+
+// One pool's split among the split-scope servers. The pool's usable
+// addresses (the pool minus the subnet's exclusions, reservations, routers,
+// server addresses and, up to /30, network and broadcast) are numbered in
+// address order and cut into contiguous chunks in proportion to the shares;
+// the remainder of the division goes one address each to the first servers
+// in file order. A server's part is the range from the first to the last
+// usable address of its chunk (addresses between them that are not usable
+// stay unusable), so the parts are disjoint ranges in server order and
+// together cover every usable address exactly once.
+struct SplitPart {
+  std::string server;
+  std::uint64_t count = 0;     // usable addresses in the part (may be 0)
+  engine::AddressRange range;  // meaningful only when count > 0
+};
+struct SplitPool {
+  std::uint32_t subnet_id = 0;
+  std::size_t subnet_index = 0;   // in DaemonConfig::engine.subnets (file order)
+  std::size_t pool_index = 0;     // in that subnet's pools
+  engine::AddressRange pool;
+  std::uint64_t usable = 0;       // usable addresses of the pool (sum of the parts' counts)
+  std::vector<SplitPart> parts;   // one per server, in [split_scope] servers order
+  std::size_t this_part = 0;      // index of this_server in parts
+  // The other servers' parts with count > 0: what this server excludes.
+  std::vector<engine::AddressRange> excluded() const;
+};
+
+// The split of every pool of `engine` among `split.servers` (see SplitPool).
+// Deterministic: the same inputs give the same parts on every server. `split`
+// must be valid (>= 1 server, shares >= 1, this_server among them). Pure;
+// any thread; O(pools + exclusions * log exclusions) per subnet, independent
+// of pool sizes.
+std::vector<SplitPool> compute_split_scope(const engine::EngineConfig& engine,
+                                           const SplitScopeSection& split);
+
+// Human-readable report of a split, one block per pool, for
+// `dorado --show-split-scope` (and the control API).
+std::string split_scope_text(const SplitScopeSection& split, const std::vector<SplitPool>& pools);
+
 struct DaemonConfig {
   ServerSection server;
   DpdkSection dpdk;
   StoreSection store;
   ControlSection control;
+  SplitScopeSection split_scope;
   // Subnets in file order (each with its `relay` list in
   // engine::SubnetConfig::relays), options encoded, lease defaults from [lease].
+  // With [split_scope], each subnet's `exclusions` end with the ranges of the
+  // other servers' parts (after the ones from the file), so that compile()
+  // never hands them out; split_pools says which they are.
   engine::EngineConfig engine;
+  // With [split_scope]: the split of every pool (compute_split_scope() on the
+  // config as written); empty otherwise.
+  std::vector<SplitPool> split_pools;
 };
 
 struct ConfigError {
@@ -118,6 +175,15 @@ struct LoadResult {
   std::vector<ConfigError> errors;                  // in file order (by line)
   bool ok() const noexcept { return errors.empty(); }
 };
+
+// Reload: the keys of `next` that differ from `running` and take effect
+// only at start-up ([dpdk], [store], [control] socket, server.address), one
+// error each ("FILE:0: dpdk.workers: changed from 1 to 2: needs a restart;
+// ..."). Empty: `next` may replace `running` while serving (subnets, pools,
+// exclusions, reservations, options, lease times, relays, [lease],
+// [split_scope]). Pure; any thread.
+std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const DaemonConfig& next,
+                                              const std::string& file);
 
 // Reads, validates and compiles the file at `path`. Never throws.
 LoadResult load_config_file(const std::string& path);

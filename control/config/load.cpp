@@ -144,7 +144,8 @@ class Reader {
   Reader(Loaded& out, const LineIndex& lines) : out_(out), lines_(lines) {}
 
   void run(const Value& root) {
-    check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet"});
+    check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
+                          "split_scope"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -155,6 +156,7 @@ class Reader {
     if (const Value* t = section(root, "store")) read_store(*t);
     if (const Value* t = section(root, "control")) read_control(*t);
     if (const Value* t = section(root, "lease")) read_lease(*t);
+    if (const Value* t = section(root, "split_scope")) read_split_scope(*t);
     if (const toml::array* options = table_array(root, "", "option")) {
       for (std::size_t i = 0; i < options->size(); ++i) {
         if (!(*options)[i].is_table()) continue;
@@ -510,6 +512,88 @@ class Reader {
     if (auto x = integer(t, "lease", "offer_hold", 1, kU32Max)) e.offer_hold_s = static_cast<std::uint32_t>(*x);
     if (auto x = integer(t, "lease", "decline_probation", 1, kU32Max))
       e.decline_probation_s = static_cast<std::uint32_t>(*x);
+  }
+
+  // [split_scope]: this_server and at least two { name, share } entries.
+  void read_split_scope(const Value& t) {
+    const std::string p = "split_scope";
+    check_keys(t, p, {"this_server", "servers"});
+    SplitScopeSection& sc = out_.config.split_scope;
+    bool ok = true;
+    std::optional<std::string> me = string(t, p, "this_server");
+    if (!find(t, "this_server")) {
+      missing(t, p, "this_server");
+      ok = false;
+    } else if (!me) {
+      ok = false;
+    }
+    const toml::array* servers = table_array(t, p, "servers");
+    if (!find(t, "servers")) {
+      missing(t, p, "servers");
+      ok = false;
+    } else if (!servers) {
+      ok = false;
+    } else {
+      for (std::size_t i = 0; i < servers->size(); ++i) {
+        const Value& e = (*servers)[i];
+        if (!e.is_table()) {
+          ok = false;
+          continue;
+        }
+        const std::string k = join(p, indexed("servers", i));
+        check_keys(e, k, {"name", "share"});
+        SplitServer server;
+        if (!find(e, "name")) {
+          missing(e, k, "name");
+          ok = false;
+        } else if (auto n = string(e, k, "name")) {
+          if (n->empty()) {
+            error(where_of(e.at("name"), join(k, "name")), "must not be empty");
+            ok = false;
+          } else {
+            const auto dup = std::find_if(sc.servers.begin(), sc.servers.end(),
+                                          [&](const SplitServer& x) { return x.name == *n; });
+            if (dup != sc.servers.end()) {
+              error(where_of(e.at("name"), join(k, "name")),
+                    "server \"" + *n + "\" is listed twice");
+              ok = false;
+            }
+            server.name = *n;
+          }
+        } else {
+          ok = false;
+        }
+        if (!find(e, "share")) {
+          missing(e, k, "share");
+          ok = false;
+        } else if (auto x = integer(e, k, "share", 1, 1000000)) {
+          server.share = static_cast<unsigned>(*x);
+        } else {
+          ok = false;
+        }
+        sc.servers.push_back(std::move(server));
+      }
+      if (servers->size() < 2) {
+        error(where_of(t.at("servers"), join(p, "servers")),
+              "needs at least 2 servers (got " + std::to_string(servers->size()) + ")");
+        ok = false;
+      }
+    }
+    if (me && find(t, "this_server")) {
+      const bool known = std::any_of(sc.servers.begin(), sc.servers.end(),
+                                     [&](const SplitServer& x) { return x.name == *me; });
+      if (!known && servers) {
+        std::string names;
+        for (const SplitServer& x : sc.servers)
+          if (!x.name.empty() && names.find(x.name) == std::string::npos)
+            names += (names.empty() ? "" : ", ") + x.name;
+        error(where_of(t.at("this_server"), join(p, "this_server")),
+              "\"" + *me + "\" is not one of split_scope.servers (" + names + ")");
+        ok = false;
+      }
+      sc.this_server = *me;
+    }
+    sc.enabled = ok;
   }
 
   // ---- [[option]] / [[subnet.option]] -----------------------------------------

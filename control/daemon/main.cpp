@@ -5,6 +5,7 @@
 //   dorado -c FILE                       EAL args from [dpdk] eal_args
 //   dorado [EAL args] -- -c FILE         EAL args from the command line
 //   dorado --check-config -c FILE        validate, print errors, exit 0 or 2
+//   dorado --show-split-scope -c FILE    print the [split_scope] parts of every pool
 #include <pthread.h>
 
 #include <csignal>
@@ -29,6 +30,7 @@ constexpr const char* kVersion = "dorado 0.1.0";
 struct Options {
   std::string config_path = "/etc/dorado/dorado.toml";
   bool check_config = false;
+  bool show_split_scope = false;
   bool stats_on_exit = true;
   std::vector<std::string> eal_args;   // before "--"; empty = from config
 };
@@ -60,7 +62,8 @@ ParsedArgs parse_args(int argc, char** argv) {
       "EAL arguments come from the config's [dpdk] eal_args, or from the command\n"
       "line before \"--\" (the command line wins). The config file format is in\n"
       "README.md and tools/dorado.example.toml.\n\n"
-      "Signals: SIGINT/SIGTERM stop (counters are printed), SIGUSR1 prints counters.\n"
+      "Signals: SIGINT/SIGTERM stop (counters are printed), SIGUSR1 prints counters,\n"
+      "SIGHUP reloads the config file (an invalid one changes nothing).\n"
       "Exit status: 0 after a clean stop or a valid --check-config, 2 for a bad\n"
       "config, bad arguments or a start-up failure (the port/queue is named).",
       "dorado"};
@@ -68,6 +71,9 @@ ParsedArgs parse_args(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--check-config", o.check_config,
                "validate the config and exit: 0 if valid, 2 with FILE:LINE: key: message per error");
+  app.add_flag("--show-split-scope", o.show_split_scope,
+               "print each pool's split among the [split_scope] servers (this server's part and "
+               "what it excludes) and exit; 2 for a bad config or no [split_scope]");
   app.add_flag("!--no-stats", o.stats_on_exit, "do not print counters when stopping");
   app.set_version_flag("-V,--version", kVersion);
   std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());   // CLI11 pops from the back
@@ -105,6 +111,7 @@ sigset_t control_signals() {
   sigaddset(&s, SIGINT);
   sigaddset(&s, SIGTERM);
   sigaddset(&s, SIGUSR1);
+  sigaddset(&s, SIGHUP);
   return s;
 }
 
@@ -119,6 +126,15 @@ int main(int argc, char** argv) {
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return kExitUsage;
+  }
+  if (opts.show_split_scope) {
+    if (!loaded.config->split_scope.enabled) {
+      std::fprintf(stderr, "%s: no [split_scope] section\n", opts.config_path.c_str());
+      return kExitUsage;
+    }
+    std::fputs(dorado::config::split_scope_text(loaded.config->split_scope,
+                                                loaded.config->split_pools).c_str(), stdout);
+    return 0;
   }
   if (opts.check_config) {
     std::printf("%s: OK\n", opts.config_path.c_str());

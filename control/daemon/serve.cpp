@@ -12,6 +12,7 @@
 #include "api/builtin.hpp"
 #include "api/leases.hpp"
 #include "api/server.hpp"
+#include "daemon/reload.hpp"
 #include "store/store.hpp"
 
 namespace dorado::daemon {
@@ -189,6 +190,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     }
   };
   unsigned shutdown_ticks = 0;
+  Reloader reloader(options.config_path, config, rt);
   while (true) {
     housekeeping();
     // shutdown (control API): stop once its answer is out (or after ~1 s).
@@ -198,6 +200,10 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     siginfo_t info;
     const int sig = sigtimedwait(&signals, &info, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;
+    if (sig == SIGHUP) {
+      log_line("reload: SIGHUP: reading " + options.config_path);
+      for (const std::string& line : reloader.reload(housekeeping).lines) log_line(line);
+    }
     if (sig == SIGUSR1) {
       std::fputs(rt.counters_text().c_str(), stdout);
       std::fflush(stdout);

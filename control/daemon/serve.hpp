@@ -3,7 +3,9 @@
 // ports, then run the control loop on this (the main) thread until
 // SIGINT/SIGTERM (or the API's shutdown): drain lease changes into the store, group-commit, publish
 // durable sequence numbers to the workers, log store trouble, print counters
-// on SIGUSR1, serve the control socket (control/api). Stops in the order that loses nothing: workers, last records,
+// on SIGUSR1, serve the control socket (control/api), reload the config on
+// SIGHUP or config-reload (daemon/reload.hpp). Stops in the order that loses
+// nothing: workers, last records,
 // final commit (and snapshot).
 //
 // Threads: the main thread only (the store runs its own snapshot thread).
@@ -20,7 +22,9 @@ namespace dorado::daemon {
 
 struct ServeOptions {
   bool stats_on_exit = true;
-  std::string config_path;   // the running config file (control API: config-get, config-test)
+  // The running config file: read again on SIGHUP and config-reload
+  // (daemon/reload.hpp); config-get and config-test (control API).
+  std::string config_path;
 };
 
 // Returns the process exit code: 0 after a clean stop, 2 when the store or

@@ -18,7 +18,7 @@ Allocator::Allocator(const CompiledConfig& config, ShardIdentity id) : config_(&
   has_free_.assign(words, 0);
   has_clean_.assign(words, 0);
   for (std::uint32_t b = 0; b < config.blocks.size(); ++b) {
-    if (!shard_owns_block(b, id_)) continue;
+    if (!shard_owns_block(config, b, id_)) continue;
     Bits& x = bits_[b];
     x.owned = x.free = config.blocks[b].allocatable;
     subnets_[config.blocks[b].subnet].free += static_cast<std::uint32_t>(std::popcount(x.free));
@@ -38,6 +38,7 @@ void Allocator::update_summary(std::uint32_t block) noexcept {
 }
 
 void Allocator::take(SlotId s) noexcept {
+  if (s == kNil) return;
   Bits& x = bits_[s >> 6];
   const std::uint64_t m = 1ull << (s & 63u);
   if (!(x.free & m)) return;
@@ -50,6 +51,7 @@ void Allocator::take(SlotId s) noexcept {
 }
 
 void Allocator::give_back(SlotId s, bool sticky) noexcept {
+  if (s == kNil) return;
   Bits& x = bits_[s >> 6];
   const std::uint64_t m = 1ull << (s & 63u);
   if (!(x.owned & m) || (x.free & m)) return;
@@ -63,7 +65,18 @@ void Allocator::give_back(SlotId s, bool sticky) noexcept {
   update_summary(s >> 6);
 }
 
+void Allocator::stick(SlotId s) noexcept {
+  if (s == kNil) return;
+  Bits& x = bits_[s >> 6];
+  const std::uint64_t m = 1ull << (s & 63u);
+  if (!(x.free & m) || (x.sticky & m)) return;
+  x.sticky |= m;
+  ++subnets_[config_->blocks[s >> 6].subnet].sticky;
+  update_summary(s >> 6);
+}
+
 void Allocator::unstick(SlotId s) noexcept {
+  if (s == kNil) return;
   Bits& x = bits_[s >> 6];
   const std::uint64_t m = 1ull << (s & 63u);
   if (!(x.sticky & m)) return;
@@ -105,7 +118,7 @@ std::string Allocator::audit() const {
   std::vector<std::uint32_t> free(subnets_.size(), 0), sticky(subnets_.size(), 0);
   for (std::uint32_t b = 0; b < bits_.size(); ++b) {
     const Bits& x = bits_[b];
-    const std::uint64_t expect_owned = shard_owns_block(b, id_) ? config_->blocks[b].allocatable : 0;
+    const std::uint64_t expect_owned = shard_owns_block(*config_, b, id_) ? config_->blocks[b].allocatable : 0;
     if (x.owned != expect_owned) return "block " + std::to_string(b) + ": ownership mask";
     if (x.free & ~x.owned) return "block " + std::to_string(b) + ": free bit on a non-allocatable address";
     if (x.sticky & ~x.free) return "block " + std::to_string(b) + ": sticky bit on a used address";

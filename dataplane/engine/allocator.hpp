@@ -4,7 +4,10 @@
 // array address -> lease record; per subnet two summary bitmaps (blocks with
 // a free / a clean address) so allocation is a couple of bit scans.
 //
-// Block ownership: block b belongs to shard (b % shard_count). A shard only
+// Block ownership: the block of 64 addresses at `base` belongs to shard
+// ((base >> 6) % shard_count): a function of the address alone, not of the
+// block's index, so that a config reload that adds or removes pools (and so
+// renumbers the blocks) moves no address to another shard. A shard only
 // ever sets free bits in the blocks it owns, so several shards built from the
 // same CompiledConfig never hand out the same address. Addresses outside
 // pools, excluded or reserved are never free (CompiledConfig's allocatable
@@ -38,17 +41,26 @@ struct ShardIdentity {
   std::uint32_t count = 1;   // shards sharing the address space
 };
 
-inline constexpr bool shard_owns_block(std::uint32_t block, ShardIdentity id) noexcept {
-  return block % id.count == id.index;
+inline constexpr std::uint32_t shard_of_block_base(Ipv4 base, std::uint32_t shard_count) noexcept {
+  return (base >> 6) % shard_count;
+}
+inline bool shard_owns_block(const CompiledConfig& config, std::uint32_t block,
+                             ShardIdentity id) noexcept {
+  return shard_of_block_base(config.blocks[block].base, id.count) == id.index;
 }
 
 class Allocator {
  public:
-  // `config` must outlive the allocator.
+  // `config` must outlive the allocator. Allocates: start-up, or on the
+  // control thread for Shard::reconfigure.
   Allocator(const CompiledConfig& config, ShardIdentity id);
+  Allocator(Allocator&&) noexcept = default;
+  Allocator& operator=(Allocator&&) noexcept = default;
 
   // Slot of `ip` in subnet index `subnet` (which must contain ip), or kNil
   // when no block covers it (outside every pool and reservation).
+  // Slot functions below take kNil (an address in no block: a lease kept
+  // after a reload removed its pool) and then do nothing / answer kNil.
   SlotId slot_of(std::uint32_t subnet, Ipv4 ip) const noexcept {
     const std::uint32_t b = config_->block_of(config_->subnets[subnet], ip);
     return b == kNil ? kNil : (b << 6) | (ip & 63u);
@@ -56,8 +68,10 @@ class Allocator {
   Ipv4 address_of(SlotId s) const noexcept { return config_->blocks[s >> 6].base | (s & 63u); }
   std::uint16_t subnet_of(SlotId s) const noexcept { return config_->blocks[s >> 6].subnet; }
 
-  std::uint32_t lease_at(SlotId s) const noexcept { return slots_[s]; }
-  void set_lease(SlotId s, std::uint32_t lease) noexcept { slots_[s] = lease; }
+  std::uint32_t lease_at(SlotId s) const noexcept { return s == kNil ? kNil : slots_[s]; }
+  void set_lease(SlotId s, std::uint32_t lease) noexcept {
+    if (s != kNil) slots_[s] = lease;
+  }
 
   bool is_free(SlotId s) const noexcept { return (bits_[s >> 6].free >> (s & 63u)) & 1u; }
   bool is_sticky(SlotId s) const noexcept { return (bits_[s >> 6].sticky >> (s & 63u)) & 1u; }
@@ -71,6 +85,8 @@ class Allocator {
   void give_back(SlotId s, bool sticky) noexcept;
   // Clears the sticky bit of a free address.
   void unstick(SlotId s) noexcept;
+  // Sets the sticky bit of a free address (reconfigure: inactive history).
+  void stick(SlotId s) noexcept;
 
   // A free address of the subnet: a clean one if any, else (allow_sticky) a
   // sticky one. kNil when none. Does not take it.

@@ -50,6 +50,12 @@ std::uint32_t CompiledConfig::subnet_of_relay(Ipv4 giaddr) const noexcept {
   return it != relays.end() && it->giaddr == giaddr ? it->subnet : kNil;
 }
 
+bool CompiledConfig::in_peer_part(Ipv4 ip) const noexcept {
+  auto it = std::upper_bound(peer_ranges.begin(), peer_ranges.end(), ip,
+                             [](Ipv4 v, const AddressRange& r) { return v < r.first; });
+  return it != peer_ranges.begin() && ip <= (it - 1)->last;
+}
+
 std::uint32_t CompiledConfig::subnet_index_of(Ipv4 ip) const noexcept {
   auto it = std::upper_bound(subnets.begin(), subnets.end(), ip,
                              [](Ipv4 v, const CompiledSubnet& s) { return v < s.network; });
@@ -189,6 +195,20 @@ class Compiler {
         return fail(reserved_addresses_[i].second,
                     "address " + ip_text(reserved_addresses_[i].first) + " reserved twice");
     if (Failure f = build_reservation_index(c); !f.message.empty()) return f;
+    for (const AddressRange& r : in_.peer_ranges) {
+      if (r.first > r.last) return fail("peer range " + ip_text(r.first) + "-" + ip_text(r.last) + " is empty");
+      c.peer_ranges.push_back(r);
+    }
+    std::sort(c.peer_ranges.begin(), c.peer_ranges.end(),
+              [](const AddressRange& a, const AddressRange& b) { return a.first < b.first; });
+    std::vector<AddressRange> merged;
+    for (const AddressRange& r : c.peer_ranges) {
+      if (!merged.empty() && r.first <= merged.back().last)
+        merged.back().last = std::max(merged.back().last, r.last);
+      else
+        merged.push_back(r);
+    }
+    c.peer_ranges = std::move(merged);
     return build_relay_index(c);
   }
 

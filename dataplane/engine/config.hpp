@@ -95,6 +95,13 @@ struct EngineConfig {
   std::vector<OptionData> options;   // defaults for every subnet
   std::uint32_t offer_hold_s = 30;   // how long an OFFER reserves its address
   std::uint32_t decline_probation_s = 86400;   // DECLINEd address out of the pool
+  // Split scope: the parts of the pools that other servers serve (the loader
+  // also lists them in the subnets' exclusions, so they are never handed out
+  // here). A RENEWING, REBINDING or INIT-REBOOT REQUEST for such an address
+  // from a client whose own record does not hold it is left to its server:
+  // silence, DropReason::peer_address (a NAK would take a valid lease away
+  // from the other server's client).
+  std::vector<AddressRange> peer_ranges;
 };
 
 // Encoders for OptionData::value.
@@ -181,6 +188,10 @@ struct CompiledConfig {
   std::uint32_t reservation_mask = 0;
   std::uint32_t hw_reservations = 0;   // entries keyed by MAC (skip the lookup if 0)
   std::vector<RelayEntry> relays;      // sorted by giaddr, unique
+  std::vector<AddressRange> peer_ranges;   // EngineConfig::peer_ranges sorted, merged
+
+  // Whether `ip` lies in another split-scope server's part. O(log ranges).
+  bool in_peer_part(Ipv4 ip) const noexcept;
 
   // Index of the subnet containing `ip`, or kNil. O(log subnets).
   std::uint32_t subnet_index_of(Ipv4 ip) const noexcept;

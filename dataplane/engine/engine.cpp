@@ -107,7 +107,7 @@ const ReservationEntry* Shard::reservation_for(const ClientKey& key, const wire:
 
 bool Shard::our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept {
   return sid == config_->server_address ||
-         (subnet != kNil && sid == config_->subnets[subnet].server_id);
+         (subnet < config_->subnets.size() && sid == config_->subnets[subnet].server_id);
 }
 
 Shard::Times Shard::scaled_times(const CompiledSubnet& s, std::uint32_t t) noexcept {
@@ -211,7 +211,7 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
   const std::string_view host = op == LeaseOp::commit ? table_.hostname(idx) : std::string_view{};
   ch.hostname_len = static_cast<std::uint8_t>(host.size());
   if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
-  ch.subnet_id = config_->subnets[l.subnet].id;
+  ch.subnet_id = l.subnet < config_->subnets.size() ? config_->subnets[l.subnet].id : 0;
   ch.address = l.address;
   ch.start = l.start;
   ch.expires = l.expires;
@@ -268,7 +268,8 @@ void Shard::detach(std::uint32_t idx, Seconds) noexcept {
   alloc_.set_lease(s, kNil);   // give_back above is a no-op in a block we do not own
   set_state(l, LeaseState::unused);
   l.address = 0;
-  l.flags &= static_cast<std::uint8_t>(~(kLeaseForeign | kLeaseHold));
+  if (l.flags & kLeaseWithdrawn) --withdrawn_;
+  l.flags &= static_cast<std::uint8_t>(~(kLeaseForeign | kLeaseHold | kLeaseWithdrawn));
 }
 
 void Shard::drop_record(std::uint32_t idx, Seconds now) noexcept {
@@ -482,9 +483,13 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
 
   std::uint32_t idx = table_.find(key);
   if (idx != kNil) idx = refresh(idx, c.now);
-  if (!store_writable_) return offer_unjournaled(c, idx, subnet);
-  // A foreign lease (refreshed: still active) cannot be extended.
-  if (idx != kNil && is_foreign(idx) && table_.at(idx).subnet == subnet)
+  if (!store_writable_)
+    return idx != kNil && is_withdrawn(idx) ? refuse(DropReason::store_unavailable)
+                                            : offer_unjournaled(c, idx, subnet);
+  // A foreign lease (refreshed: still active) cannot be extended. A
+  // withdrawn one (reload) is not offered again: the client moves.
+  const bool withdrawn = idx != kNil && is_withdrawn(idx);
+  if (idx != kNil && is_foreign(idx) && !withdrawn && table_.at(idx).subnet == subnet)
     return offer_unjournaled(c, idx, subnet);
 
   // 1. reservation, 2. the client's current or previous address,
@@ -503,7 +508,8 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
       bump(Event::reservation_in_use);
     }
   }
-  if (addr == 0 && idx != kNil && table_.at(idx).subnet == subnet) addr = table_.at(idx).address;
+  if (addr == 0 && idx != kNil && !withdrawn && table_.at(idx).subnet == subnet)
+    addr = table_.at(idx).address;
   if (addr == 0) {
     if (auto want = m.requested_ip(); want && cs.contains(*want)) {
       const SlotId s = alloc_.slot_of(subnet, *want);
@@ -567,6 +573,7 @@ Decision Shard::on_request(const Ctx& c) noexcept {
     const std::uint32_t subnet = select_subnet(m, c.rx);
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(*requested)) return nak(c, subnet);
+    if (peer_request(idx, *requested)) return refuse(DropReason::peer_address);
     if (idx == kNil && reservation_for(key, m, subnet) == nullptr)
       return refuse(DropReason::init_reboot_unknown_client);
     return confirm(c, key, idx, subnet, *requested, false);
@@ -576,6 +583,7 @@ Decision Shard::on_request(const Ctx& c) noexcept {
     const std::uint32_t subnet = select_subnet(m, c.rx);
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(m.ciaddr)) return nak(c, subnet);
+    if (peer_request(idx, m.ciaddr)) return refuse(DropReason::peer_address);
     return confirm(c, key, idx, subnet, m.ciaddr, false);
   }
   return refuse(DropReason::request_without_address);
@@ -588,6 +596,12 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
                         std::uint32_t subnet, Ipv4 addr, bool allow_free) noexcept {
   const CompiledSubnet& cs = config_->subnets[subnet];
   if (!cs.contains(addr)) return nak(c, subnet);
+  // A lease a reload withdrew is not renewed: NAK, and the address goes.
+  if (idx != kNil && table_.at(idx).address == addr && is_withdrawn(idx)) {
+    bump(Event::withdrawn_nak);
+    drop_record(idx, c.now);
+    return nak(c, subnet);
+  }
   // Store down: the client's active lease on `addr` is confirmed as it
   // stands (before the reservation check: a NAK would send it to a DISCOVER
   // that cannot be served now).
@@ -746,7 +760,7 @@ std::uint32_t block_owner_of(const LeaseChange& lease, const CompiledConfig& con
   const std::uint32_t s = config.subnet_index_of(lease.address);
   if (s == kNil) return 0;
   const std::uint32_t b = config.block_of(config.subnets[s], lease.address);
-  return b == kNil ? 0 : b % shard_count;
+  return b == kNil ? 0 : shard_of_block_base(config.blocks[b].base, shard_count);
 }
 
 Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
@@ -758,6 +772,82 @@ Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wir
     r = config_->find_reservation(hw.view(), hw.hash);
   }
   return r != nullptr && r->subnet == subnet ? r->address : 0;
+}
+
+// Config reload (engine.hpp): every record re-placed in the new address space.
+Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator& fresh) noexcept {
+  ReconfigureStats st;
+  std::swap(alloc_, fresh);   // `fresh` now holds the old allocator, for the caller to free
+  config_ = &next;
+  withdrawn_ = 0;
+  // Two passes: first every record that holds its address (so that history
+  // never takes an address a lease holds), then inactive history.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t i = 0; i < table_.capacity(); ++i) {
+      Lease& l = table_.at(i);
+      if (l.state == LeaseState::unused || is_inactive(l.state) != (pass == 1)) continue;
+      const std::uint32_t subnet = next.subnet_index_of(l.address);
+      const SlotId slot = subnet == kNil ? kNil : alloc_.slot_of(subnet, l.address);
+      const bool pool = slot != kNil && ((next.blocks[slot >> 6].allocatable >> (slot & 63u)) & 1u);
+      const bool ours = pool && shard_owns_block(next, slot >> 6, id_);
+      const bool free = ours && alloc_.is_free(slot) && alloc_.lease_at(slot) == kNil;
+      l.subnet = subnet == kNil ? kNoSubnet : static_cast<std::uint16_t>(subnet);
+      if (pass == 1) {   // expired / released: sticky history where the address is still ours
+        if (free) {
+          alloc_.set_lease(slot, i);
+          alloc_.stick(slot);
+          ++st.history_kept;
+        } else {
+          table_.erase(i);
+          ++st.dropped;
+        }
+        continue;
+      }
+      const bool foreign = (l.flags & kLeaseForeign) != 0 && !(l.flags & kLeaseWithdrawn);
+      l.flags &= static_cast<std::uint8_t>(~kLeaseWithdrawn);
+      if (free) {   // still in one of our pools
+        l.flags &= static_cast<std::uint8_t>(~kLeaseForeign);
+        alloc_.take(slot);
+        alloc_.set_lease(slot, i);
+        ++st.kept;
+        continue;
+      }
+      if (l.state != LeaseState::active) {   // offer, probation, hold outside our pools
+        table_.erase(i);
+        ++st.dropped;
+        continue;
+      }
+      if (foreign && pool && !ours && alloc_.lease_at(slot) == kNil) {   // its block owner holds it
+        alloc_.set_lease(slot, i);
+        ++st.kept;
+        continue;
+      }
+      if (!foreign && slot != kNil && !pool && alloc_.lease_at(slot) == kNil && l.key_len != 0) {
+        // The client's own reservation (never in the pool bits) stays its lease.
+        ClientKey key;
+        const wire::Bytes kb = table_.key(i);
+        std::memcpy(key.bytes.data(), kb.data(), kb.size());
+        key.len = static_cast<std::uint8_t>(kb.size());
+        key.hash = hash_key_bytes(key.view());
+        if (reserved_address(key, l.htype, l.chaddr, subnet) == l.address) {
+          alloc_.set_lease(slot, i);
+          ++st.kept;
+          continue;
+        }
+      }
+      if (slot != kNil && (alloc_.lease_at(slot) != kNil || (ours && !free))) {
+        table_.erase(i);   // two records on one address: cannot happen; keep the first
+        ++st.dropped;
+        continue;
+      }
+      // Withdrawn: kept until it expires, renewed never.
+      l.flags |= kLeaseForeign | kLeaseWithdrawn;
+      alloc_.set_lease(slot, i);
+      ++withdrawn_;
+      ++st.withdrawn;
+    }
+  }
+  return st;
 }
 
 // Drops a record without telling the store (restore: it never told it).
@@ -796,7 +886,7 @@ RestoreStatus Shard::restore(const LeaseChange& in, Seconds now) noexcept {
   const std::uint32_t block = slot >> 6;
   std::uint8_t flags = 0;
   if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
-    if (!shard_owns_block(block, id_)) {
+    if (!shard_owns_block(*config_, block, id_)) {
       // Only an active lease is worth keeping here: its block owner holds
       // the address (restore_hold) while this shard serves the client.
       if (state != LeaseState::active) return RestoreStatus::wrong_shard;
@@ -829,7 +919,7 @@ RestoreStatus Shard::restore_hold(const LeaseChange& in, Seconds now) noexcept {
   if (slot == kNil) return RestoreStatus::no_subnet;
   const std::uint32_t block = slot >> 6;
   if (!((config_->blocks[block].allocatable >> (slot & 63u)) & 1u)) return RestoreStatus::not_in_pool;
-  if (!shard_owns_block(block, id_)) return RestoreStatus::wrong_shard;
+  if (!shard_owns_block(*config_, block, id_)) return RestoreStatus::wrong_shard;
   LeaseChange hold = in;
   hold.key_len = 0;
   hold.hostname_len = 0;
@@ -927,6 +1017,16 @@ std::string Shard::audit() const {
   table_.for_each([&](std::uint32_t i, const Lease& l) {
     if (!err.empty()) return;
     const std::string who = "record " + std::to_string(i) + ": ";
+    if (l.flags & kLeaseWithdrawn) {   // reload: no pool of ours holds it
+      const SlotId ws = slot_of_lease(l);
+      if (l.state != LeaseState::active || !(l.flags & kLeaseForeign) || !(l.flags & kLeaseInWheel))
+        err = who + "withdrawn record not an active foreign lease in the wheel";
+      else if (l.subnet != kNoSubnet && !config_->subnets[l.subnet].contains(l.address))
+        err = who + "withdrawn address outside its subnet";
+      else if (ws != kNil && (alloc_.lease_at(ws) != i || alloc_.is_allocatable(ws)))
+        err = who + "withdrawn address slot does not point back or is allocatable";
+      return;
+    }
     if (l.subnet >= config_->subnets.size() || !config_->subnets[l.subnet].contains(l.address)) {
       err = who + "address outside its subnet";
       return;
@@ -947,7 +1047,7 @@ std::string Shard::audit() const {
     // Pool addresses of blocks other shards own (never free here) carry only
     // foreign leases; holds sit in our own blocks.
     const bool pool = (config_->blocks[s >> 6].allocatable >> (s & 63u)) & 1u;
-    const bool ours = shard_owns_block(s >> 6, id_);
+    const bool ours = shard_owns_block(*config_, s >> 6, id_);
     if (l.flags & kLeaseForeign) {
       if (l.state != LeaseState::active || !pool || ours)
         err = who + "foreign record not an active lease in another shard's block";
@@ -966,6 +1066,9 @@ std::string Shard::audit() const {
     if (states[i] != state_counts_[i])
       return std::string("state count of ") + lease_state_name(static_cast<LeaseState>(i)) + ": " +
              std::to_string(state_counts_[i]) + " counted, " + std::to_string(states[i]) + " in the table";
+  std::uint32_t withdrawn = 0;
+  table_.for_each([&](std::uint32_t, const Lease& l) { withdrawn += (l.flags & kLeaseWithdrawn) != 0; });
+  if (withdrawn != withdrawn_) return "withdrawn lease count disagrees with the records";
   for (SlotId s = 0; s < config_->blocks.size() * kBlockBits; ++s) {
     const std::uint32_t i = alloc_.lease_at(s);
     if (i == kNil) {

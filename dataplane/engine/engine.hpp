@@ -76,13 +76,13 @@ struct ShardConfig {
 // `config`: for a client's record (active or history) the shard the runtime
 // sends that client's packets to (shard_for_hash of its key, as
 // runtime/worker.cpp routes them); for a probation record (op decline, with
-// or without a key) the shard owning the address's block (b % shard_count,
+// or without a key) the shard owning the address's block (shard_of_block_base,
 // allocator.hpp); 0 for an address in no block, a bad key length, or one
 // shard. Pure, noexcept; any thread.
 std::uint32_t owner_shard_of(const LeaseChange& lease, const CompiledConfig& config,
                              std::uint32_t shard_count) noexcept;
 
-// The shard owning the block of the lease's address (b % shard_count), the
+// The shard owning the block of the lease's address (shard_of_block_base), the
 // one that may hand the address out: where Shard::restore_hold goes when
 // restore() on owner_shard_of() answered `foreign`. 0 for an address in no
 // block (outside pools and reservations) or one shard. Pure, noexcept; any
@@ -248,6 +248,45 @@ class alignas(64) Shard {
   // Returns restored when the hold is in place. noexcept, O(1).
   RestoreStatus restore_hold(const LeaseChange& lease, Seconds now) noexcept;
 
+  // ---- config reload ------------------------------------------------------------------
+  // Switches the shard to `next` (a new CompiledConfig, which must outlive
+  // the shard or the next reconfigure) at a quiescent point of its lcore: no
+  // Decision of the old config in use, change log drained or not (records
+  // already emitted stay valid: they carry addresses and subnet ids, not
+  // indices). `fresh` must be Allocator(next, identity()), built by the
+  // caller beforehand (it allocates; the control thread does it); on return
+  // it holds the old allocator, for the caller to free off the lcore. Emits
+  // no change record. Every record of the lease table is re-placed in the
+  // new address space by its address:
+  //  - active lease, offer, probation or hold whose address the new config
+  //    lets this shard hand out (pool, not excluded, block ours): keeps it;
+  //    an active lease on the client's own reservation likewise. Lease::subnet
+  //    follows the address to its subnet in `next`.
+  //  - active lease on any other address: kept until it expires, withdrawn
+  //    (kLeaseWithdrawn, see lease.hpp): never renewed (REQUEST -> NAK), the
+  //    address handed to nobody while it lasts (it is in no pool, or the
+  //    client it is now reserved for is given a dynamic address until then;
+  //    with several shards that client's shard may not know it: see
+  //    README "Reload"). Counted in `withdrawn`.
+  //  - an active lease restored on another shard's block (kLeaseForeign)
+  //    stays foreign while the address is still in a pool.
+  //  - offers, probations and holds on an address no longer in a pool of
+  //    ours end silently (an offer's client gets a NAK on its REQUEST and
+  //    starts over); inactive (expired/released) history on such an address
+  //    is dropped silently (the store may still list it; a restart drops it).
+  // Cost: O(lease table capacity), no allocation: 28 ms of CPU for 1 M
+  // leases (bench/engine_bench.cpp BM_EngineReconfigure, README "Reload").
+  // The shard answers nothing meanwhile.
+  struct ReconfigureStats {
+    std::uint32_t kept = 0;          // active leases, offers, probations, holds in place
+    std::uint32_t withdrawn = 0;     // active leases now outside the pools (all withdrawn ones)
+    std::uint32_t history_kept = 0;  // inactive records still sticky
+    std::uint32_t dropped = 0;       // offers, probations, holds, history dropped
+  };
+  ReconfigureStats reconfigure(const CompiledConfig& next, Allocator& fresh) noexcept;
+  // Withdrawn leases currently in the table (kLeaseWithdrawn). O(1).
+  std::uint32_t withdrawn_leases() const noexcept { return withdrawn_; }
+
   // Undoes a `foreign` restore (when restore_hold failed on the block
   // owner): drops the client's foreign record on lease.address, if it is
   // there, without a change record. Start-up only. True if one was dropped.
@@ -358,10 +397,21 @@ class alignas(64) Shard {
   Ipv4 reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
                         std::uint32_t subnet) const noexcept;
   void forget(std::uint32_t idx) noexcept;
+  // Split scope: a REQUEST for `addr` in another server's part that the
+  // client's record (idx, kNil if none) does not hold.
+  bool peer_request(std::uint32_t idx, Ipv4 addr) const noexcept {
+    return !config_->peer_ranges.empty() && (idx == kNil || table_.at(idx).address != addr) &&
+           config_->in_peer_part(addr);
+  }
   bool is_foreign(std::uint32_t idx) const noexcept { return (table_.at(idx).flags & kLeaseForeign) != 0; }
   RestoreStatus install(const LeaseChange& in, const ClientKey& key, LeaseState state,
                         std::uint32_t subnet, SlotId slot, std::uint8_t flags) noexcept;
-  SlotId slot_of_lease(const Lease& l) const noexcept { return alloc_.slot_of(l.subnet, l.address); }
+  SlotId slot_of_lease(const Lease& l) const noexcept {
+    return l.subnet == kNoSubnet ? kNil : alloc_.slot_of(l.subnet, l.address);
+  }
+  bool is_withdrawn(std::uint32_t idx) const noexcept {
+    return (table_.at(idx).flags & kLeaseWithdrawn) != 0;
+  }
 
   // State transitions; each keeps table, bitmaps and slots consistent.
   std::uint32_t refresh(std::uint32_t idx, Seconds now) noexcept;
@@ -401,6 +451,7 @@ class alignas(64) Shard {
   std::uint32_t change_count_ = 0;
   std::uint32_t next_seq_ = 1;
   bool store_writable_ = true;   // set by the owning lcore (set_store_writable)
+  std::uint32_t withdrawn_ = 0;  // records with kLeaseWithdrawn
   ShardCounters counters_;
   StateCounts state_counts_{};
 };

@@ -64,6 +64,15 @@ inline constexpr std::uint8_t kLeaseInFifo = 8;      // linked in the inactive F
 //   that address from the pool until the foreign lease's end.
 inline constexpr std::uint8_t kLeaseForeign = 16;
 inline constexpr std::uint8_t kLeaseHold = 32;
+// kLeaseWithdrawn (always with kLeaseForeign): after a config reload
+//   (Shard::reconfigure), an active lease whose address no pool of the new
+//   config lets this shard hand out (pool removed or shrunk, address
+//   excluded, reserved for another client, in a split-scope peer's part, or
+//   its subnet removed). Kept until it expires, never extended: a REQUEST
+//   for it is NAKed (and the record dropped), a DISCOVER moves the client
+//   to a pool address. Lease::subnet is kNoSubnet when no subnet holds it.
+inline constexpr std::uint8_t kLeaseWithdrawn = 64;
+inline constexpr std::uint16_t kNoSubnet = 0xffff;
 
 // The hot record: one cache line. Owned by one shard's LeaseTable; other
 // threads never see it (they get LeaseChange copies).

@@ -62,6 +62,8 @@ struct alignas(64) WorkerCounters {
   Counter acks_unsent;       // ... and were freed at stop, never durable (clients retry)
   Counter backpressure;      // loops that took no requests: change ring or held-ACK queue full
   Counter ack_hold_max_ns;   // longest wait of an ACK for durability (a maximum, not a sum)
+  Counter reloads;           // config switches applied (Runtime::reconfigure)
+  Counter reload_pause_max_ns;   // longest switch (Shard::reconfigure), a maximum
   std::array<Counter, kLatencyBuckets> ack_hold_ns;   // histogram of those waits, ns
   std::array<Counter, kDropCount> drops;
   std::array<Counter, wire::kErrorCount> wire_errors;

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -137,6 +138,7 @@ struct Runtime::Impl {
   std::atomic<bool> quit{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
   std::atomic<bool> store_writable{true};   // cp: rw, dp: ro (every loop)
+  std::uint64_t reload_generation = 0;      // cp only: last reconfigure's generation
   bool start_attempted = false;
   bool launched = false;                     // some worker may have been launched
   bool stopped = false;
@@ -416,6 +418,62 @@ std::size_t Runtime::poll_control(const ChangeSink& sink) {
   for (auto& w : impl_->workers)
     total += w->drain_changes([&](std::span<const engine::LeaseChange> c) { sink(w->index(), c); });
   return total;
+}
+
+Runtime::ReconfigureResult Runtime::reconfigure(const engine::CompiledConfig& next,
+                                                const std::function<void()>& while_waiting,
+                                                unsigned timeout_ms) {
+  Impl& im = *impl_;
+  ReconfigureResult r;
+  if (!im.launched || im.stopped) {
+    r.error = "the workers are not running";
+    return r;
+  }
+  const std::size_t n = im.workers.size();
+  std::vector<std::unique_ptr<engine::Allocator>> fresh;
+  std::vector<ReloadOrder> orders(n);
+  try {
+    for (std::size_t w = 0; w < n; ++w)
+      fresh.push_back(std::make_unique<engine::Allocator>(next, im.workers[w]->identity()));
+  } catch (const std::bad_alloc&) {
+    r.error = "out of memory building the new address bitmaps";
+    return r;
+  }
+  const std::uint64_t generation = ++im.reload_generation;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t w = 0; w < n; ++w) {
+    orders[w] = ReloadOrder{generation, &next, fresh[w].get(), {}, 0};
+    im.workers[w]->post_reload(&orders[w]);
+  }
+  const auto deadline = t0 + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    std::size_t done = 0;
+    for (std::size_t w = 0; w < n; ++w) done += im.workers[w]->reload_done() == generation;
+    if (done == n) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      // The orders and allocators must outlive the workers that may still
+      // read them: leak them rather than free memory in use.
+      for (auto& f : fresh) (void)f.release();
+      static_cast<void>(new std::vector<ReloadOrder>(std::move(orders)));
+      r.error = std::to_string(n - done) + " worker(s) did not switch within " +
+                std::to_string(timeout_ms) + " ms";
+      return r;
+    }
+    if (while_waiting) while_waiting();
+    rte_delay_us_sleep(100);
+  }
+  r.total_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  for (const ReloadOrder& o : orders) {
+    r.stats.kept += o.stats.kept;
+    r.stats.withdrawn += o.stats.withdrawn;
+    r.stats.history_kept += o.stats.history_kept;
+    r.stats.dropped += o.stats.dropped;
+    r.max_pause_ns = std::max(r.max_pause_ns, o.pause_ns);
+  }
+  im.engine_config = &next;
+  r.ok = true;
+  return r;   // `fresh` now holds the old allocators: freed here, on the control thread
 }
 
 void Runtime::publish_durable(unsigned worker, std::uint32_t seq) noexcept {

@@ -179,6 +179,29 @@ class Runtime {
   bool submit_admin(unsigned worker, const engine::AdminRequest& request) noexcept;
   using AdminSink = std::function<void(unsigned worker, const engine::AdminReply&)>;
   std::size_t poll_admin(const AdminSink& sink);
+  // Control thread, while running: switches every shard to `next` (RCU).
+  // Builds each shard's new allocator here (it allocates), hands it with
+  // `next` to the worker, which swaps it in at the top of its next loop
+  // (Shard::reconfigure: a one-time pause of that worker, the NIC queue
+  // absorbs what arrives meanwhile), and waits until every worker has
+  // acknowledged, calling `while_waiting` (e.g. draining lease changes and
+  // committing) about every 100 us meanwhile. `next` must then outlive the
+  // Runtime or the next reconfigure; the previous config is no longer used
+  // once this returns ok. Workers switch one by one: for a moment some
+  // answer from the old config and some from the new; block ownership is a
+  // function of the address (allocator.hpp), so no address changes shard.
+  // On timeout (a worker did not acknowledge within `timeout_ms`) the
+  // result says so: then neither config may be freed.
+  struct ReconfigureResult {
+    bool ok = false;
+    std::string error;
+    engine::Shard::ReconfigureStats stats;   // summed over shards
+    std::uint64_t max_pause_ns = 0;          // longest worker pause
+    std::uint64_t total_ns = 0;              // publish to last acknowledgement
+  };
+  ReconfigureResult reconfigure(const engine::CompiledConfig& next,
+                                const std::function<void()>& while_waiting,
+                                unsigned timeout_ms = 10000);
   unsigned workers() const noexcept;
   // The workers' clock (whole Unix seconds).
   engine::Seconds now() const noexcept;

@@ -130,6 +130,9 @@ int Worker::run() noexcept {
   const auto burst = static_cast<std::uint16_t>(burst_);
 
   while (!quit_->load(std::memory_order_relaxed)) {
+    // Quiescent point: no request of the last loop is in flight here.
+    if (reload_gen_.load(std::memory_order_acquire) != reload_applied_)
+      apply_reload();
     now_ = clock_->now();
     unsigned work = 0;
     if (store_writable_ != nullptr) {
@@ -625,6 +628,17 @@ void Worker::serve_admin() noexcept {
 // snapshot(): a snapshot that sees one publish sees every earlier one, and
 // the shard's counters as they were then. Fences cost nothing on x86 (they
 // only keep the compiler from reordering).
+void Worker::apply_reload() noexcept {
+  ReloadOrder* r = reload_.load(std::memory_order_acquire);
+  const std::uint64_t t0 = rte_rdtsc();
+  r->stats = shard_->reconfigure(*r->config, *r->fresh);
+  r->pause_ns = (rte_rdtsc() - t0) * ns_per_tsc_q32_ >> 32;
+  counters_.reloads.add();
+  counters_.reload_pause_max_ns.raise_to(r->pause_ns);
+  reload_applied_ = r->generation;
+  reload_done_.store(r->generation, std::memory_order_release);
+}
+
 void Worker::publish_counts() noexcept {
   const auto put = [](Counter& c, std::uint64_t& v) {
     if (v != 0) c.add(std::exchange(v, 0));
@@ -741,6 +755,8 @@ WorkerSnapshot Worker::snapshot() const {
   add("acks_unsent", counters_.acks_unsent.get());
   add("backpressure", counters_.backpressure.get());
   add("ack_hold_ns.max", counters_.ack_hold_max_ns.get());
+  add("reloads", counters_.reloads.get());
+  add("reload_pause_ns.max", counters_.reload_pause_max_ns.get());
   for (std::size_t i = 0; i < kDropCount; ++i)
     add("drop." + std::string(drop_name(static_cast<Drop>(i))), counters_.drops[i].get());
   for (std::size_t i = 1; i < wire::kErrorCount; ++i)
@@ -752,6 +768,9 @@ WorkerSnapshot Worker::snapshot() const {
     add("engine.drop." + std::string(engine::drop_name(static_cast<engine::DropReason>(i))), c.drops[i]);
   for (std::size_t i = 0; i < engine::kEventCount; ++i)
     add("engine." + std::string(engine::event_name(static_cast<engine::Event>(i))), c.events[i]);
+  // A gauge (plain word of the worker, like the shard counters above): leases
+  // a reload left outside every pool, kept until they expire.
+  add("engine.leases_outside_pools", shard_->withdrawn_leases());
   return s;
 }
 

@@ -75,6 +75,17 @@ struct WorkerSetup {
   const std::atomic<bool>* store_writable = nullptr;   // cp: rw, dp: ro; null = always
 };
 
+// A config switch handed to one worker (Runtime::reconfigure): the control
+// thread fills it, publishes its address, and keeps it (and both configs)
+// alive until the worker has acknowledged its generation.
+struct ReloadOrder {
+  std::uint64_t generation = 0;
+  const engine::CompiledConfig* config = nullptr;
+  engine::Allocator* fresh = nullptr;   // Allocator(*config, shard identity); holds the old one after
+  engine::Shard::ReconfigureStats stats;   // written by the worker before it acknowledges
+  std::uint64_t pause_ns = 0;              // how long the switch held the worker
+};
+
 class alignas(64) Worker {
  public:
   explicit Worker(WorkerSetup setup);
@@ -134,6 +145,15 @@ class alignas(64) Worker {
   // The shard's records up to per-shard seq `seq` are durable: ACKs that
   // depend on them may leave. Monotonic (serial-number order, wrapping).
   void publish_durable(std::uint32_t seq) noexcept { durable_seq_.store(seq, std::memory_order_release); }
+  // Reload (RCU): the worker applies `order` at the top of its next loop
+  // (between bursts: no Decision of the old config is alive), then stores
+  // its generation in reload_done(). `order` must stay valid until then.
+  void post_reload(ReloadOrder* order) noexcept {
+    reload_.store(order, std::memory_order_relaxed);
+    reload_gen_.store(order->generation, std::memory_order_release);
+  }
+  std::uint64_t reload_done() const noexcept { return reload_done_.load(std::memory_order_acquire); }
+  engine::ShardIdentity identity() const noexcept { return shard_->identity(); }
   WorkerSnapshot snapshot() const;
   // The gauges the worker published last (at most kGaugeIntervalUs old).
   WorkerGauges gauges() const;
@@ -216,6 +236,7 @@ class alignas(64) Worker {
   void publish_counts() noexcept;
   void publish_gauges() noexcept;
   void idle_sleep() noexcept;
+  void apply_reload() noexcept;
   void drop(Drop d, std::uint32_t n = 1) noexcept {
     tally_.drops[static_cast<std::size_t>(d)] += n;
     tally_.errors = true;
@@ -305,6 +326,14 @@ class alignas(64) Worker {
   std::unique_ptr<std::atomic<std::uint32_t>[]> pool_free_;  // dp: rw, cp: ro
   std::uint32_t pool_count_ = 0;
   std::size_t segment_cursor_ = 0;                           // dp only
+  // The order is dereferenced only while reload_gen_ != reload_applied_,
+  // so the control thread may free it once reload_done_ has its generation.
+  std::atomic<std::uint64_t> reload_gen_{0};    // cp: rw, dp: ro (every loop)
+  std::atomic<ReloadOrder*> reload_{nullptr};   // cp: rw, dp: ro
+  std::atomic<std::uint64_t> reload_done_{0};   // dp: rw, cp: ro
+  static_assert(std::atomic<ReloadOrder*>::is_always_lock_free);
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+  std::uint64_t reload_applied_ = 0;            // dp only
 };
 
 template <class Sink>

@@ -1,0 +1,69 @@
+// What a reload may not change: the keys read once at start-up.
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/values.hpp"
+
+namespace dorado::config {
+namespace {
+
+std::string text(unsigned v) { return std::to_string(v); }
+std::string text(std::uint64_t v) { return std::to_string(v); }
+std::string text(bool v) { return v ? "true" : "false"; }
+std::string text(const std::string& v) { return "\"" + v + "\""; }
+std::string text(Durability d) {
+  return d == Durability::fsync ? "\"fsync\"" : d == Durability::async ? "\"async\"" : "\"off\"";
+}
+std::string text(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+  return s + "]";
+}
+std::string text(const std::vector<std::uint16_t>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const DaemonConfig& next,
+                                              const std::string& file) {
+  std::vector<ConfigError> out;
+  auto check = [&](const char* key, const auto& was, const auto& now) {
+    if (was == now) return;
+    out.push_back(ConfigError{file, 0, key,
+                              "changed from " + text(was) + " to " + text(now) +
+                                  ": needs a restart; reload refused, still serving with the "
+                                  "previous config"});
+  };
+  if (running.server.address != next.server.address) {
+    out.push_back(ConfigError{file, 0, "server.address",
+                              "changed from " + detail::ipv4_text(running.server.address) + " to " +
+                                  detail::ipv4_text(next.server.address) +
+                                  ": needs a restart; reload refused, still serving with the "
+                                  "previous config"});
+  }
+  const DpdkSection &a = running.dpdk, &b = next.dpdk;
+  check("dpdk.eal_args", a.eal_args, b.eal_args);
+  check("dpdk.workers", a.workers, b.workers);
+  check("dpdk.idle_sleep_us", a.idle_sleep_us, b.idle_sleep_us);
+  check("dpdk.ports", a.ports, b.ports);
+  check("dpdk.mbufs", a.mbufs, b.mbufs);
+  check("dpdk.rx_desc", a.rx_desc, b.rx_desc);
+  check("dpdk.tx_desc", a.tx_desc, b.tx_desc);
+  check("dpdk.burst", a.burst, b.burst);
+  const StoreSection &s = running.store, &t = next.store;
+  check("store.dir", s.dir, t.dir);
+  check("store.durability", s.durability, t.durability);
+  check("store.commit_interval_us", s.commit_interval_us, t.commit_interval_us);
+  check("store.commit_records", s.commit_records, t.commit_records);
+  check("store.segment_mb", s.segment_mb, t.segment_mb);
+  check("store.snapshot_records", s.snapshot_records, t.snapshot_records);
+  check("store.snapshot_on_exit", s.snapshot_on_exit, t.snapshot_on_exit);
+  check("control.socket", running.control.socket, next.control.socket);
+  return out;
+}
+
+}  // namespace dorado::config

@@ -1,0 +1,58 @@
+// Config reload (SIGHUP, and the control API's `config-reload`): read the
+// file again, validate it whole, refuse changes that need a restart, compile
+// it and switch every worker to it (runtime::Runtime::reconfigure, RCU).
+// Whatever goes wrong, dorado keeps serving with the config it had.
+//
+// Ownership and threads: one Reloader per daemon, owned by serve() and used
+// only by the control thread (the thread that runs the control loop; the
+// control API calls reload() from there too). It owns every CompiledConfig
+// it made; the one given at construction belongs to the caller and must
+// outlive the Reloader. Cost: a config load and compile (ms for large
+// configs) plus each worker's switch (Shard::reconfigure: O(lease table),
+// measured in README "Reload"), during which reload() keeps calling
+// `while_waiting` so that lease changes keep being committed.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "engine/config.hpp"
+#include "runtime/runtime.hpp"
+
+namespace dorado::daemon {
+
+struct ReloadResult {
+  bool ok = false;
+  // On failure the reasons, one per line ("FILE:LINE: key: message", as
+  // --check-config prints them) then "reload refused: ..."; on success one
+  // summary line (leases kept, leases outside the new pools, pause).
+  std::vector<std::string> lines;
+};
+
+class Reloader {
+ public:
+  Reloader(std::string path, const config::DaemonConfig& running, runtime::Runtime& runtime);
+  Reloader(const Reloader&) = delete;
+  Reloader& operator=(const Reloader&) = delete;
+
+  // Loads `path` again and, if it is valid and changes nothing that needs a
+  // restart, switches the workers to it. Control thread only.
+  ReloadResult reload(const std::function<void()>& while_waiting);
+
+  // The config in force (the last one reload() applied).
+  const config::DaemonConfig& config() const noexcept { return running_; }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  config::DaemonConfig running_;
+  runtime::Runtime& runtime_;
+  std::unique_ptr<engine::CompiledConfig> current_;   // null: still the caller's
+  // Configs a timed-out switch may still be using: never freed.
+  std::vector<std::unique_ptr<engine::CompiledConfig>> stranded_;
+};
+
+}  // namespace dorado::daemon
