@@ -119,6 +119,7 @@ int Worker::run() noexcept {
   const auto burst = static_cast<std::uint16_t>(burst_);
 
   while (!quit_->load(std::memory_order_relaxed)) {
+    const std::uint64_t loop_start = rte_rdtsc();
     now_ = clock_->now();
     unsigned work = 0;
     if (store_writable_ != nullptr) {
@@ -168,6 +169,9 @@ int Worker::run() noexcept {
       last_flush = tsc;
       publish_counts();
     }
+    // Time spent on packets (one rdtsc per loop): busy_ns / rx_packets is
+    // the worker's own cost per packet, whatever the load.
+    if (work != 0) counters_.busy_cycles.add(tsc - loop_start);
     if (work == 0 && idle_sleep_us_ != 0) idle_sleep();
   }
   free_held();
@@ -645,6 +649,8 @@ WorkerSnapshot Worker::snapshot() const {
   add("acks_released", counters_.acks_released.get());
   add("acks_unsent", counters_.acks_unsent.get());
   add("backpressure", counters_.backpressure.get());
+  add("busy_ns", static_cast<std::uint64_t>(
+                     (static_cast<unsigned __int128>(counters_.busy_cycles.get()) * ns_per_tsc_q32_) >> 32));
   add("ack_hold_ns.max", counters_.ack_hold_max_ns.get());
   for (std::size_t i = 0; i < kDropCount; ++i)
     add("drop." + std::string(drop_name(static_cast<Drop>(i))), counters_.drops[i].get());
