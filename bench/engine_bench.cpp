@@ -8,6 +8,8 @@
 //   BM_EngineDoraParse<Existing|New>/burst  + parse_frame + DhcpMessage::parse
 //       per packet.
 //   BM_EngineDoraParseBuild<Existing>/burst + build_reply() per reply.
+//   BM_ReplyBuild/burst                     build_reply() alone for OFFERs and
+//       ACKs decided up front (items = replies).
 //   BM_EngineDoraExistingNoPrefetch/burst   Shard::handle() per request instead
 //       of Shard::handle_burst(): shows what the burst prefetch buys.
 // "Existing": clients from the prefilled million, visited in a scattered
@@ -204,6 +206,47 @@ void run_new(benchmark::State& state) {
   report(state, w, clients);
 }
 
+// build_reply() alone: the OFFER and the ACK of `burst` existing clients,
+// decided once up front, serialised per iteration into one scratch buffer
+// (as the worker does before copying into the mbuf). items = replies.
+void BM_ReplyBuild(benchmark::State& state) {
+  World& w = existing_world();
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  const auto burst = static_cast<std::uint32_t>(state.range(0));
+  std::vector<Decision> offers(burst), acks(burst);
+  for (std::uint32_t i = 0; i < burst; ++i) {
+    RequestSlot& d = *w.discovers[i];
+    d.set_client(scattered(i));
+    const Decision offer = w.shard->handle(d.msg, d.rx, kNow);
+    RequestSlot& r = *w.requests[i];
+    r.set_client(scattered(i));
+    r.set_requested(offer.yiaddr);
+    const Decision ack = w.shard->handle(r.msg, r.rx, kNow);
+    if (offer.type != MessageType::offer || ack.type != MessageType::ack) {
+      state.SkipWithError("unexpected engine reply");
+      return;
+    }
+    offers[i] = offer;
+    acks[i] = ack;
+  }
+  w.shard->clear_changes();
+  std::uint64_t replies = 0;
+  for (auto _ : state) {
+    for (std::uint32_t i = 0; i < burst; ++i) {
+      const wire::BuildResult a = build_reply(w.compiled.config, offers[i], w.discovers[i]->msg, w.discovers[i]->rx, w.out);
+      const wire::BuildResult b = build_reply(w.compiled.config, acks[i], w.requests[i]->msg, w.requests[i]->rx, w.out);
+      benchmark::DoNotOptimize(a.length + b.length);
+    }
+    replies += 2 * burst;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(replies));
+  state.counters["t/pkt"] =
+      benchmark::Counter(static_cast<double>(replies), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void BM_EngineDoraExisting(benchmark::State& s) { run_existing<false, false>(s); }
 void BM_EngineDoraExistingNoPrefetch(benchmark::State& s) { run_existing<false, false, false>(s); }
 void BM_EngineDoraParseExisting(benchmark::State& s) { run_existing<true, false>(s); }
@@ -214,6 +257,7 @@ void BM_EngineDoraParseNew(benchmark::State& s) { run_new<true>(s); }
 }  // namespace
 
 BENCHMARK(BM_EngineDoraExisting)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_ReplyBuild)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraExistingNoPrefetch)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseExisting)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseBuildExisting)->Arg(1)->Arg(8)->Arg(32);
