@@ -60,7 +60,8 @@ Worker::Worker(WorkerSetup s)
       undurable_(s.hold_acks ? kTrackedSeconds : 0),
       held_(s.hold_acks ? std::max(1u, s.held_acks) : 0),
       store_writable_(s.store_writable) {
-  for (unsigned i = 0; i < kChunk; ++i) chunk_.requests[i] = {&chunk_.msgs[i], &chunk_.metas[i]};
+  for (unsigned i = 0; i < kChunk; ++i)
+    chunk_.requests[i] = {&chunk_.msgs[i], &chunk_.metas[i], &chunk_.keys[i]};
   ns_per_tsc_q32_ = (std::uint64_t{1000000000} << 32) / std::max<std::uint64_t>(1, rte_get_tsc_hz());
 }
 
@@ -342,7 +343,9 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
         break;
       }
       // Requests without a usable key are refused (and counted) by our shard.
-      const engine::KeyResult key = engine::client_key_of(msg);
+      // The key goes with the request: handle_burst() does not hash it again.
+      engine::KeyResult& key = chunk_.keys[chunk_.count];
+      key = engine::client_key_of(msg);
       const unsigned owner = key.status == engine::KeyStatus::ok
                                  ? engine::shard_for_hash(key.key.hash, peers_)
                                  : index_;
@@ -373,6 +376,7 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
     rte_pktmbuf_free(m);   // cannot happen: counted when first parsed
     return;
   }
+  chunk_.keys[chunk_.count] = engine::client_key_of(chunk_.msgs[chunk_.count]);
   queue_owned(m, f);
 }
 

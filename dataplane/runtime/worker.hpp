@@ -135,7 +135,7 @@ class alignas(64) Worker {
   // The owned DHCP requests of the burst in progress, waiting for one
   // Shard::handle_burst(). Slot i: the request's mbuf, its parsed message
   // (which points into that mbuf) and how it arrived; requests[i] points at
-  // msgs[i] and metas[i] for the whole life of the worker. Never holds an
+  // msgs[i], metas[i] and keys[i] for the whole life of the worker. Never holds an
   // mbuf between two bursts.
   static constexpr unsigned kChunk = engine::Shard::kMaxBurst;
   struct Chunk {
@@ -143,6 +143,7 @@ class alignas(64) Worker {
     std::array<rte_mbuf*, kChunk> mbufs{};
     std::array<engine::RxMeta, kChunk> metas{};
     std::array<engine::Shard::Request, kChunk> requests{};
+    std::array<engine::KeyResult, kChunk> keys{};   // client_key_of(msgs[i]), hashed once
     std::array<wire::DhcpMessage, kChunk> msgs;   // 3.7 KiB each: 120 KiB, made once
   };
 
