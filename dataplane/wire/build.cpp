@@ -50,7 +50,13 @@ void for_each_in_order(const DhcpOptionsSpec& spec, F&& f) noexcept {
     if (!reserved_code(o.code) && !requested.test(o.code)) f(o);
 }
 
-std::uint8_t* put_option(std::uint8_t* p, std::uint8_t code, Bytes value) noexcept {
+inline std::uint8_t* put_option(std::uint8_t* p, std::uint8_t code, Bytes value) noexcept {
+  if (value.size() <= 255) {   // one instance, no loop
+    p[0] = code;
+    p[1] = static_cast<std::uint8_t>(value.size());
+    if (!value.empty()) std::memcpy(p + 2, value.data(), value.size());
+    return p + 2 + value.size();
+  }
   std::size_t done = 0;
   do {
     const std::size_t n = std::min<std::size_t>(value.size() - done, 255);
@@ -117,24 +123,32 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
   // Mandatory options are reserved up front so that an optional one early in
   // the order can never crowd out a mandatory one later in it.
   std::size_t mandatory = 3 /* 53 */ + 1 /* END */;
+  std::size_t optional = 0;
   if (spec.server_id != 0) mandatory += 6;
   if (!spec.relay_agent_info.empty()) mandatory += encoded_size(spec.relay_agent_info.size());
   each([&](const OptionValue& o) noexcept {
-    if (o.mandatory) mandatory += encoded_size(o.value.size());
+    (o.mandatory ? mandatory : optional) += encoded_size(o.value.size());
   });
   if (kFixedWithCookie + mandatory > budget) return {Error::mandatory_too_large, 0, 0};
   std::size_t spare = budget - kFixedWithCookie - mandatory;
+  // Usually everything fits and no option is dropped: then the sizing pass
+  // and the per-option checks of the write pass are not needed.
+  const bool all_fit = optional <= spare;
 
   // Sizes first, so nothing is written when `out` is short.
   std::size_t length = kFixedWithCookie + mandatory;
-  each([&](const OptionValue& o) noexcept {
-    if (o.mandatory) return;
-    const std::size_t n = encoded_size(o.value.size());
-    if (n <= spare) {
-      spare -= n;
-      length += n;
-    }
-  });
+  if (all_fit) {
+    length += optional;
+  } else {
+    each([&](const OptionValue& o) noexcept {
+      if (o.mandatory) return;
+      const std::size_t n = encoded_size(o.value.size());
+      if (n <= spare) {
+        spare -= n;
+        length += n;
+      }
+    });
+  }
   const std::size_t padded = std::max(length, kBootpMinSize);
   if (out.size() < padded) return {Error::buffer_too_small, 0, 0};
 
@@ -164,16 +178,20 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
     store_be32(p, spec.server_id);
     p += 4;
   }
-  // Same decisions as the sizing pass: `spare` is recomputed identically.
-  spare = budget - kFixedWithCookie - mandatory;
-  each([&](const OptionValue& o) noexcept {
-    const std::size_t n = encoded_size(o.value.size());
-    if (!o.mandatory) {
-      if (n > spare) return;
-      spare -= n;
-    }
-    p = put_option(p, o.code, o.value);
-  });
+  if (all_fit) {
+    each([&](const OptionValue& o) noexcept { p = put_option(p, o.code, o.value); });
+  } else {
+    // Same decisions as the sizing pass: `spare` is recomputed identically.
+    spare = budget - kFixedWithCookie - mandatory;
+    each([&](const OptionValue& o) noexcept {
+      const std::size_t n = encoded_size(o.value.size());
+      if (!o.mandatory) {
+        if (n > spare) return;
+        spare -= n;
+      }
+      p = put_option(p, o.code, o.value);
+    });
+  }
   if (!spec.relay_agent_info.empty()) p = put_option(p, opt::relay_agent_info, spec.relay_agent_info);
   *p++ = opt::end;
 
