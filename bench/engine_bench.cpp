@@ -1,5 +1,7 @@
 // Engine benchmark: DISCOVER + REQUEST through one Shard holding 2^20
-// (1,048,576) active leases in a /11 pool (2,097,150 addresses).
+// (1,048,576) active leases in a /11 pool (2,097,150 addresses), and for the
+// *10M variants 10 * 2^20 (10,485,760) in a /8 pool (built on first use:
+// ~1.7 GiB; filter them out with --benchmark_filter=-10M for a quick run).
 //
 // Variants (items = packets; "DORA/s" counts DISCOVER+REQUEST pairs):
 //   BM_EngineDora<Existing|New>/burst       engine only: each request frame is
@@ -8,6 +10,8 @@
 //   BM_EngineDoraParse<Existing|New>/burst  + parse_frame + DhcpMessage::parse
 //       per packet.
 //   BM_EngineDoraParseBuild<Existing>/burst + build_reply() per reply.
+//   BM_ReplyBuild/burst                     build_reply() alone for OFFERs and
+//       ACKs decided up front (items = replies).
 //   BM_EngineDoraExistingNoPrefetch/burst   Shard::handle() per request instead
 //       of Shard::handle_burst(): shows what the burst prefetch buys.
 // "Existing": clients from the prefilled million, visited in a scattered
@@ -39,10 +43,17 @@ constexpr std::uint32_t kNewClients = 1u << 19;   // per "New" run
 constexpr std::uint32_t kMaxBurst = 32;
 constexpr Seconds kNow = 1'700'000'000;
 
+constexpr std::uint32_t kPrefill10M = 10u << 20;   // 10,485,760 leases
+
 // i-th existing client: an odd multiplier permutes 0 .. 2^20-1, so
 // consecutive packets hit unrelated table slots and blocks.
 std::uint32_t scattered(std::uint64_t i) {
   return static_cast<std::uint32_t>(i * 0x9E3779B1u) & (kPrefill - 1);
+}
+// The same over 0 .. prefill-1 for any prefill coprime with the multiplier
+// (10 * 2^20 is: 0x9E3779B1 is odd and not a multiple of 5).
+std::uint32_t scattered(std::uint64_t i, std::uint32_t prefill) {
+  return prefill == kPrefill ? scattered(i) : static_cast<std::uint32_t>((i * 0x9E3779B1u) % prefill);
 }
 
 struct World {
@@ -52,14 +63,17 @@ struct World {
   std::vector<std::uint8_t> out = std::vector<std::uint8_t>(1600);
   std::string error;
 
-  explicit World(std::uint32_t capacity) {
+  // A /11 pool (2,097,150 addresses) for up to ~2 M clients, else a /8
+  // (16,777,214).
+  explicit World(std::uint32_t capacity, std::uint32_t prefill = kPrefill) {
     EngineConfig cfg;
     cfg.server_address = kServer;
     SubnetConfig s;
     s.id = 1;
     s.prefix = 10u << 24;
-    s.prefix_len = 11;
-    s.pools = {{(10u << 24) | 1u, (10u << 24) | 0x1ffffeu}};
+    const bool big = capacity > (1u << 21);
+    s.prefix_len = big ? 8 : 11;
+    s.pools = {{(10u << 24) | 1u, (10u << 24) | (big ? 0xfffffeu : 0x1ffffeu)}};
     s.routers = {kServer};
     s.dns_servers = {(10u << 24) | 53u};
     s.domain_name = "bench.example";
@@ -90,7 +104,7 @@ struct World {
       }
     }
     std::uint32_t ids[kMaxBurst];
-    for (std::uint32_t n = 0; n < kPrefill; n += kMaxBurst) {
+    for (std::uint32_t n = 0; n < prefill; n += kMaxBurst) {
       for (std::uint32_t i = 0; i < kMaxBurst; ++i) ids[i] = n + i;
       if (!dora<false, false>(ids, kMaxBurst)) {
         error = "prefill failed";
@@ -148,6 +162,11 @@ World& existing_world() {
   static World w(kPrefill + 4096);
   return w;
 }
+// Built on first use only (~1.7 GiB, tens of seconds to fill).
+World& existing_world_10m() {
+  static World w(kPrefill10M + 4096, kPrefill10M);
+  return w;
+}
 
 void report(benchmark::State& state, const World& w, std::uint64_t clients) {
   const double packets = 2.0 * static_cast<double>(clients);
@@ -161,9 +180,10 @@ void report(benchmark::State& state, const World& w, std::uint64_t clients) {
   state.counters["shard_MiB"] = static_cast<double>(w.shard->memory_bytes()) / (1 << 20);
 }
 
-template <bool kParse, bool kBuild, bool kBurstApi = true>
+template <bool kParse, bool kBuild, bool kBurstApi = true, bool k10M = false>
 void run_existing(benchmark::State& state) {
-  World& w = existing_world();
+  World& w = k10M ? existing_world_10m() : existing_world();
+  const std::uint32_t prefill = k10M ? kPrefill10M : kPrefill;
   if (!w.error.empty()) {
     state.SkipWithError(w.error.c_str());
     return;
@@ -172,7 +192,7 @@ void run_existing(benchmark::State& state) {
   std::uint32_t ids[kMaxBurst];
   std::uint64_t next = 0, clients = 0;
   for (auto _ : state) {
-    for (std::uint32_t i = 0; i < burst; ++i) ids[i] = scattered(next++);
+    for (std::uint32_t i = 0; i < burst; ++i) ids[i] = scattered(next++, prefill);
     if (!w.dora<kParse, kBuild, kBurstApi>(ids, burst)) {
       state.SkipWithError("unexpected engine reply");
       return;
@@ -254,8 +274,51 @@ void BM_EngineReconfigure(benchmark::State& state) {
   state.counters["withdrawn"] = st.withdrawn;
 }
 
+// build_reply() alone: the OFFER and the ACK of `burst` existing clients,
+// decided once up front, serialised per iteration into one scratch buffer
+// (as the worker does before copying into the mbuf). items = replies.
+void BM_ReplyBuild(benchmark::State& state) {
+  World& w = existing_world();
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  const auto burst = static_cast<std::uint32_t>(state.range(0));
+  std::vector<Decision> offers(burst), acks(burst);
+  for (std::uint32_t i = 0; i < burst; ++i) {
+    RequestSlot& d = *w.discovers[i];
+    d.set_client(scattered(i));
+    const Decision offer = w.shard->handle(d.msg, d.rx, kNow);
+    RequestSlot& r = *w.requests[i];
+    r.set_client(scattered(i));
+    r.set_requested(offer.yiaddr);
+    const Decision ack = w.shard->handle(r.msg, r.rx, kNow);
+    if (offer.type != MessageType::offer || ack.type != MessageType::ack) {
+      state.SkipWithError("unexpected engine reply");
+      return;
+    }
+    offers[i] = offer;
+    acks[i] = ack;
+  }
+  w.shard->clear_changes();
+  std::uint64_t replies = 0;
+  for (auto _ : state) {
+    for (std::uint32_t i = 0; i < burst; ++i) {
+      const wire::BuildResult a = build_reply(w.compiled.config, offers[i], w.discovers[i]->msg, w.discovers[i]->rx, w.out);
+      const wire::BuildResult b = build_reply(w.compiled.config, acks[i], w.requests[i]->msg, w.requests[i]->rx, w.out);
+      benchmark::DoNotOptimize(a.length + b.length);
+    }
+    replies += 2 * burst;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(replies));
+  state.counters["t/pkt"] =
+      benchmark::Counter(static_cast<double>(replies), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void BM_EngineDoraExisting(benchmark::State& s) { run_existing<false, false>(s); }
 void BM_EngineDoraExistingNoPrefetch(benchmark::State& s) { run_existing<false, false, false>(s); }
+void BM_EngineDoraExisting10M(benchmark::State& s) { run_existing<false, false, true, true>(s); }
+void BM_EngineDoraParseBuildExisting10M(benchmark::State& s) { run_existing<true, true, true, true>(s); }
 void BM_EngineDoraParseExisting(benchmark::State& s) { run_existing<true, false>(s); }
 void BM_EngineDoraParseBuildExisting(benchmark::State& s) { run_existing<true, true>(s); }
 void BM_EngineDoraNew(benchmark::State& s) { run_new<false>(s); }
@@ -264,10 +327,13 @@ void BM_EngineDoraParseNew(benchmark::State& s) { run_new<true>(s); }
 }  // namespace
 
 BENCHMARK(BM_EngineDoraExisting)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_ReplyBuild)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineReconfigure)->Unit(benchmark::kMillisecond)->Iterations(10);
 BENCHMARK(BM_EngineDoraExistingNoPrefetch)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseExisting)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseBuildExisting)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_EngineDoraExisting10M)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_EngineDoraParseBuildExisting10M)->Arg(1)->Arg(8)->Arg(32);
 // "New" runs a fixed number of fresh clients per run (table and pool are
 // finite): kNewClients DORAs on top of the prefilled million.
 BENCHMARK(BM_EngineDoraNew)->Arg(1)->Iterations(kNewClients);

@@ -431,12 +431,16 @@ Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) no
   // Three passes so the burst's cache misses overlap instead of queueing:
   // keys; then index slot + record of each (a short loop of independent
   // loads); then the decisions, which find everything in cache.
-  std::array<KeyResult, kMaxBurst> keys;
-  for (std::uint32_t i = 0; i < out.count; ++i) keys[i] = client_key_of(*burst[i].msg);
+  std::array<KeyResult, kMaxBurst> computed;
+  std::array<const KeyResult*, kMaxBurst> keys;
+  for (std::uint32_t i = 0; i < out.count; ++i) {
+    keys[i] = burst[i].key;
+    if (keys[i] == nullptr) keys[i] = &(computed[i] = client_key_of(*burst[i].msg));
+  }
   for (std::uint32_t i = 0; i < out.count; ++i)
-    if (keys[i].status == KeyStatus::ok) table_.touch_record(keys[i].key.hash);
+    if (keys[i]->status == KeyStatus::ok) table_.touch_record(keys[i]->key.hash);
   for (std::uint32_t i = 0; i < out.count; ++i)
-    out.decisions[i] = decide(*burst[i].msg, *burst[i].rx, now, keys[i]);
+    out.decisions[i] = decide(*burst[i].msg, *burst[i].rx, now, *keys[i]);
   return out;
 }
 

@@ -175,6 +175,9 @@ class alignas(64) Shard {
   struct Request {
     const wire::DhcpMessage* msg;
     const RxMeta* rx;
+    // client_key_of(*msg) if the caller already has it (the runtime hashes
+    // the key to pick the shard), else null and it is computed here.
+    const KeyResult* key = nullptr;
   };
   struct Burst {
     std::array<Decision, kMaxBurst> decisions;

@@ -57,6 +57,7 @@ struct alignas(64) WorkerCounters {
   Counter icmp_replies;
   Counter lease_changes;     // records passed to the control thread
   Counter idle_sleeps;
+  Counter busy_cycles;       // TSC cycles of poll loops that took packets (utilisation, ns/packet)
   Counter acks_held;         // ACKs that waited for their lease record to be durable
   Counter acks_released;     // ... and were sent (acks_held - acks_released are waiting)
   Counter acks_unsent;       // ... and were freed at stop, never durable (clients retry)

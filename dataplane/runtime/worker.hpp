@@ -54,9 +54,12 @@ struct Clock {
   std::uint64_t hz = 1;
   engine::Seconds unix0 = 0;
   static Clock start() noexcept;
-  engine::Seconds now() const noexcept {
-    return unix0 + static_cast<engine::Seconds>((rte_rdtsc() - tsc0) / hz);
+  engine::Seconds now() const noexcept { return at(rte_rdtsc()); }
+  engine::Seconds at(std::uint64_t tsc) const noexcept {
+    return unix0 + static_cast<engine::Seconds>((tsc - tsc0) / hz);
   }
+  // The first TSC value of second `s` (s > unix0).
+  std::uint64_t tsc_of(engine::Seconds s) const noexcept { return tsc0 + (s - unix0) * hz; }
 };
 
 struct WorkerSetup {
@@ -175,7 +178,7 @@ class alignas(64) Worker {
   // The owned DHCP requests of the burst in progress, waiting for one
   // Shard::handle_burst(). Slot i: the request's mbuf, its parsed message
   // (which points into that mbuf) and how it arrived; requests[i] points at
-  // msgs[i] and metas[i] for the whole life of the worker. Never holds an
+  // msgs[i], metas[i] and keys[i] for the whole life of the worker. Never holds an
   // mbuf between two bursts.
   static constexpr unsigned kChunk = engine::Shard::kMaxBurst;
   struct Chunk {
@@ -183,6 +186,7 @@ class alignas(64) Worker {
     std::array<rte_mbuf*, kChunk> mbufs{};
     std::array<engine::RxMeta, kChunk> metas{};
     std::array<engine::Shard::Request, kChunk> requests{};
+    std::array<engine::KeyResult, kChunk> keys{};   // client_key_of(msgs[i]), hashed once
     std::array<wire::DhcpMessage, kChunk> msgs;   // 3.7 KiB each: 120 KiB, made once
   };
 
@@ -256,6 +260,8 @@ class alignas(64) Worker {
   const std::atomic<bool>* quit_;   // cp: rw, dp: ro
   const Clock* clock_;
   engine::Seconds now_ = 0;
+  std::uint64_t next_second_tsc_ = 0;   // when now_ must be recomputed
+  engine::Seconds swept_second_ = 0;    // the shard's sweep caught up with this second
   std::unique_ptr<engine::Shard> shard_;
   std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_;   // (port, queue)
   std::array<TxPort, RTE_MAX_ETHPORTS> tx_{};
