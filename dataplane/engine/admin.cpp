@@ -85,7 +85,7 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   if (slot == kNil) return AdminStatus::bad_address;
   const std::uint32_t block = slot >> 6;
   if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
-    if (!shard_owns_block(block, id_)) return AdminStatus::wrong_shard;
+    if (!shard_owns_block(*config_, block, id_)) return AdminStatus::wrong_shard;
   } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address) {
     return AdminStatus::bad_address;   // excluded, server, network, or another client's reservation
   }
