@@ -34,6 +34,7 @@ std::string port_error(std::uint16_t port, const char* what, int ret) {
 
 struct Port {
   std::uint16_t id = 0;
+  MacAddr mac{};
   rte_mempool* pool = nullptr;
   bool started = false;
   ~Port() {
@@ -45,7 +46,8 @@ struct Port {
   }
 };
 
-std::string setup_port(Port& p, const DriverOptions& o, MacAddr& mac) {
+// Configures and starts port o.port into `p` (which owns it from then on).
+std::string setup_port(Port& p, const DriverOptions& o) {
   if (!rte_eth_dev_is_valid_port(o.port))
     return "port " + std::to_string(o.port) + ": no such DPDK port (give a --vdev or a PCI device)";
   p.id = o.port;
@@ -70,7 +72,7 @@ std::string setup_port(Port& p, const DriverOptions& o, MacAddr& mac) {
   rte_ether_addr a;
   ret = rte_eth_macaddr_get(p.id, &a);
   if (ret != 0) return port_error(p.id, "rte_eth_macaddr_get", ret);
-  std::memcpy(mac.b.data(), a.addr_bytes, 6);
+  std::memcpy(p.mac.b.data(), a.addr_bytes, 6);
   ret = rte_eth_dev_start(p.id);
   if (ret != 0) return port_error(p.id, "rte_eth_dev_start", ret);
   p.started = true;
@@ -143,10 +145,11 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
   }
   {
     Port port;
-    if (std::string e = setup_port(port, options, config.port_mac); !e.empty()) {
+    if (std::string e = setup_port(port, options); !e.empty()) {
       r.error = e;
       r.exit_code = 2;
     } else {
+      config.port_mac = port.mac;
       // Allocating millions of clients takes a while: the clock starts after.
       std::unique_ptr<Generator> gen;
       try {
