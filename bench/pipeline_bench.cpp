@@ -332,9 +332,18 @@ struct Sample {
   }
 };
 
+// The lcores of the workers (in the runtime's order) and, last, the generator.
+std::vector<unsigned> thread_lcores(unsigned workers) {
+  std::vector<unsigned> l;
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (unsigned i = 0; i <= workers; ++i, lcore = rte_get_next_lcore(lcore, 1, 0)) l.push_back(lcore);
+  return l;
+}
+
 Sample sample(const runtime::Runtime& rt, const Generator& gen) {
   Sample s;
-  for (unsigned w = 1; w <= rt.workers() + 1; ++w) s.cpu_ns.push_back(thread_cpu_ns("rte-worker-" + std::to_string(w)));
+  for (const unsigned lcore : thread_lcores(rt.workers()))
+    s.cpu_ns.push_back(thread_cpu_ns("rte-worker-" + std::to_string(lcore)));
   s.ns = now_ns();
   s.completed = gen.completed.load(std::memory_order_relaxed);
   s.gen_busy_ns = static_cast<std::uint64_t>(static_cast<double>(gen.busy_cycles.load(std::memory_order_relaxed)) *
@@ -485,8 +494,7 @@ int pipeline(const Options& o) {
     std::fprintf(stderr, "dorado-bench: %s\n", e.c_str());
     return 2;
   }
-  unsigned gen_lcore = rte_get_next_lcore(-1, 1, 0);
-  for (unsigned i = 0; i < o.workers; ++i) gen_lcore = rte_get_next_lcore(gen_lcore, 1, 0);
+  const unsigned gen_lcore = thread_lcores(o.workers).back();
   if (!gen.prime()) {
     std::fprintf(stderr, "dorado-bench: generator pool too small\n");
     return 2;
@@ -657,6 +665,5 @@ int main(int argc, char** argv) {
   p->add_flag("--huge", o.huge, "use hugepages (default --no-huge)");
   p->add_flag("--json", o.json, "last line: one JSON object with the figures");
   CLI11_PARSE(app, argc, argv);
-  if (o.workers > 255) return 2;
   return pipeline(o);
 }
