@@ -529,6 +529,42 @@ TEST_P(ApiLeases, AFullRingIsRetriedAndASilentShardTimesOut) {
   EXPECT_EQ(service->pending(), 0u);
 }
 
+TEST_P(ApiLeases, ChangesAreAnsweredOnceDurable) {
+  std::uint32_t durable = 0;   // the store's durable seq, for every shard here
+  service->set_durable([&durable](unsigned) { return durable; });
+  const std::string ip = format_ipv4(0x0a630100u + 10);
+  Answer got{-1, "", std::nullopt};
+  std::string added;
+  for (unsigned b = 0; b < 6 && added.empty(); ++b) {
+    const std::string cand = format_ipv4(0x0a630100u + 10 + 64 * b);
+    got = Answer{-1, "", std::nullopt};
+    handle_text(table, R"({"command": "lease4-add", "arguments": {"ip-address": ")" + cand +
+                R"(", "hw-address": "02:aa:00:00:00:01"}})", [&got](Answer a) { got = std::move(a); });
+    port->pump(*service);
+    service->tick(++ms);
+    if (got.result == kError) continue;   // another shard's block
+    added = cand;
+  }
+  ASSERT_FALSE(added.empty());
+  EXPECT_EQ(got.result, -1);   // applied, not yet durable: no answer
+  service->tick(++ms);
+  EXPECT_EQ(got.result, -1);
+  durable = port->records.back().seq;
+  service->tick(++ms);
+  EXPECT_EQ(got.result, kSuccess) << got.text;
+  // Lookups emit nothing and are answered at once.
+  EXPECT_EQ(run(R"({"command": "lease4-get", "arguments": {"ip-address": ")" + added + "\"}}").result, kSuccess);
+  // A store that never catches up: an error at the deadline that says why.
+  got = Answer{-1, "", std::nullopt};
+  handle_text(table, R"({"command": "lease4-del", "arguments": {"ip-address": ")" + added + "\"}}",
+              [&got](Answer a) { got = std::move(a); });
+  port->pump(*service);
+  service->tick(ms + 6000);
+  EXPECT_EQ(got.result, kError);
+  EXPECT_NE(got.text.find("not durable"), std::string::npos) << got.text;
+  (void)ip;
+}
+
 INSTANTIATE_TEST_SUITE_P(Shards, ApiLeases, ::testing::Values(1u, 3u));
 
 }  // namespace

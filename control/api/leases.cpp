@@ -33,6 +33,8 @@ struct LeaseService::Op {
   // reclaim
   bool remove = false;
   bool then_delete = false;           // del by hw-address: scan, then delete what was found
+  std::vector<std::pair<unsigned, std::uint32_t>> seqs;   // (shard, seq) of records emitted
+  bool awaiting_durable = false;      // answered once is_durable()
   std::vector<std::uint8_t> phase;    // per shard: 0 sweeping, 1 removing
   // answers
   std::function<Answer(Op&)> done;
@@ -159,6 +161,10 @@ void LeaseService::finish(std::uint64_t id) {
     }
     return;
   }
+  if (!is_durable(o)) {   // tick() answers once the store has the records
+    o.awaiting_durable = true;
+    return;
+  }
   std::unique_ptr<Op> op = std::move(it->second);
   ops_.erase(it);
   op->reply(op->done(*op));
@@ -175,16 +181,27 @@ void LeaseService::tick(std::uint64_t now_ms) {
     if (!port_.submit(shard, r)) break;
     backlog_.pop_front();
   }
-  std::vector<std::uint64_t> late;
-  for (const auto& [id, op] : ops_)
-    if (now_ms >= op->deadline_ms) late.push_back(id);
+  std::vector<std::uint64_t> late, durable;
+  for (const auto& [id, op] : ops_) {
+    if (op->awaiting_durable && is_durable(*op))
+      durable.push_back(id);
+    else if (now_ms >= op->deadline_ms)
+      late.push_back(id);
+  }
+  for (std::uint64_t id : durable) finish(id);
   for (std::uint64_t id : late) {
     auto it = ops_.find(id);
     std::unique_ptr<Op> op = std::move(it->second);
     ops_.erase(it);
-    op->reply(error_answer(op->command + ": timeout: " + std::to_string(op->outstanding) +
-                           " shard request(s) unanswered after " + std::to_string(options_.timeout_ms) +
-                           " ms"));
+    if (op->awaiting_durable)
+      op->reply(error_answer(op->command + ": applied, but not durable after " +
+                             std::to_string(options_.timeout_ms) +
+                             " ms: the lease store cannot write (see the log); it is kept in memory "
+                             "and journaled once the store can write"));
+    else
+      op->reply(error_answer(op->command + ": timeout: " + std::to_string(op->outstanding) +
+                             " shard request(s) unanswered after " + std::to_string(options_.timeout_ms) +
+                             " ms"));
   }
 }
 
@@ -202,8 +219,24 @@ void LeaseService::on_reply(unsigned shard, const AdminReply& r) {
   if (r.last) on_last(op, shard, r);
 }
 
+bool LeaseService::is_durable(const Op& op) const {
+  if (!durable_) return true;
+  for (const auto& [shard, seq] : op.seqs)
+    if (static_cast<std::int32_t>(seq - durable_(shard)) > 0) return false;
+  return true;
+}
+
 void LeaseService::on_last(Op& op, unsigned shard, const AdminReply& r) {
   const std::uint64_t id = op.id;
+  if (r.seq != 0) {
+    bool known = false;
+    for (auto& [s, q] : op.seqs)
+      if (s == shard) {
+        q = r.seq;   // a shard's seqs only grow
+        known = true;
+      }
+    if (!known) op.seqs.emplace_back(shard, r.seq);
+  }
   switch (op.kind) {
     case Op::Kind::get_one:
     case Op::Kind::del:

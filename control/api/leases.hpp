@@ -54,6 +54,11 @@ class LeaseService {
                std::function<engine::Seconds()> now, LeaseServiceOptions options = {});
   ~LeaseService();
   void register_commands(CommandTable& table);
+  // fsync durability: a command that changed leases answers only once the
+  // store has made its records durable (durable(shard) is the store's
+  // durable per-shard seq); past the deadline it answers an error saying the
+  // change is applied but not yet durable. Unset: answers at once.
+  void set_durable(std::function<std::uint32_t(unsigned shard)> durable) { durable_ = std::move(durable); }
   // A reply from a shard (runtime poll_admin).
   void on_reply(unsigned shard, const engine::AdminReply& reply);
   // Sends what the rings refused before, answers commands past their deadline.
@@ -70,7 +75,9 @@ class LeaseService {
 
   ShardPort& port_;
   const engine::CompiledConfig& config_;
+  bool is_durable(const Op& op) const;
   std::function<engine::Seconds()> now_;
+  std::function<std::uint32_t(unsigned)> durable_;
   LeaseServiceOptions options_;
   std::map<std::uint64_t, std::unique_ptr<Op>> ops_;
   std::deque<std::pair<unsigned, engine::AdminRequest>> backlog_;

@@ -152,6 +152,9 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   RuntimePort port(rt);
   api::LeaseService leases(port, compiled, [&rt] { return rt.now(); });
   leases.register_commands(commands);
+  // fsync: an API change is answered once durable, like an ACK.
+  if (st && rcfg.hold_acks)
+    leases.set_durable([&st](unsigned w) { return st->durable_shard_seq(w); });
   std::unique_ptr<api::Server> api_server;
   if (!config.control.socket.empty()) {
     auto opened = api::Server::open({config.control.socket}, commands);

@@ -140,6 +140,7 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
 std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminReply> out) noexcept {
   if (out.size() < kMaxAdminReplies) return 0;
   std::uint32_t n = 0;
+  const std::uint32_t seq_before = next_seq_;
   const auto finish = [&](AdminStatus st, std::uint32_t cursor, std::uint32_t count) {
     AdminReply& a = out[n++];
     a = AdminReply{};
@@ -149,6 +150,7 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     a.cursor = cursor;
     a.count = count;
     a.shard = id_.index;
+    a.seq = next_seq_ != seq_before ? next_seq_ - 1 : 0;
     return n;
   };
   const auto lease_reply = [&](std::uint32_t idx) {

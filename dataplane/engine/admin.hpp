@@ -85,6 +85,10 @@ struct AdminReply {
   std::uint32_t cursor = kNil;          // last reply of scan/wipe/reclaim: where to go on; kNil: done
   std::uint32_t count = 0;              // last reply: records deleted (del/wipe), due (reclaim)
   std::uint32_t shard = 0;
+  // Last reply: the shard's last_seq() after the request when it emitted
+  // records (0 when it emitted none): in fsync mode the change is durable
+  // once the store's durable seq for this shard reaches it.
+  std::uint32_t seq = 0;
   LeaseChange lease;                    // op field unused; hostname filled when known
 };
 static_assert(std::is_trivially_copyable_v<AdminReply>);
