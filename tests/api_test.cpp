@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -239,7 +242,7 @@ TEST(ApiDaemonCommands, VersionConfigStatisticsShutdown) {
   CommandTable t;
   Statistics stats([] { return CounterList{{"engine.tx_ack", 3}}; });
   bool stopped = false;
-  register_daemon_commands(t, stats, {"0.1.0", &*loaded.config, "", [&stopped] { stopped = true; }});
+  register_daemon_commands(t, stats, {"0.1.0", &*loaded.config, "", [&stopped] { stopped = true; }, {}, {}});
   EXPECT_EQ(call(t, R"({"command": "version-get"})").text, "0.1.0");
   EXPECT_EQ(call(t, R"({"command": "version-get", "arguments": {"x": 1}})").result, kError);
   const Answer c = call(t, R"({"command": "config-get"})");
@@ -263,6 +266,75 @@ TEST(ApiDaemonCommands, VersionConfigStatisticsShutdown) {
   EXPECT_FALSE(stopped);
   EXPECT_EQ(call(t, R"({"command": "shutdown"})").result, kSuccess);
   EXPECT_TRUE(stopped);
+}
+
+// config-reload answers what the daemon's reload reported; config-write
+// writes the text of the config in force (atomically: no .tmp left); without
+// hooks both are unsupported; split-scope-get shows every pool's parts.
+TEST(ApiDaemonCommands, ConfigReloadWriteAndSplitScope) {
+  const config::LoadResult loaded = config::load_config_string(kConfig, "t.toml");
+  ASSERT_TRUE(loaded.ok());
+  {
+    CommandTable bare;
+    Statistics stats([] { return CounterList{}; });
+    register_daemon_commands(bare, stats, {"0.1.0", &*loaded.config, "", {}, {}, {}});
+    EXPECT_EQ(call(bare, R"({"command": "config-reload"})").result, kUnsupported);
+    EXPECT_EQ(call(bare, R"({"command": "config-write"})").result, kUnsupported);
+    EXPECT_EQ(call(bare, R"({"command": "split-scope-get"})").result, kEmpty) << "no [split_scope]";
+  }
+  char dir_tmpl[] = "/tmp/dorado-api-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_tmpl), nullptr);
+  const std::string dir = dir_tmpl;
+  CommandTable t;
+  Statistics stats([] { return CounterList{}; });
+  ReloadOutcome next{false, {"t.toml:3: x: bad", "reload refused: ..."}};
+  int reloads = 0;
+  register_daemon_commands(t, stats,
+                           {"0.1.0", &*loaded.config, dir + "/running.toml", {},
+                            [&] { ++reloads; return next; }, [] { return std::string(kConfig); }});
+  Answer a = call(t, R"({"command": "config-reload"})");
+  EXPECT_EQ(a.result, kError);
+  EXPECT_NE(a.text.find("t.toml:3: x: bad"), std::string::npos) << a.text;
+  EXPECT_EQ((*a.arguments)["lines"].size(), 2u);
+  next = {true, {"reload: applied"}};
+  a = call(t, R"({"command": "config-reload"})");
+  EXPECT_EQ(a.result, kSuccess);
+  EXPECT_EQ((*a.arguments)["lines"][0], "reload: applied");
+  EXPECT_EQ(reloads, 2);
+  EXPECT_EQ(call(t, R"({"command": "config-reload", "arguments": {"x": 1}})").result, kError);
+  EXPECT_EQ(reloads, 2) << "bad arguments reload nothing";
+
+  a = call(t, R"({"command": "config-write"})");   // the running file by default
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ((*a.arguments)["filename"], dir + "/running.toml");
+  EXPECT_EQ((*a.arguments)["size"], std::string(kConfig).size());
+  std::ifstream in(dir + "/running.toml");
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_EQ(got.str(), kConfig);
+  EXPECT_FALSE(std::ifstream(dir + "/running.toml.tmp").good()) << "the temporary file is renamed";
+  EXPECT_EQ(call(t, R"({"command": "config-write", "arguments": {"filename": "/nonexistent/dir/x.toml"}})").result,
+            kError);
+  EXPECT_EQ(call(t, R"({"command": "config-write", "arguments": {"filename": 7}})").result, kError);
+  std::filesystem::remove_all(dir);
+
+  std::string split = kConfig;
+  split += "\n[split_scope]\nthis_server = \"b\"\nservers = [{ name = \"a\", share = 3 }, { name = \"b\", share = 1 }]\n";
+  const config::LoadResult with_split = config::load_config_string(split, "s.toml");
+  ASSERT_TRUE(with_split.ok()) << (with_split.errors.empty() ? "" : with_split.errors[0].to_string());
+  CommandTable st;
+  register_daemon_commands(st, stats, {"0.1.0", &*with_split.config, "", {}, {}, {}});
+  a = call(st, R"({"command": "split-scope-get"})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  const Json& pools = (*a.arguments)["pools"];
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(pools[0]["this-server"], "b");
+  ASSERT_EQ(pools[0]["parts"].size(), 2u);
+  const std::uint64_t usable = pools[0]["usable"];
+  EXPECT_EQ(pools[0]["parts"][0]["count"].get<std::uint64_t>() + pools[0]["parts"][1]["count"].get<std::uint64_t>(),
+            usable);
+  EXPECT_EQ(pools[0]["excluded"].size(), 1u) << "server a's part";
+  EXPECT_EQ(pools[0]["excluded"][0], pools[0]["parts"][0]["range"]);
 }
 
 // ---- lease commands over real shards --------------------------------------------------

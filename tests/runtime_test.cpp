@@ -390,7 +390,7 @@ TEST_F(RuntimeTest, ReconfigureSwitchesEveryWorkerToTheNewPools) {
     ASSERT_TRUE(created.runtime) << created.error;
     const config::LoadResult other = config::load_config_string(kConfig, "other.toml");
     ASSERT_TRUE(other.ok());
-    EXPECT_FALSE(created.runtime->reconfigure(*other.compiled, {}).ok) << "not before start()";
+    EXPECT_FALSE(created.runtime->reconfigure(*other.compiled, {}, {}).ok) << "not before start()";
   }
   RingPort port(1, 1);
   auto rt = start(runtime_config(port, 2));
@@ -404,8 +404,17 @@ TEST_F(RuntimeTest, ReconfigureSwitchesEveryWorkerToTheNewPools) {
   auto next = std::make_unique<config::LoadResult>(config::load_config_string(text, "next.toml"));
   ASSERT_TRUE(next->ok());
   unsigned waits = 0;
-  const Runtime::ReconfigureResult r = rt->reconfigure(*next->compiled, [&] { ++waits; });
+  const engine::AddressRange new_pool{0x0a630900u, 0x0a6309ffu};
+  const Runtime::ReconfigureResult r =
+      rt->reconfigure(*next->compiled, std::span(&new_pool, 1), [&] { ++waits; });
   ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.pool_sizes.size(), 1u);
+  EXPECT_EQ(r.pool_sizes[0], 256u);
+  // The gauges now have the new config's shape (one watched pool, its subnets).
+  for (const WorkerGauges& g : rt->gauges()) {
+    EXPECT_EQ(g.pool_free.size(), 1u);
+    EXPECT_EQ(g.subnet_free.size(), next->compiled->subnets.size());
+  }
   EXPECT_EQ(r.stats.dropped, 8u) << "the 8 held offers were in the removed pool";
   EXPECT_EQ(r.stats.withdrawn, 0u);
   EXPECT_EQ(per_worker(*rt, "reloads"), (std::vector<std::uint64_t>{1, 1}));
@@ -417,6 +426,12 @@ TEST_F(RuntimeTest, ReconfigureSwitchesEveryWorkerToTheNewPools) {
     EXPECT_EQ(reply.dhcp_type(), wire::MessageType::offer);
     EXPECT_EQ(reply.yiaddr() & 0xffffff00u, 0x0a630900u) << "an address of 10.99.9.0/24";
   }
+  // The workers count the new pool: its 256 addresses less the 8 offered.
+  EXPECT_TRUE(wait_for([&] {
+    std::uint64_t free = 0;
+    for (const WorkerGauges& g : rt->gauges()) free += g.pool_free.empty() ? 0 : g.pool_free[0];
+    return free == 256u - 8u;
+  }));
   expect_no_drops(*rt);
   rt->stop();
   rt.reset();

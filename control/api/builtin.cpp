@@ -1,7 +1,12 @@
 #include "api/builtin.hpp"
 
-#include <ctime>
+#include <fcntl.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 
 namespace dorado::api {
 namespace {
@@ -21,6 +26,39 @@ Json sample(std::uint64_t v) {
 }
 
 Json ip_json(wire::Ipv4 ip) { return format_ipv4(ip); }
+
+// Writes `body` to `path` through a temporary file beside it (fsynced, then
+// renamed over it), so a reader never sees half a file. "" or the error.
+std::string write_file_atomically(const std::string& path, const std::string& body) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return tmp + ": " + std::strerror(errno);
+  std::size_t done = 0;
+  while (done < body.size()) {
+    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string e = tmp + ": write: " + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  if (::close(fd) != 0 || !synced) {
+    const std::string e = tmp + ": fsync/close: " + std::strerror(synced ? errno : sync_errno);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string e = path + ": rename: " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return "";
+}
 
 Json ips_json(const std::vector<wire::Ipv4>& v) {
   Json a = Json::array();
@@ -229,6 +267,60 @@ void register_daemon_commands(CommandTable& t, Statistics& stats, DaemonHooks ho
     stats.reset_all();
     done(success("All statistics reset to neutral values."));
   });
+
+  t.add("config-reload", "read the config file again and apply it (as SIGHUP)",
+        [reload = hooks.reload](const Request& r, Reply done) {
+          Args a(r.arguments);
+          if (!a.finish()) return done(error_answer(a.error()));
+          if (!reload) return done(Answer{kUnsupported, "'config-reload' command not supported.", std::nullopt});
+          const ReloadOutcome out = reload();
+          Json lines = Json::array();
+          for (const auto& l : out.lines) lines.push_back(l);
+          Answer ans = out.ok ? success("Configuration successfully reloaded.", Json{{"lines", lines}})
+                              : error_answer("reload refused: " + (out.lines.empty() ? std::string("?")
+                                                                                      : out.lines.front()));
+          if (!out.ok) ans.arguments = Json{{"lines", lines}};
+          done(std::move(ans));
+        });
+
+  t.add("config-write", "write the config in force to a file (filename: path; default the running one)",
+        [text = hooks.config_text, path = hooks.config_path](const Request& r, Reply done) {
+          Args a(r.arguments);
+          const auto file = a.string("filename", false);
+          if (!a.finish()) return done(error_answer(a.error()));
+          if (!text) return done(Answer{kUnsupported, "'config-write' command not supported.", std::nullopt});
+          const std::string f = file ? *file : path;
+          if (f.empty()) return done(error_answer("no filename given and no running config file known"));
+          const std::string body = text();
+          if (std::string e = write_file_atomically(f, body); !e.empty()) return done(error_answer(e));
+          done(success("Configuration written to " + f + " successfully",
+                       Json{{"filename", f}, {"size", body.size()}}));
+        });
+
+  t.add("split-scope-get", "this server's and the other servers' part of every pool ([split_scope])",
+        [c = hooks.config](const Request& r, Reply done) {
+          Args a(r.arguments);
+          if (!a.finish()) return done(error_answer(a.error()));
+          if (c == nullptr) return done(error_answer("no configuration loaded"));
+          if (!c->split_scope.enabled) return done(Answer{kEmpty, "No [split_scope] in the configuration.", std::nullopt});
+          Json pools = Json::array();
+          for (const config::SplitPool& p : c->split_pools) {
+            Json parts = Json::array();
+            for (const config::SplitPart& part : p.parts) {
+              Json j{{"server", part.server}, {"count", part.count}};
+              if (part.count > 0) j["range"] = format_ipv4(part.range.first) + "-" + format_ipv4(part.range.last);
+              parts.push_back(std::move(j));
+            }
+            pools.push_back({{"subnet-id", p.subnet_id},
+                             {"pool", format_ipv4(p.pool.first) + "-" + format_ipv4(p.pool.last)},
+                             {"usable", p.usable},
+                             {"this-server", p.parts.at(p.this_part).server},
+                             {"parts", std::move(parts)},
+                             {"excluded", ranges_json(p.excluded())}});
+          }
+          done(success(std::to_string(pools.size()) + " pool(s) split.",
+                       Json{{"this-server", c->split_scope.this_server}, {"pools", std::move(pools)}}));
+        });
 
   t.add("shutdown", "stop the server cleanly, as SIGTERM does", [stop = hooks.shutdown](const Request& r, Reply done) {
     Args a(r.arguments);

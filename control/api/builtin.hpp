@@ -44,16 +44,37 @@ class Statistics {
 // Kea-named statistics derived from dorado's counter totals (pure).
 std::map<std::string, std::uint64_t> with_kea_names(const CounterList& totals);
 
-struct DaemonHooks {
-  std::string version;                       // "0.1.0" (CMake project version)
-  const config::DaemonConfig* config = nullptr;   // as loaded; outlives the table
-  std::string config_path;                   // the running config file
-  std::function<void()> shutdown;            // stop like SIGTERM (after answering)
+// What config-reload reports: whether the new config is in force, and the
+// lines the daemon logged about it (FILE:LINE errors, or the summary).
+struct ReloadOutcome {
+  bool ok = false;
+  std::vector<std::string> lines;
 };
 
-// Registers version-get, config-get, config-test, statistic-get-all,
-// statistic-get, statistic-reset, statistic-reset-all and shutdown.
-// `stats` must outlive the table.
+struct DaemonHooks {
+  std::string version;                       // "0.1.0" (CMake project version)
+  // The config in force (updated in place by a reload); outlives the table.
+  const config::DaemonConfig* config = nullptr;
+  std::string config_path;                   // the running config file
+  std::function<void()> shutdown;            // stop like SIGTERM (after answering)
+  // config-reload: read the config file again and apply it (the daemon's
+  // Reloader; blocks the control loop for the load, compile and switch).
+  std::function<ReloadOutcome()> reload;
+  // config-write: the text of the config in force (the file as last loaded).
+  std::function<std::string()> config_text;
+};
+
+// Registers version-get, config-get, config-test, config-reload,
+// config-write, split-scope-get, statistic-get-all, statistic-get,
+// statistic-reset, statistic-reset-all and shutdown. `stats` must outlive
+// the table.
+//
+// config-write {"filename": F} (default: the running config file) writes the
+// text of the config in force to F (a temporary file beside it, fsynced, then
+// renamed over F): a copy that reproduces the running server, like Kea's
+// config-write. It blocks the control loop for one small write and fsync.
+// split-scope-get: with [split_scope], every pool's parts (this server's and
+// the others'), as `dorado --show-split-scope` prints them.
 void register_daemon_commands(CommandTable& table, Statistics& stats, DaemonHooks hooks);
 
 // config::DaemonConfig as JSON (config-get): every section and key with the

@@ -124,7 +124,7 @@ Json lease_json(const engine::LeaseChange& l, engine::LeaseState state) {
 
 LeaseService::LeaseService(ShardPort& port, const engine::CompiledConfig& config,
                            std::function<engine::Seconds()> now, LeaseServiceOptions options)
-    : port_(port), config_(config), now_(std::move(now)), options_(options) {}
+    : port_(port), config_(&config), now_(std::move(now)), options_(options) {}
 
 LeaseService::~LeaseService() = default;
 
@@ -291,7 +291,7 @@ void LeaseService::on_last(Op& op, unsigned shard, const AdminReply& r) {
 // round from there, unless the page is full.
 void LeaseService::page_round_done(Op& op) {
   const std::uint32_t bound = op.round_bound;
-  const wire::Ipv4 bound_addr = bound == kNil ? 0 : slot_address(config_, bound);
+  const wire::Ipv4 bound_addr = bound == kNil ? 0 : slot_address(*config_, bound);
   for (const auto& l : op.round)
     if (bound == kNil || l.first.address < bound_addr) op.leases.push_back(l);
   op.round.clear();
@@ -496,8 +496,8 @@ void LeaseService::register_commands(CommandTable& t) {
             if (o.leases.empty()) ans.result = kEmpty;
             return ans;
           };
-          const std::uint32_t slot = from_start ? (config_.blocks.empty() ? kNil : 0)
-                                                : first_slot_after(config_, after);
+          const std::uint32_t slot = from_start ? (config_->blocks.empty() ? kNil : 0)
+                                                : first_slot_after(*config_, after);
           if (slot == kNil) {
             op->outstanding = 0;
             Op& ref = *op;
@@ -526,9 +526,9 @@ void LeaseService::register_commands(CommandTable& t) {
       const auto expire = a.integer("expire", false, 1, engine::kTimeMax);
       const auto host = a.string("hostname", false);
       if (!a.finish()) return done(error_answer(a.error()));
-      const std::uint32_t si = config_.subnet_index_of(*ip);
+      const std::uint32_t si = config_->subnet_index_of(*ip);
       if (si == kNil) return done(error_answer("address " + format_ipv4(*ip) + " is in no configured subnet"));
-      const engine::CompiledSubnet& sn = config_.subnets[si];
+      const engine::CompiledSubnet& sn = config_->subnets[si];
       if (subnet_id && *subnet_id != sn.id)
         return done(error_answer("address " + format_ipv4(*ip) + " is in subnet " + std::to_string(sn.id) +
                                  ", not in subnet-id " + std::to_string(*subnet_id)));
@@ -624,7 +624,7 @@ void LeaseService::register_commands(CommandTable& t) {
     if (!a.finish()) return done(error_answer(a.error()));
     if (subnet) {
       bool known = false;
-      for (const auto& s : config_.subnets) known |= s.id == *subnet;
+      for (const auto& s : config_->subnets) known |= s.id == *subnet;
       if (!known) return done(error_answer("no subnet with subnet-id " + std::to_string(*subnet)));
     }
     auto op = make(Op::Kind::wipe, r, std::move(done));

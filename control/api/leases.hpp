@@ -48,12 +48,16 @@ struct LeaseServiceOptions {
 
 class LeaseService {
  public:
-  // `config` must outlive the service (the daemon's compiled config); `now`
-  // is the workers' clock (Unix seconds).
+  // `config` must outlive the service or the next set_config() (the
+  // daemon's compiled config); `now` is the workers' clock (Unix seconds).
   LeaseService(ShardPort& port, const engine::CompiledConfig& config,
                std::function<engine::Seconds()> now, LeaseServiceOptions options = {});
   ~LeaseService();
   void register_commands(CommandTable& table);
+  // After a reload: the config the shards now use (addresses <-> slots,
+  // subnet ids). Commands under way go on with it; a lease4-get-page walk
+  // that spans a reload may skip or repeat leases whose blocks moved.
+  void set_config(const engine::CompiledConfig& config) noexcept { config_ = &config; }
   // fsync durability: a command that changed leases answers only once the
   // store has made its records durable (durable(shard) is the store's
   // durable per-shard seq); past the deadline it answers an error saying the
@@ -74,7 +78,7 @@ class LeaseService {
   void page_round_done(Op& op);
 
   ShardPort& port_;
-  const engine::CompiledConfig& config_;
+  const engine::CompiledConfig* config_;
   bool is_durable(const Op& op) const;
   std::function<engine::Seconds()> now_;
   std::function<std::uint32_t(unsigned)> durable_;

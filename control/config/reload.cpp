@@ -63,6 +63,16 @@ std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const
   check("store.snapshot_records", s.snapshot_records, t.snapshot_records);
   check("store.snapshot_on_exit", s.snapshot_on_exit, t.snapshot_on_exit);
   check("control.socket", running.control.socket, next.control.socket);
+  // The metrics endpoint is bound once at start-up.
+  const auto metrics = [](const ControlSection& c) {
+    return c.metrics_enabled ? "\"" + detail::ipv4_text(c.metrics_address) + ":" + std::to_string(c.metrics_port) + "\""
+                             : std::string("\"off\"");
+  };
+  if (metrics(running.control) != metrics(next.control))
+    out.push_back(ConfigError{file, 0, "control.metrics",
+                              "changed from " + metrics(running.control) + " to " + metrics(next.control) +
+                                  ": needs a restart; reload refused, still serving with the "
+                                  "previous config"});
   return out;
 }
 

@@ -13,6 +13,7 @@
 // `while_waiting` so that lease changes keep being committed.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,25 +31,42 @@ struct ReloadResult {
   // --check-config prints them) then "reload refused: ..."; on success one
   // summary line (leases kept, leases outside the new pools, pause).
   std::vector<std::string> lines;
+  // On success: the addresses of each pool of the new config (file order,
+  // pool_ranges()) as the workers now count them (Runtime::watch_pools).
+  std::vector<std::uint64_t> pool_sizes;
 };
+
+// Every pool range of `config`, subnets and their pools in file order: the
+// pools whose free addresses the workers count (Runtime::watch_pools).
+std::vector<engine::AddressRange> pool_ranges(const engine::EngineConfig& config);
 
 class Reloader {
  public:
-  Reloader(std::string path, const config::DaemonConfig& running, runtime::Runtime& runtime);
+  // `running` and `compiled`: the config dorado started with (compiled must
+  // outlive the Reloader). Reads the file's text once more (config_text()).
+  Reloader(std::string path, const config::DaemonConfig& running,
+           const engine::CompiledConfig& compiled, runtime::Runtime& runtime);
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
 
   // Loads `path` again and, if it is valid and changes nothing that needs a
-  // restart, switches the workers to it. Control thread only.
+  // restart, switches the workers to it. Control thread only; not reentrant:
+  // `while_waiting` must not reload (it should only keep the journal going).
   ReloadResult reload(const std::function<void()>& while_waiting);
 
-  // The config in force (the last one reload() applied).
+  // The config in force (the last one reload() applied), its compiled form
+  // (valid until the next successful reload) and the text of the file it
+  // was read from (config-write).
   const config::DaemonConfig& config() const noexcept { return running_; }
+  const engine::CompiledConfig& compiled() const noexcept { return current_ ? *current_ : *initial_; }
+  const std::string& config_text() const noexcept { return text_; }
   const std::string& path() const noexcept { return path_; }
 
  private:
   std::string path_;
   config::DaemonConfig running_;
+  const engine::CompiledConfig* initial_;
+  std::string text_;
   runtime::Runtime& runtime_;
   std::unique_ptr<engine::CompiledConfig> current_;   // null: still the caller's
   // Configs a timed-out switch may still be using: never freed.

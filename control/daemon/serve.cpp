@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -143,12 +144,19 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   // Control API: commands answered from this loop; lease commands by the
   // shards through the admin rings. A socket that cannot be opened leaves
   // the API off (logged), not the server down.
+  // Reload (SIGHUP, config-reload): the Reloader owns the config in force
+  // from then on; `apply_reload` below wires a successful one into the API
+  // and the metrics.
+  Reloader reloader(options.config_path, config, compiled, rt);
   api::CommandTable commands;
   api::Statistics stats([&rt] { return counter_totals(rt); });
   bool shutdown_requested = false;
-  api::register_daemon_commands(commands, stats,
-                                {DORADO_VERSION, &config, options.config_path,
-                                 [&shutdown_requested] { shutdown_requested = true; }});
+  std::function<api::ReloadOutcome()> reload_hook;   // set once the loop's parts exist
+  api::register_daemon_commands(
+      commands, stats,
+      {DORADO_VERSION, &reloader.config(), options.config_path,
+       [&shutdown_requested] { shutdown_requested = true; },
+       [&reload_hook] { return reload_hook(); }, [&reloader] { return reloader.config_text(); }});
   RuntimePort port(rt);
   api::LeaseService leases(port, compiled, [&rt] { return rt.now(); });
   leases.register_commands(commands);
@@ -175,13 +183,10 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   const long tick_ns = st ? std::min<long>(200'000, 1000L * sc.commit_interval_us) : 1'000'000;
   const timespec tick{0, tick_ns};
   bool writable = true;
-  auto housekeeping = [&] {
+  // The journal's part of the loop: lease changes in, group commit, durable
+  // seqs out. Also all that runs while a reload waits for the workers.
+  auto commit_work = [&] {
     rt.poll_control(sink);
-    observer.tick(monotonic_us());
-    const std::uint64_t now_ms = monotonic_us() / 1000;
-    rt.poll_admin([&leases](unsigned w, const engine::AdminReply& r) { leases.on_reply(w, r); });
-    leases.tick(now_ms);
-    if (api_server) api_server->poll(now_ms);
     if (!st) return;
     if (std::string msg = st->tick(monotonic_us()); !msg.empty()) log_line(msg);
     for (unsigned w = 0; w < rt.workers(); ++w) rt.publish_durable(w, st->durable_shard_seq(w));
@@ -192,8 +197,29 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
                         : "store: cannot write: no new leases until it can (renewals keep their expiry)");
     }
   };
+  auto housekeeping = [&] {
+    commit_work();
+    observer.tick(monotonic_us());
+    const std::uint64_t now_ms = monotonic_us() / 1000;
+    rt.poll_admin([&leases](unsigned w, const engine::AdminReply& r) { leases.on_reply(w, r); });
+    leases.tick(now_ms);
+    if (api_server) api_server->poll(now_ms);
+  };
+  // One reload, from SIGHUP or config-reload (called from inside
+  // housekeeping, so the reload's own wait runs commit_work only: no API
+  // request, and so no second reload, is taken meanwhile).
+  auto apply_reload = [&](const char* why) {
+    log_line(std::string("reload: ") + why + ": reading " + options.config_path);
+    ReloadResult r = reloader.reload(commit_work);
+    for (const std::string& line : r.lines) log_line(line);
+    if (r.ok) {
+      leases.set_config(reloader.compiled());
+      observer.reconfigure(reloader.config(), reloader.compiled(), r.pool_sizes);
+    }
+    return api::ReloadOutcome{r.ok, std::move(r.lines)};
+  };
+  reload_hook = [&apply_reload] { return apply_reload("config-reload"); };
   unsigned shutdown_ticks = 0;
-  Reloader reloader(options.config_path, config, rt);
   while (true) {
     housekeeping();
     // shutdown (control API): stop once its answer is out (or after ~1 s).
@@ -203,10 +229,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     siginfo_t info;
     const int sig = sigtimedwait(&signals, &info, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;
-    if (sig == SIGHUP) {
-      log_line("reload: SIGHUP: reading " + options.config_path);
-      for (const std::string& line : reloader.reload(housekeeping).lines) log_line(line);
-    }
+    if (sig == SIGHUP) apply_reload("SIGHUP");
     if (sig == SIGUSR1) {
       std::fputs(rt.counters_text().c_str(), stdout);
       std::fflush(stdout);

@@ -178,6 +178,15 @@ Observer::Observer(runtime::Runtime& rt, const store::Store* store, const config
 
 Observer::~Observer() { stop(); }
 
+void Observer::reconfigure(const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
+                           const std::vector<std::uint64_t>& pool_sizes) {
+  PoolCatalog c = pool_catalog(config.engine, compiled);
+  for (std::size_t i = 0; i < c.entries.size() && i < pool_sizes.size(); ++i) c.entries[i].size = pool_sizes[i];
+  collector_.set_pools(std::move(c));
+  thresholds_.pool_percent = config.control.pool_warn_percent;
+  last_collect_us_ = 0;   // the next tick publishes the new shape
+}
+
 void Observer::start() {
   std::uint64_t addresses = 0;
   for (const auto& e : collector_.pools().entries) addresses += e.size;

@@ -25,9 +25,9 @@
 
 namespace dorado::obs {
 
-// What does not change while dorado runs: every pool range of the config
-// (file order) with its subnet and size, and every subnet (CompiledConfig
-// order) with its dynamic addresses.
+// Every pool range of the config in force (file order) with its subnet and
+// size, and every subnet (CompiledConfig order) with its dynamic addresses.
+// Replaced when a reload applies a new config (Observer::reconfigure).
 struct PoolCatalog {
   struct Entry {
     std::string subnet, pool;     // "10.99.0.0/16", "10.99.1.0-10.99.1.255"
@@ -47,6 +47,7 @@ class Collector {
   Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
             std::uint64_t commit_records, bool fsync_mode);
   const PoolCatalog& pools() const noexcept { return pools_; }
+  void set_pools(PoolCatalog pools) { pools_ = std::move(pools); }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
 
@@ -74,6 +75,12 @@ class Observer {
   void start();
   void tick(std::uint64_t now_us);
   void stop();
+  // After a reload applied `config` (compiled as `compiled`): the pools to
+  // report are the new config's, with the sizes the runtime counted
+  // (daemon::ReloadResult::pool_sizes); pool_warn_percent is taken again.
+  // The metrics address is not: changing it needs a restart.
+  void reconfigure(const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
+                   const std::vector<std::uint64_t>& pool_sizes);
 
  private:
   const config::DaemonConfig& config_;

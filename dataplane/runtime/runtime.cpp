@@ -132,7 +132,15 @@ struct Runtime::Impl {
   std::vector<rte_ring*> handoff_rings;      // mbuf pointers, worker -> worker
   std::vector<rte_ring*> change_rings;       // LeaseChange records, worker -> control
   std::vector<rte_ring*> admin_rings;        // control API: requests in, replies out, per worker
-  std::vector<PoolSegment> pool_segments;    // watch_pools(); read-only once workers run
+  // Pool segments of the watched pools (watch_pools, reconfigure) over the
+  // config in force; read-only for the workers, replaced only once every
+  // worker has switched to the next one.
+  std::unique_ptr<std::vector<PoolSegment>> pool_segments = std::make_unique<std::vector<PoolSegment>>();
+  std::uint32_t watched_pools = 0;
+  // reconfigure() under way (or timed out): workers may be swapping their
+  // config gauges, so gauges() answers `frozen_gauges` instead. cp only.
+  bool reconfiguring = false;
+  std::vector<WorkerGauges> frozen_gauges;
   // cp: rw (request_stop, from the control thread or a signal handler),
   // dp: ro (every worker polls it once per loop).
   std::atomic<bool> quit{false};
@@ -420,7 +428,40 @@ std::size_t Runtime::poll_control(const ChangeSink& sink) {
   return total;
 }
 
+namespace {
+// The allocatable addresses of each of `pools` per address block of `cc`, as
+// segments (pool order, then address order); sizes[p] = pool p's addresses.
+std::vector<PoolSegment> pool_segments_of(const engine::CompiledConfig& cc,
+                                          std::span<const engine::AddressRange> pools,
+                                          std::vector<std::uint64_t>& sizes) {
+  std::vector<PoolSegment> out;
+  sizes.assign(pools.size(), 0);
+  for (std::uint32_t p = 0; p < pools.size(); ++p) {
+    const engine::AddressRange r = pools[p];
+    const std::uint32_t s = cc.subnet_index_of(r.first);
+    if (s == engine::kNil || r.last < r.first) continue;
+    for (std::uint64_t base = r.first & ~63u; base <= r.last; base += 64) {
+      const auto ip = static_cast<engine::Ipv4>(base);
+      // The chunk may begin below a small subnet: look it up by an address of the pool.
+      const engine::Ipv4 probe = std::max<engine::Ipv4>(ip, r.first);
+      if (!cc.subnets[s].contains(probe)) continue;
+      const std::uint32_t b = cc.block_of(cc.subnets[s], probe);
+      if (b == engine::kNil) continue;
+      const unsigned lo = r.first > ip ? r.first - ip : 0;
+      const unsigned hi = r.last - ip >= 63 ? 63 : r.last - ip;
+      const std::uint64_t span = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+      const std::uint64_t mask = span & cc.blocks[b].allocatable;
+      if (mask == 0) continue;
+      out.push_back({b, p, mask});
+      sizes[p] += static_cast<std::uint64_t>(std::popcount(mask));
+    }
+  }
+  return out;
+}
+}  // namespace
+
 Runtime::ReconfigureResult Runtime::reconfigure(const engine::CompiledConfig& next,
+                                                std::span<const engine::AddressRange> watch,
                                                 const std::function<void()>& while_waiting,
                                                 unsigned timeout_ms) {
   Impl& im = *impl_;
@@ -431,18 +472,27 @@ Runtime::ReconfigureResult Runtime::reconfigure(const engine::CompiledConfig& ne
   }
   const std::size_t n = im.workers.size();
   std::vector<std::unique_ptr<engine::Allocator>> fresh;
+  std::vector<std::unique_ptr<ConfigGauges>> new_gauges;
   std::vector<ReloadOrder> orders(n);
+  auto segments = std::make_unique<std::vector<PoolSegment>>();
   try {
-    for (std::size_t w = 0; w < n; ++w)
+    *segments = pool_segments_of(next, watch, r.pool_sizes);
+    for (std::size_t w = 0; w < n; ++w) {
       fresh.push_back(std::make_unique<engine::Allocator>(next, im.workers[w]->identity()));
+      new_gauges.push_back(std::make_unique<ConfigGauges>(
+          ConfigGauges::make(static_cast<std::uint32_t>(next.subnets.size()), segments.get(),
+                             static_cast<std::uint32_t>(watch.size()))));
+    }
   } catch (const std::bad_alloc&) {
     r.error = "out of memory building the new address bitmaps";
     return r;
   }
+  im.frozen_gauges = gauges();
+  im.reconfiguring = true;
   const std::uint64_t generation = ++im.reload_generation;
   const auto t0 = std::chrono::steady_clock::now();
   for (std::size_t w = 0; w < n; ++w) {
-    orders[w] = ReloadOrder{generation, &next, fresh[w].get(), {}, 0};
+    orders[w] = ReloadOrder{generation, &next, fresh[w].get(), new_gauges[w].get(), {}, 0};
     im.workers[w]->post_reload(&orders[w]);
   }
   const auto deadline = t0 + std::chrono::milliseconds(timeout_ms);
@@ -454,6 +504,8 @@ Runtime::ReconfigureResult Runtime::reconfigure(const engine::CompiledConfig& ne
       // The orders and allocators must outlive the workers that may still
       // read them: leak them rather than free memory in use.
       for (auto& f : fresh) (void)f.release();
+      for (auto& g : new_gauges) (void)g.release();
+      (void)segments.release();
       static_cast<void>(new std::vector<ReloadOrder>(std::move(orders)));
       r.error = std::to_string(n - done) + " worker(s) did not switch within " +
                 std::to_string(timeout_ms) + " ms";
@@ -472,8 +524,13 @@ Runtime::ReconfigureResult Runtime::reconfigure(const engine::CompiledConfig& ne
     r.max_pause_ns = std::max(r.max_pause_ns, o.pause_ns);
   }
   im.engine_config = &next;
+  im.reconfiguring = false;
+  std::swap(im.pool_segments, segments);
+  im.watched_pools = static_cast<std::uint32_t>(watch.size());
   r.ok = true;
-  return r;   // `fresh` now holds the old allocators: freed here, on the control thread
+  // `fresh`, `new_gauges` and `segments` now hold the old allocators, gauges and
+  // pool segments, which no worker uses any more: freed here, on the control thread.
+  return r;
 }
 
 void Runtime::publish_durable(unsigned worker, std::uint32_t seq) noexcept {
@@ -527,36 +584,18 @@ std::vector<WorkerSnapshot> Runtime::snapshot() const {
   return out;
 }
 
+
 std::vector<std::uint64_t> Runtime::watch_pools(std::span<const engine::AddressRange> pools) {
   Impl& im = *impl_;
-  const engine::CompiledConfig& cc = *im.engine_config;
-  std::vector<std::uint64_t> sizes(pools.size(), 0);
-  im.pool_segments.clear();
-  for (std::uint32_t p = 0; p < pools.size(); ++p) {
-    const engine::AddressRange r = pools[p];
-    const std::uint32_t s = cc.subnet_index_of(r.first);
-    if (s == engine::kNil || r.last < r.first) continue;
-    for (std::uint64_t base = r.first & ~63u; base <= r.last; base += 64) {
-      const auto ip = static_cast<engine::Ipv4>(base);
-      // The chunk may begin below a small subnet: look it up by an address of the pool.
-      const engine::Ipv4 probe = std::max<engine::Ipv4>(ip, r.first);
-      if (!cc.subnets[s].contains(probe)) continue;
-      const std::uint32_t b = cc.block_of(cc.subnets[s], probe);
-      if (b == engine::kNil) continue;
-      const unsigned lo = r.first > ip ? r.first - ip : 0;
-      const unsigned hi = r.last - ip >= 63 ? 63 : r.last - ip;
-      const std::uint64_t span = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
-      const std::uint64_t mask = span & cc.blocks[b].allocatable;
-      if (mask == 0) continue;
-      im.pool_segments.push_back({b, p, mask});
-      sizes[p] += static_cast<std::uint64_t>(std::popcount(mask));
-    }
-  }
-  for (auto& w : im.workers) w->watch_pools(&im.pool_segments, static_cast<std::uint32_t>(pools.size()));
+  std::vector<std::uint64_t> sizes;
+  *im.pool_segments = pool_segments_of(*im.engine_config, pools, sizes);
+  im.watched_pools = static_cast<std::uint32_t>(pools.size());
+  for (auto& w : im.workers) w->watch_pools(im.pool_segments.get(), im.watched_pools);
   return sizes;
 }
 
 std::vector<WorkerGauges> Runtime::gauges() const {
+  if (impl_->reconfiguring) return impl_->frozen_gauges;
   std::vector<WorkerGauges> out;
   for (const auto& w : impl_->workers) out.push_back(w->gauges());
   return out;

@@ -191,15 +191,22 @@ class Runtime {
   // answer from the old config and some from the new; block ownership is a
   // function of the address (allocator.hpp), so no address changes shard.
   // On timeout (a worker did not acknowledge within `timeout_ms`) the
-  // result says so: then neither config may be freed.
+  // result says so: then neither config may be freed. `watch`: the new
+  // config's pools to count (as watch_pools(); their sizes in the result):
+  // each worker's per-subnet and per-pool gauges are swapped for ones of the
+  // new config's shape at its switch. While the switch is under way (and
+  // for good after a timeout) gauges() answers what it read just before.
+  // Not reentrant: `while_waiting` must not call reconfigure().
   struct ReconfigureResult {
     bool ok = false;
     std::string error;
     engine::Shard::ReconfigureStats stats;   // summed over shards
     std::uint64_t max_pause_ns = 0;          // longest worker pause
     std::uint64_t total_ns = 0;              // publish to last acknowledgement
+    std::vector<std::uint64_t> pool_sizes;   // of `watch`, as watch_pools() returns them
   };
   ReconfigureResult reconfigure(const engine::CompiledConfig& next,
+                                std::span<const engine::AddressRange> watch,
                                 const std::function<void()>& while_waiting,
                                 unsigned timeout_ms = 10000);
   unsigned workers() const noexcept;
@@ -216,8 +223,8 @@ class Runtime {
   // its addresses that can be handed out (in a pool block, not excluded,
   // reserved, network, broadcast or server). Allocates O(addresses / 64).
   std::vector<std::uint64_t> watch_pools(std::span<const engine::AddressRange> pools);
-  // Control thread (or any thread while the Runtime lives): per worker, the
-  // gauges it published last plus its rings' occupancy. Allocates.
+  // Control thread: per worker, the gauges it published last plus its
+  // rings' occupancy (during a reconfigure(): as read before it). Allocates.
   std::vector<WorkerGauges> gauges() const;
   // Per-port NIC statistics (rte_eth_stats): packets, misses, errors.
   std::vector<WorkerSnapshot> port_snapshot() const;

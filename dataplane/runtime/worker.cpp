@@ -68,12 +68,12 @@ Worker::Worker(WorkerSetup s)
   for (unsigned i = 0; i < kChunk; ++i)
     chunk_.requests[i] = {&chunk_.msgs[i], &chunk_.metas[i], &chunk_.keys[i]};
   ns_per_tsc_q32_ = (std::uint64_t{1000000000} << 32) / std::max<std::uint64_t>(1, rte_get_tsc_hz());
-  subnet_count_ = static_cast<std::uint32_t>(shard_->config().subnets.size());
-  subnet_free_ = std::make_unique<std::atomic<std::uint32_t>[]>(subnet_count_);
+  config_gauges_ =
+      ConfigGauges::make(static_cast<std::uint32_t>(shard_->config().subnets.size()), nullptr, 0);
   gauge_tsc_ = rte_get_tsc_hz() / 1000000 * kGaugeIntervalUs;
   // Before launch: the restored leases show at once, all subnets at once.
   gauge_cursor_ = 0;
-  for (std::uint32_t i = 0; i < subnet_count_; i += kGaugeSlice) publish_gauges();
+  for (std::uint32_t i = 0; i < config_gauges_.subnets; i += kGaugeSlice) publish_gauges();
 }
 
 Worker::~Worker() {
@@ -653,6 +653,12 @@ void Worker::apply_reload() noexcept {
   ReloadOrder* r = reload_.load(std::memory_order_acquire);
   const std::uint64_t t0 = rte_rdtsc();
   r->stats = shard_->reconfigure(*r->config, *r->fresh);
+  if (r->gauges != nullptr) {   // the new config's shape; the old gauges go back to be freed
+    std::swap(config_gauges_, *r->gauges);
+    gauge_cursor_ = 0;
+    segment_cursor_ = 0;
+    for (std::uint32_t i = 0; i < config_gauges_.subnets; i += kGaugeSlice) publish_gauges();
+  }
   r->pause_ns = (rte_rdtsc() - t0) * ns_per_tsc_q32_ >> 32;
   counters_.reloads.add();
   counters_.reload_pause_max_ns.raise_to(r->pause_ns);
@@ -685,29 +691,39 @@ void Worker::publish_gauges() noexcept {
   const auto& states = shard_->lease_state_counts();
   for (std::size_t i = 0; i < states.size(); ++i) lease_states_[i].store(states[i], std::memory_order_relaxed);
   held_gauge_.store(held_count(), std::memory_order_relaxed);
-  const std::uint32_t end = std::min(subnet_count_, gauge_cursor_ + kGaugeSlice);
+  ConfigGauges& g = config_gauges_;
+  const std::uint32_t end = std::min(g.subnets, gauge_cursor_ + kGaugeSlice);
   for (std::uint32_t s = gauge_cursor_; s < end; ++s)
-    subnet_free_[s].store(shard_->addresses().free_count(s), std::memory_order_relaxed);
-  gauge_cursor_ = end == subnet_count_ ? 0 : end;
-  if (segments_ == nullptr || segments_->empty()) return;
+    g.subnet_free[s].store(shard_->addresses().free_count(s), std::memory_order_relaxed);
+  gauge_cursor_ = end == g.subnets ? 0 : end;
+  if (g.segments == nullptr || g.segments->empty()) return;
   const engine::Allocator& a = shard_->addresses();
-  const std::size_t seg_end = std::min(segments_->size(), segment_cursor_ + kSegmentSlice);
+  const std::size_t seg_end = std::min(g.segments->size(), segment_cursor_ + kSegmentSlice);
   for (std::size_t i = segment_cursor_; i < seg_end; ++i) {
-    const PoolSegment& s = (*segments_)[i];
-    pool_partial_[s.pool] += static_cast<std::uint32_t>(std::popcount(a.free_bits(s.block) & s.mask));
+    const PoolSegment& s = (*g.segments)[i];
+    g.pool_partial[s.pool] += static_cast<std::uint32_t>(std::popcount(a.free_bits(s.block) & s.mask));
   }
   segment_cursor_ = seg_end;
-  if (segment_cursor_ < segments_->size()) return;
-  for (std::uint32_t p = 0; p < pool_count_; ++p)
-    pool_free_[p].store(std::exchange(pool_partial_[p], 0), std::memory_order_relaxed);
+  if (segment_cursor_ < g.segments->size()) return;
+  for (std::uint32_t p = 0; p < g.pools; ++p)
+    g.pool_free[p].store(std::exchange(g.pool_partial[p], 0), std::memory_order_relaxed);
   segment_cursor_ = 0;
 }
 
+ConfigGauges ConfigGauges::make(std::uint32_t subnets, const std::vector<PoolSegment>* segments,
+                                std::uint32_t pools) {
+  ConfigGauges g;
+  g.subnets = subnets;
+  g.subnet_free = std::make_unique<std::atomic<std::uint32_t>[]>(subnets);
+  g.segments = segments;
+  g.pools = pools;
+  g.pool_partial.assign(pools, 0);
+  g.pool_free = std::make_unique<std::atomic<std::uint32_t>[]>(pools);
+  return g;
+}
+
 void Worker::watch_pools(const std::vector<PoolSegment>* segments, std::uint32_t pools) {
-  segments_ = segments;
-  pool_count_ = pools;
-  pool_partial_.assign(pools, 0);
-  pool_free_ = std::make_unique<std::atomic<std::uint32_t>[]>(pools);
+  config_gauges_ = ConfigGauges::make(config_gauges_.subnets, segments, pools);
   segment_cursor_ = 0;
   // A whole pass now, so that the first readers see the pools' free counts.
   do publish_gauges();
@@ -728,11 +744,12 @@ WorkerGauges Worker::gauges() const {
     g.handoff_in_used += rte_ring_count(r);
     g.handoff_in_size += rte_ring_get_capacity(r);
   }
-  g.pool_free.resize(pool_count_);
-  for (std::uint32_t p = 0; p < pool_count_; ++p) g.pool_free[p] = pool_free_[p].load(std::memory_order_relaxed);
-  g.subnet_free.resize(subnet_count_);
-  for (std::uint32_t s = 0; s < subnet_count_; ++s)
-    g.subnet_free[s] = subnet_free_[s].load(std::memory_order_relaxed);
+  const ConfigGauges& cg = config_gauges_;
+  g.pool_free.resize(cg.pools);
+  for (std::uint32_t p = 0; p < cg.pools; ++p) g.pool_free[p] = cg.pool_free[p].load(std::memory_order_relaxed);
+  g.subnet_free.resize(cg.subnets);
+  for (std::uint32_t s = 0; s < cg.subnets; ++s)
+    g.subnet_free[s] = cg.subnet_free[s].load(std::memory_order_relaxed);
   return g;
 }
 

@@ -78,6 +78,23 @@ struct WorkerSetup {
   const std::atomic<bool>* store_writable = nullptr;   // cp: rw, dp: ro; null = always
 };
 
+// The gauges whose shape follows the config: free addresses per subnet and
+// per watched pool. Built (allocated) by the control thread for a config,
+// at start-up (Worker constructor, watch_pools) and for a reload
+// (ReloadOrder), and swapped into the worker as a whole, so a worker never
+// allocates and never indexes one config's arrays with another's subnets.
+struct ConfigGauges {
+  std::uint32_t subnets = 0;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> subnet_free;   // dp: rw, cp: ro
+  const std::vector<PoolSegment>* segments = nullptr;          // owned by the Runtime
+  std::uint32_t pools = 0;
+  std::vector<std::uint32_t> pool_partial;                     // dp only: the pass under way
+  std::unique_ptr<std::atomic<std::uint32_t>[]> pool_free;     // dp: rw, cp: ro
+
+  static ConfigGauges make(std::uint32_t subnets, const std::vector<PoolSegment>* segments,
+                           std::uint32_t pools);
+};
+
 // A config switch handed to one worker (Runtime::reconfigure): the control
 // thread fills it, publishes its address, and keeps it (and both configs)
 // alive until the worker has acknowledged its generation.
@@ -85,6 +102,7 @@ struct ReloadOrder {
   std::uint64_t generation = 0;
   const engine::CompiledConfig* config = nullptr;
   engine::Allocator* fresh = nullptr;   // Allocator(*config, shard identity); holds the old one after
+  ConfigGauges* gauges = nullptr;       // for *config; holds the old ones after
   engine::Shard::ReconfigureStats stats;   // written by the worker before it acknowledges
   std::uint64_t pause_ns = 0;              // how long the switch held the worker
 };
@@ -129,7 +147,8 @@ class alignas(64) Worker {
   void forget_foreign(const engine::LeaseChange& lease) noexcept { shard_->forget_foreign(lease); }
 
   // Before launch, control thread: count free addresses per pool over
-  // `segments` (owned by the Runtime, unchanged while the worker runs).
+  // `segments` (owned by the Runtime, unchanged until a reload hands the
+  // worker others through its ReloadOrder).
   void watch_pools(const std::vector<PoolSegment>* segments, std::uint32_t pools);
 
   // ---- control thread, while running ---------------------------------------
@@ -317,21 +336,17 @@ class alignas(64) Worker {
   alignas(64) std::array<std::atomic<std::uint32_t>, engine::kLeaseStateCount> lease_states_{};
   std::atomic<std::uint32_t> held_gauge_{0};   // dp: rw, cp: ro
   // Free addresses per subnet (CompiledConfig::subnets order) in this
-  // shard's blocks. dp: rw, cp: ro. Published in slices of kGaugeSlice
-  // subnets per interval, so that 65535 subnets cost no more than 256.
-  std::unique_ptr<std::atomic<std::uint32_t>[]> subnet_free_;
-  std::uint32_t subnet_count_ = 0;
+  // shard's blocks, published in slices of kGaugeSlice subnets per
+  // interval (65535 subnets cost no more than 256), and per watched pool: a
+  // pass over the pool segments, kSegmentSlice per publish (1024 blocks:
+  // 65536 addresses a millisecond), counted into pool_partial and published
+  // at the end of each pass. Replaced whole at a reload (apply_reload); the
+  // control thread reads them (gauges()) only while no reload is in flight.
+  ConfigGauges config_gauges_;
   std::uint32_t gauge_cursor_ = 0;          // dp only: next subnet to publish
   std::uint64_t gauge_tsc_ = 0;             // dp only: TSC ticks between publishes
   std::uint64_t last_gauge_ = 0;            // dp only
-  // Free addresses per pool: a pass over the pool segments, kSegmentSlice
-  // per publish (1024 blocks: 65536 addresses a millisecond), counted into
-  // pool_partial_ (dp only) and published at the end of each pass.
-  const std::vector<PoolSegment>* segments_ = nullptr;
-  std::vector<std::uint32_t> pool_partial_;                  // dp only
-  std::unique_ptr<std::atomic<std::uint32_t>[]> pool_free_;  // dp: rw, cp: ro
-  std::uint32_t pool_count_ = 0;
-  std::size_t segment_cursor_ = 0;                           // dp only
+  std::size_t segment_cursor_ = 0;          // dp only
   // The order is dereferenced only while reload_gen_ != reload_applied_,
   // so the control thread may free it once reload_done_ has its generation.
   std::atomic<std::uint64_t> reload_gen_{0};    // cp: rw, dp: ro (every loop)

@@ -78,7 +78,7 @@ struct World {
   std::uint64_t ms = 0;
   World() {
     leases.register_commands(table);
-    api::register_daemon_commands(table, stats, {"0.1.0", &*loaded.config, "", {}});
+    api::register_daemon_commands(table, stats, {"0.1.0", &*loaded.config, "", {}, {}, {}});
   }
 };
 
