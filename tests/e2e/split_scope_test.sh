@@ -82,6 +82,21 @@ log "DISCOVER-OFFER: sent $(stats DISCOVER-OFFER 'sent packets') received $(stat
 log "REQUEST-ACK:    sent $(stats REQUEST-ACK 'sent packets') received $(stats REQUEST-ACK 'received packets')"
 check "no address given twice (perfdhcp)" test "$(stats REQUEST-ACK 'non unique addresses')" = 0
 
+# The split as a running server reports it (control API, split-scope-get).
+if [ -n "${DORADOCTL_BIN:-}" ]; then
+  ip netns exec "$SRV_NS" "$DORADOCTL_BIN" -s "$WORK/dhcp-b.sock" --json split-scope-get >"$WORK/split-b.json" 2>&1 || true
+  check "doradoctl split-scope-get (dhcp-b): its part 10.99.1.50-10.99.1.59, dhcp-a's excluded" \
+    python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["arguments"]
+p = a["pools"][0]
+parts = {x["server"]: x for x in p["parts"]}
+ok = (a["this-server"] == "dhcp-b" and parts["dhcp-b"]["range"] == "10.99.1.50-10.99.1.59"
+      and parts["dhcp-b"]["count"] == 10 and parts["dhcp-a"]["count"] == 40
+      and p["excluded"] == ["10.99.1.10-10.99.1.49"])
+sys.exit(0 if ok else 1)' "$WORK/split-b.json"
+fi
+
 stop_dorado
 kill -TERM "$B_PID"
 b_rc=0; wait "$B_PID" || b_rc=$?
