@@ -6,22 +6,6 @@
 #include "engine/engine.hpp"
 
 namespace dorado::engine {
-namespace {
-
-// A key as the shard's packets would produce it (client_key.hpp), or len 0.
-ClientKey key_of(const LeaseChange& lease) noexcept {
-  ClientKey k;
-  const std::size_t n = lease.key_len;
-  const bool hw = n >= 3 && n <= 2 + 16 && lease.key[0] == kKeyKindHw;
-  const bool id = n >= 2 && n <= kMaxKeyLen && lease.key[0] == kKeyKindClientId;
-  if (!hw && !id) return k;
-  std::memcpy(k.bytes.data(), lease.key.data(), n);
-  k.len = static_cast<std::uint8_t>(n);
-  k.hash = hash_key_bytes(k.view());
-  return k;
-}
-
-}  // namespace
 
 // A record the API shows: a client's lease (active, expired, released) or a
 // probation; not an OFFER's hold, not a restored hold for another shard.
@@ -77,7 +61,7 @@ std::uint32_t Shard::admin_delete(std::uint32_t idx, Seconds now) noexcept {
 }
 
 AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) noexcept {
-  const ClientKey key = in.key_len <= kMaxKeyLen ? key_of(in) : ClientKey{};
+  const ClientKey key = in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
   if (key.len == 0 || in.hostname_len > kMaxHostnameLen || in.expires <= now) return AdminStatus::invalid;
   const std::uint32_t subnet = config_->subnet_index_of(in.address);
   if (subnet == kNil) return AdminStatus::bad_address;
@@ -168,7 +152,7 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     return s == kNil ? kNil : alloc_.lease_at(s);
   };
   const auto by_key = [&]() -> std::uint32_t {
-    const ClientKey key = r.lease.key_len <= kMaxKeyLen ? key_of(r.lease) : ClientKey{};
+    const ClientKey key = r.lease.key_len <= kMaxKeyLen ? stored_key(r.lease) : ClientKey{};
     return key.len == 0 ? kNil : table_.find(key);
   };
 
@@ -191,7 +175,7 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     case AdminOp::update: {
       const AdminStatus st = admin_put(r.lease, r.op == AdminOp::update, now);
       if (st == AdminStatus::ok) {
-        const ClientKey key = key_of(r.lease);
+        const ClientKey key = stored_key(r.lease);
         if (const std::uint32_t idx = table_.find(key); idx != kNil) lease_reply(idx);
       }
       return finish(st, kNil, st == AdminStatus::ok ? 1 : 0);

@@ -727,8 +727,8 @@ constexpr std::array<std::string_view, kRestoreStatusCount> kRestoreStatusNames{
     "invalid", "foreign"};
 static_assert(static_cast<std::size_t>(RestoreStatus::foreign) + 1 == kRestoreStatusCount);
 
-// A stored key as the shard's packets would produce it (client_key.hpp), or
-// len 0 when the bytes cannot be one.
+}  // namespace
+
 ClientKey stored_key(const LeaseChange& lease) noexcept {
   ClientKey k;
   const std::size_t n = lease.key_len;
@@ -740,8 +740,6 @@ ClientKey stored_key(const LeaseChange& lease) noexcept {
   k.hash = hash_key_bytes(k.view());
   return k;
 }
-
-}  // namespace
 
 std::string_view restore_status_name(RestoreStatus s) noexcept {
   const auto i = static_cast<std::size_t>(s);

@@ -72,6 +72,11 @@ struct ShardConfig {
   std::uint32_t change_log_capacity = 1024;   // >= 4; records between two drains
 };
 
+// The client key a stored lease record carries, as the shard's packets
+// would produce it (client_key.hpp), or len 0 when the bytes cannot be one.
+// Pure, noexcept; any thread.
+ClientKey stored_key(const LeaseChange& lease) noexcept;
+
 // The shard a stored lease belongs to among `shard_count` shards built from
 // `config`: for a client's record (active or history) the shard the runtime
 // sends that client's packets to (shard_for_hash of its key, as
