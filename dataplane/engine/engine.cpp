@@ -800,6 +800,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
           alloc_.stick(slot);
           ++st.history_kept;
         } else {
+          set_state(l, LeaseState::unused);   // keeps state_counts_ exact
           table_.erase(i);
           ++st.dropped;
         }
@@ -815,6 +816,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
         continue;
       }
       if (l.state != LeaseState::active) {   // offer, probation, hold outside our pools
+        set_state(l, LeaseState::unused);
         table_.erase(i);
         ++st.dropped;
         continue;
@@ -838,6 +840,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
         }
       }
       if (slot != kNil && (alloc_.lease_at(slot) != kNil || (ours && !free))) {
+        set_state(l, LeaseState::unused);
         table_.erase(i);   // two records on one address: cannot happen; keep the first
         ++st.dropped;
         continue;
