@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -818,6 +819,28 @@ TEST_F(EngineReloadTest, RemovedSubnetLeasesExpireWithoutASubnet) {
   const auto st = reload(cfg);
   EXPECT_EQ(st.withdrawn, 2u);
   EXPECT_EQ(lease_of(mac_of(1))->subnet, kNoSubnet);
+  // The control API still finds the lease (subnet id 0), and a lookup
+  // filtered by a subnet id does not match it.
+  {
+    AdminRequest q;
+    q.op = AdminOp::find_key;
+    const MacAddr m = mac_of(1);
+    const ClientKey k = client_key_hw(1, {m.b.data(), m.b.size()});
+    q.lease.key_len = k.len;
+    std::memcpy(q.lease.key.data(), k.bytes.data(), k.len);
+    std::array<AdminReply, kMaxAdminReplies> out;
+    std::uint32_t n = shard_->admin(q, now_, out);
+    ASSERT_GE(n, 1u);
+    EXPECT_TRUE(out[0].has_lease);
+    EXPECT_EQ(out[0].lease.subnet_id, 0u);
+    EXPECT_EQ(out[0].lease.address, got[0]);
+    q.filter = kAdminBySubnet;
+    q.subnet_id = 500;   // the removed subnet E
+    n = shard_->admin(q, now_, out);
+    ASSERT_GE(n, 1u);
+    EXPECT_FALSE(out[0].has_lease);
+    take_changes();
+  }
   // Its clients' requests now select no subnet; a RELEASE still ends the lease.
   Req r;
   r.type = MessageType::request;

@@ -410,11 +410,15 @@ TEST_F(RuntimeTest, ReconfigureSwitchesEveryWorkerToTheNewPools) {
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.pool_sizes.size(), 1u);
   EXPECT_EQ(r.pool_sizes[0], 256u);
-  // The gauges now have the new config's shape (one watched pool, its subnets).
+  // The gauges now have the new config's shape (one watched pool, its
+  // subnets) and are exact at once: the whole pool free, nothing offered yet.
+  std::uint64_t free_now = 0;
   for (const WorkerGauges& g : rt->gauges()) {
     EXPECT_EQ(g.pool_free.size(), 1u);
     EXPECT_EQ(g.subnet_free.size(), next->compiled->subnets.size());
+    free_now += g.pool_free.empty() ? 0 : g.pool_free[0];
   }
+  EXPECT_EQ(free_now, 256u);
   EXPECT_EQ(r.stats.dropped, 8u) << "the 8 held offers were in the removed pool";
   EXPECT_EQ(r.stats.withdrawn, 0u);
   EXPECT_EQ(per_worker(*rt, "reloads"), (std::vector<std::uint64_t>{1, 1}));

@@ -292,6 +292,8 @@ void register_daemon_commands(CommandTable& t, Statistics& stats, DaemonHooks ho
           const std::string f = file ? *file : path;
           if (f.empty()) return done(error_answer("no filename given and no running config file known"));
           const std::string body = text();
+          if (body.empty())
+            return done(error_answer("the text of the config in force is not known (the file could not be read)"));
           if (std::string e = write_file_atomically(f, body); !e.empty()) return done(error_answer(e));
           done(success("Configuration written to " + f + " successfully",
                        Json{{"filename", f}, {"size", body.size()}}));

@@ -290,7 +290,10 @@ void LeaseService::on_last(Op& op, unsigned shard, const AdminReply& r) {
 // are final (slot order = address order); the rest is asked again next
 // round from there, unless the page is full.
 void LeaseService::page_round_done(Op& op) {
-  const std::uint32_t bound = op.round_bound;
+  // A cursor counted under a config a reload has since replaced may lie
+  // beyond this one's slots: the walk ends there.
+  const std::uint32_t bound =
+      op.round_bound < config_->blocks.size() * 64 ? op.round_bound : kNil;
   const wire::Ipv4 bound_addr = bound == kNil ? 0 : slot_address(*config_, bound);
   for (const auto& l : op.round)
     if (bound == kNil || l.first.address < bound_addr) op.leases.push_back(l);

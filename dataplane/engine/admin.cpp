@@ -13,7 +13,10 @@ bool Shard::admin_reportable(std::uint32_t idx, const AdminRequest& r) const noe
   const Lease& l = table_.at(idx);
   if (l.state == LeaseState::unused || l.state == LeaseState::offered) return false;
   if (l.flags & kLeaseHold) return false;
-  if ((r.filter & kAdminBySubnet) && config_->subnets[l.subnet].id != r.subnet_id) return false;
+  // A lease a reload left outside every subnet (kNoSubnet) matches no subnet id.
+  if ((r.filter & kAdminBySubnet) &&
+      (l.subnet >= config_->subnets.size() || config_->subnets[l.subnet].id != r.subnet_id))
+    return false;
   if ((r.filter & kAdminByChaddr) && (l.key_len == 0 || l.htype != 1 || l.chaddr != r.lease.chaddr))
     return false;
   if ((r.filter & kAdminAfter) && l.address <= r.address) return false;
@@ -34,7 +37,7 @@ void Shard::admin_describe(std::uint32_t idx, AdminReply& out) const noexcept {
   const std::string_view host = table_.hostname(idx);
   ch.hostname_len = static_cast<std::uint8_t>(host.size());
   if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
-  ch.subnet_id = config_->subnets[l.subnet].id;
+  ch.subnet_id = l.subnet < config_->subnets.size() ? config_->subnets[l.subnet].id : 0;
   ch.address = l.address;
   ch.start = l.start;
   ch.expires = l.expires;

@@ -258,6 +258,7 @@ class alignas(64) Worker {
   std::uint32_t held_count() const noexcept { return held_tail_ - held_head_; }
   void publish_counts() noexcept;
   void publish_gauges() noexcept;
+  void publish_all_gauges() noexcept;
   void idle_sleep() noexcept;
   void apply_reload() noexcept;
   void drop(Drop d, std::uint32_t n = 1) noexcept {
