@@ -1,7 +1,6 @@
 // Shard::admin: the control API's lease operations, run by the shard's own
 // lcore (engine/admin.hpp).
 #include <algorithm>
-#include <cstring>
 
 #include "engine/engine.hpp"
 
@@ -25,24 +24,9 @@ bool Shard::admin_reportable(std::uint32_t idx, const AdminRequest& r) const noe
 }
 
 void Shard::admin_describe(std::uint32_t idx, AdminReply& out) const noexcept {
-  const Lease& l = table_.at(idx);
   out.has_lease = true;
-  out.state = l.state;
-  LeaseChange& ch = out.lease;
-  ch = LeaseChange{};
-  const wire::Bytes key = table_.key(idx);
-  ch.key_len = static_cast<std::uint8_t>(key.size());
-  if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());
-  ch.htype = l.htype;
-  const std::string_view host = table_.hostname(idx);
-  ch.hostname_len = static_cast<std::uint8_t>(host.size());
-  if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
-  ch.subnet_id = l.subnet < config_->subnets.size() ? config_->subnets[l.subnet].id : 0;
-  ch.address = l.address;
-  ch.start = l.start;
-  ch.expires = l.expires;
-  ch.chaddr = l.chaddr;
-  ch.shard = static_cast<std::uint16_t>(id_.index);
+  out.state = table_.at(idx).state;
+  out.lease = change_of(idx, true);
 }
 
 // Deletes a reportable record: a client's goes with a reclaim record (when

@@ -199,16 +199,20 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
     count(DropReason::change_log_full);
     return;
   }
-  const Lease& l = table_.at(idx);
   LeaseChange& ch = changes_[change_count_++];
-  ch = LeaseChange{};
+  ch = change_of(idx, op == LeaseOp::commit);
   ch.seq = next_seq_++;
   ch.op = op;
+}
+
+LeaseChange Shard::change_of(std::uint32_t idx, bool with_hostname) const noexcept {
+  const Lease& l = table_.at(idx);
+  LeaseChange ch{};
   const wire::Bytes key = table_.key(idx);
   ch.key_len = static_cast<std::uint8_t>(key.size());
   if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());
   ch.htype = l.htype;
-  const std::string_view host = op == LeaseOp::commit ? table_.hostname(idx) : std::string_view{};
+  const std::string_view host = with_hostname ? table_.hostname(idx) : std::string_view{};
   ch.hostname_len = static_cast<std::uint8_t>(host.size());
   if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
   ch.subnet_id = l.subnet < config_->subnets.size() ? config_->subnets[l.subnet].id : 0;
@@ -217,6 +221,7 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
   ch.expires = l.expires;
   ch.chaddr = l.chaddr;
   ch.shard = static_cast<std::uint16_t>(id_.index);
+  return ch;
 }
 
 // Applies a due expiry the sweep has not reached yet, so a lookup never acts

@@ -438,6 +438,10 @@ class alignas(64) Shard {
   void end_probation(std::uint32_t idx, Seconds now) noexcept;
   void on_due(std::uint32_t idx, Seconds now) noexcept;
   void emit(LeaseOp op, std::uint32_t idx) noexcept;
+  // Record idx as a LeaseChange (key, address, times, subnet id, shard; the
+  // hostname only when asked), seq and op unset: what emit() journals and
+  // what the control API shows.
+  LeaseChange change_of(std::uint32_t idx, bool with_hostname) const noexcept;
   void bump(Event e) noexcept { ++counters_.events[static_cast<std::size_t>(e)]; }
   // Every change of Lease::state goes through here (state_counts_).
   void set_state(Lease& l, LeaseState s) noexcept {
