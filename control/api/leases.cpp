@@ -398,17 +398,24 @@ void LeaseService::register_commands(CommandTable& t) {
     return a;
   };
   // Scans every shard (by hw-address, by subnet) from slot 0.
-  auto start_scan = [this](std::unique_ptr<Op> op) {
+  // Starts `op` with its request (op->base) sent to every shard.
+  auto ask_every_shard = [this](std::unique_ptr<Op> op) {
     const unsigned n = port_.shards();
     op->outstanding = n;
     Op& ref = *op;
     start(std::move(op), now_ms_);
     for (unsigned s = 0; s < n; ++s) send(ref, s, ref.base);
   };
-  auto key_shard = [this](const engine::ClientKey& k) { return engine::shard_for_hash(k.hash, port_.shards()); };
+  // Starts `op` with its request sent to the shard that owns client key `k`.
+  auto ask_client_shard = [this](std::unique_ptr<Op> op, const engine::ClientKey& k) {
+    op->outstanding = 1;
+    Op& ref = *op;
+    start(std::move(op), now_ms_);
+    send(ref, engine::shard_for_hash(k.hash, port_.shards()), ref.base);
+  };
 
   t.add("lease4-get", "a lease by ip-address, or by identifier-type (hw-address|client-id) + identifier + subnet-id",
-        [=, this](const Request& r, Reply done) {
+        [=](const Request& r, Reply done) {
           Args a(r.arguments);
           const Ident id = read_ident(a);
           if (!a.finish()) return done(error_answer(a.error()));
@@ -421,10 +428,7 @@ void LeaseService::register_commands(CommandTable& t) {
           if (id.by_address) {
             op->base.op = AdminOp::find_address;
             op->base.address = id.address;
-            op->outstanding = port_.shards();
-            Op& ref = *op;
-            start(std::move(op), now_ms_);
-            for (unsigned s = 0; s < port_.shards(); ++s) send(ref, s, ref.base);
+            ask_every_shard(std::move(op));
           } else if (id.by_hw) {
             // Clients that send a client-id are keyed by it: find them by chaddr.
             op->kind = Op::Kind::get_many;
@@ -432,15 +436,12 @@ void LeaseService::register_commands(CommandTable& t) {
             op->base.limit = engine::kMaxAdminLeases;
             op->base.filter |= engine::kAdminByChaddr;
             op->base.lease.chaddr = id.hw;
-            start_scan(std::move(op));
+            ask_every_shard(std::move(op));
           } else {
             const engine::ClientKey k = engine::client_key_id({id.client_id.data(), id.client_id.size()});
             op->base.op = AdminOp::find_key;
             op->base.lease = key_lease(k);
-            op->outstanding = 1;
-            Op& ref = *op;
-            start(std::move(op), now_ms_);
-            send(ref, key_shard(k), ref.base);
+            ask_client_shard(std::move(op), k);
           }
         });
 
@@ -455,11 +456,11 @@ void LeaseService::register_commands(CommandTable& t) {
           op->base.limit = engine::kMaxAdminLeases;
           op->base.filter = engine::kAdminByChaddr;
           op->base.lease.chaddr = *hw;
-          start_scan(std::move(op));
+          ask_every_shard(std::move(op));
         });
 
   t.add("lease4-get-by-client-id", "the lease of a client-id (hex bytes, as option 61 carries it)",
-        [=, this](const Request& r, Reply done) {
+        [=](const Request& r, Reply done) {
           Args a(r.arguments);
           const auto cid = a.hex("client-id", true, 1, engine::kMaxKeyLen - 1);
           if (!a.finish()) return done(error_answer(a.error()));
@@ -468,10 +469,7 @@ void LeaseService::register_commands(CommandTable& t) {
           const engine::ClientKey k = engine::client_key_id({cid->data(), cid->size()});
           op->base.op = AdminOp::find_key;
           op->base.lease = key_lease(k);
-          op->outstanding = 1;
-          Op& ref = *op;
-          start(std::move(op), now_ms_);
-          send(ref, key_shard(k), ref.base);
+          ask_client_shard(std::move(op), k);
         });
 
   t.add("lease4-get-page", "leases in address order: from (\"start\" or the last address of the previous page), limit",
@@ -514,7 +512,7 @@ void LeaseService::register_commands(CommandTable& t) {
             op->base.filter = engine::kAdminAfter;
             op->base.address = after;
           }
-          start_scan(std::move(op));
+          ask_every_shard(std::move(op));
         });
 
   // add and update share the argument reading.
@@ -558,7 +556,6 @@ void LeaseService::register_commands(CommandTable& t) {
       auto op = make(Op::Kind::put, r, std::move(done));
       op->base.op = update ? AdminOp::update : AdminOp::add;
       op->base.lease = l;
-      op->outstanding = 1;
       const std::string addr = format_ipv4(*ip);
       const std::uint32_t sid = sn.id;
       op->done = [update, addr, sid](Op& o) {
@@ -570,16 +567,14 @@ void LeaseService::register_commands(CommandTable& t) {
         return error_answer(std::string(update ? "failed to update" : "failed to add") + " the lease for " +
                             addr + ": " + status_text(o.status));
       };
-      Op& ref = *op;
-      start(std::move(op), now_ms_);
-      send(ref, key_shard(k), ref.base);
+      ask_client_shard(std::move(op), k);
     };
   };
   t.add("lease4-add", "add a lease: ip-address, hw-address, [client-id, subnet-id, valid-lft, expire, hostname]", put(false));
   t.add("lease4-update", "replace the lease on ip-address: same arguments as lease4-add", put(true));
 
   t.add("lease4-del", "delete a lease by ip-address, or by identifier-type + identifier + subnet-id",
-        [=, this](const Request& r, Reply done) {
+        [=](const Request& r, Reply done) {
           Args a(r.arguments);
           const Ident id = read_ident(a);
           if (!a.finish()) return done(error_answer(a.error()));
@@ -602,23 +597,17 @@ void LeaseService::register_commands(CommandTable& t) {
               op->base.limit = engine::kMaxAdminLeases;
               op->base.filter |= engine::kAdminByChaddr;
               op->base.lease.chaddr = id.hw;
-              return start_scan(std::move(op));
+              return ask_every_shard(std::move(op));
             }
             op->base.op = AdminOp::del_address;
             op->base.address = id.address;
-            op->outstanding = port_.shards();
-            Op& ref = *op;
-            start(std::move(op), now_ms_);
-            for (unsigned s = 0; s < port_.shards(); ++s) send(ref, s, ref.base);
+            ask_every_shard(std::move(op));
             return;
           }
           const engine::ClientKey k = engine::client_key_id({id.client_id.data(), id.client_id.size()});
           op->base.op = AdminOp::del_key;
           op->base.lease = key_lease(k);
-          op->outstanding = 1;
-          Op& ref = *op;
-          start(std::move(op), now_ms_);
-          send(ref, key_shard(k), ref.base);
+          ask_client_shard(std::move(op), k);
         });
 
   t.add("lease4-wipe", "delete every lease, or those of subnet-id", [=, this](const Request& r, Reply done) {
@@ -643,7 +632,7 @@ void LeaseService::register_commands(CommandTable& t) {
       op->base.filter = engine::kAdminBySubnet;
       op->base.subnet_id = static_cast<std::uint32_t>(*subnet);
     }
-    start_scan(std::move(op));
+    ask_every_shard(std::move(op));
   });
 
   t.add("leases-reclaim", "expire every lease past its end now; remove: also delete expired and released leases",
@@ -660,7 +649,7 @@ void LeaseService::register_commands(CommandTable& t) {
             args["reclaimed"] = o.count;
             return success("Reclamation of expired leases is complete.", args);
           };
-          start_scan(std::move(op));
+          ask_every_shard(std::move(op));
         });
 }
 
