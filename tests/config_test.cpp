@@ -379,6 +379,28 @@ TEST(ConfigErrors, SyntaxErrorHasLine) {
   EXPECT_FALSE(r.config.has_value());
 }
 
+// TOML files must be UTF-8. toml11 3.7 read out of bounds on a literal string
+// that is not (config_fuzz found it); the loader refuses such text itself.
+TEST(ConfigErrors, NotUtf8IsRefusedWithItsLine) {
+  const std::string head = "[server]\naddress = \"10.99.0.1\"\n";
+  for (const std::string& bad : std::vector<std::string>{
+           "x = '\xff'\n",                 // the crash: a literal string
+           "x = '''\xc3'''\n",             // multi-line literal, cut short
+           "x = \"\xc0\xaf\"\n",           // overlong '/'
+           "# \xed\xa0\x80 surrogate\n",   // in a comment
+           "x = \"\xf4\x90\x80\x80\"\n",   // above U+10FFFF
+           "x = \"\xe2\x82",               // cut at the end of the file
+       }) {
+    const LoadResult r = load(head + bad);
+    EXPECT_TRUE(only_error(r, "a.toml:3: the file is not valid UTF-8")) << all_errors(r);
+    EXPECT_FALSE(r.config.has_value());
+  }
+  // Well-formed multi-byte characters (2, 3 and 4 bytes) are fine.
+  const LoadResult ok = load(head + "# caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\xac\n"
+                                    "[[subnet]]\nprefix = \"10.99.0.0/24\"\npools = [\"10.99.0.10-10.99.0.20\"]\n");
+  EXPECT_TRUE(ok.ok()) << all_errors(ok);
+}
+
 TEST(ConfigErrors, UnknownKeysEverywhere) {
   const LoadResult r = load(R"([server]
 adress = "10.99.0.1"

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <limits>
 #include <optional>
@@ -901,10 +902,62 @@ class Reader {
   const LineIndex& lines_;
 };
 
+// Offset of the first byte that does not start a well-formed UTF-8 sequence
+// (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
+// npos. TOML files must be UTF-8, and toml11 3.7's own check crashes on a
+// literal string that is not: its error path rewinds a location over the
+// string's copy to an iterator into the file, then counts newlines between
+// the two (an out-of-bounds read found by config_fuzz). Checking the whole
+// text first means toml11 never takes that path.
+std::size_t first_bad_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned b = p[i];
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;   // range of the second byte
+    if (b >= 0xC2 && b <= 0xDF) {
+      len = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3;
+      if (b == 0xE0) lo = 0xA0;        // overlong
+      if (b == 0xED) hi = 0x9F;        // surrogates
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4;
+      if (b == 0xF0) lo = 0x90;        // overlong
+      if (b == 0xF4) hi = 0x8F;        // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 Loaded read_toml(std::string_view text, const std::string& name) {
   Loaded out;
+  if (const std::size_t bad = first_bad_utf8(text); bad != std::string_view::npos) {
+    const std::string_view before = text.substr(0, bad);
+    const std::size_t newline = before.rfind('\n');
+    const std::size_t column = newline == std::string_view::npos ? bad + 1 : bad - newline;
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    out.diags.push_back(Diag{static_cast<unsigned>(line), static_cast<unsigned>(column), "",
+                             std::string("the file is not valid UTF-8 (byte ") + byte +
+                                 " does not start a well-formed character); TOML files must be UTF-8"});
+    return out;
+  }
   Value root;
   try {
     std::istringstream in{std::string(text)};
