@@ -9,9 +9,13 @@
 //       patched in place and Shard::handle() runs. No parse, no reply build.
 //   BM_EngineDoraParse<Existing|New>/burst  + parse_frame + DhcpMessage::parse
 //       per packet.
-//   BM_EngineDoraParseBuild<Existing>/burst + build_reply() per reply.
-//   BM_ReplyBuild/burst                     build_reply() alone for OFFERs and
-//       ACKs decided up front (items = replies).
+//   BM_EngineDoraParseBuild<Existing>/burst + the reply built as the worker
+//       builds it (ReplyCache::build).
+//   BM_ReplyBuild/burst                     build_reply() alone (every option
+//       collected, ordered and encoded per reply) for OFFERs and ACKs decided
+//       up front (items = replies).
+//   BM_ReplyBuildCached/burst               the same through ReplyCache (the
+//       options encoded once per subnet and option 55, lease times patched).
 //   BM_EngineDoraExistingNoPrefetch/burst   Shard::handle() per request instead
 //       of Shard::handle_burst(): shows what the burst prefetch buys.
 // "Existing": clients from the prefilled million, visited in a scattered
@@ -28,6 +32,7 @@
 
 #include "bench/dora_fixture.hpp"
 #include "engine/engine.hpp"
+#include "engine/reply_cache.hpp"
 #include "wire/build.hpp"
 #include "wire/frame.hpp"
 
@@ -61,6 +66,7 @@ struct World {
   std::unique_ptr<Shard> shard;
   std::vector<std::unique_ptr<RequestSlot>> discovers, requests;
   std::vector<std::uint8_t> out = std::vector<std::uint8_t>(1600);
+  ReplyCache replies;
   std::string error;
 
   // A /11 pool (2,097,150 addresses) for up to ~2 M clients, else a /8
@@ -144,7 +150,7 @@ struct World {
     auto check = [&](const Shard::Request& r, const Decision& d, std::uint32_t i) noexcept {
       if (d.verdict != Verdict::reply || d.type != want) return false;
       yiaddr[i] = d.yiaddr;
-      return !kBuild || build_reply(compiled.config, d, *r.msg, *r.rx, out).error == wire::Error::ok;
+      return !kBuild || replies.build(compiled.config, d, *r.msg, *r.rx, out).error == wire::Error::ok;
     };
     if constexpr (kBurstApi) {
       const Shard::Burst b = shard->handle_burst(std::span<const Shard::Request>(reqs, n), kNow);
@@ -277,7 +283,8 @@ void BM_EngineReconfigure(benchmark::State& state) {
 // build_reply() alone: the OFFER and the ACK of `burst` existing clients,
 // decided once up front, serialised per iteration into one scratch buffer
 // (as the worker does before copying into the mbuf). items = replies.
-void BM_ReplyBuild(benchmark::State& state) {
+template <bool kCached>
+void reply_build(benchmark::State& state) {
   World& w = existing_world();
   if (!w.error.empty()) {
     state.SkipWithError(w.error.c_str());
@@ -304,8 +311,12 @@ void BM_ReplyBuild(benchmark::State& state) {
   std::uint64_t replies = 0;
   for (auto _ : state) {
     for (std::uint32_t i = 0; i < burst; ++i) {
-      const wire::BuildResult a = build_reply(w.compiled.config, offers[i], w.discovers[i]->msg, w.discovers[i]->rx, w.out);
-      const wire::BuildResult b = build_reply(w.compiled.config, acks[i], w.requests[i]->msg, w.requests[i]->rx, w.out);
+      const RequestSlot& d = *w.discovers[i];
+      const RequestSlot& r = *w.requests[i];
+      const wire::BuildResult a = kCached ? w.replies.build(w.compiled.config, offers[i], d.msg, d.rx, w.out)
+                                          : build_reply(w.compiled.config, offers[i], d.msg, d.rx, w.out);
+      const wire::BuildResult b = kCached ? w.replies.build(w.compiled.config, acks[i], r.msg, r.rx, w.out)
+                                          : build_reply(w.compiled.config, acks[i], r.msg, r.rx, w.out);
       benchmark::DoNotOptimize(a.length + b.length);
     }
     replies += 2 * burst;
@@ -315,6 +326,8 @@ void BM_ReplyBuild(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(replies), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+void BM_ReplyBuild(benchmark::State& s) { reply_build<false>(s); }
+void BM_ReplyBuildCached(benchmark::State& s) { reply_build<true>(s); }
 void BM_EngineDoraExisting(benchmark::State& s) { run_existing<false, false>(s); }
 void BM_EngineDoraExistingNoPrefetch(benchmark::State& s) { run_existing<false, false, false>(s); }
 void BM_EngineDoraExisting10M(benchmark::State& s) { run_existing<false, false, true, true>(s); }
@@ -328,6 +341,7 @@ void BM_EngineDoraParseNew(benchmark::State& s) { run_new<true>(s); }
 
 BENCHMARK(BM_EngineDoraExisting)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_ReplyBuild)->Arg(1)->Arg(8)->Arg(32);
+BENCHMARK(BM_ReplyBuildCached)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineReconfigure)->Unit(benchmark::kMillisecond)->Iterations(10);
 BENCHMARK(BM_EngineDoraExistingNoPrefetch)->Arg(8)->Arg(32);
 BENCHMARK(BM_EngineDoraParseExisting)->Arg(1)->Arg(8)->Arg(32);

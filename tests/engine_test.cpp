@@ -3,6 +3,7 @@
 // tests. Requests are built with wire::build_dhcp_frame (op = 1) and parsed
 // with parse_frame/DhcpMessage::parse, so everything goes through the codec.
 #include "engine/engine.hpp"
+#include "engine/reply_cache.hpp"
 
 #include <gtest/gtest.h>
 
@@ -242,6 +243,7 @@ class EngineTest : public ::testing::Test {
     Shard::Created c = Shard::create(compiled_->config, sizes);
     ASSERT_TRUE(c.shard) << c.error;
     shard_ = std::move(c.shard);
+    replies_.clear();
   }
 
   Decision send(const Req& r) {
@@ -258,6 +260,16 @@ class EngineTest : public ::testing::Test {
     r->built = build_reply(shard_->config(), d, last_->msg, last_->rx, r->bytes);
     EXPECT_EQ(r->built.error, wire::Error::ok);
     r->bytes.resize(r->built.length);
+    // The worker's way (ReplyCache) writes the same bytes, from a new entry
+    // and from the one it just filled.
+    for (int pass = 0; pass < 2; ++pass) {
+      std::vector<std::uint8_t> cached(1600);
+      const wire::BuildResult c = replies_.build(shard_->config(), d, last_->msg, last_->rx, cached);
+      EXPECT_EQ(c.error, r->built.error);
+      EXPECT_EQ(c.dhcp_offset, r->built.dhcp_offset);
+      cached.resize(c.length);
+      EXPECT_EQ(cached, r->bytes) << "ReplyCache and build_reply differ (pass " << pass << ")";
+    }
     r->frame = wire::parse_frame(r->bytes);
     EXPECT_EQ(r->frame.error, wire::Error::ok);
     EXPECT_EQ(r->msg.parse(r->frame.udp_payload(r->bytes)), wire::Error::ok);
@@ -333,6 +345,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Shard> shard_;
   std::unique_ptr<Packet> last_;
   Seconds now_ = kStart;
+  ReplyCache replies_;
 };
 
 bool in_pool_a(Ipv4 a) { return a >= ip(10, 0, 0, 10) && a <= ip(10, 0, 0, 250); }
@@ -397,6 +410,64 @@ TEST_F(EngineTest, MaxMessageSizeDecidesWhetherALargeOptionFits) {
   const Decision d2 = send(q);
   auto big = render(d2);
   EXPECT_EQ(big->option(43), std::vector<std::uint8_t>(400, 0x43));
+}
+
+// ReplyCache against build_reply over random requests: option 55 (lengths
+// 0..70, repeats, codes the subnets have and have not, 61), client-ids
+// (none, 2..255 bytes), option 82, option 57 (absent, small, large),
+// VLAN tags, relays, three subnets (one with a 400-byte option), OFFERs,
+// ACKs, NAKs. render() compares the bytes of every reply; this counts that
+// the cache was used, missed and refilled after clear().
+TEST_F(EngineTest, ReplyCacheWritesWhatBuildReplyWrites) {
+  std::mt19937 rng(2026);
+  auto pick = [&](std::uint32_t n) { return static_cast<std::uint32_t>(rng() % n); };
+  const std::array<std::uint8_t, 16> codes{1, 3, 6, 15, 28, 42, 43, 51, 58, 59, 61, 66, 119, 121, 12, 82};
+  std::vector<std::vector<std::uint8_t>> prls;   // a few recurring ones, as on a real network
+  for (int i = 0; i < 6; ++i) {
+    std::vector<std::uint8_t> prl(pick(i == 5 ? 71 : 14));
+    for (auto& c : prl) c = pick(4) == 0 ? static_cast<std::uint8_t>(pick(256)) : codes[pick(codes.size())];
+    prls.push_back(prl);
+  }
+  for (int i = 0; i < 600; ++i) {
+    if (i == 300) replies_.clear();
+    Req r;
+    r.mac = mac_of(static_cast<std::uint32_t>(0x1000 + pick(50)));
+    r.xid = static_cast<std::uint32_t>(rng());
+    r.prl = prls[pick(prls.size())];
+    switch (pick(4)) {
+      case 0: break;
+      case 1: r.client_id = std::vector<std::uint8_t>(2 + pick(254), static_cast<std::uint8_t>(i)); break;
+      case 2: r.client_id = {0x00, static_cast<std::uint8_t>(pick(3))}; break;
+      default: r.client_id = {0x01, 0x02, 0x00, 0x00, 0x00, static_cast<std::uint8_t>(pick(50))}; break;
+    }
+    if (pick(3) == 0) r.relay_info = std::vector<std::uint8_t>{1, 4, 'p', 'o', 'r', 't', 2, 2, 'r', 'i'};
+    if (pick(3) == 0) {   // a long circuit-id
+      const std::uint8_t n = static_cast<std::uint8_t>(1 + pick(200));
+      r.relay_info = std::vector<std::uint8_t>(2 + n, 0x82);
+      r.relay_info[0] = 1;
+      r.relay_info[1] = n;
+    }
+    const std::uint32_t where = pick(3);
+    if (where == 1) r.giaddr = ip(10, 1, 0, 1);
+    if (where == 2) r.giaddr = ip(10, 2, 0, 1);
+    if (pick(4) == 0) r.max_size = static_cast<std::uint16_t>(pick(2) == 0 ? 576 + pick(100) : 1500);
+    if (pick(5) == 0) {
+      r.vlan_count = 1;
+      r.vlans[0] = wire::VlanTag{0x8100, static_cast<std::uint16_t>(1 + pick(4000))};
+    }
+    const Decision offer = send(r);
+    if (offer.verdict == Verdict::reply) render(offer);
+    r.type = MessageType::request;
+    r.requested = pick(8) == 0 ? ip(10, 9, 9, 9) : offer.yiaddr;   // sometimes a NAK
+    r.server_id = kServer;
+    const Decision ack = send(r);
+    if (ack.verdict == Verdict::reply) render(ack);
+    if (HasFailure()) break;
+  }
+  const ReplyCache::Stats& st = replies_.stats();
+  EXPECT_GT(st.hits, 100u) << st.fills << " fills, " << st.generic << " generic";
+  EXPECT_GT(st.fills, 10u);
+  EXPECT_GT(st.generic, 50u);
 }
 
 TEST_F(EngineTest, RequestedAddressIsOfferedWhenFree) {

@@ -481,8 +481,8 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
   }
   // The request's bytes are the reply's inputs (chaddr, 82, 55), so the reply
   // is built beside them and then copied over them: one ~350-byte memcpy.
-  const wire::BuildResult r = engine::build_reply(shard_->config(), d, chunk_.msgs[slot],
-                                                  chunk_.metas[slot], {scratch_.data(), scratch_.size()});
+  const wire::BuildResult r = replies_.build(shard_->config(), d, chunk_.msgs[slot], chunk_.metas[slot],
+                                             {scratch_.data(), scratch_.size()});
   if (r.error != wire::Error::ok) {
     shard_->count(engine::DropReason::reply_build_failed);
     rte_pktmbuf_free(m);
@@ -652,6 +652,7 @@ void Worker::apply_reload() noexcept {
   ReloadOrder* r = reload_.load(std::memory_order_acquire);
   const std::uint64_t t0 = rte_rdtsc();
   r->stats = shard_->reconfigure(*r->config, *r->fresh);
+  replies_.clear();   // its entries belong to the old config
   if (r->gauges != nullptr) {   // the new config's shape; the old gauges go back to be freed
     std::swap(config_gauges_, *r->gauges);
     publish_all_gauges();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/reply_cache.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/runtime.hpp"
 #include "wire/dhcp.hpp"
@@ -297,6 +298,7 @@ class alignas(64) Worker {
   Tally tally_;                   // dp only
   Chunk chunk_;                   // dp only
   alignas(64) std::array<std::uint8_t, RTE_MBUF_DEFAULT_DATAROOM> scratch_;
+  engine::ReplyCache replies_;   // reply options encoded per subnet and option 55
   std::vector<engine::LeaseChange> control_buf_;   // control thread's drain buffer
 
   // ACKs waiting for durability, FIFO (their seqs never decrease).

@@ -100,13 +100,48 @@ void order_options(const DhcpOptionsSpec& spec, Ordered& ord) noexcept {
   ord.count = n;
 }
 
+// The BOOTP fixed fields, the magic cookie, 53 and 54 (if non-zero); returns
+// where the next option goes.
+std::uint8_t* write_head(std::uint8_t* base, const BootpFields& bootp, MessageType type,
+                         Ipv4 server_id) noexcept {
+  std::memset(base, 0, kFixedWithCookie);
+  base[0] = bootp.op;
+  base[1] = bootp.htype;
+  base[2] = bootp.hlen;
+  base[3] = bootp.hops;
+  store_be32(base + 4, bootp.xid);
+  store_be16(base + 8, bootp.secs);
+  store_be16(base + 10, bootp.flags);
+  store_be32(base + 12, bootp.ciaddr);
+  store_be32(base + 16, bootp.yiaddr);
+  store_be32(base + 20, bootp.siaddr);
+  store_be32(base + 24, bootp.giaddr);
+  std::memcpy(base + 28, bootp.chaddr.data(), bootp.chaddr.size());
+  store_be32(base + kBootpFixedSize, kMagicCookie);
+
+  std::uint8_t* p = base + kFixedWithCookie;
+  *p++ = opt::message_type;
+  *p++ = 1;
+  *p++ = static_cast<std::uint8_t>(type);
+  if (server_id != 0) {
+    *p++ = opt::server_id;
+    *p++ = 4;
+    store_be32(p, server_id);
+    p += 4;
+  }
+  return p;
+}
+
+std::size_t budget_of(std::uint16_t max_message_size) noexcept {
+  return std::min(std::max<std::size_t>(max_message_size, kMinMaxMessage) - kIpUdpHeaders,
+                  kMaxUdpPayload);
+}
+
 }  // namespace
 
 BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
                                const DhcpOptionsSpec& spec) noexcept {
-  const std::size_t budget =
-      std::min(std::max<std::size_t>(spec.max_message_size, kMinMaxMessage) - kIpUdpHeaders,
-               kMaxUdpPayload);
+  const std::size_t budget = budget_of(spec.max_message_size);
 
   // Emission order once (up to kMaxOrdered options), else walked each pass.
   Ordered ord;
@@ -153,31 +188,7 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
   if (out.size() < padded) return {Error::buffer_too_small, 0, 0};
 
   std::uint8_t* const base = out.data();
-  std::memset(base, 0, kFixedWithCookie);
-  base[0] = bootp.op;
-  base[1] = bootp.htype;
-  base[2] = bootp.hlen;
-  base[3] = bootp.hops;
-  store_be32(base + 4, bootp.xid);
-  store_be16(base + 8, bootp.secs);
-  store_be16(base + 10, bootp.flags);
-  store_be32(base + 12, bootp.ciaddr);
-  store_be32(base + 16, bootp.yiaddr);
-  store_be32(base + 20, bootp.siaddr);
-  store_be32(base + 24, bootp.giaddr);
-  std::memcpy(base + 28, bootp.chaddr.data(), bootp.chaddr.size());
-  store_be32(base + kBootpFixedSize, kMagicCookie);
-
-  std::uint8_t* p = base + kFixedWithCookie;
-  *p++ = opt::message_type;
-  *p++ = 1;
-  *p++ = static_cast<std::uint8_t>(spec.type);
-  if (spec.server_id != 0) {
-    *p++ = opt::server_id;
-    *p++ = 4;
-    store_be32(p, spec.server_id);
-    p += 4;
-  }
+  std::uint8_t* p = write_head(base, bootp, spec.type, spec.server_id);
   if (all_fit) {
     each([&](const OptionValue& o) noexcept { p = put_option(p, o.code, o.value); });
   } else {
@@ -258,6 +269,32 @@ BuildResult build_dhcp_frame(MutableBytes out, const Envelope& env, const BootpF
   const std::size_t length = wrap_udp_frame(out, env, msg.length);
   if (length == 0) return {Error::buffer_too_small, 0, 0};
   return {Error::ok, length, hs};
+}
+
+BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                                     const EncodedOptionsSpec& spec) noexcept {
+  if (env.vlan_count > kMaxFrameVlans) return {Error::vlan_too_many, 0, 0};
+  const std::size_t hs = header_size(env);
+  const std::size_t length = kFixedWithCookie + 3 + (spec.server_id != 0 ? 6 : 0) + spec.encoded.size() +
+                             (spec.client_id.empty() ? 0 : encoded_size(spec.client_id.size())) +
+                             (spec.relay_agent_info.empty() ? 0 : encoded_size(spec.relay_agent_info.size())) +
+                             1 /* END */;
+  if (length > budget_of(spec.max_message_size)) return {Error::mandatory_too_large, 0, 0};
+  const std::size_t padded = std::max(length, kBootpMinSize);
+  if (out.size() < hs || out.size() - hs < padded) return {Error::buffer_too_small, 0, 0};
+
+  std::uint8_t* const base = out.data() + hs;
+  std::uint8_t* p = write_head(base, bootp, spec.type, spec.server_id);
+  if (!spec.encoded.empty()) std::memcpy(p, spec.encoded.data(), spec.encoded.size());
+  for (const Patch32& patch : spec.patches) store_be32(p + patch.offset, patch.value);
+  p += spec.encoded.size();
+  if (!spec.client_id.empty()) p = put_option(p, opt::client_id, spec.client_id);
+  if (!spec.relay_agent_info.empty()) p = put_option(p, opt::relay_agent_info, spec.relay_agent_info);
+  *p++ = opt::end;
+  if (length < padded) std::memset(p, 0, padded - length);
+  const std::size_t frame = wrap_udp_frame(out, env, padded);
+  if (frame == 0) return {Error::buffer_too_small, 0, 0};
+  return {Error::ok, frame, hs};
 }
 
 }  // namespace dorado::wire

@@ -94,6 +94,29 @@ BuildResult build_dhcp_frame(MutableBytes out, const Envelope& env, const BootpF
 BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
                                const DhcpOptionsSpec& options) noexcept;
 
+// A server reply whose options after 54 are already encoded (the engine keeps
+// them per subnet and option 55; see engine::ReplyCache): 53, 54 (if
+// non-zero), `encoded` as given with the `patches` applied, 61 (echo, if
+// non-empty), 82 (echo, if non-empty), END, zero padding to 300 bytes. It
+// drops nothing: if the whole message does not fit the budget (option 57, at
+// least 576) it fails with mandatory_too_large, and the caller builds the
+// reply the generic way, which drops optional options to make room.
+struct Patch32 {
+  std::uint16_t offset = 0;   // into `encoded`: where a big-endian 32-bit value goes
+  std::uint32_t value = 0;
+};
+struct EncodedOptionsSpec {
+  MessageType type = MessageType::offer;
+  Ipv4 server_id = 0;                   // option 54; 0 = omit
+  Bytes encoded{};                      // option bytes, instances and all
+  std::span<const Patch32> patches{};   // offsets + 4 <= encoded.size()
+  Bytes client_id{};                    // option 61 to echo; empty = omit
+  Bytes relay_agent_info{};             // option 82 to echo; empty = omit
+  std::uint16_t max_message_size = 0;   // client's option 57; <576 means 576
+};
+BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                                     const EncodedOptionsSpec& options) noexcept;
+
 // Writes the L2-L4 headers in front of a DHCP message already at
 // out[header_size(env) ...] of `payload_length` bytes and fills in lengths and
 // checksums. Returns the frame length, or 0 if `out` is too small (or

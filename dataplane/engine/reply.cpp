@@ -1,0 +1,248 @@
+// Reply serialisation: build_reply() (every reply, option by option) and
+// ReplyCache (the same bytes from options encoded once per subnet and 55).
+#include <algorithm>
+#include <bitset>
+#include <cstring>
+#include <new>
+#include <optional>
+
+#include "engine/engine.hpp"
+#include "engine/reply_cache.hpp"
+#include "wire/build.hpp"
+
+namespace dorado::engine {
+
+namespace {
+
+wire::Envelope envelope_of(const Decision& d, const RxMeta& rx) noexcept {
+  wire::Envelope env;
+  env.eth_src = rx.local_mac;
+  env.eth_dst = d.eth_dst;
+  env.vlan_count = rx.vlan_count;
+  env.vlans = rx.vlans;
+  env.ip_src = d.server_id;
+  env.ip_dst = d.ip_dst;
+  env.src_port = wire::kPortBootps;
+  env.dst_port = d.dst_port;
+  return env;
+}
+
+wire::BootpFields bootp_of(const Decision& d, const wire::DhcpMessage& request) noexcept {
+  wire::BootpFields b;
+  b.op = 2;
+  b.htype = request.htype;
+  b.hlen = request.hlen;
+  b.xid = request.xid;
+  b.flags = d.flags;
+  b.ciaddr = d.ciaddr;
+  b.yiaddr = d.yiaddr;
+  b.giaddr = request.giaddr;
+  std::memcpy(b.chaddr.data(), request.chaddr_field.data(),
+              std::min(request.chaddr_field.size(), b.chaddr.size()));
+  return b;
+}
+
+// The options of a reply other than 53, 54 and 82, in the order they are
+// added (wire::build_dhcp_message then puts those 55 lists first, in its
+// order): 51, 58, 59 (mandatory), 1 (mandatory), the subnet's options 55
+// asks for, the subnet's always-send options, 61 echoed (RFC 6842). At most
+// one entry per code.
+class ReplyOptions {
+ public:
+  ReplyOptions(const CompiledConfig& config, const Decision& d, wire::Bytes prl,
+               std::optional<wire::Bytes> client_id) noexcept {
+    if (d.lease_options) {
+      wire::store_be32(lease_.data(), d.lease_time);
+      wire::store_be32(t1_.data(), d.t1);
+      wire::store_be32(t2_.data(), d.t2);
+      add(wire::opt::lease_time, lease_, true);
+      add(wire::opt::renewal_time, t1_, true);
+      add(wire::opt::rebinding_time, t2_, true);
+    }
+    if (d.subnet_options && d.subnet != nullptr) {
+      const CompiledSubnet& s = *d.subnet;
+      wire::store_be32(mask_.data(), s.mask);
+      add(wire::opt::subnet_mask, mask_, true);
+      for (const std::uint8_t code : prl)
+        if (const CompiledOption* o = config.find_option(s, code)) add(code, config.option_value(*o), false);
+      if (s.always_send_count != 0)
+        for (const CompiledOption& o : config.options_of(s))
+          if (o.always_send) add(o.code, config.option_value(o), false);
+    }
+    if (client_id) add(wire::opt::client_id, *client_id, false);
+  }
+  ReplyOptions(const ReplyOptions&) = delete;
+  ReplyOptions& operator=(const ReplyOptions&) = delete;
+
+  std::span<const wire::OptionValue> list() const noexcept { return {storage_.v, n_}; }
+
+ private:
+  void add(std::uint8_t code, wire::Bytes value, bool mandatory) noexcept {
+    if (added_.test(code) || n_ == kMaxOptions) return;
+    added_.set(code);
+    new (&storage_.v[n_++]) wire::OptionValue{code, value, mandatory};
+  }
+
+  // At most one entry per option code, plus headroom for the fixed ones.
+  // Left uninitialised (placement-new per entry): zeroing 96 entries would
+  // cost more than filling the dozen a reply usually has.
+  static constexpr std::size_t kMaxOptions = 96;
+  union Storage {
+    Storage() noexcept {}
+    wire::OptionValue v[kMaxOptions];
+  } storage_;
+  std::size_t n_ = 0;
+  std::bitset<256> added_;
+  std::array<std::uint8_t, 4> lease_{}, t1_{}, t2_{}, mask_{};
+};
+
+// Wire size of an option value split into 255-byte instances (RFC 3396).
+constexpr std::size_t encoded_size(std::size_t value_length) noexcept {
+  const std::size_t instances = value_length == 0 ? 1 : (value_length + 254) / 255;
+  return instances * 2 + value_length;
+}
+
+// Entry index of (subnet, lease, option 55): 8 bytes of 55 per step.
+std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl) noexcept {
+  std::uint64_t h = (std::uint64_t{subnet} << 1 | (lease ? 1u : 0u)) * 0x9E3779B97F4A7C15ull ^ prl.size();
+  std::size_t i = 0;
+  for (; i + 8 <= prl.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, prl.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  if (i < prl.size()) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, prl.data() + i, prl.size() - i);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return static_cast<std::size_t>(h >> 56) & (ReplyCache::kEntries - 1);
+}
+
+}  // namespace
+
+wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
+                              const wire::DhcpMessage& request, const RxMeta& rx,
+                              wire::MutableBytes out) noexcept {
+  const ReplyOptions opts(config, d, request.parameter_request_list(), request.client_id());
+  wire::DhcpOptionsSpec spec;
+  spec.type = d.type;
+  spec.server_id = d.server_id;
+  spec.parameter_request_list = request.parameter_request_list();
+  spec.options = opts.list();
+  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  spec.max_message_size = request.max_message_size().value_or(0);
+  return wire::build_dhcp_frame(out, envelope_of(d, rx), bootp_of(d, request), spec);
+}
+
+// ---- ReplyCache -----------------------------------------------------------------------
+
+static_assert((ReplyCache::kEntries & (ReplyCache::kEntries - 1)) == 0);
+static_assert(ReplyCache::kMaxPrl <= 255);
+
+ReplyCache::ReplyCache() : entries_(new Entry[kEntries]) {}
+
+void ReplyCache::clear() noexcept {
+  for (std::size_t i = 0; i < kEntries; ++i) entries_[i].state = State::empty;
+}
+
+// Encodes the options of (subnet, lease, 55) with the generic builder and
+// keeps the bytes between 54 and END, or marks the entry `generic` when they
+// do not fit it or the builder dropped any (a large option set).
+void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subnet, const Decision& d,
+                      wire::Bytes prl) noexcept {
+  e.config = &config;
+  e.subnet = subnet;
+  e.lease = d.lease_options;
+  e.prl_len = static_cast<std::uint8_t>(prl.size());
+  std::memcpy(e.prl.data(), prl.data(), prl.size());
+  e.state = State::generic;
+
+  const ReplyOptions opts(config, d, prl, std::nullopt);
+  std::size_t expected = 0;
+  for (const wire::OptionValue& o : opts.list()) expected += encoded_size(o.value.size());
+  if (expected > kMaxBlock) return;
+
+  wire::DhcpOptionsSpec spec;
+  spec.type = wire::MessageType::ack;
+  spec.server_id = 0;   // 54 is written per reply, in front of the block
+  spec.parameter_request_list = prl;
+  spec.max_message_size = 1500;   // room for all: the reply's own size is checked per reply
+  spec.options = opts.list();
+  std::array<std::uint8_t, 1024> message;   // one 576-byte message at most
+  const wire::BuildResult r = wire::build_dhcp_message(message, wire::BootpFields{}, spec);
+  if (r.error != wire::Error::ok) return;
+
+  // Walk what was written after 53 up to END; note where 51/58/59 went.
+  constexpr std::size_t kStart = wire::kBootpFixedSize + 4 + 3;   // cookie, 53
+  std::size_t at = kStart;
+  std::array<int, 3> found{-1, -1, -1};
+  while (at < r.length && message[at] != wire::opt::end) {
+    if (at + 2 > r.length) return;
+    const std::uint8_t code = message[at];
+    const std::size_t len = message[at + 1];
+    const std::size_t value = at + 2 - kStart;
+    if (len == 4) {
+      if (code == wire::opt::lease_time && found[0] < 0) found[0] = static_cast<int>(value);
+      if (code == wire::opt::renewal_time && found[1] < 0) found[1] = static_cast<int>(value);
+      if (code == wire::opt::rebinding_time && found[2] < 0) found[2] = static_cast<int>(value);
+    }
+    at += 2 + len;
+  }
+  const std::size_t len = at - kStart;
+  if (at >= r.length || len != expected) return;   // something was dropped
+  if (d.lease_options && (found[0] < 0 || found[1] < 0 || found[2] < 0)) return;
+  std::memcpy(e.block.data(), message.data() + kStart, len);
+  e.block_len = static_cast<std::uint16_t>(len);
+  for (std::size_t i = 0; i < 3; ++i) e.lease_at[i] = static_cast<std::uint16_t>(std::max(found[i], 0));
+  e.state = State::usable;
+}
+
+wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision& d,
+                                    const wire::DhcpMessage& request, const RxMeta& rx,
+                                    wire::MutableBytes out) noexcept {
+  const wire::Bytes prl = request.parameter_request_list();
+  const std::optional<wire::Bytes> client_id = request.client_id();
+  const bool cacheable =
+      d.verdict == Verdict::reply && d.subnet_options && d.subnet != nullptr && prl.size() <= kMaxPrl &&
+      !(client_id && (client_id->empty() ||
+                      std::find(prl.begin(), prl.end(), wire::opt::client_id) != prl.end()));
+  if (!cacheable) {
+    ++stats_.generic;
+    return build_reply(config, d, request, rx, out);
+  }
+  const auto subnet = static_cast<std::uint32_t>(d.subnet - config.subnets.data());
+  Entry& e = entries_[slot_of(subnet, d.lease_options, prl)];
+  if (e.state == State::empty || e.config != &config || e.subnet != subnet || e.lease != d.lease_options ||
+      e.prl_len != prl.size() || std::memcmp(e.prl.data(), prl.data(), prl.size()) != 0) {
+    fill(e, config, subnet, d, prl);
+    ++stats_.fills;
+  } else {
+    ++stats_.hits;
+  }
+  if (e.state != State::usable) {
+    ++stats_.generic;
+    return build_reply(config, d, request, rx, out);
+  }
+
+  const std::array<wire::Patch32, 3> patches{{{e.lease_at[0], d.lease_time},
+                                              {e.lease_at[1], d.t1},
+                                              {e.lease_at[2], d.t2}}};
+  wire::EncodedOptionsSpec spec;
+  spec.type = d.type;
+  spec.server_id = d.server_id;
+  spec.encoded = wire::Bytes{e.block.data(), e.block_len};
+  if (d.lease_options) spec.patches = patches;
+  if (client_id) spec.client_id = *client_id;
+  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  spec.max_message_size = request.max_message_size().value_or(0);
+  const wire::BuildResult r = wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
+  if (r.error != wire::Error::mandatory_too_large) return r;
+  ++stats_.generic;   // needs optional options dropped: the generic way
+  return build_reply(config, d, request, rx, out);
+}
+
+}  // namespace dorado::engine

@@ -1,0 +1,77 @@
+// Reply options encoded once per subnet and option 55, reused per reply.
+//
+// A reply's options after 54 depend on the subnet, on whether it carries a
+// lease (51/58/59) and on the client's option 55 (order); of these only the
+// lease times differ from one client to the next. Encoding them per reply
+// (build_reply: collect, order by 55, size, write) was the largest part of
+// a worker's time per packet (bench/engine_bench BM_ReplyBuild). A
+// ReplyCache keeps the encoded bytes, with where 51/58/59 go, in a
+// direct-mapped table keyed by (config, subnet, lease or not, option 55),
+// and builds a reply as: header, 53, 54, the cached bytes with the lease
+// times patched in, 61 and 82 echoed, END.
+//
+// The result is byte for byte what build_reply() writes (tests compare
+// them); anything else takes build_reply(): NAKs, replies without subnet
+// options, an option 55 longer than kMaxPrl or listing 61 when the client
+// sent one, option bytes longer than kMaxBlock, a reply that would need
+// optional options dropped to fit option 57's size.
+//
+// One per worker; not thread-safe. build() neither allocates nor throws.
+// Entries belong to one CompiledConfig: call clear() when the shard switches
+// to a new one (a new config may reuse an old one's address).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "engine/engine.hpp"
+#include "wire/build.hpp"
+
+namespace dorado::engine {
+
+class ReplyCache {
+ public:
+  static constexpr std::size_t kEntries = 256;    // direct-mapped
+  static constexpr std::size_t kMaxPrl = 64;      // option 55 bytes kept per entry
+  static constexpr std::size_t kMaxBlock = 320;   // encoded option bytes per entry
+
+  struct Stats {
+    std::uint64_t hits = 0;       // built from an entry
+    std::uint64_t fills = 0;      // entry (re)encoded, then built from it
+    std::uint64_t generic = 0;    // built by build_reply()
+  };
+
+  ReplyCache();
+
+  // Same contract as build_reply().
+  wire::BuildResult build(const CompiledConfig& config, const Decision& d,
+                          const wire::DhcpMessage& request, const RxMeta& rx,
+                          wire::MutableBytes out) noexcept;
+
+  void clear() noexcept;
+  const Stats& stats() const noexcept { return stats_; }
+
+ private:
+  enum class State : std::uint8_t { empty, usable, generic };
+  struct Entry {
+    const CompiledConfig* config = nullptr;
+    std::uint32_t subnet = 0;
+    State state = State::empty;
+    bool lease = false;
+    std::uint8_t prl_len = 0;
+    std::uint16_t block_len = 0;
+    std::array<std::uint16_t, 3> lease_at{};   // offsets of the values of 51, 58, 59
+    std::array<std::uint8_t, kMaxPrl> prl{};
+    std::array<std::uint8_t, kMaxBlock> block{};
+  };
+
+  void fill(Entry& e, const CompiledConfig& config, std::uint32_t subnet, const Decision& d,
+            wire::Bytes prl) noexcept;
+
+  std::unique_ptr<Entry[]> entries_;
+  Stats stats_;
+};
+
+}  // namespace dorado::engine
