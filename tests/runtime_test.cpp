@@ -474,6 +474,40 @@ TEST_F(RuntimeTest, VlanAndQinqTagsAreKeptAndAStrippedTagIsPutBack) {
   expect_no_drops(*rt);
 }
 
+// RX checksum offload: a frame the NIC marked good is not summed again (a
+// wrong UDP checksum under a GOOD flag is answered: the NIC is trusted); one
+// marked bad, or not marked, is checked in software, which decides.
+TEST_F(RuntimeTest, NicChecksumFlagsAreTrustedWhenGoodAndCheckedOtherwise) {
+  RingPort port(1, 1);
+  auto rt = start(runtime_config(port, 1));
+  ASSERT_TRUE(rt);
+  auto corrupt = [](rte_mbuf* m) {
+    rte_pktmbuf_mtod_offset(m, std::uint8_t*, 14 + 20 + 6)[0] ^= 0x5a;   // UDP checksum
+    return m;
+  };
+  rte_mbuf* trusted = corrupt(mbuf_of(discover(client_mac(1))));
+  trusted->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  rte_mbuf* flagged_bad = corrupt(mbuf_of(discover(client_mac(2))));
+  flagged_bad->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+  rte_mbuf* unflagged = corrupt(mbuf_of(discover(client_mac(3))));
+  rte_mbuf* wrongly_bad = mbuf_of(discover(client_mac(4)));   // intact, flagged bad
+  wrongly_bad->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+  for (rte_mbuf* m : {trusted, flagged_bad, unflagged, wrongly_bad}) inject(port.rx(), m);
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "rx_packets") == 4 && port.tx_count() == 2; }));
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "wire.udp_bad_checksum") == 2; }));
+  auto replies = port.take_replies();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].mbuf, trusted);
+  EXPECT_EQ(replies[1].mbuf, wrongly_bad);
+  for (const auto& r : replies) {
+    ASSERT_EQ(r.frame.error, wire::Error::ok);
+    EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+  }
+  replies.clear();
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
+}
+
 TEST_F(RuntimeTest, ArpAndPingForTheServerAddressAreAnswered) {
   RingPort port(1, 1);
   auto rt = start(runtime_config(port, 1));

@@ -492,6 +492,19 @@ TEST(ParseFrame, PlainUdpFrameFields) {
   EXPECT_EQ(vec(r.udp_payload(bytes(f))), payload);
 }
 
+// A checksum the NIC verified (RX offload) is not summed again; the other
+// one still is.
+TEST(ParseFrame, VerifiedChecksumsAreNotSummedAgain) {
+  const Buf bad_udp = bad_udp_checksum();
+  const Buf bad_ip = bad_ip_checksum();
+  EXPECT_EQ(parse_frame(bytes(bad_udp)).error, Error::udp_bad_checksum);
+  EXPECT_EQ(parse_frame(bytes(bad_udp), Verified{true, false}).error, Error::udp_bad_checksum);
+  EXPECT_EQ(parse_frame(bytes(bad_udp), Verified{false, true}).error, Error::ok);
+  EXPECT_EQ(parse_frame(bytes(bad_ip)).error, Error::ipv4_bad_checksum);
+  EXPECT_EQ(parse_frame(bytes(bad_ip), Verified{false, true}).error, Error::ipv4_bad_checksum);
+  EXPECT_EQ(parse_frame(bytes(bad_ip), Verified{true, false}).error, Error::ok);
+}
+
 TEST(ParseFrame, Dot1QTag) {
   L2 l2;
   l2.vlans = {{kEtherTypeVlan, 0xa064}};  // PCP 5, DEI 0, VID 100

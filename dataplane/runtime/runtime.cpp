@@ -215,6 +215,12 @@ std::string Runtime::Impl::setup_port(PortState& p) {
       conf.rx_adv_conf.rss_conf.rss_hf = hf;
     }
   }
+  // RX checksum offload where the NIC has it: a frame it marks good is not
+  // summed again by the worker (about 330 bytes per request); one it marks
+  // bad or unknown is checked in software, which decides and counts.
+  conf.rxmode.offloads =
+      info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+  p.rx_checksum_offload = conf.rxmode.offloads;
   ret = rte_eth_dev_configure(p.id, p.rx_queues, p.tx_queues, &conf);
   if (ret != 0) return port_error(p.id, -1, "rte_eth_dev_configure", ret);
   p.configured = true;
@@ -570,7 +576,13 @@ std::string Runtime::describe() const {
     s += "port " + std::to_string(p.id) + " (" + name + ") mac " + mac_text(p.mac) + ", " +
          std::to_string(p.rx_queues) + " rx / " + std::to_string(p.tx_queues) + " tx queues of " +
          std::to_string(p.rx_desc) + " / " + std::to_string(p.tx_desc) + " descriptors, " +
-         std::to_string(p.pool != nullptr ? p.pool->size : 0) + " mbufs\n";
+         std::to_string(p.pool != nullptr ? p.pool->size : 0) + " mbufs, RX checksum offload " +
+         (p.rx_checksum_offload == 0 ? "none"
+          : p.rx_checksum_offload == (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+              ? "IPv4+UDP"
+          : (p.rx_checksum_offload & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) ? "UDP"
+                                                                   : "IPv4") +
+         "\n";
   }
   for (const auto& w : impl_->workers)
     s += "worker " + std::to_string(w->index()) + " on lcore " + std::to_string(w->lcore()) +

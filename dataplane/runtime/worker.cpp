@@ -339,7 +339,12 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
     return;
   }
   const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
-  const wire::Frame f = wire::parse_frame(pkt);
+  // Checksums the NIC verified (RX offload) are not summed again; one it
+  // found bad, or did not check, is checked here.
+  const wire::Verified nic{
+      (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+      (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD};
+  const wire::Frame f = wire::parse_frame(pkt, nic);
   if (f.error != wire::Error::ok) {
     wire_error(f.error);
     rte_pktmbuf_free(m);
@@ -410,7 +415,7 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
   // again (~100 ns) is cheaper than carrying a 3 KiB parsed message through
   // the ring.
   const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
-  const wire::Frame f = wire::parse_frame(pkt);
+  const wire::Frame f = wire::parse_frame(pkt, wire::Verified{true, true});   // by the sender
   if (f.error != wire::Error::ok ||
       chunk_.msgs[chunk_.count].parse(f.udp_payload(pkt)) != wire::Error::ok) {
     rte_pktmbuf_free(m);   // cannot happen: counted when first parsed

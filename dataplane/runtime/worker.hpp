@@ -44,6 +44,7 @@ struct PortState {
   std::uint16_t tx_desc = 0;
   wire::MacAddr mac;
   rte_mempool* pool = nullptr;
+  std::uint64_t rx_checksum_offload = 0;   // RTE_ETH_RX_OFFLOAD_*_CKSUM enabled
   bool configured = false;     // rte_eth_dev_configure called: close it at the end
   bool started = false;        // rte_eth_dev_start succeeded: stop it first
 };

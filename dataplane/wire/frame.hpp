@@ -97,7 +97,14 @@ struct Frame {
 // header checksum are checked, fragments refused (a DHCP server cannot
 // reassemble on the fast path). UDP: length checked against the IPv4 payload,
 // checksum verified when non-zero. Trailing Ethernet padding is ignored.
-Frame parse_frame(Bytes pkt) noexcept;
+// `verified` names the checksums the caller already knows to be good (a NIC's
+// RX checksum offload said so, or the frame was parsed before): those are not
+// summed again.
+struct Verified {
+  bool ipv4_checksum = false;
+  bool udp_checksum = false;
+};
+Frame parse_frame(Bytes pkt, Verified verified = {}) noexcept;
 
 // RFC 1071 ones'-complement sum over `data` added to `sum` (not folded).
 std::uint32_t checksum_add(std::uint32_t sum, Bytes data) noexcept;
