@@ -215,6 +215,10 @@ wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision
     return build_reply(config, d, request, rx, out);
   }
   const auto subnet = static_cast<std::uint32_t>(d.subnet - config.subnets.data());
+  if (subnet >= config.subnets.size()) {   // not this config's subnet: cannot happen
+    ++stats_.generic;
+    return build_reply(config, d, request, rx, out);
+  }
   Entry& e = entries_[slot_of(subnet, d.lease_options, prl)];
   if (e.state == State::empty || e.config != &config || e.subnet != subnet || e.lease != d.lease_options ||
       e.prl_len != prl.size() || std::memcmp(e.prl.data(), prl.data(), prl.size()) != 0) {
