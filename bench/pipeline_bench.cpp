@@ -480,6 +480,7 @@ int pipeline(const Options& o) {
   rc.burst = static_cast<std::uint16_t>(o.burst);
   rc.server_address = bench::kServer;
   rc.hold_acks = durability == store::Durability::fsync;
+  rc.ship_changes = st != nullptr;   // as the daemon: no store, no consumer
   rc.held_acks = held_acks;
   engine::LeaseTableSizes table;
   const std::uint64_t per_shard = o.clients / o.workers + 1;

@@ -942,6 +942,42 @@ TEST_F(RuntimeTest, ShardTablesHoldEveryAddressTwiceAndAtLeast4096) {
 namespace dorado::runtime {
 namespace {
 
+// Durability off (ship_changes false): a change is counted, not copied into
+// the ring, since nothing reads it; the same change with ship_changes comes
+// out of the ring.
+TEST_F(RuntimeTest, ChangesAreCountedButNotShippedWhenNothingReadsThem) {
+  for (const bool ship : {false, true}) {
+    RingPort port(1, 1);
+    RuntimeConfig c = runtime_config(port, 1);
+    c.ship_changes = ship;
+    auto rt = start(c);
+    ASSERT_TRUE(rt);
+    const wire::MacAddr mac{{0x02, 0xaa, 0, 0, 0, 0x43}};
+    const engine::ClientKey key = engine::client_key_hw(1, {mac.b.data(), 6});
+    engine::AdminRequest add;
+    add.id = 1;
+    add.op = engine::AdminOp::add;
+    add.lease.key_len = key.len;
+    std::memcpy(add.lease.key.data(), key.bytes.data(), key.len);
+    add.lease.address = 0x0a630100u + 10;
+    add.lease.htype = 1;
+    add.lease.chaddr = mac;
+    add.lease.expires = rt->now() + 600;
+    ASSERT_TRUE(rt->submit_admin(0, add));
+    std::vector<engine::AdminReply> replies;
+    ASSERT_TRUE(wait_for([&] {
+      rt->poll_admin([&](unsigned, const engine::AdminReply& r) { replies.push_back(r); });
+      return !replies.empty();
+    }));
+    EXPECT_EQ(replies[0].status, engine::AdminStatus::ok);
+    ASSERT_TRUE(wait_for([&] { return counter(*rt, "lease_changes") == 1; }));
+    // Counted after the ring took it: one poll sees what was shipped.
+    const std::size_t shipped = rt->poll_control([](unsigned, std::span<const engine::LeaseChange>) {});
+    EXPECT_EQ(shipped, ship ? 1u : 0u) << "ship_changes " << ship;
+    rt->stop();
+  }
+}
+
 // The control API's messages through the workers' admin rings: a lease added
 // on the client's shard, found by address (every shard asked, one answers),
 // deleted; each change comes out of the change ring like a packet's.

@@ -120,6 +120,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     log_line("store: durability \"off\": leases are not journaled and are lost at restart");
   }
   rcfg.hold_acks = sc.durability == config::Durability::fsync;
+  rcfg.ship_changes = st != nullptr;   // durability off: nothing reads the records
 
   auto created = runtime::Runtime::create(rcfg, compiled);
   if (!created.runtime) {

@@ -313,7 +313,8 @@ std::string Runtime::Impl::setup_workers() {
     if (!created.shard) return "worker " + std::to_string(w) + ": " + created.error;
     workers.push_back(std::make_unique<Worker>(WorkerSetup{
         w, lcore, std::move(created.shard), config.server_address, config.burst,
-        config.idle_sleep_us, &quit, &clock, config.hold_acks, config.held_acks, &store_writable}));
+        config.idle_sleep_us, &quit, &clock, config.hold_acks, config.held_acks, &store_writable,
+        config.ship_changes}));
   }
   // Queues: worker w polls RX queue w and sends on TX queue w of each port
   // where the port has that many; otherwise it forwards replies to the worker

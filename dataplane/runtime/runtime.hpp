@@ -75,6 +75,10 @@ struct RuntimeConfig {
   // Lease-change records per worker ring (power of two). A worker takes a
   // burst only when its records fit (back-pressure, counted).
   unsigned change_ring = 65536;
+  // False when nothing consumes the records (durability off): the workers
+  // count them (lease_changes) and drop them instead of copying 256 bytes
+  // per change into the ring, and never wait for ring room.
+  bool ship_changes = true;
 };
 
 // Lease table sizes per shard for `workers` shards over `config`: room for

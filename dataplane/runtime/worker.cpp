@@ -71,6 +71,7 @@ Worker::Worker(WorkerSetup s)
       shard_(std::move(s.shard)),
       control_buf_(1024),
       hold_acks_(s.hold_acks),
+      ship_changes_(s.ship_changes),
       undurable_(s.hold_acks ? kTrackedSeconds : 0),
       held_(s.hold_acks ? std::max(1u, s.held_acks) : 0),
       store_writable_(s.store_writable) {
@@ -623,6 +624,11 @@ void Worker::flush_tx() noexcept {
 void Worker::push_changes() noexcept {
   const auto changes = shard_->changes();
   if (changes.empty()) return;
+  if (!ship_changes_) {   // nobody reads them (durability off)
+    counters_.lease_changes.add(changes.size());
+    shard_->clear_changes();
+    return;
+  }
   const unsigned n = rte_ring_sp_enqueue_burst_elem(changes_, changes.data(),
                                                     sizeof(engine::LeaseChange),
                                                     static_cast<unsigned>(changes.size()), nullptr);

@@ -78,6 +78,7 @@ struct WorkerSetup {
   bool hold_acks = false;
   unsigned held_acks = 0;              // power of two when hold_acks
   const std::atomic<bool>* store_writable = nullptr;   // cp: rw, dp: ro; null = always
+  bool ship_changes = true;            // false: records counted and dropped (no consumer)
 };
 
 // The gauges whose shape follows the config: free addresses per subnet and
@@ -309,6 +310,7 @@ class alignas(64) Worker {
     std::uint64_t tsc;      // when it was held
   };
   bool hold_acks_ = false;
+  bool ship_changes_ = true;
   // Seconds whose records are not all durable yet, oldest first: the second
   // and the shard's last seq at its end. An ACK answered without a record
   // (store down: Decision::record_second) waits only for its lease's own
