@@ -374,6 +374,10 @@ TEST_F(RuntimeTest, DiscoverIsAnsweredWithAnOfferInTheSameMbuf) {
   ASSERT_TRUE(wait_for([&] { return counter(*rt, "tx_packets") == 1; }));
   EXPECT_EQ(counter(*rt, "rx_packets"), 1u);
   EXPECT_EQ(counter(*rt, "engine.tx_offer"), 1u);
+  // The OFFER's options were encoded into the reply cache (published every ms).
+  ASSERT_TRUE(wait_for([&] { return counter(*rt, "reply_cache_fills") == 1; }));
+  EXPECT_EQ(counter(*rt, "reply_cache_hits"), 0u);
+  EXPECT_EQ(counter(*rt, "reply_cache_generic"), 0u);
   expect_no_drops(*rt);
   replies.clear();
   rt->stop();

@@ -49,6 +49,11 @@ constexpr Simple kWorkerCounters[] = {
     {"acks_unsent", "dorado_acks_unsent_total", "Held ACKs freed at stop, never durable."},
     {"backpressure", "dorado_backpressure_loops_total",
      "Worker loops that took no packets: change ring or held-ACK queue full."},
+    {"reply_cache_hits", "dorado_reply_cache_hits_total",
+     "Replies built from options encoded once per subnet and option 55."},
+    {"reply_cache_fills", "dorado_reply_cache_fills_total", "Reply option blocks encoded into the cache."},
+    {"reply_cache_generic", "dorado_reply_cache_generic_total",
+     "Replies built option by option (NAKs, long option 55 lists, options that must be dropped to fit)."},
 };
 
 struct TypeName {

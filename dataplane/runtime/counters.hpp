@@ -65,6 +65,10 @@ struct alignas(64) WorkerCounters {
   Counter ack_hold_max_ns;   // longest wait of an ACK for durability (a maximum, not a sum)
   Counter reloads;           // config switches applied (Runtime::reconfigure)
   Counter reload_pause_max_ns;   // longest switch (Shard::reconfigure), a maximum
+  // engine::ReplyCache::Stats, copied every gauge interval (monotonic).
+  Counter reply_cache_hits;      // replies built from a cached option block
+  Counter reply_cache_fills;     // blocks (re)encoded
+  Counter reply_cache_generic;   // replies built option by option (build_reply)
   std::array<Counter, kLatencyBuckets> ack_hold_ns;   // histogram of those waits, ns
   std::array<Counter, kDropCount> drops;
   std::array<Counter, wire::kErrorCount> wire_errors;

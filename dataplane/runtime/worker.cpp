@@ -705,6 +705,10 @@ void Worker::publish_counts() noexcept {
 // Every kGaugeIntervalUs: lease states and held ACKs whole, the subnets'
 // free counts a slice at a time (~1 us for 256 subnets).
 void Worker::publish_gauges() noexcept {
+  const engine::ReplyCache::Stats& rc = replies_.stats();
+  counters_.reply_cache_hits.raise_to(rc.hits);
+  counters_.reply_cache_fills.raise_to(rc.fills);
+  counters_.reply_cache_generic.raise_to(rc.generic);
   const auto& states = shard_->lease_state_counts();
   for (std::size_t i = 0; i < states.size(); ++i) lease_states_[i].store(states[i], std::memory_order_relaxed);
   held_gauge_.store(held_count(), std::memory_order_relaxed);
@@ -822,6 +826,9 @@ WorkerSnapshot Worker::snapshot() const {
   add("ack_hold_ns.max", counters_.ack_hold_max_ns.get());
   add("reloads", counters_.reloads.get());
   add("reload_pause_ns.max", counters_.reload_pause_max_ns.get());
+  add("reply_cache_hits", counters_.reply_cache_hits.get());
+  add("reply_cache_fills", counters_.reply_cache_fills.get());
+  add("reply_cache_generic", counters_.reply_cache_generic.get());
   for (std::size_t i = 0; i < kDropCount; ++i)
     add("drop." + std::string(drop_name(static_cast<Drop>(i))), counters_.drops[i].get());
   for (std::size_t i = 1; i < wire::kErrorCount; ++i)
