@@ -816,5 +816,67 @@ TEST(BuildFrame, OfferToCorpusRequestFollowsItsPrl) {
   EXPECT_EQ(vec(*b.m.option(101)), tz);
 }
 
+// build_dhcp_frame_encoded: the same frame as build_dhcp_frame from the same
+// options already encoded, patches written big-endian where they point;
+// nothing is ever dropped: a message over the budget fails with
+// mandatory_too_large (the caller then builds it the generic way).
+TEST(BuildFrameEncoded, MatchesTheGenericBuildAndFailsRatherThanDrop) {
+  const Buf dns = be32(0x08080808);
+  const Buf lease = be32(3600);
+  const OptionValue opts[] = {{opt::lease_time, bytes(lease), true}, {opt::dns_servers, bytes(dns), false}};
+  const Buf client_id{0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+  const Buf relay{1, 3, 'a', 'b', 'c'};
+  DhcpOptionsSpec spec;
+  spec.type = MessageType::ack;
+  spec.server_id = kServerIp;
+  spec.options = opts;
+  spec.relay_agent_info = bytes(relay);
+  Buf generic(1600);
+  const OptionValue with_id[] = {opts[0], opts[1], {opt::client_id, bytes(client_id), false}};
+  spec.options = with_id;
+  const BuildResult g = build_dhcp_frame(MutableBytes{generic.data(), generic.size()}, reply_envelope(),
+                                         reply_fields(), spec);
+  ASSERT_EQ(g.error, Error::ok);
+  generic.resize(g.length);
+
+  // 51 with a placeholder, patched to 3600; then 6.
+  const Buf block{opt::lease_time, 4, 0, 0, 0, 0, opt::dns_servers, 4, 8, 8, 8, 8};
+  const Patch32 patches[] = {{2, 3600}};
+  EncodedOptionsSpec enc;
+  enc.type = MessageType::ack;
+  enc.server_id = kServerIp;
+  enc.encoded = bytes(block);
+  enc.patches = patches;
+  enc.client_id = bytes(client_id);
+  enc.relay_agent_info = bytes(relay);
+  Buf out(1600);
+  const BuildResult e = build_dhcp_frame_encoded(MutableBytes{out.data(), out.size()}, reply_envelope(),
+                                                 reply_fields(), enc);
+  ASSERT_EQ(e.error, Error::ok);
+  EXPECT_EQ(e.dhcp_offset, g.dhcp_offset);
+  out.resize(e.length);
+  EXPECT_EQ(out, generic);
+
+  // Too small a buffer: refused, not truncated.
+  Buf small(e.length - 1);
+  EXPECT_EQ(build_dhcp_frame_encoded(MutableBytes{small.data(), small.size()}, reply_envelope(),
+                                     reply_fields(), enc).error,
+            Error::buffer_too_small);
+  // 240 + 3 + 6 + 300 + 1 = 550 > 548 (576 - 28): over the budget, nothing dropped.
+  const Buf big(300, 0);
+  enc.encoded = bytes(big);
+  enc.patches = {};
+  enc.client_id = {};
+  enc.relay_agent_info = {};
+  Buf room(1600);
+  EXPECT_EQ(build_dhcp_frame_encoded(MutableBytes{room.data(), room.size()}, reply_envelope(), reply_fields(), enc)
+                .error,
+            Error::mandatory_too_large);
+  enc.max_message_size = 1500;
+  EXPECT_EQ(build_dhcp_frame_encoded(MutableBytes{room.data(), room.size()}, reply_envelope(), reply_fields(), enc)
+                .error,
+            Error::ok);
+}
+
 }  // namespace
 }  // namespace dorado::wire
