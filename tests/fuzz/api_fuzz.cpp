@@ -22,18 +22,11 @@
 #include "api/protocol.hpp"
 #include "config/config.hpp"
 #include "engine/engine.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
 using namespace dorado;
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 constexpr const char* kConfig = R"(
 [server]

@@ -12,18 +12,11 @@
 #include <vector>
 
 #include "store/format.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
 using namespace dorado::store;
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 void check_record(std::span<const std::uint8_t> data, const DecodedRecord& d) {
   FUZZ_CHECK(d.size >= kRecordMinSize && d.size <= kMaxRecordSize && d.size <= data.size());

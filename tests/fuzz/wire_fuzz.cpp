@@ -18,18 +18,11 @@
 #include "wire/dhcp.hpp"
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
 using namespace dorado::wire;
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                            \
-    }                                                                          \
-  } while (0)
 
 // Keeps reads from being optimised away.
 volatile std::uint64_t g_sink;
