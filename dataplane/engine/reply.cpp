@@ -96,12 +96,6 @@ class ReplyOptions {
   std::array<std::uint8_t, 4> lease_{}, t1_{}, t2_{}, mask_{};
 };
 
-// Wire size of an option value split into 255-byte instances (RFC 3396).
-constexpr std::size_t encoded_size(std::size_t value_length) noexcept {
-  const std::size_t instances = value_length == 0 ? 1 : (value_length + 254) / 255;
-  return instances * 2 + value_length;
-}
-
 // Entry index of (subnet, lease, option 55): 8 bytes of 55 per step.
 std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl) noexcept {
   std::uint64_t h = (std::uint64_t{subnet} << 1 | (lease ? 1u : 0u)) * 0x9E3779B97F4A7C15ull ^ prl.size();
@@ -163,7 +157,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
 
   const ReplyOptions opts(config, d, prl, std::nullopt);
   std::size_t expected = 0;
-  for (const wire::OptionValue& o : opts.list()) expected += encoded_size(o.value.size());
+  for (const wire::OptionValue& o : opts.list()) expected += wire::encoded_option_size(o.value.size());
   if (expected > kMaxBlock) return;
 
   wire::DhcpOptionsSpec spec;
@@ -201,24 +195,15 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
   e.state = State::usable;
 }
 
-wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision& d,
-                                    const wire::DhcpMessage& request, const RxMeta& rx,
-                                    wire::MutableBytes out) noexcept {
-  const wire::Bytes prl = request.parameter_request_list();
-  const std::optional<wire::Bytes> client_id = request.client_id();
-  const bool cacheable =
-      d.verdict == Verdict::reply && d.subnet_options && d.subnet != nullptr && prl.size() <= kMaxPrl &&
-      !(client_id && (client_id->empty() ||
-                      std::find(prl.begin(), prl.end(), wire::opt::client_id) != prl.end()));
-  if (!cacheable) {
-    ++stats_.generic;
-    return build_reply(config, d, request, rx, out);
-  }
+// The entry to build `d`'s reply from (filled now if missing), or nullptr
+// when the reply must be built the generic way.
+const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, const Decision& d,
+                                                  wire::Bytes prl, bool client_id_sent) noexcept {
+  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || prl.size() > kMaxPrl ||
+      (client_id_sent && std::find(prl.begin(), prl.end(), wire::opt::client_id) != prl.end()))
+    return nullptr;
   const auto subnet = static_cast<std::uint32_t>(d.subnet - config.subnets.data());
-  if (subnet >= config.subnets.size()) {   // not this config's subnet: cannot happen
-    ++stats_.generic;
-    return build_reply(config, d, request, rx, out);
-  }
+  if (subnet >= config.subnets.size()) return nullptr;   // not this config's subnet: cannot happen
   Entry& e = entries_[slot_of(subnet, d.lease_options, prl)];
   if (e.state == State::empty || e.config != &config || e.subnet != subnet || e.lease != d.lease_options ||
       e.prl_len != prl.size() || std::memcmp(e.prl.data(), prl.data(), prl.size()) != 0) {
@@ -227,25 +212,35 @@ wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision
   } else {
     ++stats_.hits;
   }
-  if (e.state != State::usable) {
-    ++stats_.generic;
-    return build_reply(config, d, request, rx, out);
-  }
+  return e.state == State::usable ? &e : nullptr;
+}
 
-  const std::array<wire::Patch32, 3> patches{{{e.lease_at[0], d.lease_time},
-                                              {e.lease_at[1], d.t1},
-                                              {e.lease_at[2], d.t2}}};
-  wire::EncodedOptionsSpec spec;
-  spec.type = d.type;
-  spec.server_id = d.server_id;
-  spec.encoded = wire::Bytes{e.block.data(), e.block_len};
-  if (d.lease_options) spec.patches = patches;
-  if (client_id) spec.client_id = *client_id;
-  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
-  spec.max_message_size = request.max_message_size().value_or(0);
-  const wire::BuildResult r = wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
-  if (r.error != wire::Error::mandatory_too_large) return r;
-  ++stats_.generic;   // needs optional options dropped: the generic way
+wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision& d,
+                                    const wire::DhcpMessage& request, const RxMeta& rx,
+                                    wire::MutableBytes out) noexcept {
+  const wire::Bytes prl = request.parameter_request_list();
+  const std::optional<wire::Bytes> client_id = request.client_id();
+  // An empty client-id is echoed as "61 0" by build_reply; EncodedOptionsSpec
+  // takes empty as "none", so such a client goes the generic way.
+  const bool odd_client_id = client_id && client_id->empty();
+  if (const Entry* e = odd_client_id ? nullptr : usable_entry(config, d, prl, client_id.has_value())) {
+    const std::array<wire::Patch32, 3> patches{{{e->lease_at[0], d.lease_time},
+                                                {e->lease_at[1], d.t1},
+                                                {e->lease_at[2], d.t2}}};
+    wire::EncodedOptionsSpec spec;
+    spec.type = d.type;
+    spec.server_id = d.server_id;
+    spec.encoded = wire::Bytes{e->block.data(), e->block_len};
+    if (d.lease_options) spec.patches = patches;
+    if (client_id) spec.client_id = *client_id;
+    if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+    spec.max_message_size = request.max_message_size().value_or(0);
+    const wire::BuildResult r =
+        wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
+    if (r.error != wire::Error::mandatory_too_large) return r;
+    // Over option 57's size: the generic way drops optional options to fit.
+  }
+  ++stats_.generic;
   return build_reply(config, d, request, rx, out);
 }
 

@@ -67,6 +67,8 @@ class ReplyCache {
     std::array<std::uint8_t, kMaxBlock> block{};
   };
 
+  const Entry* usable_entry(const CompiledConfig& config, const Decision& d, wire::Bytes prl,
+                            bool client_id_sent) noexcept;
   void fill(Entry& e, const CompiledConfig& config, std::uint32_t subnet, const Decision& d,
             wire::Bytes prl) noexcept;
 

@@ -27,13 +27,6 @@ constexpr bool reserved_code(std::uint8_t c) noexcept {
          c == opt::server_id || c == opt::relay_agent_info;
 }
 
-// Wire size of a value, split into 255-byte instances (RFC 3396); an empty
-// value is one instance of length 0.
-constexpr std::size_t encoded_size(std::size_t value_length) noexcept {
-  const std::size_t instances = value_length == 0 ? 1 : (value_length + 254) / 255;
-  return instances * 2 + value_length;
-}
-
 // Calls f(option) for spec.options in emission order: first the codes of
 // option 55 in its order (each code once, all entries with that code), then
 // the entries whose code 55 does not list, in the order given.
@@ -160,9 +153,9 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
   std::size_t mandatory = 3 /* 53 */ + 1 /* END */;
   std::size_t optional = 0;
   if (spec.server_id != 0) mandatory += 6;
-  if (!spec.relay_agent_info.empty()) mandatory += encoded_size(spec.relay_agent_info.size());
+  if (!spec.relay_agent_info.empty()) mandatory += encoded_option_size(spec.relay_agent_info.size());
   each([&](const OptionValue& o) noexcept {
-    (o.mandatory ? mandatory : optional) += encoded_size(o.value.size());
+    (o.mandatory ? mandatory : optional) += encoded_option_size(o.value.size());
   });
   if (kFixedWithCookie + mandatory > budget) return {Error::mandatory_too_large, 0, 0};
   std::size_t spare = budget - kFixedWithCookie - mandatory;
@@ -177,7 +170,7 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
   } else {
     each([&](const OptionValue& o) noexcept {
       if (o.mandatory) return;
-      const std::size_t n = encoded_size(o.value.size());
+      const std::size_t n = encoded_option_size(o.value.size());
       if (n <= spare) {
         spare -= n;
         length += n;
@@ -195,7 +188,7 @@ BuildResult build_dhcp_message(MutableBytes out, const BootpFields& bootp,
     // Same decisions as the sizing pass: `spare` is recomputed identically.
     spare = budget - kFixedWithCookie - mandatory;
     each([&](const OptionValue& o) noexcept {
-      const std::size_t n = encoded_size(o.value.size());
+      const std::size_t n = encoded_option_size(o.value.size());
       if (!o.mandatory) {
         if (n > spare) return;
         spare -= n;
@@ -276,8 +269,8 @@ BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, cons
   if (env.vlan_count > kMaxFrameVlans) return {Error::vlan_too_many, 0, 0};
   const std::size_t hs = header_size(env);
   const std::size_t length = kFixedWithCookie + 3 + (spec.server_id != 0 ? 6 : 0) + spec.encoded.size() +
-                             (spec.client_id.empty() ? 0 : encoded_size(spec.client_id.size())) +
-                             (spec.relay_agent_info.empty() ? 0 : encoded_size(spec.relay_agent_info.size())) +
+                             (spec.client_id.empty() ? 0 : encoded_option_size(spec.client_id.size())) +
+                             (spec.relay_agent_info.empty() ? 0 : encoded_option_size(spec.relay_agent_info.size())) +
                              1 /* END */;
   if (length > budget_of(spec.max_message_size)) return {Error::mandatory_too_large, 0, 0};
   const std::size_t padded = std::max(length, kBootpMinSize);

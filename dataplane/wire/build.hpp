@@ -79,6 +79,13 @@ struct DhcpOptionsSpec {
   std::uint16_t max_message_size = 0;   // client's option 57; <576 means 576
 };
 
+// Wire size of an option value split into 255-byte instances (RFC 3396); an
+// empty value is one instance of length 0.
+constexpr std::size_t encoded_option_size(std::size_t value_length) noexcept {
+  const std::size_t instances = value_length == 0 ? 1 : (value_length + 254) / 255;
+  return instances * 2 + value_length;
+}
+
 struct BuildResult {
   Error error = Error::ok;
   std::size_t length = 0;               // frame bytes written
