@@ -946,6 +946,22 @@ TEST_F(RuntimeTest, ShardTablesHoldEveryAddressTwiceAndAtLeast4096) {
 namespace dorado::runtime {
 namespace {
 
+// An admin request adding a 10-minute lease of `addr` for the client with
+// MAC `mac` (htype 1).
+engine::AdminRequest add_lease_request(const Runtime& rt, const wire::MacAddr& mac, wire::Ipv4 addr) {
+  const engine::ClientKey key = engine::client_key_hw(1, {mac.b.data(), 6});
+  engine::AdminRequest add;
+  add.id = 1;
+  add.op = engine::AdminOp::add;
+  add.lease.key_len = key.len;
+  std::memcpy(add.lease.key.data(), key.bytes.data(), key.len);
+  add.lease.address = addr;
+  add.lease.htype = 1;
+  add.lease.chaddr = mac;
+  add.lease.expires = rt.now() + 600;
+  return add;
+}
+
 // Durability off (ship_changes false): a change is counted, not copied into
 // the ring, since nothing reads it; the same change with ship_changes comes
 // out of the ring.
@@ -957,17 +973,7 @@ TEST_F(RuntimeTest, ChangesAreCountedButNotShippedWhenNothingReadsThem) {
     auto rt = start(c);
     ASSERT_TRUE(rt);
     const wire::MacAddr mac{{0x02, 0xaa, 0, 0, 0, 0x43}};
-    const engine::ClientKey key = engine::client_key_hw(1, {mac.b.data(), 6});
-    engine::AdminRequest add;
-    add.id = 1;
-    add.op = engine::AdminOp::add;
-    add.lease.key_len = key.len;
-    std::memcpy(add.lease.key.data(), key.bytes.data(), key.len);
-    add.lease.address = 0x0a630100u + 10;
-    add.lease.htype = 1;
-    add.lease.chaddr = mac;
-    add.lease.expires = rt->now() + 600;
-    ASSERT_TRUE(rt->submit_admin(0, add));
+    ASSERT_TRUE(rt->submit_admin(0, add_lease_request(*rt, mac, 0x0a630100u + 10)));
     std::vector<engine::AdminReply> replies;
     ASSERT_TRUE(wait_for([&] {
       rt->poll_admin([&](unsigned, const engine::AdminReply& r) { replies.push_back(r); });
@@ -997,35 +1003,27 @@ TEST_F(RuntimeTest, AdminRequestsAreServedByTheOwningWorkerAndEmitRecords) {
 
   std::vector<std::pair<unsigned, engine::AdminReply>> replies;
   std::vector<engine::LeaseChange> records;
+  auto take_records = [&] {
+    rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
+      records.insert(records.end(), c.begin(), c.end());
+    });
+  };
   auto pump = [&](std::size_t want_last) {
     return wait_for([&] {
       rt->poll_admin([&](unsigned w, const engine::AdminReply& r) { replies.emplace_back(w, r); });
-      rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
-        records.insert(records.end(), c.begin(), c.end());
-      });
+      take_records();
       std::size_t last = 0;
       for (const auto& [w, r] : replies) last += r.last;
       return last >= want_last;
     });
   };
 
-  engine::AdminRequest add;
-  add.id = 1;
-  add.op = engine::AdminOp::add;
-  add.lease.key_len = key.len;
-  std::memcpy(add.lease.key.data(), key.bytes.data(), key.len);
-  add.lease.address = addr;
-  add.lease.htype = 1;
-  add.lease.chaddr = mac;
-  add.lease.expires = rt->now() + 600;
-  ASSERT_TRUE(rt->submit_admin(shard, add));
+  ASSERT_TRUE(rt->submit_admin(shard, add_lease_request(*rt, mac, addr)));
   ASSERT_TRUE(pump(1));
   ASSERT_EQ(replies.back().first, shard);
   EXPECT_EQ(replies.back().second.status, engine::AdminStatus::ok);
   ASSERT_TRUE(wait_for([&] {
-    rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
-      records.insert(records.end(), c.begin(), c.end());
-    });
+    take_records();
     return !records.empty();
   }));
   EXPECT_EQ(records.back().op, engine::LeaseOp::commit);
@@ -1060,9 +1058,7 @@ TEST_F(RuntimeTest, AdminRequestsAreServedByTheOwningWorkerAndEmitRecords) {
   ASSERT_TRUE(pump(1));
   EXPECT_EQ(replies.back().second.count, 1u);
   ASSERT_TRUE(wait_for([&] {
-    rt->poll_control([&](unsigned, std::span<const engine::LeaseChange> c) {
-      records.insert(records.end(), c.begin(), c.end());
-    });
+    take_records();
     return !records.empty();
   }));
   EXPECT_EQ(records.back().op, engine::LeaseOp::reclaim);
