@@ -21,6 +21,20 @@ using wire::MessageType;
 inline constexpr Ipv4 kServer = (10u << 24) | 1u;   // 10.0.0.1
 inline const wire::MacAddr kServerMac{{0x02, 0xaa, 0, 0, 0, 1}};
 
+// The benchmarks' subnet: 10.0.0.0/11 with a pool of its 2,097,150 usable
+// addresses, or with `big` 10.0.0.0/8 (16,777,214); router 10.0.0.1, one-day
+// leases. Callers add the options they want replies to carry.
+inline engine::SubnetConfig bench_subnet(bool big = false) {
+  engine::SubnetConfig s;
+  s.id = 1;
+  s.prefix = 10u << 24;
+  s.prefix_len = big ? 8 : 11;
+  s.pools = {{(10u << 24) | 1u, (10u << 24) | (big ? 0xfffffeu : 0x1ffffeu)}};
+  s.routers = {kServer};
+  s.lease_time = 86400;
+  return s;
+}
+
 inline wire::MacAddr mac_of(std::uint32_t n) {
   return wire::MacAddr{{0x02, 0x00, static_cast<std::uint8_t>(n >> 24),
                         static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),

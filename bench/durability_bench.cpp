@@ -88,14 +88,7 @@ struct World {
   bool init() {
     EngineConfig cfg;
     cfg.server_address = kServer;
-    SubnetConfig s;
-    s.id = 1;
-    s.prefix = 10u << 24;
-    s.prefix_len = 11;
-    s.pools = {{(10u << 24) | 1u, (10u << 24) | 0x1ffffeu}};
-    s.routers = {kServer};
-    s.lease_time = 86400;
-    cfg.subnets = {s};
+    cfg.subnets = {bench_subnet()};
     compiled = compile(cfg);
     if (!compiled.ok()) return false;
     ShardConfig sizes;

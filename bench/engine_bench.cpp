@@ -74,16 +74,9 @@ struct World {
   explicit World(std::uint32_t capacity, std::uint32_t prefill = kPrefill) {
     EngineConfig cfg;
     cfg.server_address = kServer;
-    SubnetConfig s;
-    s.id = 1;
-    s.prefix = 10u << 24;
-    const bool big = capacity > (1u << 21);
-    s.prefix_len = big ? 8 : 11;
-    s.pools = {{(10u << 24) | 1u, (10u << 24) | (big ? 0xfffffeu : 0x1ffffeu)}};
-    s.routers = {kServer};
+    SubnetConfig s = bench_subnet(capacity > (1u << 21));
     s.dns_servers = {(10u << 24) | 53u};
     s.domain_name = "bench.example";
-    s.lease_time = 86400;
     cfg.subnets = {s};
     compiled = compile(cfg);
     if (!compiled.ok()) {
@@ -242,15 +235,9 @@ void BM_EngineReconfigure(benchmark::State& state) {
   }
   EngineConfig cfg;
   cfg.server_address = kServer;
-  SubnetConfig s;
-  s.id = 1;
-  s.prefix = 10u << 24;
-  s.prefix_len = 11;
-  s.pools = {{(10u << 24) | 1u, (10u << 24) | 0x1ffffeu}};
-  s.routers = {kServer};
-  s.dns_servers = {(10u << 24) | 54u};
+  SubnetConfig s = bench_subnet();
+  s.dns_servers = {(10u << 24) | 54u};   // differs from the prefill config's 53
   s.domain_name = "bench.example";
-  s.lease_time = 86400;
   SubnetConfig extra;
   extra.id = 2;
   extra.prefix = 11u << 24;
