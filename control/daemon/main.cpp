@@ -20,6 +20,7 @@
 
 #include "config/config.hpp"
 #include "daemon/serve.hpp"
+#include "runtime/eal_args.hpp"
 #include "runtime/runtime.hpp"
 
 namespace {
@@ -44,17 +45,9 @@ struct ParsedArgs {
 ParsedArgs parse_args(int argc, char** argv) {
   ParsedArgs r;
   Options& o = r.options;
-  int split = -1;
-  for (int i = 1; i < argc; ++i)
-    if (std::string_view(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  std::vector<std::string> app_args;
-  for (int i = 1; i < argc; ++i) {
-    if (split < 0 || i > split) app_args.emplace_back(argv[i]);
-    else if (i < split) o.eal_args.emplace_back(argv[i]);
-  }
+  dorado::runtime::SplitArgs split = dorado::runtime::split_eal_args(argc, argv);
+  o.eal_args = std::move(split.eal);
+  const std::vector<std::string>& app_args = split.app;
 
   CLI::App app{
       "dorado: a DHCPv4 server on DPDK.\n\n"

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "gen/driver.hpp"
+#include "runtime/eal_args.hpp"
 
 namespace {
 
@@ -50,17 +51,9 @@ std::optional<std::uint64_t> parse_mac(const std::string& s) {
 
 Args parse_args(int argc, char** argv) {
   Args r;
-  int split = -1;
-  for (int i = 1; i < argc; ++i)
-    if (std::string_view(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  std::vector<std::string> app_args;
-  for (int i = 1; i < argc; ++i) {
-    if (split < 0 || i > split) app_args.emplace_back(argv[i]);
-    else if (i < split) r.driver.eal_args.emplace_back(argv[i]);
-  }
+  dorado::runtime::SplitArgs split = dorado::runtime::split_eal_args(argc, argv);
+  r.driver.eal_args = std::move(split.eal);
+  const std::vector<std::string>& app_args = split.app;
 
   CLI::App app{
       "dorado-gen: emulates DHCPv4 clients (RFC 2131 state machine, retransmission,\n"
