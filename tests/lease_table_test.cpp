@@ -78,6 +78,33 @@ TEST(LeaseTable, HardwareAndClientIdKeysNeverCollide) {
   EXPECT_EQ(t.find(hw), i);
 }
 
+TEST(LeaseTable, KeysWithTheSameHashAreToldApartByEveryByte) {
+  // The index compares hashes first; equal hashes fall to the key bytes.
+  // Forced equal hashes: keys of 8 bytes (the word compare) and of 7 and 12
+  // (memcmp) that differ in one byte each must all be distinct records.
+  for (const std::size_t len : {7u, 8u, 12u}) {
+    LeaseTable t(sizes(64));
+    ClientKey base;
+    base.len = static_cast<std::uint8_t>(len);
+    base.hash = 0x5eed;
+    for (std::size_t i = 0; i < len; ++i) base.bytes[i] = static_cast<std::uint8_t>(0x10 + i);
+    const std::uint32_t ib = add(t, base);
+    std::vector<std::uint32_t> seen{ib};
+    for (std::size_t at = 0; at < len; ++at) {
+      ClientKey k = base;
+      k.bytes[at] ^= 0x80;
+      EXPECT_EQ(t.find(k), kNil) << "len " << len << " byte " << at;
+      const std::uint32_t ik = add(t, k);
+      EXPECT_EQ(t.find(k), ik);
+      seen.push_back(ik);
+    }
+    EXPECT_EQ(t.find(base), ib);
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
+    // (no audit(): it rightly flags the forced hashes)
+  }
+}
+
 TEST(LeaseTable, FullTableIsARefusal) {
   LeaseTable t(sizes(3));
   for (std::uint32_t n = 0; n < 3; ++n) add(t, key_for(n));

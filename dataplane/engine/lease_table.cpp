@@ -48,6 +48,22 @@ wire::Bytes LeaseTable::key(std::uint32_t i) const noexcept {
   return {key_ptr(l), l.key_len};
 }
 
+namespace {
+// Key bytes equal? The usual keys, kind + htype + a 6-byte MAC and kind +
+// a 7-byte RFC 4361-less client-id (type 1 + MAC), are 8 bytes: one word
+// compare instead of a memcmp call, which was 18% of a shard's time per
+// request (engine_bench BM_EngineDoraExisting).
+bool same_key(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) noexcept {
+  if (n == 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    return x == y;
+  }
+  return std::memcmp(a, b, n) == 0;
+}
+}  // namespace
+
 std::uint32_t LeaseTable::find(const ClientKey& key) const noexcept {
   const auto h = static_cast<std::uint32_t>(key.hash);
   for (std::uint32_t pos = h & index_mask_;; pos = (pos + 1) & index_mask_) {
@@ -55,7 +71,7 @@ std::uint32_t LeaseTable::find(const ClientKey& key) const noexcept {
     if (e.index == kNil) return kNil;
     if (e.hash != h) continue;
     const Lease& l = records_[e.index];
-    if (l.key_len == key.len && std::memcmp(key_ptr(l), key.bytes.data(), key.len) == 0)
+    if (l.key_len == key.len && same_key(key_ptr(l), key.bytes.data(), key.len))
       return e.index;
   }
 }
