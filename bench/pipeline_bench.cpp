@@ -73,6 +73,7 @@ struct Options {
   bool json = false;
   bool one_queue = false;
   bool rx_checksum_offload = false;
+  bool tx_checksum_offload = false;
   bool huge = false;
   std::string lcores;
   std::string store_dir;
@@ -130,6 +131,7 @@ struct alignas(64) Generator {
   std::unique_ptr<bench::RequestSlot> discover, request;
   std::size_t xid_offset = 0, eth_src_offset = 6;
   std::uint64_t rx_flags = 0;            // what a NIC with RX checksum offload would set
+  bool tx_checksum_offload = false;      // replies' checksums to complete, as the NIC would
   std::vector<std::uint8_t> queue_of;    // per client: RX queue of its requests
   std::vector<std::uint8_t> state;       // per client: 0 idle, 1 DISCOVER out, 2 REQUEST out
   std::vector<wire::Ipv4> offered;       // per client: address of the last OFFER
@@ -203,6 +205,10 @@ struct alignas(64) Generator {
   }
 
   void on_reply(rte_mbuf* m) noexcept {
+    // The NIC's part of TX checksum offload, done on the generator's core:
+    // the checksums are then verified by parse_frame like any other.
+    if (tx_checksum_offload && (m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM) != 0)
+      wire::complete_offloaded_checksums({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, m->l2_len);
     const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     const wire::Frame f = wire::parse_frame(pkt);
     wire::DhcpMessage& msg = discover->msg;   // scratch: the templates are never re-parsed
@@ -444,6 +450,7 @@ int pipeline(const Options& o) {
   gen.xid_offset = gen.discover->chaddr_offset - 28 + 4;
   gen.clients = o.clients;
   if (o.rx_checksum_offload) gen.rx_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  gen.tx_checksum_offload = o.tx_checksum_offload;
   gen.window = window;
   gen.queue_of.resize(o.clients);
   gen.state.assign(o.clients, 0);
@@ -481,6 +488,7 @@ int pipeline(const Options& o) {
   rc.server_address = bench::kServer;
   rc.hold_acks = durability == store::Durability::fsync;
   rc.ship_changes = st != nullptr;   // as the daemon: no store, no consumer
+  rc.assume_tx_checksum_offload = o.tx_checksum_offload;   // the generator is the NIC
   rc.held_acks = held_acks;
   engine::LeaseTableSizes table;
   const std::uint64_t per_shard = o.clients / o.workers + 1;
@@ -601,9 +609,10 @@ int pipeline(const Options& o) {
                   p + h != 0 ? busy_cpu(w) / static_cast<double>(p + h) : 0.0);
     per_worker += buf;
   }
-  std::printf("dorado-bench pipeline: %u worker(s), %u clients, durability %s, window %u, lcores %s, %ld CPUs%s\n",
+  std::printf("dorado-bench pipeline: %u worker(s), %u clients, durability %s, window %u, lcores %s, %ld CPUs%s%s\n",
               o.workers, o.clients, o.durability.c_str(), window, lcore_map.c_str(), sysconf(_SC_NPROCESSORS_ONLN),
-              o.rx_checksum_offload ? ", RX checksums marked good (as by NIC offload)" : "");
+              o.rx_checksum_offload ? ", RX checksums marked good (as by NIC offload)" : "",
+              o.tx_checksum_offload ? ", TX checksums completed by the generator (as by NIC offload)" : "");
   std::printf("  warm-up: %.2f s (every client one DORA)%s\n", warmup_s, warm ? "" : " TIMED OUT");
   std::printf("  steady state: %.2f s, %" PRIu64 " DORAs: %.0f DORA/s, %.0f DORA/s per worker\n", secs, dora,
               dora_s, dora_s / o.workers);
@@ -623,11 +632,11 @@ int pipeline(const Options& o) {
                 "\"dora_per_sec_per_core_capacity\":%.0f,\"generator_ns_per_dora\":%.1f,\"warmup_seconds\":%.3f,"
                 "\"dora_total\":%" PRIu64 ",\"acks_sent\":%" PRIu64 ",\"leases\":%" PRIu64
                 ",\"unexpected\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"drops\":%" PRIu64
-                ",\"store_records\":%" PRIu64 ",\"cpus\":%ld,\"lcores\":\"%s\",\"rx_checksum_offload\":%s}\n",
+                ",\"store_records\":%" PRIu64 ",\"cpus\":%ld,\"lcores\":\"%s\",\"rx_checksum_offload\":%s,\"tx_checksum_offload\":%s}\n",
                 o.workers, o.clients, o.durability.c_str(), secs, window, dora, dora_s, dora_s / o.workers, ns_pkt,
                 cpu_ns_pkt, busy_ns_pkt, wall_ns_pkt, capacity, gen_ns_dora, warmup_s, total, acks_sent, gen.leases, gen.unexpected, gen.malformed, gen.in_flight,
                 drops, store_records, sysconf(_SC_NPROCESSORS_ONLN), lcore_map.c_str(),
-                o.rx_checksum_offload ? "true" : "false");
+                o.rx_checksum_offload ? "true" : "false", o.tx_checksum_offload ? "true" : "false");
   }
   std::fflush(stdout);
 
@@ -670,6 +679,9 @@ int main(int argc, char** argv) {
   p->add_flag("--one-queue", o.one_queue, "all requests on RX queue 0 (as a NIC without RSS for DHCP): the other workers get theirs through the handoff rings");
   p->add_flag("--rx-checksum-offload", o.rx_checksum_offload,
               "mark requests as a NIC with RX checksum offload does (IPv4 and UDP checksums good): the workers do not sum them");
+  p->add_flag("--tx-checksum-offload", o.tx_checksum_offload,
+              "replies leave their IPv4 and UDP checksums to the NIC, as on a port with TX checksum offload; the "
+              "generator completes them as the NIC would (on its own core) before checking them");
   p->add_flag("--huge", o.huge, "use hugepages (default --no-huge)");
   p->add_flag("--json", o.json, "last line: one JSON object with the figures");
   CLI11_PARSE(app, argc, argv);

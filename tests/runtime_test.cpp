@@ -512,6 +512,49 @@ TEST_F(RuntimeTest, NicChecksumFlagsAreTrustedWhenGoodAndCheckedOtherwise) {
   EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
 }
 
+// With TX checksum offload (assumed here: net_ring has none) a reply leaves
+// with the NIC's flags and lengths and its checksums unfinished; completed as
+// the NIC does, it is a valid OFFER. Two workers on one queue: worker 1's
+// replies cross the handoff ring with their flags. An ARP reply asks for
+// nothing.
+TEST_F(RuntimeTest, TxChecksumOffloadLeavesTheChecksumsToTheNic) {
+  RingPort port(1, 1);
+  RuntimeConfig c = runtime_config(port, 2);
+  c.assume_tx_checksum_offload = true;
+  auto rt = start(c);
+  ASSERT_TRUE(rt);
+  EXPECT_NE(rt->describe().find("TX checksum offload assumed"), std::string::npos) << rt->describe();
+  constexpr unsigned kClients = 32;
+  const wire::VlanTag c_tag{wire::kEtherTypeVlan, 42};
+  for (unsigned i = 0; i < kClients; ++i)
+    inject(port.rx(), mbuf_of(i % 2 ? discover(client_mac(i), 1, {c_tag, {}}) : discover(client_mac(i))));
+  inject(port.rx(), mbuf_of(arp_request(kServer)));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == kClients + 1; }));
+  auto replies = port.take_replies();
+  unsigned offers = 0;
+  for (auto& r : replies) {
+    if (r.frame.kind == wire::FrameKind::arp) {
+      EXPECT_EQ(r.mbuf->ol_flags, 0u);
+      continue;
+    }
+    EXPECT_EQ(r.mbuf->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+    const std::size_t l2 = r.mbuf->l2_len;
+    EXPECT_TRUE(l2 == 14 || l2 == 18) << l2;
+    EXPECT_EQ(r.mbuf->l3_len, 20u);
+    EXPECT_EQ(r.frame.error, wire::Error::ipv4_bad_checksum) << "the IPv4 checksum is the NIC's";
+    ASSERT_TRUE(wire::complete_offloaded_checksums({r.bytes.data(), r.bytes.size()}, l2));
+    r.frame = wire::parse_frame(r.bytes);
+    ASSERT_EQ(r.frame.error, wire::Error::ok);
+    EXPECT_EQ(r.frame.eth.vlan_count, l2 == 18 ? 1 : 0);
+    EXPECT_NE(r.frame.udp.checksum, 0) << "verified by parse_frame";
+    EXPECT_EQ(r.dhcp_type(), wire::MessageType::offer);
+    ++offers;
+  }
+  EXPECT_EQ(offers, kClients);
+  EXPECT_GT(counter(*rt, "handed_in"), 0u) << "some replies came through the handoff ring";
+  expect_no_drops(*rt);
+}
+
 TEST_F(RuntimeTest, ArpAndPingForTheServerAddressAreAnswered) {
   RingPort port(1, 1);
   auto rt = start(runtime_config(port, 1));

@@ -61,6 +61,9 @@ struct RxMeta {
   Ipv4 ip_dst = 0;              // IPv4 destination (255.255.255.255 = broadcast)
   std::uint8_t vlan_count = 0;  // tags copied into the reply, outermost first
   std::array<wire::VlanTag, 2> vlans{};
+  // The reply leaves by a port with TX checksum offload: its checksums are
+  // left to the NIC (wire::Envelope::checksum_offload). Set by the runtime.
+  bool tx_checksum_offload = false;
 };
 
 // RxMeta from a parsed frame.

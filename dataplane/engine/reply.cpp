@@ -24,6 +24,7 @@ wire::Envelope envelope_of(const Decision& d, const RxMeta& rx) noexcept {
   env.ip_dst = d.ip_dst;
   env.src_port = wire::kPortBootps;
   env.dst_port = d.dst_port;
+  env.checksum_offload = rx.tx_checksum_offload;
   return env;
 }
 

@@ -79,6 +79,12 @@ struct RuntimeConfig {
   // count them (lease_changes) and drop them instead of copying 256 bytes
   // per change into the ring, and never wait for ring room.
   bool ship_changes = true;
+  // Ports with IPv4 + UDP TX checksum offload get replies whose checksums
+  // the NIC completes. True: treat every port as having it, for a test or
+  // benchmark whose receiver completes them as such a NIC would
+  // (wire::complete_offloaded_checksums); a real port without it would send
+  // bad checksums. Never set by dorado.
+  bool assume_tx_checksum_offload = false;
 };
 
 // Lease table sizes per shard for `workers` shards over `config`: room for

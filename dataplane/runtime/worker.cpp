@@ -23,6 +23,8 @@ namespace {
 constexpr unsigned kSweepBudget = 64;        // wheel buckets+entries per loop
 constexpr std::uint64_t kDrainUs = 100;      // TX buffer flush interval
 constexpr unsigned kSleepSliceUs = 10000;    // a stop request is seen within 10 ms
+constexpr std::uint8_t kIpv4Header = 20;        // replies carry no IPv4 options
+constexpr std::size_t kIpUdpHeaders = 28;
 constexpr std::size_t kPrefetchAhead = 2;       // packets ahead whose frame lines are prefetched
 constexpr std::size_t kMbufPrefetchAhead = 4;   // packets ahead whose mbuf header is prefetched
 constexpr std::uint16_t kPrefetchMaxBytes = 640;   // a DHCP frame's usual size, rounded up
@@ -94,9 +96,10 @@ Worker::~Worker() {
 void Worker::add_rx(std::uint16_t port, std::uint16_t queue) { rx_.emplace_back(port, queue); }
 
 std::string Worker::add_tx(std::uint16_t port, std::uint16_t queue, bool own, wire::MacAddr mac,
-                           rte_mempool* pool, unsigned tx_buffer) {
+                           rte_mempool* pool, unsigned tx_buffer, bool checksum_offload) {
   TxPort& t = tx_[port];
   t.queue = queue;
+  t.checksum_offload = checksum_offload;
   t.own = own;
   t.mac = mac;
   t.pool = pool;
@@ -358,6 +361,7 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
         wire::make_arp_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, tx.mac,
                              server_address_);
         ++tally_.arp_replies;
+        m->ol_flags = 0;   // RX flags must not be read as TX offload requests
         send(m);
         return;
       }
@@ -370,6 +374,7 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
         m->data_len = static_cast<std::uint16_t>(len);
         m->pkt_len = static_cast<std::uint32_t>(len);
         ++tally_.icmp_replies;
+        m->ol_flags = 0;
         send(m);
         return;
       }
@@ -430,7 +435,9 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
 void Worker::queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept {
   const unsigned slot = chunk_.count;
   chunk_.mbufs[slot] = m;
-  chunk_.metas[slot] = engine::rx_meta_of(f, tx_[m->port].mac, server_address_);
+  const TxPort& tx = tx_[m->port];
+  chunk_.metas[slot] = engine::rx_meta_of(f, tx.mac, server_address_);
+  chunk_.metas[slot].tx_checksum_offload = tx.checksum_offload;
   if (++chunk_.count == kChunk) serve_chunk();
 }
 
@@ -513,6 +520,15 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
   std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), scratch_.data(), r.length);
   m->data_len = static_cast<std::uint16_t>(r.length);
   m->pkt_len = static_cast<std::uint32_t>(r.length);
+  if (chunk_.metas[slot].tx_checksum_offload) {
+    // The reply's checksums are the NIC's: IPv4 header and UDP (the field
+    // holds the pseudo-header sum, wire::Envelope::checksum_offload).
+    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+    m->l2_len = static_cast<std::uint8_t>(r.dhcp_offset - kIpUdpHeaders);
+    m->l3_len = kIpv4Header;
+  } else {
+    m->ol_flags = 0;   // RX flags must not be read as TX offload requests
+  }
   if (hold_seq != 0)
     hold(m, hold_seq);
   else
@@ -583,8 +599,8 @@ bool Worker::room_for(unsigned requests) noexcept {
   return !hold_acks_ || held_count() + requests + chunk_.count <= held_.size();
 }
 
+// m->ol_flags are TX requests by now (the RX ones cleared or replaced).
 void Worker::send(rte_mbuf* m) noexcept {
-  m->ol_flags = 0;   // RX flags must not be read as TX offload requests
   const TxPort& t = tx_[m->port];
   if (!t.own) {
     hand_off(t.queue, tag_tx(m));

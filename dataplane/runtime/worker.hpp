@@ -45,6 +45,8 @@ struct PortState {
   wire::MacAddr mac;
   rte_mempool* pool = nullptr;
   std::uint64_t rx_checksum_offload = 0;   // RTE_ETH_RX_OFFLOAD_*_CKSUM enabled
+  bool tx_checksum_offload = false;        // IPv4 + UDP TX checksum offload enabled
+  bool tx_checksum_assumed = false;        // RuntimeConfig::assume_tx_checksum_offload
   bool configured = false;     // rte_eth_dev_configure called: close it at the end
   bool started = false;        // rte_eth_dev_start succeeded: stop it first
 };
@@ -121,9 +123,10 @@ class alignas(64) Worker {
   void add_rx(std::uint16_t port, std::uint16_t queue);
   // TX on `port`: own queue `queue` (TX buffer flushing at `tx_buffer`
   // packets, allocated on this worker's socket), or forward to worker
-  // `queue` (its owner). `pool` is the port's mempool.
+  // `queue` (its owner). `pool` is the port's mempool. `checksum_offload`:
+  // replies leave their IPv4 and UDP checksums to the NIC.
   std::string add_tx(std::uint16_t port, std::uint16_t queue, bool own, wire::MacAddr mac,
-                     rte_mempool* pool, unsigned tx_buffer);
+                     rte_mempool* pool, unsigned tx_buffer, bool checksum_offload = false);
   void connect_out(unsigned peer, rte_ring* ring);
   void connect_in(rte_ring* ring);
   void connect_changes(rte_ring* ring) { changes_ = ring; }
@@ -195,6 +198,7 @@ class alignas(64) Worker {
     rte_eth_dev_tx_buffer* buffer = nullptr;   // own queues only
     rte_mempool* pool = nullptr;               // for copies of unwritable mbufs
     wire::MacAddr mac;
+    bool checksum_offload = false;             // replies leave their checksums to the NIC
   };
 
   // The owned DHCP requests of the burst in progress, waiting for one

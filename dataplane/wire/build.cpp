@@ -240,15 +240,18 @@ std::size_t wrap_udp_frame(MutableBytes out, const Envelope& env,
   store_be16(ip + 10, 0);
   store_be32(ip + 12, env.ip_src);
   store_be32(ip + 16, env.ip_dst);
-  store_be16(ip + 10, ipv4_header_checksum(Bytes{ip, kIpv4Header}));
+  if (!env.checksum_offload) store_be16(ip + 10, ipv4_header_checksum(Bytes{ip, kIpv4Header}));
 
   std::uint8_t* const udp = ip + kIpv4Header;
   store_be16(udp, env.src_port);
   store_be16(udp + 2, env.dst_port);
   store_be16(udp + 4, static_cast<std::uint16_t>(udp_length));
   store_be16(udp + 6, 0);
-  if (env.udp_checksum)
+  if (env.checksum_offload) {
+    store_be16(udp + 6, udp_pseudo_header_sum(env.ip_src, env.ip_dst, udp_length));
+  } else if (env.udp_checksum) {
     store_be16(udp + 6, udp_checksum(env.ip_src, env.ip_dst, Bytes{udp, udp_length}));
+  }
   return hs + payload_length;
 }
 

@@ -51,6 +51,11 @@ struct Envelope {
   std::uint16_t src_port = kPortBootps;
   std::uint16_t dst_port = kPortBootpc;
   bool udp_checksum = true;             // false: leave 0 (allowed for IPv4)
+  // For a NIC with TX checksum offload (DPDK RTE_MBUF_F_TX_IP_CKSUM |
+  // RTE_MBUF_F_TX_UDP_CKSUM): the IPv4 header checksum is left 0 and the UDP
+  // field holds the pseudo-header sum (folded, not complemented), which the
+  // NIC completes over the datagram. Nothing of the payload is summed.
+  bool checksum_offload = false;
 };
 
 // BOOTP fixed fields. sname/file are written zeroed (dorado never overloads).

@@ -106,6 +106,32 @@ std::uint16_t udp_checksum(Ipv4 src, Ipv4 dst, Bytes udp) noexcept {
   return c == 0 ? 0xffff : c;
 }
 
+std::uint16_t udp_pseudo_header_sum(Ipv4 src, Ipv4 dst, std::size_t udp_length) noexcept {
+  std::uint32_t sum = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) + kIpProtoUdp +
+                      static_cast<std::uint32_t>(udp_length);
+  while (sum >> 16) sum = (sum & 0xffffu) + (sum >> 16);
+  return static_cast<std::uint16_t>(sum);
+}
+
+bool complete_offloaded_checksums(MutableBytes frame, std::size_t l2_len) noexcept {
+  if (frame.size() < l2_len + 28) return false;
+  std::uint8_t* const ip = frame.data() + l2_len;
+  const std::size_t ihl = (ip[0] & 0x0fu) * 4u;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != kIpProtoUdp) return false;
+  const std::size_t total = load_be16(ip + 2);
+  if (total < ihl + 8 || frame.size() < l2_len + total) return false;
+  std::uint8_t* const udp = ip + ihl;
+  const std::size_t udp_length = load_be16(udp + 4);
+  if (udp_length != total - ihl) return false;
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, ipv4_header_checksum(Bytes{ip, ihl}));
+  // The field holds the pseudo-header sum: summing the datagram with it in
+  // place gives the whole sum.
+  const std::uint16_t c = checksum_fold(checksum_add(0, Bytes{udp, udp_length}));
+  store_be16(udp + 6, c == 0 ? 0xffff : c);
+  return true;
+}
+
 Frame parse_frame(Bytes pkt, Verified verified) noexcept {
   Frame f;
   if (pkt.size() < kEthHeader) return fail(f, Error::eth_truncated);

@@ -116,5 +116,15 @@ std::uint16_t ipv4_header_checksum(Bytes hdr) noexcept;
 // UDP checksum over pseudo-header + `udp` (header and payload); the result is
 // what goes in the field (0 is sent as 0xffff per RFC 768).
 std::uint16_t udp_checksum(Ipv4 src, Ipv4 dst, Bytes udp) noexcept;
+// The IPv4 pseudo-header sum of a UDP datagram of `udp_length` bytes, folded
+// to 16 bits and not complemented: what a NIC with TX UDP checksum offload
+// expects in the checksum field (DPDK's rte_ipv4_phdr_cksum).
+std::uint16_t udp_pseudo_header_sum(Ipv4 src, Ipv4 dst, std::size_t udp_length) noexcept;
+// Completes what a NIC with TX checksum offload computes for the IPv4/UDP
+// frame at `frame` (l2_len: bytes before the IPv4 header): the IPv4 header
+// checksum, and the UDP checksum over the datagram whose field holds the
+// pseudo-header sum. For tests and for emulating such a NIC (dorado-bench).
+// False if the frame is not IPv4 + UDP of the lengths it claims.
+bool complete_offloaded_checksums(MutableBytes frame, std::size_t l2_len) noexcept;
 
 }  // namespace dorado::wire
