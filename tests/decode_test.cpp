@@ -434,6 +434,32 @@ TEST(DecodePacket, BrokenFramesOnDhcpPortsAreErrors) {
   EXPECT_EQ(decode_frame(captured(cut)).json["error"], "ipv4_truncated");
 }
 
+// A reply captured before a NIC with TX checksum offload (dpdk-dumpcap on
+// dorado's port) has its checksums still to be completed: decoded, and
+// marked. An IPv4 checksum of 0 without the UDP pseudo-header sum is an error.
+TEST(DecodePacket, RepliesLeftToTxChecksumOffloadAreDecodedAndMarked) {
+  wire::Envelope env = client_envelope();
+  env.vlan_count = 1;
+  env.vlans = {wire::VlanTag{wire::kEtherTypeVlan, 0x0007}};
+  env.checksum_offload = true;
+  const Buffer frame = build(env, client_bootp(), spec(wire::MessageType::offer));
+  const auto d = decode_frame(captured(frame));
+  ASSERT_EQ(d.verdict, Verdict::dhcp) << d.json;
+  EXPECT_EQ(d.json["checksums"], "left to the NIC (TX checksum offload)");
+  EXPECT_EQ(d.json["message_type"]["name"], "OFFER");
+
+  env.checksum_offload = false;
+  const auto plain = decode_frame(captured(build(env, client_bootp(), spec(wire::MessageType::offer))));
+  ASSERT_EQ(plain.verdict, Verdict::dhcp);
+  EXPECT_FALSE(plain.json.contains("checksums"));
+
+  Buffer not_pseudo = frame;
+  not_pseudo.at(18 + 20 + 7) ^= 0x01;   // UDP field: no longer the pseudo-header sum
+  const auto bad = decode_frame(captured(not_pseudo));
+  EXPECT_EQ(bad.verdict, Verdict::malformed);
+  EXPECT_EQ(bad.json["error"], "ipv4_bad_checksum");
+}
+
 TEST(DecodePacket, OtherTrafficIsSkipped) {
   // UDP to another port (DNS), with and without a broken checksum.
   wire::Envelope dns = client_envelope();

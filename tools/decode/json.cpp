@@ -375,9 +375,21 @@ Json option_json(const wire::DhcpMessage& m, std::uint8_t code) {
   return j;
 }
 
+// A reply captured on its way to a NIC with TX checksum offload (dpdk-dumpcap
+// on dorado's port): IPv4 checksum 0 and the pseudo-header sum in the UDP
+// field, for the NIC to complete. Such a frame is decoded, and says so.
+bool offload_pending(Bytes pkt, const wire::Frame& f) noexcept {
+  if (f.error != wire::Error::ipv4_bad_checksum) return false;
+  const wire::Frame g = wire::parse_frame(pkt, wire::Verified{true, true});
+  return g.error == wire::Error::ok && g.kind == wire::FrameKind::ipv4_udp &&
+         wire::load_be16(pkt.data() + g.eth.l3_offset + 10) == 0 &&
+         g.udp.checksum == wire::udp_pseudo_header_sum(g.ip.src, g.ip.dst, g.udp.length);
+}
+
 Decoded decode_frame(const CapturedFrame& cf) {
   const Bytes pkt{cf.data.data(), cf.data.size()};
-  const wire::Frame f = wire::parse_frame(pkt);
+  const bool offloaded = offload_pending(pkt, wire::parse_frame(pkt));
+  const wire::Frame f = wire::parse_frame(pkt, wire::Verified{offloaded, offloaded});
   if (f.error != wire::Error::ok) {
     if (!maybe_dhcp(f)) return {};
     return {Verdict::malformed, error_json(cf.number, f.error, 0)};
@@ -389,7 +401,9 @@ Decoded decode_frame(const CapturedFrame& cf) {
   const wire::DhcpMessage m = wire::parse_dhcp(f.udp_payload(pkt));
   if (m.error != wire::Error::ok)
     return {Verdict::malformed, error_json(cf.number, m.error, m.error_option)};
-  return {Verdict::dhcp, packet_json(cf, f, m)};
+  Json j = packet_json(cf, f, m);
+  if (offloaded) j["checksums"] = "left to the NIC (TX checksum offload)";
+  return {Verdict::dhcp, std::move(j)};
 }
 
 std::string to_line(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
