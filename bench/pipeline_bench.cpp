@@ -207,7 +207,7 @@ struct alignas(64) Generator {
   void on_reply(rte_mbuf* m) noexcept {
     // The NIC's part of TX checksum offload, done on the generator's core:
     // the checksums are then verified by parse_frame like any other.
-    if (tx_checksum_offload && (m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM) != 0)
+    if (tx_checksum_offload && (m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM)
       wire::complete_offloaded_checksums({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, m->l2_len);
     const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     const wire::Frame f = wire::parse_frame(pkt);

@@ -54,7 +54,8 @@ struct Envelope {
   // For a NIC with TX checksum offload (DPDK RTE_MBUF_F_TX_IP_CKSUM |
   // RTE_MBUF_F_TX_UDP_CKSUM): the IPv4 header checksum is left 0 and the UDP
   // field holds the pseudo-header sum (folded, not complemented), which the
-  // NIC completes over the datagram. Nothing of the payload is summed.
+  // NIC completes over the datagram. Nothing of the payload is summed. It
+  // overrides udp_checksum = false: the NIC always fills the UDP checksum.
   bool checksum_offload = false;
 };
 

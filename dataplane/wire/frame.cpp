@@ -114,12 +114,12 @@ std::uint16_t udp_pseudo_header_sum(Ipv4 src, Ipv4 dst, std::size_t udp_length) 
 }
 
 bool complete_offloaded_checksums(MutableBytes frame, std::size_t l2_len) noexcept {
-  if (frame.size() < l2_len + 28) return false;
+  if (l2_len > frame.size() || frame.size() - l2_len < 28) return false;
   std::uint8_t* const ip = frame.data() + l2_len;
   const std::size_t ihl = (ip[0] & 0x0fu) * 4u;
   if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != kIpProtoUdp) return false;
   const std::size_t total = load_be16(ip + 2);
-  if (total < ihl + 8 || frame.size() < l2_len + total) return false;
+  if (total < ihl + 8 || frame.size() - l2_len < total) return false;
   std::uint8_t* const udp = ip + ihl;
   const std::size_t udp_length = load_be16(udp + 4);
   if (udp_length != total - ihl) return false;
