@@ -273,7 +273,7 @@ void Shard::detach(std::uint32_t idx, Seconds) noexcept {
   alloc_.set_lease(s, kNil);   // give_back above is a no-op in a block we do not own
   set_state(l, LeaseState::unused);
   l.address = 0;
-  if (l.flags & kLeaseWithdrawn) --withdrawn_;
+  if (l.flags & kLeaseWithdrawn) counter_store(withdrawn_, withdrawn_ - 1);
   l.flags &= static_cast<std::uint8_t>(~(kLeaseForeign | kLeaseHold | kLeaseWithdrawn));
 }
 
@@ -786,7 +786,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
   ReconfigureStats st;
   std::swap(alloc_, fresh);   // `fresh` now holds the old allocator, for the caller to free
   config_ = &next;
-  withdrawn_ = 0;
+  counter_store(withdrawn_, std::uint32_t{0});
   // Two passes: first every record that holds its address (so that history
   // never takes an address a lease holds), then inactive history.
   for (int pass = 0; pass < 2; ++pass) {
@@ -853,7 +853,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
       // Withdrawn: kept until it expires, renewed never.
       l.flags |= kLeaseForeign | kLeaseWithdrawn;
       alloc_.set_lease(slot, i);
-      ++withdrawn_;
+      counter_store(withdrawn_, withdrawn_ + 1);
       ++st.withdrawn;
     }
   }

@@ -296,7 +296,8 @@ class alignas(64) Shard {
   };
   ReconfigureStats reconfigure(const CompiledConfig& next, Allocator& fresh) noexcept;
   // Withdrawn leases currently in the table (kLeaseWithdrawn). O(1).
-  std::uint32_t withdrawn_leases() const noexcept { return withdrawn_; }
+  // Any thread (relaxed; the runtime's telemetry reads it).
+  std::uint32_t withdrawn_leases() const noexcept { return counter_read(withdrawn_); }
 
   // Undoes a `foreign` restore (when restore_hold failed on the block
   // owner): drops the client's foreign record on lease.address, if it is
@@ -333,7 +334,7 @@ class alignas(64) Shard {
   void clear_changes() noexcept { change_count_ = 0; }
 
   // For the runtime's own refusals (e.g. build_reply failing).
-  void count(DropReason r) noexcept { ++counters_.drops[static_cast<std::size_t>(r)]; }
+  void count(DropReason r) noexcept { counter_add(counters_.drops[static_cast<std::size_t>(r)]); }
   const ShardCounters& counters() const noexcept { return counters_; }
   // Lease records by state, indexed by LeaseState (unused is always 0):
   // kept exact at every transition, O(1). Owning lcore only (the runtime
@@ -445,7 +446,7 @@ class alignas(64) Shard {
   // hostname only when asked), seq and op unset: what emit() journals and
   // what the control API shows.
   LeaseChange change_of(std::uint32_t idx, bool with_hostname) const noexcept;
-  void bump(Event e) noexcept { ++counters_.events[static_cast<std::size_t>(e)]; }
+  void bump(Event e) noexcept { counter_add(counters_.events[static_cast<std::size_t>(e)]); }
   // Every change of Lease::state goes through here (state_counts_).
   void set_state(Lease& l, LeaseState s) noexcept {
     if (l.state != LeaseState::unused) --state_counts_[static_cast<std::size_t>(l.state)];

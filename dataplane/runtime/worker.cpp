@@ -850,14 +850,18 @@ WorkerSnapshot Worker::snapshot() const {
   for (std::size_t i = 1; i < wire::kErrorCount; ++i)
     add("wire." + std::string(wire::error_name(static_cast<wire::Error>(i))),
         counters_.wire_errors[i].get());
-  // Shard counters are plain words written by the worker; see engine/counters.hpp.
+  // Shard counters: words the worker writes, read here relaxed (engine/counters.hpp).
   const engine::ShardCounters& c = shard_->counters();
-  for (std::size_t i = 1; i < engine::kDropCount; ++i)
-    add("engine.drop." + std::string(engine::drop_name(static_cast<engine::DropReason>(i))), c.drops[i]);
-  for (std::size_t i = 0; i < engine::kEventCount; ++i)
-    add("engine." + std::string(engine::event_name(static_cast<engine::Event>(i))), c.events[i]);
-  // A gauge (plain word of the worker, like the shard counters above): leases
-  // a reload left outside every pool, kept until they expire.
+  for (std::size_t i = 1; i < engine::kDropCount; ++i) {
+    const auto r = static_cast<engine::DropReason>(i);
+    add("engine.drop." + std::string(engine::drop_name(r)), c.drop(r));
+  }
+  for (std::size_t i = 0; i < engine::kEventCount; ++i) {
+    const auto e = static_cast<engine::Event>(i);
+    add("engine." + std::string(engine::event_name(e)), c.event(e));
+  }
+  // A gauge (a word of the worker, like the shard counters above): leases a
+  // reload left outside every pool, kept until they expire.
   add("engine.leases_outside_pools", shard_->withdrawn_leases());
   return s;
 }
