@@ -99,18 +99,16 @@ std::uint16_t ipv4_header_checksum(Bytes hdr) noexcept {
   return checksum_fold(checksum_add(0, hdr));
 }
 
-std::uint16_t udp_checksum(Ipv4 src, Ipv4 dst, Bytes udp) noexcept {
-  std::uint32_t sum = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
-                      kIpProtoUdp + static_cast<std::uint32_t>(udp.size());
-  const std::uint16_t c = checksum_fold(checksum_add(sum, udp));
-  return c == 0 ? 0xffff : c;
-}
-
 std::uint16_t udp_pseudo_header_sum(Ipv4 src, Ipv4 dst, std::size_t udp_length) noexcept {
   std::uint32_t sum = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) + kIpProtoUdp +
                       static_cast<std::uint32_t>(udp_length);
   while (sum >> 16) sum = (sum & 0xffffu) + (sum >> 16);
   return static_cast<std::uint16_t>(sum);
+}
+
+std::uint16_t udp_checksum(Ipv4 src, Ipv4 dst, Bytes udp) noexcept {
+  const std::uint16_t c = checksum_fold(checksum_add(udp_pseudo_header_sum(src, dst, udp.size()), udp));
+  return c == 0 ? 0xffff : c;
 }
 
 bool complete_offloaded_checksums(MutableBytes frame, std::size_t l2_len) noexcept {
@@ -125,10 +123,8 @@ bool complete_offloaded_checksums(MutableBytes frame, std::size_t l2_len) noexce
   if (udp_length != total - ihl) return false;
   store_be16(ip + 10, 0);
   store_be16(ip + 10, ipv4_header_checksum(Bytes{ip, ihl}));
-  // The field holds the pseudo-header sum: summing the datagram with it in
-  // place gives the whole sum.
-  const std::uint16_t c = checksum_fold(checksum_add(0, Bytes{udp, udp_length}));
-  store_be16(udp + 6, c == 0 ? 0xffff : c);
+  store_be16(udp + 6, 0);   // (it held the pseudo-header sum, which udp_checksum adds)
+  store_be16(udp + 6, udp_checksum(load_be32(ip + 12), load_be32(ip + 16), Bytes{udp, udp_length}));
   return true;
 }
 
@@ -206,10 +202,9 @@ Frame parse_frame(Bytes pkt, Verified verified) noexcept {
   if (f.udp.length < kUdpHeader || f.udp.length > l4_len) return fail(f, Error::udp_bad_length);
   if (f.udp.checksum != 0 && !verified.udp_checksum) {
     const Bytes seg = pkt.subspan(l4, f.udp.length);
-    const std::uint32_t pseudo = (f.ip.src >> 16) + (f.ip.src & 0xffffu) + (f.ip.dst >> 16) +
-                                 (f.ip.dst & 0xffffu) + kIpProtoUdp + f.udp.length;
     // A correct segment sums (with its checksum field) to 0xffff.
-    if (checksum_fold(checksum_add(pseudo, seg)) != 0) return fail(f, Error::udp_bad_checksum);
+    if (checksum_fold(checksum_add(udp_pseudo_header_sum(f.ip.src, f.ip.dst, f.udp.length), seg)) != 0)
+      return fail(f, Error::udp_bad_checksum);
   }
   f.udp.payload_offset = static_cast<std::uint16_t>(l4 + kUdpHeader);
   f.udp.payload_length = static_cast<std::uint16_t>(f.udp.length - kUdpHeader);
