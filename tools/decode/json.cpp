@@ -375,21 +375,29 @@ Json option_json(const wire::DhcpMessage& m, std::uint8_t code) {
   return j;
 }
 
+namespace {
+
 // A reply captured on its way to a NIC with TX checksum offload (dpdk-dumpcap
 // on dorado's port): IPv4 checksum 0 and the pseudo-header sum in the UDP
-// field, for the NIC to complete. Such a frame is decoded, and says so.
-bool offload_pending(Bytes pkt, const wire::Frame& f) noexcept {
-  if (f.error != wire::Error::ipv4_bad_checksum) return false;
+// field, for the NIC to complete. For such a frame (`f` refused it for its
+// IPv4 checksum), the frame parsed without its checksums; else nullopt.
+std::optional<wire::Frame> offload_pending(Bytes pkt, const wire::Frame& f) noexcept {
+  if (f.error != wire::Error::ipv4_bad_checksum) return std::nullopt;
   const wire::Frame g = wire::parse_frame(pkt, wire::Verified{true, true});
-  return g.error == wire::Error::ok && g.kind == wire::FrameKind::ipv4_udp &&
-         wire::load_be16(pkt.data() + g.eth.l3_offset + 10) == 0 &&
-         g.udp.checksum == wire::udp_pseudo_header_sum(g.ip.src, g.ip.dst, g.udp.length);
+  if (g.error == wire::Error::ok && g.kind == wire::FrameKind::ipv4_udp &&
+      wire::load_be16(pkt.data() + g.eth.l3_offset + 10) == 0 &&
+      g.udp.checksum == wire::udp_pseudo_header_sum(g.ip.src, g.ip.dst, g.udp.length))
+    return g;
+  return std::nullopt;
 }
+
+}  // namespace
 
 Decoded decode_frame(const CapturedFrame& cf) {
   const Bytes pkt{cf.data.data(), cf.data.size()};
-  const bool offloaded = offload_pending(pkt, wire::parse_frame(pkt));
-  const wire::Frame f = wire::parse_frame(pkt, wire::Verified{offloaded, offloaded});
+  wire::Frame f = wire::parse_frame(pkt);
+  const std::optional<wire::Frame> offloaded = offload_pending(pkt, f);
+  if (offloaded) f = *offloaded;
   if (f.error != wire::Error::ok) {
     if (!maybe_dhcp(f)) return {};
     return {Verdict::malformed, error_json(cf.number, f.error, 0)};
