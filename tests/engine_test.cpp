@@ -270,6 +270,29 @@ class EngineTest : public ::testing::Test {
       cached.resize(c.length);
       EXPECT_EQ(cached, r->bytes) << "ReplyCache and build_reply differ (pass " << pass << ")";
     }
+    // And the worker's way, over the request in its own buffer (an mbuf's
+    // 2 KiB): the request parsed from that buffer, the reply written over
+    // it. In a buffer one byte short, nothing is written.
+    for (const bool room : {true, false}) {
+      std::vector<std::uint8_t> frame(room ? 2048 : r->built.length - 1);
+      if (frame.size() < last_->bytes.size()) continue;
+      std::memcpy(frame.data(), last_->bytes.data(), last_->bytes.size());
+      const std::vector<std::uint8_t> request(frame);
+      const wire::Frame f = wire::parse_frame({frame.data(), last_->bytes.size()});
+      auto msg = std::make_unique<wire::DhcpMessage>();
+      EXPECT_EQ(msg->parse(f.udp_payload({frame.data(), last_->bytes.size()})), wire::Error::ok);
+      std::vector<std::uint8_t> scratch(2048);
+      const wire::BuildResult c = replies_.build_over(shard_->config(), d, *msg, last_->rx, frame, scratch);
+      if (!room) {
+        EXPECT_EQ(c.error, wire::Error::buffer_too_small);
+        EXPECT_EQ(frame, request) << "a reply that does not fit wrote over its request";
+        continue;
+      }
+      EXPECT_EQ(c.error, r->built.error);
+      EXPECT_EQ(c.dhcp_offset, r->built.dhcp_offset);
+      frame.resize(c.length);
+      EXPECT_EQ(frame, r->bytes) << "the reply written over its request differs from build_reply's";
+    }
     r->frame = wire::parse_frame(r->bytes);
     EXPECT_EQ(r->frame.error, wire::Error::ok);
     EXPECT_EQ(r->msg.parse(r->frame.udp_payload(r->bytes)), wire::Error::ok);

@@ -440,7 +440,10 @@ Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) no
   std::array<const KeyResult*, kMaxBurst> keys;
   for (std::uint32_t i = 0; i < out.count; ++i) {
     keys[i] = burst[i].key;
-    if (keys[i] == nullptr) keys[i] = &(computed[i] = client_key_of(*burst[i].msg));
+    if (keys[i] == nullptr) {
+      set_client_key(computed[i], *burst[i].msg);
+      keys[i] = &computed[i];
+    }
   }
   for (std::uint32_t i = 0; i < out.count; ++i)
     if (keys[i]->status == KeyStatus::ok) table_.touch_record(keys[i]->key.hash);

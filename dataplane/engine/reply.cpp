@@ -216,33 +216,69 @@ const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, 
   return e.state == State::usable ? &e : nullptr;
 }
 
-wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision& d,
-                                    const wire::DhcpMessage& request, const RxMeta& rx,
-                                    wire::MutableBytes out) noexcept {
+wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const Decision& d,
+                                           const wire::DhcpMessage& request, const RxMeta& rx,
+                                           wire::MutableBytes out, bool in_place) noexcept {
+  constexpr wire::BuildResult kGeneric{wire::Error::mandatory_too_large, 0, 0};
   const wire::Bytes prl = request.parameter_request_list();
   const std::optional<wire::Bytes> client_id = request.client_id();
   // An empty client-id is echoed as "61 0" by build_reply; EncodedOptionsSpec
   // takes empty as "none", so such a client goes the generic way.
-  const bool odd_client_id = client_id && client_id->empty();
-  if (const Entry* e = odd_client_id ? nullptr : usable_entry(config, d, prl, client_id.has_value())) {
-    const std::array<wire::Patch32, 3> patches{{{e->lease_at[0], d.lease_time},
-                                                {e->lease_at[1], d.t1},
-                                                {e->lease_at[2], d.t2}}};
-    wire::EncodedOptionsSpec spec;
-    spec.type = d.type;
-    spec.server_id = d.server_id;
-    spec.encoded = wire::Bytes{e->block.data(), e->block_len};
-    if (d.lease_options) spec.patches = patches;
-    if (client_id) spec.client_id = *client_id;
-    if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
-    spec.max_message_size = request.max_message_size().value_or(0);
-    const wire::BuildResult r =
-        wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
-    if (r.error != wire::Error::mandatory_too_large) return r;
-    // Over option 57's size: the generic way drops optional options to fit.
+  if (client_id && client_id->empty()) return kGeneric;
+  const Entry* e = usable_entry(config, d, prl, client_id.has_value());
+  if (e == nullptr) return kGeneric;
+  const std::array<wire::Patch32, 3> patches{{{e->lease_at[0], d.lease_time},
+                                              {e->lease_at[1], d.t1},
+                                              {e->lease_at[2], d.t2}}};
+  wire::EncodedOptionsSpec spec;
+  spec.type = d.type;
+  spec.server_id = d.server_id;
+  spec.encoded = wire::Bytes{e->block.data(), e->block_len};
+  if (d.lease_options) spec.patches = patches;
+  if (client_id) spec.client_id = *client_id;
+  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  spec.max_message_size = request.max_message_size().value_or(0);
+  // Written over the request: 61 and 82 are echoed after the head and the
+  // cached block, which may already cover them. One option instance each
+  // (255 bytes) is kept aside; longer ones (concatenated) go the generic way.
+  std::array<std::uint8_t, 255> id_copy, rai_copy;
+  if (in_place) {
+    if (spec.client_id.size() > id_copy.size() || spec.relay_agent_info.size() > rai_copy.size())
+      return kGeneric;
+    if (!spec.client_id.empty()) {
+      std::memcpy(id_copy.data(), spec.client_id.data(), spec.client_id.size());
+      spec.client_id = wire::Bytes{id_copy.data(), spec.client_id.size()};
+    }
+    if (!spec.relay_agent_info.empty()) {
+      std::memcpy(rai_copy.data(), spec.relay_agent_info.data(), spec.relay_agent_info.size());
+      spec.relay_agent_info = wire::Bytes{rai_copy.data(), spec.relay_agent_info.size()};
+    }
   }
+  // Over option 57's size (mandatory_too_large): the generic way drops
+  // optional options to fit.
+  return wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
+}
+
+wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision& d,
+                                    const wire::DhcpMessage& request, const RxMeta& rx,
+                                    wire::MutableBytes out) noexcept {
+  const wire::BuildResult r = build_cached(config, d, request, rx, out, false);
+  if (r.error != wire::Error::mandatory_too_large) return r;
   ++stats_.generic;
   return build_reply(config, d, request, rx, out);
+}
+
+wire::BuildResult ReplyCache::build_over(const CompiledConfig& config, const Decision& d,
+                                         const wire::DhcpMessage& request, const RxMeta& rx,
+                                         wire::MutableBytes frame, wire::MutableBytes scratch) noexcept {
+  const wire::BuildResult r = build_cached(config, d, request, rx, frame, true);
+  if (r.error != wire::Error::mandatory_too_large) return r;
+  ++stats_.generic;
+  const wire::BuildResult g = build_reply(config, d, request, rx, scratch);
+  if (g.error != wire::Error::ok) return g;
+  if (g.length > frame.size()) return {wire::Error::buffer_too_small, 0, 0};
+  std::memcpy(frame.data(), scratch.data(), g.length);
+  return g;
 }
 
 }  // namespace dorado::engine

@@ -50,6 +50,17 @@ class ReplyCache {
                           const wire::DhcpMessage& request, const RxMeta& rx,
                           wire::MutableBytes out) noexcept;
 
+  // The same reply written over its request (the worker's way: the reply
+  // goes out in the request's mbuf). `frame` starts where the request's
+  // frame does and holds it (`request` was parsed from it) plus the room
+  // after it. The cached way writes straight into `frame`: of the request's
+  // bytes only 61 and 82 are still read once writing has begun, so they are
+  // copied aside first. The generic way builds in `scratch` and copies.
+  // buffer_too_small: the reply does not fit `frame` (nothing is written).
+  wire::BuildResult build_over(const CompiledConfig& config, const Decision& d,
+                               const wire::DhcpMessage& request, const RxMeta& rx,
+                               wire::MutableBytes frame, wire::MutableBytes scratch) noexcept;
+
   void clear() noexcept;
   const Stats& stats() const noexcept { return stats_; }
 
@@ -67,6 +78,11 @@ class ReplyCache {
     std::array<std::uint8_t, kMaxBlock> block{};
   };
 
+  // The cached way; error mandatory_too_large when the reply must go the
+  // generic way (not usable, or over option 57's size).
+  wire::BuildResult build_cached(const CompiledConfig& config, const Decision& d,
+                                 const wire::DhcpMessage& request, const RxMeta& rx,
+                                 wire::MutableBytes out, bool in_place) noexcept;
   const Entry* usable_entry(const CompiledConfig& config, const Decision& d, wire::Bytes prl,
                             bool client_id_sent) noexcept;
   void fill(Entry& e, const CompiledConfig& config, std::uint32_t subnet, const Decision& d,

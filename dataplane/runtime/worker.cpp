@@ -396,7 +396,7 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
       // Requests without a usable key are refused (and counted) by our shard.
       // The key goes with the request: handle_burst() does not hash it again.
       engine::KeyResult& key = chunk_.keys[chunk_.count];
-      key = engine::client_key_of(msg);
+      engine::set_client_key(key, msg);
       const unsigned owner = key.status == engine::KeyStatus::ok
                                  ? engine::shard_for_hash(key.key.hash, peers_)
                                  : index_;
@@ -427,7 +427,7 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
     rte_pktmbuf_free(m);   // cannot happen: counted when first parsed
     return;
   }
-  chunk_.keys[chunk_.count] = engine::client_key_of(chunk_.msgs[chunk_.count]);
+  engine::set_client_key(chunk_.keys[chunk_.count], chunk_.msgs[chunk_.count]);
   queue_owned(m, f);
 }
 
@@ -500,24 +500,23 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
     rte_pktmbuf_free(m);
     return;
   }
-  // The request's bytes are the reply's inputs (chaddr, 82, 55), so the reply
-  // is built beside them and then copied over them: one ~350-byte memcpy.
-  const wire::BuildResult r = replies_.build(shard_->config(), d, chunk_.msgs[slot], chunk_.metas[slot],
-                                             {scratch_.data(), scratch_.size()});
+  // The reply is written over the request in its own mbuf: the frame starts
+  // where the request's did (data_off: the PMD's headroom, minus 4 if a VLAN
+  // tag was put back), the room is what follows in this mbuf's buffer.
+  const wire::BuildResult r = replies_.build_over(
+      shard_->config(), d, chunk_.msgs[slot], chunk_.metas[slot],
+      {rte_pktmbuf_mtod(m, std::uint8_t*), static_cast<std::size_t>(m->buf_len - m->data_off)},
+      {scratch_.data(), scratch_.size()});
+  if (r.error == wire::Error::buffer_too_small) {
+    drop(Drop::reply_too_large);
+    rte_pktmbuf_free(m);
+    return;
+  }
   if (r.error != wire::Error::ok) {
     shard_->count(engine::DropReason::reply_build_failed);
     rte_pktmbuf_free(m);
     return;
   }
-  // The frame starts where the request did (data_off: the PMD's headroom,
-  // minus 4 if a VLAN tag was put back); the room is what follows in this
-  // mbuf's own buffer.
-  if (r.length > static_cast<std::size_t>(m->buf_len - m->data_off)) {
-    drop(Drop::reply_too_large);
-    rte_pktmbuf_free(m);
-    return;
-  }
-  std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), scratch_.data(), r.length);
   m->data_len = static_cast<std::uint16_t>(r.length);
   m->pkt_len = static_cast<std::uint32_t>(r.length);
   if (chunk_.metas[slot].tx_checksum_offload) {
