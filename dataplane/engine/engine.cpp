@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 
 namespace dorado::engine {
 
@@ -200,14 +201,23 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
     return;
   }
   LeaseChange& ch = changes_[change_count_++];
-  ch = change_of(idx, op == LeaseOp::commit);
+  write_change(ch, idx, op == LeaseOp::commit);
   ch.seq = next_seq_++;
   ch.op = op;
 }
 
 LeaseChange Shard::change_of(std::uint32_t idx, bool with_hostname) const noexcept {
+  LeaseChange ch;
+  write_change(ch, idx, with_hostname);
+  return ch;
+}
+
+// Written where it stays (emit: the change log slot): a LeaseChange built
+// aside and then copied was 256 bytes loaded back right after its fields
+// were stored (store-forwarding stalls, ~5% of a worker's samples).
+void Shard::write_change(LeaseChange& ch, std::uint32_t idx, bool with_hostname) const noexcept {
   const Lease& l = table_.at(idx);
-  LeaseChange ch{};
+  std::memset(static_cast<void*>(&ch), 0, sizeof ch);   // trivially copyable (lease.hpp)
   const wire::Bytes key = table_.key(idx);
   ch.key_len = static_cast<std::uint8_t>(key.size());
   if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());
@@ -221,7 +231,6 @@ LeaseChange Shard::change_of(std::uint32_t idx, bool with_hostname) const noexce
   ch.expires = l.expires;
   ch.chaddr = l.chaddr;
   ch.shard = static_cast<std::uint16_t>(id_.index);
-  return ch;
 }
 
 // Applies a due expiry the sweep has not reached yet, so a lookup never acts
@@ -447,8 +456,12 @@ Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) no
   }
   for (std::uint32_t i = 0; i < out.count; ++i)
     if (keys[i]->status == KeyStatus::ok) table_.touch_record(keys[i]->key.hash);
+  // Constructed in place (no temporary): copying a returned Decision loaded
+  // it back in words its fields had just been stored in narrower pieces
+  // (a store-forwarding stall, ~20% of handle_burst's samples).
+  static_assert(std::is_trivially_destructible_v<Decision>);
   for (std::uint32_t i = 0; i < out.count; ++i)
-    out.decisions[i] = decide(*burst[i].msg, *burst[i].rx, now, *keys[i]);
+    new (&out.decisions[i]) Decision(decide(*burst[i].msg, *burst[i].rx, now, *keys[i]));
   return out;
 }
 

@@ -446,6 +446,7 @@ class alignas(64) Shard {
   // hostname only when asked), seq and op unset: what emit() journals and
   // what the control API shows.
   LeaseChange change_of(std::uint32_t idx, bool with_hostname) const noexcept;
+  void write_change(LeaseChange& ch, std::uint32_t idx, bool with_hostname) const noexcept;
   void bump(Event e) noexcept { counter_add(counters_.events[static_cast<std::size_t>(e)]); }
   // Every change of Lease::state goes through here (state_counts_).
   void set_state(Lease& l, LeaseState s) noexcept {

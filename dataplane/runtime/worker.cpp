@@ -11,6 +11,8 @@
 #include <bit>
 #include <cstring>
 #include <ctime>
+#include <new>
+#include <type_traits>
 #include <utility>
 
 #include "engine/client_key.hpp"
@@ -436,7 +438,10 @@ void Worker::queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept {
   const unsigned slot = chunk_.count;
   chunk_.mbufs[slot] = m;
   const TxPort& tx = tx_[m->port];
-  chunk_.metas[slot] = engine::rx_meta_of(f, tx.mac, server_address_);
+  // Constructed in place, like the engine's decisions: a returned struct
+  // copied into the slot is loaded back right after it was stored.
+  static_assert(std::is_trivially_destructible_v<engine::RxMeta>);
+  new (&chunk_.metas[slot]) engine::RxMeta(engine::rx_meta_of(f, tx.mac, server_address_));
   chunk_.metas[slot].tx_checksum_offload = tx.checksum_offload;
   if (++chunk_.count == kChunk) serve_chunk();
 }
