@@ -5,6 +5,8 @@
 #include <bitset>
 #include <cstring>
 
+#include <emmintrin.h>   // SSE2: baseline on x86-64
+
 namespace dorado::wire {
 
 namespace {
@@ -97,7 +99,15 @@ void order_options(const DhcpOptionsSpec& spec, Ordered& ord) noexcept {
 // where the next option goes.
 std::uint8_t* write_head(std::uint8_t* base, const BootpFields& bootp, MessageType type,
                          Ipv4 server_id) noexcept {
-  std::memset(base, 0, kFixedWithCookie);
+  // Fifteen 16-byte stores: for a memset of 240 bytes GCC emits rep stos,
+  // microcoded, which held half of write_head's samples in the pipeline's
+  // worker. The empty asm hides that the value is zero, or GCC would see a
+  // memset in this loop and emit rep stos again.
+  static_assert(kFixedWithCookie % 16 == 0);
+  __m128i zero = _mm_setzero_si128();
+  asm("" : "+x"(zero));
+  for (std::size_t i = 0; i < kFixedWithCookie; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(base + i), zero);
   base[0] = bootp.op;
   base[1] = bootp.htype;
   base[2] = bootp.hlen;
