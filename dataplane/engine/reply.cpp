@@ -1,7 +1,9 @@
 // Reply serialisation: build_reply() (every reply, option by option) and
 // ReplyCache (the same bytes from options encoded once per subnet and 55).
 #include <algorithm>
+#include <bit>
 #include <bitset>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -28,18 +30,29 @@ wire::Envelope envelope_of(const Decision& d, const RxMeta& rx) noexcept {
   return env;
 }
 
+// The BOOTP fields of the reply. wire::build_* read op..hops as one word and
+// chaddr as one 16-byte copy, so they are stored that way here: a load that
+// spans several narrower stores still in the store buffer cannot take its
+// bytes from them and waits until they, and every store before them (the
+// previous reply's, to its mbuf), have reached the cache. Stored byte by byte
+// these two were most of write_head's samples in the pipeline's worker.
 wire::BootpFields bootp_of(const Decision& d, const wire::DhcpMessage& request) noexcept {
+  static_assert(std::endian::native == std::endian::little);
+  static_assert(offsetof(wire::BootpFields, op) == 0 && offsetof(wire::BootpFields, htype) == 1 &&
+                offsetof(wire::BootpFields, hlen) == 2 && offsetof(wire::BootpFields, hops) == 3);
   wire::BootpFields b;
-  b.op = 2;
-  b.htype = request.htype;
-  b.hlen = request.hlen;
+  const std::uint32_t head = 2u | std::uint32_t{request.htype} << 8 | std::uint32_t{request.hlen} << 16;
+  std::memcpy(reinterpret_cast<unsigned char*>(&b), &head, 4);   // op 2, htype, hlen, hops 0
   b.xid = request.xid;
   b.flags = d.flags;
   b.ciaddr = d.ciaddr;
   b.yiaddr = d.yiaddr;
   b.giaddr = request.giaddr;
-  std::memcpy(b.chaddr.data(), request.chaddr_field.data(),
-              std::min(request.chaddr_field.size(), b.chaddr.size()));
+  if (request.chaddr_field.size() == b.chaddr.size())   // always, once parsed
+    std::memcpy(b.chaddr.data(), request.chaddr_field.data(), b.chaddr.size());
+  else
+    std::memcpy(b.chaddr.data(), request.chaddr_field.data(),
+                std::min(request.chaddr_field.size(), b.chaddr.size()));
   return b;
 }
 
