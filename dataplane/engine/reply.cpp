@@ -272,26 +272,35 @@ wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const D
   return wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
 }
 
+// Both return one named result (built in the caller's object): copying
+// build_cached's result out loaded 16 bytes its fields had just been stored
+// in, narrower (a store-forwarding stall: 80% of build_over's samples).
 wire::BuildResult ReplyCache::build(const CompiledConfig& config, const Decision& d,
                                     const wire::DhcpMessage& request, const RxMeta& rx,
                                     wire::MutableBytes out) noexcept {
-  const wire::BuildResult r = build_cached(config, d, request, rx, out, false);
-  if (r.error != wire::Error::mandatory_too_large) return r;
-  ++stats_.generic;
-  return build_reply(config, d, request, rx, out);
+  wire::BuildResult r = build_cached(config, d, request, rx, out, false);
+  if (r.error == wire::Error::mandatory_too_large) {
+    ++stats_.generic;
+    r = build_reply(config, d, request, rx, out);
+  }
+  return r;
 }
 
 wire::BuildResult ReplyCache::build_over(const CompiledConfig& config, const Decision& d,
                                          const wire::DhcpMessage& request, const RxMeta& rx,
                                          wire::MutableBytes frame, wire::MutableBytes scratch) noexcept {
-  const wire::BuildResult r = build_cached(config, d, request, rx, frame, true);
-  if (r.error != wire::Error::mandatory_too_large) return r;
-  ++stats_.generic;
-  const wire::BuildResult g = build_reply(config, d, request, rx, scratch);
-  if (g.error != wire::Error::ok) return g;
-  if (g.length > frame.size()) return {wire::Error::buffer_too_small, 0, 0};
-  std::memcpy(frame.data(), scratch.data(), g.length);
-  return g;
+  wire::BuildResult r = build_cached(config, d, request, rx, frame, true);
+  if (r.error == wire::Error::mandatory_too_large) {
+    ++stats_.generic;
+    r = build_reply(config, d, request, rx, scratch);
+    if (r.error == wire::Error::ok) {
+      if (r.length <= frame.size())
+        std::memcpy(frame.data(), scratch.data(), r.length);
+      else
+        r = {wire::Error::buffer_too_small, 0, 0};
+    }
+  }
+  return r;
 }
 
 }  // namespace dorado::engine
