@@ -8,6 +8,13 @@
 //       in bursts; the benchmark thread dequeues in bursts (real time): what
 //       moving the ring's head/tail lines between cores costs per packet.
 //       On a machine with fewer than 2 free CPUs it measures the scheduler.
+//   BM_CacheLinePingPong          two threads pass a counter back and forth,
+//       each writing its own cache line and spinning on the other's (real
+//       time, t/round_trip): twice the time one written line takes to reach
+//       the other core. The floor under every line of a frame that crosses
+//       between the generator's CPU and the worker's in `dorado-bench
+//       pipeline` (and a real NIC's DMA writes do not cross that way: they
+//       land in the last-level cache). Needs 2 free CPUs.
 //   BM_ChangeRing/burst           rte_ring_sp_enqueue_burst_elem of
 //       engine::LeaseChange records (the worker -> control ring, 4 records
 //       per request at most) and the control thread's dequeue, one thread.
@@ -111,6 +118,35 @@ void BM_HandoffRingCrossThread(benchmark::State& state) {
   per_entry(state, moved);
 }
 
+void BM_CacheLinePingPong(benchmark::State& state) {
+  struct alignas(64) Line {
+    std::atomic<std::uint64_t> v{0};
+  };
+  Line ping, pong;
+  std::atomic<bool> stop{false};
+  std::thread partner([&] {
+    std::uint64_t seen = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const std::uint64_t v = ping.v.load(std::memory_order_acquire);
+      if (v != seen) {
+        seen = v;
+        pong.v.store(v, std::memory_order_release);
+      }
+    }
+  });
+  std::uint64_t trips = 0;
+  for (auto _ : state) {
+    ++trips;
+    ping.v.store(trips, std::memory_order_release);
+    while (pong.v.load(std::memory_order_acquire) != trips) {
+    }
+  }
+  stop.store(true);
+  partner.join();
+  state.counters["t/round_trip"] =
+      benchmark::Counter(static_cast<double>(trips), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void BM_ChangeRing(benchmark::State& state) {
   constexpr unsigned kChangeRing = 65536;   // RuntimeConfig::change_ring default
   RingMemory rm(sizeof(dorado::engine::LeaseChange), kChangeRing);
@@ -139,4 +175,5 @@ void BM_ChangeRing(benchmark::State& state) {
 
 BENCHMARK(BM_HandoffRing)->Arg(1)->Arg(8)->Arg(32);
 BENCHMARK(BM_HandoffRingCrossThread)->Arg(1)->Arg(8)->Arg(32)->UseRealTime();
+BENCHMARK(BM_CacheLinePingPong)->UseRealTime();
 BENCHMARK(BM_ChangeRing)->Arg(1)->Arg(8)->Arg(32);
