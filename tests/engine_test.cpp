@@ -1488,6 +1488,51 @@ TEST_F(EngineTest, RelayAgentInfoIsEchoedByteForByte) {
   EXPECT_EQ(render(n)->option(82), q.relay_info);
 }
 
+// The worker writes each reply over its request (ReplyCache::build_over).
+// A request with IPv4 options has a 24-byte IPv4 header; the reply's is 20,
+// so the reply's DHCP message starts 4 bytes before the request's and
+// overlaps every request byte it echoes (chaddr, 61, 82). render() builds it
+// that way and compares it with build_reply's bytes.
+TEST_F(EngineTest, ReplyWrittenOverARequestWithIpOptions) {
+  Ipv4 offered = 0;
+  for (const MessageType type : {MessageType::discover, MessageType::request}) {
+    Req r;
+    r.type = type;
+    r.mac = mac_of(0x4242);
+    r.client_id = {0x01, 0x02, 0x00, 0x00, 0x00, 0x42, 0x42};
+    r.giaddr = ip(10, 1, 0, 1);
+    r.relay_info = {1, 6, 'e', 't', 'h', '0', '/', '1', 2, 3, 'a', 'b', 'c'};
+    if (type == MessageType::request) {
+      r.requested = offered;
+      r.server_id = kServer;
+    }
+    std::unique_ptr<Packet> p = make_packet(r);
+    // Four bytes of IPv4 options (NOP NOP NOP EOL) after the IPv4 header.
+    const std::size_t ip = p->frame.eth.l3_offset;
+    const std::array<std::uint8_t, 4> options{1, 1, 1, 0};
+    p->bytes.insert(p->bytes.begin() + static_cast<std::ptrdiff_t>(ip + 20), options.begin(), options.end());
+    p->bytes[ip] = 0x46;
+    wire::store_be16(&p->bytes[ip + 2], static_cast<std::uint16_t>(wire::load_be16(&p->bytes[ip + 2]) + 4));
+    wire::store_be16(&p->bytes[ip + 10], 0);
+    wire::store_be16(&p->bytes[ip + 10], wire::ipv4_header_checksum({&p->bytes[ip], 24}));
+    p->frame = wire::parse_frame(p->bytes);
+    ASSERT_EQ(p->frame.error, wire::Error::ok);
+    ASSERT_EQ(p->frame.ip.header_length, 24);
+    ASSERT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
+    p->rx = rx_meta_of(p->frame, kServerMac, r.interface);
+    last_ = std::move(p);
+    const Decision d = shard_->handle(last_->msg, last_->rx, now_);
+    ASSERT_EQ(d.verdict, Verdict::reply);
+    EXPECT_EQ(d.type, type == MessageType::discover ? MessageType::offer : MessageType::ack);
+    offered = d.yiaddr;
+    const std::uint64_t generic = replies_.stats().generic;
+    const std::unique_ptr<Reply> reply = render(d);
+    EXPECT_EQ(replies_.stats().generic, generic) << "built the generic way, not over the request";
+    EXPECT_EQ(reply->option(wire::opt::client_id), r.client_id);
+    EXPECT_EQ(reply->option(wire::opt::relay_agent_info), r.relay_info);
+  }
+}
+
 TEST_F(EngineTest, ClientIdIsEchoed) {
   Req q;
   q.client_id = {1, 2, 3, 4, 5, 6, 7};

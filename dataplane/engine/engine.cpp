@@ -223,6 +223,7 @@ LeaseChange Shard::change_of(std::uint32_t idx, bool with_hostname) const noexce
 void Shard::write_change(LeaseChange& ch, std::uint32_t idx, bool with_hostname) const noexcept {
   const Lease& l = table_.at(idx);
   std::memset(static_cast<void*>(&ch), 0, sizeof ch);   // trivially copyable (lease.hpp)
+  ch.op = LeaseOp::commit;   // LeaseChange's default, as a value-initialised one had
   const wire::Bytes key = table_.key(idx);
   ch.key_len = static_cast<std::uint8_t>(key.size());
   if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());

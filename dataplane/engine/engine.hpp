@@ -402,8 +402,9 @@ class alignas(64) Shard {
   const ReservationEntry* reservation_for(const ClientKey& key, const wire::DhcpMessage& m,
                                           std::uint32_t subnet) const noexcept;
   bool our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept;
-  Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;
-  static Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;
+  // Defined (inline) in engine.cpp, the only file that uses them.
+  inline Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;
+  static inline Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;
   Decision offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
   Decision ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept;
   Ipv4 reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <bitset>
 #include <cstring>
 
@@ -108,6 +109,7 @@ void order_options(const DhcpOptionsSpec& spec, Ordered& ord) noexcept {
 std::uint8_t* write_head(std::uint8_t* base, const BootpFields& bootp, MessageType type,
                          Ipv4 server_id) noexcept {
   static_assert(kBootpMinSize >= kFixedWithCookie + 16);
+  static_assert(std::endian::native == std::endian::little, "the head is composed as little-endian words");
   auto store64 = [](std::uint8_t* at, std::uint64_t v) noexcept { std::memcpy(at, &v, 8); };
   // op htype hlen hops | xid ; secs flags | ciaddr ; yiaddr | siaddr ; giaddr
   store64(base, std::uint64_t{bootp.op} | std::uint64_t{bootp.htype} << 8 | std::uint64_t{bootp.hlen} << 16 |
