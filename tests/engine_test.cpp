@@ -1631,6 +1631,32 @@ TEST_F(EngineTest, MessagesAServerDoesNotAcceptAreDropped) {
   EXPECT_EQ(send(q).drop, DropReason::request_without_address);
 }
 
+// Without change bodies (durability off) the log still numbers every
+// change, as the runtime's held ACKs and counts need, and leaves the rest
+// of each record unwritten; the decisions are the same.
+TEST_F(EngineTest, ChangeLogWithoutBodiesKeepsSeqAndOp) {
+  std::vector<LeaseChange> with, without;
+  std::vector<Ipv4> acked;
+  for (const bool bodies : {true, false}) {
+    ShardConfig sizes = test_sizes();
+    sizes.change_bodies = bodies;
+    build(test_config(), sizes);
+    acked.push_back(dora(mac_of(0x77)));
+    EXPECT_NE(acked.back(), 0u);
+    (bodies ? with : without) = take_changes();
+  }
+  EXPECT_EQ(acked[0], acked[1]);
+  ASSERT_FALSE(with.empty());
+  ASSERT_EQ(with.size(), without.size());
+  for (std::size_t i = 0; i < with.size(); ++i) {
+    EXPECT_EQ(with[i].seq, without[i].seq);
+    EXPECT_EQ(with[i].op, without[i].op);
+    EXPECT_NE(with[i].key_len, 0);
+    EXPECT_EQ(without[i].key_len, 0) << "a body was written";
+    EXPECT_EQ(without[i].address, 0u);
+  }
+}
+
 TEST_F(EngineTest, AnUndrainedChangeLogRefusesWork) {
   ShardConfig s = test_sizes();
   s.change_log_capacity = 5;

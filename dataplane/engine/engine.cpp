@@ -51,7 +51,8 @@ Shard::Shard(const CompiledConfig& config, const ShardConfig& sizes)
       id_(sizes.identity),
       table_(sizes.table),
       alloc_(config, sizes.identity),
-      changes_(sizes.change_log_capacity) {}
+      changes_(sizes.change_log_capacity),
+      change_bodies_(sizes.change_bodies) {}
 
 Shard::Created Shard::create(const CompiledConfig& config, const ShardConfig& sizes) {
   Created r;
@@ -206,7 +207,7 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
     return;
   }
   LeaseChange& ch = changes_[change_count_++];
-  write_change(ch, idx, op == LeaseOp::commit);
+  if (change_bodies_) write_change(ch, idx, op == LeaseOp::commit);
   ch.seq = next_seq_++;
   ch.op = op;
 }

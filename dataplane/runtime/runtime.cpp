@@ -316,6 +316,7 @@ std::string Runtime::Impl::setup_workers() {
     // every burst) plus the sweep's, which sweep() bounds by the room left.
     sc.change_log_capacity = std::max<std::uint32_t>(sc.change_log_capacity,
                                                      2 * kChangesPerRequest * config.burst);
+    sc.change_bodies = config.ship_changes;   // else the worker only counts them
     auto created = engine::Shard::create(*engine_config, sc);
     if (!created.shard) return "worker " + std::to_string(w) + ": " + created.error;
     workers.push_back(std::make_unique<Worker>(WorkerSetup{
