@@ -159,15 +159,15 @@ Error DhcpParser::index_area(const Area& a) noexcept {
     if (code == opt::overload && !a.allows_overload) return fail(Error::overload_bad, code);
     if (!m_.present_.test(code)) {
       m_.present_.set(code);
-      m_.off_[code] = static_cast<std::uint16_t>(i + 2);
-      m_.len_[code] = static_cast<std::uint16_t>(len);
-      m_.count_[code] = 1;
+      m_.slots_[code].off = static_cast<std::uint16_t>(i + 2);
+      m_.slots_[code].len = static_cast<std::uint16_t>(len);
+      m_.slots_[code].count = 1;
       m_.order_[m_.order_count_++] = code;
     } else {
       // Repeated code: RFC 3396 says the instances form one value.
       multi_.set(code);
-      m_.len_[code] = static_cast<std::uint16_t>(m_.len_[code] + len);
-      if (m_.count_[code] != 255) ++m_.count_[code];
+      m_.slots_[code].len = static_cast<std::uint16_t>(m_.slots_[code].len + len);
+      if (m_.slots_[code].count != 255) ++m_.slots_[code].count;
     }
     i += 2 + len;
   }
@@ -182,11 +182,11 @@ Error DhcpParser::concatenate(const Area* areas, std::size_t n) noexcept {
   for (std::size_t k = 0; k < m_.order_count_; ++k) {
     const std::uint8_t code = m_.order_[k];
     if (!multi_.test(code)) continue;
-    if (cursor + m_.len_[code] > kConcatScratch) return fail(Error::concat_overflow, code);
-    m_.off_[code] = static_cast<std::uint16_t>(cursor);
+    if (cursor + m_.slots_[code].len > kConcatScratch) return fail(Error::concat_overflow, code);
+    m_.slots_[code].off = static_cast<std::uint16_t>(cursor);
     m_.in_scratch_.set(code);
     fill[code] = 0;
-    cursor += m_.len_[code];
+    cursor += m_.slots_[code].len;
   }
   const std::uint8_t* p = m_.payload_.data();
   for (std::size_t a = 0; a < n; ++a) {
@@ -200,7 +200,7 @@ Error DhcpParser::concatenate(const Area* areas, std::size_t n) noexcept {
       if (code == opt::end) break;
       const std::size_t len = p[i + 1];
       if (multi_.test(code)) {
-        std::memcpy(m_.scratch_.data() + m_.off_[code] + fill[code], p + i + 2, len);
+        std::memcpy(m_.scratch_.data() + m_.slots_[code].off + fill[code], p + i + 2, len);
         fill[code] = static_cast<std::uint16_t>(fill[code] + len);
       }
       i += 2 + len;
@@ -217,7 +217,7 @@ Error DhcpParser::validate() noexcept {
   for (std::size_t k = 0; k < m_.order_count_; ++k) {
     const std::uint8_t code = m_.order_[k];
     const LengthRule r = kLengthRules[code];
-    const std::size_t n = m_.len_[code];
+    const std::size_t n = m_.slots_[code].len;
     if (n < r.min || n > r.max || (n & r.multiple_mask) != 0) return fail(Error::option_bad_length, code);
     if (!r.value_check) continue;
     const Bytes v{m_.at(code), n};
@@ -287,9 +287,9 @@ Error DhcpParser::run(Bytes payload) noexcept {
   if (const Error e = index_area(areas[0]); e != Error::ok) return e;
 
   if (m_.present_.test(opt::overload)) {
-    if (m_.len_[opt::overload] != 1 || multi_.test(opt::overload))
+    if (m_.slots_[opt::overload].len != 1 || multi_.test(opt::overload))
       return fail(Error::overload_bad, opt::overload);
-    m_.overload = p[m_.off_[opt::overload]];
+    m_.overload = p[m_.slots_[opt::overload].off];
     if (m_.overload < 1 || m_.overload > 3) return fail(Error::overload_bad, opt::overload);
     // RFC 2131 4.1: the file field is read before sname.
     if (m_.overload & 1) {

@@ -163,11 +163,11 @@ class DhcpMessage {
   // The (concatenated) value of an option; nullopt when absent.
   std::optional<Bytes> option(std::uint8_t code) const noexcept {
     if (!present_.test(code)) return std::nullopt;
-    return Bytes{at(code), len_[code]};
+    return Bytes{at(code), slots_[code].len};
   }
   // How many instances of the code were concatenated (0 when absent).
   std::uint8_t instances(std::uint8_t code) const noexcept {
-    return present_.test(code) ? count_[code] : 0;
+    return present_.test(code) ? slots_[code].count : 0;
   }
   // Codes present, in order of first appearance (PAD and END excluded).
   std::span<const std::uint8_t> codes() const noexcept { return {order_.data(), order_count_}; }
@@ -217,13 +217,13 @@ class DhcpMessage {
   }
   std::optional<std::string_view> str_opt(std::uint8_t c) const noexcept {
     if (!has(c)) return std::nullopt;
-    return std::string_view(reinterpret_cast<const char*>(at(c)), len_[c]);
+    return std::string_view(reinterpret_cast<const char*>(at(c)), slots_[c].len);
   }
 
   // Option values are offsets, into payload_ or (for concatenated codes,
   // in_scratch_ set) into scratch_, so a DhcpMessage may be copied freely.
   const std::uint8_t* at(std::uint8_t c) const noexcept {
-    return (in_scratch_.test(c) ? scratch_.data() : payload_.data()) + off_[c];
+    return (in_scratch_.test(c) ? scratch_.data() : payload_.data()) + slots_[c].off;
   }
 
   // Only entries whose bit is set in present_ are initialised: parsing a
@@ -231,9 +231,17 @@ class DhcpMessage {
   Bytes payload_;
   std::bitset<256> present_;
   std::bitset<256> in_scratch_;
-  std::array<std::uint16_t, 256> off_;
-  std::array<std::uint16_t, 256> len_;
-  std::array<std::uint8_t, 256> count_;
+  // Where each present code's value is, how long, how many instances: one
+  // 6-byte slot per code, so the codes a request usually carries (12, 50-61,
+  // 82) take 4 cache lines of a message, not the 8 of three parallel arrays
+  // (a worker parses 32 messages per chunk into a working set near L1's
+  // size).
+  struct Slot {
+    std::uint16_t off;
+    std::uint16_t len;
+    std::uint8_t count;
+  };
+  std::array<Slot, 256> slots_;
   std::array<std::uint8_t, 256> order_;
   std::size_t order_count_ = 0;
   std::array<std::uint8_t, kConcatScratch> scratch_;
