@@ -166,7 +166,11 @@ struct alignas(64) Generator {
     m->data_len = static_cast<std::uint16_t>(t.frame.size());
     m->pkt_len = static_cast<std::uint32_t>(t.frame.size());
     m->nb_segs = 1;
-    m->next = nullptr;
+    // As a PMD's RX and the mempool leave it: `next` (the mbuf's second
+    // cache line) written only when set. Writing it always dirtied that
+    // line on this core, and the worker's TX offload fields (l2_len,
+    // l3_len) are on it: a NIC's RX does not send that line across.
+    if (m->next != nullptr) m->next = nullptr;
     m->ol_flags = rx_flags;
     m->vlan_tci = 0;
   }
