@@ -24,6 +24,14 @@ ip netns exec "$CLI_NS" timeout 60 perfdhcp -4 -l "$CLI_IF" -r 2000 -R "$CLIENTS
 stats() {   # stats EXCHANGE FIELD
   awk -v ex="$1" -v f="$2" '/^\*\*\*Statistics for: /{on=($0 ~ ex)} on && index($0, f ": ")==1 {sub(/.*: /,""); print; exit}' "$WORK/perfdhcp.out"
 }
+# The client namespace's UDP counters: replies dropped by the kernel on
+# perfdhcp's side (its socket buffer full, a bad checksum) show here.
+udp_stat() {   # udp_stat FIELD
+  ip netns exec "$CLI_NS" awk -v f="$1" '$1=="Udp:" && !h {for (i=2;i<=NF;i++) c[$i]=i; h=1; next}
+    $1=="Udp:" && h {print $c[f]; exit}' /proc/net/snmp
+}
+rcvbuf_errors=$(udp_stat RcvbufErrors) csum_errors=$(udp_stat InCsumErrors)
+log "client UDP: InDatagrams $(udp_stat InDatagrams) RcvbufErrors $rcvbuf_errors InCsumErrors $csum_errors InErrors $(udp_stat InErrors)"
 log "DISCOVER-OFFER: sent $(stats DISCOVER-OFFER 'sent packets') received $(stats DISCOVER-OFFER 'received packets')"
 log "REQUEST-ACK:    sent $(stats REQUEST-ACK 'sent packets') received $(stats REQUEST-ACK 'received packets')"
 # perfdhcp may send one exchange past -n (the 1001st reuses client 1's MAC:
