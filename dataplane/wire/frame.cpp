@@ -107,12 +107,12 @@ std::uint16_t udp_checksum(Ipv4 src, Ipv4 dst, Bytes udp) noexcept {
 }
 
 bool complete_offloaded_checksums(MutableBytes frame, std::size_t l2_len) noexcept {
-  if (l2_len > frame.size() || frame.size() - l2_len < 28) return false;
+  if (l2_len > frame.size() || frame.size() - l2_len < kIpv4MinHeader + kUdpHeader) return false;
   std::uint8_t* const ip = frame.data() + l2_len;
   const std::size_t ihl = (ip[0] & 0x0fu) * 4u;
-  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != kIpProtoUdp) return false;
+  if ((ip[0] >> 4) != 4 || ihl < kIpv4MinHeader || ip[9] != kIpProtoUdp) return false;
   const std::size_t total = load_be16(ip + 2);
-  if (total < ihl + 8 || frame.size() - l2_len < total) return false;
+  if (total < ihl + kUdpHeader || frame.size() - l2_len < total) return false;
   std::uint8_t* const udp = ip + ihl;
   const std::size_t udp_length = load_be16(udp + 4);
   if (udp_length != total - ihl) return false;
