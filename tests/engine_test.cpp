@@ -1533,6 +1533,51 @@ TEST_F(EngineTest, ReplyWrittenOverARequestWithIpOptions) {
   }
 }
 
+// write_head() stores siaddr .. chaddr and sname/file only where the bytes
+// under it differ (a request's are nearly always the reply's). A request with
+// siaddr, sname and file set (not overloaded) must still get a reply with
+// siaddr 0 and both fields zero, written over it as into a zeroed buffer; and
+// a buffer left full of an earlier frame's bytes gives the same reply.
+TEST_F(EngineTest, ReplyOverARequestWithSnameFileAndSiaddrClearsThem) {
+  for (const MessageType type : {MessageType::discover, MessageType::request}) {
+    Req r;
+    r.type = type;
+    r.mac = mac_of(0x5151);
+    if (type == MessageType::request) {
+      r.requested = lease_of(mac_of(0x5151))->address;
+      r.server_id = kServer;
+    }
+    std::unique_ptr<Packet> p = make_packet(r);
+    const std::size_t bootp = p->frame.udp.payload_offset;
+    wire::store_be32(&p->bytes[bootp + 20], ip(192, 0, 2, 9));   // siaddr
+    const std::string sname = "bootserver.example";
+    const std::string file = "/tftpboot/pxelinux.0";
+    std::memcpy(&p->bytes[bootp + 44], sname.data(), sname.size());
+    std::memcpy(&p->bytes[bootp + 108], file.data(), file.size());
+    p->bytes[bootp + 235] = 0x7f;   // the last byte of file
+    wire::store_be16(&p->bytes[p->frame.udp.payload_offset - 2], 0);   // UDP checksum: not set
+    p->frame = wire::parse_frame(p->bytes);
+    ASSERT_EQ(p->frame.error, wire::Error::ok);
+    ASSERT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
+    ASSERT_EQ(p->msg.siaddr, ip(192, 0, 2, 9));
+    p->rx = rx_meta_of(p->frame, kServerMac, r.interface);
+    last_ = std::move(p);
+    const Decision d = shard_->handle(last_->msg, last_->rx, now_);
+    ASSERT_EQ(d.verdict, Verdict::reply);
+    const std::unique_ptr<Reply> reply = render(d);   // over the request, compared byte for byte
+    EXPECT_EQ(reply->msg.siaddr, 0u);
+    const std::size_t at = reply->frame.udp.payload_offset;
+    for (std::size_t i = 44; i < wire::kBootpFixedSize; ++i)
+      ASSERT_EQ(reply->bytes[at + i], 0) << "sname/file byte " << i << " of the reply";
+    // Into a buffer holding other bytes, as a worker's scratch does.
+    std::vector<std::uint8_t> dirty(1600, 0xa5);
+    const wire::BuildResult b = build_reply(shard_->config(), d, last_->msg, last_->rx, dirty);
+    ASSERT_EQ(b.error, wire::Error::ok);
+    dirty.resize(b.length);
+    EXPECT_EQ(dirty, reply->bytes);
+  }
+}
+
 TEST_F(EngineTest, ClientIdIsEchoed) {
   Req q;
   q.client_id = {1, 2, 3, 4, 5, 6, 7};

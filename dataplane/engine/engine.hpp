@@ -363,6 +363,8 @@ class alignas(64) Shard {
   const Lease* find_lease(const ClientKey& key) const noexcept;
   const Lease* lease_at_address(Ipv4 ip) const noexcept;
   const LeaseTable& leases() const noexcept { return table_; }
+  // A request with this key hash comes in the next handle_burst().
+  void prefetch_lease(std::uint64_t hash) const noexcept { table_.prefetch_slot(hash); }
   const Allocator& addresses() const noexcept { return alloc_; }
   std::size_t memory_bytes() const noexcept;
   // Lease table, bitmaps and slots agree (a pool address of another shard's

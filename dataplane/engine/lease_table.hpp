@@ -95,6 +95,14 @@ class LeaseTable {
   void unlink(std::uint32_t i) noexcept;
   std::uint32_t oldest_parked() const noexcept { return fifo_head_; }
 
+  // Asks for the index slot of a key hash, without waiting for it: the
+  // worker calls it as each request is queued, so that touch_record() at the
+  // start of the burst finds the slot in cache (its demand load of the slot
+  // was ~4% of the pipeline worker's cpu-clock samples before).
+  void prefetch_slot(std::uint64_t hash) const noexcept {
+    __builtin_prefetch(&index_[static_cast<std::uint32_t>(hash) & index_mask_]);
+  }
+
   // Burst warm-up: loads the index slot and the record of a key hash.
   // Demand loads, not __builtin_prefetch: a loop of short independent
   // iterations keeps many misses in flight; on the KVM/EPYC test host

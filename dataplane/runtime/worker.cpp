@@ -437,6 +437,10 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
 void Worker::queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept {
   const unsigned slot = chunk_.count;
   chunk_.mbufs[slot] = m;
+  // The lease index slot is on its way while the rest of the chunk is
+  // parsed; handle_burst() then waits only for the record.
+  if (const engine::KeyResult& key = chunk_.keys[slot]; key.status == engine::KeyStatus::ok)
+    shard_->prefetch_lease(key.key.hash);
   const TxPort& tx = tx_[m->port];
   // Constructed in place, like the engine's decisions: a returned struct
   // copied into the slot is loaded back right after it was stored.
@@ -527,9 +531,13 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
   if (chunk_.metas[slot].tx_checksum_offload) {
     // The reply's checksums are the NIC's: IPv4 header and UDP (the field
     // holds the pseudo-header sum, wire::Envelope::checksum_offload).
+    // tx_offload is on the mbuf's second line, which nothing else here
+    // writes: stored only when it changes (an mbuf back for another reply
+    // has it already), so that the line stays shared with the TX side
+    // instead of being taken over once more per packet.
     m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
-    m->l2_len = static_cast<std::uint8_t>(r.dhcp_offset - kIpUdpHeaders);
-    m->l3_len = kIpv4Header;
+    const std::uint64_t offload = rte_mbuf_tx_offload(r.dhcp_offset - kIpUdpHeaders, kIpv4Header, 0, 0, 0, 0, 0);
+    if (m->tx_offload != offload) m->tx_offload = offload;
   } else {
     m->ol_flags = 0;   // RX flags must not be read as TX offload requests
   }

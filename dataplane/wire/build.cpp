@@ -100,8 +100,8 @@ void order_options(const DhcpOptionsSpec& spec, Ordered& ord) noexcept {
 // where the next option goes. May write zeros up to base + 252, below
 // kBootpMinSize: the caller writes everything from the return value on.
 //
-// Written as words: 20 stores, where a memset and the fields one by one took
-// over 30. The stores go to the request's mbuf, whose lines another core (the
+// Written as words: at most 20 stores, where a memset and the fields one by
+// one took over 30. The stores go to the request's mbuf, whose lines another core (the
 // NIC's, in the pipeline bench) wrote last; each store holds a store-buffer
 // entry until its line is here, and write_head was the worker's top function.
 // For the memset of 240 bytes GCC also emitted rep stos (microcoded); the
@@ -117,17 +117,33 @@ std::uint8_t* write_head(std::uint8_t* base, const BootpFields& bootp, MessageTy
   store64(base + 8, std::uint64_t{__builtin_bswap16(bootp.secs)} |
                         std::uint64_t{__builtin_bswap16(bootp.flags)} << 16 |
                         std::uint64_t{__builtin_bswap32(bootp.ciaddr)} << 32);
-  store64(base + 16, std::uint64_t{__builtin_bswap32(bootp.yiaddr)} |
-                         std::uint64_t{__builtin_bswap32(bootp.siaddr)} << 32);
-  store_be32(base + 24, bootp.giaddr);
+  store_be32(base + 16, bootp.yiaddr);
+  // siaddr, giaddr, chaddr (20 .. 44): a reply echoes giaddr and chaddr, and
+  // the request's siaddr is nearly always the reply's (0). Stored only if
+  // different, for the reason sname and file are (below): in a frame without
+  // VLAN tag or IP options these bytes and sname's first 20 fill a line.
   static_assert(sizeof bootp.chaddr == 16);
-  std::memcpy(base + 28, bootp.chaddr.data(), 16);
-  // sname and file: zero, 44 .. 236.
+  std::uint64_t want[3];
+  want[0] = std::uint64_t{__builtin_bswap32(bootp.siaddr)} | std::uint64_t{__builtin_bswap32(bootp.giaddr)} << 32;
+  std::memcpy(&want[1], bootp.chaddr.data(), 16);
+  std::uint64_t have[3];
+  std::memcpy(have, base + 20, sizeof have);
+  if (((have[0] ^ want[0]) | (have[1] ^ want[1]) | (have[2] ^ want[2])) != 0) std::memcpy(base + 20, want, sizeof want);
+  // sname and file: zero, 44 .. 236. Written only if not zero already, as
+  // in nearly every request the reply is written over: two of these lines
+  // lie wholly inside them, and a line only read stays shared with the core
+  // that wrote it, where a store must first take it over (the zeroing loop
+  // was over half of write_head's samples, waiting on those stores).
   static_assert((kBootpFixedSize - 44) % 16 == 0);
-  __m128i zero = _mm_setzero_si128();
-  asm("" : "+x"(zero));
+  __m128i any = _mm_setzero_si128();
   for (std::size_t i = 44; i < kBootpFixedSize; i += 16)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(base + i), zero);
+    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i)));
+  if (_mm_movemask_epi8(_mm_cmpeq_epi8(any, _mm_setzero_si128())) != 0xffff) {
+    __m128i zero = _mm_setzero_si128();
+    asm("" : "+x"(zero));
+    for (std::size_t i = 44; i < kBootpFixedSize; i += 16)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(base + i), zero);
+  }
   // The cookie, 53 (3 bytes), the code of 54; then 54's length and value.
   const std::uint64_t cookie = __builtin_bswap32(kMagicCookie);
   store64(base + kBootpFixedSize, cookie | std::uint64_t{opt::message_type} << 32 | std::uint64_t{1} << 40 |
