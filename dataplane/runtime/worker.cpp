@@ -31,6 +31,15 @@ constexpr std::size_t kPrefetchAhead = 2;       // packets ahead whose frame lin
 constexpr std::size_t kMbufPrefetchAhead = 4;   // packets ahead whose mbuf header is prefetched
 constexpr std::uint16_t kPrefetchMaxBytes = 640;   // a DHCP frame's usual size, rounded up
 
+// An mbuf's header: the first line is read by classify() and rewritten
+// with the reply's lengths and flags; with TX checksum offload, finish()
+// also reads the offload fields on the second (and stores them only if they
+// change).
+inline void prefetch_mbuf(const rte_mbuf* m, bool tx_offload) noexcept {
+  rte_prefetch0(m);
+  if (tx_offload) rte_prefetch0(reinterpret_cast<const char*>(m) + RTE_CACHE_LINE_SIZE);
+}
+
 // Every cache line of a frame, up to kPrefetchMaxBytes.
 inline void prefetch_frame(const rte_mbuf* m) noexcept {
   const auto* p = rte_pktmbuf_mtod(m, const char*);
@@ -289,10 +298,11 @@ void Worker::on_rx_burst(std::span<rte_mbuf* const> pkts, std::uint16_t port) no
   // classifying one packet (frame + DHCP parse, ~100 ns) covers the misses
   // on a later one's lines, which the NIC (or the core that sent it) wrote.
   const std::size_t n = pkts.size();
-  for (std::size_t i = 0; i < n && i < kMbufPrefetchAhead; ++i) rte_prefetch0(pkts[i]);
+  const bool offload = tx_[port].checksum_offload;
+  for (std::size_t i = 0; i < n && i < kMbufPrefetchAhead; ++i) prefetch_mbuf(pkts[i], offload);
   for (std::size_t i = 0; i < n && i < kPrefetchAhead; ++i) prefetch_frame(pkts[i]);
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + kMbufPrefetchAhead < n) rte_prefetch0(pkts[i + kMbufPrefetchAhead]);
+    if (i + kMbufPrefetchAhead < n) prefetch_mbuf(pkts[i + kMbufPrefetchAhead], offload);
     if (i + kPrefetchAhead < n) prefetch_frame(pkts[i + kPrefetchAhead]);
     classify(pkts[i], port);
   }
