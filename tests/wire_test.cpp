@@ -632,16 +632,17 @@ TEST(ParseFrame, ChecksumHelpersMatchReference) {
             ref_fold(ref_add(0x1234, big.data(), big.size())));
 }
 
-// Every length 0..80 at every start offset 0..7 (the sum is taken 8 bytes
-// at a time in native order), with all-0xff data (end-around carries) and
-// varied data, against the textbook 16-bit reference.
+// Every length 0..160 at every start offset 0..15 (the sum is taken 32
+// bytes at a time, then 16, 8, 4, 2, 1, in native order), with all-0xff data
+// (end-around carries) and varied data, against the textbook 16-bit
+// reference; and 65535 bytes of 0xff, the most an accumulator can gain.
 TEST(ParseFrame, ChecksumAddEveryLengthAndAlignment) {
   for (const bool ones : {true, false}) {
-    Buf buf(96);
+    Buf buf(176);
     for (std::size_t i = 0; i < buf.size(); ++i)
       buf[i] = ones ? 0xff : static_cast<std::uint8_t>(i * 151 + 7);
-    for (std::size_t off = 0; off < 8; ++off)
-      for (std::size_t len = 0; len <= 80; ++len)
+    for (std::size_t off = 0; off < 16; ++off)
+      for (std::size_t len = 0; len <= 160; ++len)
         for (const std::uint32_t start : {0u, 0xffffu, 0xfffffff0u}) {
           const std::uint32_t got = checksum_add(start, bytes(buf).subspan(off, len));
           std::uint64_t ref = start;
@@ -653,6 +654,9 @@ TEST(ParseFrame, ChecksumAddEveryLengthAndAlignment) {
                                << " start " << start;
         }
   }
+  const Buf max(65535, 0xff);
+  EXPECT_EQ(checksum_fold(checksum_add(0x1234, bytes(max))),
+            ref_fold(ref_add(0x1234, max.data(), max.size())));   // < 2^32: no wrap
 }
 
 TEST(ParseFrame, TrailingEthernetPaddingIgnored) {
