@@ -281,7 +281,7 @@ class EngineTest : public ::testing::Test {
       const wire::Frame f = wire::parse_frame({frame.data(), last_->bytes.size()});
       auto msg = std::make_unique<wire::DhcpMessage>();
       EXPECT_EQ(msg->parse(f.udp_payload({frame.data(), last_->bytes.size()})), wire::Error::ok);
-      std::vector<std::uint8_t> scratch(2048);
+      std::vector<std::uint8_t> scratch(2048, 0xa5);   // as a worker's, holding an earlier reply
       const wire::BuildResult c = replies_.build_over(shard_->config(), d, *msg, last_->rx, frame, scratch);
       if (!room) {
         EXPECT_EQ(c.error, wire::Error::buffer_too_small);

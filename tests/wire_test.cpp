@@ -635,7 +635,7 @@ TEST(ParseFrame, ChecksumHelpersMatchReference) {
 // Every length 0..160 at every start offset 0..15 (the sum is taken 32
 // bytes at a time, then 16, 8, 4, 2, 1, in native order), with all-0xff data
 // (end-around carries) and varied data, against the textbook 16-bit
-// reference; and 65535 bytes of 0xff, the most an accumulator can gain.
+// reference; and a 65535-byte frame of 0xff (long and odd-sized).
 TEST(ParseFrame, ChecksumAddEveryLengthAndAlignment) {
   for (const bool ones : {true, false}) {
     Buf buf(176);
@@ -656,7 +656,7 @@ TEST(ParseFrame, ChecksumAddEveryLengthAndAlignment) {
   }
   const Buf max(65535, 0xff);
   EXPECT_EQ(checksum_fold(checksum_add(0x1234, bytes(max))),
-            ref_fold(ref_add(0x1234, max.data(), max.size())));   // < 2^32: no wrap
+            ref_fold(ref_add(0x1234, max.data(), max.size())));   // the reference's sum stays < 2^32
 }
 
 TEST(ParseFrame, TrailingEthernetPaddingIgnored) {

@@ -303,8 +303,9 @@ class alignas(64) Worker {
   WorkerCounters counters_;       // dp: rw, cp: ro (relaxed atomics)
   Tally tally_;                   // dp only
   Chunk chunk_;                   // dp only
-  // Replies the cache cannot build are built here, then copied over their request.
-  alignas(64) std::array<std::uint8_t, RTE_MBUF_DEFAULT_DATAROOM> scratch_;
+  // Replies the cache cannot build are built here, then copied over their
+  // request. Zeroed: write_head reads what it would overwrite.
+  alignas(64) std::array<std::uint8_t, RTE_MBUF_DEFAULT_DATAROOM> scratch_{};
   engine::ReplyCache replies_;   // reply options encoded per subnet and option 55
   std::vector<engine::LeaseChange> control_buf_;   // control thread's drain buffer
 
