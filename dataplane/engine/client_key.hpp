@@ -155,14 +155,8 @@ struct KeyResult {
 // request slot: a returned KeyResult is 170 bytes to copy).
 inline void set_client_key(KeyResult& r, const wire::DhcpMessage& m) noexcept {
   if (auto id = m.client_id(); id && !id->empty()) {
-    if (id->size() > kMaxKeyLen - 1) {
-      r.status = KeyStatus::too_long;
-      r.key.len = 0;
-      r.key.hash = 0;
-      return;
-    }
-    set_key_id(r.key, *id);
-    r.status = KeyStatus::ok;
+    set_key_id(r.key, *id);   // len 0: longer than a key holds
+    r.status = r.key.len != 0 ? KeyStatus::ok : KeyStatus::too_long;
     return;
   }
   if (m.hlen == 0) {

@@ -258,14 +258,13 @@ wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const D
   if (in_place) {
     if (spec.client_id.size() > id_copy.size() || spec.relay_agent_info.size() > rai_copy.size())
       return kGeneric;
-    if (!spec.client_id.empty()) {
-      std::memcpy(id_copy.data(), spec.client_id.data(), spec.client_id.size());
-      spec.client_id = wire::Bytes{id_copy.data(), spec.client_id.size()};
-    }
-    if (!spec.relay_agent_info.empty()) {
-      std::memcpy(rai_copy.data(), spec.relay_agent_info.data(), spec.relay_agent_info.size());
-      spec.relay_agent_info = wire::Bytes{rai_copy.data(), spec.relay_agent_info.size()};
-    }
+    auto keep = [](wire::Bytes& v, std::array<std::uint8_t, 255>& copy) noexcept {
+      if (v.empty()) return;
+      std::memcpy(copy.data(), v.data(), v.size());
+      v = wire::Bytes{copy.data(), v.size()};
+    };
+    keep(spec.client_id, id_copy);
+    keep(spec.relay_agent_info, rai_copy);
   }
   // Over option 57's size (mandatory_too_large): the generic way drops
   // optional options to fit.

@@ -546,7 +546,8 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
     // has it already), so that the line stays shared with the TX side
     // instead of being taken over once more per packet.
     m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
-    const std::uint64_t offload = rte_mbuf_tx_offload(r.dhcp_offset - kIpUdpHeaders, kIpv4Header, 0, 0, 0, 0, 0);
+    const std::uint64_t offload =
+        rte_mbuf_tx_offload(r.dhcp_offset - kIpUdpHeaders, kIpv4Header, 0, 0, 0, 0, 0);
     if (m->tx_offload != offload) m->tx_offload = offload;
   } else {
     m->ol_flags = 0;   // RX flags must not be read as TX offload requests

@@ -101,9 +101,10 @@ void order_options(const DhcpOptionsSpec& spec, Ordered& ord) noexcept {
 // kBootpMinSize: the caller writes everything from the return value on.
 //
 // Written as words: at most 20 stores, where a memset and the fields one by
-// one took over 30. The stores go to the request's mbuf, whose lines another core (the
-// NIC's, in the pipeline bench) wrote last; each store holds a store-buffer
-// entry until its line is here, and write_head was the worker's top function.
+// one took over 30. The stores go to the request's mbuf, whose lines another
+// core (the NIC's, in the pipeline bench) wrote last; each store holds a
+// store-buffer entry until its line is here, and write_head was the worker's
+// top function.
 // For the memset of 240 bytes GCC also emitted rep stos (microcoded); the
 // empty asm keeps it from seeing a memset in the zeroing loop.
 std::uint8_t* write_head(std::uint8_t* base, const BootpFields& bootp, MessageType type,
@@ -124,11 +125,10 @@ std::uint8_t* write_head(std::uint8_t* base, const BootpFields& bootp, MessageTy
   // VLAN tag or IP options these bytes and sname's first 20 fill a line.
   static_assert(sizeof bootp.chaddr == 16);
   std::uint64_t want[3];
-  want[0] = std::uint64_t{__builtin_bswap32(bootp.siaddr)} | std::uint64_t{__builtin_bswap32(bootp.giaddr)} << 32;
+  want[0] = std::uint64_t{__builtin_bswap32(bootp.siaddr)} |
+            std::uint64_t{__builtin_bswap32(bootp.giaddr)} << 32;
   std::memcpy(&want[1], bootp.chaddr.data(), 16);
-  std::uint64_t have[3];
-  std::memcpy(have, base + 20, sizeof have);
-  if (((have[0] ^ want[0]) | (have[1] ^ want[1]) | (have[2] ^ want[2])) != 0) std::memcpy(base + 20, want, sizeof want);
+  if (std::memcmp(base + 20, want, sizeof want) != 0) std::memcpy(base + 20, want, sizeof want);
   // sname and file: zero, 44 .. 236. Written only if not zero already, as
   // in nearly every request the reply is written over: two of these lines
   // lie wholly inside them, and a line only read stays shared with the core
