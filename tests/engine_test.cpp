@@ -76,6 +76,15 @@ struct Packet {
   RxMeta rx;
 };
 
+// Frame, message and RX metadata of p.bytes (again, after a test changed
+// them); returns the message's parse error (the frame's is p.frame.error).
+wire::Error parse_packet(Packet& p, Ipv4 interface) {
+  p.frame = wire::parse_frame(p.bytes);
+  const wire::Error e = p.msg.parse(p.frame.udp_payload(p.bytes));
+  p.rx = rx_meta_of(p.frame, kServerMac, interface);
+  return e;
+}
+
 std::unique_ptr<Packet> make_packet(const Req& r) {
   auto p = std::make_unique<Packet>();
   wire::Envelope env;
@@ -130,10 +139,8 @@ std::unique_ptr<Packet> make_packet(const Req& r) {
   const wire::BuildResult built = wire::build_dhcp_frame(p->bytes, env, b, spec);
   EXPECT_EQ(built.error, wire::Error::ok);
   p->bytes.resize(built.length);
-  p->frame = wire::parse_frame(p->bytes);
+  EXPECT_EQ(parse_packet(*p, r.interface), wire::Error::ok);
   EXPECT_EQ(p->frame.error, wire::Error::ok);
-  EXPECT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
-  p->rx = rx_meta_of(p->frame, kServerMac, r.interface);
   return p;
 }
 
@@ -1515,11 +1522,9 @@ TEST_F(EngineTest, ReplyWrittenOverARequestWithIpOptions) {
     wire::store_be16(&p->bytes[ip + 2], static_cast<std::uint16_t>(wire::load_be16(&p->bytes[ip + 2]) + 4));
     wire::store_be16(&p->bytes[ip + 10], 0);
     wire::store_be16(&p->bytes[ip + 10], wire::ipv4_header_checksum({&p->bytes[ip], 24}));
-    p->frame = wire::parse_frame(p->bytes);
+    ASSERT_EQ(parse_packet(*p, r.interface), wire::Error::ok);
     ASSERT_EQ(p->frame.error, wire::Error::ok);
     ASSERT_EQ(p->frame.ip.header_length, 24);
-    ASSERT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
-    p->rx = rx_meta_of(p->frame, kServerMac, r.interface);
     last_ = std::move(p);
     const Decision d = shard_->handle(last_->msg, last_->rx, now_);
     ASSERT_EQ(d.verdict, Verdict::reply);
@@ -1556,11 +1561,9 @@ TEST_F(EngineTest, ReplyOverARequestWithSnameFileAndSiaddrClearsThem) {
     std::memcpy(&p->bytes[bootp + 108], file.data(), file.size());
     p->bytes[bootp + 235] = 0x7f;   // the last byte of file
     wire::store_be16(&p->bytes[p->frame.udp.payload_offset - 2], 0);   // UDP checksum: not set
-    p->frame = wire::parse_frame(p->bytes);
+    ASSERT_EQ(parse_packet(*p, r.interface), wire::Error::ok);
     ASSERT_EQ(p->frame.error, wire::Error::ok);
-    ASSERT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
     ASSERT_EQ(p->msg.siaddr, ip(192, 0, 2, 9));
-    p->rx = rx_meta_of(p->frame, kServerMac, r.interface);
     last_ = std::move(p);
     const Decision d = shard_->handle(last_->msg, last_->rx, now_);
     ASSERT_EQ(d.verdict, Verdict::reply);
