@@ -4,8 +4,8 @@
 //
 //   dorado -c FILE                       EAL args from [dpdk] eal_args
 //   dorado [EAL args] -- -c FILE         EAL args from the command line
-//   dorado --check-config -c FILE        validate, print errors, exit 0 or 2
-//   dorado --show-split-scope -c FILE    print the [split_scope] parts of every pool
+//   dorado --check-config [-c] FILE      validate, print errors, exit 0 or 2
+//   dorado --show-split-scope [-c] FILE  print the [split_scope] parts of every pool
 #include <pthread.h>
 
 #include <csignal>
@@ -51,10 +51,13 @@ ParsedArgs parse_args(int argc, char** argv) {
 
   CLI::App app{
       "dorado: a DHCPv4 server on DPDK.\n\n"
-      "Usage: dorado [EAL args --] -c FILE [--check-config]\n"
-      "EAL arguments come from the config's [dpdk] eal_args, or from the command\n"
-      "line before \"--\" (the command line wins). The config file format is in\n"
-      "README.md and tools/dorado.example.toml.\n\n"
+      "Usage: dorado [EAL args --] [-c FILE]\n"
+      "       dorado --check-config [-c] FILE\n"
+      "       dorado --show-split-scope [-c] FILE\n"
+      "FILE defaults to /etc/dorado/dorado.toml. EAL arguments come from the\n"
+      "config's [dpdk] eal_args, or from the command line before \"--\" (the\n"
+      "command line wins). The config file format is in docs/configuration.md\n"
+      "and tools/dorado.example.toml.\n\n"
       "Signals: SIGINT/SIGTERM stop (counters are printed), SIGUSR1 prints counters,\n"
       "SIGHUP reloads the config file (an invalid one changes nothing).\n"
       "Exit status: 0 after a clean stop or a valid --check-config, 2 for a bad\n"
@@ -67,6 +70,9 @@ ParsedArgs parse_args(int argc, char** argv) {
   app.add_flag("--show-split-scope", o.show_split_scope,
                "print each pool's split among the [split_scope] servers (this server's part and "
                "what it excludes) and exit; 2 for a bad config or no [split_scope]");
+  std::string positional_config;
+  app.add_option("FILE", positional_config,
+                 "with --check-config or --show-split-scope: the configuration file (as -c FILE)");
   app.add_flag("!--no-stats", o.stats_on_exit, "do not print counters when stopping");
   app.set_version_flag("-V,--version", kVersion);
   std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());   // CLI11 pops from the back
@@ -75,6 +81,21 @@ ParsedArgs parse_args(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     r.exit_code = rc == 0 ? 0 : kExitUsage;
+    return r;
+  }
+  if (!positional_config.empty()) {
+    const char* problem = nullptr;
+    if (!o.check_config && !o.show_split_scope)
+      problem = "a config file argument needs --check-config or --show-split-scope; "
+                "to run the server, give it with -c FILE";
+    else if (app.count("--config") != 0)
+      problem = "give the config file once: -c FILE or FILE, not both";
+    if (problem != nullptr) {
+      std::fprintf(stderr, "dorado: %s\n", problem);
+      r.exit_code = kExitUsage;
+      return r;
+    }
+    o.config_path = positional_config;
   }
   return r;
 }
