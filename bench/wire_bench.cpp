@@ -1,5 +1,5 @@
 // Parse cost of the wire codec: wire::parse_frame + DhcpMessage::parse per
-// packet, the first two steps of the packet path (DESIGN.md, steps 2-3).
+// packet, the first two steps of the packet path (docs/architecture.md "The packet path", steps 2-3).
 //
 // Two packets: a typical 342-byte client DISCOVER (broadcast, client id,
 // hostname, parameter request list) and a relayed REQUEST with option 82

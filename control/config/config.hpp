@@ -11,7 +11,7 @@
 // lease times, ...), collecting ALL errors it can find rather than stopping
 // at the first. Only a config without errors is then compiled with
 // engine::compile(); its error, if any, is reported the same way. A reload
-// that gets errors must change nothing (DESIGN.md, "Config and reload").
+// that gets errors must change nothing (docs/architecture.md "Config and reload").
 //
 // Errors: never thrown. Each error names the file, the line and the key
 // (see ConfigError). Line 0 means "no particular line" (a missing section,

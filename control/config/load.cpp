@@ -1,5 +1,5 @@
 // TOML -> DaemonConfig with per-value checks. The only file that includes
-// toml11 (DESIGN.md: "toml11 appears nowhere else"). toml11 throws; nothing
+// toml11 (docs/architecture.md "Folders": "toml11 appears nowhere else"). toml11 throws; nothing
 // here lets an exception out of read_toml().
 #include <toml.hpp>
 

@@ -1,4 +1,4 @@
-// Durable leases (DESIGN.md "Durability"): the journal, the mirror, the
+// Durable leases (docs/architecture.md "Durability"): the journal, the mirror, the
 // snapshots and crash recovery, behind one facade the control thread drives.
 //
 // Data flow: workers emit engine::LeaseChange records (full lease state, not

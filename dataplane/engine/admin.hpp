@@ -3,7 +3,7 @@
 // own lcore (Shard::admin), never by reading its memory from another thread.
 //
 // Contract: plain, fixed-size, trivially copyable messages with a type tag
-// (CONVENTIONS.md "Cross-core traffic"): the runtime carries AdminRequest in
+// (docs/architecture.md "Cross-core traffic"): the runtime carries AdminRequest in
 // an SPSC ring control -> worker and AdminReply in one worker -> control.
 // One request yields 1..kMaxAdminReplies replies, the last with `last` set.
 // Work per request is bounded (kAdminScanSlots slots walked, kAdminChanges

@@ -1,4 +1,4 @@
-// Client key: how a shard identifies a client (DESIGN.md "packet path" 3).
+// Client key: how a shard identifies a client (docs/architecture.md "The packet path", step 3).
 // Key = option 61 client-id if present, else (htype, chaddr), each prefixed
 // with a kind byte so the two spaces never collide. The same 64-bit hash picks
 // the owning shard (high half, shard_for_hash) and the lease-table bucket

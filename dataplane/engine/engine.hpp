@@ -19,7 +19,7 @@
 //
 // Time: Seconds (engine/lease.hpp), passed in; must not go backwards.
 //
-// Durability (DESIGN.md "Durability"): at start-up the runtime hands every
+// Durability (docs/architecture.md "Durability"): at start-up the runtime hands every
 // shard the leases the store recovered (owner_shard_of, Shard::restore;
 // after a change of shard count, a lease whose address another shard's
 // block holds is also held there: block_owner_of, Shard::restore_hold)

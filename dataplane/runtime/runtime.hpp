@@ -8,7 +8,7 @@
 // before cleanup_eal(). Workers run only inside the runtime. request_stop()
 // is async-signal-safe. No DPDK type appears in this header.
 //
-// Packet path per worker (DESIGN.md "The packet path"; the loop shape of
+// Packet path per worker (docs/architecture.md "The packet path"; the loop shape of
 // DPDK l3fwd and VPP ip4-input): rx burst -> prefetch ahead -> classify each
 // packet: ARP/ICMP for the server address answered in place; DHCP: owner =
 // shard_for_hash(client key); a packet owned by another worker goes into
