@@ -21,7 +21,7 @@ namespace dorado::api {
 using CounterList = std::vector<std::pair<std::string, std::uint64_t>>;
 
 // Statistics as the API shows them: the runtime's counters summed over
-// workers (dorado's names, README "Counters"), plus Kea's names where Kea has
+// workers (dorado's names, docs/operations.md "Counters"), plus Kea's names where Kea has
 // the statistic (pkt4-received, pkt4-discover-received, pkt4-offer-sent,
 // pkt4-ack-sent, pkt4-nak-sent, pkt4-receive-drop, ...), minus a baseline
 // taken by statistic-reset: the workers' counters are written by the workers

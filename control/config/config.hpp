@@ -22,7 +22,7 @@
 // addresses). It allocates freely; not for the hot path.
 //
 // The keys, their types, defaults and meaning are the user contract
-// documented in README.md ("Configuration"); tools/dorado.example.toml is the
+// documented in docs/configuration.md; tools/dorado.example.toml is the
 // commented reference file.
 #pragma once
 

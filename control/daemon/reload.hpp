@@ -9,7 +9,7 @@
 // it made; the one given at construction belongs to the caller and must
 // outlive the Reloader. Cost: a config load and compile (ms for large
 // configs) plus each worker's switch (Shard::reconfigure: O(lease table),
-// measured in README "Reload"), during which reload() keeps calling
+// measured in docs/operations.md "Reload"), during which reload() keeps calling
 // `while_waiting` so that lease changes keep being committed.
 #pragma once
 

@@ -107,7 +107,7 @@ struct Snapshot {
 };
 
 // The Prometheus page (text format 0.0.4) for a snapshot; the metric names
-// are listed in README.md ("Observability"). Pure.
+// are listed in docs/operations.md ("Prometheus metrics"). Pure.
 std::string render_metrics(const Snapshot& s);
 
 // Latest snapshot, shared between the control thread (writer) and readers.

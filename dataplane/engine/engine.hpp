@@ -283,7 +283,7 @@ class alignas(64) Shard {
   //    address handed to nobody while it lasts (it is in no pool, or the
   //    client it is now reserved for is given a dynamic address until then;
   //    with several shards that client's shard may not know it: see
-  //    README "Reload"). Counted in `withdrawn`.
+  //    docs/operations.md "Reload"). Counted in `withdrawn`.
   //  - an active lease restored on another shard's block (kLeaseForeign)
   //    stays foreign while the address is still in a pool.
   //  - offers, probations and holds on an address no longer in a pool of
@@ -291,7 +291,7 @@ class alignas(64) Shard {
   //    starts over); inactive (expired/released) history on such an address
   //    is dropped silently (the store may still list it; a restart drops it).
   // Cost: O(lease table capacity), no allocation: 28 ms of CPU for 1 M
-  // leases (bench/engine_bench.cpp BM_EngineReconfigure, README "Reload").
+  // leases (bench/engine_bench.cpp BM_EngineReconfigure, docs/operations.md "Reload").
   // The shard answers nothing meanwhile.
   struct ReconfigureStats {
     std::uint32_t kept = 0;          // active leases, offers, probations, holds in place

@@ -223,7 +223,7 @@ std::string Runtime::Impl::setup_port(PortState& p) {
   p.rx_checksum_offload = conf.rxmode.offloads;
   // TX checksum offload where the NIC has both: a reply's IPv4 and UDP
   // checksums are then the NIC's work, not a sum over ~330 bytes the worker
-  // has just written (25-35 ns per packet, "Benchmarks" in the README).
+  // has just written (25-35 ns per packet, bench/results/2026-11-30.md).
   constexpr std::uint64_t kTxChecksums = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
   if ((info.tx_offload_capa & kTxChecksums) == kTxChecksums) conf.txmode.offloads = kTxChecksums;
   p.tx_checksum_offload = conf.txmode.offloads != 0;
