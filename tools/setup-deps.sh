@@ -24,6 +24,7 @@ packages=(
   tcpdump                                # tests/e2e: client-side captures (crash, disk full)
   dpdk-dev                               # dpdk-telemetry.py, dpdk-dumpcap (tests/e2e/metrics_test.sh)
   socat                                  # tests/e2e: raw requests to the control socket (api)
+  libssl-dev                             # control/ha: the HA link's mutual TLS (OpenSSL)
 )
 
 if [[ ${1:-} == --list ]]; then
