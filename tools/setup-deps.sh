@@ -25,6 +25,7 @@ packages=(
   dpdk-dev                               # dpdk-telemetry.py, dpdk-dumpcap (tests/e2e/metrics_test.sh)
   socat                                  # tests/e2e: raw requests to the control socket (api)
   libssl-dev                             # control/ha: the HA link's mutual TLS (OpenSSL)
+  openssl                                # tests/ha: the link test makes its certificates with the CLI
 )
 
 if [[ ${1:-} == --list ]]; then
