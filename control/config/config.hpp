@@ -142,12 +142,71 @@ std::vector<SplitPool> compute_split_scope(const engine::EngineConfig& engine,
 // `dorado --show-split-scope` (and the control API).
 std::string split_scope_text(const SplitScopeSection& split, const std::vector<SplitPool>& pools);
 
+// [ha]: this server is one of a failover pair (docs/ha.md, "Configuration").
+// The loader accepts the section only whole: exactly two peers, unique names
+// and addresses, roles that fit the mode (hot-standby: one primary and one
+// standby; load-balancing: one primary and one secondary), this_server one of
+// them, TLS files readable (or insecure = true), no [split_scope].
+enum class HaMode : std::uint8_t {
+  hot_standby,      // "hot-standby": the primary answers, the standby follows
+  load_balancing,   // "load-balancing": each answers its RFC 3074 buckets
+};
+enum class HaRole : std::uint8_t { primary, secondary, standby };
+enum class HaAck : std::uint8_t {
+  partner,   // "partner": an ACK leaves once the lease is durable on both servers
+  local,     // "local": lazy updates; a new lease is capped at mclt beyond what
+             // the partner has acknowledged
+};
+
+struct HaPeer {
+  std::string name;      // [A-Za-z0-9._-], 1..64 characters
+  std::string address;   // "a.b.c.d:port" as written
+  std::uint32_t ip = 0;  // address's IPv4, host byte order (unicast)
+  std::uint16_t port = 0;   // 1..65535
+  HaRole role = HaRole::primary;
+  unsigned line = 0;     // of the peer's [[ha.peer]] header, for messages
+};
+
+struct HaSection {
+  bool enabled = false;              // [ha] is present (and valid)
+  std::string this_server;           // one of peers[].name
+  HaMode mode = HaMode::hot_standby;
+  // Where this server accepts its partner's connection. Defaults to this
+  // server's own peer address; may differ from it (NAT, 0.0.0.0 = every
+  // interface) but always has a port.
+  std::string listen;                // "a.b.c.d:port"
+  std::uint32_t listen_ip = 0;       // host byte order; 0 = every interface
+  std::uint16_t listen_port = 0;
+  HaAck ack = HaAck::partner;
+  std::uint32_t heartbeat_ms = 1000;            // 100..60000, < max_response_delay_ms
+  std::uint32_t max_response_delay_ms = 5000;   // partner unresponsive after; ..3600000
+  std::uint32_t max_ack_delay_ms = 10000;       // a client retrying this long (secs) counts; 0..3600000
+  std::uint32_t max_unacked_clients = 10;       // partner-down after this many; 0 = at once; ..1000000
+  std::uint32_t mclt = 3600;                    // maximum client lead time, s; 1..604800
+  std::uint32_t max_answer_secs = 0;            // load-balancing: either answers above; 0 = off; ..65535
+  std::uint32_t split = 128;                    // load-balancing: buckets < split are the primary's; 0..256
+  std::uint32_t backlog_mb = 64;                // communication-recovery backlog bound, MiB; 1..65536
+  bool insecure = false;                        // true: plain TCP, no TLS (labs only)
+  std::string ca, cert, key;                    // PEM files (readable at load); empty iff insecure
+  std::vector<HaPeer> peers;                    // exactly 2 when enabled, file order
+
+  // This server's peer entry and its partner's; nullptr when !enabled.
+  const HaPeer* self() const noexcept;
+  const HaPeer* partner() const noexcept;
+};
+
+// "hot-standby", "primary", "partner", ...: the words the config uses.
+std::string_view ha_mode_name(HaMode m) noexcept;
+std::string_view ha_role_name(HaRole r) noexcept;
+std::string_view ha_ack_name(HaAck a) noexcept;
+
 struct DaemonConfig {
   ServerSection server;
   DpdkSection dpdk;
   StoreSection store;
   ControlSection control;
   SplitScopeSection split_scope;
+  HaSection ha;
   // Subnets in file order (each with its `relay` list in
   // engine::SubnetConfig::relays), options encoded, lease defaults from [lease].
   // With [split_scope], each subnet's `exclusions` end with the ranges of the
@@ -176,8 +235,26 @@ struct LoadResult {
   bool ok() const noexcept { return errors.empty(); }
 };
 
+// What the two servers of an [ha] pair must agree on, as canonical text (one
+// fact a line, "dorado-ha-shared 1" first): the subnets in file order with
+// their pools, exclusions, reservations, routers, DNS, domain, lease times
+// (as the engine gets them: with ack = "local", capped at mclt), renewal
+// ratios, relays and options; the global options; [lease]; and from [ha]:
+// mode, ack, split, mclt, max_answer_secs and the peers (name, address,
+// role; sorted by name). Not in it, because each server has its own:
+// [server], [store], [dpdk], [control], a subnet's server_id, and from [ha]
+// this_server, listen, the timers, max_unacked_clients, backlog_mb,
+// insecure and the TLS files. Pure; any thread.
+std::string ha_shared_text(const DaemonConfig& config);
+
+// FNV-1a (64-bit) of ha_shared_text(): equal on both servers of a correctly
+// configured pair, so each can refuse a partner whose config differs.
+// Stable across runs, builds and hosts (no pointers, no std::hash).
+std::uint64_t ha_config_digest(const DaemonConfig& config);
+
 // Reload: the keys of `next` that differ from `running` and take effect
-// only at start-up ([dpdk], [store], [control] socket, server.address), one
+// only at start-up ([dpdk], [store], [control] socket and metrics,
+// server.address, every key of [ha] and [ha] added or removed), one
 // error each ("FILE:0: dpdk.workers: changed from 1 to 2: needs a restart;
 // ..."). Empty: `next` may replace `running` while serving (subnets, pools,
 // exclusions, reservations, options, lease times, relays, [lease],

@@ -1,7 +1,8 @@
-// TOML -> DaemonConfig with per-value checks. The only file that reads
-// toml11 values, through toml_reader.hpp (docs/architecture.md "Folders":
-// "toml11 appears nowhere else" outside control/config). toml11 throws;
-// nothing here lets an exception out of read_toml().
+// TOML -> DaemonConfig with per-value checks, every section but [ha]
+// (ha.cpp). With ha.cpp, the only file that reads toml11 values, through
+// toml_reader.hpp (docs/architecture.md "Folders": "toml11 appears nowhere
+// else" outside control/config). toml11 throws; nothing here lets an
+// exception out of read_toml().
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -76,7 +77,7 @@ class Reader : TableReader {
 
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
-                          "split_scope"});
+                          "split_scope", "ha"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -88,6 +89,7 @@ class Reader : TableReader {
     if (const Value* t = section(root, "control")) read_control(*t);
     if (const Value* t = section(root, "lease")) read_lease(*t);
     if (const Value* t = section(root, "split_scope")) read_split_scope(*t);
+    if (const Value* t = section(root, "ha")) read_ha(out_, lines_, file_, root, *t);   // ha.cpp
     if (const toml::array* options = table_array(root, "", "option")) {
       for (std::size_t i = 0; i < options->size(); ++i) {
         if (!(*options)[i].is_table()) continue;

@@ -1,4 +1,5 @@
 // What a reload may not change: the keys read once at start-up.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@ std::string text(Durability d) {
 std::string text(const std::vector<std::string>& v) {
   std::string s = "[";
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+  return s + "]";
+}
+std::string text(HaMode m) { return "\"" + std::string(ha_mode_name(m)) + "\""; }
+std::string text(HaAck a) { return "\"" + std::string(ha_ack_name(a)) + "\""; }
+// The peers as one value: [name address role, ...] in file order.
+std::string text(const std::vector<HaPeer>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + v[i].name + " " + v[i].address + " " + std::string(ha_role_name(v[i].role));
   return s + "]";
 }
 std::string text(const std::vector<std::uint16_t>& v) {
@@ -73,6 +83,41 @@ std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const
                               "changed from " + metrics(running.control) + " to " + metrics(next.control) +
                                   ": needs a restart; reload refused, still serving with the "
                                   "previous config"});
+  // [ha]: the pair's link, roles and timers are set up once at start-up.
+  const HaSection &h = running.ha, &g = next.ha;
+  if (h.enabled != g.enabled) {
+    out.push_back(ConfigError{file, 0, "ha",
+                              std::string(g.enabled ? "added" : "removed") +
+                                  ": needs a restart; reload refused, still serving with the "
+                                  "previous config"});
+  } else if (h.enabled) {
+    check("ha.this_server", h.this_server, g.this_server);
+    check("ha.mode", h.mode, g.mode);
+    check("ha.listen", h.listen, g.listen);
+    check("ha.ack", h.ack, g.ack);
+    check("ha.heartbeat_ms", unsigned{h.heartbeat_ms}, unsigned{g.heartbeat_ms});
+    check("ha.max_response_delay_ms", unsigned{h.max_response_delay_ms}, unsigned{g.max_response_delay_ms});
+    check("ha.max_ack_delay_ms", unsigned{h.max_ack_delay_ms}, unsigned{g.max_ack_delay_ms});
+    check("ha.max_unacked_clients", unsigned{h.max_unacked_clients}, unsigned{g.max_unacked_clients});
+    check("ha.mclt", unsigned{h.mclt}, unsigned{g.mclt});
+    check("ha.max_answer_secs", unsigned{h.max_answer_secs}, unsigned{g.max_answer_secs});
+    check("ha.split", unsigned{h.split}, unsigned{g.split});
+    check("ha.backlog_mb", unsigned{h.backlog_mb}, unsigned{g.backlog_mb});
+    check("ha.insecure", h.insecure, g.insecure);
+    check("ha.ca", h.ca, g.ca);
+    check("ha.cert", h.cert, g.cert);
+    check("ha.key", h.key, g.key);
+    const auto peer_changed = [](const std::vector<HaPeer>& a, const std::vector<HaPeer>& b) {
+      return !std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const HaPeer& x, const HaPeer& y) {
+        return x.name == y.name && x.ip == y.ip && x.port == y.port && x.role == y.role;
+      });
+    };
+    if (peer_changed(h.peers, g.peers))
+      out.push_back(ConfigError{file, 0, "ha.peer",
+                                "changed from " + text(h.peers) + " to " + text(g.peers) +
+                                    ": needs a restart; reload refused, still serving with the "
+                                    "previous config"});
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
-// Internal to dorado_config: the toml11 side of the loader, for the readers
-// of the sections (load.cpp). Only the readers include it, so toml11 stays
-// inside this directory (config.hpp and detail.hpp never see it).
+// Internal to dorado_config: the toml11 side of the loader, shared by the
+// readers of the sections (load.cpp: everything but [ha]; ha.cpp: [ha]).
+// Only those two files include it, so toml11 stays inside this directory
+// (config.hpp and detail.hpp never see it).
 //
 // TableReader holds the typed lookups every section uses: a value that is
 // absent comes back as nullopt quietly; a value of the wrong type or out of
@@ -296,5 +297,10 @@ class TableReader {
   const LineIndex& lines_;
   const std::string& file_;
 };
+
+// ha.cpp: [ha] (`t`) -> out.config.ha. `root` is the whole file (for
+// [split_scope]).
+void read_ha(Loaded& out, const LineIndex& lines, const std::string& file, const Value& root,
+             const Value& t);
 
 }  // namespace dorado::config::detail

@@ -63,6 +63,21 @@ std::optional<Ipv4> parse_ipv4(std::string_view s) {
   return ip;
 }
 
+std::optional<Endpoint> parse_endpoint(std::string_view s) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const auto ip = parse_ipv4(s.substr(0, colon));
+  const std::string_view port = s.substr(colon + 1);
+  if (!ip || port.empty() || port.size() > 5 || port[0] == '0') return std::nullopt;
+  unsigned v = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 65535) return std::nullopt;
+  return Endpoint{*ip, static_cast<std::uint16_t>(v)};
+}
+
 Parsed<Prefix> parse_prefix(std::string_view s) {
   s = trim(s);
   if (s.find('/') == std::string_view::npos)
@@ -153,6 +168,8 @@ std::string ipv4_text(Ipv4 ip) {
   const std::size_t n = wire::format_ipv4(ip, buf);
   return std::string(buf, n);
 }
+
+std::string endpoint_text(const Endpoint& e) { return ipv4_text(e.ip) + ":" + std::to_string(e.port); }
 
 std::string range_text(const engine::AddressRange& r) {
   return r.first == r.last ? ipv4_text(r.first) : ipv4_text(r.first) + "-" + ipv4_text(r.last);

@@ -38,6 +38,12 @@ struct Prefix {
 std::optional<Ipv4> parse_ipv4(std::string_view s);
 // "a.b.c.d/len" with len in 8..32 and no host bits set.
 Parsed<Prefix> parse_prefix(std::string_view s);
+// "a.b.c.d:port" with a decimal port 1..65535 (no sign, no leading zeros).
+struct Endpoint {
+  Ipv4 ip = 0;
+  std::uint16_t port = 0;
+};
+std::optional<Endpoint> parse_endpoint(std::string_view s);
 // "a.b.c.d-e.f.g.h" (first <= last), "a.b.c.d/len" (no host bits) or a single "a.b.c.d".
 Parsed<engine::AddressRange> parse_range(std::string_view s);
 // "02:00:00:00:00:01" (or with '-' separators).
@@ -49,6 +55,7 @@ std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s);
 std::string check_domain(std::string_view s);
 
 std::string ipv4_text(Ipv4 ip);
+std::string endpoint_text(const Endpoint& e);            // "a.b.c.d:port"
 std::string range_text(const engine::AddressRange& r);   // "a-b", or "a" when first == last
 std::string prefix_text(Ipv4 network, unsigned length);  // "a.b.c.d/len"
 std::string mac_text(const wire::MacAddr& m);

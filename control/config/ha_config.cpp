@@ -1,0 +1,115 @@
+// HaSection's helpers and the digest of what an [ha] pair must share. No
+// toml11 here (ha.cpp reads the section).
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/values.hpp"
+
+namespace dorado::config {
+
+const HaPeer* HaSection::self() const noexcept {
+  if (!enabled) return nullptr;
+  for (const HaPeer& p : peers)
+    if (p.name == this_server) return &p;
+  return nullptr;
+}
+
+const HaPeer* HaSection::partner() const noexcept {
+  const HaPeer* me = self();
+  if (me == nullptr) return nullptr;
+  for (const HaPeer& p : peers)
+    if (&p != me) return &p;
+  return nullptr;
+}
+
+std::string_view ha_mode_name(HaMode m) noexcept {
+  return m == HaMode::hot_standby ? "hot-standby" : "load-balancing";
+}
+
+std::string_view ha_role_name(HaRole r) noexcept {
+  switch (r) {
+    case HaRole::primary: return "primary";
+    case HaRole::secondary: return "secondary";
+    case HaRole::standby: return "standby";
+  }
+  return "?";
+}
+
+std::string_view ha_ack_name(HaAck a) noexcept { return a == HaAck::partner ? "partner" : "local"; }
+
+namespace {
+
+using detail::hex_text;
+using detail::ipv4_text;
+using detail::range_text;
+
+// Shortest text that reads back as the same double (the same on every host).
+std::string number(double x) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, r.ptr);
+}
+
+void options(std::string& out, std::string_view indent, const std::vector<engine::OptionData>& list) {
+  for (const engine::OptionData& o : list)
+    out += std::string(indent) + "option " + std::to_string(o.code) +
+           (o.always_send ? " always_send" : "") + " = " + hex_text(o.value) + "\n";
+}
+
+}  // namespace
+
+std::string ha_shared_text(const DaemonConfig& c) {
+  const engine::EngineConfig& e = c.engine;
+  std::string out = "dorado-ha-shared 1\n";
+  out += "lease offer_hold = " + std::to_string(e.offer_hold_s) +
+         " decline_probation = " + std::to_string(e.decline_probation_s) + "\n";
+  options(out, "", e.options);
+  for (const engine::SubnetConfig& s : e.subnets) {
+    out += "subnet " + std::to_string(s.id) + " " + detail::prefix_text(s.prefix, s.prefix_len) +
+           " lease_time = " + std::to_string(s.lease_time) +
+           " min = " + std::to_string(s.min_lease_time) +
+           " max = " + std::to_string(s.max_lease_time) + " t1 = " + number(s.t1_ratio) +
+           " t2 = " + number(s.t2_ratio) + " domain = \"" + s.domain_name + "\"\n";
+    for (const engine::AddressRange& r : s.pools) out += "  pool " + range_text(r) + "\n";
+    for (const engine::AddressRange& r : s.exclusions) out += "  exclude " + range_text(r) + "\n";
+    for (const engine::Reservation& r : s.reservations)
+      out += "  reservation " + ipv4_text(r.address) +
+             " mac = " + (r.mac ? detail::mac_text(*r.mac) : std::string("-")) +
+             " client_id = " + (r.client_id.empty() ? std::string("-") : hex_text(r.client_id)) + "\n";
+    for (engine::Ipv4 ip : s.routers) out += "  router " + ipv4_text(ip) + "\n";
+    for (engine::Ipv4 ip : s.dns_servers) out += "  dns " + ipv4_text(ip) + "\n";
+    for (engine::Ipv4 ip : s.relays) out += "  relay " + ipv4_text(ip) + "\n";
+    options(out, "  ", s.options);
+  }
+  const HaSection& ha = c.ha;
+  if (ha.enabled) {
+    out += "ha " + std::string(ha_mode_name(ha.mode)) + " ack = " + std::string(ha_ack_name(ha.ack)) +
+           " split = " + std::to_string(ha.split) +
+           " mclt = " + std::to_string(ha.mclt) +
+           " max_answer_secs = " + std::to_string(ha.max_answer_secs) + "\n";
+    std::vector<const HaPeer*> peers;
+    for (const HaPeer& p : ha.peers) peers.push_back(&p);
+    std::sort(peers.begin(), peers.end(),
+              [](const HaPeer* a, const HaPeer* b) { return a->name < b->name; });
+    for (const HaPeer* p : peers)
+      out += "  peer " + p->name + " " + detail::endpoint_text({p->ip, p->port}) + " " +
+             std::string(ha_role_name(p->role)) + "\n";
+  }
+  return out;
+}
+
+std::uint64_t ha_config_digest(const DaemonConfig& c) {
+  std::uint64_t h = 0xcbf29ce484222325ull;   // FNV-1a 64 offset basis
+  for (const char ch : ha_shared_text(c)) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 0x100000001b3ull;                   // FNV-1a 64 prime
+  }
+  return h;
+}
+
+}  // namespace dorado::config
