@@ -167,6 +167,8 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
       }
       return finish(st, kNil, st == AdminStatus::ok ? 1 : 0);
     }
+    case AdminOp::replicate:
+      return finish(AdminStatus::ok, kNil, static_cast<std::uint32_t>(replicate(r.lease, now)));
     case AdminOp::scan:
     case AdminOp::wipe: {
       const std::uint32_t limit =

@@ -37,6 +37,8 @@ enum class AdminOp : std::uint8_t {
   del_key,        // delete the record of the client whose key is in `lease`
   wipe,           // walk from `cursor` deleting records matching `filter`
   reclaim,        // run the expiry sweep for `now` (bounded); count = entries due
+  replicate,      // apply `lease` (a change the HA partner made, op as journaled)
+                  // by Shard::replicate; count = its ReplicateStatus
 };
 
 // AdminRequest::filter bits (scan, wipe, find_*).

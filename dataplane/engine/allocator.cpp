@@ -18,9 +18,10 @@ Allocator::Allocator(const CompiledConfig& config, ShardIdentity id) : config_(&
   has_free_.assign(words, 0);
   has_clean_.assign(words, 0);
   for (std::uint32_t b = 0; b < config.blocks.size(); ++b) {
-    if (!shard_owns_block(config, b, id_)) continue;
+    const std::uint64_t mine = shard_allocatable(config, b, id_);
+    if (mine == 0) continue;
     Bits& x = bits_[b];
-    x.owned = x.free = config.blocks[b].allocatable;
+    x.owned = x.free = mine;
     subnets_[config.blocks[b].subnet].free += static_cast<std::uint32_t>(std::popcount(x.free));
     update_summary(b);
   }
@@ -118,7 +119,7 @@ std::string Allocator::audit() const {
   std::vector<std::uint32_t> free(subnets_.size(), 0), sticky(subnets_.size(), 0);
   for (std::uint32_t b = 0; b < bits_.size(); ++b) {
     const Bits& x = bits_[b];
-    const std::uint64_t expect_owned = shard_owns_block(*config_, b, id_) ? config_->blocks[b].allocatable : 0;
+    const std::uint64_t expect_owned = shard_allocatable(*config_, b, id_);
     if (x.owned != expect_owned) return "block " + std::to_string(b) + ": ownership mask";
     if (x.free & ~x.owned) return "block " + std::to_string(b) + ": free bit on a non-allocatable address";
     if (x.sticky & ~x.free) return "block " + std::to_string(b) + ": sticky bit on a used address";

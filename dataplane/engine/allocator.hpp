@@ -41,12 +41,22 @@ struct ShardIdentity {
   std::uint32_t count = 1;   // shards sharing the address space
 };
 
-inline constexpr std::uint32_t shard_of_block_base(Ipv4 base, std::uint32_t shard_count) noexcept {
-  return (base >> 6) % shard_count;
+// With HA (engine/ha.hpp) blocks go to shards in pairs, one of each HA
+// side, so that every shard has addresses of its own server's side.
+inline constexpr std::uint32_t shard_of_block_base(Ipv4 base, std::uint32_t shard_count,
+                                                   bool ha_pairs = false) noexcept {
+  return (base >> (ha_pairs ? 7 : 6)) % shard_count;
 }
 inline bool shard_owns_block(const CompiledConfig& config, std::uint32_t block,
                              ShardIdentity id) noexcept {
-  return shard_of_block_base(config.blocks[block].base, id.count) == id.index;
+  return shard_of_block_base(config.blocks[block].base, id.count, config.ha.enabled) == id.index;
+}
+// Addresses this shard hands out in `block`: allocatable, in a block it
+// owns, and on its server's HA side (or both sides: HaConfig::all_blocks).
+inline std::uint64_t shard_allocatable(const CompiledConfig& config, std::uint32_t block,
+                                       ShardIdentity id) noexcept {
+  const BlockInfo& b = config.blocks[block];
+  return shard_owns_block(config, block, id) && ha_allocates(config.ha, b.base) ? b.allocatable : 0;
 }
 
 class Allocator {
@@ -75,7 +85,8 @@ class Allocator {
 
   bool is_free(SlotId s) const noexcept { return (bits_[s >> 6].free >> (s & 63u)) & 1u; }
   bool is_sticky(SlotId s) const noexcept { return (bits_[s >> 6].sticky >> (s & 63u)) & 1u; }
-  // In a pool, not excluded/reserved, and in a block this shard owns.
+  // In a pool, not excluded/reserved, in a block this shard owns, on this
+  // server's HA side.
   bool is_allocatable(SlotId s) const noexcept { return (bits_[s >> 6].owned >> (s & 63u)) & 1u; }
 
   // Marks a free address used (clears sticky). No-op if it is not free.

@@ -209,6 +209,7 @@ class Compiler {
         merged.push_back(r);
     }
     c.peer_ranges = std::move(merged);
+    c.ha = in_.ha;
     return build_relay_index(c);
   }
 

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/ha.hpp"
 #include "engine/lease.hpp"
 #include "wire/bytes.hpp"
 
@@ -102,6 +103,10 @@ struct EngineConfig {
   // silence, DropReason::peer_address (a NAK would take a valid lease away
   // from the other server's client).
   std::vector<AddressRange> peer_ranges;
+  // High availability (engine/ha.hpp): whose blocks this server allocates
+  // in, and which clients it answers. Filled from [ha] by the loader; the
+  // control thread changes all_blocks by a reconfigure (partner-down).
+  HaConfig ha;
 };
 
 // Encoders for OptionData::value.
@@ -189,6 +194,7 @@ struct CompiledConfig {
   std::uint32_t hw_reservations = 0;   // entries keyed by MAC (skip the lookup if 0)
   std::vector<RelayEntry> relays;      // sorted by giaddr, unique
   std::vector<AddressRange> peer_ranges;   // EngineConfig::peer_ranges sorted, merged
+  HaConfig ha;                             // EngineConfig::ha
 
   // Whether `ip` lies in another split-scope server's part. O(log ranges).
   bool in_peer_part(Ipv4 ip) const noexcept;

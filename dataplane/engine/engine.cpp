@@ -52,7 +52,8 @@ Shard::Shard(const CompiledConfig& config, const ShardConfig& sizes)
       table_(sizes.table),
       alloc_(config, sizes.identity),
       changes_(sizes.change_log_capacity),
-      change_bodies_(sizes.change_bodies) {}
+      change_bodies_(sizes.change_bodies),
+      ha_serve_(config.ha.enabled ? HaServe::none : HaServe::all) {}
 
 Shard::Created Shard::create(const CompiledConfig& config, const ShardConfig& sizes) {
   Created r;
@@ -208,6 +209,7 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
   }
   LeaseChange& ch = changes_[change_count_++];
   if (change_bodies_) write_change(ch, idx, op == LeaseOp::commit);
+  if (replicating_) [[unlikely]] ch.shard |= kChangeFromPartner;
   ch.seq = next_seq_++;
   ch.op = op;
 }
@@ -481,6 +483,9 @@ Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now
   if (!type) return refuse(DropReason::no_message_type);
   if (changes_.size() - change_count_ < kMaxChangesPerRequest)
     return refuse(DropReason::change_log_full);
+  if (config_->ha.enabled) [[unlikely]] {   // one predictable branch without [ha]
+    if (const DropReason r = ha_refusal(m, key); r != DropReason::none) return refuse(r);
+  }
   return dispatch(m, rx, now, *type, key);
 }
 
@@ -791,7 +796,7 @@ std::uint32_t block_owner_of(const LeaseChange& lease, const CompiledConfig& con
   const std::uint32_t s = config.subnet_index_of(lease.address);
   if (s == kNil) return 0;
   const std::uint32_t b = config.block_of(config.subnets[s], lease.address);
-  return b == kNil ? 0 : shard_of_block_base(config.blocks[b].base, shard_count);
+  return b == kNil ? 0 : shard_of_block_base(config.blocks[b].base, shard_count, config.ha.enabled);
 }
 
 Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,7 @@
 #include "engine/client_key.hpp"
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
+#include "engine/ha.hpp"
 #include "engine/lease.hpp"
 #include "engine/lease_table.hpp"
 #include "wire/build.hpp"
@@ -129,6 +131,27 @@ enum class RestoreStatus : std::uint8_t {
 inline constexpr std::size_t kRestoreStatusCount = 9;
 // "restored", "no_subnet", ... for logs and metrics; "invalid_status" if out of range.
 std::string_view restore_status_name(RestoreStatus s) noexcept;
+
+// LeaseChange::shard bit on records a shard emitted while applying a change
+// its HA partner made (Shard::replicate): journaled, never replicated back.
+inline constexpr std::uint16_t kChangeFromPartner = 0x8000;
+
+// What Shard::replicate did with one record from the HA partner.
+enum class ReplicateStatus : std::uint8_t {
+  applied,      // the shard's state changed to the record's (records emitted)
+  unchanged,    // the shard already had this state (nothing emitted)
+  conflict_won,   // another client's active lease held the address and lost by
+                  // rule (later client transaction wins; equal: the address's
+                  // HA owner's): it was dropped (its client is NAKed at renewal)
+  conflict_lost,  // another client's active lease here wins by rule: the
+                  // record is rejected (the partner drops its own when it gets ours)
+  no_subnet,    // the address is in no subnet or block of this config
+  wrong_shard,  // the address's block belongs to another shard (worker counts differ)
+  table_full,
+  invalid,      // bad key or op
+};
+inline constexpr std::size_t kReplicateStatusCount = 8;
+std::string_view replicate_status_name(ReplicateStatus s) noexcept;
 
 enum class Verdict : std::uint8_t {
   reply,    // send the reply described by the Decision
@@ -359,6 +382,29 @@ class alignas(64) Shard {
   // change ring and drain changes() afterwards. Bounded work (admin.hpp).
   std::uint32_t admin(const AdminRequest& request, Seconds now, std::span<AdminReply> out) noexcept;
 
+  // ---- high availability (engine/ha.hpp; ha.cpp) -----------------------------
+  // What this server answers now (the control thread's HA state). The
+  // runtime's worker sets it between bursts. Without [ha] it is not read.
+  void set_ha_serve(HaServe s) noexcept { ha_serve_ = s; }
+  HaServe ha_serve() const noexcept { return ha_serve_; }
+  // Clients of the partner's buckets seen retrying (secs above
+  // HaConfig::unacked_secs), as the low 32 bits of their key hash: a ring
+  // of kHaUnackedRing written by the owning lcore. ha_unacked_written():
+  // how many were ever written (any thread, acquire); ha_unacked_at(n % ring):
+  // the n-th (relaxed; may already be overwritten by a newer one).
+  std::uint32_t ha_unacked_written() const noexcept {
+    return std::atomic_ref<const std::uint32_t>(ha_unacked_written_).load(std::memory_order_acquire);
+  }
+  std::uint32_t ha_unacked_at(std::uint32_t i) const noexcept {
+    return counter_read(ha_unacked_[i % kHaUnackedRing]);
+  }
+  // Applies one lease change the HA partner made (control/ha/ through
+  // AdminOp::replicate): the record's full state replaces what this shard
+  // knows of the client and the address, by ReplicateStatus's rules. Records
+  // it emits carry kChangeFromPartner in LeaseChange::shard, so they are
+  // journaled here but not sent back. Bounded: at most 3 records emitted.
+  ReplicateStatus replicate(const LeaseChange& in, Seconds now) noexcept;
+
   // ---- inspection (control API, tests); not for the packet path -------------
   const Lease* find_lease(const ClientKey& key) const noexcept;
   const Lease* lease_at_address(Ipv4 ip) const noexcept;
@@ -463,6 +509,10 @@ class alignas(64) Shard {
     if (s != LeaseState::unused) ++state_counts_[static_cast<std::size_t>(s)];
     l.state = s;
   }
+  // ha.cpp: why a request is not this server's to answer (DropReason::none:
+  // it is).
+  DropReason ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) noexcept;
+  ReplicateStatus replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now) noexcept;
   // admin.cpp
   AdminStatus admin_put(const LeaseChange& in, bool update, Seconds now) noexcept;
   std::uint32_t admin_delete(std::uint32_t idx, Seconds now) noexcept;
@@ -479,6 +529,10 @@ class alignas(64) Shard {
   std::uint32_t next_seq_ = 1;
   bool store_writable_ = true;   // set by the owning lcore (set_store_writable)
   std::uint32_t withdrawn_ = 0;  // records with kLeaseWithdrawn
+  HaServe ha_serve_ = HaServe::all;   // set by the owning lcore (set_ha_serve)
+  bool replicating_ = false;          // inside replicate(): emit() marks records
+  std::uint32_t ha_unacked_written_ = 0;                 // dp: rw, cp: ro (atomic_ref)
+  std::array<std::uint32_t, kHaUnackedRing> ha_unacked_{};   // dp: rw, cp: ro (relaxed)
   ShardCounters counters_;
   StateCounts state_counts_{};
 };
