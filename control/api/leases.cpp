@@ -472,6 +472,33 @@ void LeaseService::register_commands(CommandTable& t) {
           ask_client_shard(std::move(op), k);
         });
 
+  t.add("lease4-get-all", "every lease, in address order (walked from the shards in pages, as lease4-get-page)",
+        [=, this](const Request& r, Reply done) {
+          Args a(r.arguments);
+          if (!a.finish()) return done(error_answer(a.error()));
+          auto op = make(Op::Kind::page, r, std::move(done));
+          op->limit = 0xffffffffu;
+          op->done = [](Op& o) {
+            Json list = Json::array();
+            for (const auto& [l, st] : o.leases) list.push_back(lease_json(l, st));
+            Json args = Json::object();
+            args["leases"] = list;
+            args["count"] = o.leases.size();
+            Answer ans = success(plural_leases(o.leases.size()), args);
+            if (o.leases.empty()) ans.result = kEmpty;
+            return ans;
+          };
+          if (config_->blocks.empty()) {
+            op->outstanding = 0;
+            Op& ref = *op;
+            start(std::move(op), now_ms_);
+            return finish(ref.id);
+          }
+          op->base.op = AdminOp::scan;
+          op->base.cursor = 0;
+          op->base.limit = engine::kMaxAdminLeases;
+          ask_every_shard(std::move(op));
+        });
   t.add("lease4-get-page", "leases in address order: from (\"start\" or the last address of the previous page), limit",
         [=, this](const Request& r, Reply done) {
           Args a(r.arguments);

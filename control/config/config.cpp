@@ -57,6 +57,36 @@ LoadResult finish(std::vector<Diag> diags, const std::string& file) {
   return r;
 }
 
+// [ha] -> the engine's part (engine/ha.hpp): this server's side of the
+// blocks, the RFC 3074 buckets it answers in normal operation, when a
+// client of the partner's counts as unanswered; and with ack = "local" the
+// MCLT bound on lease times (a lease is never given for longer than the
+// partner may not know of it).
+void apply_ha(DaemonConfig& c) {
+  const HaSection& h = c.ha;
+  const HaPeer* self = h.self();
+  engine::HaConfig& e = c.engine.ha;
+  e.enabled = true;
+  e.side = self->role == HaRole::primary ? 0 : 1;
+  e.all_blocks = false;
+  if (h.mode == HaMode::hot_standby)
+    e.buckets = self->role == HaRole::primary ? engine::BucketSet::range(0, 256) : engine::BucketSet{};
+  else
+    e.buckets = self->role == HaRole::primary ? engine::BucketSet::range(0, h.split)
+                                              : engine::BucketSet::range(h.split, 256);
+  e.max_answer_secs = h.mode == HaMode::load_balancing
+                          ? static_cast<std::uint16_t>(std::min<std::uint32_t>(h.max_answer_secs, 0xffff))
+                          : 0;
+  e.unacked_secs = static_cast<std::uint16_t>(std::min<std::uint32_t>(h.max_ack_delay_ms / 1000, 0xfffe));
+  if (h.ack == HaAck::local) {
+    for (engine::SubnetConfig& s : c.engine.subnets) {
+      s.lease_time = std::min(s.lease_time, h.mclt);
+      s.max_lease_time = std::min(s.max_lease_time, h.mclt);
+      s.min_lease_time = std::min(s.min_lease_time, s.max_lease_time);
+    }
+  }
+}
+
 LoadResult load(std::string_view text, const std::string& name) {
   detail::Loaded loaded = detail::read_toml(text, name);
   if (loaded.parsed) {
@@ -76,6 +106,7 @@ LoadResult load(std::string_view text, const std::string& name) {
       }
     }
   }
+  if (loaded.config.ha.enabled) apply_ha(loaded.config);
   engine::CompileResult compiled = engine::compile(loaded.config.engine);
   if (!compiled.ok())
     return finish({detail::compile_diag(compiled, loaded.where)}, name);

@@ -81,6 +81,10 @@ class HaReader : public TableReader {
                         at(where_of(*split, "split_scope")) +
                         ": both split the pools between servers; keep one");
 
+    if (out_.config.store.durability == Durability::off)
+      error(table_, "needs a lease store to replicate: [store] durability = \"off\" keeps no journal; "
+                    "use \"fsync\" or \"async\"");
+
     read_mode(t);
     if (const auto a = word(t, "ack", {"partner", "local"}))
       ha_.ack = *a == 0 ? HaAck::partner : HaAck::local;

@@ -55,6 +55,7 @@ ReloadResult Reloader::reload(const std::function<void()>& while_waiting) {
     return r;
   }
   auto next = std::make_unique<engine::CompiledConfig>(std::move(*loaded.compiled));
+  next->ha.all_blocks = ha_all_blocks_;
   const std::chrono::duration<double, std::milli> load_ms = std::chrono::steady_clock::now() - t0;
   const std::vector<engine::AddressRange> watch = pool_ranges(loaded.config->engine);
   const runtime::Runtime::ReconfigureResult sw = runtime_.reconfigure(*next, watch, while_waiting);
@@ -76,6 +77,27 @@ ReloadResult Reloader::reload(const std::function<void()>& while_waiting) {
                 path_.c_str(), load_ms.count(), sw.total_ns / 1e6, sw.max_pause_ns / 1e6,
                 sw.stats.kept, sw.stats.withdrawn, sw.stats.history_kept, sw.stats.dropped);
   r.lines.emplace_back(buf);
+  r.ok = true;
+  return r;
+}
+
+ReloadResult Reloader::set_ha_all_blocks(bool on, const std::function<void()>& while_waiting) {
+  ReloadResult r;
+  ha_all_blocks_ = on;
+  auto next = std::make_unique<engine::CompiledConfig>(compiled());
+  next->ha.all_blocks = on;
+  const runtime::Runtime::ReconfigureResult sw =
+      runtime_.reconfigure(*next, pool_ranges(running_.engine), while_waiting);
+  if (!sw.ok) {
+    r.lines.push_back("partner blocks switch failed: " + sw.error + "; workers may be on either setting");
+    stranded_.push_back(std::move(next));
+    if (current_) stranded_.push_back(std::move(current_));
+    return r;
+  }
+  current_ = std::move(next);
+  r.pool_sizes = sw.pool_sizes;
+  r.lines.push_back(std::string(on ? "allocating in both servers' blocks" : "allocating in this server's blocks") +
+                    " (switch " + std::to_string(sw.total_ns / 1000000) + " ms)");
   r.ok = true;
   return r;
 }

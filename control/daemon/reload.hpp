@@ -62,6 +62,11 @@ class Reloader {
   const std::string& config_text() const noexcept { return text_; }
   const std::string& path() const noexcept { return path_; }
 
+  // HA partner-down past the MCLT (docs/ha.md): switches every shard to the
+  // config in force with HaConfig::all_blocks = on (allocate in the
+  // partner's blocks too), and keeps that setting across later reloads.
+  ReloadResult set_ha_all_blocks(bool on, const std::function<void()>& while_waiting);
+
  private:
   std::string path_;
   config::DaemonConfig running_;
@@ -69,6 +74,7 @@ class Reloader {
   std::string text_;
   runtime::Runtime& runtime_;
   std::unique_ptr<engine::CompiledConfig> current_;   // null: still the caller's
+  bool ha_all_blocks_ = false;                        // set_ha_all_blocks()
   // Configs a timed-out switch may still be using: never freed.
   std::vector<std::unique_ptr<engine::CompiledConfig>> stranded_;
 };

@@ -13,7 +13,9 @@
 #include "api/builtin.hpp"
 #include "api/leases.hpp"
 #include "api/server.hpp"
+#include "daemon/ha.hpp"
 #include "daemon/reload.hpp"
+#include "ha/commands.hpp"
 #include "store/store.hpp"
 
 namespace dorado::daemon {
@@ -26,6 +28,7 @@ std::uint64_t monotonic_us() {
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
 }
+std::uint64_t monotonic_ms() { return monotonic_us() / 1000; }
 
 // "dorado: 2026-11-22T10:00:00Z store: ..." on stderr.
 void log_line(const std::string& text) {
@@ -119,6 +122,10 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   } else {
     log_line("store: durability \"off\": leases are not journaled and are lost at restart");
   }
+  if (config.ha.enabled && !st) {
+    std::fprintf(stderr, "dorado: [ha] needs a lease store: set [store] durability to \"fsync\" or \"async\"\n");
+    return kExitStart;
+  }
   rcfg.hold_acks = sc.durability == config::Durability::fsync;
   rcfg.ship_changes = st != nullptr;   // durability off: nothing reads the records
 
@@ -164,6 +171,10 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   // fsync: an API change is answered once durable, like an ACK.
   if (st && rcfg.hold_acks)
     leases.set_durable([&st](unsigned w) { return st->durable_shard_seq(w); });
+  ha::register_ha_commands(commands, nullptr, monotonic_ms);   // replaced below with [ha]
+  // HA (docs/ha.md): created once the loop's parts exist (below); the lease
+  // commands' durability and the admin replies consult it.
+  std::unique_ptr<HaWiring> ha;
   std::unique_ptr<api::Server> api_server;
   if (!config.control.socket.empty()) {
     auto opened = api::Server::open({config.control.socket}, commands);
@@ -190,7 +201,10 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     rt.poll_control(sink);
     if (!st) return;
     if (std::string msg = st->tick(monotonic_us()); !msg.empty()) log_line(msg);
-    for (unsigned w = 0; w < rt.workers(); ++w) rt.publish_durable(w, st->durable_shard_seq(w));
+    for (unsigned w = 0; w < rt.workers(); ++w) {
+      const std::uint32_t local = st->durable_shard_seq(w);
+      rt.publish_durable(w, ha ? ha->service().durable_limit(w, local) : local);   // ack = "partner"
+    }
     if (st->writable() != writable) {
       writable = st->writable();
       rt.set_store_writable(writable);
@@ -202,8 +216,14 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     commit_work();
     observer.tick(monotonic_us());
     const std::uint64_t now_ms = monotonic_us() / 1000;
-    rt.poll_admin([&leases](unsigned w, const engine::AdminReply& r) { leases.on_reply(w, r); });
+    rt.poll_admin([&leases, &ha](unsigned w, const engine::AdminReply& r) {
+      if ((r.id & ha::kHaAdminId) && ha)
+        ha->service().on_admin_reply(w, r);
+      else
+        leases.on_reply(w, r);
+    });
     leases.tick(now_ms);
+    if (ha) ha->tick(now_ms);
     if (api_server) api_server->poll(now_ms);
   };
   // One reload, from SIGHUP or config-reload (called from inside
@@ -220,6 +240,39 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     return api::ReloadOutcome{r.ok, std::move(r.lines)};
   };
   reload_hook = [&apply_reload] { return apply_reload("config-reload"); };
+  if (config.ha.enabled) {
+    HaWiring::Created h = HaWiring::create(config, *st, rt, reloader, log_line, commit_work, monotonic_ms());
+    if (!h.wiring) {
+      std::fprintf(stderr, "dorado: %s\n", h.error.c_str());
+      observer.stop();
+      rt.stop();
+      return kExitStart;
+    }
+    ha = std::move(h.wiring);
+    ha::register_ha_commands(commands, &ha->service(), monotonic_ms);
+    observer.set_ha_source([&ha] {
+      const ha::ServiceStatus st = ha->service().status(monotonic_ms());
+      obs::HaStats h;
+      h.present = true;
+      h.state = ha::ha_state_name(st.state);
+      h.connected = st.connected;
+      h.lag_records = st.unsent;
+      h.lag_seconds = st.lag_seconds;
+      h.sent = st.counters.records_sent;
+      h.received = st.counters.records_received;
+      h.applied = st.counters.records_applied;
+      h.unchanged = st.counters.records_unchanged;
+      h.rejected = st.counters.records_rejected;
+      h.resyncs = st.counters.resyncs;
+      h.last_resync_seconds = st.counters.last_resync_seconds;
+      h.connection_failures = st.counters.connection_failures;
+      h.auth_failures = st.counters.auth_failures;
+      h.epoch = st.epoch;
+      return h;
+    });
+    log_line("ha: " + config.ha.this_server + " listening on " + config.ha.listen + ", partner " +
+             config.ha.partner()->name + " at " + config.ha.partner()->address);
+  }
   unsigned shutdown_ticks = 0;
   while (true) {
     housekeeping();
@@ -240,6 +293,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   observer.stop();
   rt.stop();
   rt.poll_control(sink);   // the records the workers pushed last
+  ha.reset();              // its last applied position written; before the store closes
   if (st) {
     if (std::string e = st->close(sc.snapshot_on_exit); !e.empty()) log_line("store: " + e);
     const store::StoreCounters c = st->counters();

@@ -145,6 +145,7 @@ std::shared_ptr<Snapshot> Collector::collect() const {
     // "async" records wait up to a second for their fsync by design.
     st.commit_records = fsync_mode_ ? commit_records_ : 0;
   }
+  if (ha_source_) s->ha = ha_source_();
   return s;
 }
 

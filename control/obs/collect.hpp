@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,8 @@ class Collector {
   Collector(const runtime::Runtime& rt, const store::Store* store, PoolCatalog pools,
             std::uint64_t commit_records, bool fsync_mode);
   const PoolCatalog& pools() const noexcept { return pools_; }
+  // HA (docs/ha.md): where the snapshot's `ha` part comes from; unset without [ha].
+  void set_ha_source(std::function<HaStats()> source) { ha_source_ = std::move(source); }
   void set_pools(PoolCatalog pools) { pools_ = std::move(pools); }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
@@ -57,6 +60,7 @@ class Collector {
   PoolCatalog pools_;
   std::uint64_t commit_records_;
   bool fsync_mode_;
+  std::function<HaStats()> ha_source_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -75,6 +79,8 @@ class Observer {
   void start();
   void tick(std::uint64_t now_us);
   void stop();
+  // HA: the snapshot's `ha` part (Collector::set_ha_source).
+  void set_ha_source(std::function<HaStats()> source) { collector_.set_ha_source(std::move(source)); }
   // After a reload applied `config` (compiled as `compiled`): the pools to
   // report are the new config's, with the sizes the runtime counted
   // (daemon::ReloadResult::pool_sizes); pool_warn_percent is taken again.

@@ -238,6 +238,39 @@ std::string render_metrics(const Snapshot& s) {
     e.sample("dorado_store_snapshot_errors_total", {}, st.snapshot_errors);
   }
 
+  if (s.ha.present) {
+    const HaStats& h = s.ha;
+    e.family("dorado_ha_state", MetricType::gauge, "HA state of this server: 1 for the current one.");
+    for (const char* name : kHaStateNames)
+      e.sample("dorado_ha_state", {{"state", name}}, std::uint64_t{h.state == name ? 1u : 0u});
+    e.family("dorado_ha_partner_connected", MetricType::gauge, "1 while the HA link to the partner is up.");
+    e.sample("dorado_ha_partner_connected", {}, std::uint64_t{h.connected ? 1u : 0u});
+    e.family("dorado_ha_epoch", MetricType::gauge, "Partner-down epochs this server has entered.");
+    e.sample("dorado_ha_epoch", {}, h.epoch);
+    e.family("dorado_ha_replication_lag_records", MetricType::gauge,
+             "Lease changes of this server the partner has not acknowledged yet.");
+    e.sample("dorado_ha_replication_lag_records", {}, h.lag_records);
+    e.family("dorado_ha_replication_lag_seconds", MetricType::gauge,
+             "Age of the oldest lease change the partner has not acknowledged.");
+    e.sample("dorado_ha_replication_lag_seconds", {}, h.lag_seconds);
+    e.family("dorado_ha_records_total", MetricType::counter,
+             "Replicated lease changes: sent to the partner, received from it, and what the shards did with "
+             "those received (applied, unchanged, rejected).");
+    e.sample("dorado_ha_records_total", {{"direction", "sent"}}, h.sent);
+    e.sample("dorado_ha_records_total", {{"direction", "received"}}, h.received);
+    e.sample("dorado_ha_records_total", {{"direction", "applied"}}, h.applied);
+    e.sample("dorado_ha_records_total", {{"direction", "unchanged"}}, h.unchanged);
+    e.sample("dorado_ha_records_total", {{"direction", "rejected"}}, h.rejected);
+    e.family("dorado_ha_resyncs_total", MetricType::counter, "Syncs from the partner completed.");
+    e.sample("dorado_ha_resyncs_total", {}, h.resyncs);
+    e.family("dorado_ha_resync_seconds", MetricType::gauge, "Duration of the last sync from the partner.");
+    e.sample("dorado_ha_resync_seconds", {}, h.last_resync_seconds);
+    e.family("dorado_ha_link_failures_total", MetricType::counter,
+             "HA link failures: all (connect, handshake, protocol) and authentication refusals.");
+    e.sample("dorado_ha_link_failures_total", {{"kind", "all"}}, h.connection_failures);
+    e.sample("dorado_ha_link_failures_total", {{"kind", "auth"}}, h.auth_failures);
+  }
+
   for (const auto& c : kPortCounters) {
     e.family(c.metric, MetricType::counter, c.help);
     for (const auto& p : s.ports) {

@@ -89,6 +89,25 @@ struct StoreStats {
                                        // in fsync mode); 0: no lag warning
 };
 
+// The HA service's part (docs/ha.md "Metrics"), filled by the daemon's hook
+// (Collector::set_ha_source) when [ha] is configured.
+struct HaStats {
+  bool present = false;
+  std::string state;                   // Kea's name: "hot-standby", ...
+  bool connected = false;
+  std::uint64_t lag_records = 0;       // ours the partner has not acknowledged
+  double lag_seconds = 0;
+  std::uint64_t sent = 0, received = 0, applied = 0, unchanged = 0, rejected = 0;
+  std::uint64_t resyncs = 0;
+  double last_resync_seconds = 0;
+  std::uint64_t connection_failures = 0, auth_failures = 0;
+  std::uint64_t epoch = 0;
+};
+// Every HA state name, for the one-hot dorado_ha_state family.
+inline constexpr const char* kHaStateNames[] = {"waiting", "syncing", "ready", "hot-standby", "load-balancing",
+                                                "partner-down", "communication-recovery", "in-maintenance",
+                                                "partner-in-maintenance", "terminated"};
+
 struct Snapshot {
   std::uint64_t generation = 0;    // set by SnapshotBoard::publish
   double unix_time = 0;            // when it was collected
@@ -98,6 +117,7 @@ struct Snapshot {
   std::vector<PoolStats> pools;     // config order
   std::vector<PoolStats> subnets;   // subnets, sorted by address
   StoreStats store;
+  HaStats ha;
   // ACK wait for durability, all workers (ns, bucket floors).
   std::uint64_t ack_hold_count = 0, ack_hold_p50 = 0, ack_hold_p99 = 0, ack_hold_max = 0;
 

@@ -25,9 +25,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <random>
 
 #include "store/format.hpp"
 #include "store/journal.hpp"
@@ -50,6 +52,33 @@ constexpr std::uint32_t kSnapshotEntriesPerTick = 16384;
 constexpr std::size_t kSnapshotQueue = 4;              // buffers waiting for the writer thread
 
 std::uint64_t wall_seconds() { return static_cast<std::uint64_t>(std::time(nullptr)); }
+
+constexpr const char* kJournalIdFile = "JOURNAL-ID";
+
+// The store's journal identity (Store::journal_id): 16 hex digits in
+// JOURNAL-ID, made (random, never 0) when missing or unreadable.
+std::uint64_t journal_id_of(int dir_fd) {
+  if (MappedFile::Opened m = MappedFile::open(dir_fd, kJournalIdFile); m.file) {
+    const auto b = m.file->bytes();
+    std::uint64_t v = 0;
+    std::size_t i = 0;
+    for (; i < b.size() && i < 16; ++i) {
+      const char ch = static_cast<char>(b[i]);
+      const int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+      if (d < 0) break;
+      v = v << 4 | static_cast<unsigned>(d);
+    }
+    if (i == 16 && v != 0) return v;
+  }
+  std::random_device rd;
+  std::uint64_t v = 0;
+  while (v == 0) v = (std::uint64_t{rd()} << 32) ^ rd();
+  char text[18];
+  std::snprintf(text, sizeof text, "%016llx\n", static_cast<unsigned long long>(v));
+  write_new_file(dir_fd, kJournalIdFile, {reinterpret_cast<const std::uint8_t*>(text), 17});
+  fsync_dir(dir_fd);
+  return v;   // a failed write only means a new id (a full transfer) next time
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -274,6 +303,17 @@ struct Store::Impl {
   std::vector<std::uint32_t> taken_shard_seq;
   std::vector<std::uint32_t> written_shard_seq;   // taken_shard_seq when `written` was cut
   std::vector<std::uint32_t> durable_shard_seq;
+  std::uint64_t written_seq = 0;           // last seq of `pending` when `written` was cut
+  std::uint64_t durable_seq = 0;           // every record <= it is on disk (Store::durable_seq)
+  std::uint64_t journal_id = 0;
+  Store::Tap tap;
+  // read_journal's place: the segment, the byte offset after the record with seq `seq`.
+  struct TailCursor {
+    std::string segment;
+    std::uint64_t offset = 0;
+    std::uint64_t seq = 0;
+    bool valid = false;
+  } tail;
 
   bool writable = true;
   std::uint64_t failures = 0;              // consecutive failed commits
@@ -332,6 +372,8 @@ std::string Store::Impl::commit(std::uint64_t now_us, bool force_sync) {
     written = pending.size();
     unwritten_records = 0;
     written_shard_seq = taken_shard_seq;
+    written_seq = next_seq - 1;
+    if (options.durability == Durability::async) durable_seq = written_seq;
     if (options.durability == Durability::async) ++counters.commits;
   }
   const bool sync = options.durability == Durability::fsync || force_sync ||
@@ -352,6 +394,7 @@ std::string Store::Impl::commit(std::uint64_t now_us, bool force_sync) {
       ++counters.commits;
       durable_shard_seq = written_shard_seq;
     }
+    durable_seq = written_seq;
     pending.clear();
     if (pending.capacity() > (std::size_t{16} << 20)) pending.shrink_to_fit();   // after a long outage
     written = 0;
@@ -441,6 +484,8 @@ Store::Opened Store::open(const StoreOptions& options) {
   impl->lock = std::move(l.lock);
   impl->mirror = std::move(r.mirror);
   impl->next_seq = r.stats.last_seq + 1;
+  impl->durable_seq = impl->written_seq = r.stats.last_seq;
+  impl->journal_id = journal_id_of(impl->lock.dir_fd);
   impl->taken_shard_seq.assign(impl->options.workers, 0);
   impl->written_shard_seq = impl->durable_shard_seq = impl->taken_shard_seq;
   // A long journal behind the snapshot is worth a snapshot soon.
@@ -480,7 +525,9 @@ void Store::take(unsigned worker, std::span<const engine::LeaseChange> changes) 
     const LeaseChange& c = fixed ? *fixed : in;
     const std::size_t at = s.pending.size();
     s.pending.resize(at + record_size(c));
-    encode_record(s.next_seq++, c, {s.pending.data() + at, s.pending.size() - at});
+    const std::uint64_t seq = s.next_seq++;
+    encode_record(seq, c, {s.pending.data() + at, s.pending.size() - at});
+    if (s.tap) s.tap(worker, seq, c, {s.pending.data() + at, record_size(c)});
     s.mirror.apply(c);
     ++s.pending_records;
     ++s.unwritten_records;
@@ -516,6 +563,68 @@ std::uint32_t Store::durable_shard_seq(unsigned worker) const noexcept {
 }
 
 bool Store::writable() const noexcept { return impl_->writable; }
+
+std::uint64_t Store::journal_id() const noexcept { return impl_->journal_id; }
+std::uint64_t Store::last_seq() const noexcept { return impl_->next_seq - 1; }
+std::uint64_t Store::durable_seq() const noexcept { return impl_->durable_seq; }
+void Store::set_tap(Tap tap) { impl_->tap = std::move(tap); }
+
+Store::TailStatus Store::read_journal(std::uint64_t after, std::size_t max_bytes,
+                                      std::vector<std::uint8_t>& out, std::uint64_t& last,
+                                      std::string* error) {
+  Impl& s = *impl_;
+  const std::uint64_t limit = s.durable_seq;
+  if (after >= limit) return TailStatus::end;
+  Impl::TailCursor& c = s.tail;
+  if (!c.valid || c.seq != after) {
+    // Find the segment holding after + 1: the last one starting at or before it.
+    const DirListing d = list_store_dir(s.lock.dir_fd);
+    if (!d.result.ok()) {
+      if (error) *error = io_text(d.result, s.options.dir);
+      return TailStatus::error;
+    }
+    const StoreFile* from = nullptr;
+    for (const StoreFile& f : d.segments)
+      if (f.seq <= after + 1) from = &f;
+    if (from == nullptr) return TailStatus::gone;
+    c = {from->name, kFileHeaderSize, from->seq - 1, true};
+  }
+  const std::size_t start = out.size();
+  while (out.size() - start < max_bytes) {
+    MappedFile::Opened m = MappedFile::open(s.lock.dir_fd, c.segment);
+    if (!m.file) {
+      c.valid = false;
+      if (m.result.err == ENOENT) return TailStatus::gone;   // removed under us (a snapshot)
+      if (error) *error = io_text(m.result, c.segment);
+      return TailStatus::error;
+    }
+    const std::span<const std::uint8_t> bytes = m.file->bytes();
+    bool progressed = false;
+    while (c.offset < bytes.size() && out.size() - start < max_bytes) {
+      const DecodedRecord r = decode_record(bytes.subspan(c.offset));
+      if (r.status != Status::ok || r.seq > limit) break;
+      if (r.seq > after) {   // the first records of a segment found by name may be <= after
+        out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(c.offset),
+                   bytes.begin() + static_cast<std::ptrdiff_t>(c.offset + r.size));
+        last = r.seq;
+      }
+      c.offset += r.size;
+      c.seq = r.seq;
+      progressed = true;
+    }
+    if (c.seq >= limit || out.size() - start >= max_bytes) break;
+    if (!progressed || c.offset >= bytes.size() || decode_record(bytes.subspan(c.offset)).status != Status::ok) {
+      // End of this segment's records: go on in the next one, if it exists.
+      const DirListing d = list_store_dir(s.lock.dir_fd);
+      const StoreFile* next = nullptr;
+      for (const StoreFile& f : d.segments)
+        if (f.seq == c.seq + 1) next = &f;
+      if (next == nullptr) break;
+      c = {next->name, kFileHeaderSize, c.seq, true};
+    }
+  }
+  return out.size() > start ? TailStatus::ok : TailStatus::end;
+}
 
 std::string Store::close(bool snapshot) {
   Impl& s = *impl_;

@@ -150,6 +150,34 @@ class Store {
   StoreCounters counters() const noexcept;
   std::size_t memory_bytes() const noexcept;   // mirror + buffers
 
+  // ---- for HA replication (control/ha/) --------------------------------------
+  // The journal's identity: a random number made when the store directory
+  // was first used (file JOURNAL-ID), so a partner can tell this journal's
+  // seqs from those of a store that was wiped and started again.
+  std::uint64_t journal_id() const noexcept;
+  // Highest seq taken, and highest on disk (written for async, fdatasynced
+  // for fsync): every record <= durable_seq() can be read back.
+  std::uint64_t last_seq() const noexcept;
+  std::uint64_t durable_seq() const noexcept;
+  // Called by take() for every record it stamps: the worker it came from,
+  // its seq, the change and its encoded journal record (format.hpp).
+  using Tap = std::function<void(unsigned worker, std::uint64_t seq, const engine::LeaseChange& change,
+                                 std::span<const std::uint8_t> record)>;
+  void set_tap(Tap tap);
+  // Appends to `out` the encoded journal records with seq > `after` and
+  // <= durable_seq(), in order, from the segments on disk, until about
+  // `max_bytes` are appended; `last` = the seq of the last one appended
+  // (unchanged when none). Resumes cheaply where the previous call ended.
+  enum class TailStatus : std::uint8_t {
+    ok,     // some appended, maybe more to come
+    end,    // nothing after `after` on disk yet
+    gone,   // records after `after` are no longer in any segment (a snapshot
+            // replaced them): a full transfer is needed
+    error,  // the files could not be read (`error` says why)
+  };
+  TailStatus read_journal(std::uint64_t after, std::size_t max_bytes, std::vector<std::uint8_t>& out,
+                          std::uint64_t& last, std::string* error = nullptr);
+
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);

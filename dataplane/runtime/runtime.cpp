@@ -146,6 +146,7 @@ struct Runtime::Impl {
   std::atomic<bool> quit{false};
   static_assert(std::atomic<bool>::is_always_lock_free);
   std::atomic<bool> store_writable{true};   // cp: rw, dp: ro (every loop)
+  std::atomic<std::uint8_t> ha_serve{static_cast<std::uint8_t>(engine::HaServe::none)};   // cp: rw, dp: ro
   std::uint64_t reload_generation = 0;      // cp only: last reconfigure's generation
   bool start_attempted = false;
   bool launched = false;                     // some worker may have been launched
@@ -322,7 +323,7 @@ std::string Runtime::Impl::setup_workers() {
     workers.push_back(std::make_unique<Worker>(WorkerSetup{
         w, lcore, std::move(created.shard), config.server_address, config.burst,
         config.idle_sleep_us, &quit, &clock, config.hold_acks, config.held_acks, &store_writable,
-        config.ship_changes}));
+        engine_config->ha.enabled ? &ha_serve : nullptr, config.ship_changes}));
   }
   // Queues: worker w polls RX queue w and sends on TX queue w of each port
   // where the port has that many; otherwise it forwards replies to the worker
@@ -554,6 +555,23 @@ void Runtime::publish_durable(unsigned worker, std::uint32_t seq) noexcept {
 
 void Runtime::set_store_writable(bool writable) noexcept {
   impl_->store_writable.store(writable, std::memory_order_relaxed);
+}
+
+void Runtime::set_ha_serve(engine::HaServe serve) noexcept {
+  impl_->ha_serve.store(static_cast<std::uint8_t>(serve), std::memory_order_relaxed);
+}
+
+void Runtime::ha_unacked(std::vector<std::uint32_t>& cursors,
+                         const std::function<void(std::uint32_t)>& fn) const {
+  cursors.resize(impl_->workers.size(), 0);
+  for (std::size_t w = 0; w < impl_->workers.size(); ++w) {
+    const engine::Shard& s = impl_->workers[w]->shard();
+    const std::uint32_t written = s.ha_unacked_written();
+    std::uint32_t from = cursors[w];
+    if (written - from > engine::kHaUnackedRing) from = written - engine::kHaUnackedRing;   // lapped
+    for (; from != written; ++from) fn(s.ha_unacked_at(from));
+    cursors[w] = written;
+  }
 }
 
 bool Runtime::submit_admin(unsigned worker, const engine::AdminRequest& request) noexcept {

@@ -183,6 +183,14 @@ class Runtime {
   // Control thread: false while the journal cannot write; the shards then
   // refuse new leases (engine: Shard::set_store_writable). Seen within a loop.
   void set_store_writable(bool writable) noexcept;
+  // Control thread, HA (engine/ha.hpp): what every shard answers from its
+  // next loop on. Starts as HaServe::none when the config has [ha].
+  void set_ha_serve(engine::HaServe serve) noexcept;
+  // Control thread, HA: calls fn(client hash) for every client the shards
+  // saw retrying for the partner since the last call (cursors: one per
+  // worker, kept by the caller; a lapped ring loses the oldest, which is
+  // fine for counting distinct clients).
+  void ha_unacked(std::vector<std::uint32_t>& cursors, const std::function<void(std::uint32_t)>& fn) const;
   // Control thread, control API (engine/admin.hpp): queues a request for
   // worker `worker`'s shard (false: its ring is full; try again later), and
   // takes every reply the workers produced into sink(worker, reply).

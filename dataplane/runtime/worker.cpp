@@ -87,7 +87,8 @@ Worker::Worker(WorkerSetup s)
       ship_changes_(s.ship_changes),
       undurable_(s.hold_acks ? kTrackedSeconds : 0),
       held_(s.hold_acks ? std::max(1u, s.held_acks) : 0),
-      store_writable_(s.store_writable) {
+      store_writable_(s.store_writable),
+      ha_serve_(s.ha_serve) {
   for (unsigned i = 0; i < kChunk; ++i)
     chunk_.requests[i] = {&chunk_.msgs[i], &chunk_.metas[i], &chunk_.keys[i]};
   ns_per_tsc_q32_ = (std::uint64_t{1000000000} << 32) / std::max<std::uint64_t>(1, rte_get_tsc_hz());
@@ -177,6 +178,8 @@ int Worker::run() noexcept {
       const bool w = store_writable_->load(std::memory_order_relaxed);
       if (w != writable_seen_) shard_->set_store_writable(writable_seen_ = w);
     }
+    if (ha_serve_ != nullptr)   // one relaxed load; the shard keeps its own copy
+      shard_->set_ha_serve(static_cast<engine::HaServe>(ha_serve_->load(std::memory_order_relaxed)));
     if (hold_acks_) track_seconds();
     if (held_count() != 0) release_held();
 

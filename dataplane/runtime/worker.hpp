@@ -80,6 +80,9 @@ struct WorkerSetup {
   bool hold_acks = false;
   unsigned held_acks = 0;              // power of two when hold_acks
   const std::atomic<bool>* store_writable = nullptr;   // cp: rw, dp: ro; null = always
+  // HA (engine/ha.hpp): what the shard answers, an engine::HaServe; null
+  // without [ha].
+  const std::atomic<std::uint8_t>* ha_serve = nullptr;   // cp: rw, dp: ro (every loop)
   bool ship_changes = true;            // false: records counted and dropped (no consumer)
 };
 
@@ -182,6 +185,8 @@ class alignas(64) Worker {
   }
   std::uint64_t reload_done() const noexcept { return reload_done_.load(std::memory_order_acquire); }
   engine::ShardIdentity identity() const noexcept { return shard_->identity(); }
+  // HA: the clients the shard saw retrying for the partner (Shard::ha_unacked_*).
+  const engine::Shard& shard() const noexcept { return *shard_; }
   WorkerSnapshot snapshot() const;
   // The gauges the worker published last (at most kGaugeIntervalUs old).
   WorkerGauges gauges() const;
@@ -337,6 +342,7 @@ class alignas(64) Worker {
   unsigned change_room_ = 0;            // dp only: free slots last read from the change ring
   std::uint64_t ns_per_tsc_q32_ = 0;    // ns = tsc * this >> 32
   const std::atomic<bool>* store_writable_ = nullptr;   // cp: rw, dp: ro
+  const std::atomic<std::uint8_t>* ha_serve_ = nullptr;  // cp: rw, dp: ro
   bool writable_seen_ = true;
   alignas(64) std::atomic<std::uint32_t> durable_seq_{0};   // cp: rw, dp: ro
   static_assert(std::atomic<std::uint32_t>::is_always_lock_free);

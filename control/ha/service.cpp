@@ -1,0 +1,869 @@
+#include "ha/service.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "engine/engine.hpp"
+#include "store/format.hpp"
+
+namespace dorado::ha {
+namespace {
+
+constexpr std::size_t kBatchBytes = 256 * 1024;        // records per updates message, about
+constexpr std::size_t kMaxOutput = 4u << 20;           // stop sending while this much is unsent
+constexpr std::size_t kChunkBytes = 1u << 20;          // backlog chunk size
+constexpr std::size_t kMaxQueued = 65536;              // partner records waiting for a shard
+constexpr std::size_t kMaxInFlight = 4096;             // replicate requests in the admin rings
+constexpr std::uint64_t kStateWriteMs = 1000;          // ha-state at most this often
+constexpr const char* kStateFile = "ha-state";
+
+std::uint64_t read_u64(const std::uint8_t* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+// A journal record's size and seq from its header (format.hpp); the bytes
+// were checked when they were made (the tap) or read (read_journal).
+std::size_t record_bytes(const std::uint8_t* p) noexcept {
+  return store::kRecordHeaderSize + (std::size_t{p[4]} | std::size_t{p[5]} << 8);
+}
+std::uint64_t record_seq(const std::uint8_t* p) noexcept { return read_u64(p + 8); }
+
+bool serial_ge(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) >= 0; }
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// This server's records not yet known to the partner, encoded as the journal
+// holds them, in seq order. Every record of ours with seq > floor() is here.
+class Backlog {
+ public:
+  explicit Backlog(std::uint64_t floor) : floor_(floor) {}
+
+  void append(std::uint64_t seq, std::span<const std::uint8_t> record, std::uint64_t now_ms) {
+    if (chunks_.empty() || chunks_.back().bytes.size() + record.size() > kChunkBytes) {
+      chunks_.push_back({});
+      chunks_.back().bytes.reserve(kChunkBytes);
+      chunks_.back().first_seq = seq;
+      chunks_.back().created_ms = now_ms;
+    }
+    Chunk& c = chunks_.back();
+    c.bytes.insert(c.bytes.end(), record.begin(), record.end());
+    c.last_seq = seq;
+    ++c.count;
+    bytes_ += record.size();
+    records_ += 1;
+  }
+
+  // Drops what the partner has (<= acked), then the oldest past `cap` bytes.
+  // Returns how many unacknowledged records were dropped.
+  std::uint64_t trim(std::uint64_t acked, std::uint64_t cap) {
+    std::uint64_t dropped = 0;
+    while (!chunks_.empty() && (chunks_.front().last_seq <= acked || bytes_ > cap)) {
+      const Chunk& c = chunks_.front();
+      if (c.last_seq > acked) dropped += c.count;
+      floor_ = std::max(floor_, c.last_seq);
+      bytes_ -= c.bytes.size();
+      records_ -= c.count;
+      chunks_.pop_front();
+    }
+    return dropped;
+  }
+
+  bool covers(std::uint64_t after) const noexcept { return after >= floor_; }
+
+  // Appends records with seq > after, up to about max_bytes; last = the seq
+  // of the last one. Returns whether any was appended.
+  bool read(std::uint64_t after, std::size_t max_bytes, std::vector<std::uint8_t>& out,
+            std::uint64_t& last) const {
+    const std::size_t start = out.size();
+    for (const Chunk& c : chunks_) {
+      if (c.last_seq <= after) continue;
+      std::size_t off = 0;
+      while (off < c.bytes.size() && out.size() - start < max_bytes) {
+        const std::uint8_t* p = c.bytes.data() + off;
+        const std::size_t n = record_bytes(p);
+        if (record_seq(p) > after) {
+          out.insert(out.end(), p, p + n);
+          last = record_seq(p);
+        }
+        off += n;
+      }
+      if (out.size() - start >= max_bytes) break;
+    }
+    return out.size() > start;
+  }
+
+  // Records with seq > acked (those of a partly acknowledged chunk counted
+  // whole), and when the oldest of them was made.
+  std::uint64_t unacked(std::uint64_t acked, std::uint64_t* oldest_ms) const {
+    std::uint64_t n = 0;
+    bool first = true;
+    for (const Chunk& c : chunks_) {
+      if (c.last_seq <= acked) continue;
+      n += c.count;
+      if (first && oldest_ms) *oldest_ms = c.created_ms;
+      first = false;
+    }
+    return n;
+  }
+  std::uint64_t bytes() const noexcept { return bytes_; }
+
+ private:
+  struct Chunk {
+    std::vector<std::uint8_t> bytes;
+    std::uint64_t first_seq = 0, last_seq = 0, created_ms = 0;
+    std::uint32_t count = 0;
+  };
+  std::deque<Chunk> chunks_;
+  std::uint64_t floor_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t records_ = 0;
+};
+
+// What ha-state keeps: the partner's journal and how far this server has
+// applied it, and this server's epoch.
+struct Persisted {
+  std::uint64_t applied_journal_id = 0;
+  std::uint64_t applied_seq = 0;
+  std::uint64_t epoch = 0;
+};
+
+Persisted read_state(const std::string& dir) {
+  Persisted p;
+  std::ifstream in(dir + "/" + kStateFile);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    const std::uint64_t n = std::strtoull(v.c_str(), nullptr, k == "applied_journal_id" ? 16 : 10);
+    if (k == "applied_journal_id") p.applied_journal_id = n;
+    else if (k == "applied_seq") p.applied_seq = n;
+    else if (k == "epoch") p.epoch = n;
+  }
+  return p;
+}
+
+// Replaces ha-state (write, fdatasync, rename, fsync the directory).
+std::string write_state(const std::string& dir, const Persisted& p) {
+  char text[160];
+  const int n = std::snprintf(text, sizeof text, "applied_journal_id=%016" PRIx64 "\napplied_seq=%" PRIu64
+                              "\nepoch=%" PRIu64 "\n",
+                              p.applied_journal_id, p.applied_seq, p.epoch);
+  const std::string tmp = dir + "/" + kStateFile + ".tmp", dst = dir + "/" + kStateFile;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return tmp + ": " + std::strerror(errno);
+  const bool ok = ::write(fd, text, static_cast<std::size_t>(n)) == n && ::fdatasync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) return tmp + ": " + std::strerror(saved);
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) return dst + ": " + std::strerror(errno);
+  if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ::fsync(d);
+    ::close(d);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct Service::Impl {
+  ServiceSettings s;
+  store::Store& store;
+  Host& host;
+  std::optional<TlsContext> tls;
+  std::optional<Listener> listener;
+  StateMachine machine;
+  Persisted persisted;
+  Persisted written;               // what ha-state holds
+  std::uint64_t state_written_ms = 0;
+  ServiceCounters counters;
+
+  // ---- the link ----
+  std::unique_ptr<Connection> conn;
+  bool hello_sent = false;
+  bool hello_received = false;
+  Hello partner_hello;
+  std::uint64_t next_dial_ms = 0;
+  std::string last_link_error;     // rate limit for repeated connect failures
+  std::uint64_t last_link_error_ms = 0;
+  std::uint64_t last_heard_ms = 0;
+  std::uint64_t next_heartbeat_ms = 0;
+  HaState partner_state = HaState::waiting;
+  bool partner_known = false;
+  std::uint64_t partner_last_seq = 0;
+  std::vector<std::uint8_t> out;   // scratch for encoding
+
+  // ---- outgoing ----
+  Backlog backlog;
+  std::uint64_t tapped_seq = 0;         // last seq the store stamped (any record)
+  std::uint64_t partner_acked = 0;      // our seqs the partner has applied (this journal)
+  std::uint64_t out_pos = 0;            // sent up to here on this connection
+  std::uint64_t sync_to = 0;            // the partner's sync ends when out_pos reaches it
+  bool sync_end_pending = false;
+  std::vector<std::uint8_t> full;       // a full transfer's records, being sent
+  std::size_t full_off = 0;
+  std::uint64_t full_to = 0;
+  struct Gate {
+    std::deque<std::pair<std::uint64_t, std::uint32_t>> waiting;   // (seq, shard seq) awaiting the partner
+    std::uint32_t last_shard_seq = 0;
+  };
+  std::vector<Gate> gates;
+  bool gating = false;
+
+  // ---- incoming ----
+  struct Queued {
+    std::uint64_t seq;   // the partner's; 0 in a full transfer
+    engine::LeaseChange change;
+    bool marker = false; // sync_end: `seq` is applied once everything before it is
+  };
+  std::deque<Queued> queued;
+  struct Applying {
+    std::uint64_t id = 0;
+    std::uint64_t seq = 0;       // partner seq (0: full transfer record)
+    unsigned shard = 0;
+    bool marker = false;         // sync_end of a full transfer: applied = seq once reached
+    bool replied = false;
+    std::uint32_t shard_seq = 0; // records it emitted, durable when the store's reaches it
+  };
+  std::deque<Applying> applying;
+  std::uint64_t next_id = 1;
+  bool sync_begun = false;         // a sync_begin arrived on this connection
+  std::uint64_t recv_sync_to = 0;
+  std::uint64_t sync_started_ms = 0;
+  bool synced = false;
+  std::uint64_t ack_sent = 0;
+
+  // ---- partner-down helpers ----
+  std::set<std::uint32_t> unacked_clients;
+  engine::HaServe serve_published = engine::HaServe::none;
+  bool partner_blocks = false;
+  std::uint64_t now_ms = 0;   // of the last tick
+
+  Impl(const ServiceSettings& settings, store::Store& st, Host& h, const Persisted& p)
+      : s(settings),
+        store(st),
+        host(h),
+        machine({settings.mode, settings.role, settings.max_response_delay_ms,
+                 settings.max_unacked_clients, settings.mclt_s},
+                p.epoch),
+        persisted(p),
+        written(p),
+        backlog(st.last_seq()),
+        tapped_seq(st.last_seq()),
+        gates(h.shards()) {}
+
+  void log(const std::string& line) { host.log("ha: " + line); }
+
+  // ---- link ----
+  void drop_link(const std::string& why) {
+    if (conn) {
+      if (!why.empty()) log("link to " + s.partner_name + " closed: " + why);
+      conn->close(why);
+      conn.reset();
+    }
+    hello_sent = hello_received = false;
+    sync_begun = false;
+    synced = false;
+    full.clear();
+    full_off = 0;
+    sync_end_pending = false;
+    // Records queued but not submitted are dropped (the partner sends them
+    // again from our applied position); those in the shards finish.
+    queued.clear();
+  }
+
+  void adopt(std::unique_ptr<Connection> c) {
+    if (conn) drop_link("replaced by a new connection from " + c->peer_address());
+    conn = std::move(c);
+  }
+
+  void manage_link(std::uint64_t now_ms) {
+    if (listener) {
+      while (auto c = listener->accept()) adopt(std::move(c));
+    }
+    if (!conn && s.role == Role::primary && now_ms >= next_dial_ms) {
+      LinkOptions o;
+      o.expected_peer_name = tls && !tls->insecure() ? s.partner_name : "";
+      o.bind_address = s.listen.host;
+      conn = connect(s.partner, tls ? &*tls : nullptr, o);
+      next_dial_ms = now_ms + s.heartbeat_ms;
+    }
+    if (!conn) return;
+    conn->poll();
+    if (conn->is_closed()) {
+      ++counters.connection_failures;
+      if (conn->auth_failed()) ++counters.auth_failures;
+      const std::string e = conn->error();
+      conn.reset();
+      drop_link("");
+      // The same failure every heartbeat while the partner is down: logged
+      // once, then once a minute.
+      if (!e.empty() && (e != last_link_error || now_ms - last_link_error_ms >= 60000)) {
+        log(e == last_link_error ? e + " (still)" : e);
+        last_link_error = e;
+        last_link_error_ms = now_ms;
+      }
+      return;
+    }
+    if (!conn->is_open()) return;
+    if (!hello_sent) {
+      Hello h;
+      h.name.assign(s.this_name);
+      h.config_digest = s.config_digest;
+      h.journal_id = store.journal_id();
+      h.last_seq = store.last_seq();
+      h.epoch = machine.epoch();
+      h.state = machine.state();
+      h.applied_journal_id = persisted.applied_journal_id;
+      h.applied_seq = persisted.applied_seq;
+      out.clear();
+      encode_hello(h, out);
+      conn->send(out);
+      hello_sent = true;
+    }
+  }
+
+  void send_error(ErrorCode code, const std::string& text) {
+    ErrorMsg e;
+    e.code = static_cast<std::uint16_t>(code);
+    e.text.assign(text);
+    out.clear();
+    encode_error(e, out);
+    if (conn) {
+      conn->send(out);
+      conn->flush();
+    }
+  }
+
+  // The partner's hello: check it, then plan what it needs from us.
+  bool on_hello(const Hello& h, std::uint64_t now_ms) {
+    if (h.name.view() != s.partner_name) {
+      ++counters.auth_failures;
+      send_error(ErrorCode::unknown_server, "this server's partner is " + s.partner_name);
+      drop_link("peer calls itself \"" + std::string(h.name.view()) + "\", not " + s.partner_name);
+      return false;
+    }
+    if (h.config_digest != s.config_digest) {
+      send_error(ErrorCode::config_mismatch, "config digest differs");
+      drop_link("the partner's config differs from ours (pools, subnets, reservations or [ha] must match)");
+      ++counters.connection_failures;
+      return false;
+    }
+    hello_received = true;
+    partner_hello = h;
+    partner_state = h.state;
+    partner_known = true;
+    partner_last_seq = h.last_seq;
+    last_heard_ms = now_ms;
+    ++counters.connections;
+    last_link_error.clear();
+    if (h.journal_id != persisted.applied_journal_id) {
+      // A journal we have applied nothing of (first contact, or its store
+      // was replaced): everything of it comes again.
+      persisted.applied_journal_id = h.journal_id;
+      persisted.applied_seq = 0;
+      applying.erase(std::remove_if(applying.begin(), applying.end(), [](const Applying& a) { return a.marker; }),
+                     applying.end());
+    }
+    log("link to " + s.partner_name + " (" + conn->peer_address() + ") up; partner is " +
+        ha_state_name(h.state) + ", has our records to " + std::to_string(h.applied_seq));
+    // What the partner needs from us.
+    std::uint64_t from = h.applied_journal_id == store.journal_id() ? h.applied_seq : 0;
+    from = std::min(from, store.last_seq());
+    partner_acked = from;   // what it has now (less than before if it lost its store)
+    for (Gate& g : gates)
+      while (!g.waiting.empty() && g.waiting.front().first <= from) g.waiting.pop_front();
+    out_pos = from;
+    sync_to = store.last_seq();
+    SyncBegin b;
+    b.kind = SyncKind::journal_tail;
+    b.from_seq = from;
+    b.to_seq = sync_to;
+    if (!backlog.covers(from)) {
+      std::vector<std::uint8_t> probe;
+      std::uint64_t last = 0;
+      if (store.read_journal(from, 1, probe, last) == store::Store::TailStatus::gone) start_full(b);
+    }
+    out.clear();
+    encode_sync_begin(b, out);
+    conn->send(out);
+    sync_end_pending = true;
+    return true;
+  }
+
+  // Every lease of the store as records of seq 0, then the position they cover.
+  void start_full(SyncBegin& b) {
+    full.clear();
+    full_off = 0;
+    std::uint64_t n = 0;
+    std::uint8_t rec[store::kMaxRecordSize];
+    store.for_each_lease([&](const store::StoredLease& l) {
+      const std::size_t k = store::encode_record(0, l, rec);
+      full.insert(full.end(), rec, rec + k);
+      ++n;
+    });
+    full_to = store.last_seq();
+    b.kind = SyncKind::full;
+    b.to_seq = sync_to = full_to;
+    b.leases = n;
+    ++counters.full_transfers_sent;
+    log("sending a full transfer of " + std::to_string(n) + " leases to " + s.partner_name +
+        " (our journal after its position is gone)");
+  }
+
+  void read_input(std::uint64_t now_ms) {
+    while (conn && conn->is_open() && queued.size() < kMaxQueued) {
+      const Frame f = next_frame(conn->input());
+      if (f.status == FrameStatus::need_more) return;
+      if (f.status == FrameStatus::bad) {
+        ++counters.connection_failures;
+        drop_link(std::string("bad frame from the partner: ") + proto_error_name(f.error));
+        return;
+      }
+      counters.bytes_received += f.consumed;
+      const bool ok = dispatch(f, now_ms);
+      if (!conn) return;
+      conn->consume(f.consumed);
+      if (!ok) {
+        ++counters.connection_failures;
+        drop_link(std::string("bad ") + message_type_name(f.type) + " message from the partner");
+        return;
+      }
+    }
+  }
+
+  bool dispatch(const Frame& f, std::uint64_t now_ms) {
+    if (f.type != MessageType::hello && !hello_received) return f.type == MessageType::error;
+    last_heard_ms = now_ms;
+    switch (f.type) {
+      case MessageType::hello: {
+        const auto d = decode_hello(f.payload);
+        if (!d.ok()) return false;
+        on_hello(d.value, now_ms);
+        return true;
+      }
+      case MessageType::heartbeat: {
+        const auto d = decode_heartbeat(f.payload);
+        if (!d.ok()) return false;
+        partner_state = d.value.state;
+        partner_last_seq = d.value.last_seq;
+        on_ack(d.value.applied_seq);
+        return true;
+      }
+      case MessageType::updates: {
+        auto d = decode_updates(f.payload);
+        if (!d.ok() || d.value.validate() != ProtoError::none) return false;
+        store::DecodedRecord r;
+        while (d.value.next(r)) {
+          queued.push_back({r.seq, r.change});
+          ++counters.records_received;
+        }
+        return true;
+      }
+      case MessageType::ack: {
+        const auto d = decode_ack(f.payload);
+        if (!d.ok()) return false;
+        on_ack(d.value.applied_seq);
+        return true;
+      }
+      case MessageType::sync_begin: {
+        const auto d = decode_sync_begin(f.payload);
+        if (!d.ok()) return false;
+        sync_begun = true;
+        synced = false;
+        recv_sync_to = d.value.to_seq;
+        sync_started_ms = now_ms;
+        if (d.value.kind == SyncKind::full) {
+          log("receiving a full transfer of " + std::to_string(d.value.leases) + " leases from " + s.partner_name);
+          persisted.applied_seq = 0;   // until its sync_end is applied
+        }
+        return true;
+      }
+      case MessageType::sync_end: {
+        const auto d = decode_sync_end(f.payload);
+        if (!d.ok()) return false;
+        // Applied once every record before it is (a marker in the queue).
+        queued.push_back({d.value.to_seq, engine::LeaseChange{}, true});
+        return true;
+      }
+      case MessageType::command: {
+        const auto d = decode_command(f.payload);
+        if (!d.ok()) return false;
+        machine.partner_maintenance(d.value.code == CommandCode::maintenance_start, now_ms);
+        return true;
+      }
+      case MessageType::error: {
+        const auto d = decode_error(f.payload);
+        log("partner refused the link: " + std::string(d.ok() ? d.value.text.view() : "(unreadable error)"));
+        drop_link("");
+        return true;
+      }
+      case MessageType::sync_request: {
+        const auto d = decode_sync_request(f.payload);
+        return d.ok();   // the hello carries the position; kept for compatibility
+      }
+    }
+    return false;
+  }
+
+  void on_ack(std::uint64_t applied) {
+    if (applied <= partner_acked) return;
+    partner_acked = applied;
+    for (Gate& g : gates)
+      while (!g.waiting.empty() && g.waiting.front().first <= applied) g.waiting.pop_front();
+  }
+
+  // ---- applying the partner's records ----
+  void submit_queued() {
+    while (!queued.empty() && applying.size() < kMaxInFlight) {
+      const Queued& q = queued.front();
+      Applying a;
+      a.seq = q.seq;
+      a.id = kHaAdminId | next_id;   // ids follow the queue's order (on_reply indexes by them)
+      if (q.marker) {
+        a.marker = true;
+        a.replied = true;
+      } else {
+        engine::AdminRequest r;
+        r.op = engine::AdminOp::replicate;
+        r.id = a.id;
+        r.lease = q.change;
+        a.shard = host.shard_of(q.change);
+        if (!host.submit(a.shard, r)) break;   // ring full: next tick
+      }
+      ++next_id;
+      applying.push_back(a);
+      queued.pop_front();
+    }
+  }
+
+  void on_reply(unsigned shard, const engine::AdminReply& r) {
+    if (applying.empty() || r.id < applying.front().id) return;   // from a dropped link's era: gone
+    const std::uint64_t i = r.id - applying.front().id;
+    if (i >= applying.size() || applying[i].id != r.id) return;
+    {
+      Applying& a = applying[i];
+      a.replied = true;
+      a.shard = shard;
+      a.shard_seq = r.seq;
+      switch (static_cast<engine::ReplicateStatus>(r.count)) {
+        case engine::ReplicateStatus::applied: ++counters.records_applied; break;
+        case engine::ReplicateStatus::unchanged: ++counters.records_unchanged; break;
+        case engine::ReplicateStatus::conflict_won:
+          ++counters.records_applied;
+          ++counters.conflicts_won;
+          log("conflict: an address was given to two clients; the partner's later lease wins here");
+          break;
+        default: ++counters.records_rejected; break;
+      }
+    }
+  }
+
+  void advance_applied(std::uint64_t now_ms) {
+    while (!applying.empty()) {
+      const Applying& a = applying.front();
+      if (!a.replied) break;
+      if (!a.marker && a.shard_seq != 0 && !serial_ge(store.durable_shard_seq(a.shard), a.shard_seq)) break;
+      if (a.seq != 0) persisted.applied_seq = std::max(persisted.applied_seq, a.seq);
+      applying.pop_front();
+    }
+    if (sync_begun && !synced && persisted.applied_seq >= recv_sync_to && applying.empty() && queued.empty()) {
+      synced = true;
+      ++counters.resyncs;
+      counters.last_resync_seconds = static_cast<double>(now_ms - sync_started_ms) / 1000.0;
+      log("in sync with " + s.partner_name + " at its seq " + std::to_string(persisted.applied_seq) + " (" +
+          std::to_string(counters.last_resync_seconds) + " s)");
+    }
+    if (conn && hello_received && persisted.applied_seq != ack_sent) {
+      out.clear();
+      encode_ack({persisted.applied_seq}, out);
+      conn->send(out);
+      ack_sent = persisted.applied_seq;
+    }
+    if (now_ms - state_written_ms >= kStateWriteMs &&
+        (persisted.applied_seq != written.applied_seq || persisted.applied_journal_id != written.applied_journal_id ||
+         machine.epoch() != written.epoch)) {
+      persisted.epoch = machine.epoch();
+      if (std::string e = write_state(s.state_dir, persisted); !e.empty()) log("cannot write ha-state: " + e);
+      else written = persisted;
+      state_written_ms = now_ms;
+    }
+  }
+
+  // ---- sending ours ----
+  void pump() {
+    if (!conn || !conn->is_open() || !hello_received) return;
+    while (conn->pending_output() < kMaxOutput) {
+      std::vector<std::uint8_t> batch;
+      std::uint64_t last = out_pos;
+      if (full_off < full.size()) {
+        const std::size_t end = std::min(full.size(), full_off + kBatchBytes);
+        std::size_t off = full_off;
+        while (off < end) off += record_bytes(full.data() + off);
+        batch.assign(full.begin() + static_cast<std::ptrdiff_t>(full_off),
+                     full.begin() + static_cast<std::ptrdiff_t>(off));
+        full_off = off;
+        if (full_off >= full.size()) {
+          last = full_to;
+          full.clear();
+          full_off = 0;
+        }
+      } else if (backlog.covers(out_pos)) {
+        if (!backlog.read(out_pos, kBatchBytes, batch, last)) last = std::max(out_pos, tapped_seq);
+      } else {
+        std::string error;
+        switch (store.read_journal(out_pos, kBatchBytes, batch, last, &error)) {
+          case store::Store::TailStatus::ok: break;
+          case store::Store::TailStatus::end: last = std::max(out_pos, store.durable_seq()); break;
+          case store::Store::TailStatus::gone: {
+            SyncBegin b;
+            b.from_seq = out_pos;
+            sync_to = store.last_seq();
+            start_full(b);
+            out.clear();
+            encode_sync_begin(b, out);
+            conn->send(out);
+            sync_end_pending = true;
+            continue;
+          }
+          case store::Store::TailStatus::error:
+            log("cannot read the journal for the partner: " + error);
+            return;
+        }
+      }
+      if (!batch.empty()) send_batch(batch);
+      const bool moved = last != out_pos;
+      out_pos = last;
+      if (sync_end_pending && out_pos >= sync_to && full.empty()) {
+        out.clear();
+        encode_sync_end({sync_to}, out);
+        conn->send(out);
+        sync_end_pending = false;
+      }
+      if (batch.empty() && !moved) break;
+    }
+  }
+
+  // One or more updates messages (a batch may pass kBatchBytes by a record).
+  void send_batch(const std::vector<std::uint8_t>& records) {
+    std::size_t off = 0;
+    while (off < records.size()) {
+      out.clear();
+      UpdatesWriter w(out, machine.epoch(), kBatchBytes + store::kMaxRecordSize);
+      while (off < records.size()) {
+        const std::size_t n = record_bytes(records.data() + off);
+        if (!w.add_encoded({records.data() + off, n})) break;
+        ++counters.records_sent;
+        off += n;
+      }
+      w.finish();
+      conn->send(out);
+      counters.bytes_sent += out.size();
+    }
+  }
+
+  void heartbeat(std::uint64_t now_ms) {
+    if (!conn || !hello_received || now_ms < next_heartbeat_ms) return;
+    next_heartbeat_ms = now_ms + s.heartbeat_ms;
+    Heartbeat h;
+    h.state = machine.state();
+    h.epoch = machine.epoch();
+    h.time_ms = wall_ms();
+    h.unsent = backlog.unacked(partner_acked, nullptr);
+    h.last_seq = store.last_seq();
+    h.applied_seq = persisted.applied_seq;
+    h.unacked_clients = static_cast<std::uint32_t>(unacked_clients.size());
+    h.serving = machine.serve() != engine::HaServe::none;
+    out.clear();
+    encode_heartbeat(h, out);
+    conn->send(out);
+  }
+
+  void step_machine(std::uint64_t now_ms) {
+    if (machine.counting_unacked()) {
+      host.unacked([this](std::uint32_t h) { unacked_clients.insert(h); });
+    } else {
+      host.unacked([](std::uint32_t) {});
+      unacked_clients.clear();
+    }
+    Observation o;
+    o.now_ms = now_ms;
+    o.connected = conn && conn->is_open() && hello_received;
+    o.last_heard_ms = last_heard_ms;
+    o.partner_state = partner_state;
+    o.synced = synced;
+    o.unacked_clients = static_cast<std::uint32_t>(unacked_clients.size());
+    const HaState before = machine.state();
+    machine.step(o);
+    for (const StateMachine::Transition& t : machine.transitions())
+      log(std::string("state ") + ha_state_name(t.from) + " -> " + ha_state_name(t.to) + ": " + t.why);
+    machine.transitions().clear();
+    if (machine.state() != before) {
+      next_heartbeat_ms = 0;   // tell the partner at once
+      if (machine.state() == HaState::waiting && conn) drop_link("resyncing");
+    }
+    const engine::HaServe serve = machine.serve();
+    if (serve != serve_published) {
+      host.set_serve(serve);
+      serve_published = serve;
+    }
+    const bool blocks = machine.partner_blocks(now_ms);
+    if (blocks != partner_blocks) {
+      log(blocks ? "partner-down for mclt seconds: allocating in the partner's blocks too"
+                 : "allocating in this server's blocks only");
+      host.set_partner_blocks(blocks);
+      partner_blocks = blocks;
+    }
+    const bool gate = s.ack_partner && machine.partner_ack_possible();
+    if (!gate && gating)
+      for (Gate& g : gates) g.waiting.clear();   // those ACKs go on local durability
+    gating = gate;
+  }
+};
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), settings_(impl_->s) {}
+Service::~Service() { close(); }
+
+Service::Created Service::create(const ServiceSettings& settings, store::Store& store, Host& host,
+                                 std::uint64_t now_ms) {
+  Created c;
+  const Persisted p = read_state(settings.state_dir);
+  auto impl = std::make_unique<Impl>(settings, store, host, p);
+  if (!settings.tls.insecure) {
+    auto t = TlsContext::create(settings.tls);
+    if (!t.ok()) {
+      c.error = t.error;
+      return c;
+    }
+    impl->tls = std::move(t.value);
+  }
+  LinkOptions o;
+  o.expected_peer_name = settings.tls.insecure ? "" : settings.partner_name;
+  auto l = Listener::open(settings.listen, impl->tls ? &*impl->tls : nullptr, o);
+  if (!l.ok()) {
+    c.error = l.error;
+    return c;
+  }
+  impl->listener = std::move(l.value);
+  Impl* raw = impl.get();
+  store.set_tap([raw](unsigned worker, std::uint64_t seq, const engine::LeaseChange& ch,
+                      std::span<const std::uint8_t> record) {
+    raw->tapped_seq = seq;
+    if (worker < raw->gates.size()) raw->gates[worker].last_shard_seq = ch.seq;
+    if (ch.shard & engine::kChangeFromPartner) return;   // the partner's own, applied here
+    raw->backlog.append(seq, record, raw->now_ms);
+    if (raw->gating && worker < raw->gates.size()) raw->gates[worker].waiting.emplace_back(seq, ch.seq);
+  });
+  impl->machine.step({now_ms, false, 0, HaState::waiting, false, 0});
+  host.set_serve(engine::HaServe::none);
+  c.service.reset(new Service(std::move(impl)));
+  return c;
+}
+
+void Service::tick(std::uint64_t now_ms) {
+  Impl& m = *impl_;
+  m.now_ms = now_ms;
+  m.manage_link(now_ms);
+  m.read_input(now_ms);
+  m.submit_queued();
+  m.advance_applied(now_ms);
+  m.step_machine(now_ms);
+  m.pump();
+  m.heartbeat(now_ms);
+  if (m.conn) m.conn->flush();
+  if (const std::uint64_t lost = m.backlog.trim(m.partner_acked, m.s.backlog_bytes); lost != 0) {
+    m.counters.backlog_dropped += lost;
+  }
+}
+
+void Service::on_admin_reply(unsigned shard, const engine::AdminReply& reply) { impl_->on_reply(shard, reply); }
+
+std::uint32_t Service::durable_limit(unsigned w, std::uint32_t local) const noexcept {
+  const Impl& m = *impl_;
+  if (!m.gating || w >= m.gates.size()) return local;
+  const Impl::Gate& g = m.gates[w];
+  const std::uint32_t partner = g.waiting.empty() ? g.last_shard_seq : g.waiting.front().second - 1;
+  return serial_ge(local, partner) ? partner : local;
+}
+
+ServiceStatus Service::status(std::uint64_t now_ms) const {
+  const Impl& m = *impl_;
+  ServiceStatus st;
+  st.state = m.machine.state();
+  st.partner_state = m.partner_state;
+  st.partner_known = m.partner_known;
+  st.connected = m.conn && m.conn->is_open() && m.hello_received;
+  st.epoch = m.machine.epoch();
+  st.last_seq = m.store.last_seq();
+  st.partner_acked_seq = m.partner_acked;
+  st.applied_seq = m.persisted.applied_seq;
+  st.partner_last_seq = m.partner_last_seq;
+  std::uint64_t oldest = 0;
+  st.unsent = m.backlog.unacked(m.partner_acked, &oldest);
+  st.lag_seconds = st.unsent != 0 && oldest != 0 && now_ms > oldest ? static_cast<double>(now_ms - oldest) / 1000.0 : 0;
+  st.unacked_clients = static_cast<std::uint32_t>(m.unacked_clients.size());
+  st.state_age_ms = now_ms - m.machine.state_since_ms();
+  st.counters = m.counters;
+  return st;
+}
+
+std::string Service::maintenance_start(std::uint64_t now_ms) {
+  Impl& m = *impl_;
+  if (!m.conn || !m.hello_received) return "the partner is not connected";
+  if (std::string e = m.machine.maintenance_start(now_ms); !e.empty()) return e;
+  m.out.clear();
+  encode_command({CommandCode::maintenance_start}, m.out);
+  m.conn->send(m.out);
+  return {};
+}
+
+std::string Service::maintenance_cancel(std::uint64_t now_ms) {
+  Impl& m = *impl_;
+  if (std::string e = m.machine.maintenance_cancel(now_ms); !e.empty()) return e;
+  if (m.conn && m.hello_received) {
+    m.out.clear();
+    encode_command({CommandCode::maintenance_cancel}, m.out);
+    m.conn->send(m.out);
+  }
+  return {};
+}
+
+std::string Service::sync(std::uint64_t now_ms) {
+  Impl& m = *impl_;
+  m.persisted.applied_journal_id = 0;   // the partner sends everything again
+  m.persisted.applied_seq = 0;
+  m.machine.resync(now_ms);
+  m.drop_link("ha-sync: resyncing from the partner");
+  return {};
+}
+
+void Service::close() {
+  if (!impl_) return;
+  Impl& m = *impl_;
+  m.store.set_tap({});
+  if (m.persisted.applied_seq != m.written.applied_seq || m.persisted.applied_journal_id != m.written.applied_journal_id ||
+      m.machine.epoch() != m.written.epoch) {
+    m.persisted.epoch = m.machine.epoch();
+    if (write_state(m.s.state_dir, m.persisted).empty()) m.written = m.persisted;
+  }
+  m.drop_link("");
+}
+
+}  // namespace dorado::ha

@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# HA pairs end to end (docs/ha.md). Namespaces: ha-a and ha-b (one dorado
+# each, net_af_packet on its LAN veth), ha-lan (a bridge joining both to the
+# client namespace), ha-cli (dorado-gen, dhclient); the HA link is a veth
+# pair ha-a <-> ha-b on 10.98.0.1/10.98.0.2 (the kernel's stack), which the
+# partition phase cuts.
+#
+# Phases (PHASES=... to run some; default all):
+#   hs         hot standby: only the primary answers; every lease is on the
+#              standby within a second; kill -9 the primary: the standby goes
+#              partner-down (unacked clients), serves renewals (INIT-REBOOT)
+#              and new clients without reusing an address the primary leased;
+#              restart the primary: it resyncs the standby's tail and both
+#              return to hot-standby, with the outage's leases in its store.
+#   lb         load balancing: 1000 clients split 45..55%; kill one, the
+#              other serves everyone; bring it back.
+#   partition  cut the HA link only: with defaults neither goes
+#              partner-down while clients are answered; with
+#              max_unacked_clients = 0 both do, and no address is leased to
+#              two clients (both servers' leases compared).
+#   tls        mutual TLS: the pair connects; a peer with a certificate from
+#              another CA is refused (auth failure counted).
+export E2E_NAME=ha   # read by lib.sh
+DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
+CTL_BIN=${DORADOCTL_BIN:-$(dirname "$DORADO_BIN")/../../tools/ctl/doradoctl}
+GEN_BIN=${DORADO_GEN_BIN:-$(dirname "$DORADO_BIN")/../../tools/gen/dorado-gen}
+PHASES=${PHASES:-"hs lb partition tls"}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+require_env
+[ -x "$GEN_BIN" ] || { log "dorado-gen not found: $GEN_BIN"; exit 1; }
+[ -x "$CTL_BIN" ] || { log "doradoctl not found: $CTL_BIN"; exit 1; }
+command -v python3 >/dev/null || skip "python3 missing"
+
+NS_A=dorado-ha-a NS_B=dorado-ha-b NS_LAN=dorado-ha-lan
+CLI_NS=dorado-ha-cli   # lib.sh's cleanup removes CLI_NS and SRV_NS
+SRV_NS=$NS_LAN
+declare -A PID=()
+
+teardown_world() {
+  for who in a b; do stop_server "$who" KILL; done
+  for ns in "$NS_A" "$NS_B" "$NS_LAN" "$CLI_NS"; do
+    if ip netns list | grep -qw "$ns"; then
+      for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+      ip netns del "$ns" 2>/dev/null || true
+    fi
+  done
+}
+trap 'teardown_world; cleanup' EXIT
+
+make_ha_world() {
+  teardown_world
+  for ns in "$NS_A" "$NS_B" "$NS_LAN" "$CLI_NS"; do
+    ip netns add "$ns"
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n "$ns" link set lo up
+  done
+  ip -n "$NS_LAN" link add br0 type bridge
+  ip -n "$NS_LAN" link set br0 up
+  local pair ns port
+  for pair in "a:$NS_A:lan0" "b:$NS_B:lan0" "c:$CLI_NS:cli0"; do
+    IFS=: read -r port ns ifname <<<"$pair"
+    ip link add "$ifname" netns "$ns" type veth peer name "br-$port" netns "$NS_LAN"
+    ip -n "$NS_LAN" link set "br-$port" master br0 up
+    ip -n "$ns" link set "$ifname" up
+    ip netns exec "$ns" ethtool -K "$ifname" tx off >/dev/null 2>&1 || true
+  done
+  ip link add ha0 netns "$NS_A" type veth peer name ha0 netns "$NS_B"
+  ip -n "$NS_A" addr add 10.98.0.1/24 dev ha0
+  ip -n "$NS_B" addr add 10.98.0.2/24 dev ha0
+  ip -n "$NS_A" link set ha0 up
+  ip -n "$NS_B" link set ha0 up
+}
+
+# ha_config WHO MODE [extra [ha] lines]: dhcp-WHO's file (a: primary).
+ha_config() {
+  local who=$1 mode=$2 extra=${3:-} cpu=$(( $(nproc) > 1 ? 1 : 0 ))
+  local addr=10.99.0.1
+  [ "$who" = b ] && addr=10.99.0.2
+  local role_b=standby
+  [ "$mode" = load-balancing ] && role_b=secondary
+  cat >"$WORK/$who.toml" <<TOML
+[server]
+address = "$addr"
+
+[dpdk]
+eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=lan0",
+            "--lcores=0@0,1@$cpu", "--file-prefix=dorado-ha-$who", "--log-level=*:error"]
+workers = 1
+idle_sleep_us = 100
+
+[store]
+dir = "$WORK/store-$who"
+
+[control]
+socket = "$WORK/$who.sock"
+metrics = ""
+
+[ha]
+this_server = "dhcp-$who"
+mode = "$mode"
+listen = "10.98.0.$([ "$who" = a ] && echo 1 || echo 2):8647"
+heartbeat_ms = 200
+max_response_delay_ms = 1000
+max_ack_delay_ms = 2000
+max_unacked_clients = 3
+insecure = true
+$extra
+
+[[ha.peer]]
+name = "dhcp-a"
+address = "10.98.0.1:8647"
+role = "primary"
+
+[[ha.peer]]
+name = "dhcp-b"
+address = "10.98.0.2:8647"
+role = "$role_b"
+
+[[subnet]]
+prefix = "10.99.0.0/16"
+pools = ["10.99.1.0-10.99.8.255"]
+routers = ["10.99.0.1"]
+lease_time = 600
+min_lease_time = 20
+TOML
+}
+
+start_server() {   # start_server WHO
+  local who=$1 ns=$NS_A
+  [ "$who" = b ] && ns=$NS_B
+  ip netns exec "$ns" "$DORADO_BIN" -c "$WORK/$who.toml" >>"$WORK/$who.out" 2>>"$WORK/$who.err" &
+  PID[$who]=$!
+  for _ in $(seq 1 100); do
+    if grep -q "serving" "$WORK/$who.out" 2>/dev/null; then return 0; fi
+    kill -0 "${PID[$who]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "dhcp-$who did not start"; cat "$WORK/$who.err" >&2; return 1
+}
+
+stop_server() {   # stop_server WHO [KILL|TERM]
+  local who=$1 sig=${2:-TERM} p=${PID[$1]:-}
+  [ -n "$p" ] || return 0
+  kill -"$sig" "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  PID[$who]=""
+}
+
+ctl() { local who=$1; shift; "$CTL_BIN" -s "$WORK/$who.sock" --json -t 5 "$@"; }
+
+state_of() {
+  ctl "$1" status-get 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+j = j[0] if isinstance(j, list) else j
+print(j["arguments"]["high-availability"][0]["ha-servers"]["local"]["state"])' 2>/dev/null || echo "?"
+}
+
+wait_state() {   # wait_state WHO STATE SECONDS
+  local deadline=$((SECONDS + $3))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(state_of "$1")" = "$2" ] && return 0
+    sleep 0.2
+  done
+  log "dhcp-$1 is $(state_of "$1"), not $2"
+  return 1
+}
+
+# leases WHO: "address mac state" per lease, sorted (paged through the API).
+leases() {
+  local who=$1 from=start
+  : >"$WORK/leases-$who.txt"
+  for _ in $(seq 1 200); do
+    ctl "$who" lease4-get-page from="$from" limit=1000 >"$WORK/page.json" 2>/dev/null || break
+    from=$(python3 - "$WORK/page.json" "$WORK/leases-$who.txt" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j = j[0] if isinstance(j, list) else j
+ls = (j.get("arguments") or {}).get("leases", [])
+with open(sys.argv[2], "a") as out:
+    for l in ls:
+        out.write("%s %s %s\n" % (l["ip-address"], l.get("hw-address", ""), l.get("state", 0)))
+print(ls[-1]["ip-address"] if len(ls) == 1000 else "")
+PY
+)
+    [ -n "$from" ] || break
+  done
+  sort -o "$WORK/leases-$who.txt" "$WORK/leases-$who.txt"
+}
+
+counter_of() {   # counter_of WHO NAME: a statistic while running
+  ctl "$1" statistic-get name="$2" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
+a = j.get("arguments", {})
+v = list(a.values())[0] if a else [[0]]
+print(v[0][0] if isinstance(v, list) else v)' 2>/dev/null || echo 0
+}
+
+gen() {   # gen NAME FIRST_MAC CLIENTS [extra args]: dorado-gen in the client namespace
+  local name=$1 mac=$2 n=$3; shift 3
+  ip netns exec "$CLI_NS" timeout 60 "$GEN_BIN" --no-pci --no-huge -m 256 \
+    "--vdev=net_af_packet0,iface=cli0" --lcores=0@0 \
+    "--file-prefix=dorado-gen-ha" "--log-level=*:error" -- --clients "$n" --first-mac "$mac" \
+    --duration 20 --json "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
+  tail -n 1 "$WORK/$name.out" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["completed"])' 2>/dev/null || echo 0
+}
+
+# ---- hot standby -------------------------------------------------------------------
+
+phase_hs() {
+  log "== hot standby"
+  make_ha_world
+  rm -rf "$WORK"/store-* "$WORK"/*.out "$WORK"/*.err
+  ha_config a hot-standby
+  ha_config b hot-standby
+  start_server a
+  start_server b
+  check "hs: primary reaches hot-standby" wait_state a hot-standby 15
+  check "hs: standby reaches hot-standby" wait_state b hot-standby 15
+
+  local done
+  done=$(gen hs-dora 02:00:00:10:00:00 200 --mode dora --rate 2000)
+  check "hs: 200 clients bound ($done)" test "$done" -eq 200
+  sleep 1
+  leases a
+  leases b
+  check "hs: 200 leases on the primary" test "$(wc -l <"$WORK/leases-a.txt")" -eq 200
+  check "hs: the standby holds the same 200 leases within a second" cmp -s "$WORK/leases-a.txt" "$WORK/leases-b.txt"
+  check "hs: the standby answered nobody (tx_ack 0)" test "$(counter_of b pkt4-ack-sent)" = 0
+  cp "$WORK/leases-a.txt" "$WORK/hs-primary-leases.txt"
+
+  log "kill -9 the primary"
+  stop_server a KILL
+  # Clients of the primary retry with growing secs: three distinct ones above
+  # max_ack_delay_ms (2 s) make the standby go partner-down.
+  local t0=$SECONDS
+  done=$(gen hs-new 02:00:00:20:00:00 100 --mode dora --rate 200)
+  check "hs: the standby went partner-down" wait_state b partner-down 5
+  log "failover + 100 new clients: $((SECONDS - t0)) s"
+  check "hs: new clients served by the standby ($done of 100)" test "$done" -ge 95
+  done=$(gen hs-reboot 02:00:00:10:00:00 50 --mode storm --reboot --rate 500)
+  check "hs: INIT-REBOOT renewals served by the standby ($done of 50)" test "$done" -ge 45
+  leases b
+  # No address given during the outage was one the primary had leased to
+  # another client.
+  check "hs: no address of the primary's leases went to another client" python3 - \
+    "$WORK/hs-primary-leases.txt" "$WORK/leases-b.txt" <<'PY'
+import sys
+prim = {l.split()[0]: l.split()[1] for l in open(sys.argv[1]) if l.strip()}
+for l in open(sys.argv[2]):
+    ip, mac = l.split()[:2]
+    if ip in prim and prim[ip] != mac:
+        sys.exit("%s: %s on the standby, %s on the primary" % (ip, mac, prim[ip]))
+PY
+
+  log "restart the primary"
+  start_server a
+  check "hs: restarted primary back in hot-standby" wait_state a hot-standby 20
+  check "hs: standby back in hot-standby" wait_state b hot-standby 10
+  sleep 1
+  leases a
+  leases b
+  check "hs: the outage's leases are in the primary's store" cmp -s "$WORK/leases-a.txt" "$WORK/leases-b.txt"
+  check "hs: the primary resynced from the tail (log)" grep -q "in sync with dhcp-b" "$WORK/a.err"
+  stop_server a
+  stop_server b
+}
+
+# ---- load balancing ------------------------------------------------------------------
+
+phase_lb() {
+  log "== load balancing"
+  make_ha_world
+  rm -rf "$WORK"/store-* "$WORK"/a.* "$WORK"/b.*
+  ha_config a load-balancing
+  ha_config b load-balancing
+  start_server a
+  start_server b
+  check "lb: both in load-balancing" wait_state a load-balancing 15
+  check "lb: both in load-balancing (b)" wait_state b load-balancing 10
+  local done
+  done=$(gen lb-dora 02:00:00:30:00:00 1000 --mode dora --rate 2000)
+  check "lb: 1000 clients bound ($done)" test "$done" -eq 1000
+  local acks_a acks_b
+  acks_a=$(counter_of a pkt4-ack-sent)
+  acks_b=$(counter_of b pkt4-ack-sent)
+  log "ACKs: dhcp-a $acks_a, dhcp-b $acks_b"
+  check "lb: the split is within 45..55% ($acks_a / $((acks_a + acks_b)))" \
+    python3 -c "a, b = $acks_a, $acks_b; import sys; sys.exit(0 if a + b >= 1000 and 0.45 <= a / (a + b) <= 0.55 else 1)"
+  stop_server b KILL
+  done=$(gen lb-alone 02:00:00:40:00:00 100 --mode dora --rate 200)
+  check "lb: dhcp-a went partner-down" wait_state a partner-down 5
+  check "lb: dhcp-a alone served all 100 new clients ($done)" test "$done" -ge 95
+  start_server b
+  check "lb: dhcp-b back in load-balancing" wait_state b load-balancing 20
+  check "lb: dhcp-a back in load-balancing" wait_state a load-balancing 10
+  stop_server a
+  stop_server b
+}
+
+# ---- partition -------------------------------------------------------------------------
+
+phase_partition() {
+  for unacked in 10 0; do
+    log "== partition, max_unacked_clients = $unacked"
+    make_ha_world
+    rm -rf "$WORK"/store-* "$WORK"/a.* "$WORK"/b.*
+    ha_config a load-balancing
+    ha_config b load-balancing
+    sed -i "s/^max_unacked_clients = .*/max_unacked_clients = $unacked/" "$WORK/a.toml" "$WORK/b.toml"
+    start_server a
+    start_server b
+    check "partition/$unacked: both in load-balancing" wait_state a load-balancing 15
+    wait_state b load-balancing 10 || true
+    ip -n "$NS_A" link set ha0 down
+    sleep 2
+    local done
+    done=$(gen "part$unacked" "02:00:00:5$([ "$unacked" = 0 ] && echo 0 || echo 1):00:00" 300 --mode dora --rate 300)
+    check "partition/$unacked: clients answered during the partition ($done of 300)" test "$done" -ge 290
+    if [ "$unacked" = 10 ]; then
+      check "partition/10: dhcp-a did not go partner-down" test "$(state_of a)" = communication-recovery
+      check "partition/10: dhcp-b did not go partner-down" test "$(state_of b)" = communication-recovery
+    else
+      check "partition/0: dhcp-a went partner-down" test "$(state_of a)" = partner-down
+      check "partition/0: dhcp-b went partner-down" test "$(state_of b)" = partner-down
+    fi
+    leases a
+    leases b
+    check "partition/$unacked: no address leased to two clients" python3 - \
+      "$WORK/leases-a.txt" "$WORK/leases-b.txt" <<'PY'
+import sys
+seen = {}
+for f in sys.argv[1:]:
+    for l in open(f):
+        ip, mac = l.split()[:2]
+        if ip in seen and seen[ip] != mac:
+            sys.exit("%s: %s and %s" % (ip, seen[ip], mac))
+        seen[ip] = mac
+PY
+    ip -n "$NS_A" link set ha0 up
+    stop_server a
+    stop_server b
+  done
+}
+
+# ---- TLS ---------------------------------------------------------------------------------
+
+phase_tls() {
+  log "== mutual TLS"
+  command -v openssl >/dev/null || { log "openssl missing: TLS phase skipped"; return; }
+  make_ha_world
+  rm -rf "$WORK"/store-* "$WORK"/a.* "$WORK"/b.*
+  local d=$WORK/pki
+  mkdir -p "$d"
+  mkca() {   # mkca NAME
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$1" \
+      -keyout "$d/$1.key" -out "$d/$1.pem" 2>/dev/null
+  }
+  mkcert() {   # mkcert CA NAME
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
+      -keyout "$d/$2-$1.key" -out "$d/$2-$1.csr" 2>/dev/null
+    openssl x509 -req -in "$d/$2-$1.csr" -CA "$d/$1.pem" -CAkey "$d/$1.key" -CAcreateserial -days 2 \
+      -out "$d/$2-$1.pem" 2>/dev/null
+  }
+  mkca ca
+  mkca rogue
+  mkcert ca dhcp-a
+  mkcert ca dhcp-b
+  mkcert rogue dhcp-b
+  for who in a b; do
+    ha_config "$who" hot-standby "ca = \"$d/ca.pem\"
+cert = \"$d/dhcp-$who-ca.pem\"
+key = \"$d/dhcp-$who-ca.key\""
+    sed -i '/^insecure = true$/d' "$WORK/$who.toml"
+  done
+  start_server a
+  start_server b
+  check "tls: the pair connects over mutual TLS" wait_state a hot-standby 15
+  stop_server b
+  sed -i "s|dhcp-b-ca.pem|dhcp-b-rogue.pem|; s|dhcp-b-ca.key|dhcp-b-rogue.key|" "$WORK/b.toml"
+  : >"$WORK/b.err"
+  start_server b
+  sleep 3
+  local fails
+  fails=$(ctl a status-get | python3 -c '
+import json, sys
+j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
+print(j["arguments"]["high-availability"][0]["dorado"]["auth-failures"])' 2>/dev/null || echo 0)
+  check "tls: a peer with another CA's certificate is refused ($fails auth failures)" test "$fails" -gt 0
+  check "tls: the refused peer never syncs" test "$(state_of b)" != hot-standby
+  stop_server a
+  stop_server b
+}
+
+for p in $PHASES; do "phase_$p"; done
+finish
