@@ -1031,3 +1031,117 @@ TEST(Store, SnapshotWriteFailureKeepsJournal) {
 }
 
 }  // namespace
+
+// ---- for HA replication: journal id, tap, read_journal ---------------------------------
+
+namespace {
+
+TEST(StoreHa, JournalIdIsKeptAcrossRestartsAndNewForANewDirectory) {
+  TempDir t, u;
+  std::uint64_t id = 0;
+  {
+    auto s = open_ok(options_for(t.path()));
+    id = s->journal_id();
+    EXPECT_NE(id, 0u);
+    EXPECT_EQ(s->close(false), "");
+  }
+  auto again = open_ok(options_for(t.path()));
+  EXPECT_EQ(again->journal_id(), id);
+  auto other = open_ok(options_for(u.path()));
+  EXPECT_NE(other->journal_id(), id);
+}
+
+TEST(StoreHa, TapSeesEveryRecordWithItsSeqAndBytes) {
+  TempDir t;
+  auto s = open_ok(options_for(t.path()));
+  std::vector<std::uint64_t> seqs;
+  std::vector<unsigned> workers;
+  s->set_tap([&](unsigned w, std::uint64_t seq, const LeaseChange& c, std::span<const std::uint8_t> rec) {
+    seqs.push_back(seq);
+    workers.push_back(w);
+    const DecodedRecord d = decode_record(rec);
+    EXPECT_EQ(d.status, Status::ok);
+    EXPECT_EQ(d.seq, seq);
+    EXPECT_EQ(d.size, rec.size());
+    EXPECT_EQ(text_of(d.change), text_of(c));
+  });
+  s->take(0, clients(1, 3));
+  s->take(1, clients(10, 2));
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(workers, (std::vector<unsigned>{0, 0, 0, 1, 1}));
+  EXPECT_EQ(s->last_seq(), 5u);
+  EXPECT_EQ(s->durable_seq(), 0u);   // nothing committed yet
+  s->tick(10'000'000);
+  EXPECT_EQ(s->durable_seq(), 5u);
+}
+
+// Reads the whole tail after `after` in pages of `page` bytes.
+std::vector<std::uint64_t> tail_seqs(Store& s, std::uint64_t after, std::size_t page, Store::TailStatus* end) {
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 100000; ++i) {
+    Bytes out;
+    std::uint64_t last = after;
+    const Store::TailStatus st = s.read_journal(after, page, out, last);
+    if (st != Store::TailStatus::ok) {
+      *end = st;
+      return seqs;
+    }
+    std::size_t off = 0;
+    while (off < out.size()) {
+      const DecodedRecord d = decode_record({out.data() + off, out.size() - off});
+      EXPECT_EQ(d.status, Status::ok);
+      if (d.status != Status::ok) break;
+      seqs.push_back(d.seq);
+      off += d.size;
+    }
+    EXPECT_GT(last, after);
+    after = last;
+  }
+  *end = Store::TailStatus::error;
+  return seqs;
+}
+
+TEST(StoreHa, ReadJournalPagesThroughSegmentsThenGoneAfterASnapshot) {
+  TempDir t;
+  StoreOptions o = options_for(t.path());
+  o.segment_bytes = 2048;        // many segments
+  o.snapshot_records = 405;      // a snapshot starts once 405 records were taken
+  auto s = open_ok(o);
+  std::uint64_t now = 1'000'000;
+  for (std::uint32_t round = 0; round < 10; ++round) {
+    s->take(0, clients(round * 40, 40));
+    s->tick(now += 2000);
+  }
+  ASSERT_EQ(s->durable_seq(), 400u);
+  EXPECT_GT(names_like(t.path(), "journal-").size(), 5u);
+  for (std::uint64_t after : {0u, 1u, 57u, 399u}) {
+    for (std::size_t page : {std::size_t{1}, std::size_t{300}, std::size_t{1} << 20}) {
+      Store::TailStatus end{};
+      const std::vector<std::uint64_t> got = tail_seqs(*s, after, page, &end);
+      EXPECT_EQ(end, Store::TailStatus::end);
+      ASSERT_EQ(got.size(), 400 - after) << after << " " << page;
+      for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], after + 1 + i);
+    }
+  }
+  // Records not yet durable are not read.
+  s->take(0, clients(1000, 5));
+  Bytes out;
+  std::uint64_t last = 400;
+  EXPECT_EQ(s->read_journal(400, 1 << 20, out, last), Store::TailStatus::end);
+  s->tick(now += 2000);
+  EXPECT_EQ(s->read_journal(400, 1 << 20, out, last), Store::TailStatus::ok);
+  EXPECT_EQ(last, 405u);
+  // A snapshot deletes the segments it covers: the old tail is gone, the
+  // new one (after the snapshot) is still there.
+  run_snapshot(*s, now += 2000, 0);
+  ASSERT_GT(s->counters().segments_deleted, 0u);
+  out.clear();
+  EXPECT_EQ(s->read_journal(10, 1 << 20, out, last), Store::TailStatus::gone);
+  s->take(0, clients(2000, 3));
+  s->tick(now += 2000);
+  Store::TailStatus end{};
+  const std::vector<std::uint64_t> after_snap = tail_seqs(*s, 405, 1 << 20, &end);
+  EXPECT_EQ(after_snap, (std::vector<std::uint64_t>{406, 407, 408}));
+}
+
+}  // namespace
