@@ -228,19 +228,24 @@ struct Service::Impl {
   bool gating = false;
 
   // ---- incoming ----
+  // Records journaled here as they arrived (Store::take_replicated): the
+  // partner's seq they bring this server to, once our journal's seq `local`
+  // is durable (a full transfer's records bring nothing until its sync_end).
+  struct Journaled {
+    std::uint64_t partner_seq;
+    std::uint64_t local;
+  };
+  std::deque<Journaled> journaled;
+  std::vector<engine::LeaseChange> batch;   // scratch: one updates message's records
+  // Then each goes to its shard (AdminOp::replicate) for the shards' state.
   struct Queued {
-    std::uint64_t seq;   // the partner's; 0 in a full transfer
     engine::LeaseChange change;
-    bool marker = false; // sync_end: `seq` is applied once everything before it is
   };
   std::deque<Queued> queued;
   struct Applying {
     std::uint64_t id = 0;
-    std::uint64_t seq = 0;       // partner seq (0: full transfer record)
     unsigned shard = 0;
-    bool marker = false;         // sync_end of a full transfer: applied = seq once reached
     bool replied = false;
-    std::uint32_t shard_seq = 0; // records it emitted, durable when the store's reaches it
   };
   std::deque<Applying> applying;
   std::uint64_t next_id = 1;
@@ -284,9 +289,8 @@ struct Service::Impl {
     full.clear();
     full_off = 0;
     sync_end_pending = false;
-    // Records queued but not submitted are dropped (the partner sends them
-    // again from our applied position); those in the shards finish.
-    queued.clear();
+    // Records queued for the shards stay: they are journaled already, and
+    // the shards must hold what the journal says.
   }
 
   void adopt(std::unique_ptr<Connection> c) {
@@ -379,8 +383,7 @@ struct Service::Impl {
       // was replaced): everything of it comes again.
       persisted.applied_journal_id = h.journal_id;
       persisted.applied_seq = 0;
-      applying.erase(std::remove_if(applying.begin(), applying.end(), [](const Applying& a) { return a.marker; }),
-                     applying.end());
+      journaled.clear();
     }
     log("link to " + s.partner_name + " (" + conn->peer_address() + ") up; partner is " +
         ha_state_name(h.state) + ", has our records to " + std::to_string(h.applied_seq));
@@ -471,10 +474,15 @@ struct Service::Impl {
         auto d = decode_updates(f.payload);
         if (!d.ok() || d.value.validate() != ProtoError::none) return false;
         store::DecodedRecord r;
+        std::uint64_t highest = 0;
+        batch.clear();
         while (d.value.next(r)) {
-          queued.push_back({r.seq, r.change});
+          batch.push_back(r.change);
+          queued.push_back({r.change});
+          highest = std::max(highest, r.seq);
           ++counters.records_received;
         }
+        if (!batch.empty()) journaled.push_back({highest, store.take_replicated(batch)});
         return true;
       }
       case MessageType::ack: {
@@ -499,8 +507,8 @@ struct Service::Impl {
       case MessageType::sync_end: {
         const auto d = decode_sync_end(f.payload);
         if (!d.ok()) return false;
-        // Applied once every record before it is (a marker in the queue).
-        queued.push_back({d.value.to_seq, engine::LeaseChange{}, true});
+        // Applied once every record before it is durable here.
+        journaled.push_back({d.value.to_seq, store.last_seq()});
         return true;
       }
       case MessageType::command: {
@@ -535,19 +543,13 @@ struct Service::Impl {
     while (!queued.empty() && applying.size() < kMaxInFlight) {
       const Queued& q = queued.front();
       Applying a;
-      a.seq = q.seq;
       a.id = kHaAdminId | next_id;   // ids follow the queue's order (on_reply indexes by them)
-      if (q.marker) {
-        a.marker = true;
-        a.replied = true;
-      } else {
-        engine::AdminRequest r;
-        r.op = engine::AdminOp::replicate;
-        r.id = a.id;
-        r.lease = q.change;
-        a.shard = host.shard_of(q.change);
-        if (!host.submit(a.shard, r)) break;   // ring full: next tick
-      }
+      engine::AdminRequest r;
+      r.op = engine::AdminOp::replicate;
+      r.id = a.id;
+      r.lease = q.change;
+      a.shard = host.shard_of(q.change);
+      if (!host.submit(a.shard, r)) break;   // ring full: next tick
       ++next_id;
       applying.push_back(a);
       queued.pop_front();
@@ -562,7 +564,6 @@ struct Service::Impl {
       Applying& a = applying[i];
       a.replied = true;
       a.shard = shard;
-      a.shard_seq = r.seq;
       switch (static_cast<engine::ReplicateStatus>(r.count)) {
         case engine::ReplicateStatus::applied: ++counters.records_applied; break;
         case engine::ReplicateStatus::unchanged: ++counters.records_unchanged; break;
@@ -577,12 +578,11 @@ struct Service::Impl {
   }
 
   void advance_applied(std::uint64_t now_ms) {
-    while (!applying.empty()) {
-      const Applying& a = applying.front();
-      if (!a.replied) break;
-      if (!a.marker && a.shard_seq != 0 && !serial_ge(store.durable_shard_seq(a.shard), a.shard_seq)) break;
-      if (a.seq != 0) persisted.applied_seq = std::max(persisted.applied_seq, a.seq);
-      applying.pop_front();
+    while (!applying.empty() && applying.front().replied) applying.pop_front();
+    const std::uint64_t durable = store.durable_seq();
+    while (!journaled.empty() && journaled.front().local <= durable) {
+      persisted.applied_seq = std::max(persisted.applied_seq, journaled.front().partner_seq);
+      journaled.pop_front();
     }
     if (sync_begun && !synced && persisted.applied_seq >= recv_sync_to && applying.empty() && queued.empty()) {
       synced = true;

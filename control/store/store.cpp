@@ -527,7 +527,7 @@ void Store::take(unsigned worker, std::span<const engine::LeaseChange> changes) 
     s.pending.resize(at + record_size(c));
     const std::uint64_t seq = s.next_seq++;
     encode_record(seq, c, {s.pending.data() + at, s.pending.size() - at});
-    if (s.tap) s.tap(worker, seq, c, {s.pending.data() + at, record_size(c)});
+    if (s.tap && worker != kReplicated) s.tap(worker, seq, c, {s.pending.data() + at, record_size(c)});
     s.mirror.apply(c);
     ++s.pending_records;
     ++s.unwritten_records;
@@ -536,6 +536,11 @@ void Store::take(unsigned worker, std::span<const engine::LeaseChange> changes) 
     if (worker < s.taken_shard_seq.size()) s.taken_shard_seq[worker] = in.seq;
   }
   if (s.options.durability == Durability::async) s.durable_shard_seq = s.taken_shard_seq;
+}
+
+std::uint64_t Store::take_replicated(std::span<const engine::LeaseChange> changes) {
+  take(kReplicated, changes);
+  return last_seq();
 }
 
 std::string Store::tick(std::uint64_t now_us) {

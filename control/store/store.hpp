@@ -164,6 +164,13 @@ class Store {
   using Tap = std::function<void(unsigned worker, std::uint64_t seq, const engine::LeaseChange& change,
                                  std::span<const std::uint8_t> record)>;
   void set_tap(Tap tap);
+  // Lease changes the HA partner made, journaled as they arrive (with the
+  // same durability as the workers' records, and in the mirror), before
+  // the shards install them: the partner is acknowledged once
+  // durable_seq() reaches the returned seq (the last one's). Not given to
+  // the tap and not counted in any worker's durable_shard_seq.
+  std::uint64_t take_replicated(std::span<const engine::LeaseChange> changes);
+  static constexpr unsigned kReplicated = ~0u;   // take()'s worker for those
   // Appends to `out` the encoded journal records with seq > `after` and
   // <= durable_seq(), in order, from the segments on disk, until about
   // `max_bytes` are appended; `last` = the seq of the last one appended

@@ -143,8 +143,10 @@ enum class ReplicateStatus : std::uint8_t {
   conflict_won,   // another client's active lease held the address and lost by
                   // rule (later client transaction wins; equal: the address's
                   // HA owner's): it was dropped (its client is NAKed at renewal)
-  conflict_lost,  // another client's active lease here wins by rule: the
-                  // record is rejected (the partner drops its own when it gets ours)
+  conflict_lost,  // this shard keeps what it has: another client's active lease wins
+                  // the address by rule, or the client's own record here is later;
+                  // the record is rejected and the shard journals its own state again
+                  // (the partner drops its loser when it gets ours)
   no_subnet,    // the address is in no subnet or block of this config
   wrong_shard,  // the address's block belongs to another shard (worker counts differ)
   table_full,
@@ -513,6 +515,9 @@ class alignas(64) Shard {
   // it is).
   DropReason ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) noexcept;
   ReplicateStatus replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now) noexcept;
+  // After a record it did not take: journals what the shard holds for the
+  // client and the address (its records, or a reclaim of the client).
+  void rejournal(const ClientKey& key, const LeaseChange& in) noexcept;
   // admin.cpp
   AdminStatus admin_put(const LeaseChange& in, bool update, Seconds now) noexcept;
   std::uint32_t admin_delete(std::uint32_t idx, Seconds now) noexcept;

@@ -73,6 +73,8 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
                  idx != kNil && table_.at(idx).state == LeaseState::active) {
         expire_active(idx);   // already over on the partner's clock
         st = ReplicateStatus::applied;
+      } else if (table_.find(key) != kNil) {
+        st = ReplicateStatus::conflict_lost;   // the client's record here says otherwise
       }
       break;
     case LeaseOp::release:
@@ -97,6 +99,10 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
         else
           expire_active(idx);
         st = ReplicateStatus::applied;
+      } else if (const std::uint32_t mine = table_.find(key);
+                 mine != kNil && (table_.at(mine).address != in.address ||
+                                  table_.at(mine).state == LeaseState::active)) {
+        st = ReplicateStatus::conflict_lost;   // a later lease of this client here
       }
       break;
     case LeaseOp::decline:
@@ -136,12 +142,19 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
           if (table_.at(idx).state != LeaseState::active || table_.at(idx).start <= in.start) {
             drop_record(idx, now);
             st = ReplicateStatus::applied;
+          } else {
+            st = ReplicateStatus::conflict_lost;
           }
         }
       }
       break;
     default: st = ReplicateStatus::invalid; break;
   }
+  // The partner's record is already in this server's journal (the HA
+  // service journals records as they arrive, control/ha/service.hpp): where
+  // the shard keeps something else, its own state goes in after it, so the
+  // journal's last word (and a restart) agrees with the shard.
+  if (st == ReplicateStatus::conflict_lost) rejournal(key, in);
   replicating_ = false;
   switch (st) {
     case ReplicateStatus::applied: bump(Event::ha_replicated); break;
@@ -151,6 +164,32 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
     default: bump(Event::ha_replica_refused); break;
   }
   return st;
+}
+
+void Shard::rejournal(const ClientKey& key, const LeaseChange& in) noexcept {
+  std::uint32_t mine = kNil;
+  if (key.len != 0) {
+    mine = table_.find(key);
+    const Lease* l = mine != kNil ? &table_.at(mine) : nullptr;
+    if (l != nullptr && l->state == LeaseState::active) emit(LeaseOp::renew, mine);
+    else if (l != nullptr && l->state == LeaseState::released) emit(LeaseOp::release, mine);
+    else if (l != nullptr && (l->state == LeaseState::expired || (l->flags & kLeasePersisted))) emit(LeaseOp::expire, mine);
+    else if (change_count_ < changes_.size()) {   // unknown here: the journal forgets the client
+      LeaseChange& ch = changes_[change_count_++];
+      ch = in;
+      ch.op = LeaseOp::reclaim;
+      ch.hostname_len = 0;
+      ch.shard = static_cast<std::uint16_t>(id_.index | kChangeFromPartner);
+      ch.seq = next_seq_++;
+    }
+  }
+  const std::uint32_t subnet = config_->subnet_index_of(in.address);
+  const SlotId slot = subnet == kNil ? kNil : alloc_.slot_of(subnet, in.address);
+  const std::uint32_t on = alloc_.lease_at(slot);
+  if (on == kNil || on == mine) return;
+  const Lease& o = table_.at(on);
+  if (o.state == LeaseState::active) emit(LeaseOp::renew, on);
+  else if (o.state == LeaseState::declined && !(o.flags & kLeaseHold)) emit(LeaseOp::decline, on);
 }
 
 // A commit or renewal that is still running: the client holds in.address
