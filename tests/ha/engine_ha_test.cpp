@@ -338,11 +338,22 @@ TEST_F(HaShard, ConflictOnOneAddressIsResolvedByTheLaterTransaction) {
   ASSERT_EQ(d.verdict, Verdict::reply);
   const Ipv4 a = d.yiaddr;   // our side
   ASSERT_EQ(send(MessageType::request, mac_of(1), 0, a, kServer).type, MessageType::ack);
-  // An older lease of another client on the same address loses.
+  // An older lease of another client on the same address loses. The
+  // loser's record is already in this server's journal (the HA service
+  // journals on arrival): the shard journals a reclaim of that client and
+  // its own lease again after it.
+  shard_->clear_changes();
   EXPECT_EQ(shard_->replicate(change(LeaseOp::commit, 2, a, kNow - 100, kNow + 3600), now_),
             ReplicateStatus::conflict_lost);
   EXPECT_EQ(lease_of(1)->address, a);
   EXPECT_EQ(lease_of(2), nullptr);
+  ASSERT_EQ(shard_->changes().size(), 2u);
+  EXPECT_EQ(shard_->changes()[0].op, LeaseOp::reclaim);
+  EXPECT_EQ(shard_->changes()[0].chaddr, mac_of(2));
+  EXPECT_EQ(shard_->changes()[1].op, LeaseOp::renew);
+  EXPECT_EQ(shard_->changes()[1].chaddr, mac_of(1));
+  EXPECT_EQ(shard_->changes()[1].address, a);
+  EXPECT_TRUE(shard_->changes()[1].shard & kChangeFromPartner);
   // A later one wins: our client's record goes (it will be NAKed).
   EXPECT_EQ(shard_->replicate(change(LeaseOp::commit, 2, a, kNow + 5, kNow + 3600), now_),
             ReplicateStatus::conflict_won);
@@ -372,9 +383,17 @@ TEST_F(HaShard, OwnLaterRenewalBeatsAnOlderPartnerRecord) {
   shard_->set_ha_serve(HaServe::all);
   const Decision d = send(MessageType::discover, mac_of(9));
   ASSERT_EQ(send(MessageType::request, mac_of(9), 0, d.yiaddr, kServer).type, MessageType::ack);
+  shard_->clear_changes();
   EXPECT_EQ(shard_->replicate(change(LeaseOp::commit, 9, d.yiaddr, kNow - 500, kNow + 10), now_),
             ReplicateStatus::conflict_lost);
   EXPECT_GT(lease_of(9)->expires, kNow + 10);
+  ASSERT_EQ(shard_->changes().size(), 1u);   // our later lease journaled again after the partner's
+  EXPECT_EQ(shard_->changes()[0].op, LeaseOp::renew);
+  EXPECT_EQ(shard_->changes()[0].expires, lease_of(9)->expires);
+  // The partner's release of that older lease changes nothing here either.
+  EXPECT_EQ(shard_->replicate(change(LeaseOp::release, 9, d.yiaddr, kNow - 500, kNow - 400), now_),
+            ReplicateStatus::conflict_lost);
+  EXPECT_EQ(lease_of(9)->state, LeaseState::active);
 }
 
 TEST_F(HaShard, ReplicatedDeclineAndProbationEnd) {
