@@ -454,7 +454,7 @@ struct Service::Impl {
 
   bool dispatch(const Frame& f, std::uint64_t now_ms) {
     if (f.type != MessageType::hello && !hello_received) return f.type == MessageType::error;
-    last_heard_ms = now_ms;
+    if (f.type != MessageType::hello) last_heard_ms = now_ms;   // a hello counts once accepted (on_hello)
     switch (f.type) {
       case MessageType::hello: {
         const auto d = decode_hello(f.payload);

@@ -1,0 +1,289 @@
+// ha::Service (control/ha/service.hpp) end to end without DPDK: two services
+// with real stores in temporary directories talk over 127.0.0.1 (plain TCP);
+// a fake Host plays the shards (every replicate request answered "applied").
+// Checks replication of live records, a resync from the journal on disk, a
+// full transfer once a snapshot replaced the journal, the state machine
+// reaching the normal state, and ACKs held for the partner (ack = partner).
+#include "ha/service.hpp"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "store/store.hpp"
+
+namespace dorado::ha {
+namespace {
+
+namespace fs = std::filesystem;
+using engine::LeaseChange;
+using engine::LeaseOp;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/dorado-ha-service-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A port nobody listens on right now (bound to 0, read back, released).
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+LeaseChange lease(std::uint32_t i) {
+  LeaseChange c{};
+  c.seq = i;
+  c.op = LeaseOp::commit;
+  c.htype = 1;
+  c.key_len = 8;
+  c.key[0] = engine::kKeyKindHw;
+  c.key[1] = 1;
+  c.key[2] = 0x02;
+  for (int b = 0; b < 4; ++b) c.key[4 + b] = static_cast<std::uint8_t>(i >> (8 * b));
+  std::memcpy(c.chaddr.b.data(), c.key.data() + 2, 6);
+  c.subnet_id = 1;
+  c.address = 0x0a000000u + i;
+  c.start = 1'700'000'000u;
+  c.expires = 2'000'000'000u;
+  return c;
+}
+
+// The shards of one server: replicate requests answered "applied" on the next pump().
+class FakeHost final : public Host {
+ public:
+  unsigned shards() const override { return 1; }
+  unsigned shard_of(const LeaseChange&) const override { return 0; }
+  bool submit(unsigned, const engine::AdminRequest& r) override {
+    requests.push_back(r);
+    return true;
+  }
+  void set_serve(engine::HaServe s) override { serve = s; }
+  void set_partner_blocks(bool on) override { partner_blocks = on; }
+  void unacked(const std::function<void(std::uint32_t)>&) override {}
+  void log(const std::string& line) override { lines.push_back(line); }
+
+  void pump(Service& svc) {
+    std::vector<engine::AdminRequest> todo;
+    todo.swap(requests);
+    for (const auto& r : todo) {
+      engine::AdminReply a;
+      a.id = r.id;
+      a.last = true;
+      a.count = static_cast<std::uint32_t>(engine::ReplicateStatus::applied);
+      ++applied;
+      svc.on_admin_reply(0, a);
+    }
+  }
+  bool logged(const std::string& part) const {
+    for (const auto& l : lines)
+      if (l.find(part) != std::string::npos) return true;
+    return false;
+  }
+
+  std::vector<engine::AdminRequest> requests;
+  std::vector<std::string> lines;
+  engine::HaServe serve = engine::HaServe::none;
+  bool partner_blocks = false;
+  std::size_t applied = 0;
+};
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+struct Server {
+  TempDir dir;
+  std::unique_ptr<store::Store> store;
+  FakeHost host;
+  std::unique_ptr<Service> service;
+
+  void open_store(std::uint64_t snapshot_records = 4'000'000) {
+    store::StoreOptions o;
+    o.dir = dir.path();
+    o.durability = store::Durability::async;
+    o.workers = 1;
+    o.segment_bytes = 4096;
+    o.snapshot_records = snapshot_records;
+    auto opened = store::Store::open(o);
+    ASSERT_TRUE(opened.store) << opened.error;
+    store = std::move(opened.store);
+  }
+  void start(const ServiceSettings& s) {
+    auto created = Service::create(s, *store, host, now_ms());
+    ASSERT_TRUE(created.service) << created.error;
+    service = std::move(created.service);
+  }
+  void tick() {
+    store->tick(now_ms() * 1000);
+    host.pump(*service);
+    service->tick(now_ms());
+  }
+};
+
+class Pair : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pa_ = free_port();
+    pb_ = free_port();
+    while (pb_ == pa_) pb_ = free_port();
+  }
+  ServiceSettings settings(bool primary) const {
+    ServiceSettings s;
+    s.this_name = primary ? "dhcp-a" : "dhcp-b";
+    s.partner_name = primary ? "dhcp-b" : "dhcp-a";
+    s.mode = Mode::hot_standby;
+    s.role = primary ? Role::primary : Role::standby;
+    s.listen = {"127.0.0.1", primary ? pa_ : pb_};
+    s.partner = {"127.0.0.1", primary ? pb_ : pa_};
+    s.tls.insecure = true;
+    s.heartbeat_ms = 100;
+    s.max_response_delay_ms = 1000;
+    s.config_digest = 42;
+    return s;
+  }
+  // Ticks both until done() or `seconds` pass.
+  bool run(const std::function<bool()>& done, double seconds = 10) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+      if (a_.service) a_.tick();
+      if (b_.service) b_.tick();
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return false;
+  }
+  bool normal() {
+    return a_.service->status(now_ms()).state == HaState::hot_standby &&
+           b_.service->status(now_ms()).state == HaState::hot_standby;
+  }
+
+  std::uint16_t pa_ = 0, pb_ = 0;
+  Server a_, b_;
+};
+
+TEST_F(Pair, ReplicatesLiveRecordsAndHoldsAcksForThePartner) {
+  a_.open_store();
+  b_.open_store();
+  a_.start(settings(true));
+  b_.start(settings(false));
+  ASSERT_TRUE(run([&] { return normal(); })) << "states " << ha_state_name(a_.service->status(now_ms()).state)
+                                             << " / " << ha_state_name(b_.service->status(now_ms()).state);
+  EXPECT_EQ(a_.host.serve, engine::HaServe::all);       // the primary answers everyone
+  EXPECT_EQ(b_.host.serve, engine::HaServe::buckets);   // the standby (no bucket of its own)
+  std::vector<LeaseChange> batch;
+  for (std::uint32_t i = 1; i <= 500; ++i) batch.push_back(lease(i));
+  a_.store->take(0, batch);
+  // ack = partner: worker 0's ACKs wait for the partner, whatever the local disk says.
+  EXPECT_EQ(a_.service->durable_limit(0, 500), 0u);
+  ASSERT_TRUE(run([&] { return b_.store->lease_count() == 500 && a_.service->durable_limit(0, 500) == 500; }));
+  EXPECT_EQ(b_.host.applied, 500u);
+  const ServiceStatus st = a_.service->status(now_ms());
+  EXPECT_EQ(st.partner_acked_seq, a_.store->last_seq());
+  EXPECT_EQ(st.counters.records_sent, 500u);
+  EXPECT_EQ(b_.service->status(now_ms()).counters.records_received, 500u);
+  // Records B's shards emitted while applying (marked from the partner) are
+  // journaled there but not sent back.
+  LeaseChange echo = lease(1);
+  echo.shard = engine::kChangeFromPartner;
+  b_.store->take(0, std::vector<LeaseChange>{echo});
+  run([] { return false; }, 0.3);
+  EXPECT_EQ(b_.service->status(now_ms()).counters.records_sent, 0u);
+}
+
+TEST_F(Pair, ARestartedStandbyCatchesUpFromTheJournalOnDisk) {
+  a_.open_store();
+  b_.open_store();
+  a_.start(settings(true));
+  b_.start(settings(false));
+  ASSERT_TRUE(run([&] { return normal(); }));
+  a_.store->take(0, std::vector<LeaseChange>{lease(1), lease(2)});
+  ASSERT_TRUE(run([&] { return b_.store->lease_count() == 2; }));
+  run([] { return false; }, 1.2);   // ha-state written (at most once a second)
+  b_.service.reset();                // B stops (its applied position is kept)
+  // 300 records while B is away: the primary goes on (link down), and its
+  // service is replaced too so its backlog holds none of them: they must come
+  // from the segments on disk.
+  a_.service.reset();
+  std::vector<LeaseChange> more;
+  for (std::uint32_t i = 100; i < 400; ++i) more.push_back(lease(i));
+  a_.store->take(0, more);
+  a_.store->tick(now_ms() * 1000 + 5'000'000);
+  a_.start(settings(true));
+  b_.start(settings(false));
+  ASSERT_TRUE(run([&] { return normal() && b_.store->lease_count() == 302; }, 15));
+  EXPECT_TRUE(b_.host.logged("in sync with dhcp-a"));
+  EXPECT_FALSE(a_.host.logged("full transfer"));
+  EXPECT_EQ(a_.service->status(now_ms()).counters.records_sent, 300u);   // only the tail
+}
+
+TEST_F(Pair, AFullTransferWhenTheJournalIsGone) {
+  a_.open_store(/*snapshot_records=*/200);
+  std::uint64_t t = now_ms() * 1000;
+  for (std::uint32_t round = 0; round < 7; ++round) {   // several segments (4 KiB each)
+    std::vector<LeaseChange> batch;
+    for (std::uint32_t i = 1; i <= 100; ++i) batch.push_back(lease(round * 100 + i));
+    a_.store->take(0, batch);
+    a_.store->tick(t += 2000);
+  }
+  // Snapshot and delete the covered segments.
+  for (int i = 0; i < 20000 && a_.store->counters().segments_deleted == 0; ++i) {
+    a_.store->tick(t += 2000);
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  ASSERT_GT(a_.store->counters().segments_deleted, 0u);
+  b_.open_store();
+  a_.start(settings(true));
+  b_.start(settings(false));
+  ASSERT_TRUE(run([&] { return normal() && b_.store->lease_count() == 700; }, 15))
+      << b_.store->lease_count() << " leases on the standby";
+  EXPECT_TRUE(a_.host.logged("sending a full transfer of 700 leases"));
+  EXPECT_EQ(a_.service->status(now_ms()).counters.full_transfers_sent, 1u);
+  EXPECT_EQ(b_.service->status(now_ms()).applied_seq, a_.store->last_seq());
+}
+
+TEST_F(Pair, APartnerWithAnotherConfigIsRefused) {
+  a_.open_store();
+  b_.open_store();
+  a_.start(settings(true));
+  ServiceSettings other = settings(false);
+  other.config_digest = 43;
+  b_.start(other);
+  run([] { return false; }, 1.5);
+  EXPECT_EQ(a_.service->status(now_ms()).state, HaState::partner_down);   // never heard a valid hello
+  EXPECT_TRUE(a_.host.logged("config differs") || b_.host.logged("config differs"));
+  EXPECT_FALSE(a_.service->status(now_ms()).connected);
+}
+
+}  // namespace
+}  // namespace dorado::ha
