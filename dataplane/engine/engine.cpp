@@ -209,7 +209,6 @@ void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
   }
   LeaseChange& ch = changes_[change_count_++];
   if (change_bodies_) write_change(ch, idx, op == LeaseOp::commit);
-  if (replicating_) [[unlikely]] ch.shard |= kChangeFromPartner;
   ch.seq = next_seq_++;
   ch.op = op;
 }
@@ -483,9 +482,10 @@ Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now
   if (!type) return refuse(DropReason::no_message_type);
   if (changes_.size() - change_count_ < kMaxChangesPerRequest)
     return refuse(DropReason::change_log_full);
-  if (config_->ha.enabled) [[unlikely]] {   // one predictable branch without [ha]
-    if (const DropReason r = ha_refusal(m, key); r != DropReason::none) return refuse(r);
-  }
+  // HA: one predictable branch without [ha]; both ways end in a tail call,
+  // so the check costs decide() no saved registers (callgrind: +16
+  // instructions per request when ha_refusal was called from here).
+  if (config_->ha.enabled) [[unlikely]] return decide_ha(m, rx, now, *type, key);
   return dispatch(m, rx, now, *type, key);
 }
 

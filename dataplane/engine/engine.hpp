@@ -535,7 +535,6 @@ class alignas(64) Shard {
   bool store_writable_ = true;   // set by the owning lcore (set_store_writable)
   std::uint32_t withdrawn_ = 0;  // records with kLeaseWithdrawn
   HaServe ha_serve_ = HaServe::all;   // set by the owning lcore (set_ha_serve)
-  bool replicating_ = false;          // inside replicate(): emit() marks records
   std::uint32_t ha_unacked_written_ = 0;                 // dp: rw, cp: ro (atomic_ref)
   std::array<std::uint32_t, kHaUnackedRing> ha_unacked_{};   // dp: rw, cp: ro (relaxed)
   ShardCounters counters_;
@@ -554,4 +553,7 @@ wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
                               const wire::DhcpMessage& request, const RxMeta& rx,
                               wire::MutableBytes out) noexcept;
 
+  // decide()'s path with [ha]: the refusal, else dispatch().
+  Decision decide_ha(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
+                     const KeyResult& key) noexcept;
 }  // namespace dorado::engine

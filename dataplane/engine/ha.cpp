@@ -22,6 +22,12 @@ static std::uint8_t bucket_of(const wire::DhcpMessage& m) noexcept {
   return rfc3074_bucket(m.chaddr());
 }
 
+Decision Shard::decide_ha(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
+                          const KeyResult& key) noexcept {
+  if (const DropReason r = ha_refusal(m, key); r != DropReason::none) return refuse(r);
+  return dispatch(m, rx, now, type, key);
+}
+
 DropReason Shard::ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) noexcept {
   switch (ha_serve_) {
     case HaServe::all: return DropReason::none;
@@ -57,7 +63,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
     bump(Event::ha_replica_refused);
     return ReplicateStatus::invalid;
   }
-  replicating_ = true;
+  const std::uint32_t changes_before = change_count_;
   ReplicateStatus st = ReplicateStatus::unchanged;
   const auto find_on = [&](std::uint32_t idx) {
     return idx != kNil && table_.at(idx).address == in.address ? refresh(idx, now) : kNil;
@@ -155,7 +161,9 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
   // the shard keeps something else, its own state goes in after it, so the
   // journal's last word (and a restart) agrees with the shard.
   if (st == ReplicateStatus::conflict_lost) rejournal(key, in);
-  replicating_ = false;
+  // Every record this made is the partner's change: journaled here, never
+  // sent back (marked here, not in emit(), which the packet path runs).
+  for (std::uint32_t i = changes_before; i < change_count_; ++i) changes_[i].shard |= kChangeFromPartner;
   switch (st) {
     case ReplicateStatus::applied: bump(Event::ha_replicated); break;
     case ReplicateStatus::unchanged: bump(Event::ha_replica_unchanged); break;
@@ -179,7 +187,7 @@ void Shard::rejournal(const ClientKey& key, const LeaseChange& in) noexcept {
       ch = in;
       ch.op = LeaseOp::reclaim;
       ch.hostname_len = 0;
-      ch.shard = static_cast<std::uint16_t>(id_.index | kChangeFromPartner);
+      ch.shard = static_cast<std::uint16_t>(id_.index);
       ch.seq = next_seq_++;
     }
   }
