@@ -1001,3 +1001,67 @@ TEST(ConfigHaValues, Endpoint) {
 
 }  // namespace
 }  // namespace dorado::config
+
+// ---- the engine's part (config.cpp, apply_ha) --------------------------------------
+
+namespace dorado::config {
+namespace {
+
+TEST(ConfigHaEngine, SidesBucketsAndUnackedSeconds) {
+  const LoadResult a = load(pair_file("10.99.0.1", "dhcp-a", "load-balancing", "secondary",
+                                      "split = 100\nmax_answer_secs = 30\nmax_ack_delay_ms = 4500\n"));
+  const LoadResult b = load(pair_file("10.99.0.2", "dhcp-b", "load-balancing", "secondary",
+                                      "split = 100\nmax_answer_secs = 30\nmax_ack_delay_ms = 4500\n"));
+  ASSERT_TRUE(a.ok()) << all_errors(a);
+  ASSERT_TRUE(b.ok()) << all_errors(b);
+  const engine::HaConfig& ea = a.compiled->ha;
+  const engine::HaConfig& eb = b.compiled->ha;
+  EXPECT_TRUE(ea.enabled);
+  EXPECT_EQ(ea.side, 0);
+  EXPECT_EQ(eb.side, 1);
+  EXPECT_FALSE(ea.all_blocks);
+  for (unsigned k = 0; k < 256; ++k) {   // buckets below split are the primary's, the rest the secondary's
+    EXPECT_EQ(ea.buckets.has(static_cast<std::uint8_t>(k)), k < 100) << k;
+    EXPECT_EQ(eb.buckets.has(static_cast<std::uint8_t>(k)), k >= 100) << k;
+  }
+  EXPECT_EQ(ea.max_answer_secs, 30);
+  EXPECT_EQ(ea.unacked_secs, 4);   // whole seconds of `secs`
+  // Hot standby: the primary answers every bucket, the standby none; no max_answer_secs.
+  const LoadResult hs = load(pair_file("10.99.0.2", "dhcp-b", "hot-standby", "standby"));
+  ASSERT_TRUE(hs.ok()) << all_errors(hs);
+  for (unsigned k = 0; k < 256; ++k) EXPECT_FALSE(hs.compiled->ha.buckets.has(static_cast<std::uint8_t>(k)));
+  EXPECT_EQ(hs.compiled->ha.max_answer_secs, 0);
+  const LoadResult none = load(std::string(R"([server]
+address = "10.99.0.1"
+[[subnet]]
+prefix = "10.99.0.0/16"
+pools = "10.99.1.0/24"
+)"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none.compiled->ha.enabled);
+}
+
+TEST(ConfigHaEngine, AckLocalCapsLeaseTimesAtTheMclt) {
+  auto with = [](std::string_view ack) {
+    std::string f = pair_file("10.99.0.1", "dhcp-a", "hot-standby", "standby",
+                              "ack = \"" + std::string(ack) + "\"\nmclt = 600\n");
+    // lease times above the MCLT
+    const auto at = f.find("routers");
+    f.insert(at, "lease_time = 7200\nmin_lease_time = 900\nmax_lease_time = 86400\n");
+    return f;
+  };
+  const LoadResult local = load(with("local"));
+  const LoadResult partner = load(with("partner"));
+  ASSERT_TRUE(local.ok()) << all_errors(local);
+  ASSERT_TRUE(partner.ok()) << all_errors(partner);
+  const engine::CompiledSubnet& l = local.compiled->subnets[0];
+  EXPECT_EQ(l.lease_time, 600u);       // capped: the partner may not know of a lease for longer
+  EXPECT_EQ(l.max_lease_time, 600u);
+  EXPECT_LE(l.min_lease_time, 600u);
+  const engine::CompiledSubnet& p = partner.compiled->subnets[0];
+  EXPECT_EQ(p.lease_time, 7200u);      // ack = partner: ACKs wait for the partner instead
+  EXPECT_EQ(p.max_lease_time, 86400u);
+}
+
+}  // namespace
+}  // namespace dorado::config
