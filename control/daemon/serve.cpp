@@ -14,6 +14,7 @@
 #include "api/leases.hpp"
 #include "api/server.hpp"
 #include "daemon/ha.hpp"
+#include "daemon/notify.hpp"   // systemd hooks (marked "systemd:" below)
 #include "daemon/reload.hpp"
 #include "ha/commands.hpp"
 #include "store/store.hpp"
@@ -273,8 +274,11 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     log_line("ha: " + config.ha.this_server + " listening on " + config.ha.listen + ", partner " +
              config.ha.partner()->name + " at " + config.ha.partner()->address);
   }
+  // systemd: READY=1 (Type=notify) once serving, the control socket and HA up (daemon/notify.hpp).
+  notify::ready("serving with " + std::to_string(rcfg.workers) + " worker(s), server address " + server);
   unsigned shutdown_ticks = 0;
   while (true) {
+    notify::watchdog();   // systemd: WATCHDOG=1 at half of WATCHDOG_USEC (daemon/notify.hpp)
     housekeeping();
     // shutdown (control API): stop once its answer is out (or after ~1 s).
     if (shutdown_requested &&
@@ -290,6 +294,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     }
   }
   std::printf("dorado: stopping\n");
+  notify::stopping();   // systemd: STOPPING=1 (daemon/notify.hpp)
   observer.stop();
   rt.stop();
   rt.poll_control(sink);   // the records the workers pushed last
