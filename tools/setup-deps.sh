@@ -26,6 +26,7 @@ packages=(
   socat                                  # tests/e2e: raw requests to the control socket (api)
   libssl-dev                             # control/ha: the HA link's mutual TLS (OpenSSL)
   openssl                                # tests/ha: the link test makes its certificates with the CLI
+  pandoc man-db file                     # packaging: man pages from docs/man/, the man and package tests
   libsystemd-dev                         # control/daemon: sd_notify for dorado.service (Type=notify)
 )
 
