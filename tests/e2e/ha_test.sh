@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # HA pairs end to end (docs/ha.md). Namespaces: ha-a and ha-b (one dorado
 # each, net_af_packet on its LAN veth), ha-lan (a bridge joining both to the
-# client namespace), ha-cli (dorado-gen, dhclient); the HA link is a veth
+# client namespace), ha-cli (dorado-gen, dhclient, udhcpc); the HA link is a veth
 # pair ha-a <-> ha-b on 10.98.0.1/10.98.0.2 (the kernel's stack), which the
 # partition phase cuts.
 #
 # Phases (PHASES=... to run some; default all):
-#   hs         hot standby: only the primary answers; every lease is on the
+#   hs         hot standby: only the primary answers (dhclient, udhcpc,
+#              dorado-gen); every lease is on the
 #              standby within a second; kill -9 the primary: the standby goes
 #              partner-down (unacked clients), serves renewals (INIT-REBOOT)
 #              and new clients without reusing an address the primary leased;
@@ -48,14 +49,29 @@ phase_hs() {
   check "hs: primary reaches hot-standby" wait_state a hot-standby 15
   check "hs: standby reaches hot-standby" wait_state b hot-standby 15
 
+  # Real clients: dhclient (no client-id) and udhcpc (client-id) on cli0.
+  ip netns exec "$CLI_NS" timeout 20 dhclient -4 -v -1 -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" \
+    cli0 >"$WORK/dhclient.log" 2>&1 || true
+  check "hs: dhclient bound an address (from the primary)" grep -q "server-identifier 10.99.0.1;" "$WORK/dhclient.leases"
+  cat >"$WORK/udhcpc.sh" <<SCRIPT
+#!/bin/sh
+[ "\$1" = bound ] && env | grep -E '^(ip|serverid)=' | sort >"$WORK/udhcpc.env"
+exit 0
+SCRIPT
+  chmod +x "$WORK/udhcpc.sh"
+  ip netns exec "$CLI_NS" timeout 15 udhcpc -f -q -n -i cli0 -s "$WORK/udhcpc.sh" >"$WORK/udhcpc.log" 2>&1 || true
+  check "hs: udhcpc bound an address from the primary" grep -qx 'serverid=10.99.0.1' "$WORK/udhcpc.env"
+  ip netns exec "$CLI_NS" dhclient -x -pf "$WORK/dhclient.pid" cli0 >/dev/null 2>&1 || true
+  ip -n "$CLI_NS" addr flush dev cli0
+
   local done
   done=$(gen hs-dora 02:00:00:10:00:00 200 --mode dora --rate 2000)
   check "hs: 200 clients bound ($done)" test "$done" -eq 200
   sleep 1
   leases a
   leases b
-  check "hs: 200 leases on the primary" test "$(wc -l <"$WORK/leases-a.txt")" -eq 200
-  check "hs: the standby holds the same 200 leases within a second" cmp -s "$WORK/leases-a.txt" "$WORK/leases-b.txt"
+  check "hs: 202 leases on the primary (dorado-gen, dhclient, udhcpc)" test "$(wc -l <"$WORK/leases-a.txt")" -eq 202
+  check "hs: the standby holds the same leases within a second" cmp -s "$WORK/leases-a.txt" "$WORK/leases-b.txt"
   check "hs: the standby answered nobody (tx_ack 0)" test "$(counter_of b pkt4-ack-sent)" = 0
   cp "$WORK/leases-a.txt" "$WORK/hs-primary-leases.txt"
 
