@@ -42,8 +42,10 @@ Buf cat(std::initializer_list<Buf> parts) {
 }
 // One option instance: code, length, value.
 Buf o(std::uint8_t code, const Buf& value) {
-  Buf out{code, static_cast<std::uint8_t>(value.size())};
-  out.insert(out.end(), value.begin(), value.end());
+  Buf out(2 + value.size());
+  out[0] = code;
+  out[1] = static_cast<std::uint8_t>(value.size());
+  std::copy(value.begin(), value.end(), out.begin() + 2);
   return out;
 }
 Buf ip(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) { return Buf{a, b, c, d}; }
@@ -68,7 +70,6 @@ using test::ref_fold;
 
 
 constexpr MacAddr kClientMac{{0x00, 0x0c, 0x29, 0x1f, 0x74, 0x06}};
-constexpr MacAddr kRelayMac{{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30}};
 
 struct L2 {
   MacAddr dst = MacAddr::broadcast();
@@ -150,14 +151,14 @@ Buf udp_frame(const Buf& payload, const L2& l2 = {}, const L3& l3 = {}, const L4
   return ip_frame(l2, l3, udp_segment(l3, l4, payload));
 }
 
-// BOOTP fixed-header offsets (RFC 2131 figure 1).
-constexpr std::size_t kOp = 0, kHtype = 1, kHlen = 2, kHops = 3, kXid = 4, kSecs = 8,
+// BOOTP fixed-header offsets (RFC 2131 figure 1), the whole header (not all used).
+[[maybe_unused]] constexpr std::size_t kOp = 0, kHtype = 1, kHlen = 2, kHops = 3, kXid = 4, kSecs = 8,
                       kFlags = 10, kCiaddr = 12, kYiaddr = 16, kSiaddr = 20, kGiaddr = 24,
                       kChaddr = 28, kSname = 44, kFile = 108, kCookie = 236, kOptions = 240;
 
 // A client request: fixed header, cookie, then `options` verbatim.
 Buf dhcp_payload(const Buf& options) {
-  Buf p(kOptions, 0);
+  Buf p(kOptions + options.size(), 0);
   p[kOp] = 1;
   p[kHtype] = 1;
   p[kHlen] = 6;
@@ -169,7 +170,7 @@ Buf dhcp_payload(const Buf& options) {
   p[kCookie + 1] = 0x82;
   p[kCookie + 2] = 0x53;
   p[kCookie + 3] = 0x63;
-  p.insert(p.end(), options.begin(), options.end());
+  std::copy(options.begin(), options.end(), p.begin() + kOptions);
   return p;
 }
 
