@@ -61,7 +61,10 @@ std::string lcores_arg() {
   std::string cpus;
   if (sched_getaffinity(0, sizeof set, &set) == 0)
     for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+      if (CPU_ISSET(c, &set)) {
+        if (!cpus.empty()) cpus += ',';
+        cpus += std::to_string(c);
+      }
   if (cpus.empty()) cpus = "0";
   return "--lcores=(0-2)@(" + cpus + ")";
 }
@@ -116,8 +119,10 @@ unsigned owner_of(const std::vector<std::uint8_t>& frame, unsigned workers) {
   return engine::shard_for_hash(key.key.hash, workers);
 }
 
-std::vector<std::uint8_t> ethernet(std::uint16_t type, const wire::MacAddr& dst) {
-  std::vector<std::uint8_t> f(14);
+// An Ethernet header in a zeroed frame of frame_len bytes.
+std::vector<std::uint8_t> ethernet(std::uint16_t type, const wire::MacAddr& dst,
+                                   std::size_t frame_len = 14) {
+  std::vector<std::uint8_t> f(frame_len);
   std::memcpy(f.data(), dst.b.data(), 6);
   std::memcpy(f.data() + 6, client_mac(0).b.data(), 6);
   wire::store_be16(f.data() + 12, type);
@@ -125,13 +130,12 @@ std::vector<std::uint8_t> ethernet(std::uint16_t type, const wire::MacAddr& dst)
 }
 
 std::vector<std::uint8_t> arp_request(wire::Ipv4 tpa) {
-  auto f = ethernet(wire::kEtherTypeArp, wire::MacAddr::broadcast());
+  auto f = ethernet(wire::kEtherTypeArp, wire::MacAddr::broadcast(), 60);   // the minimum frame
   std::uint8_t a[28] = {0, 1, 8, 0, 6, 4, 0, 1};
   std::memcpy(a + 8, client_mac(0).b.data(), 6);
   wire::store_be32(a + 14, kClient);
   wire::store_be32(a + 24, tpa);
-  f.insert(f.end(), a, a + 28);
-  f.resize(60, 0);
+  std::memcpy(f.data() + 14, a, sizeof a);
   return f;
 }
 
@@ -227,7 +231,7 @@ class RingPort {
   std::vector<Reply> take_replies() {
     std::vector<Reply> out;
     for (rte_ring* r : tx_) {
-      void* obj;
+      void* obj = nullptr;
       while (rte_ring_dequeue(r, &obj) == 0) {
         auto* m = static_cast<rte_mbuf*>(obj);
         EXPECT_EQ(m->nb_segs, 1);
@@ -239,7 +243,7 @@ class RingPort {
 
  private:
   static void free_all(rte_ring* r) {
-    void* obj;
+    void* obj = nullptr;
     while (rte_ring_dequeue(r, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
   }
   std::string name_;

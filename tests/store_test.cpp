@@ -737,7 +737,7 @@ std::vector<LeaseChange> workload(std::mt19937& rng, std::uint32_t n, std::uint3
     const std::uint32_t id = rng() % clients_max;
     const std::uint32_t r = rng() % 100;
     LeaseChange c;
-    if (r < 50) c = change(id, LeaseOp::commit, "h" + std::to_string(id));
+    if (r < 50) c = change(id, LeaseOp::commit, 'h' + std::to_string(id));
     else if (r < 75) c = change(id, LeaseOp::renew);
     else if (r < 82) c = change(id, LeaseOp::release);
     else if (r < 88) c = change(id, LeaseOp::expire);
