@@ -52,7 +52,7 @@ class Checker {
   void error(const Where& w, std::string message) {
     diags_.push_back(Diag{w.line, w.column, w.key, std::move(message)});
   }
-  std::string at(const Where& w) const { return "(" + place(file_, w.line) + ")"; }
+  std::string at(const Where& w) const { return '(' + place(file_, w.line) + ')'; }
 
   // Every span that overlaps one sorted before it is reported once, at the
   // later of the two in the file: O(n log n), not all pairs.
@@ -180,7 +180,7 @@ class Checker {
   }
 
   std::string shown_ratio(double v, bool given, const Where& w) const {
-    return ratio(v) + (given ? " " + at(w) : " (default)");
+    return ratio(v) + (given ? ' ' + at(w) : std::string(" (default)"));
   }
 
   static std::string ratio(double v) {
@@ -230,7 +230,7 @@ class Checker {
   void reservations() {
     std::map<wire::MacAddr, const Where*, bool (*)(const wire::MacAddr&, const wire::MacAddr&)>
         macs([](const wire::MacAddr& a, const wire::MacAddr& b) { return a.b < b.b; });
-    std::map<std::vector<std::uint8_t>, const Where*> ids;
+    std::map<std::string, const Where*> ids;   // client_id bytes (a string: no g++ 12 -Wstringop-overread)
     std::map<Ipv4, const Where*> addresses;
     for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) {
       const engine::SubnetConfig& s = c_.engine.subnets[i];
@@ -244,7 +244,8 @@ class Checker {
                              it->second->key + " " + at(*it->second));
         }
         if (!r.client_id.empty()) {
-          const auto [it, fresh] = ids.emplace(r.client_id, &w.client_id);
+          const auto [it, fresh] =
+              ids.emplace(std::string(r.client_id.begin(), r.client_id.end()), &w.client_id);
           if (!fresh)
             error(w.client_id, "client_id " + hex_text(r.client_id) + " is already reserved by " +
                                    it->second->key + " " + at(*it->second));

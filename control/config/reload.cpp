@@ -75,7 +75,7 @@ std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const
   check("control.socket", running.control.socket, next.control.socket);
   // The metrics endpoint is bound once at start-up.
   const auto metrics = [](const ControlSection& c) {
-    return c.metrics_enabled ? "\"" + detail::ipv4_text(c.metrics_address) + ":" + std::to_string(c.metrics_port) + "\""
+    return c.metrics_enabled ? '"' + detail::ipv4_text(c.metrics_address) + ":" + std::to_string(c.metrics_port) + "\""
                              : std::string("\"off\"");
   };
   if (metrics(running.control) != metrics(next.control))

@@ -135,7 +135,7 @@ class TableReader {
         msg += " (did you mean `" + std::string(best) + "`?)";
       } else {
         msg += "; expected one of:";
-        for (std::string_view k : known) msg += " " + std::string(k);
+        for (std::string_view k : known) msg += ' ' + std::string(k);
       }
       error(where_of(value, join(prefix, key)), msg);
     }

@@ -81,7 +81,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view s) {
 Parsed<Prefix> parse_prefix(std::string_view s) {
   s = trim(s);
   if (s.find('/') == std::string_view::npos)
-    return {std::nullopt, "\"" + std::string(s) + "\" is not a prefix a.b.c.d/len"};
+    return {std::nullopt, '"' + std::string(s) + "\" is not a prefix a.b.c.d/len"};
   return parse_slash(s, "a prefix a.b.c.d/len", 8);
 }
 
