@@ -77,7 +77,7 @@ void restore_leases(const store::Store& st, runtime::Runtime& rt) {
   });
   std::string line = "store: handed leases to the shards:";
   for (std::size_t i = 0; i < counts.size(); ++i)
-    line += " " + std::string(engine::restore_status_name(static_cast<engine::RestoreStatus>(i))) +
+    line += ' ' + std::string(engine::restore_status_name(static_cast<engine::RestoreStatus>(i))) +
             " " + std::to_string(counts[i]);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
   char buf[48];

@@ -826,12 +826,12 @@ WorkerGauges Worker::gauges() const {
 
 std::string Worker::describe() const {
   std::string s = "rx";
-  for (const auto& [port, queue] : rx_) s += " " + std::to_string(port) + ":" + std::to_string(queue);
+  for (const auto& [port, queue] : rx_) s += ' ' + std::to_string(port) + ':' + std::to_string(queue);
   if (rx_.empty()) s += " (none: handoff only)";
   s += ", tx";
   for (std::size_t p = 0; p < tx_.size(); ++p) {
     if (!tx_[p].present) continue;
-    s += " " + std::to_string(p) + (tx_[p].own ? ":" : "->worker ") + std::to_string(tx_[p].queue);
+    s += ' ' + std::to_string(p) + (tx_[p].own ? ":" : "->worker ") + std::to_string(tx_[p].queue);
   }
   return s;
 }
