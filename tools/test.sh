@@ -11,6 +11,10 @@
 #                   --extract) plus tests/fuzz/seeds/<target>/ (or the name
 #                   without "_fuzz": seeds/wire/ for wire_fuzz) when present.
 #
+# Every build here has -DDORADO_WERROR=ON (-Werror on top of -Wall -Wextra):
+# a warning fails its build step. Users' builds keep the warnings but not the
+# error (DORADO_WERROR is off by default).
+#
 # Each numbered part stops at its first failing step; the parts are
 # independent, so one failure does not hide another. The last line is
 # "N passed, N failed" (steps); the exit status is non-zero when any failed.
@@ -69,7 +73,7 @@ finish() {
 build_and_test() {
   local dir=$1
   shift
-  step "$dir: configure" cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" &&
+  step "$dir: configure" cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDORADO_WERROR=ON "$@" &&
     step "$dir: build" cmake --build "$dir" -j "$jobs" &&
     step "$dir: ctest" ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
@@ -132,7 +136,7 @@ build_and_test build || true
 if [[ $quick -eq 0 ]]; then
   build_and_test build-asan -DDORADO_SANITIZE=ON || true
   if step "build-fuzz: configure" cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-       -DCMAKE_CXX_COMPILER=clang++ -DDORADO_FUZZ=ON &&
+       -DDORADO_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DDORADO_FUZZ=ON &&
      step "build-fuzz: build" cmake --build build-fuzz -j "$jobs"; then
     fuzz_all
   fi
