@@ -13,15 +13,15 @@
 #               standby's first ACK, with the defaults (max_unacked_clients
 #               10, max_ack_delay_ms 10000, max_response_delay_ms 5000) and
 #               with max_unacked_clients = 0.
-#   resync      a full transfer of LEASES leases (the primary's store filled
-#               by dorado-leases import, so its journal holds no tail: the
-#               standby gets everything as a full transfer), then a journal
-#               tail of TAIL records (leases made by dorado-gen while the
-#               standby was down): seconds until the standby is in sync.
+#   resync      a journal tail of TAIL new leases (made by dorado-gen on the
+#               primary while the standby was down), then a full transfer of
+#               every lease to a standby restarted with an empty store (the
+#               primary snapshots every 1000 records, so its journal holds no
+#               tail from 0): seconds until the standby is in sync.
 #
 # Usage: bench/ha_bench.sh [throughput] [failover] [resync]   (default: all)
-# Environment: BUILD (build), ROUNDS (3), CLIENTS (20000), SECONDS_PER_RUN (8),
-#   LEASES (1000000), TAIL (200000).
+# Environment: BUILD (build), ROUNDS (3), CLIENTS (20000), SECONDS_PER_RUN (8), WINDOW (4096),
+#   TAIL (1000000).
 # Prints one line per measurement and a summary; nothing is written to disk
 # outside a temporary directory (removed at exit).
 set -euo pipefail
@@ -30,12 +30,11 @@ BUILD=${BUILD:-$root/build}
 export DORADO_BIN=$BUILD/control/daemon/dorado
 CTL_BIN=$BUILD/tools/ctl/doradoctl
 GEN_BIN=$BUILD/tools/gen/dorado-gen
-LEASES_BIN=$BUILD/tools/leases/dorado-leases
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-20000}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
-LEASES=${LEASES:-1000000}
-TAIL=${TAIL:-200000}
+WINDOW=${WINDOW:-4096}   # DORAs in flight: enough that ack = "partner"'s longer ACK path is not the limit
+TAIL=${TAIL:-1000000}
 WHAT=${*:-throughput failover resync}
 export E2E_NAME=hab
 # shellcheck source=../tests/e2e/lib.sh
@@ -43,7 +42,7 @@ source "$root/tests/e2e/lib.sh"
 # shellcheck source=../tests/e2e/ha_lib.sh
 source "$root/tests/e2e/ha_lib.sh"
 require_env
-for b in "$CTL_BIN" "$GEN_BIN" "$LEASES_BIN"; do [ -x "$b" ] || { log "missing $b"; exit 1; }; done
+for b in "$CTL_BIN" "$GEN_BIN"; do [ -x "$b" ] || { log "missing $b"; exit 1; }; done
 
 # A pool big enough for every benchmark's clients.
 export HA_PREFIX=10.96.0.0/11 HA_POOL=10.100.0.0-10.115.255.255
@@ -85,7 +84,7 @@ run_config() {
   mac=$(printf '02:00:%02x:00:00:00' "$round")
   ip netns exec "$CLI_NS" timeout $((SECONDS_PER_RUN + 30)) "$GEN_BIN" --no-pci --no-huge -m 256 \
     "--vdev=net_af_packet0,iface=cli0" --lcores=0@0 --file-prefix=dorado-gen-hab "--log-level=*:error" -- \
-    --mode dora --clients "$CLIENTS" --first-mac "$mac" --rate max --duration "$SECONDS_PER_RUN" --json \
+    --mode dora --clients "$CLIENTS" --first-mac "$mac" --rate max --window "$WINDOW" --duration "$SECONDS_PER_RUN" --json \
     >"$WORK/gen.out" 2>"$WORK/gen.err" || true
   local dps p99 sent=0
   dps=$(json_field "$WORK/gen.out" "round(j['dora_per_sec'])" 2>/dev/null || echo 0)
@@ -181,42 +180,47 @@ synced_seconds() {   # synced_seconds WHO: the last "in sync" line's duration
 }
 
 bench_resync() {
+  export START_WAIT_S=300   # a restart with a million leases takes a while here
+  # A pool with room for TAIL new leases on the primary's side.
+  export HA_PREFIX=10.64.0.0/10 HA_POOL=10.64.0.0-10.98.255.255
   make_ha_world
   rm -rf "$WORK"/store-* "$WORK"/a.* "$WORK"/b.*
   ha_config a hot-standby
   ha_config b hot-standby
-  # LEASES active leases in a Kea lease file, imported into the primary's store.
-  python3 - "$WORK/kea.csv" "$LEASES" <<'PY'
-import sys, time
-n = int(sys.argv[2]); now = int(time.time())
-with open(sys.argv[1], "w") as f:
-    f.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
-    base = (10 << 24) | (100 << 16)
-    for i in range(n):
-        a = base + i
-        ip = "%d.%d.%d.%d" % (a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
-        mac = "02:01:%02x:%02x:%02x:%02x" % ((i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255)
-        f.write("%s,%s,,86400,%d,1,0,0,,0,\n" % (ip, mac, now + 86400))
-PY
-  "$LEASES_BIN" import kea "$WORK/kea.csv" --store "$WORK/store-a" >/dev/null
   start_server a
   start_server b
-  local t0=$SECONDS
-  wait_state b hot-standby 600 || true
-  echo "resync: full transfer of $LEASES leases: $(synced_seconds b) s (standby in hot-standby after $((SECONDS - t0)) s)"
+  wait_state b hot-standby 30 || true
   # The tail: the standby stops, TAIL clients bind on the primary alone, the
   # standby comes back and catches up from the primary's journal.
   stop_server b
-  ip netns exec "$CLI_NS" timeout 600 "$GEN_BIN" --no-pci --no-huge -m 256 \
+  ip netns exec "$CLI_NS" timeout 1200 "$GEN_BIN" --no-pci --no-huge -m 256 \
     "--vdev=net_af_packet0,iface=cli0" --lcores=0@0 --file-prefix=dorado-gen-hab "--log-level=*:error" -- \
-    --mode dora --clients "$TAIL" --first-mac 02:02:00:00:00:00 --rate max --duration 300 --json \
+    --mode dora --clients "$TAIL" --first-mac 02:02:00:00:00:00 --rate max --window 256 --duration 1000 --json \
     >"$WORK/tail-gen.out" 2>"$WORK/tail-gen.err" || true
-  local made
+  local made t0
   made=$(json_field "$WORK/tail-gen.out" "j['completed']" 2>/dev/null || echo 0)
   t0=$SECONDS
   start_server b
-  wait_state b hot-standby 600 || true
-  echo "resync: journal tail of $made new leases ($(status_field a "j['last-seq']") records in the primary's journal): $(synced_seconds b) s"
+  wait_state b hot-standby 900 || true
+  echo "resync: journal tail of $made new leases ($(status_field a "j['last-seq']") records in the primary's journal): $(synced_seconds b) s (standby in hot-standby after $((SECONDS - t0)) s)"
+  # The full transfer: the primary restarts with a snapshot every 1000
+  # records, so its journal soon holds no tail from 0; the standby restarts
+  # with an empty store and gets every lease.
+  stop_server b
+  stop_server a
+  sed -i 's/^dir = \(.*store-a"\)$/dir = \1\nsnapshot_records = 1000/' "$WORK/a.toml"
+  start_server a
+  for _ in $(seq 1 600); do
+    compgen -G "$WORK/store-a/snapshot-*.snap" >/dev/null &&
+      [ "$(find "$WORK/store-a" -name 'journal-*.log' | wc -l)" -le 2 ] && break
+    sleep 0.5
+  done
+  rm -rf "$WORK/store-b"
+  : >"$WORK/b.err"
+  t0=$SECONDS
+  start_server b
+  wait_state b hot-standby 900 || true
+  echo "resync: full transfer of $(grep -o 'receiving a full transfer of [0-9]* leases' "$WORK/b.err" | grep -o '[0-9]*' | head -1) leases: $(synced_seconds b) s (standby in hot-standby after $((SECONDS - t0)) s)"
   stop_server a; stop_server b
 }
 

@@ -74,7 +74,10 @@ bool StateMachine::step(const Observation& o) {
       break;
     case HaState::partner_down:
       if (live) {
-        if (o.partner_state == HaState::ready)
+        // Back to normal once the partner is in sync with us and we with
+        // it: a server that went partner-down without ever being in sync
+        // (started alone) must first get the partner's leases.
+        if (o.partner_state == HaState::ready && o.synced)
           go(normal_state(), o.now_ms, "partner is back and in sync");
         else if (o.partner_state == HaState::partner_down && settings_.role != Role::primary)
           go(HaState::waiting, o.now_ms, "both servers in partner-down: the primary serves, this one resyncs");

@@ -30,7 +30,8 @@
 //   partner-down   answers every client; allocates in its own blocks, and
 //                  in the partner's too once it has been in partner-down
 //                  for mclt seconds. Each entry takes a new epoch. Back to
-//                  the normal state when the partner reports ready; if both
+//                  the normal state when the partner reports ready and this
+//                  server has caught up the partner's journal; if both
 //                  went partner-down (a partition), the secondary/standby
 //                  steps back to waiting and resyncs while the primary serves.
 //   in-maintenance / partner-in-maintenance   ha-maintenance-start: the

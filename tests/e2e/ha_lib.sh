@@ -108,12 +108,12 @@ TOML
   fi
 }
 
-start_server() {   # start_server WHO
+start_server() {   # start_server WHO (waits up to START_WAIT_S, default 10 s, for "serving")
   local who=$1 ns=$NS_A
   [ "$who" = b ] && ns=$NS_B
   ip netns exec "$ns" "$DORADO_BIN" -c "$WORK/$who.toml" >>"$WORK/$who.out" 2>>"$WORK/$who.err" &
   PID[$who]=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 $((${START_WAIT_S:-10} * 10))); do
     if grep -q "serving" "$WORK/$who.out" 2>/dev/null; then return 0; fi
     kill -0 "${PID[$who]}" 2>/dev/null || break
     sleep 0.1
