@@ -218,28 +218,6 @@ TEST(WireErrors, NamesAndTextsComeFromTheTable) {
   EXPECT_FALSE(error_text(static_cast<Error>(kErrorCount)).empty());
 }
 
-TEST(WireFormat, Ipv4) {
-  char buf[16];
-  EXPECT_EQ(format_ipv4(v4(192, 168, 1, 4), buf), 11u);
-  EXPECT_STREQ(buf, "192.168.1.4");
-  EXPECT_EQ(format_ipv4(0, buf), 7u);
-  EXPECT_STREQ(buf, "0.0.0.0");
-  EXPECT_EQ(format_ipv4(0xffffffff, buf), 15u);
-  EXPECT_STREQ(buf, "255.255.255.255");
-  EXPECT_EQ(format_ipv4(v4(10, 0, 100, 9), buf), 10u);
-  EXPECT_STREQ(buf, "10.0.100.9");
-}
-
-TEST(WireFormat, Mac) {
-  char buf[18];
-  EXPECT_EQ(format_mac(kClientMac, buf), 17u);
-  EXPECT_STREQ(buf, "00:0c:29:1f:74:06");
-  EXPECT_EQ(format_mac(MacAddr::broadcast(), buf), 17u);
-  EXPECT_STREQ(buf, "ff:ff:ff:ff:ff:ff");
-  EXPECT_EQ(format_mac(MacAddr{{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45}}, buf), 17u);
-  EXPECT_STREQ(buf, "ab:cd:ef:01:23:45");
-}
-
 TEST(WireNames, MessageTypes) {
   EXPECT_EQ(message_type_name(1), "DISCOVER");
   EXPECT_EQ(message_type_name(2), "OFFER");

@@ -2,8 +2,6 @@
 
 #include <array>
 
-#include "wire/bytes.hpp"
-
 namespace dorado::wire {
 
 namespace {
@@ -30,38 +28,9 @@ constexpr const ErrorEntry& entry(Error e) noexcept {
 
 static_assert(kErrors[0].name == "ok", "errors.def must start with ok");
 
-char* put_decimal(char* p, unsigned v) noexcept {
-  if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-  if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-  *p++ = static_cast<char>('0' + v % 10);
-  return p;
-}
-
 }  // namespace
 
 std::string_view error_name(Error e) noexcept { return entry(e).name; }
 std::string_view error_text(Error e) noexcept { return entry(e).text; }
-
-std::size_t format_ipv4(Ipv4 ip, char* buf) noexcept {
-  char* p = buf;
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    p = put_decimal(p, (ip >> shift) & 0xffu);
-    if (shift != 0) *p++ = '.';
-  }
-  *p = '\0';
-  return static_cast<std::size_t>(p - buf);
-}
-
-std::size_t format_mac(const MacAddr& mac, char* buf) noexcept {
-  constexpr char kHex[] = "0123456789abcdef";
-  char* p = buf;
-  for (std::size_t i = 0; i < mac.b.size(); ++i) {
-    if (i != 0) *p++ = ':';
-    *p++ = kHex[mac.b[i] >> 4];
-    *p++ = kHex[mac.b[i] & 0x0f];
-  }
-  *p = '\0';
-  return static_cast<std::size_t>(p - buf);
-}
 
 }  // namespace dorado::wire

@@ -1,0 +1,53 @@
+// Text forms of IPv4 and MAC addresses: the one parser and the one formatter
+// of each, used by the config, the control API, the HA link, the metrics
+// listener and the tools. Callers write their own error messages.
+//
+// IPv4: exactly four decimal octets 0..255 separated by '.', each 1..3 ASCII
+// digits without a leading zero ("0" itself is fine, "01" is not: inet_aton
+// would read it as octal). Nothing else: no sign, no spaces, no hex ("0x0a"),
+// no short forms ("10.1" or "167772161"), no trailing dot. The formatter
+// writes that same form, so format_ipv4(*parse_ipv4(s)) == s for every
+// accepted s.
+//
+// MAC: six pairs of hex digits (either case) separated by ':' or all by '-':
+// "02:00:0a:0B:00:01", "02-00-0A-0B-00-01". Nothing else: no single digits,
+// no mixed separators, no bare "020000000001", no "0200.0000.0001", no spaces.
+// The formatter writes lower case with ':' ("02:00:0a:0b:00:01").
+//
+// The parsers and the buffer formatters never allocate (the dataplane's
+// way); the std::string formatters are inline conveniences over them for the
+// control side and the tools. Pure; usable from any thread.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wire/bytes.hpp"
+
+namespace dorado::wire {
+
+inline constexpr std::size_t kIpv4TextMax = 15;    // "255.255.255.255"
+inline constexpr std::size_t kMacTextLen = 17;     // "aa:bb:cc:dd:ee:ff"
+
+std::optional<Ipv4> parse_ipv4(std::string_view text) noexcept;
+std::optional<MacAddr> parse_mac(std::string_view text) noexcept;
+
+// "a.b.c.d" into buf (>= kIpv4TextMax + 1 bytes), NUL-terminated; returns the
+// length written (7..15, without the NUL).
+std::size_t format_ipv4(Ipv4 ip, char* buf) noexcept;
+// "aa:bb:cc:dd:ee:ff" into buf (>= kMacTextLen + 1 bytes), NUL-terminated;
+// returns 17.
+std::size_t format_mac(const MacAddr& mac, char* buf) noexcept;
+
+inline std::string format_ipv4(Ipv4 ip) {
+  char buf[kIpv4TextMax + 1];
+  return std::string(buf, format_ipv4(ip, buf));
+}
+inline std::string format_mac(const MacAddr& mac) {
+  char buf[kMacTextLen + 1];
+  return std::string(buf, format_mac(mac, buf));
+}
+
+}  // namespace dorado::wire
