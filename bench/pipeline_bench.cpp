@@ -56,6 +56,7 @@
 #include "store/store.hpp"
 #include "wire/dhcp.hpp"
 #include "wire/frame.hpp"
+#include "wire/text.hpp"
 
 namespace {
 

@@ -30,13 +30,12 @@
 #include "wire/dhcp.hpp"
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
+#include "wire/text.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using dorado::decode::CapturedFrame;
-using dorado::decode::ipv4_string;
-using dorado::decode::mac_string;
 using dorado::wire::Bytes;
 using dorado::wire::DhcpMessage;
 using dorado::wire::Error;
@@ -115,7 +114,7 @@ std::string ip_list_text(Bytes v) {
   std::string out;
   for (std::size_t i = 0; i + 4 <= v.size(); i += 4) {
     if (!out.empty()) out += ',';
-    out += ipv4_string(wire::load_be32(v.data() + i));
+    out += wire::format_ipv4(wire::load_be32(v.data() + i));
   }
   return out;
 }
@@ -135,8 +134,8 @@ std::string static_routes_text(Bytes v) {
   std::string out;
   for (std::size_t i = 0; i + 8 <= v.size(); i += 8) {
     if (!out.empty()) out += ',';
-    out += '(' + ipv4_string(wire::load_be32(v.data() + i)) + ':' +
-           ipv4_string(wire::load_be32(v.data() + i + 4)) + ')';
+    out += '(' + wire::format_ipv4(wire::load_be32(v.data() + i)) + ':' +
+           wire::format_ipv4(wire::load_be32(v.data() + i + 4)) + ')';
   }
   return out;
 }
@@ -157,7 +156,7 @@ std::optional<std::string> render_like(const std::string& text, Bytes v) {
   }
   if (std::regex_match(text, ether)) {
     if (v.size() != 7 || v[0] != 1) return "(not an Ethernet client id)";
-    return "ether " + mac_string(wire::load_mac(v.data() + 1));
+    return "ether " + wire::format_mac(wire::load_mac(v.data() + 1));
   }
   if (std::regex_match(text, routes)) return static_routes_text(v);
   return std::nullopt;
@@ -166,7 +165,7 @@ std::optional<std::string> render_like(const std::string& text, Bytes v) {
 // The same through the codec's typed accessors, for the codes that have one.
 std::optional<std::string> accessor_text(const DhcpMessage& m, std::uint8_t code) {
   namespace opt = wire::opt;
-  const auto ip = [](std::optional<wire::Ipv4> a) { return ipv4_string(a.value()); };
+  const auto ip = [](std::optional<wire::Ipv4> a) { return wire::format_ipv4(a.value()); };
   const auto str = [](std::optional<std::string_view> s) { return '"' + std::string(s.value()) + '"'; };
   switch (code) {
     case opt::subnet_mask: return ip(m.subnet_mask());
@@ -184,7 +183,7 @@ std::optional<std::string> accessor_text(const DhcpMessage& m, std::uint8_t code
     case opt::vendor_class_id: return quoted(m.vendor_class_id().value());
     case opt::client_id: {
       const Bytes id = m.client_id().value();
-      return "ether " + mac_string(wire::load_mac(id.data() + 1));
+      return "ether " + wire::format_mac(wire::load_mac(id.data() + 1));
     }
     default: return std::nullopt;
   }
@@ -286,14 +285,14 @@ void check_bootp_body(const std::vector<std::string>& body, std::size_t from, co
   const auto field_ip = [&](const std::string& name) {
     return fields.contains(name) ? fields.at(name) : std::string("0.0.0.0");
   };
-  EXPECT_EQ(ipv4_string(m.ciaddr), field_ip("Client-IP"));
-  EXPECT_EQ(ipv4_string(m.yiaddr), field_ip("Your-IP"));
-  EXPECT_EQ(ipv4_string(m.siaddr), field_ip("Server-IP"));
-  EXPECT_EQ(ipv4_string(m.giaddr), field_ip("Gateway-IP"));
+  EXPECT_EQ(wire::format_ipv4(m.ciaddr), field_ip("Client-IP"));
+  EXPECT_EQ(wire::format_ipv4(m.yiaddr), field_ip("Your-IP"));
+  EXPECT_EQ(wire::format_ipv4(m.siaddr), field_ip("Server-IP"));
+  EXPECT_EQ(wire::format_ipv4(m.giaddr), field_ip("Gateway-IP"));
   if (fields.contains("Client-Ethernet-Address")) {
     EXPECT_EQ(m.htype, 1);
     EXPECT_EQ(m.hlen, 6);
-    EXPECT_EQ(mac_string(m.chaddr_mac()), fields.at("Client-Ethernet-Address"));
+    EXPECT_EQ(wire::format_mac(m.chaddr_mac()), fields.at("Client-Ethernet-Address"));
   }
   for (const auto& [name, value] : fields) {
     static const char* const known[] = {"Client-IP", "Your-IP", "Server-IP", "Gateway-IP",
@@ -393,12 +392,12 @@ void check_packet(const std::string& file, const TranscriptPacket& t, const Capt
     ASSERT_EQ(f.kind, FrameKind::arp);
     if (std::regex_search(t.header, s, request)) {
       EXPECT_EQ(f.arp.op, 1);
-      EXPECT_EQ(ipv4_string(f.arp.tpa), s[1]);
-      EXPECT_EQ(ipv4_string(f.arp.spa), s[2]);
+      EXPECT_EQ(wire::format_ipv4(f.arp.tpa), s[1]);
+      EXPECT_EQ(wire::format_ipv4(f.arp.spa), s[2]);
     } else if (std::regex_search(t.header, s, reply)) {
       EXPECT_EQ(f.arp.op, 2);
-      EXPECT_EQ(ipv4_string(f.arp.spa), s[1]);
-      EXPECT_EQ(mac_string(f.arp.sha), s[2]);
+      EXPECT_EQ(wire::format_ipv4(f.arp.spa), s[1]);
+      EXPECT_EQ(wire::format_mac(f.arp.sha), s[2]);
     } else {
       ADD_FAILURE() << "ARP line not understood: " << t.header;
     }
@@ -421,8 +420,8 @@ void check_packet(const std::string& file, const TranscriptPacket& t, const Capt
     EXPECT_EQ(f.kind, FrameKind::ipv4_icmp);
     static const std::regex icmp(R"(^    (\S+) > (\S+): ICMP .*$)");
     ASSERT_TRUE(std::regex_match(t.body[0], s, icmp)) << t.body[0];
-    EXPECT_EQ(ipv4_string(f.ip.src), s[1]);
-    EXPECT_EQ(ipv4_string(f.ip.dst), s[2]);
+    EXPECT_EQ(wire::format_ipv4(f.ip.src), s[1]);
+    EXPECT_EQ(wire::format_ipv4(f.ip.dst), s[2]);
     return;  // the rest is the quoted packet of an ICMP error
   }
 
@@ -430,8 +429,8 @@ void check_packet(const std::string& file, const TranscriptPacket& t, const Capt
   static const std::regex udp(
       R"(^    (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+): (\[udp sum ok\] )?BOOTP/DHCP, (.*)$)");
   ASSERT_TRUE(std::regex_match(t.body[0], s, udp)) << t.body[0];
-  EXPECT_EQ(ipv4_string(f.ip.src), s[1]);
-  EXPECT_EQ(ipv4_string(f.ip.dst), s[3]);
+  EXPECT_EQ(wire::format_ipv4(f.ip.src), s[1]);
+  EXPECT_EQ(wire::format_ipv4(f.ip.dst), s[3]);
   const bool sum_ok = s[5].matched;
   const BootpLine b = parse_bootp_line(s[6]);
 
@@ -459,7 +458,7 @@ void check_packet(const std::string& file, const TranscriptPacket& t, const Capt
   EXPECT_EQ(m.secs, b.secs);
   EXPECT_EQ(m.flags, b.flags);
   if (b.client) {
-    EXPECT_EQ(mac_string(m.chaddr_mac()), *b.client);
+    EXPECT_EQ(wire::format_mac(m.chaddr_mac()), *b.client);
   }
 
   const bool cookie = std::find(t.body.begin(), t.body.end(), "\t    Magic Cookie 0x63825363") != t.body.end();

@@ -13,6 +13,7 @@
 #include "wire/build.hpp"
 #include "wire/dhcp.hpp"
 #include "wire/frame.hpp"
+#include "wire/text.hpp"
 
 namespace {
 
@@ -108,8 +109,9 @@ TEST(DecodeText, HexIpMac) {
   const Buffer b{0x01, 0xab, 0x00, 0xff};
   EXPECT_EQ(dorado::decode::hex(bytes(b)), "01ab00ff");
   EXPECT_EQ(dorado::decode::hex({}), "");
-  EXPECT_EQ(dorado::decode::ipv4_string(ip(10, 0, 0, 254)), "10.0.0.254");
-  EXPECT_EQ(dorado::decode::mac_string(kClientMac), "02:00:5e:10:20:30");
+  // Addresses and MACs print in wire/text.hpp's forms.
+  EXPECT_EQ(dorado::wire::format_ipv4(ip(10, 0, 0, 254)), "10.0.0.254");
+  EXPECT_EQ(dorado::wire::format_mac(kClientMac), "02:00:5e:10:20:30");
 }
 
 TEST(DecodeText, LinesSurviveInvalidUtf8) {

@@ -8,6 +8,7 @@
 
 #include "engine/client_key.hpp"
 #include "wire/dhcp.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::engine {
 
@@ -88,14 +89,8 @@ const CompiledOption* CompiledConfig::find_option(const CompiledSubnet& s,
 
 namespace {
 
-std::string ip_text(Ipv4 ip) {
-  char buf[16];
-  const std::size_t n = wire::format_ipv4(ip, buf);
-  return std::string(buf, n);
-}
-
 std::string subnet_text(const SubnetConfig& s) {
-  return "subnet " + std::to_string(s.id) + " (" + ip_text(s.prefix) + "/" +
+  return "subnet " + std::to_string(s.id) + " (" + wire::format_ipv4(s.prefix) + "/" +
          std::to_string(s.prefix_len) + ")";
 }
 
@@ -193,10 +188,11 @@ class Compiler {
     for (std::size_t i = 1; i < reserved_addresses_.size(); ++i)
       if (reserved_addresses_[i].first == reserved_addresses_[i - 1].first)
         return fail(reserved_addresses_[i].second,
-                    "address " + ip_text(reserved_addresses_[i].first) + " reserved twice");
+                    "address " + wire::format_ipv4(reserved_addresses_[i].first) + " reserved twice");
     if (Failure f = build_reservation_index(c); !f.message.empty()) return f;
     for (const AddressRange& r : in_.peer_ranges) {
-      if (r.first > r.last) return fail("peer range " + ip_text(r.first) + "-" + ip_text(r.last) + " is empty");
+      if (r.first > r.last)
+        return fail("peer range " + wire::format_ipv4(r.first) + "-" + wire::format_ipv4(r.last) + " is empty");
       c.peer_ranges.push_back(r);
     }
     std::sort(c.peer_ranges.begin(), c.peer_ranges.end(),
@@ -236,17 +232,17 @@ class Compiler {
     auto inside = [&](Ipv4 ip) { return (ip & mask) == s.prefix; };
     for (const AddressRange& p : s.pools)
       if (p.first > p.last || !inside(p.first) || !inside(p.last))
-        return subnet_text(s) + ": pool " + ip_text(p.first) + "-" + ip_text(p.last) +
+        return subnet_text(s) + ": pool " + wire::format_ipv4(p.first) + "-" + wire::format_ipv4(p.last) +
                " is empty or outside the subnet";
     for (const AddressRange& x : s.exclusions)
       if (x.first > x.last)
-        return subnet_text(s) + ": exclusion " + ip_text(x.first) + "-" + ip_text(x.last) +
+        return subnet_text(s) + ": exclusion " + wire::format_ipv4(x.first) + "-" + wire::format_ipv4(x.last) +
                " is empty";
     for (const Reservation& r : s.reservations) {
-      if (!inside(r.address)) return subnet_text(s) + ": reservation " + ip_text(r.address) +
+      if (!inside(r.address)) return subnet_text(s) + ": reservation " + wire::format_ipv4(r.address) +
                                      " outside the subnet";
       if (!r.mac && r.client_id.empty())
-        return subnet_text(s) + ": reservation " + ip_text(r.address) + " has neither mac nor client_id";
+        return subnet_text(s) + ": reservation " + wire::format_ipv4(r.address) + " has neither mac nor client_id";
       if (r.client_id.size() > kMaxKeyLen - 1)
         return subnet_text(s) + ": reservation client_id longer than 159 bytes";
     }
@@ -403,11 +399,11 @@ class Compiler {
       const SubnetConfig& s = in_.subnets[i];
       for (Ipv4 r : s.relays) {
         if (r == 0 || r == 0xffffffffu)
-          return fail(i, subnet_text(s) + ": relay " + ip_text(r) + " is not a unicast address");
+          return fail(i, subnet_text(s) + ": relay " + wire::format_ipv4(r) + " is not a unicast address");
         const std::uint32_t holder = c.subnet_index_of(r);
         if (holder == compiled_of[i]) continue;
         if (holder != kNil)
-          return fail(i, subnet_text(s) + ": relay " + ip_text(r) + " is inside subnet " +
+          return fail(i, subnet_text(s) + ": relay " + wire::format_ipv4(r) + " is inside subnet " +
                              std::to_string(c.subnets[holder].id));
         c.relays.push_back(RelayEntry{r, compiled_of[i]});
       }
@@ -420,7 +416,7 @@ class Compiler {
         const std::uint32_t later =
             std::max(order_[c.relays[k].subnet], order_[c.relays[k - 1].subnet]);
         return fail(later, subnet_text(in_.subnets[later]) + ": relay " +
-                               ip_text(c.relays[k].giaddr) + " is listed twice");
+                               wire::format_ipv4(c.relays[k].giaddr) + " is listed twice");
       }
     return {};
   }

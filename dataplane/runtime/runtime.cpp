@@ -22,6 +22,7 @@
 #include <map>
 
 #include "runtime/worker.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::runtime {
 namespace {
@@ -63,12 +64,6 @@ std::uint64_t round_up_pow2_minus1(std::uint64_t n) {
   std::uint64_t p = 1;
   while (p - 1 < n) p <<= 1;
   return p - 1;
-}
-
-std::string mac_text(const wire::MacAddr& m) {
-  char buf[18];
-  wire::format_mac(m, buf);
-  return std::string(buf, 17);
 }
 
 void free_mbufs_in(rte_ring* r) {
@@ -600,7 +595,7 @@ std::string Runtime::describe() const {
   for (const auto& p : impl_->ports) {
     char name[RTE_ETH_NAME_MAX_LEN] = "?";
     rte_eth_dev_get_name_by_port(p.id, name);
-    s += "port " + std::to_string(p.id) + " (" + name + ") mac " + mac_text(p.mac) + ", " +
+    s += "port " + std::to_string(p.id) + " (" + name + ") mac " + wire::format_mac(p.mac) + ", " +
          std::to_string(p.rx_queues) + " rx / " + std::to_string(p.tx_queues) + " tx queues of " +
          std::to_string(p.rx_desc) + " / " + std::to_string(p.tx_desc) + " descriptors, " +
          std::to_string(p.pool != nullptr ? p.pool->size : 0) + " mbufs, RX checksum offload " +

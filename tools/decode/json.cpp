@@ -9,6 +9,7 @@
 
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::decode {
 namespace {
@@ -67,7 +68,8 @@ std::string text(Bytes b) { return {reinterpret_cast<const char*>(b.data()), b.s
 
 Json ip_list(Bytes b) {
   Json list = Json::array();
-  for (std::size_t i = 0; i + 4 <= b.size(); i += 4) list.push_back(ipv4_string(wire::load_be32(b.data() + i)));
+  for (std::size_t i = 0; i + 4 <= b.size(); i += 4)
+    list.push_back(wire::format_ipv4(wire::load_be32(b.data() + i)));
   return list;
 }
 
@@ -122,7 +124,7 @@ Json relay_json(const wire::RelayAgentInfo& r) {
     const Bytes v = r.raw.subspan(i + 2, std::min(len, r.raw.size() - i - 2));
     Json s = {{"code", code}, {"name", relay_suboption_name(code)}, {"length", len}};
     if (code == 5 && r.link_selection) {
-      s["value"] = ipv4_string(*r.link_selection);
+      s["value"] = wire::format_ipv4(*r.link_selection);
     } else {
       s.update(opaque(v));
     }
@@ -135,8 +137,8 @@ Json relay_json(const wire::RelayAgentInfo& r) {
 Json routes_json(const wire::ClasslessRoutes& routes) {
   Json list = Json::array();
   routes.for_each([&](const wire::ClasslessRoute& r) {
-    list.push_back({{"destination", ipv4_string(r.destination) + "/" + std::to_string(r.prefix_length)},
-                    {"router", ipv4_string(r.router)}});
+    list.push_back({{"destination", wire::format_ipv4(r.destination) + "/" + std::to_string(r.prefix_length)},
+                    {"router", wire::format_ipv4(r.router)}});
   });
   return list;
 }
@@ -147,7 +149,7 @@ Json shaped_value(Shape shape, Bytes v) {
     case Shape::hex:
       return nullptr;
     case Shape::ip:
-      return v.size() == 4 ? Json(ipv4_string(wire::load_be32(v.data()))) : Json();
+      return v.size() == 4 ? Json(wire::format_ipv4(wire::load_be32(v.data()))) : Json();
     case Shape::ip_list:
       return !v.empty() && v.size() % 4 == 0 ? ip_list(v) : Json();
     case Shape::text:
@@ -164,8 +166,8 @@ Json shaped_value(Shape shape, Bytes v) {
       if (v.empty() || v.size() % 8 != 0) return nullptr;
       Json list = Json::array();
       for (std::size_t i = 0; i < v.size(); i += 8)
-        list.push_back({{"destination", ipv4_string(wire::load_be32(v.data() + i))},
-                        {"router", ipv4_string(wire::load_be32(v.data() + i + 4))}});
+        list.push_back({{"destination", wire::format_ipv4(wire::load_be32(v.data() + i))},
+                        {"router", wire::format_ipv4(wire::load_be32(v.data() + i + 4))}});
       return list;
     }
     case Shape::user_class: {
@@ -190,17 +192,17 @@ Json shaped_value(Shape shape, Bytes v) {
 Json option_value(const wire::DhcpMessage& m, std::uint8_t code, Bytes v) {
   namespace opt = wire::opt;
   switch (code) {
-    case opt::subnet_mask: return ipv4_string(*m.subnet_mask());
+    case opt::subnet_mask: return wire::format_ipv4(*m.subnet_mask());
     case opt::routers: return ip_list(m.routers().raw);
     case opt::dns_servers: return ip_list(m.dns_servers().raw);
     case opt::hostname: return std::string(*m.hostname());
     case opt::domain_name: return std::string(*m.domain_name());
-    case opt::broadcast_address: return ipv4_string(*m.broadcast_address());
-    case opt::requested_ip: return ipv4_string(*m.requested_ip());
+    case opt::broadcast_address: return wire::format_ipv4(*m.broadcast_address());
+    case opt::requested_ip: return wire::format_ipv4(*m.requested_ip());
     case opt::lease_time: return *m.lease_time();
     case opt::overload: return m.overload;
     case opt::message_type: return wire::message_type_name(v[0]);
-    case opt::server_id: return ipv4_string(*m.server_id());
+    case opt::server_id: return wire::format_ipv4(*m.server_id());
     case opt::parameter_request_list: {
       Json list = Json::array();
       for (const std::uint8_t c : m.parameter_request_list())
@@ -217,12 +219,12 @@ Json option_value(const wire::DhcpMessage& m, std::uint8_t code, Bytes v) {
     case opt::client_id: {
       const Bytes b = *m.client_id();
       Json j = {{"type", b[0]}, {"hex", hex(b.subspan(1))}};
-      if (b[0] == 1 && b.size() == 7) j["mac"] = mac_string(wire::load_mac(b.data() + 1));
+      if (b[0] == 1 && b.size() == 7) j["mac"] = wire::format_mac(wire::load_mac(b.data() + 1));
       return j;
     }
     case opt::client_fqdn: return fqdn_json(*m.client_fqdn());
     case opt::relay_agent_info: return relay_json(*m.relay_agent_info());
-    case opt::subnet_selection: return ipv4_string(*m.subnet_selection());
+    case opt::subnet_selection: return wire::format_ipv4(*m.subnet_selection());
     case opt::classless_static_route: return routes_json(*m.classless_routes());
     default: return shaped_value(kShapes[code], v);
   }
@@ -283,16 +285,16 @@ Json packet_json(const CapturedFrame& cf, const wire::Frame& f, const wire::Dhcp
   j["epoch"] = static_cast<double>(cf.ts_sec) + cf.ts_usec / 1e6;
   j["length"] = cf.wire_length;
   if (cf.captured_length != cf.wire_length) j["captured"] = cf.captured_length;
-  j["eth_src"] = mac_string(f.eth.src);
-  j["eth_dst"] = mac_string(f.eth.dst);
+  j["eth_src"] = wire::format_mac(f.eth.src);
+  j["eth_dst"] = wire::format_mac(f.eth.dst);
   Json vlans = Json::array();
   for (std::size_t i = 0; i < f.eth.vlan_count; ++i) {
     const wire::VlanTag& t = f.eth.vlans[i];
     vlans.push_back({{"tpid", hex16(t.tpid)}, {"vid", t.vid()}, {"pcp", t.tci >> 13}});
   }
   j["vlans"] = std::move(vlans);
-  j["ip_src"] = ipv4_string(f.ip.src);
-  j["ip_dst"] = ipv4_string(f.ip.dst);
+  j["ip_src"] = wire::format_ipv4(f.ip.src);
+  j["ip_dst"] = wire::format_ipv4(f.ip.dst);
   j["udp_src"] = f.udp.src_port;
   j["udp_dst"] = f.udp.dst_port;
   j["op"] = m.op;
@@ -303,12 +305,12 @@ Json packet_json(const CapturedFrame& cf, const wire::Frame& f, const wire::Dhcp
   j["secs"] = m.secs;
   j["flags"] = hex16(m.flags);
   j["broadcast"] = m.broadcast_flag();
-  j["ciaddr"] = ipv4_string(m.ciaddr);
-  j["yiaddr"] = ipv4_string(m.yiaddr);
-  j["siaddr"] = ipv4_string(m.siaddr);
-  j["giaddr"] = ipv4_string(m.giaddr);
+  j["ciaddr"] = wire::format_ipv4(m.ciaddr);
+  j["yiaddr"] = wire::format_ipv4(m.yiaddr);
+  j["siaddr"] = wire::format_ipv4(m.siaddr);
+  j["giaddr"] = wire::format_ipv4(m.giaddr);
   if (m.htype == 1 && m.hlen == 6) {
-    j["chaddr"] = mac_string(m.chaddr_mac());
+    j["chaddr"] = wire::format_mac(m.chaddr_mac());
   } else {
     j["chaddr"] = hex(m.chaddr());
   }
@@ -350,16 +352,6 @@ std::string hex(Bytes bytes) {
     out += kDigits[b & 0x0f];
   }
   return out;
-}
-
-std::string ipv4_string(wire::Ipv4 ip) {
-  std::array<char, 16> buf{};
-  return {buf.data(), wire::format_ipv4(ip, buf.data())};
-}
-
-std::string mac_string(const wire::MacAddr& mac) {
-  std::array<char, 18> buf{};
-  return {buf.data(), wire::format_mac(mac, buf.data())};
 }
 
 Json option_json(const wire::DhcpMessage& m, std::uint8_t code) {

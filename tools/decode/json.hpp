@@ -62,8 +62,7 @@ Json option_json(const wire::DhcpMessage& m, std::uint8_t code);
 std::string iso8601_utc(std::int64_t sec, std::int32_t usec);
 // Lowercase hex, no separators: "01b827eb".
 std::string hex(wire::Bytes bytes);
-std::string ipv4_string(wire::Ipv4 ip);
-std::string mac_string(const wire::MacAddr& mac);
+// Addresses and MACs: wire::format_ipv4 and wire::format_mac (wire/text.hpp).
 
 // One line of output (no newline). Strings that are not UTF-8 (hostnames are
 // whatever the client sent) get U+FFFD instead of throwing.
