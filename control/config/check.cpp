@@ -116,24 +116,24 @@ class Checker {
         error(w.exclude[k], range_text(s.exclusions[k]) + " " + outside);
     for (std::size_t k = 0; k < s.routers.size(); ++k)
       if (!inside(s.routers[k]))
-        error(w.routers[k], ipv4_text(s.routers[k]) + " " + outside +
+        error(w.routers[k], wire::format_ipv4(s.routers[k]) + " " + outside +
                                 "; clients can only use a router on their own subnet");
     for (std::size_t k = 0; k < s.reservations.size(); ++k) {
       const Ipv4 a = s.reservations[k].address;
       const Where& aw = w.reservations[k].address;
       if (!inside(a)) {
-        error(aw, ipv4_text(a) + " " + outside);
+        error(aw, wire::format_ipv4(a) + " " + outside);
       } else if (s.prefix_len <= 30 && (a == net.network || a == net.last())) {
-        error(aw, ipv4_text(a) + " is the " + (a == net.network ? "network" : "broadcast") +
+        error(aw, wire::format_ipv4(a) + " is the " + (a == net.network ? "network" : "broadcast") +
                       " address of " + w.prefix.key + " " + prefix_of(i) + " " + at(w.prefix));
       } else if (w_.server_ok && a == c_.server.address) {
-        error(aw, ipv4_text(a) + " is server.address " + at(w_.server_address));
+        error(aw, wire::format_ipv4(a) + " is server.address " + at(w_.server_address));
       } else if (s.server_id != 0 && a == s.server_id) {
-        error(aw, ipv4_text(a) + " is this subnet's server_id");
+        error(aw, wire::format_ipv4(a) + " is this subnet's server_id");
       } else {
         for (std::size_t r = 0; r < s.routers.size(); ++r)
           if (a == s.routers[r]) {
-            error(aw, ipv4_text(a) + " is a router, " + w.routers[r].key + " " + at(w.routers[r]));
+            error(aw, wire::format_ipv4(a) + " is a router, " + w.routers[r].key + " " + at(w.routers[r]));
             break;
           }
       }
@@ -240,7 +240,7 @@ class Checker {
         if (r.mac) {
           const auto [it, fresh] = macs.emplace(*r.mac, &w.mac);
           if (!fresh)
-            error(w.mac, "MAC " + mac_text(*r.mac) + " is already reserved by " +
+            error(w.mac, "MAC " + wire::format_mac(*r.mac) + " is already reserved by " +
                              it->second->key + " " + at(*it->second));
         }
         if (!r.client_id.empty()) {
@@ -252,7 +252,7 @@ class Checker {
         }
         const auto [it, fresh] = addresses.emplace(r.address, &w.address);
         if (!fresh)
-          error(w.address, ipv4_text(r.address) + " is already reserved for another client by " +
+          error(w.address, wire::format_ipv4(r.address) + " is already reserved for another client by " +
                                it->second->key + " " + at(*it->second));
       }
     }
@@ -287,11 +287,11 @@ class Checker {
         const Where& w = w_.subnets[i].relays[k];
         const auto [it, fresh] = seen.emplace(ip, &w);
         if (!fresh) {
-          error(w, ipv4_text(ip) + " is also listed in " + it->second->key + " " + at(*it->second));
+          error(w, wire::format_ipv4(ip) + " is also listed in " + it->second->key + " " + at(*it->second));
           continue;
         }
         if (const auto j = holder(ip); j && *j != i)
-          error(w, ipv4_text(ip) + " is inside " + w_.subnets[*j].prefix.key + " " + prefix_of(*j) +
+          error(w, wire::format_ipv4(ip) + " is inside " + w_.subnets[*j].prefix.key + " " + prefix_of(*j) +
                        " " + at(w_.subnets[*j].prefix) + ", so requests from it select that subnet");
       }
     }
@@ -310,7 +310,7 @@ class Checker {
         return;
     }
     error(w_.server_address,
-          ipv4_text(c_.server.address) +
+          wire::format_ipv4(c_.server.address) +
               " is outside every [[subnet]] and no subnet has a `relay` list: directly attached"
               " clients could not be served (add the server's own subnet, or list the relays)");
   }

@@ -45,7 +45,6 @@ std::string_view ha_ack_name(HaAck a) noexcept { return a == HaAck::partner ? "p
 namespace {
 
 using detail::hex_text;
-using detail::ipv4_text;
 using detail::range_text;
 
 // Shortest text that reads back as the same double (the same on every host).
@@ -78,12 +77,12 @@ std::string ha_shared_text(const DaemonConfig& c) {
     for (const engine::AddressRange& r : s.pools) out += "  pool " + range_text(r) + "\n";
     for (const engine::AddressRange& r : s.exclusions) out += "  exclude " + range_text(r) + "\n";
     for (const engine::Reservation& r : s.reservations)
-      out += "  reservation " + ipv4_text(r.address) +
-             " mac = " + (r.mac ? detail::mac_text(*r.mac) : std::string("-")) +
+      out += "  reservation " + wire::format_ipv4(r.address) +
+             " mac = " + (r.mac ? wire::format_mac(*r.mac) : std::string("-")) +
              " client_id = " + (r.client_id.empty() ? std::string("-") : hex_text(r.client_id)) + "\n";
-    for (engine::Ipv4 ip : s.routers) out += "  router " + ipv4_text(ip) + "\n";
-    for (engine::Ipv4 ip : s.dns_servers) out += "  dns " + ipv4_text(ip) + "\n";
-    for (engine::Ipv4 ip : s.relays) out += "  relay " + ipv4_text(ip) + "\n";
+    for (engine::Ipv4 ip : s.routers) out += "  router " + wire::format_ipv4(ip) + "\n";
+    for (engine::Ipv4 ip : s.dns_servers) out += "  dns " + wire::format_ipv4(ip) + "\n";
+    for (engine::Ipv4 ip : s.relays) out += "  relay " + wire::format_ipv4(ip) + "\n";
     options(out, "  ", s.options);
   }
   const HaSection& ha = c.ha;

@@ -238,7 +238,7 @@ class Reader : TableReader {
     const Where w = where_of(t.at("metrics"), "control.metrics");
     const std::size_t colon = s->rfind(':');
     std::optional<engine::Ipv4> ip;
-    if (colon != std::string::npos) ip = parse_ipv4(s->substr(0, colon));
+    if (colon != std::string::npos) ip = wire::parse_ipv4(s->substr(0, colon));
     const std::string port = colon == std::string::npos ? std::string() : s->substr(colon + 1);
     const bool port_ok = !port.empty() && port.size() <= 5 &&
                          port.find_first_not_of("0123456789") == std::string::npos &&
@@ -450,7 +450,7 @@ class Reader : TableReader {
         if (!e.is_string()) {
           type_error(e, key, "a string \"a.b.c.d\"");
           ok = false;
-        } else if (const auto ip = parse_ipv4(e.as_string().str)) {
+        } else if (const auto ip = wire::parse_ipv4(e.as_string().str)) {
           ips.push_back(*ip);
         } else {
           error(where_of(e, key), "\"" + e.as_string().str + "\" is not an IPv4 address a.b.c.d");
@@ -610,7 +610,7 @@ class Reader : TableReader {
     if (mac) {
       w.mac = where_of(*mac, join(p, "mac"));
       if (auto s = string(t, p, "mac")) {
-        r.mac = parse_mac(*s);
+        r.mac = wire::parse_mac(*s);
         if (!r.mac) {
           error(w.mac, "\"" + *s + "\" is not a MAC address like \"02:00:00:00:00:01\"");
           ok = false;

@@ -50,8 +50,8 @@ std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const
   };
   if (running.server.address != next.server.address) {
     out.push_back(ConfigError{file, 0, "server.address",
-                              "changed from " + detail::ipv4_text(running.server.address) + " to " +
-                                  detail::ipv4_text(next.server.address) +
+                              "changed from " + wire::format_ipv4(running.server.address) + " to " +
+                                  wire::format_ipv4(next.server.address) +
                                   ": needs a restart; reload refused, still serving with the "
                                   "previous config"});
   }
@@ -75,7 +75,7 @@ std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const
   check("control.socket", running.control.socket, next.control.socket);
   // The metrics endpoint is bound once at start-up.
   const auto metrics = [](const ControlSection& c) {
-    return c.metrics_enabled ? '"' + detail::ipv4_text(c.metrics_address) + ":" + std::to_string(c.metrics_port) + "\""
+    return c.metrics_enabled ? '"' + wire::format_ipv4(c.metrics_address) + ":" + std::to_string(c.metrics_port) + "\""
                              : std::string("\"off\"");
   };
   if (metrics(running.control) != metrics(next.control))

@@ -260,7 +260,7 @@ class TableReader {
       type_error(*v, k, "a string \"a.b.c.d\"");
       return std::nullopt;
     }
-    const auto ip = parse_ipv4(v->as_string().str);
+    const auto ip = wire::parse_ipv4(v->as_string().str);
     if (!ip) error(where_of(*v, k), "\"" + v->as_string().str + "\" is not an IPv4 address a.b.c.d");
     return ip;
   }
@@ -270,7 +270,7 @@ class TableReader {
                                                 std::string_view key) {
     std::vector<std::pair<Ipv4, Where>> out;
     each_string(table, prefix, key, [&](const std::string& s, Where w) {
-      if (const auto ip = parse_ipv4(s))
+      if (const auto ip = wire::parse_ipv4(s))
         out.emplace_back(*ip, std::move(w));
       else
         error(w, "\"" + s + "\" is not an IPv4 address a.b.c.d");

@@ -36,7 +36,7 @@ Ipv4 mask_of(unsigned length) { return length == 0 ? 0u : ~0u << (32 - length); 
 Parsed<Prefix> parse_slash(std::string_view s, std::string_view what, unsigned min_len) {
   const std::size_t slash = s.find('/');
   const std::string text(s);
-  const auto ip = parse_ipv4(s.substr(0, slash));
+  const auto ip = wire::parse_ipv4(s.substr(0, slash));
   if (!ip) return {std::nullopt, "\"" + text + "\" is not " + std::string(what)};
   const auto len = parse_decimal(s.substr(slash + 1), 32);
   if (!len || *len < min_len)
@@ -50,23 +50,10 @@ Parsed<Prefix> parse_slash(std::string_view s, std::string_view what, unsigned m
 
 }  // namespace
 
-std::optional<Ipv4> parse_ipv4(std::string_view s) {
-  Ipv4 ip = 0;
-  for (int i = 0; i < 4; ++i) {
-    const std::size_t dot = i < 3 ? s.find('.') : s.size();
-    if (dot == std::string_view::npos) return std::nullopt;
-    const auto octet = parse_decimal(s.substr(0, dot), 255);
-    if (!octet) return std::nullopt;
-    ip = (ip << 8) | *octet;
-    s.remove_prefix(i < 3 ? dot + 1 : dot);
-  }
-  return ip;
-}
-
 std::optional<Endpoint> parse_endpoint(std::string_view s) {
   const std::size_t colon = s.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;
-  const auto ip = parse_ipv4(s.substr(0, colon));
+  const auto ip = wire::parse_ipv4(s.substr(0, colon));
   const std::string_view port = s.substr(colon + 1);
   if (!ip || port.empty() || port.size() > 5 || port[0] == '0') return std::nullopt;
   unsigned v = 0;
@@ -96,31 +83,16 @@ Parsed<engine::AddressRange> parse_range(std::string_view s) {
   }
   const std::size_t dash = s.find('-');
   if (dash == std::string_view::npos) {
-    const auto ip = parse_ipv4(s);
+    const auto ip = wire::parse_ipv4(s);
     if (!ip) return {std::nullopt, "\"" + text + "\" is not " + std::string(forms)};
     return {engine::AddressRange{*ip, *ip}, {}};
   }
-  const auto first = parse_ipv4(trim(s.substr(0, dash)));
-  const auto last = parse_ipv4(trim(s.substr(dash + 1)));
+  const auto first = wire::parse_ipv4(trim(s.substr(0, dash)));
+  const auto last = wire::parse_ipv4(trim(s.substr(dash + 1)));
   if (!first || !last) return {std::nullopt, "\"" + text + "\" is not " + std::string(forms)};
   if (*first > *last)
     return {std::nullopt, "\"" + text + "\": first address is above the last"};
   return {engine::AddressRange{*first, *last}, {}};
-}
-
-std::optional<wire::MacAddr> parse_mac(std::string_view s) {
-  s = trim(s);
-  if (s.size() != 17) return std::nullopt;
-  const char sep = s[2];
-  if (sep != ':' && sep != '-') return std::nullopt;
-  wire::MacAddr m;
-  for (std::size_t i = 0; i < 6; ++i) {
-    const int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    if (i < 5 && s[3 * i + 2] != sep) return std::nullopt;
-    m.b[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
-  return m;
 }
 
 std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s) {
@@ -163,26 +135,17 @@ std::string check_domain(std::string_view s) {
   return {};
 }
 
-std::string ipv4_text(Ipv4 ip) {
-  char buf[16];
-  const std::size_t n = wire::format_ipv4(ip, buf);
-  return std::string(buf, n);
+std::string endpoint_text(const Endpoint& e) {
+  return wire::format_ipv4(e.ip) + ":" + std::to_string(e.port);
 }
 
-std::string endpoint_text(const Endpoint& e) { return ipv4_text(e.ip) + ":" + std::to_string(e.port); }
-
 std::string range_text(const engine::AddressRange& r) {
-  return r.first == r.last ? ipv4_text(r.first) : ipv4_text(r.first) + "-" + ipv4_text(r.last);
+  if (r.first == r.last) return wire::format_ipv4(r.first);
+  return wire::format_ipv4(r.first) + "-" + wire::format_ipv4(r.last);
 }
 
 std::string prefix_text(Ipv4 network, unsigned length) {
-  return ipv4_text(network) + "/" + std::to_string(length);
-}
-
-std::string mac_text(const wire::MacAddr& m) {
-  char buf[18];
-  const std::size_t n = wire::format_mac(m, buf);
-  return std::string(buf, n);
+  return wire::format_ipv4(network) + "/" + std::to_string(length);
 }
 
 std::string hex_text(const std::vector<std::uint8_t>& bytes) {

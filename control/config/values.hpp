@@ -1,5 +1,6 @@
-// Text forms of the values in dorado's config: IPv4 addresses, prefixes,
-// address ranges, MAC addresses, hex byte strings, domain names.
+// Text forms of the values in dorado's config: prefixes, address ranges,
+// endpoints, hex byte strings, domain names. Addresses and MACs themselves
+// are wire/text.hpp's (wire::parse_ipv4, wire::parse_mac, wire::format_*).
 // Internal to dorado_config (no toml11 here, so tests can use it directly).
 //
 // Contract: pure functions, any thread, no exceptions; they allocate only for
@@ -15,6 +16,7 @@
 
 #include "engine/config.hpp"
 #include "wire/bytes.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::config::detail {
 
@@ -34,8 +36,6 @@ struct Prefix {
   }
 };
 
-// "a.b.c.d", decimal octets 0..255 without leading zeros.
-std::optional<Ipv4> parse_ipv4(std::string_view s);
 // "a.b.c.d/len" with len in 8..32 and no host bits set.
 Parsed<Prefix> parse_prefix(std::string_view s);
 // "a.b.c.d:port" with a decimal port 1..65535 (no sign, no leading zeros).
@@ -46,19 +46,15 @@ struct Endpoint {
 std::optional<Endpoint> parse_endpoint(std::string_view s);
 // "a.b.c.d-e.f.g.h" (first <= last), "a.b.c.d/len" (no host bits) or a single "a.b.c.d".
 Parsed<engine::AddressRange> parse_range(std::string_view s);
-// "02:00:00:00:00:01" (or with '-' separators).
-std::optional<wire::MacAddr> parse_mac(std::string_view s);
 // Hex bytes: "01:0a:ff" or "010aff" (case-insensitive). "" is zero bytes.
 std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s);
 // A DNS name ("example.net"): labels of 1..63 letters, digits, '-' or '_',
 // at most 253 characters, an optional final dot. Empty string if fine, else why not.
 std::string check_domain(std::string_view s);
 
-std::string ipv4_text(Ipv4 ip);
 std::string endpoint_text(const Endpoint& e);            // "a.b.c.d:port"
 std::string range_text(const engine::AddressRange& r);   // "a-b", or "a" when first == last
 std::string prefix_text(Ipv4 network, unsigned length);  // "a.b.c.d/len"
-std::string mac_text(const wire::MacAddr& m);
 std::string hex_text(const std::vector<std::uint8_t>& bytes);   // "01:0a:ff"
 
 }  // namespace dorado::config::detail
