@@ -150,6 +150,26 @@ TEST(ApiArgs, TypesRangesMissingAndUnknown) {
   EXPECT_EQ(first_error([](Args& a) { a.string("obj", true); }), "'obj' must be a string, got a map");
 }
 
+// hw-address takes wire/text.hpp's MAC forms (as the config file does), not
+// every hex string of six bytes.
+TEST(ApiArgs, MacForms) {
+  const auto mac = [](const char* text) {
+    const Json j = {{"hw-address", text}};
+    Args a(j);
+    const auto m = a.mac("hw-address", true);
+    EXPECT_EQ(m.has_value(), a.ok()) << text;
+    if (!m) {
+      EXPECT_NE(a.error().find("must be a MAC address"), std::string::npos) << a.error();
+    }
+    return m;
+  };
+  EXPECT_EQ(mac("02:00:0a:0B:00:01"), (wire::MacAddr{{2, 0, 0x0a, 0x0b, 0, 1}}));
+  EXPECT_EQ(mac("02-00-0A-0b-00-01"), (wire::MacAddr{{2, 0, 0x0a, 0x0b, 0, 1}}));
+  for (const char* bad : {"020000000001", "2:0:0:0:0:1", "02:00-00:00:00:01", "02:00:00:00:00", "01:02",
+                          " 02:00:00:00:00:01", "zz"})
+    EXPECT_FALSE(mac(bad)) << bad;
+}
+
 TEST(ApiText, AddressesAndHex) {
   EXPECT_EQ(parse_ipv4("10.99.0.1"), 0x0a630001u);
   EXPECT_EQ(parse_ipv4("0.0.0.0"), 0u);

@@ -166,7 +166,7 @@ Json config_json(const config::DaemonConfig& c) {
     Json r = Json::array();
     for (const auto& res : s.reservations) {
       Json x = {{"address", ip_json(res.address)}};
-      if (res.mac) x["mac"] = format_hex(res.mac->b.data(), 6);
+      if (res.mac) x["mac"] = format_mac(*res.mac);
       if (!res.client_id.empty()) x["client_id"] = format_hex(res.client_id.data(), res.client_id.size());
       r.push_back(x);
     }

@@ -101,7 +101,7 @@ Json lease_json(const engine::LeaseChange& l, engine::LeaseState state) {
   j["ip-address"] = format_ipv4(l.address);
   std::string hw, cid;
   if (l.key_len != 0) {
-    if (l.htype != 0 || l.chaddr != wire::MacAddr{}) hw = format_hex(l.chaddr.b.data(), 6);
+    if (l.htype != 0 || l.chaddr != wire::MacAddr{}) hw = format_mac(l.chaddr);
     if (l.key[0] == engine::kKeyKindClientId && l.key_len > 1) cid = format_hex(l.key.data() + 1, l.key_len - 1u);
   }
   j["hw-address"] = hw;
@@ -347,15 +347,16 @@ void LeaseService::register_commands(CommandTable& t) {
       return id;
     }
     id.subnet_id = static_cast<std::uint32_t>(*subnet);
-    const auto bytes = parse_hex(*ident);
     if (*type == "hw-address") {
-      if (!bytes || bytes->size() != 6) {
+      const auto mac = parse_mac(*ident);
+      if (!mac) {
         a.fail("'identifier' must be a MAC address (02:00:00:00:00:01), got \"" + *ident + "\"");
         return id;
       }
       id.by_hw = true;
-      std::copy(bytes->begin(), bytes->end(), id.hw.b.begin());
+      id.hw = *mac;
     } else if (*type == "client-id") {
+      const auto bytes = parse_hex(*ident);
       if (!bytes || bytes->empty() || bytes->size() > engine::kMaxKeyLen - 1) {
         a.fail("'identifier' must be 1.." + std::to_string(engine::kMaxKeyLen - 1) +
                " hex bytes (01:02:ff), got \"" + *ident + "\"");

@@ -226,13 +226,8 @@ std::optional<wire::Ipv4> Args::address(const char* key, bool required) {
 std::optional<wire::MacAddr> Args::mac(const char* key, bool required) {
   const auto s = string(key, required);
   if (!s) return std::nullopt;
-  const auto bytes = parse_hex(*s);
-  if (!bytes || bytes->size() != 6) {
-    fail(std::string("'") + key + "' must be a MAC address (02:00:00:00:00:01), got \"" + *s + "\"");
-    return std::nullopt;
-  }
-  wire::MacAddr m;
-  std::copy(bytes->begin(), bytes->end(), m.b.begin());
+  const auto m = parse_mac(*s);
+  if (!m) fail(std::string("'") + key + "' must be a MAC address (02:00:00:00:00:01), got \"" + *s + "\"");
   return m;
 }
 
@@ -268,32 +263,6 @@ bool Args::finish() {
 }
 
 // ---- text forms ---------------------------------------------------------------------
-
-std::optional<wire::Ipv4> parse_ipv4(std::string_view s) {
-  wire::Ipv4 ip = 0;
-  int parts = 0;
-  std::size_t i = 0;
-  while (parts < 4) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return std::nullopt;
-    unsigned v = 0;
-    const std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 4) v = v * 10 + (s[i++] - '0');
-    if (v > 255 || i - start > 3 || (i - start > 1 && s[start] == '0')) return std::nullopt;
-    ip = (ip << 8) | v;
-    if (++parts < 4) {
-      if (i >= s.size() || s[i] != '.') return std::nullopt;
-      ++i;
-    }
-  }
-  if (i != s.size()) return std::nullopt;
-  return ip;
-}
-
-std::string format_ipv4(wire::Ipv4 ip) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-  return buf;
-}
 
 std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s) {
   std::vector<std::uint8_t> out;

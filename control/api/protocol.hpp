@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wire/bytes.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::api {
 
@@ -96,10 +97,14 @@ class Args {
   std::string error_;
 };
 
-// Text forms (also used by doradoctl's tables).
-std::optional<wire::Ipv4> parse_ipv4(std::string_view s);
-std::string format_ipv4(wire::Ipv4 ip);
-// "02:00:00:00:00:01" or "02-00-..." or "020000000001".
+// Text forms. Addresses and MACs are wire/text.hpp's (the API's
+// "ip-address" and "hw-address" take exactly what the config file takes).
+using wire::format_ipv4;
+using wire::format_mac;
+using wire::parse_ipv4;
+using wire::parse_mac;
+// Hex bytes (client-id): "01:02:ff" or "01-02-ff" (one or two digits per
+// byte) or "0102ff".
 std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s);
 std::string format_hex(const std::uint8_t* p, std::size_t n);   // "01:02:ff"
 
