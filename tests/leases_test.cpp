@@ -26,6 +26,7 @@
 
 #include "leases/kea_csv.hpp"
 #include "leases/migrate.hpp"
+#include "wire/text.hpp"
 
 #ifdef DORADO_LEASES_BIN
 #include "store/store.hpp"
@@ -35,6 +36,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace dorado::leases;
+using dorado::wire::format_ipv4;
+using dorado::wire::parse_ipv4;
 using dorado::engine::LeaseOp;
 
 const fs::path kDir{DORADO_LEASES_TEST_DIR};
@@ -138,12 +141,19 @@ TEST(KeaCsv, HexForms) {
   EXPECT_EQ(format_hex_colon(std::vector<std::uint8_t>{0, 0xab, 9}.data(), 3), "00:ab:09");
 }
 
-TEST(KeaCsv, Ipv4Forms) {
-  EXPECT_EQ(parse_ipv4("0.0.0.0"), 0u);
-  EXPECT_EQ(parse_ipv4("255.255.255.255"), 0xffffffffu);
-  EXPECT_EQ(parse_ipv4("10.1.2.3"), 0x0a010203u);
-  for (const char* bad : {"", "10.1.2", "10.1.2.3.4", "10.1.2.256", "10.1..3", "a.b.c.d", "10.1.2.3 ", "1000.1.2.3", "::1"})
-    EXPECT_FALSE(parse_ipv4(bad).has_value()) << bad;
+// The address column takes wire/text.hpp's dotted quad (what Kea writes);
+// tests/text_test.cpp has every form.
+TEST(KeaCsv, AddressColumn) {
+  const KeaHeader h = parse_kea_header(kKeaLease4Header).header;
+  const auto row = [&](const std::string& address) {
+    return parse_kea_row(address + ",02:00:00:0a:0b:0c,,3600,1700003600,42,0,0,,0,", h);
+  };
+  EXPECT_EQ(row("0.0.0.0").error, "");
+  EXPECT_EQ(row("255.255.255.255").row.address, 0xffffffffu);
+  EXPECT_EQ(row("10.1.2.3").row.address, 0x0a010203u);
+  for (const char* bad : {"", "10.1.2", "10.1.2.3.4", "10.1.2.256", "10.1..3", "a.b.c.d", "10.1.2.3 ", "1000.1.2.3",
+                          "010.1.2.3", "::1"})
+    EXPECT_EQ(row(bad).error.rfind("bad address", 0), 0u) << bad << ": " << row(bad).error;
 }
 
 TEST(KeaCsv, EscapeRoundTrip) {

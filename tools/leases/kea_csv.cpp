@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "wire/text.hpp"
+
 namespace dorado::leases {
 
 namespace {
@@ -125,27 +127,6 @@ std::optional<std::vector<std::uint8_t>> parse_hex_colon(std::string_view text) 
   }
 }
 
-std::optional<wire::Ipv4> parse_ipv4(std::string_view text) {
-  wire::Ipv4 ip = 0;
-  std::size_t start = 0;
-  for (int i = 0; i < 4; ++i) {
-    const std::size_t dot = i < 3 ? text.find('.', start) : text.size();
-    if (dot == std::string_view::npos) return std::nullopt;
-    const std::string_view part = text.substr(start, dot - start);
-    if (part.empty() || part.size() > 3) return std::nullopt;
-    const auto v = parse_uint<unsigned>(part);
-    if (!v || *v > 255) return std::nullopt;
-    ip = (ip << 8) | *v;
-    start = dot + 1;
-  }
-  return ip;
-}
-
-std::string format_ipv4(wire::Ipv4 address) {
-  return std::to_string(address >> 24) + '.' + std::to_string((address >> 16) & 255) + '.' +
-         std::to_string((address >> 8) & 255) + '.' + std::to_string(address & 255);
-}
-
 HeaderResult parse_kea_header(std::string_view line) {
   HeaderResult r;
   const auto names = split(line);
@@ -199,7 +180,7 @@ RowResult parse_kea_row(std::string_view line, const KeaHeader& h) {
   auto field = [&](int index) { return index >= 0 ? f[static_cast<std::size_t>(index)] : std::string_view{}; };
   KeaRow& row = r.row;
 
-  if (const auto ip = parse_ipv4(field(h.address))) {
+  if (const auto ip = wire::parse_ipv4(field(h.address))) {
     row.address = *ip;
   } else {
     r.error = "bad address " + quoted(field(h.address));
@@ -258,7 +239,7 @@ RowResult parse_kea_row(std::string_view line, const KeaHeader& h) {
 }
 
 std::string format_kea_row(const KeaRow& row) {
-  std::string s = format_ipv4(row.address);
+  std::string s = wire::format_ipv4(row.address);
   s += ',';
   s += format_hex_colon(row.hwaddr.data(), row.hwaddr.size());
   s += ',';

@@ -94,9 +94,6 @@ std::string format_hex_colon(const std::uint8_t* data, std::size_t len);
 // Accepts Kea's forms: "0a:1b", single digits "a:1b", and no separators
 // ("0a1b"); "" gives no bytes. nullopt on anything else.
 std::optional<std::vector<std::uint8_t>> parse_hex_colon(std::string_view text);
-// Strict dotted quad; nullopt on anything else.
-std::optional<wire::Ipv4> parse_ipv4(std::string_view text);
-std::string format_ipv4(wire::Ipv4 address);
 
 // The row as Kea 2.2 writes it (the kKeaLease4Header columns), no line end.
 std::string format_kea_row(const KeaRow& row);

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "wire/text.hpp"
+
 namespace dorado::leases {
 
 namespace {
@@ -29,7 +31,7 @@ std::string_view key_view(const StoredLease& l) noexcept {
 std::string hw_text(const StoredLease& l) {
   if (l.key_len >= 2 && l.key[0] == engine::kKeyKindHw)
     return format_hex_colon(l.key.data() + 2, l.key_len - 2u);
-  if (chaddr_set(l)) return format_hex_colon(l.chaddr.b.data(), kChaddrLen);
+  if (chaddr_set(l)) return wire::format_mac(l.chaddr);
   return {};
 }
 
@@ -189,7 +191,7 @@ ImportResult build_import(const std::vector<LocatedRow>& rows,
       const StoredLease& imp = it->second.lease;
       if (is_active(s, now) && is_active(imp, now) && key_view(s) != key_view(imp)) {
         r.conflicts.push_back({store_origin, it->second.origin,
-                               "address " + format_ipv4(s.address) + " is active for " + describe_client(s) +
+                               "address " + wire::format_ipv4(s.address) + " is active for " + describe_client(s) +
                                    " in the store and for " + describe_client(imp) + " in the file"});
       }
       ++r.replaced_in_store;
@@ -210,8 +212,8 @@ ImportResult build_import(const std::vector<LocatedRow>& rows,
       for (std::size_t i = 1; i < active.size(); ++i) {
         r.conflicts.push_back({active[0]->origin, active[i]->origin,
                                describe_client(active[0]->lease) + " is active on both " +
-                                   format_ipv4(active[0]->lease.address) + " and " +
-                                   format_ipv4(active[i]->lease.address) +
+                                   wire::format_ipv4(active[0]->lease.address) + " and " +
+                                   wire::format_ipv4(active[i]->lease.address) +
                                    " (dorado holds one lease per client)"});
       }
       continue;
@@ -277,7 +279,7 @@ std::string format_table(std::vector<StoredLease> leases, std::uint32_t now) {
   auto or_dash = [](std::string s) { return s.empty() ? std::string("-") : s; };
   for (const StoredLease& l : leases) {
     std::string host(l.hostname.data(), std::min<std::size_t>(l.hostname_len, engine::kMaxHostnameLen));
-    table.push_back({format_ipv4(l.address), or_dash(hw_text(l)), or_dash(client_id_text(l)),
+    table.push_back({wire::format_ipv4(l.address), or_dash(hw_text(l)), or_dash(client_id_text(l)),
                      state_name(l, now), iso_time(l.expires), or_dash(std::move(host))});
   }
   std::array<std::size_t, 6> width{};
