@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::daemon {
 
@@ -46,9 +47,7 @@ ha::ServiceSettings ha_settings(const config::DaemonConfig& config) {
            : self->role == config::HaRole::secondary ? ha::Role::secondary
                                                      : ha::Role::standby;
   const auto endpoint = [](std::uint32_t ip, std::uint16_t port) {
-    char text[16];
-    std::snprintf(text, sizeof text, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-    return ha::Endpoint{text, port};
+    return ha::Endpoint{wire::format_ipv4(ip), port};
   };
   s.listen = endpoint(h.listen_ip, h.listen_port);
   s.partner = endpoint(partner->ip, partner->port);

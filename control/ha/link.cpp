@@ -21,6 +21,8 @@
 #include <cstring>
 #include <utility>
 
+#include "wire/text.hpp"
+
 namespace dorado::ha {
 
 namespace {
@@ -29,14 +31,16 @@ constexpr std::size_t kReadChunk = std::size_t{256} << 10;   // per recv / room 
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-bool parse_ipv4(const std::string& host, in_addr* out) {
-  return inet_pton(AF_INET, host.c_str(), out) == 1;
+// An address in the one IPv4 text form (wire/text.hpp) as a socket address.
+bool to_in_addr(const std::string& host, in_addr* out) {
+  const auto ip = wire::parse_ipv4(host);
+  if (!ip) return false;
+  out->s_addr = htonl(*ip);
+  return true;
 }
 
 std::string sockaddr_text(const sockaddr_in& sa) {
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &sa.sin_addr, buf, sizeof buf);
-  return std::string(buf) + ":" + std::to_string(ntohs(sa.sin_port));
+  return wire::format_ipv4(ntohl(sa.sin_addr.s_addr)) + ":" + std::to_string(ntohs(sa.sin_port));
 }
 
 void set_nodelay(int fd) {
@@ -108,8 +112,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, std::string* error
   }
   Endpoint e;
   e.host = std::string(text.substr(0, colon));
-  in_addr addr{};
-  if (!parse_ipv4(e.host, &addr)) {
+  if (!wire::parse_ipv4(e.host)) {
     return fail("'" + e.host + "' is not an IPv4 address (expected IPv4-address:port, e.g. 10.98.0.1:8647)");
   }
   const std::string_view port = text.substr(colon + 1);
@@ -632,7 +635,7 @@ std::unique_ptr<Connection> connect(const Endpoint& to, const TlsContext* tls, c
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(to.port);
-  if (!parse_ipv4(to.host, &sa.sin_addr)) return fail("'" + to.host + "' is not an IPv4 address");
+  if (!to_in_addr(to.host, &sa.sin_addr)) return fail("'" + to.host + "' is not an IPv4 address");
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail("socket: " + errno_text(errno));
   c->fd_ = fd;
@@ -641,7 +644,7 @@ std::unique_ptr<Connection> connect(const Endpoint& to, const TlsContext* tls, c
   if (!options.bind_address.empty()) {
     sockaddr_in local{};
     local.sin_family = AF_INET;
-    if (!parse_ipv4(options.bind_address, &local.sin_addr)) {
+    if (!to_in_addr(options.bind_address, &local.sin_addr)) {
       return fail("bind address '" + options.bind_address + "' is not an IPv4 address");
     }
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
@@ -690,7 +693,7 @@ LinkResult<Listener> Listener::open(const Endpoint& at, const TlsContext* tls, c
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(at.port);
-  if (!parse_ipv4(at.host, &sa.sin_addr)) {
+  if (!to_in_addr(at.host, &sa.sin_addr)) {
     out.error = where + "'" + at.host + "' is not an IPv4 address";
     return out;
   }
@@ -747,9 +750,7 @@ Endpoint Listener::local() const {
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
   if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return {};
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &sa.sin_addr, buf, sizeof buf);
-  return Endpoint{buf, ntohs(sa.sin_port)};
+  return Endpoint{wire::format_ipv4(ntohl(sa.sin_addr.s_addr)), ntohs(sa.sin_port)};
 }
 
 }  // namespace dorado::ha
