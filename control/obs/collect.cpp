@@ -9,15 +9,10 @@
 #include "engine/counters.hpp"
 #include "runtime/counters.hpp"
 #include "wire/errors.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::obs {
 namespace {
-
-std::string ipv4_text(std::uint32_t ip) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-  return buf;
-}
 
 // Every counter name a worker has, in print order, so that metrics list
 // zeros too (Runtime::snapshot() leaves them out).
@@ -45,7 +40,7 @@ const std::vector<std::string>& all_counter_names() {
 PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::CompiledConfig& compiled) {
   PoolCatalog c;
   const auto subnet_text = [](const engine::CompiledSubnet& cs) {
-    return ipv4_text(cs.network) + "/" + std::to_string(cs.prefix_len);
+    return wire::format_ipv4(cs.network) + "/" + std::to_string(cs.prefix_len);
   };
   for (const auto& cs : compiled.subnets) {
     std::uint64_t size = 0;
@@ -57,7 +52,7 @@ PoolCatalog pool_catalog(const engine::EngineConfig& config, const engine::Compi
     for (const auto& r : sc.pools) {
       const std::uint32_t s = compiled.subnet_index_of(r.first);
       c.entries.push_back({s == engine::kNil ? "?" : subnet_text(compiled.subnets[s]),
-                           ipv4_text(r.first) + "-" + ipv4_text(r.last), 0});
+                           wire::format_ipv4(r.first) + "-" + wire::format_ipv4(r.last), 0});
       c.ranges.push_back(r);
     }
   }
@@ -208,7 +203,7 @@ void Observer::start() {
       return s ? render_metrics(*s) : std::string();
     });
     if (e.empty())
-      log_.info("metrics: serving http://" + ipv4_text(c.metrics_address) + ":" +
+      log_.info("metrics: serving http://" + wire::format_ipv4(c.metrics_address) + ":" +
                 std::to_string(metrics_.port()) + "/metrics");
     else
       log_.error("metrics: " + e + " (no metrics endpoint)");

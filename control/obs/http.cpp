@@ -14,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "wire/text.hpp"
+
 namespace dorado::obs {
 namespace {
 
@@ -144,24 +146,13 @@ bool parse_listen_address(std::string_view text, ListenAddress& out) noexcept {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return false;
   const std::string_view host = text.substr(0, colon), port = text.substr(colon + 1);
-  std::uint32_t ip = 0;
-  std::string_view h = host;
-  for (int i = 0; i < 4; ++i) {
-    const std::size_t dot = i < 3 ? h.find('.') : h.size();
-    if (dot == std::string_view::npos) return false;
-    const std::string_view part = h.substr(0, dot);
-    unsigned v = 0;
-    if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return false;
-    const auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-    if (ec != std::errc{} || p != part.data() + part.size() || v > 255) return false;
-    ip = (ip << 8) | v;
-    h.remove_prefix(i < 3 ? dot + 1 : dot);
-  }
+  const auto ip = wire::parse_ipv4(host);
+  if (!ip) return false;
   unsigned pv = 0;
   if (port.empty() || port.size() > 5) return false;
   const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), pv);
   if (ec != std::errc{} || p != port.data() + port.size() || pv == 0 || pv > 65535) return false;
-  out.ip = ip;
+  out.ip = *ip;
   out.port = static_cast<std::uint16_t>(pv);
   return true;
 }
@@ -169,11 +160,9 @@ bool parse_listen_address(std::string_view text, ListenAddress& out) noexcept {
 MetricsServer::~MetricsServer() { stop(); }
 
 std::string MetricsServer::start(ListenAddress where, std::function<std::string()> page) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%u.%u.%u.%u:%u", where.ip >> 24, (where.ip >> 16) & 255,
-                (where.ip >> 8) & 255, where.ip & 255, where.port);
+  const std::string text = wire::format_ipv4(where.ip) + ":" + std::to_string(where.port);
   auto fail = [&](const char* what) {
-    const std::string e = std::string(text) + ": " + what + ": " + std::strerror(errno);
+    const std::string e = text + ": " + what + ": " + std::strerror(errno);
     if (listen_fd_ >= 0) ::close(listen_fd_);
     listen_fd_ = -1;
     return e;
