@@ -4,8 +4,6 @@
 //   dorado-gen [EAL args] -- --mode dora|renew|mixed|storm --clients N
 //              --rate R|max --duration SECONDS [--giaddr A --server-ip S]
 //              [--vlan ID] [--json] ...
-#include <arpa/inet.h>
-
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -18,6 +16,7 @@
 
 #include "gen/driver.hpp"
 #include "runtime/eal_args.hpp"
+#include "wire/text.hpp"
 
 namespace {
 
@@ -29,25 +28,6 @@ struct Args {
   bool json = false;
   std::optional<int> exit_code;
 };
-
-std::optional<dorado::gen::Ipv4> parse_ipv4(const std::string& s) {
-  in_addr a{};
-  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
-  return ntohl(a.s_addr);
-}
-
-std::optional<std::uint64_t> parse_mac(const std::string& s) {
-  unsigned b[6];
-  char tail;
-  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-    return std::nullopt;
-  std::uint64_t v = 0;
-  for (unsigned x : b) {
-    if (x > 0xff) return std::nullopt;
-    v = (v << 8) | x;
-  }
-  return v;
-}
 
 Args parse_args(int argc, char** argv) {
   Args r;
@@ -129,20 +109,21 @@ Args parse_args(int argc, char** argv) {
     }
   }
   if (!giaddr.empty()) {
-    const auto a = parse_ipv4(giaddr);
+    const auto a = dorado::wire::parse_ipv4(giaddr);
     if (!a) return usage("--giaddr: not an IPv4 address: " + giaddr);
     r.gen.giaddr = *a;
   }
   if (!server_ip.empty()) {
-    const auto a = parse_ipv4(server_ip);
+    const auto a = dorado::wire::parse_ipv4(server_ip);
     if (!a) return usage("--server-ip: not an IPv4 address: " + server_ip);
     r.gen.server_ip = *a;
   }
   if (vlan > 4095) return usage("--vlan must be 1..4095");
   r.gen.vlan = static_cast<std::uint16_t>(vlan);
-  const auto mac = parse_mac(first_mac);
+  const auto mac = dorado::wire::parse_mac(first_mac);
   if (!mac) return usage("--first-mac: not a MAC address: " + first_mac);
-  r.gen.first_mac = *mac;
+  r.gen.first_mac = 0;
+  for (const std::uint8_t b : mac->b) r.gen.first_mac = (r.gen.first_mac << 8) | b;
   if (!retransmit.empty()) {
     r.gen.retransmit_s.clear();
     std::stringstream ss(retransmit);
