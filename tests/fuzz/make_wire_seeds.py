@@ -2,7 +2,8 @@
 """Writes the hand-made wire_fuzz seeds (one raw Ethernet frame per file) to
 tests/fuzz/seeds/wire/. Each seed reaches a path the pcap corpus does not:
 VLAN stacks, relay sub-options, option overload, RFC 3396 splits, IPv4
-options, unset UDP checksums. Re-run after changing it and commit the output.
+options, unset UDP checksums; two are address text (wire/text.hpp's parsers
+read every input as text too). Re-run after changing it and commit the output.
 
 Usage: tests/fuzz/make_wire_seeds.py [OUTPUT_DIR]
 """
@@ -117,6 +118,9 @@ def seeds():
     arp = mac("ff:ff:ff:ff:ff:ff") + client + struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, 1)
     arp += client + ip4("10.40.2.3") + bytes(6) + ip4("10.40.1.1")
     yield "arp_request.bin", arp.ljust(60, b"\0")
+
+    yield "text_ipv4.bin", b"10.99.0.255"
+    yield "text_mac.bin", b"02-00-0A-0b-00-01"
 
 
 def main():

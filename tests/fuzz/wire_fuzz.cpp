@@ -5,7 +5,10 @@
 // When the DHCP message parses, a reply is built from its fields the way the
 // engine would (82 echoed, options ordered by 55, a small and the client's
 // maximum size) and parsed again: a frame the builder accepts must parse,
-// and must carry what it was given. Any violation aborts.
+// and must carry what it was given. The same bytes are also read as text by
+// wire/text.hpp's parse_ipv4 and parse_mac: what they accept must format back
+// to the input (IPv4: exactly; MAC: lower case with ':') and parse again to
+// the same value. Any violation aborts.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -13,11 +16,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "wire/build.hpp"
 #include "wire/dhcp.hpp"
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
+#include "wire/text.hpp"
 #include "fuzz_check.hpp"
 
 namespace {
@@ -233,9 +239,34 @@ void build_and_check(const Frame& f, const DhcpMessage& m, std::size_t n_options
   FUZZ_CHECK(std::equal(frame.begin(), frame.end(), g_state.offloaded.begin()));
 }
 
+// The input as address text.
+void check_text(std::string_view text) {
+  if (const auto ip = parse_ipv4(text)) {
+    char buf[kIpv4TextMax + 1];
+    const std::size_t n = format_ipv4(*ip, buf);
+    FUZZ_CHECK(n <= kIpv4TextMax && buf[n] == '\0');
+    FUZZ_CHECK(std::string_view(buf, n) == text);   // the accepted form is the canonical one
+    FUZZ_CHECK(parse_ipv4(std::string_view(buf, n)) == ip);
+    FUZZ_CHECK(format_ipv4(*ip) == text);
+  }
+  if (const auto mac = parse_mac(text)) {
+    char buf[kMacTextLen + 1];
+    const std::size_t n = format_mac(*mac, buf);
+    FUZZ_CHECK(n == kMacTextLen && buf[n] == '\0');
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = text[i];
+      const char lower = c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c == '-' ? ':' : c;
+      FUZZ_CHECK(buf[i] == lower);
+    }
+    FUZZ_CHECK(parse_mac(std::string_view(buf, n)) == mac);
+    FUZZ_CHECK(format_mac(*mac) == std::string_view(buf, n));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  check_text(std::string_view(reinterpret_cast<const char*>(data), size));
   Frame f = parse_frame(Bytes{data, size});
   touch_frame(f);
   // What a NIC emulation completes must stay within the frame, whatever it says.
