@@ -694,6 +694,22 @@ TEST(Globals, NothingIsDroppedSilently) {
   EXPECT_EQ(c.exit_status(), migrate::kExitLeftOut);
 }
 
+TEST(Globals, ValuesReadWithNothingToWriteCloseTheToml) {
+  const Conversion c = convert(wrap_subnet(R"("match-client-id": true, "pools": [])",
+                                           R"("interfaces-config": {"interfaces": ["eth0/10.0.0.1"], "dhcp-socket-type": "raw"},
+                                              "authoritative": false, "option-def": [{"name": "x", "code": 200, "type": "uint8"}])"));
+  EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+  const std::size_t list = c.toml.find("# Read from the Kea config with nothing of their own to write here");
+  ASSERT_NE(list, std::string::npos) << c.toml;
+  const std::string tail = c.toml.substr(list);
+  for (const char* p : {"Dhcp4.interfaces-config.dhcp-socket-type", "Dhcp4.authoritative", "Dhcp4.option-def",
+                        "Dhcp4.subnet4[0].match-client-id", "Dhcp4.subnet4[0].pools"})
+    EXPECT_NE(tail.find(std::string("#   ") + p + "\n"), std::string::npos) << p << "\n" << tail;
+  for (const char* p : {"Dhcp4.subnet4[0].subnet", "Dhcp4.subnet4[0].id", "Dhcp4.interfaces-config.interfaces"})
+    EXPECT_EQ(tail.find(p), std::string::npos) << p;   // named after their values
+  EXPECT_TRUE(load(c).ok());
+}
+
 // ---- High Availability ------------------------------------------------------------------
 
 std::string ha_config(const std::string& me, const std::string& relationship_extra = "",

@@ -3,6 +3,7 @@
 // dorado's own config check on the result (what it refuses comes out and is
 // listed). The mapping of every key is in docs/tools/migrate.md.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -995,7 +996,7 @@ void Converter::read_interfaces(const Json& i, const std::string& p) {
   }
   if (!out_.eal_args.empty())   // only the ports named here, as Kea's interfaces list
     out_.eal_args.insert(out_.eal_args.begin(),
-                         Sourced<std::string>{"--no-pci", "only the interfaces Kea listens on (" + p + ")"});
+                         Sourced<std::string>{"--no-pci", "only the interfaces below, those Kea listens on"});
 }
 
 void Converter::read_control_socket(const Json& c, const std::string& p) {
@@ -1442,6 +1443,83 @@ void Converter::check_loop() {
   }
 }
 
+// ---- what was read with nothing of its own to write ---------------------------------
+
+namespace {
+
+// The Kea paths the TOML's comments name.
+std::set<std::string> provenance_paths(const std::string& toml) {
+  std::set<std::string> out;
+  std::size_t line_start = 0;
+  while (line_start < toml.size()) {
+    std::size_t end = toml.find('\n', line_start);
+    if (end == std::string::npos) end = toml.size();
+    const std::size_t hash = toml.find('#', line_start);
+    std::size_t p = hash < end ? toml.find("Dhcp4", hash) : std::string::npos;
+    while (p != std::string::npos && p < end) {
+      std::size_t e = p + 5;
+      while (e < end) {
+        const char ch = toml[e];
+        if (ch == '.' && e + 1 < end && (std::isalnum(static_cast<unsigned char>(toml[e + 1])) || toml[e + 1] == '_' ||
+                                         toml[e + 1] == '-')) {
+          ++e;
+          while (e < end && (std::isalnum(static_cast<unsigned char>(toml[e])) || toml[e] == '_' || toml[e] == '-')) ++e;
+        } else if (ch == '[' && e + 1 < end && std::isdigit(static_cast<unsigned char>(toml[e + 1]))) {
+          std::size_t d = e + 1;
+          while (d < end && std::isdigit(static_cast<unsigned char>(toml[d]))) ++d;
+          if (d >= end || toml[d] != ']') break;
+          e = d + 1;
+        } else {
+          break;
+        }
+      }
+      out.insert(toml.substr(p, e - p));
+      p = toml.find("Dhcp4", e);
+    }
+    line_start = end + 1;
+  }
+  return out;
+}
+
+// A path the TOML names stands for everything under it, except a subnet's or
+// a hook library's (their tables hold values that name their own paths).
+bool covers(const std::string& path) {
+  const std::size_t open = path.rfind('[');
+  if (open == std::string::npos || path.back() != ']') return true;
+  const std::string list = path.substr(0, open);
+  return !(list.size() >= 7 && list.compare(list.size() - 7, 7, "subnet4") == 0) &&
+         !(list.size() >= 15 && list.compare(list.size() - 15, 15, "hooks-libraries") == 0);
+}
+
+// The values that are neither named by the TOML nor listed: read, and the
+// same in dorado without writing anything (or overridden everywhere, or used
+// to write something else). Whole subtrees collapse to their path.
+bool silent(const Json& node, const std::string& path, const std::set<std::string>& named, const Tracker& t,
+            std::vector<std::string>& out) {
+  if (t.listed(path)) return false;
+  if (named.count(path) && covers(path)) return false;
+  if ((node.is_object() || node.is_array()) && !node.empty()) {
+    const std::size_t mark = out.size();
+    bool all = true;
+    if (node.is_object()) {
+      for (const auto& [k, v] : node.items()) all = silent(v, at_key(path, k), named, t, out) && all;
+    } else {
+      for (std::size_t i = 0; i < node.size(); ++i) all = silent(node[i], at_index(path, i), named, t, out) && all;
+    }
+    if (all && !named.count(path) && path.find('.') != std::string::npos) {
+      out.resize(mark);
+      out.push_back(path);
+      return true;
+    }
+    return false;
+  }
+  if (named.count(path)) return false;
+  out.push_back(path);
+  return true;
+}
+
+}  // namespace
+
 Conversion Converter::run() {
   Conversion c;
   t_.use("");
@@ -1479,6 +1557,13 @@ Conversion Converter::run() {
     header.push_back("This file does not pass dorado --check-config yet: see the errors listed on stderr.");
   header.insert(header.end(), out_.header.begin(), out_.header.end());
   out_.header = std::move(header);
+  std::vector<std::string> quiet;
+  silent(root_, "", provenance_paths(write_toml(out_)), t_, quiet);
+  if (!quiet.empty()) {
+    out_.footer.push_back("Read from the Kea config with nothing of their own to write here (what dorado does");
+    out_.footer.push_back("anyway, overridden in every subnet, or used for a value above):");
+    for (const std::string& q : quiet) out_.footer.push_back("  " + q);
+  }
   c.toml = write_toml(out_);
   return c;
 }

@@ -86,6 +86,7 @@ struct TomlHa {
 
 struct TomlConfig {
   std::vector<std::string> header;   // comment lines at the top
+  std::vector<std::string> footer;   // comment lines at the end
   Sourced<std::string> server_address;
   std::vector<Sourced<std::string>> eal_args;
   std::optional<Sourced<std::string>> control_socket;

@@ -217,6 +217,8 @@ std::string write_toml(const TomlConfig& c, bool check) {
       o.line("role = " + toml_string(p.role));
     }
   }
+  if (!c.footer.empty()) o.blank();
+  for (const std::string& f : c.footer) o.comment(f);
   return o.str();
 }
 

@@ -16,6 +16,13 @@ bool Tracker::noted(const std::string& path, const std::string& text) const {
   return std::any_of(it->second.begin(), it->second.end(), [&](const Finding& f) { return f.text == text; });
 }
 
+bool Tracker::listed(const std::string& path) const {
+  const auto it = findings_.find(path);
+  return it != findings_.end() && std::any_of(it->second.begin(), it->second.end(), [](const Finding& f) {
+           return f.kind == Finding::Kind::not_converted;
+         });
+}
+
 void Tracker::walk(const Json& node, const std::string& path, std::vector<Finding>& out,
                    std::set<std::string>& seen) const {
   if (const auto it = findings_.find(path); it != findings_.end()) {

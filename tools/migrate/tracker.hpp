@@ -46,6 +46,8 @@ class Tracker {
   }
   bool noted(const std::string& path, const std::string& text) const;
   bool claimed(const std::string& path) const { return used_.count(path) || whole_.count(path); }
+  // Some "not converted" finding is on `path` (for every subnet or for one).
+  bool listed(const std::string& path) const;
 
   // Every finding, in document order; unclaimed values become findings.
   std::vector<Finding> collect(const Json& root) const;
