@@ -514,6 +514,9 @@ class alignas(64) Shard {
   // ha.cpp: why a request is not this server's to answer (DropReason::none:
   // it is).
   DropReason ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) noexcept;
+  // decide()'s path with [ha]: the refusal, else dispatch().
+  Decision decide_ha(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
+                     const KeyResult& key) noexcept;
   ReplicateStatus replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now) noexcept;
   // After a record it did not take: journals what the shard holds for the
   // client and the address (its records, or a reclaim of the client).
@@ -553,7 +556,4 @@ wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
                               const wire::DhcpMessage& request, const RxMeta& rx,
                               wire::MutableBytes out) noexcept;
 
-  // decide()'s path with [ha]: the refusal, else dispatch().
-  Decision decide_ha(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
-                     const KeyResult& key) noexcept;
 }  // namespace dorado::engine
