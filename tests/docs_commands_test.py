@@ -6,7 +6,7 @@ Pages: README.md, docs/**/*.md, bench/**/*.md. Checks:
      binaries names a binary whose --help works, and every option it passes
      to that binary (after "--" for the DPDK programs, which take EAL
      arguments before it) appears in that binary's --help (of the
-     subcommand, for dorado-leases and dorado-bench).
+     subcommand, for dorado-leases, dorado-migrate and dorado-bench).
   2. Every ```toml block that is a complete config (a [server] and a
      [[subnet]] line, or "# docs: check" as its first line; "# docs: no-check"
      exempts a block) passes `dorado --check-config FILE`.
@@ -16,7 +16,7 @@ Pages: README.md, docs/**/*.md, bench/**/*.md. Checks:
      docs/building.md's table are the same set.
 
 Environment: DORADO_SOURCE_DIR (the checkout), DORADO_BIN, DORADOCTL_BIN,
-DORADO_GEN_BIN, DORADO_DECODE_BIN, DORADO_LEASES_BIN, DORADO_BENCH_BIN
+DORADO_GEN_BIN, DORADO_DECODE_BIN, DORADO_LEASES_BIN, DORADO_MIGRATE_BIN, DORADO_BENCH_BIN
 (optional: without it dorado-bench lines are only parsed, not run).
 Prints one line per problem; exit 1 if any.
 """
@@ -34,11 +34,13 @@ BIN_ENV = {
     "dorado-gen": "DORADO_GEN_BIN",
     "dorado-decode": "DORADO_DECODE_BIN",
     "dorado-leases": "DORADO_LEASES_BIN",
+    "dorado-migrate": "DORADO_MIGRATE_BIN",
     "dorado-bench": "DORADO_BENCH_BIN",
 }
 OPTIONAL_BINS = {"dorado-bench"}      # only built with DORADO_BENCH
 EAL_PROGRAMS = {"dorado", "dorado-gen"}   # [EAL args] -- [app args]
-SUBCOMMANDS = {"dorado-leases": {"import", "export", "list"}, "dorado-bench": {"pipeline"}}
+SUBCOMMANDS = {"dorado-leases": {"import", "export", "list"}, "dorado-migrate": {"kea-config"},
+               "dorado-bench": {"pipeline"}}
 
 problems = []
 checked = {"commands": 0, "configs": 0, "links": 0, "e2e": 0}
