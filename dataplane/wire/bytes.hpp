@@ -50,9 +50,6 @@ inline MacAddr load_mac(const std::uint8_t* p) noexcept {
   return m;
 }
 
-// "a.b.c.d" into buf (>= 16 bytes); returns the length written.
-std::size_t format_ipv4(Ipv4 ip, char* buf) noexcept;
-// "aa:bb:cc:dd:ee:ff" into buf (>= 18 bytes); returns 17.
-std::size_t format_mac(const MacAddr& mac, char* buf) noexcept;
+// Text forms (parse_ipv4, format_ipv4, parse_mac, format_mac): wire/text.hpp.
 
 }  // namespace dorado::wire
