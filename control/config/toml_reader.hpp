@@ -108,7 +108,7 @@ class TableReader {
   Where where_of(const Value& v, std::string key) const { return lines_.where_of(v, std::move(key)); }
 
   // "(FILE:LINE)": a second place in a message.
-  std::string at(const Where& w) const { return "(" + place(file_, w.line) + ")"; }
+  std::string at(const Where& w) const { return '(' + place(file_, w.line) + ')'; }
 
   void error(const Where& w, std::string message) {
     out_.diags.push_back(Diag{w.line, w.column, w.key, std::move(message)});
