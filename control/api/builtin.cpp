@@ -104,22 +104,19 @@ std::map<std::string, std::uint64_t> with_kea_names(const CounterList& totals) {
     if (starts_with(name, "engine.drop.") || starts_with(name, "drop.")) receive_drop += v;
   }
   std::map<std::string, std::uint64_t> out = m;
-  const std::uint64_t discover = get("engine.rx_discover"), request = get("engine.rx_request"),
-                      decline = get("engine.rx_decline"), release = get("engine.rx_release"),
-                      inform = get("engine.rx_inform");
-  const std::uint64_t offer = get("engine.tx_offer"), ack = get("engine.tx_ack"), nak = get("engine.tx_nak");
-  out["pkt4-received"] = discover + request + decline + release + inform + parse_failed;
-  out["pkt4-discover-received"] = discover;
-  out["pkt4-request-received"] = request;
-  out["pkt4-decline-received"] = decline;
-  out["pkt4-release-received"] = release;
-  out["pkt4-inform-received"] = inform;
+  // Kea's names (dataplane/runtime/counters.def): the worker counters that
+  // have one, each message type received or sent, and their sums.
+  std::uint64_t received = parse_failed, sent = 0;
+#define DORADO_WORKER_COUNTER(field, name, kind, metric, help, kea) \
+  if (*kea != '\0') out[kea] = get(name);
+#define DORADO_MESSAGE_COUNTER(event, direction, type, kea)        \
+  out[kea] = get("engine." #event);                                \
+  (std::string_view(#direction) == "sent" ? sent : received) += out[kea];
+#include "runtime/counters.def"
+  out["pkt4-received"] = received;
   out["pkt4-parse-failed"] = parse_failed;
   out["pkt4-receive-drop"] = receive_drop;
-  out["pkt4-offer-sent"] = offer;
-  out["pkt4-ack-sent"] = ack;
-  out["pkt4-nak-sent"] = nak;
-  out["pkt4-sent"] = offer + ack + nak;
+  out["pkt4-sent"] = sent;
   return out;
 }
 

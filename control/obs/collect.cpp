@@ -18,10 +18,8 @@ namespace {
 // zeros too (Runtime::snapshot() leaves them out).
 const std::vector<std::string>& all_counter_names() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> n = {"rx_packets",   "tx_packets",    "handed_off",  "handed_in",
-                                  "arp_replies",  "icmp_replies",  "lease_changes", "acks_held",
-                                  "acks_released", "acks_unsent",  "backpressure", "ack_hold_ns.max",
-                                  "reply_cache_hits", "reply_cache_fills", "reply_cache_generic"};
+    std::vector<std::string> n;
+    for (const runtime::WorkerCounterInfo& c : runtime::kWorkerCounterInfo) n.emplace_back(c.name);
     for (std::size_t i = 0; i < runtime::kDropCount; ++i)
       n.push_back("drop." + std::string(runtime::drop_name(static_cast<runtime::Drop>(i))));
     for (std::size_t i = 1; i < wire::kErrorCount; ++i)

@@ -31,47 +31,32 @@ namespace {
 
 struct Simple {
   const char* counter;   // WorkerStats counter name
-  const char* metric;
+  const char* metric;    // "": not on /metrics
   const char* help;
 };
 
-// Worker counters that map one to one onto a per-worker counter family.
+// Worker counters that map one to one onto a per-worker counter family
+// (dataplane/runtime/counters.def, the lines with a metric).
 constexpr Simple kWorkerCounters[] = {
-    {"rx_packets", "dorado_packets_received_total", "Packets the worker took from its RX queues."},
-    {"tx_packets", "dorado_packets_sent_total", "Packets the worker's TX queues accepted."},
-    {"handed_off", "dorado_handoff_sent_total", "Requests handed to the worker owning the client."},
-    {"handed_in", "dorado_handoff_received_total", "Requests received from other workers."},
-    {"arp_replies", "dorado_arp_replies_total", "ARP requests for the server address answered."},
-    {"icmp_replies", "dorado_icmp_replies_total", "Pings of the server address answered."},
-    {"lease_changes", "dorado_lease_changes_total", "Lease change records passed to the control thread."},
-    {"acks_held", "dorado_acks_held_total", "ACKs that waited for their lease record to be durable."},
-    {"acks_released", "dorado_acks_released_total", "Held ACKs sent once durable."},
-    {"acks_unsent", "dorado_acks_unsent_total", "Held ACKs freed at stop, never durable."},
-    {"backpressure", "dorado_backpressure_loops_total",
-     "Worker loops that took no packets: change ring or held-ACK queue full."},
-    {"reply_cache_hits", "dorado_reply_cache_hits_total",
-     "Replies built from options encoded once per subnet and option 55."},
-    {"reply_cache_fills", "dorado_reply_cache_fills_total", "Reply option blocks encoded into the cache."},
-    {"reply_cache_generic", "dorado_reply_cache_generic_total",
-     "Replies built option by option (NAKs, long option 55 lists, options that must be dropped to fit)."},
+#define DORADO_WORKER_COUNTER(field, name, kind, metric, help, kea) {name, metric, help},
+#include "runtime/counters.def"
 };
 
+// The shard's message counters (counters.def): DHCP message type labels of
+// dorado_dhcp_packets_received_total (received) and dorado_dhcp_replies_total (sent).
 struct TypeName {
   const char* event;   // engine event counter
+  bool sent;
   const char* type;    // DHCP message type label
 };
-constexpr TypeName kReceived[] = {{"engine.rx_discover", "DISCOVER"},
-                                  {"engine.rx_request", "REQUEST"},
-                                  {"engine.rx_decline", "DECLINE"},
-                                  {"engine.rx_release", "RELEASE"},
-                                  {"engine.rx_inform", "INFORM"}};
-constexpr TypeName kReplies[] = {
-    {"engine.tx_offer", "OFFER"}, {"engine.tx_ack", "ACK"}, {"engine.tx_nak", "NAK"}};
+constexpr TypeName kMessages[] = {
+#define DORADO_MESSAGE_COUNTER(event, direction, type, kea) \
+  {"engine." #event, std::string_view(#direction) == "sent", type},
+#include "runtime/counters.def"
+};
 
 bool is_packet_event(std::string_view n) {
-  for (const auto& t : kReceived)
-    if (n == t.event) return true;
-  for (const auto& t : kReplies)
+  for (const auto& t : kMessages)
     if (n == t.event) return true;
   return false;
 }
@@ -112,18 +97,21 @@ std::string render_metrics(const Snapshot& s) {
   e.family("dorado_dhcp_packets_received_total", MetricType::counter,
            "DHCP requests that reached a shard, by message type.");
   for (std::size_t i = 0; i < s.workers.size(); ++i)
-    for (const auto& t : kReceived)
-      e.sample("dorado_dhcp_packets_received_total", {{"worker", worker_ids[i]}, {"type", t.type}},
-               s.workers[i].counter(t.event));
+    for (const auto& t : kMessages)
+      if (!t.sent)
+        e.sample("dorado_dhcp_packets_received_total", {{"worker", worker_ids[i]}, {"type", t.type}},
+                 s.workers[i].counter(t.event));
   e.family("dorado_dhcp_replies_total", MetricType::counter,
            "DHCP replies decided by a shard, by message type (an ACK held for durability "
            "leaves once its lease is on disk).");
   for (std::size_t i = 0; i < s.workers.size(); ++i)
-    for (const auto& t : kReplies)
-      e.sample("dorado_dhcp_replies_total", {{"worker", worker_ids[i]}, {"type", t.type}},
-               s.workers[i].counter(t.event));
+    for (const auto& t : kMessages)
+      if (t.sent)
+        e.sample("dorado_dhcp_replies_total", {{"worker", worker_ids[i]}, {"type", t.type}},
+                 s.workers[i].counter(t.event));
 
   for (const auto& c : kWorkerCounters) {
+    if (*c.metric == '\0') continue;
     e.family(c.metric, MetricType::counter, c.help);
     for (std::size_t i = 0; i < s.workers.size(); ++i)
       e.sample(c.metric, {{"worker", worker_ids[i]}}, s.workers[i].counter(c.counter));

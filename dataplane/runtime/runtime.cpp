@@ -654,35 +654,9 @@ std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
 }
 
 std::string Runtime::counters_text() const {
-  std::string s;
-  auto line = [&s](const std::string& name, std::uint64_t v) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "  %-40s %" PRIu64 "\n", name.c_str(), v);
-    s += buf;
-  };
-  std::map<std::string, std::uint64_t> total;
-  const auto snaps = snapshot();
-  for (const auto& w : snaps)
-    for (const auto& [name, v] : w.counters) total[name] += v;
-  // The ACKs' wait for durability as quantiles (bucket floors, ns).
-  if (const LatencySummary h = ack_hold().summary(); h.count != 0) {
-    total["ack_hold_ns.p50"] = h.p50;
-    total["ack_hold_ns.p99"] = h.p99;
-    total["ack_hold_ns.p999"] = h.p999;
-  }
-  s += "counters (all workers):\n";
-  for (const auto& [name, v] : total) line(name, v);
-  for (const auto& port : port_snapshot()) {
-    s += "port " + std::to_string(port.lcore) + ":\n";
-    for (const auto& [name, v] : port.counters) line(name, v);
-  }
-  if (snaps.size() > 1) {
-    for (std::size_t w = 0; w < snaps.size(); ++w) {
-      s += "worker " + std::to_string(w) + " (lcore " + std::to_string(snaps[w].lcore) + "):\n";
-      for (const auto& [name, v] : snaps[w].counters) line(name, v);
-    }
-  }
-  return s;
+  const auto workers = snapshot();
+  const auto ports = port_snapshot();
+  return runtime::counters_text(workers, ports, ack_hold().summary());
 }
 
 }  // namespace dorado::runtime

@@ -105,11 +105,8 @@ std::string init_eal(const std::string& program_name, const std::vector<std::str
 // initialised. No Runtime can be created afterwards.
 void cleanup_eal() noexcept;
 
-// A consistent-enough copy of every counter, for printing (control thread).
-struct WorkerSnapshot {
-  unsigned lcore = 0;                    // worker lcore, or port id for port_snapshot()
-  std::vector<std::pair<std::string, std::uint64_t>> counters;   // non-zero ones, named
-};
+// WorkerSnapshot (a copy of every counter, for printing) is in
+// runtime/counters.hpp.
 
 // Levels the workers publish as relaxed atomics (see worker.hpp), read by
 // the control thread for metrics and warnings. At most ~1 ms old.

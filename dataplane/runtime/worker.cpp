@@ -246,7 +246,6 @@ int Worker::run() noexcept {
 }
 
 void Worker::idle_sleep() noexcept {
-  counters_.idle_sleeps.add();
   // ACKs waiting for the journal: wake up soon enough to send them (the
   // control thread commits every commit_interval_us).
   if (held_count() != 0) {
@@ -849,33 +848,10 @@ WorkerSnapshot Worker::snapshot() const {
   std::atomic_thread_fence(std::memory_order_acquire);
   WorkerSnapshot s;
   s.lcore = lcore_;
+  append_counters(counters_, ns_per_tsc_q32_, s);
   auto add = [&](std::string name, std::uint64_t v) {
     if (v != 0) s.counters.emplace_back(std::move(name), v);
   };
-  add("rx_packets", counters_.rx_packets.get());
-  add("tx_packets", counters_.tx_packets.get());
-  add("handed_off", counters_.handed_off.get());
-  add("handed_in", counters_.handed_in.get());
-  add("arp_replies", counters_.arp_replies.get());
-  add("icmp_replies", counters_.icmp_replies.get());
-  add("lease_changes", counters_.lease_changes.get());
-  add("acks_held", counters_.acks_held.get());
-  add("acks_released", counters_.acks_released.get());
-  add("acks_unsent", counters_.acks_unsent.get());
-  add("backpressure", counters_.backpressure.get());
-  add("busy_ns", static_cast<std::uint64_t>(
-                     (static_cast<unsigned __int128>(counters_.busy_cycles.get()) * ns_per_tsc_q32_) >> 32));
-  add("ack_hold_ns.max", counters_.ack_hold_max_ns.get());
-  add("reloads", counters_.reloads.get());
-  add("reload_pause_ns.max", counters_.reload_pause_max_ns.get());
-  add("reply_cache_hits", counters_.reply_cache_hits.get());
-  add("reply_cache_fills", counters_.reply_cache_fills.get());
-  add("reply_cache_generic", counters_.reply_cache_generic.get());
-  for (std::size_t i = 0; i < kDropCount; ++i)
-    add("drop." + std::string(drop_name(static_cast<Drop>(i))), counters_.drops[i].get());
-  for (std::size_t i = 1; i < wire::kErrorCount; ++i)
-    add("wire." + std::string(wire::error_name(static_cast<wire::Error>(i))),
-        counters_.wire_errors[i].get());
   // Shard counters: words the worker writes, read here relaxed (engine/counters.hpp).
   const engine::ShardCounters& c = shard_->counters();
   for (std::size_t i = 1; i < engine::kDropCount; ++i) {
