@@ -71,6 +71,32 @@ struct RxMeta {
 // RxMeta from a parsed frame.
 RxMeta rx_meta_of(const wire::Frame& frame, wire::MacAddr local_mac, Ipv4 interface_address) noexcept;
 
+// How a request's subnet is chosen: the first of these the request has
+// decides (RFC 3011, RFC 3527, RFC 2131), even when its address is in no
+// subnet (then there is none; `relay` is a giaddr outside every subnet found
+// in a subnet's `relays`).
+enum class SubnetBy : std::uint8_t {
+  none,               // no giaddr, no ciaddr and no interface address
+  subnet_selection,   // option 118
+  link_selection,     // option 82, sub-option 5
+  giaddr,             // the relay's giaddr, inside the subnet
+  relay,              // giaddr outside every subnet: the subnet that lists it in `relays`
+  ciaddr,             // the client's own address (renewing, rebinding, INFORM)
+  interface,          // the server's address on the receiving interface (a client on its link)
+};
+inline constexpr std::size_t kSubnetByCount = 7;
+// "none", "option 118", "option 82.5", "giaddr", "relay", "ciaddr", "interface".
+std::string_view subnet_by_name(SubnetBy by) noexcept;
+
+struct SubnetChoice {
+  std::uint32_t index = kNil;   // into CompiledConfig::subnets; kNil: none
+  SubnetBy by = SubnetBy::none;
+  Ipv4 selector = 0;            // the address it was looked up by
+};
+// The subnet a request is served from, as the shard chooses it. Pure,
+// noexcept, no allocation; O(log subnets).
+SubnetChoice select_subnet(const CompiledConfig& config, const wire::DhcpMessage& m, const RxMeta& rx) noexcept;
+
 struct ShardConfig {
   ShardIdentity identity;             // which blocks this shard owns
   LeaseTableSizes table;              // lease records, hostname/key stores, wheel
@@ -161,6 +187,19 @@ enum class Verdict : std::uint8_t {
   drop,     // refused; `drop` says why (already counted)
 };
 
+// Why a REQUEST is NAKed (Decision::nak; the targeted trace shows it).
+enum class NakReason : std::uint8_t {
+  none,
+  not_in_subnet,        // the address asked for is not in the subnet the request comes from
+  withdrawn,            // the client's lease was withdrawn by a config reload
+  reserved_elsewhere,   // the client has a reservation for another address
+  not_in_pool,          // the address is in no pool block of the subnet
+  not_the_clients,      // the address is not the client's: not offered to it, held by another, or not free
+};
+inline constexpr std::size_t kNakReasonCount = 6;
+// "none", "not_in_subnet", ... (snake_case, as the drop reasons).
+std::string_view nak_reason_name(NakReason r) noexcept;
+
 // The outcome of one request: small, trivially copyable, no owned memory.
 struct Decision {
   Verdict verdict = Verdict::drop;
@@ -168,6 +207,7 @@ struct Decision {
   wire::MessageType type = wire::MessageType::nak;   // OFFER, ACK or NAK when verdict == reply
   bool lease_options = false;       // send 51/58/59
   bool subnet_options = false;      // send 1, the requested (55) and always-send options
+  NakReason nak = NakReason::none;  // why, when type == nak (fills a padding byte)
   std::uint16_t flags = 0;          // BOOTP flags of the reply
   std::uint16_t dst_port = wire::kPortBootpc;
   wire::MacAddr eth_dst;
@@ -450,7 +490,7 @@ class alignas(64) Shard {
 
   Decision reply(const Ctx& c, wire::MessageType type, std::uint32_t subnet, Ipv4 yiaddr,
                  const Times* times, Ipv4 client_ip) noexcept;
-  Decision nak(const Ctx& c, std::uint32_t subnet) noexcept;
+  Decision nak(const Ctx& c, std::uint32_t subnet, NakReason why) noexcept;
   Decision silent(const Ctx& c) noexcept;
   Decision refuse(DropReason r) noexcept;
 
