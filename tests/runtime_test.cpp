@@ -612,6 +612,85 @@ TEST_F(RuntimeTest, TwoWorkersOnOneQueueHandOffAndForwardTx) {
   expect_no_drops(*rt);
 }
 
+// The targeted trace: the worker that owns the client records its requests
+// (also those handed in from the worker that polled them), and only those,
+// with what its shard decided; at most `count`; trace_stop keeps them, a new
+// trace_start drops them.
+TEST_F(RuntimeTest, TraceRecordsTheClientsRequestsOnItsOwnWorker) {
+  RingPort port(1, 1);   // worker 1 gets its clients through the handoff ring
+  auto rt = start(runtime_config(port, 2));
+  ASSERT_TRUE(rt);
+  EXPECT_EQ(rt->trace_read().session, 0u);
+  EXPECT_FALSE(rt->trace_stop()) << "no trace on";
+  // One traced client on each worker.
+  std::vector<unsigned> traced;
+  for (unsigned owner = 0; owner < 2; ++owner)
+    for (unsigned i = 1; traced.size() == owner; ++i)
+      if (owner_of(discover(client_mac(500 + i)), 2) == owner) traced.push_back(500 + i);
+  engine::TraceFilter f;
+  f.key = engine::TraceKey::hw_address;
+  f.len = 6;
+  std::memcpy(f.bytes.data(), client_mac(traced[1]).b.data(), 6);
+  f.count = 3;
+  rt->trace_start(f);
+  ASSERT_TRUE(wait_for([&] { return rt->trace_read().waiting.empty(); }));
+  // Its DISCOVER among others' (the other traced client is not in the filter).
+  inject(port.rx(), mbuf_of(discover(client_mac(traced[0]))));
+  inject(port.rx(), mbuf_of(discover(client_mac(traced[1]))));
+  for (unsigned i = 0; i < 6; ++i) inject(port.rx(), mbuf_of(discover(client_mac(600 + i))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 8; }));
+  wire::Ipv4 offered = 0;
+  for (const Reply& r : port.take_replies())
+    if (r.chaddr() == client_mac(traced[1])) offered = r.yiaddr();
+  ASSERT_NE(offered, 0u);
+  Runtime::TraceReading t;
+  ASSERT_TRUE(wait_for([&] { return !(t = rt->trace_read()).records.empty(); }));
+  EXPECT_TRUE(t.active);
+  ASSERT_EQ(t.records.size(), 1u);
+  EXPECT_EQ(t.records[0].first, 1u) << "recorded by the owner, which got it through the handoff ring";
+  const engine::TraceRecord& r = t.records[0].second;
+  EXPECT_EQ(r.message_type, static_cast<std::uint8_t>(wire::MessageType::discover));
+  EXPECT_EQ(0, std::memcmp(r.chaddr.data(), client_mac(traced[1]).b.data(), 6));
+  EXPECT_EQ(r.verdict, engine::Verdict::reply);
+  EXPECT_EQ(r.reply_type, wire::MessageType::offer);
+  EXPECT_EQ(r.yiaddr, offered);
+  EXPECT_EQ(r.subnet_by, engine::SubnetBy::interface);
+  EXPECT_EQ(r.reply_ip, 0xffffffffu) << "the request has the broadcast flag";
+  const auto now_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  EXPECT_LE(r.time_us, now_us);
+  EXPECT_GT(r.time_us + 60'000'000, now_us) << "the worker's clock in Unix microseconds";
+  EXPECT_TRUE(t.full.empty());
+
+  // Four more: three are kept (count), the first ones.
+  for (unsigned i = 0; i < 4; ++i) inject(port.rx(), mbuf_of(discover(client_mac(traced[1]))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 4; }));
+  port.take_replies();
+  ASSERT_TRUE(wait_for([&] { return (t = rt->trace_read()).records.size() >= 3; }));
+  EXPECT_EQ(t.records.size(), 3u);
+  EXPECT_EQ(t.full, (std::vector<unsigned>{1}));
+  EXPECT_TRUE(rt->trace_stop());
+  EXPECT_FALSE(rt->trace_stop());
+  t = rt->trace_read();
+  EXPECT_FALSE(t.active);
+  EXPECT_EQ(t.records.size(), 3u) << "kept after the stop";
+  // A new trace (the other client) starts empty.
+  std::memcpy(f.bytes.data(), client_mac(traced[0]).b.data(), 6);
+  rt->trace_start(f);
+  ASSERT_TRUE(wait_for([&] { return rt->trace_read().waiting.empty(); }));
+  EXPECT_TRUE(rt->trace_read().records.empty());
+  inject(port.rx(), mbuf_of(discover(client_mac(traced[0]))));
+  ASSERT_TRUE(wait_for([&] { return port.tx_count() == 1; }));
+  port.take_replies();
+  ASSERT_TRUE(wait_for([&] { return !(t = rt->trace_read()).records.empty(); }));
+  ASSERT_EQ(t.records.size(), 1u);
+  EXPECT_EQ(t.records[0].first, 0u);
+  expect_no_drops(*rt);
+  rt->stop();
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
+}
+
 TEST_F(RuntimeTest, OneBurstMixingOwnedForeignArpAndGarbageIsSortedOut) {
   // One RX burst (burst 512, one enqueue) for two workers on one queue:
   // worker 0 parses everything, answers ARP and ping at once, serves its own

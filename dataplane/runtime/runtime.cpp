@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <map>
 
 #include "runtime/worker.hpp"
@@ -143,6 +144,12 @@ struct Runtime::Impl {
   std::atomic<bool> store_writable{true};   // cp: rw, dp: ro (every loop)
   std::atomic<std::uint8_t> ha_serve{static_cast<std::uint8_t>(engine::HaServe::none)};   // cp: rw, dp: ro
   std::uint64_t reload_generation = 0;      // cp only: last reconfigure's generation
+  // Trace orders (trace_start, trace_stop) with the generation each was
+  // posted at, oldest first; the last is in force. One is freed once every
+  // worker has acknowledged a later generation (retire_trace_orders). cp only.
+  std::deque<std::pair<std::uint64_t, std::unique_ptr<TraceOrder>>> trace_orders;
+  std::uint64_t trace_generation = 0;
+  std::uint64_t trace_session = 0;
   bool start_attempted = false;
   bool launched = false;                     // some worker may have been launched
   bool stopped = false;
@@ -154,6 +161,8 @@ struct Runtime::Impl {
   // mbufs), TX buffers, rings, pools.
   ~Impl();
 
+  void post_trace(std::unique_ptr<TraceOrder> order);
+  void retire_trace_orders();
   std::string setup_ports();
   std::string setup_port(PortState& p);
   std::string setup_workers();
@@ -651,6 +660,53 @@ std::vector<WorkerSnapshot> Runtime::port_snapshot() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+void Runtime::Impl::post_trace(std::unique_ptr<TraceOrder> order) {
+  ++trace_generation;
+  for (auto& w : workers) w->post_trace(order.get(), trace_generation);
+  trace_orders.emplace_back(trace_generation, std::move(order));
+  retire_trace_orders();
+}
+
+void Runtime::Impl::retire_trace_orders() {
+  std::uint64_t done = trace_generation;
+  for (const auto& w : workers) done = std::min(done, w->trace_done());
+  while (trace_orders.size() > 1 && trace_orders.front().first < done) trace_orders.pop_front();
+}
+
+void Runtime::trace_start(const engine::TraceFilter& filter) {
+  auto order = std::make_unique<TraceOrder>();
+  order->session = ++impl_->trace_session;
+  order->active = true;
+  order->filter = filter;
+  impl_->post_trace(std::move(order));
+}
+
+bool Runtime::trace_stop() {
+  Impl& im = *impl_;
+  if (im.trace_orders.empty() || !im.trace_orders.back().second->active) return false;
+  auto order = std::make_unique<TraceOrder>(*im.trace_orders.back().second);
+  order->active = false;
+  im.post_trace(std::move(order));
+  return true;
+}
+
+Runtime::TraceReading Runtime::trace_read() {
+  Impl& im = *impl_;
+  im.retire_trace_orders();
+  TraceReading r;
+  if (im.trace_orders.empty()) return r;
+  const TraceOrder& o = *im.trace_orders.back().second;
+  r.session = o.session;
+  r.active = o.active;
+  r.filter = o.filter;
+  for (const auto& w : im.workers) {
+    if (w->trace_done() < im.trace_orders.back().first) r.waiting.push_back(w->index());
+    for (const engine::TraceRecord& rec : w->trace_records(o.session)) r.records.emplace_back(w->index(), rec);
+    if (w->trace_full(o.session)) r.full.push_back(w->index());
+  }
+  return r;
 }
 
 std::string Runtime::counters_text() const {

@@ -39,6 +39,7 @@
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
 #include "engine/engine.hpp"
+#include "engine/trace.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/histogram.hpp"
 
@@ -224,6 +225,25 @@ class Runtime {
                                 std::span<const engine::AddressRange> watch,
                                 const std::function<void()>& while_waiting,
                                 unsigned timeout_ms = 10000);
+  // ---- the targeted trace (control API trace-start, trace-get, trace-stop) ----
+  // Control thread; none waits for the workers. trace_start: every worker
+  // takes the filter at the top of its next loop, drops the records of the
+  // previous trace and records each request it owns that the filter matches
+  // (engine/trace.hpp), at most filter.count. trace_stop: they record no
+  // more; the records stay readable until the next trace_start (false: no
+  // trace was on).
+  void trace_start(const engine::TraceFilter& filter);
+  bool trace_stop();
+  struct TraceReading {
+    std::uint64_t session = 0;    // 0: no trace was started
+    bool active = false;          // started and not stopped
+    engine::TraceFilter filter;   // the last trace_start's
+    std::vector<std::pair<unsigned, engine::TraceRecord>> records;   // by worker, each oldest first
+    std::vector<unsigned> full;      // workers that hold filter.count records (they record no more)
+    std::vector<unsigned> waiting;   // workers that have not taken the last start or stop yet
+  };
+  // The records of the last trace so far (copies; allocates).
+  TraceReading trace_read();
   unsigned workers() const noexcept;
   // The workers' clock (whole Unix seconds).
   engine::Seconds now() const noexcept;

@@ -69,7 +69,10 @@ Clock Clock::start() noexcept {
   Clock c;
   c.hz = rte_get_tsc_hz();
   c.tsc0 = rte_rdtsc();
-  c.unix0 = static_cast<engine::Seconds>(std::time(nullptr));
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  c.unix0 = static_cast<engine::Seconds>(ts.tv_sec);
+  c.unix0_us = static_cast<std::uint64_t>(ts.tv_sec) * 1000000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
   return c;
 }
 
@@ -164,6 +167,8 @@ int Worker::run() noexcept {
     // Quiescent point: no request of the last loop is in flight here.
     if (reload_gen_.load(std::memory_order_acquire) != reload_applied_)
       apply_reload();
+    if (trace_gen_.load(std::memory_order_acquire) != trace_applied_) [[unlikely]]
+      apply_trace();
     const std::uint64_t tsc = rte_rdtsc();
     // Time spent on packets: busy_ns / rx_packets is the worker's own cost
     // per packet, whatever the load.
@@ -462,13 +467,9 @@ void Worker::queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept {
   if (++chunk_.count == kChunk) serve_chunk();
 }
 
-// Decides the chunk in one engine call and answers in request order.
-void Worker::serve_chunk() noexcept {
-  const unsigned n = chunk_.count;
-  if (n == 0) return;
-  chunk_.count = 0;
-  std::uint32_t last = shard_->last_seq();   // before the chunk
-  const engine::Shard::Burst b = shard_->handle_burst({chunk_.requests.data(), n}, now_);
+// Answers a decided chunk in request order.
+[[gnu::always_inline]] inline void Worker::answer_chunk(const engine::Shard::Burst& b, unsigned n,
+                                                        std::uint32_t last) noexcept {
   const auto changes = shard_->changes();
   for (unsigned i = 0; i < n; ++i) {
     const engine::Decision& d = b.decisions[i];
@@ -482,6 +483,54 @@ void Worker::serve_chunk() noexcept {
     if (holds && d.change_count == 0 && d.record_second != 0) seq = hold_seq_for_second(d.record_second, last);
     finish(i, d, holds ? seq : 0);
   }
+}
+
+// Decides the chunk in one engine call and answers in request order. With
+// a trace on, the traced chunk path; off, the trace costs this one test of
+// a word of the worker's per chunk.
+void Worker::serve_chunk() noexcept {
+  const unsigned n = chunk_.count;
+  if (n == 0) return;
+  chunk_.count = 0;
+  const std::uint32_t last = shard_->last_seq();   // before the chunk
+  const engine::Shard::Burst b = shard_->handle_burst({chunk_.requests.data(), n}, now_);
+  if (trace_ != nullptr) [[unlikely]] {
+    serve_traced_chunk(b, n, last);
+    return;
+  }
+  answer_chunk(b, n, last);
+}
+
+// The requests the trace filter matches are recorded before finish() writes
+// the replies over them (the parsed messages point into the mbufs); a reply
+// that then cannot be built marks its record (trace_failed), and the
+// chunk's records become visible to the control thread once all are final.
+// Never allocates, never blocks: a full ring takes no more records.
+[[gnu::noinline]] void Worker::serve_traced_chunk(const engine::Shard::Burst& b, unsigned n,
+                                                  std::uint32_t last) noexcept {
+  const engine::CompiledConfig& config = shard_->config();
+  std::uint64_t time_us = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    trace_slots_[i] = nullptr;
+    const wire::DhcpMessage& m = chunk_.msgs[i];
+    const engine::RxMeta& rx = chunk_.metas[i];
+    if (trace_ring_.full() || !engine::trace_matches(*trace_, config, m, rx)) continue;
+    engine::TraceRecord* r = trace_ring_.claim();
+    if (time_us == 0) time_us = clock_->unix_us(rte_rdtsc());
+    engine::trace_record(*r, m, engine::select_subnet(config, m, rx), config, b.decisions[i], time_us);
+    trace_slots_[i] = r;
+  }
+  answer_chunk(b, n, last);
+  trace_ring_.publish();
+}
+
+// finish() could not build the reply of chunk slot `slot`: its record (if
+// the trace took it) says so.
+void Worker::trace_failed(unsigned slot) noexcept {
+  engine::TraceRecord* r = trace_slots_[slot];
+  if (r == nullptr) return;
+  r->verdict = engine::Verdict::drop;
+  r->drop = engine::DropReason::reply_build_failed;
 }
 
 // Once per loop: when the second changes, the records emitted so far all
@@ -530,11 +579,13 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
       {scratch_.data(), scratch_.size()});
   if (r.error == wire::Error::buffer_too_small) {
     drop(Drop::reply_too_large);
+    if (trace_ != nullptr) trace_failed(slot);
     rte_pktmbuf_free(m);
     return;
   }
   if (r.error != wire::Error::ok) {
     shard_->count(engine::DropReason::reply_build_failed);
+    if (trace_ != nullptr) trace_failed(slot);
     rte_pktmbuf_free(m);
     return;
   }
@@ -722,6 +773,20 @@ void Worker::apply_reload() noexcept {
   counters_.reload_pause_max_ns.raise_to(r->pause_ns);
   reload_applied_ = r->generation;
   reload_done_.store(r->generation, std::memory_order_release);
+}
+
+// Trace: the newest order (see post_trace). A new session empties the
+// ring; a stop keeps its records for trace-get.
+void Worker::apply_trace() noexcept {
+  const std::uint64_t generation = trace_gen_.load(std::memory_order_acquire);
+  const TraceOrder* o = trace_order_.load(std::memory_order_acquire);
+  if (o != nullptr && o->session != trace_session_) {
+    trace_ring_.restart(o->session, o->filter.count);
+    trace_session_ = o->session;
+  }
+  trace_ = o != nullptr && o->active ? &o->filter : nullptr;
+  trace_applied_ = generation;
+  trace_done_.store(generation, std::memory_order_release);
 }
 
 void Worker::publish_counts() noexcept {

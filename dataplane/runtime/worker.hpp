@@ -22,6 +22,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/reply_cache.hpp"
+#include "engine/trace.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/runtime.hpp"
 #include "wire/dhcp.hpp"
@@ -57,10 +58,15 @@ struct Clock {
   std::uint64_t tsc0 = 0;
   std::uint64_t hz = 1;
   engine::Seconds unix0 = 0;
+  std::uint64_t unix0_us = 0;   // the Unix time at tsc0, microseconds
   static Clock start() noexcept;
   engine::Seconds now() const noexcept { return at(rte_rdtsc()); }
   engine::Seconds at(std::uint64_t tsc) const noexcept {
     return unix0 + static_cast<engine::Seconds>((tsc - tsc0) / hz);
+  }
+  // Unix time in microseconds (the trace's timestamps; not for every packet).
+  std::uint64_t unix_us(std::uint64_t tsc) const noexcept {
+    return unix0_us + static_cast<std::uint64_t>(static_cast<unsigned __int128>(tsc - tsc0) * 1000000 / hz);
   }
   // The first TSC value of second `s` (s > unix0).
   std::uint64_t tsc_of(engine::Seconds s) const noexcept { return tsc0 + (s - unix0) * hz; }
@@ -113,6 +119,15 @@ struct ReloadOrder {
   ConfigGauges* gauges = nullptr;       // for *config; holds the old ones after
   engine::Shard::ReconfigureStats stats;   // written by the worker before it acknowledges
   std::uint64_t pause_ns = 0;              // how long the switch held the worker
+};
+
+// A trace (control API trace-start/-stop) handed to every worker
+// (Runtime::trace_start): immutable once published; the control thread
+// frees it once every worker has acknowledged a later generation.
+struct TraceOrder {
+  std::uint64_t session = 0;     // > 0; a new one empties the worker's TraceRing
+  bool active = false;           // false: trace-stop (the records stay readable)
+  engine::TraceFilter filter;
 };
 
 class alignas(64) Worker {
@@ -184,6 +199,23 @@ class alignas(64) Worker {
     reload_gen_.store(order->generation, std::memory_order_release);
   }
   std::uint64_t reload_done() const noexcept { return reload_done_.load(std::memory_order_acquire); }
+  // Trace (RCU, as the reload): the worker takes `order` (null: none) at
+  // the top of its next loop and stores `generation` in trace_done(); from
+  // then on it no longer reads the order of an earlier generation. `order`
+  // must stay valid until trace_done() is past `generation`.
+  void post_trace(const TraceOrder* order, std::uint64_t generation) noexcept {
+    trace_order_.store(order, std::memory_order_relaxed);
+    trace_gen_.store(generation, std::memory_order_release);
+  }
+  std::uint64_t trace_done() const noexcept { return trace_done_.load(std::memory_order_acquire); }
+  // The records of trace `session` (empty until the worker has taken it):
+  // control thread, never while a post_trace() of another session is new.
+  std::vector<engine::TraceRecord> trace_records(std::uint64_t session) const {
+    return trace_ring_.read(session);
+  }
+  bool trace_full(std::uint64_t session) const noexcept {
+    return trace_ring_.session() == session && trace_ring_.count() >= trace_ring_.limit();
+  }
   engine::ShardIdentity identity() const noexcept { return shard_->identity(); }
   // HA: the clients the shard saw retrying for the partner (Shard::ha_unacked_*).
   const engine::Shard& shard() const noexcept { return *shard_; }
@@ -251,7 +283,11 @@ class alignas(64) Worker {
   void take_handoff(rte_mbuf* m) noexcept;
   void queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept;
   void serve_chunk() noexcept;
+  void answer_chunk(const engine::Shard::Burst& b, unsigned n, std::uint32_t last) noexcept;
+  void serve_traced_chunk(const engine::Shard::Burst& b, unsigned n, std::uint32_t last) noexcept;
   void finish(unsigned slot, const engine::Decision& d, std::uint32_t hold_seq) noexcept;
+  void trace_failed(unsigned slot) noexcept;
+  void apply_trace() noexcept;
   void end_burst() noexcept;
   rte_mbuf* writable(rte_mbuf* m) noexcept;
   rte_mbuf* restore_vlan(rte_mbuf* m) noexcept;
@@ -367,12 +403,26 @@ class alignas(64) Worker {
   std::size_t segment_cursor_ = 0;          // dp only
   // The order is dereferenced only while reload_gen_ != reload_applied_,
   // so the control thread may free it once reload_done_ has its generation.
-  std::atomic<std::uint64_t> reload_gen_{0};    // cp: rw, dp: ro (every loop)
+  // The reload's and the trace's words share this line (64 bytes): the two
+  // generations read every loop cost one line.
+  alignas(64) std::atomic<std::uint64_t> reload_gen_{0};    // cp: rw, dp: ro (every loop)
   std::atomic<ReloadOrder*> reload_{nullptr};   // cp: rw, dp: ro
   std::atomic<std::uint64_t> reload_done_{0};   // dp: rw, cp: ro
   static_assert(std::atomic<ReloadOrder*>::is_always_lock_free);
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
   std::uint64_t reload_applied_ = 0;            // dp only
+  // Trace (RCU, as the reload): the order is taken at the top of a loop
+  // when trace_gen_ moved; then only trace_ is read, once per chunk of
+  // requests: null while no trace is on.
+  std::atomic<std::uint64_t> trace_gen_{0};              // cp: rw, dp: ro (every loop)
+  std::atomic<const TraceOrder*> trace_order_{nullptr};  // cp: rw, dp: ro
+  std::atomic<std::uint64_t> trace_done_{0};             // dp: rw, cp: ro
+  static_assert(std::atomic<const TraceOrder*>::is_always_lock_free);
+  std::uint64_t trace_applied_ = 0;                      // dp only
+  std::uint64_t trace_session_ = 0;                      // dp only: the session in trace_ring_
+  const engine::TraceFilter* trace_ = nullptr;           // dp only: the active filter, or null
+  std::array<engine::TraceRecord*, kChunk> trace_slots_{};   // dp only: the chunk's records
+  engine::TraceRing trace_ring_;                         // dp: rw, cp: ro (published records)
 };
 
 template <class Sink>
