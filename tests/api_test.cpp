@@ -18,6 +18,7 @@
 #include "api/commands.hpp"
 #include "api/leases.hpp"
 #include "api/protocol.hpp"
+#include "api/trace.hpp"
 #include "config/config.hpp"
 #include "engine/engine.hpp"
 
@@ -658,6 +659,192 @@ TEST_P(ApiLeases, ChangesAreAnsweredOnceDurable) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, ApiLeases, ::testing::Values(1u, 3u));
+
+// ---- trace-start, trace-get, trace-stop -----------------------------------------------
+
+// A table with the trace commands over a fake runtime that keeps what it
+// was given.
+struct TraceFixture {
+  CommandTable table;
+  std::optional<engine::TraceFilter> started;
+  bool active = false;
+  TraceView view;
+  const config::DaemonConfig* config = nullptr;
+  TraceFixture() {
+    register_trace_commands(table, {[this](const engine::TraceFilter& f) {
+                                      started = f;
+                                      active = true;
+                                      ++view.session;
+                                    },
+                                    [this] { return std::exchange(active, false); },
+                                    [this] {
+                                      TraceView v = view;
+                                      v.active = active;
+                                      if (started) v.filter = *started;
+                                      return v;
+                                    },
+                                    [this] { return config; }});
+  }
+  Answer start(const std::string& args) {
+    started.reset();
+    return call(table, R"({"command": "trace-start", "arguments": )" + args + "}");
+  }
+};
+
+TEST(ApiTrace, StartTakesExactlyOneFilterAndACount) {
+  TraceFixture t;
+  const auto error_of = [&t](const std::string& args) {
+    const Answer a = t.start(args);
+    EXPECT_EQ(a.result, kError) << args;
+    EXPECT_FALSE(t.started) << args << ": nothing started on an error";
+    return a.text;
+  };
+  EXPECT_EQ(error_of("{}"), "trace-start needs one of hw-address, client-id, circuit-id or subnet-id");
+  EXPECT_EQ(error_of(R"({"count": 5})"), "trace-start needs one of hw-address, client-id, circuit-id or subnet-id");
+  EXPECT_EQ(error_of(R"({"hw-address": "02:00:00:00:00:01", "subnet-id": 1})"),
+            "trace-start takes one of hw-address, client-id, circuit-id or subnet-id, not several");
+  EXPECT_NE(error_of(R"({"hw-address": "02:00:00:00:00"})").find("'hw-address' must be a MAC address"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"hw-address": 7})").find("'hw-address' must be a string"), std::string::npos);
+  EXPECT_NE(error_of(R"({"client-id": "xyz"})").find("'client-id' must be 1..255 hex bytes"), std::string::npos);
+  EXPECT_NE(error_of(R"({"circuit-id": "''"})").find("'circuit-id' must be 1..255 hex bytes"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"subnet-id": 0})"), "'subnet-id' must be 1..4294967295 (got 0)");
+  EXPECT_EQ(error_of(R"({"subnet-id": -1})"), "'subnet-id' must be a non-negative integer, got a negative integer");
+  EXPECT_EQ(error_of(R"({"subnet-id": 1, "count": 0})"), "'count' must be 1..1024 (got 0)");
+  EXPECT_EQ(error_of(R"({"subnet-id": 1, "count": 1025})"), "'count' must be 1..1024 (got 1025)");
+  EXPECT_NE(error_of(R"({"subnet-id": 1, "verbose": true})").find("verbose"), std::string::npos);
+
+  Answer a = t.start(R"({"hw-address": "02:00:00:00:00:01"})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(a.text, "Trace started: hw-address 02:00:00:00:00:01, up to 100 records per worker.");
+  ASSERT_TRUE(t.started);
+  EXPECT_EQ(t.started->key, engine::TraceKey::hw_address);
+  EXPECT_EQ(t.started->len, 6);
+  EXPECT_EQ(t.started->bytes[5], 1);
+  EXPECT_EQ(t.started->count, 100u);
+  a = t.start(R"({"client-id": "01:02:00:00:00:00:01", "count": 1024})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(t.started->key, engine::TraceKey::client_id);
+  EXPECT_EQ(t.started->len, 7);
+  EXPECT_EQ(t.started->count, 1024u);
+  a = t.start(R"({"circuit-id": "'eth0/1'"})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(t.started->key, engine::TraceKey::circuit_id);
+  EXPECT_EQ(std::string(t.started->bytes.begin(), t.started->bytes.begin() + t.started->len), "eth0/1");
+  EXPECT_EQ((*a.arguments)["filter"]["circuit-id"], "'eth0/1'");
+  a = t.start(R"({"circuit-id": "00:01:ff"})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(t.started->len, 3);
+  EXPECT_EQ((*a.arguments)["filter"]["circuit-id"], "00:01:ff");
+  a = t.start(R"({"subnet-id": 7, "count": 3})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(t.started->key, engine::TraceKey::subnet_id);
+  EXPECT_EQ(t.started->subnet_id, 7u);
+  EXPECT_EQ((*a.arguments)["filter"], Json::parse(R"({"subnet-id": 7, "count": 3})"));
+}
+
+TEST(ApiTrace, GetShowsRecordsAsJsonAndStopEndsTheTrace) {
+  const config::LoadResult loaded = config::load_config_string(kConfig, "t.toml");
+  ASSERT_TRUE(loaded.ok());
+  TraceFixture t;
+  t.config = &*loaded.config;
+  EXPECT_EQ(call(t.table, R"({"command": "trace-get"})").result, kEmpty);
+  EXPECT_EQ(call(t.table, R"({"command": "trace-stop"})").result, kEmpty);
+  EXPECT_EQ(call(t.table, R"({"command": "trace-get", "arguments": {"x": 1}})").result, kError);
+  ASSERT_EQ(t.start(R"({"subnet-id": 7})").result, kSuccess);
+
+  engine::TraceRecord offer;
+  offer.time_us = 1'765'015'200'000'042ull;   // 2025-12-06 10:00:00.000042 UTC
+  offer.xid = 0xabc;
+  offer.message_type = 1;
+  offer.hlen = 6;
+  offer.chaddr = {2, 0, 0, 0, 0, 1};
+  offer.client_id_len = 30;
+  offer.client_id.fill(0xee);
+  offer.subnet_id = 7;
+  offer.subnet_by = engine::SubnetBy::interface;
+  offer.selector = 0x0a630001;
+  offer.verdict = engine::Verdict::reply;
+  offer.reply_type = wire::MessageType::offer;
+  offer.yiaddr = 0x0a630105;   // 10.99.1.5
+  offer.lease_time = 600;
+  offer.reply_ip = 0xffffffff;
+  offer.reply_port = 68;
+  offer.reply_flags = wire::kFlagBroadcast;
+  offer.reply_mac = wire::MacAddr::broadcast();
+  engine::TraceRecord reserved = offer;
+  reserved.yiaddr = 0x0a630064;   // 10.99.0.100, the reservation
+  reserved.reply_type = wire::MessageType::ack;
+  engine::TraceRecord nak = offer;
+  nak.reply_type = wire::MessageType::nak;
+  nak.nak = engine::NakReason::not_in_subnet;
+  nak.yiaddr = 0;
+  nak.requested = 0x0b000001;
+  engine::TraceRecord dropped;
+  dropped.message_type = 1;
+  dropped.giaddr = 0xc0000201;
+  dropped.subnet_by = engine::SubnetBy::relay;
+  dropped.selector = 0xc0000201;
+  dropped.verdict = engine::Verdict::drop;
+  dropped.drop = engine::DropReason::no_subnet;
+  engine::TraceRecord silent = offer;
+  silent.message_type = 3;
+  silent.verdict = engine::Verdict::silent;
+  silent.server_id = 0x0a000002;
+  t.view.records = {{0, offer}, {0, reserved}, {1, nak}, {1, dropped}, {1, silent}};
+  t.view.full = {1};
+
+  const Answer a = call(t.table, R"({"command": "trace-get"})");
+  ASSERT_EQ(a.result, kSuccess) << a.text;
+  EXPECT_EQ(a.text, "5 record(s), trace on, full on 1 worker(s).");
+  const Json& args = *a.arguments;
+  EXPECT_EQ(args["active"], true);
+  EXPECT_EQ(args["filter"], Json::parse(R"({"subnet-id": 7, "count": 100})"));
+  EXPECT_EQ(args["full"], Json::parse("[1]"));
+  const Json& r = args["records"];
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(r[0]["worker"], 0);
+  EXPECT_EQ(r[0]["time"], "2025-12-06 10:00:00.000042");
+  EXPECT_EQ(r[0]["type"], "DISCOVER");
+  EXPECT_EQ(r[0]["xid"], "0x00000abc");
+  EXPECT_EQ(r[0]["hw-address"], "02:00:00:00:00:01");
+  EXPECT_EQ(r[0]["client-id-length"], 30);
+  EXPECT_EQ(r[0]["subnet"], Json::parse(R"({"id": 7, "prefix": "10.99.0.0/16", "selected-by": "interface",
+                                           "selector": "10.99.0.1"})"));
+  EXPECT_EQ(r[0]["outcome"], "OFFER");
+  EXPECT_EQ(r[0]["address"], "10.99.1.5");
+  EXPECT_EQ(r[0]["pool"], "10.99.1.0-10.99.4.255");
+  EXPECT_EQ(r[0]["lease-time"], 600);
+  EXPECT_EQ(r[0]["reply-to"], Json::parse(R"({"ip": "255.255.255.255", "port": 68, "broadcast": true,
+                                              "mac": "ff:ff:ff:ff:ff:ff"})"));
+  EXPECT_EQ(r[1]["outcome"], "ACK");
+  EXPECT_EQ(r[1]["pool"], "reservation");
+  EXPECT_EQ(r[2]["outcome"], "NAK");
+  EXPECT_EQ(r[2]["nak-reason"], "not_in_subnet");
+  EXPECT_EQ(r[2]["requested-address"], "11.0.0.1");
+  EXPECT_FALSE(r[2].contains("address"));
+  EXPECT_EQ(r[3]["outcome"], "drop");
+  EXPECT_EQ(r[3]["drop-reason"], "no_subnet");
+  EXPECT_EQ(r[3]["subnet"], Json::parse(R"({"selected-by": "relay", "selector": "192.0.2.1"})"));
+  EXPECT_EQ(r[3]["giaddr"], "192.0.2.1");
+  EXPECT_EQ(r[4]["outcome"], "silent");
+  EXPECT_EQ(r[4]["silent-text"], "the client selected another server (server-id 10.0.0.2)");
+
+  EXPECT_EQ(call(t.table, R"({"command": "trace-stop", "arguments": {"x": 1}})").result, kError);
+  EXPECT_EQ(call(t.table, R"({"command": "trace-stop"})").result, kSuccess);
+  EXPECT_EQ(call(t.table, R"({"command": "trace-stop"})").result, kEmpty) << "already stopped";
+  const Answer after = call(t.table, R"({"command": "trace-get"})");
+  EXPECT_EQ(after.text, "5 record(s), trace stopped, full on 1 worker(s).");
+  EXPECT_EQ((*after.arguments)["records"].size(), 5u) << "the records stay after a stop";
+}
+
+TEST(ApiTrace, WithoutHooksTheCommandsAreUnsupported) {
+  CommandTable t;
+  register_trace_commands(t, {});
+  EXPECT_EQ(call(t, R"({"command": "trace-start", "arguments": {"subnet-id": 1}})").result, kUnsupported);
+  EXPECT_EQ(call(t, R"({"command": "trace-get"})").result, kUnsupported);
+  EXPECT_EQ(call(t, R"({"command": "trace-stop"})").result, kUnsupported);
+}
 
 }  // namespace
 }  // namespace dorado::api

@@ -13,6 +13,7 @@
 #include "api/builtin.hpp"
 #include "api/leases.hpp"
 #include "api/server.hpp"
+#include "api/trace.hpp"
 #include "daemon/ha.hpp"
 #include "daemon/notify.hpp"   // systemd hooks (marked "systemd:" below)
 #include "daemon/reload.hpp"
@@ -169,6 +170,16 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   RuntimePort port(rt);
   api::LeaseService leases(port, compiled, [&rt] { return rt.now(); });
   leases.register_commands(commands);
+  // The targeted trace (docs/operations.md "Tracing one client"): the
+  // workers record, the control thread reads their rings.
+  api::register_trace_commands(
+      commands, {[&rt](const engine::TraceFilter& f) { rt.trace_start(f); }, [&rt] { return rt.trace_stop(); },
+                 [&rt] {
+                   runtime::Runtime::TraceReading t = rt.trace_read();
+                   return api::TraceView{t.session, t.active, t.filter, std::move(t.records), std::move(t.full),
+                                         std::move(t.waiting)};
+                 },
+                 [&reloader] { return &reloader.config(); }});
   // fsync: an API change is answered once durable, like an ACK.
   if (st && rcfg.hold_acks)
     leases.set_durable([&st](unsigned w) { return st->durable_shard_seq(w); });
