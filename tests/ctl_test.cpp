@@ -76,6 +76,46 @@ TEST(CtlFormat, LeasesTableStatisticsAndErrors) {
   EXPECT_EQ(exit_code(Json::parse(R"({"result": 1, "text": "x"})")), kExitAnswer);
 }
 
+// trace-get's records as one line each: what came in, the subnet and how it
+// was chosen, what was decided and where the reply goes.
+TEST(CtlFormat, TraceRecordsAsLines) {
+  const Json a = Json::parse(R"json({"result": 0, "text": "4 record(s), trace on.", "arguments": {
+      "active": true, "filter": {"hw-address": "02:00:00:00:00:01", "count": 100}, "full": [], "waiting": [1],
+      "records": [
+        {"worker": 0, "time": "2026-12-06 10:00:00.000042", "type": "DISCOVER", "xid": "0x00000abc",
+         "hw-address": "02:00:00:00:00:01", "client-id": "01:02:00:00:00:00:01",
+         "subnet": {"id": 1, "prefix": "10.99.0.0/16", "selected-by": "interface", "selector": "10.99.0.1"},
+         "outcome": "OFFER", "address": "10.99.1.10", "pool": "10.99.1.0-10.99.1.255", "lease-time": 600,
+         "reply-to": {"ip": "255.255.255.255", "port": 68, "broadcast": true, "mac": "ff:ff:ff:ff:ff:ff"}},
+        {"worker": 0, "time": "2026-12-06 10:00:01.000000", "type": "REQUEST", "xid": "0x00000abc",
+         "hw-address": "02:00:00:00:00:01", "requested-address": "11.0.0.1",
+         "subnet": {"id": 1, "prefix": "10.99.0.0/16", "selected-by": "interface", "selector": "10.99.0.1"},
+         "outcome": "NAK", "nak-reason": "not_in_subnet", "nak-text": "not here",
+         "reply-to": {"ip": "255.255.255.255", "port": 68, "broadcast": true, "mac": "ff:ff:ff:ff:ff:ff"}},
+        {"worker": 1, "time": "2026-12-06 10:00:02.000000", "type": "DISCOVER", "xid": "0x00000001",
+         "hw-address": "02:00:00:00:00:02", "giaddr": "192.0.2.1",
+         "subnet": {"selected-by": "relay", "selector": "192.0.2.1"},
+         "outcome": "drop", "drop-reason": "no_subnet", "drop-text": "no subnet"},
+        {"worker": 1, "time": "2026-12-06 10:00:03.000000", "type": "REQUEST", "xid": "0x00000002",
+         "hw-address": "02:00:00:00:00:02", "server-id": "10.0.0.2",
+         "subnet": {"id": 1, "prefix": "10.99.0.0/16", "selected-by": "interface", "selector": "10.99.0.1"},
+         "outcome": "silent", "silent-text": "the client selected another server (server-id 10.0.0.2)"}]}})json");
+  EXPECT_EQ(format_answer(a),
+            "4 record(s), trace on.\n"
+            "2026-12-06 10:00:00.000042 w0 DISCOVER xid 0x00000abc hw 02:00:00:00:00:01 id 01:02:00:00:00:00:01: "
+            "subnet 1 10.99.0.0/16 (interface 10.99.0.1) -> OFFER 10.99.1.10 (pool 10.99.1.0-10.99.1.255, 600 s) "
+            "to 255.255.255.255:68 ff:ff:ff:ff:ff:ff broadcast\n"
+            "2026-12-06 10:00:01.000000 w0 REQUEST xid 0x00000abc hw 02:00:00:00:00:01 requested 11.0.0.1: "
+            "subnet 1 10.99.0.0/16 (interface 10.99.0.1) -> NAK not_in_subnet (not here) "
+            "to 255.255.255.255:68 ff:ff:ff:ff:ff:ff broadcast\n"
+            "2026-12-06 10:00:02.000000 w1 DISCOVER xid 0x00000001 hw 02:00:00:00:00:02 giaddr 192.0.2.1: "
+            "subnet none (relay 192.0.2.1) -> drop no_subnet (no subnet)\n"
+            "2026-12-06 10:00:03.000000 w1 REQUEST xid 0x00000002 hw 02:00:00:00:00:02 server-id 10.0.0.2: "
+            "subnet 1 10.99.0.0/16 (interface 10.99.0.1) -> silent (the client selected another server "
+            "(server-id 10.0.0.2))\n"
+            "(workers [1] have not taken the last trace-start or trace-stop yet)\n");
+}
+
 // ---- the binary ------------------------------------------------------------------
 
 struct CtlRun {

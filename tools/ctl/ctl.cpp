@@ -34,6 +34,10 @@ const std::vector<CommandHelp>& command_help() {
       {"lease4-del", "ip-address=IP | identifier-type=... identifier=ID subnet-id=N", "delete a lease"},
       {"lease4-wipe", "[subnet-id=N]", "delete every lease (of a subnet)"},
       {"leases-reclaim", "remove=true|false", "expire due leases now (remove: delete expired ones too)"},
+      {"trace-start", "hw-address=MAC | client-id=HEX | circuit-id=HEX | subnet-id=N [count=N]",
+       "record what the workers decide for one client or subnet (count per worker, default 100)"},
+      {"trace-get", "", "the trace's records, one line each"},
+      {"trace-stop", "", "stop recording (the records stay for trace-get)"},
       {"shutdown", "", "stop the server cleanly (like SIGTERM)"},
   };
   return list;
@@ -153,7 +157,48 @@ std::string table(const Json& leases) {
   return out;
 }
 
+std::string str(const Json& o, const char* key) {
+  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+}
+
 }  // namespace
+
+std::string trace_line(const Json& r) {
+  std::string l = str(r, "time") + " w" + cell(r.value("worker", Json())) + " " + str(r, "type") + " xid " +
+                  str(r, "xid") + " hw " + str(r, "hw-address");
+  if (r.contains("client-id")) l += " id " + str(r, "client-id") + (r.contains("client-id-length") ? "..." : "");
+  for (const char* k : {"ciaddr", "giaddr", "requested-address", "server-id"})
+    if (r.contains(k)) l += std::string(" ") + (std::string(k) == "requested-address" ? "requested" : k) + " " + str(r, k);
+  const Json sub = r.value("subnet", Json::object());
+  l += ": subnet ";
+  l += sub.contains("id") ? cell(sub["id"]) + (sub.contains("prefix") ? " " + str(sub, "prefix") : "") : "none";
+  const std::string by = str(sub, "selected-by");
+  l += by == "none" ? " (no selector)" : " (" + by + " " + str(sub, "selector") + ")";
+  const std::string outcome = str(r, "outcome");
+  l += " -> " + outcome;
+  if (outcome == "drop") {
+    l += " " + str(r, "drop-reason") + " (" + str(r, "drop-text") + ")";
+  } else if (outcome == "silent") {
+    l += " (" + str(r, "silent-text") + ")";
+  } else {
+    if (r.contains("nak-reason")) l += " " + str(r, "nak-reason") + " (" + str(r, "nak-text") + ")";
+    if (r.contains("address")) {
+      l += " " + str(r, "address");
+      std::string detail = str(r, "pool");
+      if (detail == "reservation")
+        detail = "reserved";
+      else if (!detail.empty())
+        detail = "pool " + detail;
+      if (r.contains("lease-time")) detail += (detail.empty() ? "" : ", ") + cell(r["lease-time"]) + " s";
+      if (!detail.empty()) l += " (" + detail + ")";
+    }
+    const Json to = r.value("reply-to", Json::object());
+    if (to.contains("ip"))
+      l += " to " + str(to, "ip") + ":" + cell(to.value("port", Json())) + " " + str(to, "mac") +
+           (to.value("broadcast", false) ? " broadcast" : "");
+  }
+  return l;
+}
 
 std::string format_answer(const Json& a) {
   std::string out;
@@ -163,7 +208,11 @@ std::string format_answer(const Json& a) {
   out += text + "\n";
   if (!a.contains("arguments")) return out;
   const Json& args = a["arguments"];
-  if (args.is_object() && args.contains("leases") && args["leases"].is_array()) {
+  if (args.is_object() && args.contains("records") && args["records"].is_array()) {   // trace-get
+    for (const auto& r : args["records"]) out += trace_line(r) + "\n";
+    if (args.contains("waiting") && args["waiting"].is_array() && !args["waiting"].empty())
+      out += "(workers " + args["waiting"].dump() + " have not taken the last trace-start or trace-stop yet)\n";
+  } else if (args.is_object() && args.contains("leases") && args["leases"].is_array()) {
     if (!args["leases"].empty()) out += table(args["leases"]);
   } else if (args.is_object() && args.contains("ip-address")) {
     out += table(Json::array({args}));

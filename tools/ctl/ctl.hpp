@@ -48,9 +48,16 @@ CliResult parse_cli(const std::vector<std::string>& args);
 // {"command": ..., "arguments": {...}} (arguments only when there are some).
 std::string request_text(const Cli& cli);
 
-// The human form of an answer: the text, then leases as a table, statistics
-// as name/value lines, other arguments as indented JSON.
+// The human form of an answer: the text, then leases as a table, trace
+// records as lines (trace_line), statistics as name/value lines, other
+// arguments as indented JSON.
 std::string format_answer(const Json& answer);
+
+// One trace-get record as a line: time, worker, message type, xid, client,
+// its addresses, the subnet and how it was chosen, then the outcome (OFFER
+// or ACK with the address, its pool and lease time, NAK with its reason, the
+// reply's destination; the drop reason; silence and why).
+std::string trace_line(const Json& record);
 
 // Exit status for an answer.
 int exit_code(const Json& answer);
