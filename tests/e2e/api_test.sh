@@ -52,7 +52,12 @@ PY
 }
 
 make_world
-write_config "$WORK/dorado.toml" "$WORKERS"
+# A second subnet without a pool, chosen by option 118: every DISCOVER for it
+# is refused (pool_exhausted), for the trace's drop reason below.
+write_config "$WORK/dorado.toml" "$WORKERS" '
+[[subnet]]
+id = 2
+prefix = "10.98.0.0/24"'
 start_dorado "$WORK/dorado.toml"
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 
@@ -158,6 +163,41 @@ check "statistic-get: pkt4-ack-sent moves again after the reset" \
   test "$(ctlj 'a["arguments"]["pkt4-ack-sent"][0][0]' statistic-get name=pkt4-ack-sent)" -ge 1
 check "statistic-get of an unknown name: result 3" \
   test "$(ctlj 'a["result"]' statistic-get name=no-such-stat || true)" = 3
+
+# ---- trace: one client's DORA, and a drop with its reason -------------------------
+ctl trace-get >/dev/null 2>&1 && rc=0 || rc=$?
+check "trace-get before any trace-start: exit 1 (result 3)" test "$rc" = 1
+ctl trace-start >/dev/null 2>&1 && rc=0 || rc=$?
+check "trace-start without a filter: exit 1" test "$rc" = 1
+check "trace-start hw-address: exit 0" ctl trace-start hw-address=02:00:00:00:00:01 count=20
+ip netns exec "$CLI_NS" timeout 15 udhcpc -f -q -n -i "$CLI_IF" -s "$WORK/udhcpc.sh" \
+  >"$WORK/udhcpc-trace.log" 2>&1 || true
+ctl trace-get >"$WORK/trace.txt" 2>&1 || true
+log "trace-get:"; cat "$WORK/trace.txt" >&2
+check "trace: the DISCOVER and its OFFER of the reserved address" \
+  grep -Eq ' w[0-9]+ DISCOVER xid 0x[0-9a-f]{8} hw 02:00:00:00:00:01 .*: subnet 1 10.99.0.0/16 \(interface 10.99.0.1\) -> OFFER 10.99.0.100 \(reserved, 600 s\) to ' "$WORK/trace.txt"
+check "trace: the REQUEST and its ACK" \
+  grep -Eq ' REQUEST xid 0x[0-9a-f]{8} hw 02:00:00:00:00:01 .*requested 10.99.0.100 server-id 10.99.0.1: subnet 1 .* -> ACK 10.99.0.100 \(reserved, 600 s\) to ' "$WORK/trace.txt"
+check "trace: no other client's packets" bash -c "! grep ' hw ' '$WORK/trace.txt' | grep -qv ' hw 02:00:00:00:00:01 '"
+check "trace-get --json: records with the outcome" \
+  test "$(ctlj '" ".join(r["outcome"] for r in a["arguments"]["records"])' trace-get)" = "OFFER ACK"
+check "trace-stop: exit 0" ctl trace-stop
+ctl trace-stop >/dev/null 2>&1 && rc=0 || rc=$?
+check "trace-stop again: exit 1 (nothing under way)" test "$rc" = 1
+check "after trace-stop the records stay" \
+  test "$(ctlj 'len(a["arguments"]["records"])' trace-get)" = 2
+# A client whose option 118 selects the subnet without a pool.
+check "trace-start subnet-id: exit 0" ctl trace-start subnet-id=2
+ip -n "$CLI_NS" link set "$CLI_IF" address 02:00:00:00:00:77
+ip netns exec "$CLI_NS" timeout 15 udhcpc -f -q -n -t 2 -T 1 -i "$CLI_IF" -s "$WORK/udhcpc.sh" \
+  -x 0x76:0a620001 >"$WORK/udhcpc-none.log" 2>&1 || true
+ip -n "$CLI_NS" link set "$CLI_IF" address 02:00:00:00:00:01
+ctl trace-get >"$WORK/trace2.txt" 2>&1 || true
+log "trace-get:"; cat "$WORK/trace2.txt" >&2
+check "trace: the DISCOVER in the subnet without a pool shows the drop reason" \
+  grep -Eq ' DISCOVER xid 0x[0-9a-f]{8} hw 02:00:00:00:00:77 .*: subnet 2 10.98.0.0/24 \(option 118 10.98.0.1\) -> drop pool_exhausted \(no free address' "$WORK/trace2.txt"
+check "trace: the earlier trace's records are gone" bash -c "! grep -q ' hw 02:00:00:00:00:01 ' '$WORK/trace2.txt'"
+ctl trace-stop >/dev/null 2>&1 || true
 
 # ---- reclaim, wipe -----------------------------------------------------------------
 check "leases-reclaim remove=false: exit 0" ctl leases-reclaim remove=false
