@@ -130,7 +130,7 @@ TEST(CountersTable, EveryEntryWithAMetricIsOnTheMetricsPage) {
   for (const MessageCounterInfo& c : kMessageCounterInfo) {
     const char* family = c.direction == MessageDirection::sent ? "dorado_dhcp_replies_total"
                                                                : "dorado_dhcp_packets_received_total";
-    const std::string sample = "\n" + std::string(family) + "{worker=\"1\",type=\"" + std::string(c.type) +
+    const std::string sample = '\n' + std::string(family) + "{worker=\"1\",type=\"" + std::string(c.type) +
                                "\"} " + std::to_string(f.value.at(std::string(c.name)) + 1) + "\n";
     EXPECT_NE(page.find(sample), std::string::npos) << sample;
     // Not also among the other engine events.

@@ -102,7 +102,7 @@ Json trace_filter_json(const engine::TraceFilter& f) {
     case engine::TraceKey::subnet_id: j[key] = f.subnet_id; break;
     case engine::TraceKey::circuit_id:
       if (std::all_of(f.bytes.begin(), f.bytes.begin() + f.len, [](std::uint8_t c) { return c >= 0x20 && c < 0x7f && c != '\''; }))
-        j[key] = "'" + std::string(f.bytes.begin(), f.bytes.begin() + f.len) + "'";
+        j[key] = '\'' + std::string(f.bytes.begin(), f.bytes.begin() + f.len) + '\'';
       else
         j[key] = hex_text(f.bytes.data(), f.len);
       break;

@@ -21,8 +21,8 @@ std::string text(const std::vector<std::string>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
   return s + "]";
 }
-std::string text(HaMode m) { return "\"" + std::string(ha_mode_name(m)) + "\""; }
-std::string text(HaAck a) { return "\"" + std::string(ha_ack_name(a)) + "\""; }
+std::string text(HaMode m) { return '"' + std::string(ha_mode_name(m)) + '"'; }
+std::string text(HaAck a) { return '"' + std::string(ha_ack_name(a)) + '"'; }
 // The peers as one value: [name address role, ...] in file order.
 std::string text(const std::vector<HaPeer>& v) {
   std::string s = "[";

@@ -132,7 +132,7 @@ void register_ha_commands(api::CommandTable& t, Service* svc, std::function<std:
     done(api::success("Server maintenance successfully canceled."));
   });
   t.add("ha-continue", "accepted for Kea compatibility: dorado's HA state machine never pauses",
-        [svc, need](const Request& r, Reply done) {
+        [need](const Request& r, Reply done) {
           Args a(r.arguments);
           if (!a.finish()) return done(api::error_answer(a.error()));
           if (!need(done)) return;

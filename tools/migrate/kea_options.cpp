@@ -211,7 +211,7 @@ bool put_fqdn(std::vector<std::uint8_t>& out, std::string_view name, std::string
     const std::size_t dot = name.find('.');
     const std::string_view label = name.substr(0, dot);
     if (label.empty() || label.size() > 63) {
-      error = "\"" + std::string(name) + "\" has a label that is empty or longer than 63 characters";
+      error = '"' + std::string(name) + "\" has a label that is empty or longer than 63 characters";
       return false;
     }
     total += label.size() + 1;
