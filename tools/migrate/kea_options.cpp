@@ -281,7 +281,8 @@ bool put_field(std::vector<std::uint8_t>& out, KeaType t, const std::string& v, 
     case T::ipv6_prefix: {
       const std::size_t slash = v.find('/');
       std::uint8_t a[16];
-      const auto len = slash == std::string::npos ? std::nullopt : parse_integer(std::string_view(v).substr(slash + 1));
+      // Without a slash LEN is empty, which parse_integer() refuses.
+      const auto len = parse_integer(slash == std::string::npos ? std::string_view() : std::string_view(v).substr(slash + 1));
       if (!len || *len < 0 || *len > 128 || ::inet_pton(AF_INET6, v.substr(0, slash).c_str(), a) != 1) {
         error = "\"" + v + "\" is not an IPv6 prefix a:b::/len";
         return false;
@@ -294,8 +295,9 @@ bool put_field(std::vector<std::uint8_t>& out, KeaType t, const std::string& v, 
     }
     case T::psid: {   // "PSID/LEN": LEN (1 byte), then PSID in the top LEN bits of 2 bytes (RFC 7597)
       const std::size_t slash = v.find('/');
-      const auto psid = slash == std::string::npos ? std::nullopt : parse_integer(std::string_view(v).substr(0, slash));
-      const auto len = slash == std::string::npos ? std::nullopt : parse_integer(std::string_view(v).substr(slash + 1));
+      // Without a slash LEN is empty, which parse_integer() refuses.
+      const auto psid = parse_integer(std::string_view(v).substr(0, slash));
+      const auto len = parse_integer(slash == std::string::npos ? std::string_view() : std::string_view(v).substr(slash + 1));
       if (!psid || !len || *len < 0 || *len > 16 || *psid < 0 || (*len < 16 && *psid >= (1LL << *len))) {
         error = "\"" + v + "\" is not a psid PSID/LEN (LEN 0..16, PSID < 2^LEN)";
         return false;
