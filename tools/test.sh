@@ -15,8 +15,9 @@
 #        build-release/  Release with g++, every target (tests, benchmarks)
 #        build-debug/    Debug with g++, without tests and benchmarks
 #        build-clang/    Release with clang++, without tests and benchmarks
-#      About 9 minutes on 2 cores (6, 1.5 and 1.5). MinSizeRel, which the
-#      docs do not offer, is left out for time.
+#      7.5 minutes on an otherwise idle 2-core machine (4.2, 1.5 and 1.7),
+#      9 with other work beside it. MinSizeRel, which the docs do not
+#      offer, is left out for time.
 #
 # Every build here has -DDORADO_WERROR=ON (-Werror on top of -Wall -Wextra):
 # a warning fails its build step. Users' builds keep the warnings but not the
