@@ -473,32 +473,43 @@ void LeaseService::register_commands(CommandTable& t) {
           ask_client_shard(std::move(op), k);
         });
 
+  // lease4-get-page and lease4-get-all: walk the slots from the start, or
+  // after `after`, in every shard, until op->limit leases are found.
+  auto walk_pages = [=, this](std::unique_ptr<Op> op, bool from_start, wire::Ipv4 after) {
+    op->done = [](Op& o) {
+      Json list = Json::array();
+      for (const auto& [l, st] : o.leases) list.push_back(lease_json(l, st));
+      Json args = Json::object();
+      args["leases"] = list;
+      args["count"] = o.leases.size();
+      Answer ans = success(plural_leases(o.leases.size()), args);
+      if (o.leases.empty()) ans.result = kEmpty;
+      return ans;
+    };
+    const std::uint32_t slot = from_start ? (config_->blocks.empty() ? kNil : 0)
+                                          : first_slot_after(*config_, after);
+    if (slot == kNil) {
+      op->outstanding = 0;
+      Op& ref = *op;
+      start(std::move(op), now_ms_);
+      return finish(ref.id);
+    }
+    op->base.op = AdminOp::scan;
+    op->base.cursor = slot;
+    op->base.limit = std::min<std::uint32_t>(engine::kMaxAdminLeases, op->limit);
+    if (!from_start) {
+      op->base.filter = engine::kAdminAfter;
+      op->base.address = after;
+    }
+    ask_every_shard(std::move(op));
+  };
   t.add("lease4-get-all", "every lease, in address order (walked from the shards in pages, as lease4-get-page)",
         [=, this](const Request& r, Reply done) {
           Args a(r.arguments);
           if (!a.finish()) return done(error_answer(a.error()));
           auto op = make(Op::Kind::page, r, std::move(done));
           op->limit = 0xffffffffu;
-          op->done = [](Op& o) {
-            Json list = Json::array();
-            for (const auto& [l, st] : o.leases) list.push_back(lease_json(l, st));
-            Json args = Json::object();
-            args["leases"] = list;
-            args["count"] = o.leases.size();
-            Answer ans = success(plural_leases(o.leases.size()), args);
-            if (o.leases.empty()) ans.result = kEmpty;
-            return ans;
-          };
-          if (config_->blocks.empty()) {
-            op->outstanding = 0;
-            Op& ref = *op;
-            start(std::move(op), now_ms_);
-            return finish(ref.id);
-          }
-          op->base.op = AdminOp::scan;
-          op->base.cursor = 0;
-          op->base.limit = engine::kMaxAdminLeases;
-          ask_every_shard(std::move(op));
+          walk_pages(std::move(op), true, 0);
         });
   t.add("lease4-get-page", "leases in address order: from (\"start\" or the last address of the previous page), limit",
         [=, this](const Request& r, Reply done) {
@@ -515,32 +526,7 @@ void LeaseService::register_commands(CommandTable& t) {
           }
           auto op = make(Op::Kind::page, r, std::move(done));
           op->limit = static_cast<std::uint32_t>(*limit);
-          op->done = [](Op& o) {
-            Json list = Json::array();
-            for (const auto& [l, st] : o.leases) list.push_back(lease_json(l, st));
-            Json args = Json::object();
-            args["leases"] = list;
-            args["count"] = o.leases.size();
-            Answer ans = success(plural_leases(o.leases.size()), args);
-            if (o.leases.empty()) ans.result = kEmpty;
-            return ans;
-          };
-          const std::uint32_t slot = from_start ? (config_->blocks.empty() ? kNil : 0)
-                                                : first_slot_after(*config_, after);
-          if (slot == kNil) {
-            op->outstanding = 0;
-            Op& ref = *op;
-            start(std::move(op), now_ms_);
-            return finish(ref.id);
-          }
-          op->base.op = AdminOp::scan;
-          op->base.cursor = slot;
-          op->base.limit = std::min<std::uint32_t>(engine::kMaxAdminLeases, op->limit);
-          if (!from_start) {
-            op->base.filter = engine::kAdminAfter;
-            op->base.address = after;
-          }
-          ask_every_shard(std::move(op));
+          walk_pages(std::move(op), from_start, after);
         });
 
   // add and update share the argument reading.
