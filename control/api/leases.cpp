@@ -504,7 +504,7 @@ void LeaseService::register_commands(CommandTable& t) {
     ask_every_shard(std::move(op));
   };
   t.add("lease4-get-all", "every lease, in address order (walked from the shards in pages, as lease4-get-page)",
-        [=, this](const Request& r, Reply done) {
+        [=](const Request& r, Reply done) {
           Args a(r.arguments);
           if (!a.finish()) return done(error_answer(a.error()));
           auto op = make(Op::Kind::page, r, std::move(done));

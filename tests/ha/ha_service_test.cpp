@@ -229,8 +229,11 @@ TEST_F(Pair, ARestartedStandbyCatchesUpFromTheJournalOnDisk) {
   ASSERT_TRUE(run([&] { return normal(); }));
   a_.store->take(0, std::vector<LeaseChange>{lease(1), lease(2)});
   ASSERT_TRUE(run([&] { return b_.store->lease_count() == 2; }));
-  run([] { return false; }, 1.2);   // ha-state written (at most once a second)
-  b_.service.reset();                // B stops (its applied position is kept)
+  // B's applied position reaches 2 once both records are durable there; its
+  // service writes it to ha-state when it stops (and at most once a second
+  // before that).
+  ASSERT_TRUE(run([&] { return b_.service->status(now_ms()).applied_seq == 2; }));
+  b_.service.reset();   // B stops (its applied position is kept)
   // 300 records while B is away: the primary goes on (link down), and its
   // service is replaced too so its backlog holds none of them: they must come
   // from the segments on disk.
