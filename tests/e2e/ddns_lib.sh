@@ -28,6 +28,8 @@ DDNS_KEY_SECRET=""
 NAMED_BIN=${NAMED_BIN:-/usr/sbin/named}
 NAMED_DIR="$WORK/named"
 NAMED_PID=""
+declare -A UDHCPC_PID=()
+UDHCPC_IP=""
 
 require_bind() {
   [ -x "$NAMED_BIN" ] || skip "named (bind9) missing"
@@ -42,7 +44,9 @@ new_tsig_secret() {
 }
 
 ddns_teardown() {
-  named_stop KILL
+  local i
+  for i in "${!UDHCPC_PID[@]}"; do udhcpc_kill "$i"; done
+  named_stop
   if ip netns list | grep -qw "$DNS_NS"; then
     for p in $(ip netns pids "$DNS_NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
     ip netns del "$DNS_NS" 2>/dev/null || true
@@ -203,3 +207,233 @@ ns_update() {
     echo "send"
   } | ip netns exec "$from" timeout 10 nsupdate -t 3 -u 3 ${key:+-y "$key"}
 }
+
+# ---- dorado and its clients ---------------------------------------------------------
+
+# ddns_config FILE [SECRET] [extra toml]: dorado on veth-srv (1 worker) with
+# [ddns] pointing at named; SECRET defaults to the zones' key. Subnet
+# 10.99.0.0/16, pool 10.99.1.10-10.99.1.250, lease_time DDNS_LEASE_TIME
+# (default 600), min_lease_time 4 (a client may ask for a short lease).
+# Short DNS timers (a try 300 ms, retries at most 2 s apart): the phases
+# that stop named see the updates done soon after it is back.
+ddns_config() {
+  local file=$1 secret=${2:-$DDNS_KEY_SECRET} extra=${3:-}
+  local cpu=$(( $(nproc) > 1 ? 1 : 0 ))
+  cat >"$file" <<TOML
+[server]
+address = "10.99.0.1"
+
+[dpdk]
+eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=$SRV_IF",
+            "--lcores=0@0,1@$cpu", "--file-prefix=dorado-ddns$DDNS_TAG", "--log-level=*:error"]
+workers = 1
+idle_sleep_us = 100
+
+[store]
+dir = "$WORK/store"
+
+[control]
+socket = "$WORK/dorado.sock"
+metrics = ""
+
+[[subnet]]
+prefix = "10.99.0.0/16"
+pools = ["10.99.1.10-10.99.1.250"]
+routers = ["10.99.0.1"]
+lease_time = ${DDNS_LEASE_TIME:-600}
+min_lease_time = 4
+
+[ddns]
+qualifying_suffix = "$DDNS_FWD_ZONE"
+timeout_ms = 300
+max_retry_interval_s = 2
+
+[[ddns.tsig_key]]
+name = "$DDNS_KEY_NAME"
+algorithm = "hmac-sha256"
+secret = "$secret"
+
+[[ddns.forward_zone]]
+name = "$DDNS_FWD_ZONE"
+servers = ["$DNS_ADDR"]
+key = "$DDNS_KEY_NAME"
+
+[[ddns.reverse_zone]]
+name = "$DDNS_REV_ZONE"
+servers = ["$DNS_ADDR"]
+key = "$DDNS_KEY_NAME"
+$extra
+TOML
+}
+
+# ctl ARGS...: doradoctl against the running dorado (JSON).
+ctl() { "$CTL_BIN" -s "$WORK/dorado.sock" --json -t 5 "$@"; }
+
+# stat_of NAME: a statistic's current value (0 when absent or no answer).
+stat_of() {
+  ctl statistic-get name="$1" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
+a = j.get("arguments") or {}
+v = list(a.values())[0] if a else [[0]]
+print(v[0][0] if isinstance(v, list) else v)' 2>/dev/null || echo 0
+}
+
+# stats_matching REGEX: "name value" of every statistic whose name matches.
+stats_matching() {
+  ctl statistic-get-all 2>/dev/null | python3 -c '
+import json, re, sys
+j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
+for k, v in sorted((j.get("arguments") or {}).items()):
+    if re.search(sys.argv[1], k):
+        print(k, v[0][0] if isinstance(v, list) else v)' "$1" 2>/dev/null || true
+}
+
+# wait_stat NAME OP VALUE SECONDS: until the statistic NAME OP VALUE (-ge, -eq, ...).
+wait_stat() {
+  local deadline=$((SECONDS + $4))
+  while :; do
+    test "$(stat_of "$1")" "$2" "$3" && return 0
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# lease_field ADDRESS FIELD: a field of lease4-get's answer ("" if none).
+lease_field() {
+  ctl lease4-get ip-address="$1" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
+print((j.get("arguments") or {}).get(sys.argv[1], ""))' "$2" 2>/dev/null || true
+}
+
+# client_if N: macvlan cN on veth-cli in CLI_NS with MAC 02:00:00:dd:00:NN,
+# one emulated host each (its own chaddr).
+client_if() {
+  local n=$1 ifname="c$1"
+  if ! ip -n "$CLI_NS" link show "$ifname" >/dev/null 2>&1; then
+    ip -n "$CLI_NS" link add "$ifname" link "$CLI_IF" type macvlan mode bridge
+    ip -n "$CLI_NS" link set "$ifname" address "$(printf '02:00:00:dd:00:%02x' "$n")"
+    ip -n "$CLI_NS" link set "$ifname" up
+  fi
+  echo "$ifname"
+}
+
+# udhcpc_lease IFNAME [udhcpc args...]: one DORA (or a REQUEST with -r ADDR),
+# then exit (-q; with -R it releases on exit). Prints the bound address.
+udhcpc_lease() {
+  local ifname=$1; shift
+  cat >"$WORK/udhcpc-$ifname.sh" <<SCRIPT
+#!/bin/sh
+# The address goes on the interface: a RELEASE is sent through it (unicast).
+if [ "\$1" = bound ]; then
+  ip addr replace "\$ip/16" dev "\$interface"
+  echo "\$ip" >"$WORK/udhcpc-$ifname.ip"
+fi
+exit 0
+SCRIPT
+  chmod +x "$WORK/udhcpc-$ifname.sh"
+  rm -f "$WORK/udhcpc-$ifname.ip"
+  ip netns exec "$CLI_NS" timeout 15 udhcpc -f -q -n -t 5 -T 1 -i "$ifname" -s "$WORK/udhcpc-$ifname.sh" "$@" \
+    >>"$WORK/udhcpc-$ifname.log" 2>&1 || true
+  cat "$WORK/udhcpc-$ifname.ip" 2>/dev/null || true
+}
+
+# dhclient_lease IFNAME FQDN [extra dhclient.conf lines]: one DORA with
+# option 81 (FQDN, S=1: the server updates the A record); the client is
+# stopped (without a release) once bound. Prints the bound address.
+dhclient_lease() {
+  local ifname=$1 fqdn=$2 extra=${3:-}
+  cat >"$WORK/dhclient-$ifname.conf" <<CONF
+send fqdn.fqdn "$fqdn";
+send fqdn.server-update on;
+send fqdn.encoded on;
+$extra
+CONF
+  # A script that only puts the address on the interface (a RELEASE goes out
+  # through it) and records it: the host's resolv.conf is left alone.
+  cat >"$WORK/dhclient-$ifname.sh" <<SCRIPT
+#!/bin/sh
+case "\$reason" in
+  BOUND|RENEW|REBOOT)
+    ip addr replace "\$new_ip_address/16" dev "\$interface"
+    echo "\$new_ip_address" >"$WORK/dhclient-$ifname.ip" ;;
+esac
+exit 0
+SCRIPT
+  chmod +x "$WORK/dhclient-$ifname.sh"
+  rm -f "$WORK/dhclient-$ifname.ip"
+  ip netns exec "$CLI_NS" timeout 20 dhclient -4 -v -1 -cf "$WORK/dhclient-$ifname.conf" \
+    -lf "$WORK/dhclient-$ifname.leases" -pf "$WORK/dhclient-$ifname.pid" -sf "$WORK/dhclient-$ifname.sh" \
+    "$ifname" >>"$WORK/dhclient-$ifname.log" 2>&1 || true
+  dhclient_stop "$ifname"
+  cat "$WORK/dhclient-$ifname.ip" 2>/dev/null || true
+}
+
+# dhclient_stop IFNAME: stops the backgrounded dhclient without releasing.
+dhclient_stop() {
+  local p
+  p=$(cat "$WORK/dhclient-$1.pid" 2>/dev/null || true)
+  [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+  rm -f "$WORK/dhclient-$1.pid"
+}
+
+# dhclient_release IFNAME: RELEASE of the lease in its lease file.
+dhclient_release() {
+  ip netns exec "$CLI_NS" timeout 10 dhclient -4 -r -v -cf "$WORK/dhclient-$1.conf" \
+    -lf "$WORK/dhclient-$1.leases" -pf "$WORK/dhclient-$1.pid" -sf "$WORK/dhclient-$1.sh" \
+    "$1" >>"$WORK/dhclient-$1.log" 2>&1 || true
+}
+
+# udhcpc_start IFNAME [udhcpc args...]: a udhcpc that stays (-f -R, in the
+# background) once bound; waits 15 s at most. Sets UDHCPC_IP to the bound
+# address ("" if none). Not in $(...): the pid must reach this shell.
+# udhcpc_renew IFNAME: SIGUSR1, a renewal (unicast REQUEST); waits for its ACK.
+# udhcpc_release IFNAME: SIGTERM, which with -R sends a RELEASE, and exits.
+# udhcpc_kill IFNAME: SIGKILL, no RELEASE (the lease runs out by itself).
+udhcpc_start() {
+  local ifname=$1; shift
+  cat >"$WORK/udhcpc-$ifname.sh" <<SCRIPT
+#!/bin/sh
+case "\$1" in
+  bound|renew)
+    ip addr replace "\$ip/16" dev "\$interface"
+    echo "\$ip" >"$WORK/udhcpc-$ifname.ip"
+    echo "\$1" >>"$WORK/udhcpc-$ifname.events" ;;
+esac
+exit 0
+SCRIPT
+  chmod +x "$WORK/udhcpc-$ifname.sh"
+  rm -f "$WORK/udhcpc-$ifname.ip" "$WORK/udhcpc-$ifname.events"
+  ip netns exec "$CLI_NS" udhcpc -f -R -t 5 -T 1 -i "$ifname" -s "$WORK/udhcpc-$ifname.sh" "$@" \
+    >>"$WORK/udhcpc-$ifname.log" 2>&1 &
+  UDHCPC_PID[$ifname]=$!
+  for _ in $(seq 1 150); do
+    [ -s "$WORK/udhcpc-$ifname.ip" ] && break
+    kill -0 "${UDHCPC_PID[$ifname]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  UDHCPC_IP=$(cat "$WORK/udhcpc-$ifname.ip" 2>/dev/null || true)
+}
+udhcpc_renew() {
+  local p=${UDHCPC_PID[$1]:-} n
+  [ -n "$p" ] || return 1
+  n=$(grep -c . "$WORK/udhcpc-$1.events" 2>/dev/null || echo 0)
+  kill -USR1 "$p"
+  for _ in $(seq 1 50); do
+    [ "$(grep -c . "$WORK/udhcpc-$1.events" 2>/dev/null || echo 0)" -gt "$n" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+udhcpc_end() {   # udhcpc_end IFNAME SIGNAL
+  local p=${UDHCPC_PID[$1]:-}
+  [ -n "$p" ] || return 0
+  kill -"$2" "$p" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  UDHCPC_PID[$1]=""
+}
+udhcpc_release() { udhcpc_end "$1" TERM; }
+udhcpc_kill() { udhcpc_end "$1" KILL; }
