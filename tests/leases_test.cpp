@@ -419,7 +419,7 @@ TEST(Mapping, HostnameTruncatedTo63) {
   const ToStored t = kea_to_stored(kea_row("10.0.0.1,02:00:00:00:00:01,,3600,1000003600,1,0,0," + longname + ",0,"), notes);
   ASSERT_EQ(t.error, "");
   EXPECT_EQ(hostname(t.lease), std::string(63, 'h'));
-  EXPECT_EQ(t.lease.hostname[63], '\0');
+  EXPECT_EQ(t.lease.hostname_len, 63u);
   EXPECT_EQ(notes.hostname_truncated, 1u);
 }
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/ddns.hpp"
 #include "store/crc32c.hpp"
 #include "store/format.hpp"
 #include "store/journal.hpp"
@@ -108,7 +109,7 @@ std::string text_of(const LeaseChange& c) {
          std::to_string(c.subnet_id) + "/" + std::to_string(c.address) + "/" + std::to_string(c.start) +
          "/" + std::to_string(c.expires) + "/" +
          std::string(reinterpret_cast<const char*>(c.chaddr.b.data()), 6) + "/" +
-         std::string(c.hostname.data(), c.hostname_len);
+         std::string(c.hostname.data(), c.hostname_len) + "/" + std::to_string(c.ddns);
 }
 
 using LeaseSet = std::map<std::string, std::string>;
@@ -609,6 +610,127 @@ TEST(Snapshot, RoundTrip) {
   // Empty snapshot.
   ASSERT_TRUE(write_snapshot(dir.fd, 1, Mirror{}).ok());
   EXPECT_EQ(load_snapshot(dir.fd, snapshot_name(1).data()).scan.status, Status::ok);
+}
+
+// ---- dynamic DNS flags (LeaseChange::ddns) -------------------------------------------
+
+constexpr std::uint8_t kBoth = dorado::engine::kDdnsForward | dorado::engine::kDdnsReverse;
+
+TEST(DdnsFlags, RecordVersionTwoCarriesTheFlagsVersionOneStaysWithout) {
+  for (const std::uint8_t flags : {std::uint8_t{0}, dorado::engine::kDdnsForward, dorado::engine::kDdnsReverse, kBoth}) {
+    LeaseChange c = change(3, LeaseOp::commit, std::string(63, 'h'));
+    c.ddns = flags;
+    const Bytes b = encode(9, c);
+    EXPECT_EQ(b.size(), record_size(c));   // the flags take no byte
+    EXPECT_EQ(b[7], flags == 0 ? kRecordVersion : kRecordVersionDdns);
+    EXPECT_EQ(b[19], 63u | flags << 6);
+    const DecodedRecord d = decode_record(b);
+    ASSERT_EQ(d.status, Status::ok) << format_error_name(d.error);
+    EXPECT_EQ(d.change.ddns, flags);
+    EXPECT_EQ(d.change.hostname_len, 63u);
+    EXPECT_EQ(text_of(d.change), text_of(c));
+  }
+}
+
+TEST(DdnsFlags, VersionOneRecordsDecodeWithoutFlagsAndOddVersionTwoIsCorrupt) {
+  // A record as dorado wrote it before version 2 (its bytes spelled out).
+  const LeaseChange c = change(4, LeaseOp::renew, "laptop");
+  Bytes v1(kRecordMinSize + 8 + 6, 0);
+  v1[4] = static_cast<std::uint8_t>(v1.size() - kRecordHeaderSize);
+  v1[6] = 1;
+  v1[7] = 1;
+  v1[8] = 4;
+  v1[16] = static_cast<std::uint8_t>(LeaseOp::renew);
+  v1[17] = 1;
+  v1[18] = 8;
+  v1[19] = 6;
+  v1[20] = 7;
+  for (int i = 0; i < 4; ++i) {
+    v1[24 + i] = static_cast<std::uint8_t>(c.address >> (8 * i));
+    v1[28 + i] = static_cast<std::uint8_t>(c.start >> (8 * i));
+    v1[32 + i] = static_cast<std::uint8_t>(c.expires >> (8 * i));
+  }
+  std::memcpy(v1.data() + 36, c.chaddr.b.data(), 6);
+  std::memcpy(v1.data() + kRecordMinSize, c.key.data(), 8);
+  std::memcpy(v1.data() + kRecordMinSize + 8, "laptop", 6);
+  resign(v1);
+  const DecodedRecord d = decode_record(v1);
+  ASSERT_EQ(d.status, Status::ok) << format_error_name(d.error);
+  EXPECT_EQ(d.change.ddns, 0u);
+  EXPECT_EQ(text_of(d.change), text_of(c));
+  EXPECT_EQ(encode(4, d.change), v1);   // and written again the same way
+
+  // Version 1 with the top bits set: a hostname_len over 63, as before.
+  Bytes bad = v1;
+  bad[19] |= 0x80;
+  resign(bad);
+  EXPECT_EQ(decode_record(bad).error, FormatError::hostname_too_long);
+  // Version 2 without flags is never written: corrupt.
+  bad = v1;
+  bad[7] = kRecordVersionDdns;
+  resign(bad);
+  EXPECT_EQ(decode_record(bad).error, FormatError::bad_version);
+  bad[7] = 3;
+  resign(bad);
+  EXPECT_EQ(decode_record(bad).error, FormatError::bad_version);
+}
+
+TEST(DdnsFlags, MirrorKeepsTheFlagsWithTheNameUntilACommitChangesThem) {
+  Mirror m;
+  LeaseChange c = change(1, LeaseOp::commit, "laptop");
+  c.ddns = kBoth;
+  m.apply(c);
+  const std::span<const std::uint8_t> key{c.key.data(), c.key_len};
+  for (const LeaseOp op : {LeaseOp::renew, LeaseOp::release, LeaseOp::expire}) {
+    LeaseChange r = change(1, op);   // no hostname, no flags
+    r.expires += 100;
+    m.apply(r);
+    const auto got = m.find(key);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->op, op);
+    EXPECT_EQ(std::string(got->hostname.data(), got->hostname_len), "laptop");
+    EXPECT_EQ(got->ddns, kBoth);
+  }
+  // A commit replaces name and flags (same size class: the block is reused).
+  LeaseChange again = change(1, LeaseOp::commit, "desk");
+  again.ddns = dorado::engine::kDdnsReverse;
+  m.apply(again);
+  EXPECT_EQ(m.find(key)->ddns, dorado::engine::kDdnsReverse);
+  // A commit without a name clears both.
+  m.apply(change(1, LeaseOp::commit));
+  EXPECT_EQ(m.find(key)->hostname_len, 0u);
+  EXPECT_EQ(m.find(key)->ddns, 0u);
+  // A decline leaves a probation entry: no name, no flags.
+  m.apply(again);
+  m.apply(change(1, LeaseOp::decline));
+  EXPECT_EQ(m.find_probation(again.address)->ddns, 0u);
+}
+
+TEST(DdnsFlags, SnapshotAndJournalReplayKeepTheFlags) {
+  TempDir t;
+  Mirror m;
+  std::vector<LeaseChange> all;
+  for (std::uint32_t i = 1; i <= 200; ++i) {
+    LeaseChange c = change(i, LeaseOp::commit, i % 3 == 0 ? "" : "host" + std::to_string(i));
+    if (c.hostname_len != 0) c.ddns = static_cast<std::uint8_t>(i % 4);
+    all.push_back(c);
+    if (i % 5 == 0) all.push_back(change(i, LeaseOp::renew));
+  }
+  for (const auto& c : all) m.apply(c);
+  std::size_t flagged = 0;
+  m.for_each([&](const LeaseChange& c) { flagged += c.ddns != 0; });
+  EXPECT_EQ(flagged, 100u);   // i % 3 != 0 and i % 4 != 0
+  DirFd dir(t.path());
+  ASSERT_TRUE(write_snapshot(dir.fd, 77, m).ok());
+  const LoadedSnapshot l = load_snapshot(dir.fd, snapshot_name(77).data());
+  ASSERT_EQ(l.scan.status, Status::ok) << format_error_name(l.scan.error);
+  EXPECT_EQ(set_of_mirror(l.mirror), set_of_mirror(m));
+  // The same records replayed from a journal segment.
+  TempDir j;
+  write_bytes(j / segment_file(1), segment_image(1, all).bytes);
+  auto st = open_ok(options_for(j.path()));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(set_of_store(*st), set_of_mirror(m));
 }
 
 // Snapshot A (seq 5) and segment 1..10 in place; a newer snapshot B (seq 10)

@@ -4,6 +4,7 @@
 #include <bit>
 #include <string_view>
 
+#include "engine/ddns.hpp"
 #include "store/crc32c.hpp"
 
 namespace dorado::store {
@@ -74,12 +75,13 @@ std::size_t encode_record(std::uint64_t seq, const engine::LeaseChange& c,
   std::uint8_t* p = out.data();
   put<std::uint16_t>(p + 4, static_cast<std::uint16_t>(size - kRecordHeaderSize));
   p[6] = kRecordTypeLease;
-  p[7] = kRecordVersion;
+  const std::uint8_t ddns = c.ddns & engine::kDdnsFlagsMask;
+  p[7] = ddns != 0 ? kRecordVersionDdns : kRecordVersion;
   put<std::uint64_t>(p + 8, seq);
   p[16] = static_cast<std::uint8_t>(c.op);
   p[17] = c.htype;
   p[18] = c.key_len;
-  p[19] = c.hostname_len;
+  p[19] = static_cast<std::uint8_t>(c.hostname_len | ddns << 6);
   put<std::uint32_t>(p + 20, c.subnet_id);
   put<std::uint32_t>(p + 24, c.address);
   put<std::uint32_t>(p + 28, c.start);
@@ -108,10 +110,16 @@ DecodedRecord decode_record(std::span<const std::uint8_t> data) noexcept {
     return fail(Status::corrupt, FormatError::bad_crc);
   }
   if (p[6] != kRecordTypeLease) return fail(Status::corrupt, FormatError::bad_type);
-  if (p[7] != kRecordVersion) return fail(Status::corrupt, FormatError::bad_version);
+  if (p[7] != kRecordVersion && p[7] != kRecordVersionDdns) return fail(Status::corrupt, FormatError::bad_version);
   const std::uint8_t op = p[16];
   const std::uint8_t key_len = p[18];
-  const std::uint8_t hostname_len = p[19];
+  std::uint8_t hostname_len = p[19];
+  std::uint8_t ddns = 0;
+  if (p[7] == kRecordVersionDdns) {
+    ddns = static_cast<std::uint8_t>(hostname_len >> 6);
+    hostname_len &= 63u;
+    if (ddns == 0) return fail(Status::corrupt, FormatError::bad_version);
+  }
   if (key_len > engine::kMaxKeyLen) return fail(Status::corrupt, FormatError::key_too_long);
   if (hostname_len > engine::kMaxHostnameLen)
     return fail(Status::corrupt, FormatError::hostname_too_long);
@@ -130,6 +138,7 @@ DecodedRecord decode_record(std::span<const std::uint8_t> data) noexcept {
   c.htype = p[17];
   c.key_len = key_len;
   c.hostname_len = hostname_len;
+  c.ddns = ddns;
   c.subnet_id = get<std::uint32_t>(p + 20);
   c.address = get<std::uint32_t>(p + 24);
   c.start = get<std::uint32_t>(p + 28);

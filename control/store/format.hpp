@@ -10,12 +10,14 @@
 //     0   4  crc32c       over bytes 4 .. end of the record
 //     4   2  body_len     bytes after the header (26 + key_len + hostname_len)
 //     6   1  type         1 = lease change
-//     7   1  version      1
+//     7   1  version      1, or 2 when the lease has DNS flags (below)
 //     8   8  seq          journal sequence number (snapshots: 0)
 //    16   1  op           engine::LeaseOp, 1 (commit) .. 6 (reclaim)
 //    17   1  htype
 //    18   1  key_len      0 .. kMaxKeyLen (160)
-//    19   1  hostname_len 0 .. kMaxHostnameLen (63)
+//    19   1  hostname_len bits 0-5: 0 .. kMaxHostnameLen (63); version 2:
+//                         bits 6-7: the DNS flags (engine::LeaseChange::ddns,
+//                         engine/ddns.hpp: 1 forward, 2 reverse), never 0
 //    20   4  subnet_id
 //    24   4  address      IPv4, host order
 //    28   4  start        unix seconds
@@ -41,6 +43,13 @@
 //     8   8  leases       number of records
 //    16   4  records_crc  crc32c over all record bytes (32 .. size - 24)
 //    20   4  crc32c       over trailer bytes 0..19
+//
+// Versions: a record is written as version 1 unless its lease has DNS flags
+// (dynamic DNS), so that a store or HA partner without [ddns] writes what
+// older dorado reads; version 1's bits 6-7 of byte 19 are 0 (a larger
+// hostname_len is hostname_too_long). Version 2 is version 1 with the flags
+// in those bits, and a version 2 record without flags is corrupt
+// (bad_version): one encoding per record, as store_fuzz checks.
 //
 // Decoding a record at the start of a span gives one of:
 //   ok       a complete, valid record;
@@ -68,7 +77,8 @@ inline constexpr std::size_t kRecordMinSize = kRecordHeaderSize + kRecordFixedBo
 inline constexpr std::size_t kMaxRecordSize =
     kRecordMinSize + engine::kMaxKeyLen + engine::kMaxHostnameLen;   // 265
 inline constexpr std::uint8_t kRecordTypeLease = 1;
-inline constexpr std::uint8_t kRecordVersion = 1;
+inline constexpr std::uint8_t kRecordVersion = 1;       // no DNS flags
+inline constexpr std::uint8_t kRecordVersionDdns = 2;   // DNS flags in byte 19's top bits
 
 inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kSnapshotTrailerSize = 24;

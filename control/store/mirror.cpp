@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 
+#include "engine/ddns.hpp"
 #include "store/crc32c.hpp"
 
 namespace dorado::store {
@@ -161,6 +162,7 @@ void Mirror::erase_slot(std::size_t slot) {
   e.op = 0;
   e.key_len = 0;
   e.hostname_len = 0;
+  e.ddns = 0;
   e.hostname = free_entry_;
   free_entry_ = i;
   --size_;
@@ -179,10 +181,11 @@ void Mirror::erase_slot(std::size_t slot) {
   index_[hole] = 0;
 }
 
-void Mirror::set_hostname(Entry& e, std::span<const std::uint8_t> name) {
+void Mirror::set_hostname(Entry& e, std::span<const std::uint8_t> name, std::uint8_t ddns) {
+  e.ddns = name.empty() ? 0u : ddns & engine::kDdnsFlagsMask;
   if (e.hostname_len > 0 && name.size() > 0 && size_class(e.hostname_len) == size_class(name.size())) {
     std::memcpy(arena_.at(e.hostname), name.data(), name.size());
-    e.hostname_len = static_cast<std::uint8_t>(name.size());
+    e.hostname_len = name.size() & 63u;
     return;
   }
   if (e.hostname_len > 0) arena_.free(e.hostname, e.hostname_len);
@@ -190,7 +193,7 @@ void Mirror::set_hostname(Entry& e, std::span<const std::uint8_t> name) {
   if (name.empty()) return;
   e.hostname = arena_.alloc(name.size());
   std::memcpy(arena_.at(e.hostname), name.data(), name.size());
-  e.hostname_len = static_cast<std::uint8_t>(name.size());
+  e.hostname_len = name.size() & 63u;
 }
 
 void Mirror::upsert(const LeaseChange& c, std::span<const std::uint8_t> key, bool keep_hostname) {
@@ -228,9 +231,9 @@ void Mirror::upsert(const LeaseChange& c, std::span<const std::uint8_t> key, boo
   e.expires = c.expires;
   std::memcpy(e.chaddr, c.chaddr.b.data(), 6);
   if (key.empty()) {
-    set_hostname(e, {});
+    set_hostname(e, {}, 0);
   } else if (!(keep_hostname && c.hostname_len == 0)) {
-    set_hostname(e, {reinterpret_cast<const std::uint8_t*>(c.hostname.data()), c.hostname_len});
+    set_hostname(e, {reinterpret_cast<const std::uint8_t*>(c.hostname.data()), c.hostname_len}, c.ddns);
   }
 }
 
@@ -278,6 +281,7 @@ std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
   c.key_len = e.key_len;
   c.htype = e.htype;
   c.hostname_len = e.hostname_len;
+  c.ddns = e.ddns;
   c.subnet_id = e.subnet_id;
   c.address = e.address;
   c.start = e.start;

@@ -8,10 +8,12 @@
 //
 // apply(c), by op (anything else is `ignored` and changes nothing):
 //   commit  key_len > 0: upsert the client's entry; every field replaced,
-//           hostname included (an empty one clears it; the engine sends the
-//           name it keeps, so "none" means none).
+//           hostname and its DNS flags (LeaseChange::ddns) included (an
+//           empty one clears both; the engine sends the name it keeps, so
+//           "none" means none).
 //   renew, release, expire  key_len > 0: upsert the client's entry; every
-//           field replaced except the hostname when the record carries none
+//           field replaced except the hostname and its DNS flags when the
+//           record carries no hostname
 //           (renewals, releases and expiries do not carry it). Released and
 //           expired entries stay as history (the address is sticky).
 //   decline key_len > 0: erase the client's entry (if any) and upsert a
@@ -98,7 +100,8 @@ class Mirror {
     std::uint8_t op;          // 0: free
     std::uint8_t key_len;
     std::uint8_t htype;
-    std::uint8_t hostname_len;
+    std::uint8_t hostname_len : 6;   // 0 .. 63
+    std::uint8_t ddns : 2;           // LeaseChange::ddns, kept with the hostname
     std::uint8_t chaddr[6];
     std::uint8_t key[kInlineKey];   // key_len > 14: [0..3] = arena block
   };
@@ -132,7 +135,7 @@ class Mirror {
                         std::uint32_t address) const noexcept;
   std::uint32_t new_entry();
   void erase_slot(std::size_t slot);
-  void set_hostname(Entry& e, std::span<const std::uint8_t> name);
+  void set_hostname(Entry& e, std::span<const std::uint8_t> name, std::uint8_t ddns);
   void upsert(const engine::LeaseChange& c, std::span<const std::uint8_t> key, bool keep_hostname);
   Applied erase(std::span<const std::uint8_t> key, std::uint32_t address);
   void grow_index(std::size_t slots);

@@ -100,7 +100,7 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   l.chaddr = in.chaddr;
   l.flags &= static_cast<std::uint8_t>(~kLeaseForeign);
   if (in.hostname_len != 0 || l.hostname != kNil)
-    if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}))
+    if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
   l.flags |= kLeasePersisted;
   emit(LeaseOp::commit, idx);

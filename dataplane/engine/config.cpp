@@ -1,6 +1,7 @@
 #include "engine/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -206,7 +207,44 @@ class Compiler {
     }
     c.peer_ranges = std::move(merged);
     c.ha = in_.ha;
+    if (Failure f = compile_ddns(c); !f.message.empty()) return f;
     return build_relay_index(c);
+  }
+
+  // [ddns] (engine/ddns.hpp): the policy in fixed storage, each subnet's
+  // suffix (its own, else the global one) lower-cased into ddns_suffixes.
+  // Without [ddns] nothing is checked or compiled.
+  Failure compile_ddns(CompiledConfig& c) const {
+    const DdnsPolicy& p = in_.ddns;
+    if (!p.enabled) return {};
+    if (!valid_label(p.generated_prefix) || p.generated_prefix.size() > kMaxGeneratedPrefix)
+      return fail("ddns generated_prefix '" + p.generated_prefix + "' is not a host name label of at most " +
+                  std::to_string(kMaxGeneratedPrefix) + " characters");
+    auto suffix_error = [](const std::string& s) -> std::string {
+      if (s.empty() || valid_domain(s)) return {};
+      return "ddns qualifying_suffix '" + s + "' is not a domain name";
+    };
+    if (std::string e = suffix_error(p.qualifying_suffix); !e.empty()) return fail(std::move(e));
+    c.ddns.enabled = true;
+    c.ddns.override_client_update = p.override_client_update;
+    c.ddns.override_no_update = p.override_no_update;
+    c.ddns.replace_client_name = p.replace_client_name;
+    c.ddns.prefix_len = static_cast<std::uint8_t>(p.generated_prefix.size());
+    for (std::size_t i = 0; i < p.generated_prefix.size(); ++i)
+      c.ddns.prefix[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(p.generated_prefix[i])));
+    for (std::size_t i = 0; i < c.subnets.size(); ++i) {
+      const SubnetConfig& s = in_.subnets[order_[i]];
+      if (std::string e = suffix_error(s.qualifying_suffix); !e.empty())
+        return fail(order_[i], subnet_text(s) + ": " + e);
+      std::string_view suffix = s.qualifying_suffix.empty() ? p.qualifying_suffix : s.qualifying_suffix;
+      if (!suffix.empty() && suffix.back() == '.') suffix.remove_suffix(1);
+      CompiledSubnet& cs = c.subnets[i];
+      cs.ddns_suffix_offset = static_cast<std::uint32_t>(c.ddns_suffixes.size());
+      cs.ddns_suffix_len = static_cast<std::uint16_t>(suffix.size());
+      for (const char ch : suffix)
+        c.ddns_suffixes.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+    return {};
   }
 
   std::string check_option(const OptionData& o) const {

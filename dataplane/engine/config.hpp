@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/ddns.hpp"
 #include "engine/ha.hpp"
 #include "engine/lease.hpp"
 #include "wire/bytes.hpp"
@@ -88,6 +89,9 @@ struct SubnetConfig {
   // compile() refuses 0.0.0.0 and 255.255.255.255, a relay inside another
   // subnet, and a relay outside every subnet listed twice.
   std::vector<Ipv4> relays;
+  // Dynamic DNS (engine/ddns.hpp): the suffix appended to partial names of
+  // this subnet's clients; empty: EngineConfig::ddns.qualifying_suffix.
+  std::string qualifying_suffix;
 };
 
 struct EngineConfig {
@@ -107,6 +111,9 @@ struct EngineConfig {
   // in, and which clients it answers. Filled from [ha] by the loader; the
   // control thread changes all_blocks by a reconfigure (partner-down).
   HaConfig ha;
+  // Dynamic DNS (engine/ddns.hpp): filled from [ddns] by the loader;
+  // disabled (no option 81 answer, no DNS flags on leases) without it.
+  DdnsPolicy ddns;
 };
 
 // Encoders for OptionData::value.
@@ -151,6 +158,10 @@ struct CompiledSubnet {
   std::uint32_t options_count = 0;
   std::bitset<256> option_codes;   // fast "has option" test
   std::uint8_t always_send_count = 0;
+  // Dynamic DNS: the qualifying suffix (the subnet's, else [ddns]'s; lower
+  // case, no trailing dot, may be empty) in CompiledConfig::ddns_suffixes.
+  std::uint32_t ddns_suffix_offset = 0;
+  std::uint16_t ddns_suffix_len = 0;
 
   bool contains(Ipv4 ip) const noexcept { return (ip & mask) == network; }
 };
@@ -195,6 +206,13 @@ struct CompiledConfig {
   std::vector<RelayEntry> relays;      // sorted by giaddr, unique
   std::vector<AddressRange> peer_ranges;   // EngineConfig::peer_ranges sorted, merged
   HaConfig ha;                             // EngineConfig::ha
+  CompiledDdns ddns;                       // EngineConfig::ddns (disabled: none of it is read)
+  std::vector<char> ddns_suffixes;         // CompiledSubnet::ddns_suffix_offset/len
+
+  // The qualifying suffix of subnet `s`' partial names (empty: none).
+  std::string_view ddns_suffix(const CompiledSubnet& s) const noexcept {
+    return {ddns_suffixes.data() + s.ddns_suffix_offset, s.ddns_suffix_len};
+  }
 
   // Whether `ip` lies in another split-scope server's part. O(log ranges).
   bool in_peer_part(Ipv4 ip) const noexcept;

@@ -272,7 +272,10 @@ void Shard::write_change(LeaseChange& ch, std::uint32_t idx, bool with_hostname)
   ch.htype = l.htype;
   const std::string_view host = with_hostname ? table_.hostname(idx) : std::string_view{};
   ch.hostname_len = static_cast<std::uint8_t>(host.size());
-  if (!host.empty()) std::memcpy(ch.hostname.data(), host.data(), host.size());
+  if (!host.empty()) {
+    std::memcpy(ch.hostname.data(), host.data(), host.size());
+    ch.ddns = table_.hostname_ddns(idx);
+  }
   ch.subnet_id = l.subnet < config_->subnets.size() ? config_->subnets[l.subnet].id : 0;
   ch.address = l.address;
   ch.start = l.start;
@@ -371,11 +374,21 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
   l.chaddr = wire::MacAddr{};
   std::memcpy(l.chaddr.b.data(), c.m.chaddr_field.data(), std::min<std::size_t>(c.m.hlen, 6));
   // Renewals keep the stored name: one cache miss less per renewal.
-  if (!renewal || l.hostname == kNil)
-    if (auto host = c.m.hostname(); host && !host->empty())
+  bool named = false;
+  if (!renewal || l.hostname == kNil) {
+    if (config_->ddns.enabled) [[unlikely]] {
+      // engine/ddns.hpp: the decided name and its DNS flags replace the old
+      // ones (none: the name goes). A renewal that gives the lease its first
+      // name is journaled as a commit, the record that carries names.
+      const DdnsName d = decide_ddns_name(config_->ddns, c.m, addr);
+      if (!table_.set_hostname(idx, d.view(), d.flags)) bump(Event::hostname_not_stored);
+      named = d.len != 0;
+    } else if (auto host = c.m.hostname(); host && !host->empty()) {
       if (!table_.set_hostname(idx, *host)) bump(Event::hostname_not_stored);
+    }
+  }
   l.flags |= kLeasePersisted;
-  emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
+  emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);
   bump(renewal ? Event::lease_renew : Event::lease_commit);
 }
 
@@ -1062,7 +1075,7 @@ RestoreStatus Shard::install(const LeaseChange& in, const ClientKey& key, LeaseS
   if (state != LeaseState::declined) {
     l.flags |= kLeasePersisted;
     if (in.hostname_len != 0 &&
-        !table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}))
+        !table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
   }
   return held ? RestoreStatus::restored : RestoreStatus::history;

@@ -254,7 +254,7 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
   l.htype = in.htype;
   l.chaddr = in.chaddr;
   if (in.hostname_len != 0 || l.hostname != kNil)
-    if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}))
+    if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
   l.flags |= kLeasePersisted;
   emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);

@@ -121,7 +121,11 @@ struct LeaseChange {
   wire::MacAddr chaddr;
   std::uint16_t shard = 0;
   std::array<std::uint8_t, kMaxKeyLen> key{};   // kind byte + bytes (see client_key.hpp)
-  std::array<char, kMaxHostnameLen + 1> hostname{};   // commit records only (hostname_len 0 else)
+  std::array<char, kMaxHostnameLen> hostname{};   // commit records only (hostname_len 0 else); no terminator
+  // kDdnsForward | kDdnsReverse (engine/ddns.hpp): the DNS updates the server
+  // owes this lease's name; set on commit records with a name, kept by the
+  // store for the lease (0 on records without a name).
+  std::uint8_t ddns = 0;
 };
 static_assert(std::is_trivially_copyable_v<LeaseChange>);
 static_assert(sizeof(LeaseChange) == 256, "ring slots are sized for 256-byte records");

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "engine/ddns.hpp"
+
 namespace dorado::engine {
 
 LeaseTable::LeaseTable(const LeaseTableSizes& sizes) {
@@ -151,7 +153,9 @@ void LeaseTable::erase(std::uint32_t i) noexcept {
   --used_;
 }
 
-bool LeaseTable::set_hostname(std::uint32_t i, std::string_view name) noexcept {
+static_assert(kMaxHostnameLen < 64 && kDdnsFlagsMask < 4, "hostname chunk byte 0: 6-bit length, 2-bit flags");
+
+bool LeaseTable::set_hostname(std::uint32_t i, std::string_view name, std::uint8_t ddns) noexcept {
   Lease& l = records_[i];
   if (name.empty()) {
     if (l.hostname != kNil) {
@@ -167,7 +171,7 @@ bool LeaseTable::set_hostname(std::uint32_t i, std::string_view name) noexcept {
   }
   const std::size_t n = std::min(name.size(), kMaxHostnameLen);
   auto& chunk = hostnames_[l.hostname];
-  chunk[0] = static_cast<char>(n);
+  chunk[0] = static_cast<char>(n | static_cast<std::size_t>(ddns & kDdnsFlagsMask) << 6);
   std::memcpy(chunk.data() + 1, name.data(), n);
   return true;
 }
@@ -176,7 +180,13 @@ std::string_view LeaseTable::hostname(std::uint32_t i) const noexcept {
   const Lease& l = records_[i];
   if (l.hostname == kNil) return {};
   const auto& chunk = hostnames_[l.hostname];
-  return {chunk.data() + 1, static_cast<unsigned char>(chunk[0])};
+  return {chunk.data() + 1, static_cast<unsigned char>(chunk[0]) & 63u};
+}
+
+std::uint8_t LeaseTable::hostname_ddns(std::uint32_t i) const noexcept {
+  const Lease& l = records_[i];
+  if (l.hostname == kNil) return 0;
+  return static_cast<std::uint8_t>(static_cast<unsigned char>(hostnames_[l.hostname][0]) >> 6);
 }
 
 void LeaseTable::schedule(std::uint32_t i) noexcept {

@@ -75,10 +75,15 @@ class LeaseTable {
   wire::Bytes key(std::uint32_t i) const noexcept;
 
   // ---- hostnames ------------------------------------------------------------------
-  // Stores `name` (truncated to 63 bytes; empty frees it). False when the
-  // store is full (the old name, if any, is kept).
-  bool set_hostname(std::uint32_t i, std::string_view name) noexcept;
+  // Stores `name` (truncated to 63 bytes; empty frees it) and its DNS
+  // flags (`ddns` & kDdnsFlagsMask, engine/ddns.hpp; dropped with an empty
+  // name). False when the store is full (the old name, if any, is kept).
+  // The flags cost no space: a chunk's byte 0 holds the length in its low
+  // six bits and the flags in its top two.
+  bool set_hostname(std::uint32_t i, std::string_view name, std::uint8_t ddns = 0) noexcept;
   std::string_view hostname(std::uint32_t i) const noexcept;
+  // The flags stored with the name (0 without one).
+  std::uint8_t hostname_ddns(std::uint32_t i) const noexcept;
 
   // ---- timer wheel and inactive FIFO ------------------------------------------------
   // Links the record into the bucket of its `expires`, which must be later
@@ -165,7 +170,7 @@ class LeaseTable {
   std::uint32_t index_mask_ = 0;
   std::vector<std::array<std::uint8_t, kMaxKeyLen>> long_keys_;
   std::vector<std::uint32_t> long_key_free_;
-  HugeVector<std::array<char, kMaxHostnameLen + 1>> hostnames_;   // [0] = length
+  HugeVector<std::array<char, kMaxHostnameLen + 1>> hostnames_;   // [0] = length | ddns << 6
   std::vector<std::uint32_t> hostname_free_;
   std::vector<std::uint32_t> wheel_;
   std::uint32_t wheel_mask_ = 0;

@@ -59,12 +59,13 @@ wire::BootpFields bootp_of(const Decision& d, const wire::DhcpMessage& request) 
 // The options of a reply other than 53, 54 and 82, in the order they are
 // added (wire::build_dhcp_message then puts those 55 lists first, in its
 // order): 51, 58, 59 (mandatory), 1 (mandatory), the subnet's options 55
-// asks for, the subnet's always-send options, 61 echoed (RFC 6842). At most
-// one entry per code.
+// asks for, the subnet's always-send options, 61 echoed (RFC 6842), 81 for
+// a client that sent it when [ddns] is on (engine/ddns.hpp; `request` null:
+// never). At most one entry per code.
 class ReplyOptions {
  public:
   ReplyOptions(const CompiledConfig& config, const Decision& d, wire::Bytes prl,
-               std::optional<wire::Bytes> client_id) noexcept {
+               std::optional<wire::Bytes> client_id, const wire::DhcpMessage* request) noexcept {
     if (d.lease_options) {
       wire::store_be32(lease_.data(), d.lease_time);
       wire::store_be32(t1_.data(), d.t1);
@@ -84,6 +85,13 @@ class ReplyOptions {
           if (o.always_send) add(o.code, config.option_value(o), false);
     }
     if (client_id) add(wire::opt::client_id, *client_id, false);
+    if (config.ddns.enabled && request != nullptr) [[unlikely]] {
+      if (d.lease_options && d.subnet != nullptr && request->has(wire::opt::client_fqdn)) {
+        const DdnsName name = decide_ddns_name(config.ddns, *request, d.yiaddr);
+        const std::size_t n = encode_reply_fqdn(name, config.ddns_suffix(*d.subnet), fqdn_);
+        add(wire::opt::client_fqdn, wire::Bytes{fqdn_.data(), n}, false);
+      }
+    }
   }
   ReplyOptions(const ReplyOptions&) = delete;
   ReplyOptions& operator=(const ReplyOptions&) = delete;
@@ -108,6 +116,7 @@ class ReplyOptions {
   std::size_t n_ = 0;
   std::bitset<256> added_;
   std::array<std::uint8_t, 4> lease_{}, t1_{}, t2_{}, mask_{};
+  std::array<std::uint8_t, kMaxFqdnOption> fqdn_;   // written only for option 81
 };
 
 // Entry index of (subnet, lease, option 55): 8 bytes of 55 per step.
@@ -135,7 +144,7 @@ std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl) noexcept 
 wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
                               const wire::DhcpMessage& request, const RxMeta& rx,
                               wire::MutableBytes out) noexcept {
-  const ReplyOptions opts(config, d, request.parameter_request_list(), request.client_id());
+  const ReplyOptions opts(config, d, request.parameter_request_list(), request.client_id(), &request);
   wire::DhcpOptionsSpec spec;
   spec.type = d.type;
   spec.server_id = d.server_id;
@@ -169,7 +178,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
   std::memcpy(e.prl.data(), prl.data(), prl.size());
   e.state = State::generic;
 
-  const ReplyOptions opts(config, d, prl, std::nullopt);
+  const ReplyOptions opts(config, d, prl, std::nullopt, nullptr);
   std::size_t expected = 0;
   for (const wire::OptionValue& o : opts.list()) expected += wire::encoded_option_size(o.value.size());
   if (expected > kMaxBlock) return;
@@ -238,6 +247,8 @@ wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const D
   // An empty client-id is echoed as "61 0" by build_reply; EncodedOptionsSpec
   // takes empty as "none", so such a client goes the generic way.
   if (client_id && client_id->empty()) return kGeneric;
+  // Option 81 is per client (engine/ddns.hpp): the generic way writes it.
+  if (config.ddns.enabled && request.has(wire::opt::client_fqdn)) [[unlikely]] return kGeneric;
   const Entry* e = usable_entry(config, d, prl, client_id.has_value());
   if (e == nullptr) return kGeneric;
   const std::array<wire::Patch32, 3> patches{{{e->lease_at[0], d.lease_time},

@@ -1,0 +1,235 @@
+// The engine's part of dynamic DNS: the name decision and the reply's
+// option 81 (engine/ddns.hpp states the rules). Fixed buffers on the stack,
+// no allocation.
+#include "engine/ddns.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace dorado::engine {
+
+namespace {
+
+constexpr std::size_t kMaxLabel = 63;
+
+bool label_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Sanitised labels joined by dots, at most kMaxFqdnLen characters (labels
+// that would go beyond are left out), and whether the name was fully
+// qualified.
+class Joined {
+ public:
+  // Appends one label as sent: lower case, [a-z0-9-] (others -> '-'),
+  // no '-' at either end, at most 63 characters; empty: left out.
+  void add(const std::uint8_t* p, std::size_t n) noexcept {
+    char label[kMaxLabel];
+    std::size_t len = 0;
+    for (std::size_t i = 0; i < n && len < kMaxLabel; ++i) {
+      char c = lower(static_cast<char>(p[i]));
+      if (!label_char(c)) c = '-';
+      if (c == '-' && len == 0) continue;   // leading '-'
+      label[len++] = c;
+    }
+    while (len > 0 && label[len - 1] == '-') --len;
+    if (len == 0) return;
+    const std::size_t need = (len_ == 0 ? 0 : 1) + len;
+    if (len_ + need > kMaxFqdnLen) {
+      cut_ = true;   // labels lost: the name is no longer the client's FQDN
+      return;
+    }
+    if (len_ != 0) buf_[len_++] = '.';
+    std::memcpy(buf_.data() + len_, label, len);
+    len_ += len;
+    if (first_ == 0) first_ = len;
+  }
+  void set_full(bool full) noexcept { full_ = full && !cut_; }
+
+  // The stored name (engine/ddns.hpp): full with its trailing dot when it
+  // fits 63, else the first label; partial cut back to whole labels.
+  void store(DdnsName& out) const noexcept {
+    if (len_ == 0) return;
+    std::size_t n = len_;
+    bool full = full_;
+    if (full && n + 1 > kMaxHostnameLen) {
+      full = false;
+      n = first_;
+    }
+    if (!full && n > kMaxHostnameLen) {
+      n = kMaxHostnameLen;
+      while (buf_[n] != '.') --n;   // a dot exists before 63: the first label is <= 63
+    }
+    std::memcpy(out.name.data(), buf_.data(), n);
+    if (full) out.name[n++] = '.';
+    out.len = static_cast<std::uint8_t>(n);
+  }
+
+ private:
+  std::array<char, kMaxFqdnLen> buf_{};
+  std::size_t len_ = 0;
+  std::size_t first_ = 0;
+  bool full_ = false;
+  bool cut_ = false;
+};
+
+// Option 81's name: canonical wire format (E=1; RFC 4702 section 2.3.1: a
+// name ending with the root label is fully qualified) or ASCII (E=0; a
+// trailing dot makes it full). Malformed wire labels end the name.
+void join_fqdn(const wire::ClientFqdn& f, Joined& j) noexcept {
+  const wire::Bytes name = f.name;
+  if (f.flags & kFqdnE) {
+    std::size_t i = 0;
+    while (i < name.size()) {
+      const std::size_t n = name[i];
+      if (n == 0) {
+        j.set_full(true);
+        return;
+      }
+      if (n > kMaxLabel || i + 1 + n > name.size()) return;
+      j.add(name.data() + i + 1, n);
+      i += 1 + n;
+    }
+    return;
+  }
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '.') {
+      j.add(name.data() + start, i - start);
+      start = i + 1;
+    }
+  }
+  j.set_full(!name.empty() && name.back() == '.');
+}
+
+// Option 12: dot-separated; a name with a dot is fully qualified (Kea).
+void join_hostname(std::string_view host, Joined& j) noexcept {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(host.data());
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= host.size(); ++i) {
+    if (i == host.size() || host[i] == '.') {
+      j.add(p + start, i - start);
+      start = i + 1;
+    }
+  }
+  j.set_full(host.find('.') != std::string_view::npos);
+}
+
+std::size_t put_decimal(char* out, std::uint32_t v) noexcept {
+  char tmp[3];
+  std::size_t n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (std::size_t i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+void generate(const CompiledDdns& policy, wire::Ipv4 address, DdnsName& out) noexcept {
+  char* p = out.name.data();
+  std::memcpy(p, policy.prefix.data(), policy.prefix_len);
+  std::size_t n = policy.prefix_len;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    p[n++] = '-';
+    n += put_decimal(p + n, (address >> shift) & 0xffu);
+  }
+  out.len = static_cast<std::uint8_t>(n);   // <= 40 + 16
+}
+
+}  // namespace
+
+bool valid_label(std::string_view s) noexcept {
+  if (s.empty() || s.size() > kMaxLabel || s.front() == '-' || s.back() == '-') return false;
+  return std::all_of(s.begin(), s.end(), label_char);
+}
+
+bool valid_domain(std::string_view s) noexcept {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  if (s.empty() || s.size() > kMaxFqdnLen) return false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i)
+    if (i == s.size() || s[i] == '.') {
+      if (!valid_label(s.substr(start, i - start))) return false;
+      start = i + 1;
+    }
+  return true;
+}
+
+DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
+  DdnsName out;
+  const std::optional<wire::ClientFqdn> fqdn = m.client_fqdn();
+  DdnsName client;
+  {
+    Joined j;
+    if (fqdn && !fqdn->name.empty())
+      join_fqdn(*fqdn, j);
+    else if (const auto host = m.hostname())
+      join_hostname(*host, j);
+    j.store(client);
+  }
+  const bool sent = client.len != 0;
+  bool generated = false;
+  switch (policy.replace_client_name) {
+    case ReplaceClientName::never: break;
+    case ReplaceClientName::always: generated = true; break;
+    case ReplaceClientName::when_present: generated = sent; break;
+    case ReplaceClientName::when_not_present: generated = !sent; break;
+  }
+  if (generated)
+    generate(policy, address, out);
+  else if (policy.replace_client_name != ReplaceClientName::when_present)
+    out = client;
+
+  std::uint8_t flags = kDdnsForward | kDdnsReverse;
+  if (fqdn) {
+    if (fqdn->flags & kFqdnN)
+      flags = policy.override_no_update ? kDdnsForward | kDdnsReverse : 0;
+    else if (!(fqdn->flags & kFqdnS) && !policy.override_client_update)
+      flags = kDdnsReverse;
+  }
+  out.flags = out.len != 0 ? flags : 0;
+  if (fqdn) {
+    out.reply_fqdn = true;
+    const bool server_s = (out.flags & kDdnsForward) != 0;
+    const bool client_s = (fqdn->flags & kFqdnS) != 0;
+    out.reply_flags = static_cast<std::uint8_t>((server_s ? kFqdnS : 0) | (server_s != client_s ? kFqdnO : 0) |
+                                                (out.flags == 0 ? kFqdnN : 0) | (fqdn->flags & kFqdnE));
+  }
+  return out;
+}
+
+std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept {
+  out[0] = d.reply_flags;
+  out[1] = 255;   // RCODE1, RCODE2: RFC 4702 section 4
+  out[2] = 255;
+  std::size_t at = 3;
+  char fqdn[kMaxFqdnLen];
+  std::size_t n = qualify(d.view(), suffix, fqdn);
+  if (n == 0 && d.len != 0) {   // qualified, it would pass 253: the name alone
+    suffix = {};
+    n = qualify(d.view(), suffix, fqdn);
+  }
+  if (n == 0) return at;
+  const bool full = d.name[d.len - 1] == '.' || !suffix.empty();
+  if (d.reply_flags & kFqdnE) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= n; ++i)
+      if (i == n || fqdn[i] == '.') {
+        out[at++] = static_cast<std::uint8_t>(i - start);
+        std::memcpy(out.data() + at, fqdn + start, i - start);
+        at += i - start;
+        start = i + 1;
+      }
+    if (full) out[at++] = 0;
+  } else {
+    std::memcpy(out.data() + at, fqdn, n);
+    at += n;
+    if (full) out[at++] = '.';
+  }
+  return at;
+}
+
+}  // namespace dorado::engine

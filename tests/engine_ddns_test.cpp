@@ -1,0 +1,567 @@
+// Dynamic DNS in the engine (engine/ddns.hpp): the name and DNS flags a
+// committed lease keeps (option 81 S/N/O, override keys, replace modes,
+// option 12, generated names, sanitising, long names), option 81 in the
+// OFFER/ACK (flags, RCODEs, wire and ASCII names, suffix per subnet or
+// global), the flags in LeaseChange and across renewals and restores, and
+// an engine without [ddns] answering byte for byte as before. Requests are
+// built with wire::build_dhcp_frame and parsed back, as in engine_test.
+#include "engine/ddns.hpp"
+#include "engine/engine.hpp"
+#include "engine/reply_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dorado::engine {
+namespace {
+
+using wire::MacAddr;
+using wire::MessageType;
+
+constexpr Ipv4 ip(unsigned a, unsigned b, unsigned c, unsigned d) { return (a << 24) | (b << 16) | (c << 8) | d; }
+
+constexpr Ipv4 kServer = ip(10, 0, 0, 1);
+constexpr Seconds kStart = 1'700'000'000;
+const MacAddr kServerMac{{0x02, 0xaa, 0, 0, 0, 1}};
+constexpr std::uint8_t kBoth = kDdnsForward | kDdnsReverse;
+
+MacAddr mac_of(std::uint8_t n) { return MacAddr{{0x02, 0, 0, 0, 0, n}}; }
+
+// A client's request: option 12 and option 81 as given (fqdn_flags < 0: no 81).
+struct Req {
+  MessageType type = MessageType::discover;
+  MacAddr mac = mac_of(1);
+  Ipv4 requested = 0;
+  Ipv4 server_id = 0;
+  Ipv4 ciaddr = 0;
+  Ipv4 giaddr = 0;
+  std::string hostname;
+  int fqdn_flags = -1;
+  std::vector<std::uint8_t> fqdn_name;   // as sent (wire or ASCII)
+};
+
+struct Packet {
+  std::vector<std::uint8_t> bytes;
+  wire::Frame frame;
+  wire::DhcpMessage msg;
+  RxMeta rx;
+};
+
+std::unique_ptr<Packet> make_packet(const Req& r) {
+  auto p = std::make_unique<Packet>();
+  wire::Envelope env;
+  env.eth_src = r.mac;
+  env.eth_dst = MacAddr::broadcast();
+  env.ip_src = r.giaddr != 0 ? r.giaddr : r.ciaddr;
+  env.ip_dst = 0xffffffffu;
+  env.src_port = r.giaddr != 0 ? wire::kPortBootps : wire::kPortBootpc;
+  env.dst_port = wire::kPortBootps;
+  wire::BootpFields b;
+  b.op = 1;
+  b.xid = 0x1234;
+  b.ciaddr = r.ciaddr;
+  b.giaddr = r.giaddr;
+  std::memcpy(b.chaddr.data(), r.mac.b.data(), 6);
+  std::array<std::uint8_t, 4> req{};
+  std::vector<std::uint8_t> fqdn;
+  std::vector<wire::OptionValue> opts;
+  if (r.requested != 0) {
+    wire::store_be32(req.data(), r.requested);
+    opts.push_back({wire::opt::requested_ip, wire::Bytes{req}, false});
+  }
+  if (!r.hostname.empty())
+    opts.push_back({wire::opt::hostname,
+                    wire::Bytes{reinterpret_cast<const std::uint8_t*>(r.hostname.data()), r.hostname.size()},
+                    false});
+  if (r.fqdn_flags >= 0) {
+    fqdn = {static_cast<std::uint8_t>(r.fqdn_flags), 0, 0};
+    fqdn.insert(fqdn.end(), r.fqdn_name.begin(), r.fqdn_name.end());
+    opts.push_back({wire::opt::client_fqdn, wire::Bytes{fqdn}, false});
+  }
+  const std::vector<std::uint8_t> prl{1, 3};
+  opts.push_back({wire::opt::parameter_request_list, wire::Bytes{prl}, false});
+  wire::DhcpOptionsSpec spec;
+  spec.type = r.type;
+  spec.server_id = r.server_id;
+  spec.options = opts;
+  p->bytes.resize(1600);
+  const wire::BuildResult built = wire::build_dhcp_frame(p->bytes, env, b, spec);
+  EXPECT_EQ(built.error, wire::Error::ok);
+  p->bytes.resize(built.length);
+  p->frame = wire::parse_frame(p->bytes);
+  EXPECT_EQ(p->msg.parse(p->frame.udp_payload(p->bytes)), wire::Error::ok);
+  p->rx = rx_meta_of(p->frame, kServerMac, kServer);
+  return p;
+}
+
+std::vector<std::uint8_t> ascii(std::string_view s) { return {s.begin(), s.end()}; }
+// Canonical wire format of a dotted name; a trailing dot adds the root label.
+std::vector<std::uint8_t> wire_name(std::string_view s) {
+  std::vector<std::uint8_t> out;
+  const bool full = !s.empty() && s.back() == '.';
+  if (full) s.remove_suffix(1);
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i)
+    if (i == s.size() || s[i] == '.') {
+      out.push_back(static_cast<std::uint8_t>(i - start));
+      out.insert(out.end(), s.begin() + static_cast<std::ptrdiff_t>(start), s.begin() + static_cast<std::ptrdiff_t>(i));
+      start = i + 1;
+    }
+  if (full) out.push_back(0);
+  return out;
+}
+
+// Subnet 100: 10.0.0.0/24 (the interface's), suffix of its own
+// "A.Example." (compiled lower case, no dot); subnet 200: 10.1.0.0/16
+// (relayed), the global suffix.
+EngineConfig ddns_config(bool enabled = true) {
+  EngineConfig c;
+  c.server_address = kServer;
+  SubnetConfig a;
+  a.id = 100;
+  a.prefix = ip(10, 0, 0, 0);
+  a.prefix_len = 24;
+  a.pools = {{ip(10, 0, 0, 10), ip(10, 0, 0, 250)}};
+  a.qualifying_suffix = "A.Example.";
+  SubnetConfig b;
+  b.id = 200;
+  b.prefix = ip(10, 1, 0, 0);
+  b.prefix_len = 16;
+  b.pools = {{ip(10, 1, 0, 10), ip(10, 1, 0, 100)}};
+  c.subnets = {a, b};
+  c.ddns.enabled = enabled;
+  c.ddns.qualifying_suffix = "bars.example";
+  c.ddns.generated_prefix = "MyHost";
+  return c;
+}
+
+class DdnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { build(ddns_config()); }
+
+  void build(const EngineConfig& cfg) {
+    shard_.reset();
+    compiled_ = std::make_unique<CompileResult>(compile(cfg));
+    ASSERT_TRUE(compiled_->ok()) << compiled_->error;
+    ShardConfig s;
+    s.table.capacity = 64;
+    s.table.hostname_capacity = 64;
+    s.table.wheel_bits = 10;
+    s.change_log_capacity = 64;
+    Shard::Created c = Shard::create(compiled_->config, s);
+    ASSERT_TRUE(c.shard) << c.error;
+    shard_ = std::move(c.shard);
+    replies_.clear();
+  }
+
+  Decision send(const Req& r) {
+    last_ = make_packet(r);
+    const Decision d = shard_->handle(last_->msg, last_->rx, now_);
+    EXPECT_EQ(shard_->audit(), "");
+    return d;
+  }
+
+  // The reply's bytes through build_reply; the ReplyCache way must give the same.
+  std::vector<std::uint8_t> render(const Decision& d) {
+    std::vector<std::uint8_t> out(1600);
+    const wire::BuildResult r = build_reply(shard_->config(), d, last_->msg, last_->rx, out);
+    EXPECT_EQ(r.error, wire::Error::ok);
+    out.resize(r.length);
+    for (int pass = 0; pass < 2; ++pass) {
+      std::vector<std::uint8_t> cached(1600);
+      const wire::BuildResult c = replies_.build(shard_->config(), d, last_->msg, last_->rx, cached);
+      cached.resize(c.length);
+      EXPECT_EQ(cached, out) << "ReplyCache and build_reply differ";
+    }
+    return out;
+  }
+  // Option 81 of the reply to `d`; nullopt when absent.
+  std::optional<std::vector<std::uint8_t>> reply_fqdn(const Decision& d) {
+    const std::vector<std::uint8_t> bytes = render(d);
+    const wire::Frame f = wire::parse_frame(bytes);
+    wire::DhcpMessage m;
+    EXPECT_EQ(m.parse(f.udp_payload(bytes)), wire::Error::ok);
+    const auto o = m.option(wire::opt::client_fqdn);
+    if (!o) return std::nullopt;
+    return std::vector<std::uint8_t>(o->begin(), o->end());
+  }
+
+  // DISCOVER + REQUEST with the same options; the commit record.
+  struct Dora {
+    Decision offer, ack;
+    LeaseChange commit;
+  };
+  Dora dora(Req r) {
+    Dora out;
+    shard_->clear_changes();
+    r.type = MessageType::discover;
+    out.offer = send(r);
+    EXPECT_EQ(out.offer.type, MessageType::offer);
+    r.type = MessageType::request;
+    r.requested = out.offer.yiaddr;
+    r.server_id = kServer;
+    out.ack = send(r);
+    EXPECT_EQ(out.ack.type, MessageType::ack);
+    const auto ch = shard_->changes();
+    EXPECT_FALSE(ch.empty());
+    if (!ch.empty()) out.commit = ch.back();
+    EXPECT_EQ(out.commit.op, LeaseOp::commit);
+    return out;
+  }
+  static std::string name_of(const LeaseChange& c) { return std::string(c.hostname.data(), c.hostname_len); }
+
+  std::unique_ptr<CompileResult> compiled_;
+  std::unique_ptr<Shard> shard_;
+  std::unique_ptr<Packet> last_;
+  Seconds now_ = kStart;
+  ReplyCache replies_;
+};
+
+Req fqdn_req(int flags, std::vector<std::uint8_t> name, std::uint8_t mac = 1) {
+  Req r;
+  r.mac = mac_of(mac);
+  r.fqdn_flags = flags;
+  r.fqdn_name = std::move(name);
+  return r;
+}
+
+// ---- flags ---------------------------------------------------------------------------
+
+TEST_F(DdnsTest, ClientUpdateRequestedGetsBothAndAnOption81WithS) {
+  const Dora d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("Laptop")));
+  EXPECT_EQ(name_of(d.commit), "laptop");
+  EXPECT_EQ(d.commit.ddns, kBoth);
+  std::vector<std::uint8_t> want{kFqdnS | kFqdnE, 255, 255};
+  const auto n = wire_name("laptop.a.example.");
+  want.insert(want.end(), n.begin(), n.end());
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+  EXPECT_EQ(reply_fqdn(d.offer), want);   // the OFFER says the same
+}
+
+TEST_F(DdnsTest, ClientDoesItsOwnAUpdateServerDoesThePtr) {
+  const Dora d = dora(fqdn_req(kFqdnE, wire_name("laptop")));
+  EXPECT_EQ(d.commit.ddns, kDdnsReverse);
+  EXPECT_EQ(reply_fqdn(d.ack)->at(0), kFqdnE);   // S=0, O=0, N=0
+}
+
+TEST_F(DdnsTest, OverrideClientUpdateDoesBothAndSetsO) {
+  EngineConfig c = ddns_config();
+  c.ddns.override_client_update = true;
+  build(c);
+  const Dora d = dora(fqdn_req(kFqdnE, wire_name("laptop")));
+  EXPECT_EQ(d.commit.ddns, kBoth);
+  EXPECT_EQ(reply_fqdn(d.ack)->at(0), kFqdnS | kFqdnO | kFqdnE);
+}
+
+TEST_F(DdnsTest, NoUpdateAskedIsRespectedUnlessOverridden) {
+  Dora d = dora(fqdn_req(kFqdnN, ascii("laptop")));
+  EXPECT_EQ(name_of(d.commit), "laptop");   // the name is kept, nothing is owed
+  EXPECT_EQ(d.commit.ddns, 0u);
+  EXPECT_EQ(reply_fqdn(d.ack)->at(0), kFqdnN);
+
+  EngineConfig c = ddns_config();
+  c.ddns.override_no_update = true;
+  build(c);
+  d = dora(fqdn_req(kFqdnN, ascii("laptop")));
+  EXPECT_EQ(d.commit.ddns, kBoth);
+  EXPECT_EQ(reply_fqdn(d.ack)->at(0), kFqdnS | kFqdnO);
+}
+
+TEST_F(DdnsTest, HostnameOptionOnlyGetsBothAndNoOption81) {
+  Req r;
+  r.hostname = "Desk";
+  const Dora d = dora(r);
+  EXPECT_EQ(name_of(d.commit), "desk");
+  EXPECT_EQ(d.commit.ddns, kBoth);
+  EXPECT_EQ(reply_fqdn(d.ack), std::nullopt);
+  EXPECT_EQ(reply_fqdn(d.offer), std::nullopt);
+}
+
+TEST_F(DdnsTest, Option81WinsOverOption12) {
+  Req r = fqdn_req(kFqdnS, ascii("from81"));
+  r.hostname = "from12";
+  EXPECT_EQ(name_of(dora(r).commit), "from81");
+  // An empty option 81 name: option 12's.
+  r = fqdn_req(kFqdnS, {}, 2);
+  r.hostname = "from12";
+  const Dora d = dora(r);
+  EXPECT_EQ(name_of(d.commit), "from12");
+  EXPECT_EQ(d.commit.ddns, kBoth);
+}
+
+TEST_F(DdnsTest, NoNameNoFlagsAndOption81SaysN) {
+  Dora d = dora(Req{});
+  EXPECT_EQ(d.commit.hostname_len, 0u);
+  EXPECT_EQ(d.commit.ddns, 0u);
+  d = dora(fqdn_req(kFqdnS, {}, 2));
+  EXPECT_EQ(d.commit.ddns, 0u);
+  EXPECT_EQ(reply_fqdn(d.ack), (std::vector<std::uint8_t>{kFqdnO | kFqdnN, 255, 255}));
+}
+
+// ---- replace_client_name and generated names ------------------------------------------------
+
+TEST_F(DdnsTest, ReplaceModes) {
+  struct Case {
+    ReplaceClientName mode;
+    bool sends;
+    const char* want;   // "" = no name
+  };
+  const Case cases[] = {
+      {ReplaceClientName::never, true, "laptop"},         {ReplaceClientName::never, false, ""},
+      {ReplaceClientName::always, true, "myhost-"},       {ReplaceClientName::always, false, "myhost-"},
+      {ReplaceClientName::when_present, true, "myhost-"}, {ReplaceClientName::when_present, false, ""},
+      {ReplaceClientName::when_not_present, true, "laptop"},
+      {ReplaceClientName::when_not_present, false, "myhost-"},
+  };
+  for (const Case& k : cases) {
+    EngineConfig c = ddns_config();
+    c.ddns.replace_client_name = k.mode;
+    build(c);
+    Req r;
+    if (k.sends) r.hostname = "laptop";
+    const Dora d = dora(r);
+    const Ipv4 a = d.ack.yiaddr;
+    std::string want = k.want;
+    if (want == "myhost-")
+      want += std::to_string(a >> 24) + "-" + std::to_string((a >> 16) & 255) + "-" +
+              std::to_string((a >> 8) & 255) + "-" + std::to_string(a & 255);
+    SCOPED_TRACE(static_cast<int>(k.mode) * 2 + k.sends);
+    EXPECT_EQ(name_of(d.commit), want);
+    EXPECT_EQ(d.commit.ddns, want.empty() ? 0u : kBoth);
+  }
+}
+
+TEST(DdnsName, GeneratedNameSpellsTheAddress) {
+  EngineConfig c = ddns_config();
+  c.ddns.replace_client_name = ReplaceClientName::always;
+  const CompileResult r = compile(c);
+  ASSERT_TRUE(r.ok()) << r.error;
+  const auto p = make_packet(Req{});
+  EXPECT_EQ(decide_ddns_name(r.config.ddns, p->msg, ip(10, 99, 1, 5)).view(), "myhost-10-99-1-5");
+  EXPECT_EQ(decide_ddns_name(r.config.ddns, p->msg, ip(255, 0, 200, 0)).view(), "myhost-255-0-200-0");
+}
+
+// ---- sanitising and long names ---------------------------------------------------------------
+
+std::string decided(std::string hostname, int flags = -1, std::vector<std::uint8_t> fqdn = {}) {
+  const CompileResult r = compile(ddns_config());
+  Req q;
+  q.hostname = std::move(hostname);
+  q.fqdn_flags = flags;
+  q.fqdn_name = std::move(fqdn);
+  const auto p = make_packet(q);
+  return std::string(decide_ddns_name(r.config.ddns, p->msg, ip(10, 0, 0, 9)).view());
+}
+
+TEST(DdnsName, Sanitising) {
+  EXPECT_EQ(decided("My_Host!"), "my-host");
+  EXPECT_EQ(decided("--a--"), "a");
+  EXPECT_EQ(decided("___"), "");                 // nothing left: no name
+  EXPECT_EQ(decided("a..b"), "a.b.");            // option 12 with a dot: fully qualified
+  EXPECT_EQ(decided("Laptop.Bars.Example"), "laptop.bars.example.");
+  EXPECT_EQ(decided("", kFqdnS, ascii("Host.-x-.")), "host.x.");
+  EXPECT_EQ(decided("", kFqdnS, ascii("a b.c")), "a-b.c");   // ASCII without a dot at the end: partial
+  EXPECT_EQ(decided("", kFqdnS | kFqdnE, wire_name("UP.Case.")), "up.case.");
+  // A malformed wire name ends at the bad label.
+  EXPECT_EQ(decided("", kFqdnS | kFqdnE, {3, 'a', 'b', 'c', 9, 'x'}), "abc");
+}
+
+TEST(DdnsName, LongNames) {
+  EXPECT_EQ(decided(std::string(70, 'x')), std::string(63, 'x'));   // a label is cut to 63
+  // A full name longer than 63 keeps its first label, as a partial name.
+  const std::string first(30, 'a'), second(30, 'b');
+  EXPECT_EQ(decided(first + "." + second + ".example"), first);
+  EXPECT_EQ(decided(first + "." + std::string(31, 'b')), first + "." + std::string(31, 'b') + ".");   // 63 with the dot
+  // A partial one longer than 63 keeps whole labels within 63.
+  EXPECT_EQ(decided("", kFqdnS, ascii(first + "." + second + ".cc")), first + "." + second);
+  // Every stored name fits LeaseChange::hostname.
+  EXPECT_LE(decided("", kFqdnS | kFqdnE, wire_name(std::string(63, 'q') + "." + std::string(63, 'r') + ".")).size(),
+            kMaxHostnameLen);
+}
+
+// ---- option 81 in the reply: suffixes and encodings ------------------------------------------------
+
+TEST_F(DdnsTest, SuffixPerSubnetElseGlobalAndAsciiEncoding) {
+  // Subnet 100's own suffix, ASCII: the FQDN with its dot.
+  Dora d = dora(fqdn_req(kFqdnS, ascii("laptop")));
+  std::vector<std::uint8_t> want{kFqdnS, 255, 255};
+  for (char ch : std::string("laptop.a.example.")) want.push_back(static_cast<std::uint8_t>(ch));
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+  // Subnet 200 (relayed): the global suffix.
+  Req r = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"), 2);
+  r.giaddr = ip(10, 1, 0, 1);
+  d = dora(r);
+  EXPECT_EQ(d.commit.subnet_id, 200u);
+  EXPECT_EQ(name_of(d.commit), "laptop");   // the suffix is the control thread's to add
+  want = {kFqdnS | kFqdnE, 255, 255};
+  const auto n = wire_name("laptop.bars.example.");
+  want.insert(want.end(), n.begin(), n.end());
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+  // A client's full name is not suffixed.
+  d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("pc.other.example."), 3));
+  EXPECT_EQ(name_of(d.commit), "pc.other.example.");
+  want = {kFqdnS | kFqdnE, 255, 255};
+  const auto m = wire_name("pc.other.example.");
+  want.insert(want.end(), m.begin(), m.end());
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+}
+
+TEST_F(DdnsTest, WithoutASuffixAPartialNameStaysPartialInTheReply) {
+  EngineConfig c = ddns_config();
+  c.subnets[0].qualifying_suffix.clear();
+  c.ddns.qualifying_suffix.clear();
+  build(c);
+  Dora d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("laptop")));
+  std::vector<std::uint8_t> want{kFqdnS | kFqdnE, 255, 255, 6, 'l', 'a', 'p', 't', 'o', 'p'};   // no root label
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+  d = dora(fqdn_req(kFqdnS, ascii("laptop"), 2));
+  want = {kFqdnS, 255, 255, 'l', 'a', 'p', 't', 'o', 'p'};   // no dot
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+}
+
+TEST(DdnsConfig, CompileRefusesBadNamesOnlyWhenEnabled) {
+  EngineConfig c = ddns_config();
+  c.ddns.generated_prefix = "bad_prefix";
+  EXPECT_NE(compile(c).error.find("generated_prefix"), std::string::npos);
+  c.ddns.generated_prefix = std::string(41, 'p');
+  EXPECT_FALSE(compile(c).ok());
+  c = ddns_config();
+  c.subnets[1].qualifying_suffix = "a..b";
+  const CompileResult r = compile(c);
+  EXPECT_NE(r.error.find("qualifying_suffix"), std::string::npos);
+  EXPECT_EQ(r.subnet_index, 1u);
+  c.ddns.enabled = false;
+  EXPECT_TRUE(compile(c).ok());
+  EXPECT_FALSE(compile(c).config.ddns.enabled);
+}
+
+// ---- without [ddns]: as before ---------------------------------------------------------------
+
+TEST_F(DdnsTest, DisabledAnswersAndJournalsExactlyAsAnEngineWithoutDdns) {
+  // Without [ddns] at all, and with every [ddns] key set but not enabled:
+  // the same replies, byte for byte, and the same records (option 12 raw,
+  // not sanitised; no flags; option 81 ignored).
+  std::vector<std::vector<std::uint8_t>> replies[2];
+  std::vector<LeaseChange> records[2];
+  for (int round = 0; round < 2; ++round) {
+    EngineConfig c = ddns_config(false);
+    if (round == 0) {
+      c.ddns = DdnsPolicy{};
+      for (SubnetConfig& s : c.subnets) s.qualifying_suffix.clear();
+    } else {
+      c.ddns.override_client_update = c.ddns.override_no_update = true;
+      c.ddns.replace_client_name = ReplaceClientName::always;
+    }
+    build(c);
+    Req r = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"));
+    r.hostname = "My_Host";
+    const Dora d = dora(r);
+    replies[round] = {render(d.offer), render(d.ack)};
+    EXPECT_EQ(reply_fqdn(d.ack), std::nullopt);
+    EXPECT_EQ(name_of(d.commit), "My_Host");
+    EXPECT_EQ(d.commit.ddns, 0u);
+    records[round] = {d.commit};
+  }
+  EXPECT_EQ(replies[0], replies[1]);
+  EXPECT_EQ(std::memcmp(&records[0][0], &records[1][0], sizeof(LeaseChange)), 0);
+}
+
+// ---- the flags with the lease ---------------------------------------------------------------------
+
+TEST_F(DdnsTest, RenewalsKeepNameAndFlagsANewCommitReplacesThem) {
+  const Dora d = dora(fqdn_req(kFqdnS, ascii("laptop")));
+  const Ipv4 a = d.ack.yiaddr;
+  // Renewing with another name: the record is a renew without a name, the
+  // lease keeps its name and flags.
+  Req r = fqdn_req(kFqdnN, ascii("other"));
+  r.type = MessageType::request;
+  r.ciaddr = a;
+  shard_->clear_changes();
+  ASSERT_EQ(send(r).type, MessageType::ack);
+  ASSERT_EQ(shard_->changes().size(), 1u);
+  EXPECT_EQ(shard_->changes()[0].op, LeaseOp::renew);
+  EXPECT_EQ(shard_->changes()[0].hostname_len, 0u);
+  EXPECT_EQ(shard_->changes()[0].ddns, 0u);
+  const auto key = client_key_hw(1, wire::Bytes{mac_of(1).b.data(), 6});
+  const Lease* l = shard_->find_lease(key);
+  ASSERT_NE(l, nullptr);
+  const auto idx = static_cast<std::uint32_t>(l - &shard_->leases().at(0));
+  EXPECT_EQ(shard_->leases().hostname(idx), "laptop");
+  EXPECT_EQ(shard_->leases().hostname_ddns(idx), kBoth);
+  // A RELEASE record carries no name and no flags (the store keeps them).
+  Req rel;
+  rel.type = MessageType::release;
+  rel.mac = mac_of(1);
+  rel.ciaddr = a;
+  rel.server_id = kServer;
+  shard_->clear_changes();
+  send(rel);
+  ASSERT_EQ(shard_->changes().size(), 1u);
+  EXPECT_EQ(shard_->changes()[0].op, LeaseOp::release);
+  EXPECT_EQ(shard_->changes()[0].ddns, 0u);
+  // A new commit (the released address taken back) decides again: N=1.
+  const Dora again = dora(fqdn_req(kFqdnN, ascii("other")));
+  EXPECT_EQ(name_of(again.commit), "other");
+  EXPECT_EQ(again.commit.ddns, 0u);
+}
+
+TEST_F(DdnsTest, ARenewalThatBringsTheFirstNameIsJournaledAsACommit) {
+  const Dora d = dora(Req{});
+  EXPECT_EQ(d.commit.hostname_len, 0u);
+  Req r;
+  r.type = MessageType::request;
+  r.ciaddr = d.ack.yiaddr;
+  r.hostname = "late";
+  shard_->clear_changes();
+  ASSERT_EQ(send(r).type, MessageType::ack);
+  ASSERT_EQ(shard_->changes().size(), 1u);
+  EXPECT_EQ(shard_->changes()[0].op, LeaseOp::commit);
+  EXPECT_EQ(name_of(shard_->changes()[0]), "late");
+  EXPECT_EQ(shard_->changes()[0].ddns, kBoth);
+}
+
+TEST_F(DdnsTest, RestoredLeasesKeepTheirFlags) {
+  const Dora d = dora(fqdn_req(kFqdnE, wire_name("laptop")));
+  ASSERT_EQ(d.commit.ddns, kDdnsReverse);
+  build(ddns_config());   // a fresh shard, as after a restart
+  ASSERT_EQ(shard_->restore(d.commit, now_), RestoreStatus::restored);
+  const Lease* l = shard_->find_lease(client_key_hw(1, wire::Bytes{mac_of(1).b.data(), 6}));
+  ASSERT_NE(l, nullptr);
+  const auto idx = static_cast<std::uint32_t>(l - &shard_->leases().at(0));
+  EXPECT_EQ(shard_->leases().hostname(idx), "laptop");
+  EXPECT_EQ(shard_->leases().hostname_ddns(idx), kDdnsReverse);
+  // HA: the partner's record applied here keeps them too.
+  build(ddns_config());
+  LeaseChange in = d.commit;
+  in.shard = 0;
+  EXPECT_EQ(shard_->replicate(in, now_), ReplicateStatus::applied);
+  ASSERT_FALSE(shard_->changes().empty());
+  EXPECT_EQ(shard_->changes().back().ddns, kDdnsReverse);
+  EXPECT_EQ(name_of(shard_->changes().back()), "laptop");
+}
+
+TEST(DdnsLeaseTable, FlagsShareTheLengthByte) {
+  LeaseTableSizes s;
+  s.capacity = 4;
+  s.hostname_capacity = 4;
+  LeaseTable t(s);
+  const ClientKey k = client_key_hw(1, wire::Bytes{mac_of(7).b.data(), 6});
+  const std::uint32_t i = t.insert(k).index;
+  ASSERT_TRUE(t.set_hostname(i, std::string(63, 'z'), kBoth));
+  EXPECT_EQ(t.hostname(i), std::string(63, 'z'));
+  EXPECT_EQ(t.hostname_ddns(i), kBoth);
+  ASSERT_TRUE(t.set_hostname(i, "b", kDdnsForward));
+  EXPECT_EQ(t.hostname(i), "b");
+  EXPECT_EQ(t.hostname_ddns(i), kDdnsForward);
+  ASSERT_TRUE(t.set_hostname(i, {}, kBoth));
+  EXPECT_EQ(t.hostname_ddns(i), 0u);
+  EXPECT_EQ(t.hostname(i), "");
+}
+
+}  // namespace
+}  // namespace dorado::engine
