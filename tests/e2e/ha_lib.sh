@@ -21,7 +21,16 @@ teardown_world() {
     fi
   done
 }
-trap 'teardown_world; cleanup' EXIT
+# The script's exit status must survive the teardown: cleanup (lib.sh)
+# exits with the status it finds in $?, so it is restored just before.
+ha_exit() {
+  local rc=$?
+  teardown_world
+  set +e
+  (exit "$rc")
+  cleanup
+}
+trap ha_exit EXIT
 
 make_ha_world() {
   teardown_world
