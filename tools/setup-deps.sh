@@ -29,6 +29,9 @@ packages=(
   openssl                                # tests/ha: the link test makes its certificates with the CLI
   pandoc man-db file                     # packaging: man pages from docs/man/, the man and package tests
   libsystemd-dev                         # control/daemon: sd_notify for dorado.service (Type=notify)
+  libldns-dev                            # control/ddns: DNS UPDATE messages and their parsing (ldns)
+  bind9                                  # tests/ddns: a real named taking the updates, in a namespace
+  bind9-dnsutils                         # tests/ddns: dig, checking the records named holds
 )
 
 if [[ ${1:-} == --list ]]; then
