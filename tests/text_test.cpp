@@ -1,14 +1,17 @@
-// wire/text.hpp: the one parser and formatter of IPv4 and MAC text. Every
-// accepted and refused form, the formatters' exact output, and round trips
-// (all 2^32 addresses would take minutes: random ones plus the edges).
+// wire/text.hpp: the one parser and formatter of IPv4 and MAC text, and the
+// base64 decoder. Every accepted and refused form, the formatters' exact
+// output, and round trips (all 2^32 addresses would take minutes: random ones
+// plus the edges; base64 against an encoder written here from RFC 4648).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wire/bytes.hpp"
 #include "wire/text.hpp"
@@ -220,6 +223,133 @@ TEST(TextMac, RoundTrip) {
     for (std::size_t k = 0; k < 6; ++k) m.b[k] = static_cast<std::uint8_t>(r >> (8 * k));
     expect_mac_round_trip(m);
   }
+}
+
+// ---- base64 ------------------------------------------------------------------
+
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+std::optional<Bytes> b64(std::string_view text) {
+  Bytes out{0xee};   // replaced on success, emptied on failure
+  if (!decode_base64(text, out)) {
+    EXPECT_TRUE(out.empty()) << '"' << text << '"';
+    return std::nullopt;
+  }
+  return out;
+}
+
+// RFC 4648 section 4, written out independently of the decoder.
+std::string encode_base64(const Bytes& b) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string s;
+  for (std::size_t i = 0; i < b.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, b.size() - i);
+    std::uint32_t g = static_cast<std::uint32_t>(b[i]) << 16;
+    if (n > 1) g |= static_cast<std::uint32_t>(b[i + 1]) << 8;
+    if (n > 2) g |= b[i + 2];
+    s += kAlphabet[g >> 18];
+    s += kAlphabet[(g >> 12) & 63];
+    s += n > 1 ? kAlphabet[(g >> 6) & 63] : '=';
+    s += n > 2 ? kAlphabet[g & 63] : '=';
+  }
+  return s;
+}
+
+TEST(TextBase64, Rfc4648TestVectors) {   // RFC 4648 section 10
+  EXPECT_EQ(b64(""), Bytes{});
+  EXPECT_EQ(b64("Zg=="), bytes_of("f"));
+  EXPECT_EQ(b64("Zm8="), bytes_of("fo"));
+  EXPECT_EQ(b64("Zm9v"), bytes_of("foo"));
+  EXPECT_EQ(b64("Zm9vYg=="), bytes_of("foob"));
+  EXPECT_EQ(b64("Zm9vYmE="), bytes_of("fooba"));
+  EXPECT_EQ(b64("Zm9vYmFy"), bytes_of("foobar"));
+}
+
+TEST(TextBase64, EveryAlphabetCharacter) {
+  // The 64 characters in order are the sextets 0..63: bytes 00 10 83 10 51 87 ...
+  const std::string all = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto d = b64(all);
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->size(), 48u);
+  for (unsigned i = 0; i < 64; ++i) {   // sextet i sits at bits [6i, 6i+6) of the output
+    unsigned v = 0;
+    for (unsigned bit = 6 * i; bit < 6 * i + 6; ++bit) v = v << 1 | (((*d)[bit / 8] >> (7 - bit % 8)) & 1u);
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_EQ(b64("+/+/"), (Bytes{0xfb, 0xff, 0xbf}));
+  EXPECT_EQ(b64("////"), (Bytes{0xff, 0xff, 0xff}));
+  EXPECT_EQ(b64("AAAA"), (Bytes{0, 0, 0}));
+}
+
+TEST(TextBase64, WhitespaceIsIgnored) {
+  EXPECT_EQ(b64(" Zm9v\nYmFy\n"), bytes_of("foobar"));
+  EXPECT_EQ(b64("Z m 9 v\tY\r\nm E ="), bytes_of("fooba"));
+  EXPECT_EQ(b64("Zg= ="), bytes_of("f"));
+  EXPECT_EQ(b64("Zg==\n"), bytes_of("f"));
+  EXPECT_EQ(b64(" \n\t\r"), Bytes{});
+  // A bind key as tsig-keygen writes it.
+  EXPECT_EQ(b64("4Sd2EHNKJlRjyt4P66HyLg2n7OddCn2HGf/dlZ2w7YM=")->size(), 32u);
+}
+
+TEST(TextBase64, Refuses) {
+  for (const char* bad : {
+           // no padding, or too little
+           "Zg", "Zg=", "Zm8", "Zm9vYg", "Zm9vYmE", "Z", "Zm9vY",
+           // too much padding, padding in the wrong place
+           "Zg===", "Zm8==", "Zm9v=", "=", "==", "====", "Z===", "=Zg=", "Zg==Zm9v", "Zm8=Zm9v",
+           "Zg==\n=", "Zm==8=",
+           // characters outside the standard alphabet (base64url, others)
+           "Zm9-", "Zm9_", "Zm9v.mFy", "Zm9v:mFy", "Zm9v\"mFy", "Zm9v\\mFy", "Zm9v\vYmFy", "Zm9v\fYmFy",
+           "Zm9v\xc3\xa9===", "-_-_",
+           // bits left over that are not zero (non-canonical)
+           "Zh==", "Zm9=", "Zm+=", "Z/==",
+       }) {
+    EXPECT_FALSE(b64(bad).has_value()) << '"' << bad << '"';
+  }
+  EXPECT_FALSE(b64(std::string_view("Zm9v\0YmFy", 9)).has_value());
+  EXPECT_FALSE(b64(std::string_view("Zg==\0", 5)).has_value());
+}
+
+TEST(TextBase64, RoundTripAgainstAnEncoder) {
+  std::mt19937_64 rng(11);
+  for (std::size_t len = 0; len < 200; ++len) {
+    for (int k = 0; k < 20; ++k) {
+      Bytes b(len);
+      for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+      const std::string text = encode_base64(b);
+      ASSERT_EQ(b64(text), b) << text;
+    }
+  }
+  // Every one- and two-byte value.
+  for (unsigned v = 0; v < 65536; ++v) {
+    const Bytes one{static_cast<std::uint8_t>(v)};
+    const Bytes two{static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+    ASSERT_EQ(b64(encode_base64(one)), one);
+    ASSERT_EQ(b64(encode_base64(two)), two);
+  }
+}
+
+// Of every 4-character text over a small set (the alphabet's edges, '=', a
+// space, foreign characters), each one accepted is, without its spaces, the
+// encoder's output for what it decodes to (the round trip above shows that
+// every encoder output is accepted).
+TEST(TextBase64, EveryAcceptedTextIsCanonical) {
+  const std::string chars = "AB/+Q=g ._";
+  const std::size_t m = chars.size();
+  std::size_t accepted = 0;
+  for (std::size_t i = 0; i < m * m * m * m; ++i) {
+    std::string t;
+    for (std::size_t k = 0, x = i; k < 4; ++k, x /= m) t += chars[x % m];
+    std::string squeezed;
+    for (char c : t) if (c != ' ') squeezed += c;
+    const auto d = b64(t);
+    const bool canonical = d.has_value() && encode_base64(*d) == squeezed;
+    EXPECT_EQ(d.has_value(), canonical) << '"' << t << '"';
+    accepted += d.has_value();
+  }
+  EXPECT_GT(accepted, 100u);
 }
 
 }  // namespace

@@ -77,4 +77,56 @@ std::size_t format_mac(const MacAddr& mac, char* buf) noexcept {
   return static_cast<std::size_t>(p - buf);
 }
 
+bool decode_base64(std::string_view text, std::vector<std::uint8_t>& out) {
+  out.clear();
+  out.reserve(text.size() / 4 * 3);
+  std::uint32_t group = 0;   // the sextets of the current group, 6 bits each
+  unsigned n = 0;            // sextets in `group` (0..3)
+  unsigned pad = 0;          // '=' seen (then only whitespace and more '=')
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '=') {
+      // Only after 2 or 3 characters of a group, at most 2 in all.
+      if ((pad == 0 && n < 2) || ++pad > 2 || (pad == 2 && n != 2)) {
+        out.clear();
+        return false;
+      }
+      continue;
+    }
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    if (v < 0 || pad != 0) {   // not in the alphabet, or data after '='
+      out.clear();
+      return false;
+    }
+    group = (group << 6) | static_cast<std::uint32_t>(v);
+    if (++n == 4) {
+      out.push_back(static_cast<std::uint8_t>(group >> 16));
+      out.push_back(static_cast<std::uint8_t>(group >> 8));
+      out.push_back(static_cast<std::uint8_t>(group));
+      group = 0;
+      n = 0;
+    }
+  }
+  // A final group: 2 characters + "==" (one byte, 4 bits left over) or
+  // 3 + "=" (two bytes, 2 bits left over); the left-over bits must be zero.
+  if (n == 0 && pad == 0) return true;
+  const bool ok = (n == 2 && pad == 2 && (group & 0xf) == 0) || (n == 3 && pad == 1 && (group & 0x3) == 0);
+  if (!ok) {
+    out.clear();
+    return false;
+  }
+  if (n == 2) {
+    out.push_back(static_cast<std::uint8_t>(group >> 4));
+  } else {
+    out.push_back(static_cast<std::uint8_t>(group >> 10));
+    out.push_back(static_cast<std::uint8_t>(group >> 2));
+  }
+  return true;
+}
+
 }  // namespace dorado::wire

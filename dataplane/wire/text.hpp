@@ -14,15 +14,26 @@
 // no mixed separators, no bare "020000000001", no "0200.0000.0001", no spaces.
 // The formatter writes lower case with ':' ("02:00:0a:0b:00:01").
 //
+// Base64 (RFC 4648 section 4, the standard alphabet A-Z a-z 0-9 + /): the
+// one decoder, for TSIG secrets in the config and in the DNS message code
+// (control/ddns/). Padding is required (the text, without whitespace, is a
+// multiple of 4 characters; '=' only as the last one or two); ASCII
+// whitespace (space, tab, CR, LF) anywhere is ignored, as in key files and
+// bind's `secret "..."`; the bits a final group leaves over must be zero
+// (the canonical encoding, RFC 4648 section 3.5), so every accepted text is
+// exactly what an encoder writes for its bytes. Anything else is refused.
+//
 // The parsers and the buffer formatters never allocate (the dataplane's
-// way); the std::string formatters are inline conveniences over them for the
-// control side and the tools. Pure; usable from any thread.
+// way); the std::string formatters and decode_base64 (control side and tools
+// only) are the exceptions. Pure; usable from any thread.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wire/bytes.hpp"
 
@@ -40,6 +51,10 @@ std::size_t format_ipv4(Ipv4 ip, char* buf) noexcept;
 // "aa:bb:cc:dd:ee:ff" into buf (>= kMacTextLen + 1 bytes), NUL-terminated;
 // returns 17.
 std::size_t format_mac(const MacAddr& mac, char* buf) noexcept;
+
+// Base64 text -> bytes (see above). True with the bytes in `out` (replacing
+// what it held; "" decodes to no bytes), false with `out` empty.
+bool decode_base64(std::string_view text, std::vector<std::uint8_t>& out);
 
 inline std::string format_ipv4(Ipv4 ip) {
   char buf[kIpv4TextMax + 1];
