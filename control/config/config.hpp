@@ -200,6 +200,43 @@ std::string_view ha_mode_name(HaMode m) noexcept;
 std::string_view ha_role_name(HaRole r) noexcept;
 std::string_view ha_ack_name(HaAck a) noexcept;
 
+// [ddns] (docs/dns.md; keys in docs/configuration.md): dynamic DNS updates.
+// The policy keys go to the engine (EngineConfig::ddns, per-subnet
+// qualifying_suffix in engine::SubnetConfig); the rest is the control
+// thread's (control/ddns/). The section is present when the file has a
+// `ddns` table: [ddns], or only [[ddns.*]] tables (TOML makes those one
+// too; the policy then has its defaults). The loader accepts it only whole:
+// every zone's key names a [[ddns.tsig_key]], every secret is base64 (or
+// read from secret_file, a path as written, at load), every zone has at
+// least one unicast server, reverse zones end in in-addr.arpa, no key or
+// zone name twice. Every name (keys, zones, suffixes, generated_prefix) is
+// stored lower case without a final dot. Every key may change on reload.
+struct DdnsServer {
+  std::uint32_t ip = 0;       // host byte order
+  std::uint16_t port = 53;    // "address" or "address:port"
+};
+struct DdnsTsigKey {
+  std::string name;                   // the key's DNS name, e.g. "dorado-key"
+  std::string algorithm = "hmac-sha256";   // ddns/tsig.hpp names
+  std::vector<std::uint8_t> secret;   // decoded
+  unsigned line = 0;                  // of its [[ddns.tsig_key]] header
+};
+struct DdnsZone {
+  std::string name;                   // lower case, no trailing dot
+  std::vector<DdnsServer> servers;    // tried in order
+  std::string key;                    // a DdnsTsigKey::name; empty: unsigned updates
+  unsigned line = 0;                  // of its [[ddns.*_zone]] header
+};
+struct DdnsSection {
+  bool enabled = false;               // [ddns] is present (and valid); also EngineConfig::ddns.enabled
+  std::uint32_t ttl = 0;              // 0: a third of the lease time (RFC 4702 section 5)
+  std::uint32_t timeout_ms = 2000;    // one try at one server
+  std::uint32_t max_retry_interval_s = 60;   // retries back off up to this
+  std::vector<DdnsTsigKey> tsig_keys;
+  std::vector<DdnsZone> forward_zones;
+  std::vector<DdnsZone> reverse_zones;
+};
+
 struct DaemonConfig {
   ServerSection server;
   DpdkSection dpdk;
@@ -207,6 +244,7 @@ struct DaemonConfig {
   ControlSection control;
   SplitScopeSection split_scope;
   HaSection ha;
+  DdnsSection ddns;
   // Subnets in file order (each with its `relay` list in
   // engine::SubnetConfig::relays), options encoded, lease defaults from [lease].
   // With [split_scope], each subnet's `exclusions` end with the ranges of the
@@ -258,7 +296,8 @@ std::uint64_t ha_config_digest(const DaemonConfig& config);
 // error each ("FILE:0: dpdk.workers: changed from 1 to 2: needs a restart;
 // ..."). Empty: `next` may replace `running` while serving (subnets, pools,
 // exclusions, reservations, options, lease times, relays, [lease],
-// [split_scope]). Pure; any thread.
+// [split_scope], every key of [ddns] and [ddns] added or removed: the
+// daemon hands the new DdnsSection to the DDNS service). Pure; any thread.
 std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const DaemonConfig& next,
                                               const std::string& file);
 

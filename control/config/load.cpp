@@ -1,8 +1,8 @@
 // TOML -> DaemonConfig with per-value checks, every section but [ha]
-// (ha.cpp). With ha.cpp, the only file that reads toml11 values, through
-// toml_reader.hpp (docs/architecture.md "Folders": "toml11 appears nowhere
-// else" outside control/config). toml11 throws; nothing here lets an
-// exception out of read_toml().
+// (ha.cpp) and [ddns] (ddns.cpp). With those two, the only files that read
+// toml11 values, through toml_reader.hpp (docs/architecture.md "Folders":
+// "toml11 appears nowhere else" outside control/config). toml11 throws;
+// nothing here lets an exception out of read_toml().
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -77,7 +77,7 @@ class Reader : TableReader {
 
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
-                          "split_scope", "ha"});
+                          "split_scope", "ha", "ddns"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -90,6 +90,8 @@ class Reader : TableReader {
     if (const Value* t = section(root, "lease")) read_lease(*t);
     if (const Value* t = section(root, "split_scope")) read_split_scope(*t);
     if (const Value* t = section(root, "ha")) read_ha(out_, lines_, file_, root, *t);   // ha.cpp
+    ddns_present_ = find(root, "ddns") != nullptr;
+    if (const Value* t = section(root, "ddns")) read_ddns(out_, lines_, file_, *t);   // ddns.cpp
     if (const toml::array* options = table_array(root, "", "option")) {
       for (std::size_t i = 0; i < options->size(); ++i) {
         if (!(*options)[i].is_table()) continue;
@@ -485,7 +487,7 @@ class Reader : TableReader {
     const std::string p = indexed("subnet", index);
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
-                      "server_id", "relay", "reservation", "option"});
+                      "server_id", "relay", "reservation", "option", "qualifying_suffix"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -546,6 +548,19 @@ class Reader : TableReader {
     }
     if (find(t, "server_id")) {
       if (auto ip = ipv4(t, p, "server_id")) s.server_id = *ip;
+    }
+    // Dynamic DNS: this subnet's suffix for partial names; "" (as absent):
+    // [ddns] qualifying_suffix. Without [ddns] it would do nothing: refused.
+    if (auto q = string(t, p, "qualifying_suffix")) {
+      const Where qw = where("qualifying_suffix");
+      if (!ddns_present_)
+        error(qw, "needs [ddns]: without it dorado updates no DNS (add [ddns] or remove this key)");
+      else if (q->empty())
+        s.qualifying_suffix.clear();
+      else if (std::string why = check_host_domain(*q); !why.empty())
+        error(qw, "\"" + *q + "\" is not a DNS name: " + why);
+      else
+        s.qualifying_suffix = canonical_domain(*q);
     }
 
     w.lease_time = where("lease_time");
@@ -644,6 +659,7 @@ class Reader : TableReader {
     return std::pair{std::move(r), std::move(w)};
   }
 
+  bool ddns_present_ = false;   // the file has a `ddns` table
 };
 
 // Offset of the first byte that does not start a well-formed UTF-8 sequence

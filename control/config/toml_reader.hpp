@@ -1,7 +1,7 @@
 // Internal to dorado_config: the toml11 side of the loader, shared by the
-// readers of the sections (load.cpp: everything but [ha]; ha.cpp: [ha]).
-// Only those two files include it, so toml11 stays inside this directory
-// (config.hpp and detail.hpp never see it).
+// readers of the sections (load.cpp: everything but [ha] and [ddns]; ha.cpp:
+// [ha]; ddns.cpp: [ddns]). Only those files include it, so toml11 stays
+// inside this directory (config.hpp and detail.hpp never see it).
 //
 // TableReader holds the typed lookups every section uses: a value that is
 // absent comes back as nullopt quietly; a value of the wrong type or out of
@@ -302,5 +302,9 @@ class TableReader {
 // [split_scope]).
 void read_ha(Loaded& out, const LineIndex& lines, const std::string& file, const Value& root,
              const Value& t);
+
+// ddns.cpp: the `ddns` table (`t`: [ddns] and its [[ddns.*]] arrays) ->
+// out.config.ddns and out.config.engine.ddns.
+void read_ddns(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
 
 }  // namespace dorado::config::detail

@@ -135,6 +135,28 @@ std::string check_domain(std::string_view s) {
   return {};
 }
 
+std::string check_host_domain(std::string_view s) {
+  if (std::string why = check_domain(s); !why.empty()) return why;
+  if (s.back() == '.') s.remove_suffix(1);
+  for (std::size_t i = 0, start = 0; i <= s.size(); ++i) {
+    if (i < s.size() && s[i] != '.') {
+      if (s[i] == '_') return "character '_' not allowed in a host name";
+      continue;
+    }
+    if (s[start] == '-' || s[i - 1] == '-') return "a label of a host name may not start or end with '-'";
+    start = i + 1;
+  }
+  return {};
+}
+
+std::string canonical_domain(std::string_view s) {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::string endpoint_text(const Endpoint& e) {
   return wire::format_ipv4(e.ip) + ":" + std::to_string(e.port);
 }

@@ -51,6 +51,13 @@ std::optional<std::vector<std::uint8_t>> parse_hex(std::string_view s);
 // A DNS name ("example.net"): labels of 1..63 letters, digits, '-' or '_',
 // at most 253 characters, an optional final dot. Empty string if fine, else why not.
 std::string check_domain(std::string_view s);
+// A host name's domain (RFC 1123 section 2.1), as [ddns] qualifying_suffix
+// must be: check_domain()'s rules with labels of letters, digits and '-'
+// only, no '-' first or last. Empty string if fine, else why not.
+std::string check_host_domain(std::string_view s);
+// A name check_domain() accepts as DNS compares and stores it ([ddns]):
+// lower case, without the final dot.
+std::string canonical_domain(std::string_view s);
 
 std::string endpoint_text(const Endpoint& e);            // "a.b.c.d:port"
 std::string range_text(const engine::AddressRange& r);   // "a-b", or "a" when first == last
