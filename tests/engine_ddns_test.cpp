@@ -411,6 +411,18 @@ TEST_F(DdnsTest, SuffixPerSubnetElseGlobalAndAsciiEncoding) {
   EXPECT_EQ(reply_fqdn(d.ack), want);
 }
 
+TEST_F(DdnsTest, OneLabelWithTheRootLabelIsStillPartial) {
+  // ISC dhclient's `send fqdn.fqdn "c81"` arrives as 3 c81 0: a top-level
+  // name is never what the client means, so it is qualified like "c81".
+  build(ddns_config());
+  Dora d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("c81.")));
+  EXPECT_EQ(name_of(d.commit), "c81");
+  std::vector<std::uint8_t> want{kFqdnS | kFqdnE, 255, 255};
+  const auto n = wire_name("c81.a.example.");   // subnet 100's suffix
+  want.insert(want.end(), n.begin(), n.end());
+  EXPECT_EQ(reply_fqdn(d.ack), want);
+}
+
 TEST_F(DdnsTest, WithoutASuffixAPartialNameStaysPartialInTheReply) {
   EngineConfig c = ddns_config();
   c.subnets[0].qualifying_suffix.clear();

@@ -96,7 +96,7 @@ engine::LeaseChange key_lease(const engine::ClientKey& k) {
 
 }  // namespace
 
-Json lease_json(const engine::LeaseChange& l, engine::LeaseState state) {
+Json lease_json(const engine::LeaseChange& l, engine::LeaseState state, const LeaseDnsView* dns) {
   Json j = Json::object();
   j["ip-address"] = format_ipv4(l.address);
   std::string hw, cid;
@@ -114,12 +114,20 @@ Json lease_json(const engine::LeaseChange& l, engine::LeaseState state) {
   if (state == engine::LeaseState::declined) kea_state = 1;
   if (engine::is_inactive(state)) kea_state = 2;
   j["state"] = kea_state;
-  j["hostname"] = std::string(l.hostname.data(), std::min<std::size_t>(l.hostname_len, engine::kMaxHostnameLen));
-  j["fqdn-fwd"] = false;
-  j["fqdn-rev"] = false;
+  j["hostname"] = dns && !dns->fqdn.empty()
+                     ? dns->fqdn
+                     : std::string(l.hostname.data(), std::min<std::size_t>(l.hostname_len, engine::kMaxHostnameLen));
+  j["fqdn-fwd"] = dns && dns->forward;
+  j["fqdn-rev"] = dns && dns->reverse;
   j["dorado-state"] = dorado_state(state);
   j["shard"] = l.shard;
   return j;
+}
+
+Json LeaseService::lease_answer(const engine::LeaseChange& l, engine::LeaseState state) const {
+  if (!dns_) return lease_json(l, state);
+  const std::optional<LeaseDnsView> d = dns_(l.address);
+  return lease_json(l, state, d ? &*d : nullptr);
 }
 
 LeaseService::LeaseService(ShardPort& port, const engine::CompiledConfig& config,
@@ -377,20 +385,20 @@ void LeaseService::register_commands(CommandTable& t) {
     op->id = next_id_++;
     return op;
   };
-  auto one_lease_answer = [](Op& op) {
+  auto one_lease_answer = [this](Op& op) {
     if (op.leases.empty()) return Answer{kEmpty, "Lease not found.", std::nullopt};
     // Several shards may answer for one address (a probation and a lease
     // after a worker-count change): the active one first.
     const auto best = std::min_element(op.leases.begin(), op.leases.end(), [](const auto& a, const auto& b) {
       return (a.second == engine::LeaseState::active) > (b.second == engine::LeaseState::active);
     });
-    return success("IPv4 lease found.", lease_json(best->first, best->second));
+    return success("IPv4 lease found.", lease_answer(best->first, best->second));
   };
-  auto many_answer = [](Op& op) {
+  auto many_answer = [this](Op& op) {
     std::sort(op.leases.begin(), op.leases.end(),
               [](const auto& a, const auto& b) { return a.first.address < b.first.address; });
     Json list = Json::array();
-    for (const auto& [l, st] : op.leases) list.push_back(lease_json(l, st));
+    for (const auto& [l, st] : op.leases) list.push_back(lease_answer(l, st));
     Json args = Json::object();
     args["leases"] = list;
     if (op.truncated) args["truncated"] = true;
@@ -476,9 +484,9 @@ void LeaseService::register_commands(CommandTable& t) {
   // lease4-get-page and lease4-get-all: walk the slots from the start, or
   // after `after`, in every shard, until op->limit leases are found.
   auto walk_pages = [=, this](std::unique_ptr<Op> op, bool from_start, wire::Ipv4 after) {
-    op->done = [](Op& o) {
+    op->done = [this](Op& o) {
       Json list = Json::array();
-      for (const auto& [l, st] : o.leases) list.push_back(lease_json(l, st));
+      for (const auto& [l, st] : o.leases) list.push_back(lease_answer(l, st));
       Json args = Json::object();
       args["leases"] = list;
       args["count"] = o.leases.size();

@@ -23,6 +23,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "api/commands.hpp"
@@ -46,6 +48,13 @@ struct LeaseServiceOptions {
   std::uint32_t max_leases = 10000;  // leases in one answer (lease4-get-by-*, page limit)
 };
 
+// What DNS holds for a lease's address (control/ddns/service.hpp LeaseDns).
+struct LeaseDnsView {
+  std::string fqdn;
+  bool forward = false;
+  bool reverse = false;
+};
+
 class LeaseService {
  public:
   // `config` must outlive the service or the next set_config() (the
@@ -63,6 +72,10 @@ class LeaseService {
   // durable per-shard seq); past the deadline it answers an error saying the
   // change is applied but not yet durable. Unset: answers at once.
   void set_durable(std::function<std::uint32_t(unsigned shard)> durable) { durable_ = std::move(durable); }
+  // DDNS (docs/dns.md): what DNS holds for an address, so that lease answers'
+  // hostname, fqdn-fwd and fqdn-rev say what is registered. Unset: the
+  // stored name, both false.
+  void set_dns(std::function<std::optional<LeaseDnsView>(wire::Ipv4)> dns) { dns_ = std::move(dns); }
   // A reply from a shard (runtime poll_admin).
   void on_reply(unsigned shard, const engine::AdminReply& reply);
   // Sends what the rings refused before, answers commands past their deadline.
@@ -82,6 +95,8 @@ class LeaseService {
   bool is_durable(const Op& op) const;
   std::function<engine::Seconds()> now_;
   std::function<std::uint32_t(unsigned)> durable_;
+  std::function<std::optional<LeaseDnsView>(wire::Ipv4)> dns_;
+  Json lease_answer(const engine::LeaseChange& lease, engine::LeaseState state) const;
   LeaseServiceOptions options_;
   std::map<std::uint64_t, std::unique_ptr<Op>> ops_;
   std::deque<std::pair<unsigned, engine::AdminRequest>> backlog_;
@@ -94,6 +109,8 @@ class LeaseService {
 // state (0 assigned, 1 declined, 2 expired-reclaimed), hostname, fqdn-fwd,
 // fqdn-rev; plus dorado's own "dorado-state" (active, expired, released,
 // declined) and "shard".
-Json lease_json(const engine::LeaseChange& lease, engine::LeaseState state);
+// With `dns`, hostname is the registered FQDN and fqdn-fwd / fqdn-rev say
+// which records are in DNS.
+Json lease_json(const engine::LeaseChange& lease, engine::LeaseState state, const LeaseDnsView* dns = nullptr);
 
 }  // namespace dorado::api

@@ -14,9 +14,11 @@
 #include "api/leases.hpp"
 #include "api/server.hpp"
 #include "api/trace.hpp"
+#include "daemon/ddns.hpp"
 #include "daemon/ha.hpp"
 #include "daemon/notify.hpp"   // systemd hooks (marked "systemd:" below)
 #include "daemon/reload.hpp"
+#include "ddns/commands.hpp"
 #include "ha/commands.hpp"
 #include "store/store.hpp"
 
@@ -128,6 +130,11 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     std::fprintf(stderr, "dorado: [ha] needs a lease store: set [store] durability to \"fsync\" or \"async\"\n");
     return kExitStart;
   }
+  if (config.ddns.enabled && !st) {
+    std::fprintf(stderr, "dorado: [ddns] needs a lease store (what is registered in DNS is journaled with the leases): "
+                         "set [store] durability to \"fsync\" or \"async\"\n");
+    return kExitStart;
+  }
   rcfg.hold_acks = sc.durability == config::Durability::fsync;
   rcfg.ship_changes = st != nullptr;   // durability off: nothing reads the records
 
@@ -138,6 +145,22 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   }
   runtime::Runtime& rt = *created.runtime;
   if (st) restore_leases(*st, rt);
+  // DDNS (docs/dns.md): made before the workers start, so that its tap sees
+  // every lease change from the first; the work a stop left is rebuilt from
+  // the store's leases and the ddns-state file.
+  std::unique_ptr<DdnsWiring> dns;
+  auto make_dns = [&](const config::DaemonConfig& c) {
+    DdnsWiring::Created d = DdnsWiring::create(c, *st, log_line, monotonic_ms());
+    if (!d.wiring) log_line(d.error);
+    return std::move(d.wiring);
+  };
+  if (config.ddns.enabled) {
+    dns = make_dns(config);
+    if (!dns) {
+      std::fprintf(stderr, "dorado: DDNS could not start (logged above)\n");
+      return kExitStart;
+    }
+  }
   obs::Logger logger;
   obs::Observer observer(rt, st.get(), config, compiled, logger);   // metrics, telemetry, pdump
   if (std::string e = rt.start(); !e.empty()) {
@@ -159,7 +182,11 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   // and the metrics.
   Reloader reloader(options.config_path, config, compiled, rt);
   api::CommandTable commands;
-  api::Statistics stats([&rt] { return counter_totals(rt); });
+  api::Statistics stats([&rt, &dns] {
+    api::CounterList totals = counter_totals(rt);
+    if (dns) dns->add_counters(totals, monotonic_ms());
+    return totals;
+  });
   bool shutdown_requested = false;
   std::function<api::ReloadOutcome()> reload_hook;   // set once the loop's parts exist
   api::register_daemon_commands(
@@ -184,6 +211,19 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   if (st && rcfg.hold_acks)
     leases.set_durable([&st](unsigned w) { return st->durable_shard_seq(w); });
   ha::register_ha_commands(commands, nullptr, monotonic_ms);   // replaced below with [ha]
+  // DDNS: lease4-resend-ddns, and the lease answers' hostname / fqdn-fwd / fqdn-rev.
+  auto wire_dns = [&] {
+    ddns::register_ddns_commands(commands, dns ? &dns->service() : nullptr);
+    if (dns)
+      leases.set_dns([&dns](wire::Ipv4 a) { return dns ? dns->view(a) : std::nullopt; });
+    else
+      leases.set_dns({});
+    if (dns)
+      observer.set_ddns_source([&dns] { return dns ? dns->stats(monotonic_ms()) : obs::DdnsStats{}; });
+    else
+      observer.set_ddns_source({});
+  };
+  wire_dns();
   // HA (docs/ha.md): created once the loop's parts exist (below); the lease
   // commands' durability and the admin replies consult it.
   std::unique_ptr<HaWiring> ha;
@@ -236,6 +276,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     });
     leases.tick(now_ms);
     if (ha) ha->tick(now_ms);
+    if (dns) dns->tick(now_ms);
     if (api_server) api_server->poll(now_ms);
   };
   // One reload, from SIGHUP or config-reload (called from inside
@@ -248,6 +289,16 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     if (r.ok) {
       leases.set_config(reloader.compiled());
       observer.reconfigure(reloader.config(), reloader.compiled(), r.pool_sizes);
+      // [ddns] added, removed or changed: the service follows (docs/dns.md "Reload").
+      const config::DaemonConfig& now = reloader.config();
+      if (now.ddns.enabled && dns) {
+        dns->reconfigure(now);
+      } else if (now.ddns.enabled != (dns != nullptr)) {
+        if (now.ddns.enabled && st) dns = make_dns(now);
+        else dns.reset();
+        log_line(dns ? "ddns: started by the reload" : "ddns: stopped by the reload ([ddns] removed)");
+        wire_dns();
+      }
     }
     return api::ReloadOutcome{r.ok, std::move(r.lines)};
   };
@@ -310,6 +361,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   rt.stop();
   rt.poll_control(sink);   // the records the workers pushed last
   ha.reset();              // its last applied position written; before the store closes
+  dns.reset();             // the ddns-state file synced; its tap removed before the store closes
   if (st) {
     if (std::string e = st->close(sc.snapshot_on_exit); !e.empty()) log_line("store: " + e);
     const store::StoreCounters c = st->counters();

@@ -139,6 +139,7 @@ std::shared_ptr<Snapshot> Collector::collect() const {
     st.commit_records = fsync_mode_ ? commit_records_ : 0;
   }
   if (ha_source_) s->ha = ha_source_();
+  if (ddns_source_) s->ddns = ddns_source_();
   return s;
 }
 

@@ -50,6 +50,8 @@ class Collector {
   const PoolCatalog& pools() const noexcept { return pools_; }
   // HA (docs/ha.md): where the snapshot's `ha` part comes from; unset without [ha].
   void set_ha_source(std::function<HaStats()> source) { ha_source_ = std::move(source); }
+  // DDNS (docs/dns.md): the snapshot's `ddns` part; unset without [ddns].
+  void set_ddns_source(std::function<DdnsStats()> source) { ddns_source_ = std::move(source); }
   void set_pools(PoolCatalog pools) { pools_ = std::move(pools); }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
@@ -61,6 +63,7 @@ class Collector {
   std::uint64_t commit_records_;
   bool fsync_mode_;
   std::function<HaStats()> ha_source_;
+  std::function<DdnsStats()> ddns_source_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -81,6 +84,8 @@ class Observer {
   void stop();
   // HA: the snapshot's `ha` part (Collector::set_ha_source).
   void set_ha_source(std::function<HaStats()> source) { collector_.set_ha_source(std::move(source)); }
+  // DDNS: the snapshot's `ddns` part (Collector::set_ddns_source).
+  void set_ddns_source(std::function<DdnsStats()> source) { collector_.set_ddns_source(std::move(source)); }
   // After a reload applied `config` (compiled as `compiled`): the pools to
   // report are the new config's, with the sizes the runtime counted
   // (daemon::ReloadResult::pool_sizes); pool_warn_percent is taken again.

@@ -259,6 +259,24 @@ std::string render_metrics(const Snapshot& s) {
     e.sample("dorado_ha_link_failures_total", {{"kind", "auth"}}, h.auth_failures);
   }
 
+  if (s.ddns.present) {
+    const DdnsStats& d = s.ddns;
+    for (const DdnsStats::Counter& c : d.counters) {
+      const std::string name = "dorado_ddns_" + c.name + "_total";
+      e.family(name, MetricType::counter, c.help + ".");
+      e.sample(name, {}, c.value);
+    }
+    e.family("dorado_ddns_refused_by_rcode_total", MetricType::counter,
+             "DNS updates refused by the DNS server, by its rcode or TSIG error name.");
+    for (const auto& [rcode, n] : d.refused) e.sample("dorado_ddns_refused_by_rcode_total", {{"rcode", rcode}}, n);
+    e.family("dorado_ddns_queue_depth", MetricType::gauge, "Addresses with DNS updates waiting or in flight.");
+    e.sample("dorado_ddns_queue_depth", {}, d.queue_depth);
+    e.family("dorado_ddns_oldest_wait_seconds", MetricType::gauge, "How long the oldest waiting DNS update has waited.");
+    e.sample("dorado_ddns_oldest_wait_seconds", {}, d.oldest_wait_s);
+    e.family("dorado_ddns_registered", MetricType::gauge, "Addresses whose records dorado has registered in DNS.");
+    e.sample("dorado_ddns_registered", {}, d.registered);
+  }
+
   for (const auto& c : kPortCounters) {
     e.family(c.metric, MetricType::counter, c.help);
     for (const auto& p : s.ports) {

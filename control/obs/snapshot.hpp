@@ -103,6 +103,22 @@ struct HaStats {
   std::uint64_t connection_failures = 0, auth_failures = 0;
   std::uint64_t epoch = 0;
 };
+// The DDNS service's part (docs/dns.md "Counters"), filled by the daemon's
+// hook (Collector::set_ddns_source) when [ddns] is configured. The counter
+// names and help come from control/ddns/service.hpp's one table.
+struct DdnsStats {
+  bool present = false;
+  struct Counter {
+    std::string name, help;   // "update_sent" -> dorado_ddns_update_sent_total
+    std::uint64_t value = 0;
+  };
+  std::vector<Counter> counters;
+  std::vector<std::pair<std::string, std::uint64_t>> refused;   // by rcode name ("REFUSED", "BADSIG")
+  std::uint64_t queue_depth = 0;   // addresses with updates waiting or in flight
+  double oldest_wait_s = 0;        // age of the oldest of them
+  std::uint64_t registered = 0;    // addresses with records in DNS
+};
+
 // Every HA state name, for the one-hot dorado_ha_state family.
 inline constexpr const char* kHaStateNames[] = {"waiting", "syncing", "ready", "hot-standby", "load-balancing",
                                                 "partner-down", "communication-recovery", "in-maintenance",
@@ -118,6 +134,7 @@ struct Snapshot {
   std::vector<PoolStats> subnets;   // subnets, sorted by address
   StoreStats store;
   HaStats ha;
+  DdnsStats ddns;
   // ACK wait for durability, all workers (ns, bucket floors).
   std::uint64_t ack_hold_count = 0, ack_hold_p50 = 0, ack_hold_p99 = 0, ack_hold_max = 0;
 

@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <array>
 #include <optional>
 #include <random>
 
@@ -306,7 +307,7 @@ struct Store::Impl {
   std::uint64_t written_seq = 0;           // last seq of `pending` when `written` was cut
   std::uint64_t durable_seq = 0;           // every record <= it is on disk (Store::durable_seq)
   std::uint64_t journal_id = 0;
-  Store::Tap tap;
+  std::array<Store::Tap, 2> taps;   // by Store::TapSlot
   // read_journal's place: the segment, the byte offset after the record with seq `seq`.
   struct TailCursor {
     std::string segment;
@@ -527,7 +528,9 @@ void Store::take(unsigned worker, std::span<const engine::LeaseChange> changes) 
     s.pending.resize(at + record_size(c));
     const std::uint64_t seq = s.next_seq++;
     encode_record(seq, c, {s.pending.data() + at, s.pending.size() - at});
-    if (s.tap && worker != kReplicated) s.tap(worker, seq, c, {s.pending.data() + at, record_size(c)});
+    if (worker != kReplicated)
+      for (const Tap& tap : s.taps)
+        if (tap) tap(worker, seq, c, {s.pending.data() + at, record_size(c)});
     s.mirror.apply(c);
     ++s.pending_records;
     ++s.unwritten_records;
@@ -572,7 +575,11 @@ bool Store::writable() const noexcept { return impl_->writable; }
 std::uint64_t Store::journal_id() const noexcept { return impl_->journal_id; }
 std::uint64_t Store::last_seq() const noexcept { return impl_->next_seq - 1; }
 std::uint64_t Store::durable_seq() const noexcept { return impl_->durable_seq; }
-void Store::set_tap(Tap tap) { impl_->tap = std::move(tap); }
+void Store::set_tap(Tap tap, TapSlot slot) { impl_->taps[static_cast<std::size_t>(slot)] = std::move(tap); }
+
+std::optional<StoredLease> Store::find_lease(std::span<const std::uint8_t> key) const {
+  return impl_->mirror.find(key);
+}
 
 Store::TailStatus Store::read_journal(std::uint64_t after, std::size_t max_bytes,
                                       std::vector<std::uint8_t>& out, std::uint64_t& last,

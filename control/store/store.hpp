@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -159,11 +160,17 @@ class Store {
   // for fsync): every record <= durable_seq() can be read back.
   std::uint64_t last_seq() const noexcept;
   std::uint64_t durable_seq() const noexcept;
-  // Called by take() for every record it stamps: the worker it came from,
-  // its seq, the change and its encoded journal record (format.hpp).
+  // Called by take() for every record it stamps, before the mirror applies
+  // it (find_lease() still answers the lease as it was): the worker it came
+  // from, its seq, the change and its encoded journal record (format.hpp).
+  // One tap per consumer: HA replication and DDNS (control/ddns/); an
+  // empty function removes it.
   using Tap = std::function<void(unsigned worker, std::uint64_t seq, const engine::LeaseChange& change,
                                  std::span<const std::uint8_t> record)>;
-  void set_tap(Tap tap);
+  enum class TapSlot : std::uint8_t { ha, ddns };
+  void set_tap(Tap tap, TapSlot slot = TapSlot::ha);
+  // The stored record of a client key (kind byte + bytes), as for_each_lease gives it.
+  std::optional<StoredLease> find_lease(std::span<const std::uint8_t> key) const;
   // Lease changes the HA partner made, journaled as they arrive (with the
   // same durability as the workers' records, and in the mirror), before
   // the shards install them: the partner is acknowledged once

@@ -46,7 +46,10 @@ class Joined {
     len_ += len;
     if (first_ == 0) first_ = len;
   }
-  void set_full(bool full) noexcept { full_ = full && !cut_; }
+  // One label is never fully qualified, whatever the encoding says: ISC
+  // dhclient sends `send fqdn.fqdn "host"` as "host" + the root label, and
+  // a top-level name is never what a client means (Kea qualifies it too).
+  void set_full(bool full) noexcept { full_ = full && !cut_ && len_ > first_; }
 
   // The stored name (engine/ddns.hpp): full with its trailing dot when it
   // fits 63, else the first label; partial cut back to whole labels.

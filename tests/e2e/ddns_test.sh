@@ -6,8 +6,7 @@
 # one MAC each), dns (named on 10.98.1.53, zones bars.example and
 # 99.10.in-addr.arpa that accept updates only with the TSIG key).
 #
-# Phases (PHASES=... to run some; default: those that pass today, see
-# DORADO_PHASES below):
+# Phases (PHASES=... to run some; default: all of them):
 #   bind       bind9 harness sanity: a signed update is accepted, an unsigned
 #              one and one signed with a wrong secret are refused, the
 #              journal survives a restart of named.
@@ -17,7 +16,8 @@
 #              a renewal changes nothing in DNS (serials, DHCID); RELEASE
 #              removes the records; a lease that runs out (5 s) too.
 #   conflict   a second client asking for the first one's name does not get
-#              it (ddns.update_conflict; A and DHCID still the first's).
+#              it (ddns.update_conflict; A and DHCID still the first's; no
+#              PTR for the second's address).
 #   badkey     a wrong TSIG secret in dorado's config: updates refused,
 #              counted by reason (ddns.update_refused.<rcode>), nothing in
 #              DNS, DHCP unaffected; lease4-resend-ddns after a restart with
@@ -33,10 +33,8 @@ DDNS_TAG=$$
 export SRV_NS="dorado-dd$DDNS_TAG-s" CLI_NS="dorado-dd$DDNS_TAG-c" DNS_NS="dorado-dd$DDNS_TAG-d"
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 CTL_BIN=${DORADOCTL_BIN:-$(dirname "$DORADO_BIN")/../../tools/ctl/doradoctl}
-# The dorado phases need dorado's DNS updates (issue 15); until they are in,
-# DDNS_DORADO_PHASES=1 runs them (see "phases" below).
 ALL_PHASES="bind names conflict badkey outage crash"
-PHASES=${PHASES:-$([ "${DDNS_DORADO_PHASES:-0}" = 1 ] && echo "$ALL_PHASES" || echo bind)}
+PHASES=${PHASES:-$ALL_PHASES}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 require_env
@@ -230,6 +228,9 @@ phase_conflict() {
   check "conflict: shared.$z still points at the first client ($a1)" test "$(dns_q "shared.$z" A)" = "$a1"
   check "conflict: ... with the first client's DHCID" test "$(dns_q "shared.$z" DHCID)" = "$dhcid"
   check "conflict: the second lease answer does not claim fqdn-fwd" test "$(lease_field "$a2" fqdn-fwd)" != True
+  check "conflict: ... nor fqdn-rev" test "$(lease_field "$a2" fqdn-rev)" != True
+  check "conflict: no PTR for the second client's address (it would name the first's host)" \
+    test -z "$(dns_q "$(rev_name "$a2")" PTR)"
   check "conflict: the conflict is logged with the name" grep -q "shared.$z" "$WORK/dorado.err" "$WORK/dorado.out"
   # The first client leaves: its records go, and the second's name is not
   # taken over by the removal.
