@@ -395,6 +395,15 @@ TEST(ConfigDdnsBad, UnknownKeysAndTypes) {
   EXPECT_EQ(errors(r), (Lines{"ddns.toml:1: ddns: expected a table [ddns], got a boolean"}));
 }
 
+TEST(ConfigDdnsBad, NeedsALeaseStore) {
+  // What is registered in DNS is journaled with the leases: no journal, no [ddns].
+  const LoadResult r = load(std::string(kHead) + "[store]\ndurability = \"off\"\n[ddns]\nttl = 60\n");
+  EXPECT_EQ(errors(r), (Lines{"ddns.toml:8: ddns: needs a lease store: what is registered in DNS is journaled "
+                              "with the leases, and [store] durability = \"off\" keeps no journal; use \"fsync\" "
+                              "or \"async\""}))
+      << all_errors(r);
+}
+
 TEST(ConfigDdnsBad, Numbers) {
   expect_bad({
       {"[ddns]\nttl = -1\n", {"ddns.toml:7: ddns.ttl: must be 0..2147483647 (got -1)"}},

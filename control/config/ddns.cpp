@@ -92,6 +92,9 @@ class DdnsReader : public TableReader {
                        "replace_client_name", "generated_prefix", "ttl", "update_on_renew",
                        "timeout_ms", "max_retry_interval_s", "tsig_key", "forward_zone",
                        "reverse_zone"});
+    if (out_.config.store.durability == Durability::off)
+      error(where_of(t, p_), "needs a lease store: what is registered in DNS is journaled with the leases, and "
+                             "[store] durability = \"off\" keeps no journal; use \"fsync\" or \"async\"");
     read_policy(t);
     if (auto x = integer(t, p_, "ttl", 0, kMaxTtl)) ddns_.ttl = static_cast<std::uint32_t>(*x);
     if (auto x = integer(t, p_, "timeout_ms", 100, 60'000)) ddns_.timeout_ms = static_cast<std::uint32_t>(*x);

@@ -34,6 +34,7 @@ const std::vector<CommandHelp>& command_help() {
       {"lease4-del", "ip-address=IP | identifier-type=... identifier=ID subnet-id=N", "delete a lease"},
       {"lease4-wipe", "[subnet-id=N]", "delete every lease (of a subnet)"},
       {"leases-reclaim", "remove=true|false", "expire due leases now (remove: delete expired ones too)"},
+      {"lease4-resend-ddns", "ip-address=IP", "send an address's DNS records again (added, or removed for an ended lease)"},
       {"trace-start", "hw-address=MAC | client-id=HEX | circuit-id=HEX | subnet-id=N [count=N]",
        "record what the workers decide for one client or subnet (count per worker, default 100)"},
       {"trace-get", "", "the trace's records, one line each"},
