@@ -4,12 +4,13 @@
 # `man -l` and `groff -man -ww` without a warning, has its NAME(SECTION)
 # header and NAME line, and stays true to its program:
 #   - it names every option that the program's --help lists (and, for
-#     dorado-leases, every subcommand's --help; for doradoctl, every command
-#     its --help lists);
+#     dorado-leases and dorado-migrate, every subcommand's --help; for
+#     doradoctl, every command its --help lists);
 #   - every option its OPTIONS section describes is in that --help (-h and
 #     --help aside).
 # Environment: DORADO_MAN_DIR, DORADO_MAN_SOURCE_DIR, DORADO_BIN,
-# DORADOCTL_BIN, DORADO_GEN_BIN, DORADO_DECODE_BIN, DORADO_LEASES_BIN.
+# DORADOCTL_BIN, DORADO_GEN_BIN, DORADO_DECODE_BIN, DORADO_LEASES_BIN,
+# DORADO_MIGRATE_BIN.
 set -euo pipefail
 : "${DORADO_MAN_DIR:?}" "${DORADO_MAN_SOURCE_DIR:?}"
 
@@ -30,7 +31,8 @@ plain() { sed -E 's/\\f\[[A-Z]*\]//g; s/\\f[BIRP]//g; s/\\-/-/g; s/\\\[aq\]/'"'"
 mentions() { grep -qE -- "(^|[^A-Za-z0-9-])$2([^A-Za-z0-9-]|\$)" "$1"; }
 
 for entry in dorado.8:DORADO_BIN doradoctl.8:DORADOCTL_BIN dorado-gen.8:DORADO_GEN_BIN \
-             dorado-leases.8:DORADO_LEASES_BIN dorado-decode.1:DORADO_DECODE_BIN dorado.toml.5:; do
+             dorado-leases.8:DORADO_LEASES_BIN dorado-migrate.8:DORADO_MIGRATE_BIN \
+             dorado-decode.1:DORADO_DECODE_BIN dorado.toml.5:; do
   page=${entry%%:*}
   var=${entry#*:}
   name=${page%.*}
@@ -64,8 +66,13 @@ for entry in dorado.8:DORADO_BIN doradoctl.8:DORADOCTL_BIN dorado-gen.8:DORADO_G
   bin=${!var:-}
   if [[ ! -x $bin ]]; then problem "$page: no program to compare with ($var=$bin)"; continue; fi
   "$bin" --help >"$tmp/$name.help" 2>&1 || { problem "$page: $name --help exited $?"; continue; }
-  if [[ $name == dorado-leases ]]; then
-    for sub in import export list; do
+  subcommands=()
+  case $name in
+    dorado-leases) subcommands=(import export list) ;;
+    dorado-migrate) subcommands=(kea-config) ;;
+  esac
+  if [[ ${#subcommands[@]} -gt 0 ]]; then
+    for sub in "${subcommands[@]}"; do
       "$bin" "$sub" --help >>"$tmp/$name.help" 2>&1 || problem "$page: $name $sub --help exited $?"
     done
   fi
