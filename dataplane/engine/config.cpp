@@ -240,7 +240,7 @@ class Compiler {
       if (!suffix.empty() && suffix.back() == '.') suffix.remove_suffix(1);
       CompiledSubnet& cs = c.subnets[i];
       cs.ddns_suffix_offset = static_cast<std::uint32_t>(c.ddns_suffixes.size());
-      cs.ddns_suffix_len = static_cast<std::uint16_t>(suffix.size());
+      cs.ddns_suffix_len = static_cast<std::uint8_t>(suffix.size());
       for (const char ch : suffix)
         c.ddns_suffixes.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
     }

@@ -270,11 +270,15 @@ void Shard::write_change(LeaseChange& ch, std::uint32_t idx, bool with_hostname)
   ch.key_len = static_cast<std::uint8_t>(key.size());
   if (!key.empty()) std::memcpy(ch.key.data(), key.data(), key.size());
   ch.htype = l.htype;
-  const std::string_view host = with_hostname ? table_.hostname(idx) : std::string_view{};
-  ch.hostname_len = static_cast<std::uint8_t>(host.size());
-  if (!host.empty()) {
-    std::memcpy(ch.hostname.data(), host.data(), host.size());
-    ch.ddns = table_.hostname_ddns(idx);
+  if (with_hostname) {
+    // Name and DNS flags in one inline read of the chunk (hostname_len and
+    // ddns stay 0 without a name).
+    const LeaseTable::StoredHostname host = table_.stored_hostname(idx);
+    if (!host.name.empty()) {
+      ch.hostname_len = static_cast<std::uint8_t>(host.name.size());
+      std::memcpy(ch.hostname.data(), host.name.data(), host.name.size());
+      ch.ddns = host.ddns;
+    }
   }
   ch.subnet_id = l.subnet < config_->subnets.size() ? config_->subnets[l.subnet].id : 0;
   ch.address = l.address;
@@ -374,21 +378,25 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
   l.chaddr = wire::MacAddr{};
   std::memcpy(l.chaddr.b.data(), c.m.chaddr_field.data(), std::min<std::size_t>(c.m.hlen, 6));
   // Renewals keep the stored name: one cache miss less per renewal.
-  bool named = false;
   if (!renewal || l.hostname == kNil) {
-    if (config_->ddns.enabled) [[unlikely]] {
-      // engine/ddns.hpp: the decided name and its DNS flags replace the old
-      // ones (none: the name goes). A renewal that gives the lease its first
-      // name is journaled as a commit, the record that carries names.
-      const DdnsName d = decide_ddns_name(config_->ddns, c.m, addr);
-      if (!table_.set_hostname(idx, d.view(), d.flags)) bump(Event::hostname_not_stored);
-      named = d.len != 0;
-    } else if (auto host = c.m.hostname(); host && !host->empty()) {
+    if (config_->ddns.enabled) [[unlikely]] return commit_ddns(idx, c.m, addr, renewal);
+    if (auto host = c.m.hostname(); host && !host->empty())
       if (!table_.set_hostname(idx, *host)) bump(Event::hostname_not_stored);
-    }
   }
   l.flags |= kLeasePersisted;
-  emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);
+  emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
+  bump(renewal ? Event::lease_renew : Event::lease_commit);
+}
+
+// commit()'s end with [ddns] (engine/ddns.hpp), out of line so that without
+// it commit() pays one branch: the decided name and its DNS flags replace
+// the old ones (none: the name goes). A renewal that gives the lease its
+// first name is journaled as a commit, the record that carries names.
+void Shard::commit_ddns(std::uint32_t idx, const wire::DhcpMessage& m, Ipv4 addr, bool renewal) noexcept {
+  const DdnsName d = decide_ddns_name(config_->ddns, m, addr);
+  if (!table_.set_hostname(idx, d.view(), d.flags)) bump(Event::hostname_not_stored);
+  table_.at(idx).flags |= kLeasePersisted;
+  emit(renewal && d.len == 0 ? LeaseOp::renew : LeaseOp::commit, idx);
   bump(renewal ? Event::lease_renew : Event::lease_commit);
 }
 

@@ -531,6 +531,9 @@ class alignas(64) Shard {
   void drop_record(std::uint32_t idx, Seconds now) noexcept;
   void commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot, const Times& t,
               const Ctx& c) noexcept;
+  // commit()'s end with [ddns] (engine.cpp); [ddns] off never calls it.
+  [[gnu::noinline]] void commit_ddns(std::uint32_t idx, const wire::DhcpMessage& m, Ipv4 addr,
+                                     bool renewal) noexcept;
   void expire_active(std::uint32_t idx) noexcept;
   void expire_foreign(std::uint32_t idx) noexcept;
   std::uint32_t end_offer(std::uint32_t idx, Seconds now) noexcept;

@@ -153,9 +153,9 @@ void LeaseTable::erase(std::uint32_t i) noexcept {
   --used_;
 }
 
-static_assert(kMaxHostnameLen < 64 && kDdnsFlagsMask < 4, "hostname chunk byte 0: 6-bit length, 2-bit flags");
-
 bool LeaseTable::set_hostname(std::uint32_t i, std::string_view name, std::uint8_t ddns) noexcept {
+  static_assert(kMaxHostnameLen <= kHostnameLenMask && kDdnsFlagsMask < (1u << (8 - kHostnameLenBits)),
+                "hostname chunk byte 0: 6-bit length, 2-bit flags");
   Lease& l = records_[i];
   if (name.empty()) {
     if (l.hostname != kNil) {
@@ -171,22 +171,9 @@ bool LeaseTable::set_hostname(std::uint32_t i, std::string_view name, std::uint8
   }
   const std::size_t n = std::min(name.size(), kMaxHostnameLen);
   auto& chunk = hostnames_[l.hostname];
-  chunk[0] = static_cast<char>(n | static_cast<std::size_t>(ddns & kDdnsFlagsMask) << 6);
+  chunk[0] = static_cast<char>(n | static_cast<std::size_t>(ddns & kDdnsFlagsMask) << kHostnameLenBits);
   std::memcpy(chunk.data() + 1, name.data(), n);
   return true;
-}
-
-std::string_view LeaseTable::hostname(std::uint32_t i) const noexcept {
-  const Lease& l = records_[i];
-  if (l.hostname == kNil) return {};
-  const auto& chunk = hostnames_[l.hostname];
-  return {chunk.data() + 1, static_cast<unsigned char>(chunk[0]) & 63u};
-}
-
-std::uint8_t LeaseTable::hostname_ddns(std::uint32_t i) const noexcept {
-  const Lease& l = records_[i];
-  if (l.hostname == kNil) return 0;
-  return static_cast<std::uint8_t>(static_cast<unsigned char>(hostnames_[l.hostname][0]) >> 6);
 }
 
 void LeaseTable::schedule(std::uint32_t i) noexcept {

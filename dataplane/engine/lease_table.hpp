@@ -81,9 +81,22 @@ class LeaseTable {
   // The flags cost no space: a chunk's byte 0 holds the length in its low
   // six bits and the flags in its top two.
   bool set_hostname(std::uint32_t i, std::string_view name, std::uint8_t ddns = 0) noexcept;
-  std::string_view hostname(std::uint32_t i) const noexcept;
+  // The stored name and its flags, read together from the chunk (inline:
+  // Shard::write_change reads both for every commit record with a name).
+  struct StoredHostname {
+    std::string_view name;   // empty: none
+    std::uint8_t ddns = 0;   // kDdnsForward | kDdnsReverse; 0 without a name
+  };
+  StoredHostname stored_hostname(std::uint32_t i) const noexcept {
+    const std::uint32_t h = records_[i].hostname;
+    if (h == kNil) return {};
+    const auto& chunk = hostnames_[h];
+    const auto b0 = static_cast<unsigned char>(chunk[0]);
+    return {{chunk.data() + 1, b0 & kHostnameLenMask}, static_cast<std::uint8_t>(b0 >> kHostnameLenBits)};
+  }
+  std::string_view hostname(std::uint32_t i) const noexcept { return stored_hostname(i).name; }
   // The flags stored with the name (0 without one).
-  std::uint8_t hostname_ddns(std::uint32_t i) const noexcept;
+  std::uint8_t hostname_ddns(std::uint32_t i) const noexcept { return stored_hostname(i).ddns; }
 
   // ---- timer wheel and inactive FIFO ------------------------------------------------
   // Links the record into the bucket of its `expires`, which must be later
@@ -159,6 +172,10 @@ class LeaseTable {
   };
   static constexpr std::uint32_t kHeadTag = 0x80000000u;   // prev of a list head
   static constexpr std::uint32_t kFifoList = 0x7fffffffu;
+  // Hostname chunk byte 0: the length in the low kHostnameLenBits, the DNS
+  // flags above them.
+  static constexpr unsigned kHostnameLenBits = 6;
+  static constexpr unsigned kHostnameLenMask = (1u << kHostnameLenBits) - 1;
 
   const std::uint8_t* key_ptr(const Lease& l) const noexcept;
   void index_remove(std::uint32_t i) noexcept;
