@@ -237,6 +237,97 @@ TEST(Generator, ClientIdOption) {
   EXPECT_EQ(std::memcmp(cid->data() + 1, g.client_mac(0).b.data(), 6), 0);
 }
 
+// Option 81's value as (flags, rcode1, rcode2, name in wire encoding).
+std::string fqdn_name(const wire::DhcpMessage& m) {
+  const auto f = m.client_fqdn();
+  if (!f) return "<none>";
+  std::string out;
+  for (std::size_t i = 0; i < f->name.size(); i += 1 + f->name[i]) {
+    if (!out.empty()) out += '.';
+    out.append(reinterpret_cast<const char*>(f->name.data() + i + 1), f->name[i]);
+  }
+  return out;
+}
+
+TEST(Generator, HostnameAndFqdnOptionsPerClient) {
+  GenConfig c = one_client();
+  c.clients = 12;   // names "h-0" .. "h-11": the template holds the widest
+  c.hostname_prefix = "h";
+  c.fqdn_prefix = "bench-f";
+  Generator g(c, 0);
+  g.poll(0);
+  auto d = take(g);
+  ASSERT_EQ(d.size(), 12u);
+  for (std::uint32_t i = 0; i < 12; ++i) {
+    const wire::DhcpMessage& m = d[i].msg;
+    ASSERT_EQ(m.message_type(), MessageType::discover);
+    std::uint32_t idx = 12;
+    for (std::uint32_t k = 0; k < 12; ++k)
+      if (m.chaddr_mac() == g.client_mac(k)) idx = k;
+    ASSERT_LT(idx, 12u);
+    EXPECT_EQ(m.hostname(), "h-" + std::to_string(idx));
+    const auto f = m.client_fqdn();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->flags, 0x05);   // S=1 (the server updates A), E=1 (wire encoding)
+    EXPECT_EQ(f->rcode1, 0);
+    EXPECT_EQ(f->rcode2, 0);
+    EXPECT_EQ(fqdn_name(m), "bench-f-" + std::to_string(idx));
+    // One label and no root label after it: a partial name, qualified by the server.
+    EXPECT_EQ(std::size_t{f->name[0]} + 1, f->name.size());
+    EXPECT_TRUE(m.has(wire::opt::parameter_request_list));
+    // Shorter names do not change the message's length (zero padding).
+    EXPECT_EQ(d[i].bytes.size(), d[0].bytes.size());
+  }
+  // The REQUEST carries them too, with the offered address and server id.
+  const Ipv4 yi = 0x0a630105;
+  g.receive(reply(d[3], MessageType::offer, yi), 1000);
+  const auto r = take(g);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].msg.message_type(), MessageType::request);
+  EXPECT_EQ(r[0].msg.hostname(), "h-3");
+  EXPECT_EQ(fqdn_name(r[0].msg), "bench-f-3");
+  EXPECT_EQ(r[0].msg.requested_ip(), yi);
+  EXPECT_EQ(r[0].msg.server_id(), kServer);
+  // A renewal (unicast REQUEST with ciaddr) too.
+  g.receive(reply(r[0], MessageType::ack, yi, {600, 300, 525}), 2000);
+  // (The other clients' DISCOVERs are retransmitted meanwhile.)
+  const auto later = run(g, 300 * kSec + 2000, 300 * kSec + 2000);
+  int renewals = 0;
+  for (const auto& [t, f] : later) {
+    if (f.msg.ciaddr != yi) continue;
+    ++renewals;
+    EXPECT_EQ(f.msg.hostname(), "h-3");
+    EXPECT_EQ(fqdn_name(f.msg), "bench-f-3");
+  }
+  EXPECT_EQ(renewals, 1);
+}
+
+TEST(Generator, HostnameOnlyAndRelayOption82AfterShorterName) {
+  GenConfig c = one_client();
+  c.clients = 1000;   // widest "n-999", client 0 sends "n-0"
+  c.window = 1;
+  c.hostname_prefix = "n";
+  c.giaddr = kGiaddr;
+  c.server_ip = kServer;
+  c.port_mac = kPortMac;
+  Generator g(c, 0);
+  g.poll(0);
+  take(g);   // ARP for the server
+  g.receive(arp(2, kServerMac, kServer, kGiaddr), 1000);
+  g.poll(1000);
+  const auto s = take(g);
+  ASSERT_EQ(s.size(), 1u);
+  const wire::DhcpMessage& m = s[0].msg;
+  EXPECT_EQ(m.hostname(), "n-0");
+  EXPECT_FALSE(m.client_fqdn());
+  const auto rai = m.relay_agent_info();   // moved up behind the shorter name, intact
+  ASSERT_TRUE(rai);
+  ASSERT_TRUE(rai->circuit_id);
+  EXPECT_EQ(wire::load_be32(rai->circuit_id->data()), 0u);
+  ASSERT_TRUE(rai->remote_id);
+  EXPECT_EQ(std::memcmp(rai->remote_id->data(), g.client_mac(0).b.data(), 6), 0);
+}
+
 TEST(Generator, RetransmissionScheduleAndLinkLocal) {
   GenConfig c;
   c.clients = 200;
@@ -698,6 +789,15 @@ TEST(Generator, ValidateRejectsBadConfigs) {
   EXPECT_NE(dorado::gen::validate(c), "");
   c = GenConfig{};
   c.reboot = true;
+  EXPECT_NE(dorado::gen::validate(c), "");
+  c = GenConfig{};
+  c.hostname_prefix = "host";
+  c.fqdn_prefix = std::string(54, 'a');
+  EXPECT_EQ(dorado::gen::validate(c), "");
+  c.fqdn_prefix = std::string(55, 'a');   // "PREFIX-99999999" would not fit a label
+  EXPECT_NE(dorado::gen::validate(c), "");
+  c = GenConfig{};
+  c.hostname_prefix = "a.b";
   EXPECT_NE(dorado::gen::validate(c), "");
 }
 

@@ -38,6 +38,22 @@ std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// The longest name prefix: "PREFIX-" + 8 digits (100 M clients) in 63.
+constexpr std::size_t kMaxNamePrefix = 54;
+constexpr std::uint8_t kFqdnFlagsS = 0x01, kFqdnFlagsE = 0x04;
+// Options 12 and 81 with the longest name: 2 + 63 and 2 + 3 + 1 + 63.
+constexpr std::size_t kMaxNamesBytes = 2 + 63 + 2 + 3 + 1 + 63;
+
+std::string check_name_prefix(const std::string& p, const char* option) {
+  if (p.empty() || p.size() > kMaxNamePrefix)
+    return std::string(option) + ": 1.." + std::to_string(kMaxNamePrefix) + " characters";
+  for (const char ch : p) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-';
+    if (!ok) return std::string(option) + ": letters, digits and '-' only";
+  }
+  return {};
+}
+
 std::uint64_t mac48(const MacAddr& m) noexcept {
   std::uint64_t v = 0;
   for (auto b : m.b) v = (v << 8) | b;
@@ -80,6 +96,10 @@ std::string validate(const GenConfig& c) {
   if (c.jitter_s < 0) return "jitter must not be negative";
   if (c.window == 0) return "--window must be at least 1";
   if (c.reboot && c.mode != Mode::storm) return "--reboot applies to --mode storm";
+  if (!c.hostname_prefix.empty())
+    if (std::string e = check_name_prefix(c.hostname_prefix, "--hostname"); !e.empty()) return e;
+  if (!c.fqdn_prefix.empty())
+    if (std::string e = check_name_prefix(c.fqdn_prefix, "--fqdn"); !e.empty()) return e;
   return {};
 }
 
@@ -96,9 +116,10 @@ MacAddr Generator::client_mac(std::uint32_t i) const noexcept {
 namespace {
 
 // Builds one request template with placeholder values and finds where the
-// per-client fields landed by parsing it back.
+// per-client fields landed by parsing it back. `names`: options 12 and 81
+// with the widest name (empty: none), last before 82.
 Template make_template(wire::MessageType type, bool opt50, bool opt54, bool prl, bool client_id,
-                       bool relayed, Ipv4 giaddr) {
+                       bool relayed, Ipv4 giaddr, std::span<const wire::OptionValue> names = {}) {
   static const std::uint8_t kPrl[] = {1, 3, 6, 15, 28, 51, 58, 59};
   std::uint8_t max_size[2] = {kMaxMessage >> 8, kMaxMessage & 0xff};
   std::uint8_t placeholder_ip[4] = {0, 0, 0, 1};
@@ -110,6 +131,7 @@ Template make_template(wire::MessageType type, bool opt50, bool opt54, bool prl,
     opts.push_back({wire::opt::parameter_request_list, wire::Bytes{kPrl}, false});
   }
   if (client_id) opts.push_back({wire::opt::client_id, wire::Bytes{cid}, true});
+  opts.insert(opts.end(), names.begin(), names.end());
   // Option 82: circuit-id = client index (4 bytes), remote-id = client MAC.
   std::uint8_t rai[14] = {1, 4, 0, 0, 0, 0, 2, 6, 0, 0, 0, 0, 0, 0};
   wire::DhcpOptionsSpec spec;
@@ -136,6 +158,19 @@ Template make_template(wire::MessageType type, bool opt50, bool opt54, bool prl,
   t.opt54 = offset(wire::opt::server_id);
   t.opt61 = offset(wire::opt::client_id);
   t.opt82 = offset(wire::opt::relay_agent_info);
+  for (const wire::OptionValue& o : names) {
+    const std::size_t at = offset(o.code) - 2;   // the option's code byte
+    if (t.names == 0 || at < t.names) t.names = at;
+    t.names_len += 2 + o.value.size();
+  }
+  if (!names.empty()) {
+    // Adjacent, after 50, 54 and 61 and before 82: only 82 moves when a name
+    // is shorter than the widest (send()).
+    const std::size_t end = t.names + t.names_len;
+    if (offset(names.front().code) - 2 != t.names || end > t.payload.size() ||
+        std::max({t.opt50, t.opt54, t.opt61}) > t.names || (t.opt82 != 0 && t.opt82 < end))
+      throw std::logic_error("dorado-gen: name options not where expected");
+  }
   return t;
 }
 
@@ -151,17 +186,24 @@ Generator::Generator(const GenConfig& config, std::uint64_t now_us)
   if (const std::string e = validate(cfg_); !e.empty()) throw std::invalid_argument(e);
   using wire::MessageType;
   const bool relay = cfg_.giaddr != 0, cid = cfg_.client_id;
+  // The name options with the widest index, as placeholders: write_names()
+  // puts each client's name there.
+  std::array<std::uint8_t, kMaxNamesBytes> widest{};
+  const std::size_t widest_len = write_names(widest.data(), cfg_.clients - 1);
+  std::vector<wire::OptionValue> names;
+  for (std::size_t at = 0; at < widest_len; at += 2 + std::size_t{widest[at + 1]})
+    names.push_back({widest[at], wire::Bytes{widest.data() + at + 2, widest[at + 1]}, true});
   auto& t = templates_;
   t[static_cast<std::size_t>(Kind::discover)] =
-      make_template(MessageType::discover, false, false, true, cid, relay, cfg_.giaddr);
+      make_template(MessageType::discover, false, false, true, cid, relay, cfg_.giaddr, names);
   t[static_cast<std::size_t>(Kind::request_select)] =
-      make_template(MessageType::request, true, true, true, cid, relay, cfg_.giaddr);
+      make_template(MessageType::request, true, true, true, cid, relay, cfg_.giaddr, names);
   t[static_cast<std::size_t>(Kind::request_ciaddr)] =
-      make_template(MessageType::request, false, false, true, cid, false, 0);
+      make_template(MessageType::request, false, false, true, cid, false, 0, names);
   t[static_cast<std::size_t>(Kind::request_rebind)] =
-      make_template(MessageType::request, false, false, true, cid, relay, cfg_.giaddr);
+      make_template(MessageType::request, false, false, true, cid, relay, cfg_.giaddr, names);
   t[static_cast<std::size_t>(Kind::request_reboot)] =
-      make_template(MessageType::request, true, false, true, cid, relay, cfg_.giaddr);
+      make_template(MessageType::request, true, false, true, cid, relay, cfg_.giaddr, names);
   t[static_cast<std::size_t>(Kind::decline)] =
       make_template(MessageType::decline, true, true, false, cid, relay, cfg_.giaddr);
   t[static_cast<std::size_t>(Kind::release)] =
@@ -235,7 +277,19 @@ bool Generator::send(std::uint32_t i, Kind k, std::uint64_t now) noexcept {
   }
   const std::size_t hs = wire::header_size(env);
   std::uint8_t* p = slot.data() + hs;
-  std::memcpy(p, t.payload.data(), t.payload.size());
+  std::size_t opt82 = t.opt82;
+  if (t.names == 0) {
+    std::memcpy(p, t.payload.data(), t.payload.size());
+  } else {
+    // The names of client i, then the rest of the template moved up to
+    // them; the message keeps the template's length (zero padding).
+    std::memcpy(p, t.payload.data(), t.names);
+    const std::size_t len = write_names(p + t.names, i);
+    const std::size_t tail = t.names + t.names_len, shift = t.names_len - len;
+    std::memcpy(p + t.names + len, t.payload.data() + tail, t.payload.size() - tail);
+    std::memset(p + t.payload.size() - shift, 0, shift);
+    if (opt82 != 0) opt82 -= shift;
+  }
   wire::store_be32(p + 4, c.xid);
   // secs: time since the client began this operation (RFC 2131 table 5).
   const std::uint64_t secs = now > c.op_start_us ? (now - c.op_start_us) / kUs : 0;
@@ -246,9 +300,9 @@ bool Generator::send(std::uint32_t i, Kind k, std::uint64_t now) noexcept {
   if (t.opt50 != 0) wire::store_be32(p + t.opt50, c.yiaddr);
   if (t.opt54 != 0) wire::store_be32(p + t.opt54, c.server_id);
   if (t.opt61 != 0) std::memcpy(p + t.opt61 + 1, mac.b.data(), 6);
-  if (t.opt82 != 0) {
-    wire::store_be32(p + t.opt82 + 2, i);
-    std::memcpy(p + t.opt82 + 8, mac.b.data(), 6);
+  if (opt82 != 0) {
+    wire::store_be32(p + opt82 + 2, i);
+    std::memcpy(p + opt82 + 8, mac.b.data(), 6);
   }
   const std::size_t len = wire::wrap_udp_frame(slot, env, t.payload.size());
   tx_.commit(len);
@@ -263,6 +317,45 @@ bool Generator::send(std::uint32_t i, Kind k, std::uint64_t now) noexcept {
     case Kind::count_: break;
   }
   return true;
+}
+
+// Client i's options 12 and/or 81 at `out`; returns their length (0 when
+// the config asks for no name).
+std::size_t Generator::write_names(std::uint8_t* out, std::uint32_t i) const noexcept {
+  char digits[10];
+  std::size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + i % 10);
+    i /= 10;
+  } while (i != 0);
+  std::uint8_t* q = out;
+  auto put_name = [&](const std::string& prefix) noexcept {
+    std::memcpy(q, prefix.data(), prefix.size());
+    q += prefix.size();
+    *q++ = '-';
+    for (std::size_t k = n; k > 0; --k) *q++ = static_cast<std::uint8_t>(digits[k - 1]);
+  };
+  const std::string& host = cfg_.hostname_prefix;
+  if (!host.empty()) {
+    *q++ = wire::opt::hostname;
+    *q++ = static_cast<std::uint8_t>(host.size() + 1 + n);
+    put_name(host);
+  }
+  const std::string& fqdn = cfg_.fqdn_prefix;
+  if (!fqdn.empty()) {
+    // RFC 4702: flags, RCODE1 and RCODE2 (0 from a client), then the name in
+    // canonical wire encoding (E=1); one label without the root label: a
+    // partial name, which the server qualifies.
+    const std::size_t label = fqdn.size() + 1 + n;
+    *q++ = wire::opt::client_fqdn;
+    *q++ = static_cast<std::uint8_t>(3 + 1 + label);
+    *q++ = kFqdnFlagsS | kFqdnFlagsE;
+    *q++ = 0;
+    *q++ = 0;
+    *q++ = static_cast<std::uint8_t>(label);
+    put_name(fqdn);
+  }
+  return static_cast<std::size_t>(q - out);
 }
 
 void Generator::try_send(std::uint32_t i, std::uint64_t now) noexcept {

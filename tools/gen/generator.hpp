@@ -61,6 +61,13 @@ struct GenConfig {
   Ipv4 server_ip = 0;               // relay destination (required in relay mode)
   std::uint16_t vlan = 0;           // 1..4095: one 802.1Q tag on every frame
   bool client_id = false;           // send option 61 (01 + MAC)
+  // Non-empty: client i sends its name "PREFIX-i" (i in decimal) in every
+  // DISCOVER and REQUEST: option 12 (hostname_prefix) and/or option 81
+  // (fqdn_prefix: flags S=1 E=1, the name as one label in canonical wire
+  // encoding, not fully qualified: the server adds its suffix). A prefix is
+  // 1..54 letters, digits or '-' (the name fits one 63-byte label).
+  std::string hostname_prefix;
+  std::string fqdn_prefix;
   std::uint64_t first_mac = 0x020000000000ull;   // client i has MAC first_mac + i
   MacAddr port_mac{};               // the port's own MAC (relay mode source)
   bool release = false;             // release each lease as soon as it is bound
@@ -153,6 +160,10 @@ class TxRing {
 struct Template {
   std::vector<std::uint8_t> payload;   // the BOOTP/DHCP message
   std::size_t opt50 = 0, opt54 = 0, opt61 = 0, opt82 = 0;   // value offsets; 0 = absent
+  // Options 12 and 81 (the client's name), adjacent, right before 82: where
+  // they start (0 = absent) and their length with the widest index. A
+  // shorter index shifts what follows to the left and zero-pads the end.
+  std::size_t names = 0, names_len = 0;
 };
 
 struct Report;
@@ -210,6 +221,7 @@ class Generator {
   void start_measuring(std::uint64_t now) noexcept;
   void start_new_operations(std::uint64_t now) noexcept;
   std::uint64_t rand() noexcept;
+  std::size_t write_names(std::uint8_t* out, std::uint32_t i) const noexcept;
 
   GenConfig cfg_;
   std::vector<Client> clients_;

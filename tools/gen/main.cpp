@@ -3,7 +3,7 @@
 //
 //   dorado-gen [EAL args] -- --mode dora|renew|mixed|storm --clients N
 //              --rate R|max --duration SECONDS [--giaddr A --server-ip S]
-//              [--vlan ID] [--json] ...
+//              [--vlan ID] [--hostname PREFIX] [--fqdn PREFIX] [--json] ...
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -60,6 +60,12 @@ Args parse_args(int argc, char** argv) {
   app.add_option("--server-ip", server_ip, "relay mode: the server's address (requests go there)");
   app.add_option("--vlan", vlan, "802.1Q tag (1..4095) on every frame");
   app.add_flag("--client-id", r.gen.client_id, "send option 61 (type 1 + MAC)");
+  app.add_option("--hostname", r.gen.hostname_prefix,
+                 "client i sends option 12 \"PREFIX-i\" in DISCOVER and REQUEST")
+      ->type_name("PREFIX");
+  app.add_option("--fqdn", r.gen.fqdn_prefix,
+                 "client i sends option 81 \"PREFIX-i\" (S=1, wire encoding, not qualified)")
+      ->type_name("PREFIX");
   app.add_option("--first-mac", first_mac, "MAC of client 0; client i has first-mac + i")
       ->capture_default_str();
   app.add_flag("--release", r.gen.release, "release each lease as soon as it is bound");
