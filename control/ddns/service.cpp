@@ -134,6 +134,7 @@ struct Service::Impl {
   std::mt19937 rng{std::random_device{}()};
   std::uint64_t log_window_ms = 0;
   unsigned log_suppressed = 0;
+  std::uint64_t next_wait_report_ms = 0;
 
   Impl(store::Store& st, Log l) : store(st), log(std::move(l)) {}
   ~Impl() {
@@ -684,6 +685,25 @@ struct Service::Impl {
     }
     if (state_log->dirty())
       if (std::string e = state_log->sync(have); !e.empty()) log_limited("cannot write ddns-state: " + e);
+    report_waiting();
+  }
+
+  // At most every kWaitReportMs: how many addresses wait and for how long,
+  // while the oldest has waited longer than kWaitReportMs.
+  static constexpr std::uint64_t kWaitReportMs = 10'000;
+  void report_waiting() {
+    if (now_ms < next_wait_report_ms) return;
+    next_wait_report_ms = now_ms + kWaitReportMs;
+    std::uint64_t waiting = 0, oldest = now_ms;
+    for (const auto& [address, e] : entries)
+      if (e.queued || e.busy) {
+        ++waiting;
+        oldest = std::min(oldest, e.since_ms);
+      }
+    if (waiting == 0 || now_ms - oldest < kWaitReportMs) return;
+    log("ddns: " + std::to_string(waiting) + " address(es) wait for DNS updates, the oldest for " +
+        std::to_string((now_ms - oldest) / 1000) + " s (" + std::to_string(counters.update_timeout) + " timeouts, " +
+        std::to_string(counters.update_refused) + " refusals so far; see ddns.* in statistic-get-all)");
   }
 };
 

@@ -70,10 +70,66 @@ class FakeDns {
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
     port_ = ntohs(sa.sin_port);
   }
-  ~FakeDns() { ::close(fd_); }
+  ~FakeDns() {
+    ::close(fd_);
+    if (tcp_ >= 0) ::close(tcp_);
+  }
   std::uint16_t port() const { return port_; }
 
+  // UDP answers carry TC (truncated) and nothing else; the same port on TCP
+  // answers NOERROR. False if the TCP port is taken.
+  bool truncate_udp() {
+    tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const int one = 1;
+    ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port_);
+    if (::bind(tcp_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(tcp_, 8) != 0) return false;
+    truncate_ = true;
+    return true;
+  }
+  std::size_t tcp_requests = 0;
+
+  // The answer to `req`: header and zone section, QR, opcode UPDATE, `rcode`.
+  static std::vector<std::uint8_t> answer_to(const std::vector<std::uint8_t>& req, int rcode, bool tc) {
+    std::size_t off = 12;
+    while (off < req.size() && req[off] != 0) off += 1u + req[off];
+    off += 1 + 4;
+    if (off > req.size()) return {};
+    std::vector<std::uint8_t> out(off);
+    std::memcpy(out.data(), req.data(), off);
+    out[2] = static_cast<std::uint8_t>(0x80 | (req[2] & 0x78) | (tc ? 0x02 : 0));   // QR, opcode UPDATE, TC
+    out[3] = static_cast<std::uint8_t>(rcode & 0x0f);
+    for (int i = 6; i < 12; ++i) out[i] = 0;   // no prerequisite, update or additional RRs
+    return out;
+  }
+
+  void pump_tcp() {
+    const int c = ::accept(tcp_, nullptr, nullptr);
+    if (c < 0) return;
+    timeval tv{1, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::uint8_t len[2];
+    if (::recv(c, len, 2, MSG_WAITALL) == 2) {
+      std::vector<std::uint8_t> req(static_cast<std::size_t>(len[0] << 8 | len[1]));
+      if (::recv(c, req.data(), req.size(), MSG_WAITALL) == static_cast<ssize_t>(req.size())) {
+        requests.push_back(req);
+        ++tcp_requests;
+        std::vector<std::uint8_t> out = answer_to(req, 0, false);
+        std::vector<std::uint8_t> framed(2 + out.size());
+        framed[0] = static_cast<std::uint8_t>(out.size() >> 8);
+        framed[1] = static_cast<std::uint8_t>(out.size());
+        if (!out.empty()) std::memcpy(framed.data() + 2, out.data(), out.size());
+        ::send(c, framed.data(), framed.size(), MSG_NOSIGNAL);
+      }
+    }
+    ::close(c);
+  }
+
   void pump() {
+    if (tcp_ >= 0) pump_tcp();
     std::uint8_t buf[4096];
     for (;;) {
       sockaddr_in from{};
@@ -84,15 +140,8 @@ class FakeDns {
       requests.push_back(req);
       const int rcode = answer ? answer(req) : 0;
       if (rcode < 0) continue;
-      // Header + the zone section (one name + type + class).
-      std::size_t off = 12;
-      while (off < req.size() && req[off] != 0) off += 1u + req[off];
-      off += 1 + 4;
-      if (off > req.size()) continue;
-      std::vector<std::uint8_t> out(req.begin(), req.begin() + static_cast<long>(off));
-      out[2] = static_cast<std::uint8_t>(0x80 | (req[2] & 0x78));   // QR, opcode UPDATE
-      out[3] = static_cast<std::uint8_t>(rcode & 0x0f);
-      for (int i = 6; i < 12; ++i) out[i] = 0;   // no prerequisite, update or additional RRs
+      const std::vector<std::uint8_t> out = answer_to(req, rcode, truncate_);
+      if (out.empty()) continue;
       ::sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
     }
   }
@@ -116,6 +165,8 @@ class FakeDns {
 
  private:
   int fd_ = -1;
+  int tcp_ = -1;
+  bool truncate_ = false;
   std::uint16_t port_ = 0;
 };
 
@@ -235,6 +286,16 @@ TEST_F(DdnsService, ReverseOnlyWhenTheClientUpdatesItsOwnName) {
   store_->take(0, std::vector<LeaseChange>{lease(7, "quiet", 0)});
   run([] { return false; }, 0.3);
   EXPECT_EQ(dns_.requests.size(), 1u);
+}
+
+TEST_F(DdnsService, ATruncatedAnswerIsAskedAgainOverTcp) {
+  if (!dns_.truncate_udp()) GTEST_SKIP() << "TCP port " << dns_.port() << " is taken";
+  start();
+  store_->take(0, std::vector<LeaseChange>{lease(4, "big", engine::kDdnsForward)});
+  ASSERT_TRUE(run([&] { return svc_->registered(0x0a630104u).has_value() && idle(); }));
+  EXPECT_EQ(dns_.tcp_requests, 1u);   // the same update, over TCP
+  EXPECT_EQ(dns_.requests.size(), 2u);
+  EXPECT_EQ(dns_.requests[0], dns_.requests[1]);
 }
 
 TEST_F(DdnsService, NothingIsSentBeforeTheLeaseIsDurable) {
