@@ -241,9 +241,14 @@ struct Service::Impl {
     if (c.key_len == 0) return;   // probation records: no client, no name
     const std::string key = key_string(c);
     switch (c.op) {
-      case LeaseOp::commit:
-        set_want(c.address, key, want_from(c));
+      case LeaseOp::commit: {
+        Want w = want_from(c);
+        // Most leases have no name: nothing to follow unless the address or
+        // the client had one (its records must go).
+        if (!w.flags && !entries.count(c.address) && !by_key.count(key)) return;
+        set_want(c.address, key, std::move(w));
         return;
+      }
       case LeaseOp::renew: {
         auto it = entries.find(c.address);
         if (it != entries.end() && it->second.key == key) {
