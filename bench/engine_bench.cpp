@@ -18,6 +18,14 @@
 //       options encoded once per subnet and option 55, lease times patched).
 //   BM_EngineDoraExistingNoPrefetch/burst   Shard::handle() per request instead
 //       of Shard::handle_burst(): shows what the burst prefetch buys.
+//   BM_EngineDoraNamed/name:N/ddns:D/burst:B  dynamic DNS: kNamedClients new
+//       clients (a fixed count: callgrind figures compare), each with its
+//       own name "bench-<8 hex digits>" in option 12 (name:12), in option 81
+//       only (name:81: S=1, wire encoding, a partial name) or none (name:0),
+//       with [ddns] off (ddns:0) or on (ddns:1, qualifying suffix
+//       "bench.example"); the same requests either way. The worker's whole
+//       path per packet: parse + Shard::handle_burst + the reply built
+//       (ReplyCache::build). On a world of its own: kNamedPrefill leases.
 // "Existing": clients from the prefilled million, visited in a scattered
 // order (the DISCOVER offers their bound address, the REQUEST renews it).
 // "New": clients never seen (record insert + bit-scan allocation + commit).
@@ -50,6 +58,9 @@ constexpr Seconds kNow = 1'700'000'000;
 
 constexpr std::uint32_t kPrefill10M = 10u << 20;   // 10,485,760 leases
 
+constexpr std::uint32_t kNamedPrefill = 1u << 16;   // BM_EngineDoraNamed's table
+constexpr std::uint32_t kNamedClients = 1u << 17;   // per BM_EngineDoraNamed run
+
 // i-th existing client: an odd multiplier permutes 0 .. 2^20-1, so
 // consecutive packets hit unrelated table slots and blocks.
 std::uint32_t scattered(std::uint64_t i) {
@@ -70,14 +81,20 @@ struct World {
   std::string error;
 
   // A /11 pool (2,097,150 addresses) for up to ~2 M clients, else a /8
-  // (16,777,214).
-  explicit World(std::uint32_t capacity, std::uint32_t prefill = kPrefill) {
+  // (16,777,214). `name`: what the requests carry (bench/dora_fixture.hpp);
+  // `ddns`: [ddns] on with the defaults and "bench.example" as the suffix.
+  explicit World(std::uint32_t capacity, std::uint32_t prefill = kPrefill,
+                 ClientName name = ClientName::bench_host, bool ddns = false) {
     EngineConfig cfg;
     cfg.server_address = kServer;
     SubnetConfig s = bench_subnet(capacity > (1u << 21));
     s.dns_servers = {(10u << 24) | 53u};
     s.domain_name = "bench.example";
     cfg.subnets = {s};
+    if (ddns) {
+      cfg.ddns.enabled = true;
+      cfg.ddns.qualifying_suffix = "bench.example";
+    }
     compiled = compile(cfg);
     if (!compiled.ok()) {
       error = compiled.error;
@@ -95,8 +112,8 @@ struct World {
     }
     shard = std::move(c.shard);
     for (std::uint32_t i = 0; i < kMaxBurst; ++i) {
-      discovers.push_back(make_slot(MessageType::discover));
-      requests.push_back(make_slot(MessageType::request));
+      discovers.push_back(make_slot(MessageType::discover, name));
+      requests.push_back(make_slot(MessageType::request, name));
       if (!discovers.back() || !requests.back()) {
         error = "cannot build request frames";
         return;
@@ -223,6 +240,39 @@ void run_new(benchmark::State& state) {
   report(state, w, clients);
 }
 
+// BM_EngineDoraNamed: args {name, ddns, burst} (see the top). The timed
+// loop is its own function (named_dora_loop) so that callgrind can collect
+// it alone: --toggle-collect='*named_dora_loop*' (bench/callgrind_per_request.py).
+[[gnu::noinline]] bool named_dora_loop(benchmark::State& state, World& w, std::uint32_t burst,
+                                       std::uint64_t& clients) {
+  std::uint32_t ids[kMaxBurst];
+  std::uint32_t next = kNamedPrefill;
+  for (auto _ : state) {
+    for (std::uint32_t i = 0; i < burst; ++i) ids[i] = next++;
+    if (!w.dora<true, true>(ids, burst)) return false;
+    clients += burst;
+  }
+  return true;
+}
+
+void BM_EngineDoraNamed(benchmark::State& state) {
+  const auto option = state.range(0);
+  const ClientName name = option == 12 ? ClientName::hostname : option == 81 ? ClientName::fqdn : ClientName::none;
+  World w(kNamedPrefill + kNamedClients + 4096, kNamedPrefill, name, state.range(1) != 0);
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  std::uint64_t clients = 0;
+  if (!named_dora_loop(state, w, static_cast<std::uint32_t>(state.range(2)), clients)) {
+    state.SkipWithError("unexpected engine reply");
+    return;
+  }
+  report(state, w, clients);
+  const ReplyCache::Stats& rs = w.replies.stats();
+  state.counters["generic"] = static_cast<double>(rs.generic);
+}
+
 // Config reload: Shard::reconfigure over the million leases, alternating
 // between the prefill config and one with another DNS server and a second
 // pool (every lease kept). The time is the worker's pause at the switch; the
@@ -343,3 +393,8 @@ BENCHMARK(BM_EngineDoraNew)->Arg(32)->Iterations(kNewClients / 32);
 BENCHMARK(BM_EngineDoraParseNew)->Arg(1)->Iterations(kNewClients);
 BENCHMARK(BM_EngineDoraParseNew)->Arg(8)->Iterations(kNewClients / 8);
 BENCHMARK(BM_EngineDoraParseNew)->Arg(32)->Iterations(kNewClients / 32);
+// kNamedClients new clients per run, burst 8.
+BENCHMARK(BM_EngineDoraNamed)
+    ->ArgNames({"name", "ddns", "burst"})
+    ->ArgsProduct({{0, 12, 81}, {0, 1}, {8}})
+    ->Iterations(kNamedClients / 8);

@@ -43,6 +43,9 @@ struct Req {
   std::string hostname;
   int fqdn_flags = -1;
   std::vector<std::uint8_t> fqdn_name;   // as sent (wire or ASCII)
+  std::vector<std::uint8_t> prl{1, 3};
+  std::vector<std::uint8_t> client_id;   // option 61; empty: none
+  std::vector<std::uint8_t> rai;         // option 82; empty: none
 };
 
 struct Packet {
@@ -83,10 +86,11 @@ std::unique_ptr<Packet> make_packet(const Req& r) {
     fqdn.insert(fqdn.end(), r.fqdn_name.begin(), r.fqdn_name.end());
     opts.push_back({wire::opt::client_fqdn, wire::Bytes{fqdn}, false});
   }
-  const std::vector<std::uint8_t> prl{1, 3};
-  opts.push_back({wire::opt::parameter_request_list, wire::Bytes{prl}, false});
+  opts.push_back({wire::opt::parameter_request_list, wire::Bytes{r.prl}, false});
+  if (!r.client_id.empty()) opts.push_back({wire::opt::client_id, wire::Bytes{r.client_id}, false});
   wire::DhcpOptionsSpec spec;
   spec.type = r.type;
+  spec.relay_agent_info = wire::Bytes{r.rai};
   spec.server_id = r.server_id;
   spec.options = opts;
   p->bytes.resize(1600);
@@ -228,6 +232,60 @@ Req fqdn_req(int flags, std::vector<std::uint8_t> name, std::uint8_t mac = 1) {
   r.fqdn_flags = flags;
   r.fqdn_name = std::move(name);
   return r;
+}
+
+// ---- option 81 through the reply cache ------------------------------------------------
+
+// Option 81 is per client, yet its replies are built from the cache (the
+// block, 61, 81, then 82), byte for byte as build_reply writes them (render()
+// compares both), also written over the request (build_over); an option 55
+// that lists 81 puts it in 55's order: the generic way.
+TEST_F(DdnsTest, Option81RepliesComeFromTheReplyCacheByteForByte) {
+  struct Case {
+    Req req;
+    bool cached;
+  };
+  std::vector<Case> cases;
+  cases.push_back({fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"), 1), true});
+  cases.push_back({fqdn_req(kFqdnS, ascii("pc.corp.example."), 2), true});
+  cases.push_back({fqdn_req(0, wire_name("Phone.Sub"), 3), true});
+  Req with_id = fqdn_req(kFqdnS | kFqdnE, wire_name("idhost"), 4);
+  with_id.client_id = {1, 2, 3, 4, 5, 6, 7};
+  cases.push_back({with_id, true});
+  Req relayed = fqdn_req(kFqdnS | kFqdnE, wire_name("relayed"), 5);
+  relayed.giaddr = ip(10, 1, 0, 1);
+  relayed.rai = {1, 4, 'p', 'o', 'r', 't'};
+  relayed.client_id = {9, 9};
+  cases.push_back({relayed, true});
+  Req listed = fqdn_req(kFqdnS | kFqdnE, wire_name("listed"), 6);
+  listed.prl = {1, 81, 3};
+  cases.push_back({listed, false});
+  cases.push_back({fqdn_req(kFqdnN | kFqdnE, {}, 7), true});   // no name: flags and RCODEs only
+  for (const Case& c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.req.mac.b[5]));
+    const Dora d = dora(c.req);
+    for (const Decision* dec : {&d.offer, &d.ack}) {
+      // Also in place over a copy of the request, as the worker builds it.
+      std::vector<std::uint8_t> frame = last_->bytes;
+      frame.resize(1600);
+      wire::DhcpMessage m;
+      const wire::Frame f = wire::parse_frame(std::span<const std::uint8_t>(frame.data(), last_->bytes.size()));
+      ASSERT_EQ(m.parse(f.udp_payload(std::span<const std::uint8_t>(frame.data(), last_->bytes.size()))),
+                wire::Error::ok);
+      const std::uint64_t generic = replies_.stats().generic;
+      const std::vector<std::uint8_t> want = render(*dec);
+      EXPECT_EQ(replies_.stats().generic - generic, c.cached ? 0u : 2u);
+      std::vector<std::uint8_t> scratch(1600);
+      const wire::BuildResult r = replies_.build_over(shard_->config(), *dec, m, last_->rx, frame, scratch);
+      ASSERT_EQ(r.error, wire::Error::ok);
+      frame.resize(r.length);
+      EXPECT_EQ(frame, want) << "build_over differs";
+      const wire::Frame rf = wire::parse_frame(want);
+      wire::DhcpMessage reply;
+      ASSERT_EQ(reply.parse(rf.udp_payload(want)), wire::Error::ok);
+      EXPECT_TRUE(reply.has(wire::opt::client_fqdn));
+    }
+  }
 }
 
 // ---- flags ---------------------------------------------------------------------------

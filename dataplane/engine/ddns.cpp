@@ -12,11 +12,22 @@ namespace {
 
 constexpr std::size_t kMaxLabel = 63;
 
-bool label_char(char c) noexcept {
+constexpr bool label_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Each byte as a label keeps it: lower case, anything outside [a-z0-9-]
+// becomes '-'. One load per character (the hot path: one name per commit).
+constexpr std::array<char, 256> kSanitised = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const char l = lower(static_cast<char>(c));
+    t[static_cast<std::size_t>(c)] = label_char(l) ? l : '-';
+  }
+  return t;
+}();
 
 // Sanitised labels joined by dots, at most kMaxFqdnLen characters (labels
 // that would go beyond are left out), and whether the name was fully
@@ -24,32 +35,33 @@ char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(
 class Joined {
  public:
   // Appends one label as sent: lower case, [a-z0-9-] (others -> '-'),
-  // no '-' at either end, at most 63 characters; empty: left out.
+  // no '-' at either end, at most 63 characters; empty: left out. Written
+  // in place behind the name so far (the buffer has room for one more
+  // label than a name keeps), kept only when it fits.
   void add(const std::uint8_t* p, std::size_t n) noexcept {
-    char label[kMaxLabel];
+    const std::size_t at = len_ == 0 ? 0 : len_ + 1;
+    char* const label = buf_.data() + at;
     std::size_t len = 0;
     for (std::size_t i = 0; i < n && len < kMaxLabel; ++i) {
-      char c = lower(static_cast<char>(p[i]));
-      if (!label_char(c)) c = '-';
+      const char c = kSanitised[p[i]];
       if (c == '-' && len == 0) continue;   // leading '-'
       label[len++] = c;
     }
     while (len > 0 && label[len - 1] == '-') --len;
     if (len == 0) return;
-    const std::size_t need = (len_ == 0 ? 0 : 1) + len;
-    if (len_ + need > kMaxFqdnLen) {
+    if (at + len > kMaxFqdnLen) {
       cut_ = true;   // labels lost: the name is no longer the client's FQDN
       return;
     }
-    if (len_ != 0) buf_[len_++] = '.';
-    std::memcpy(buf_.data() + len_, label, len);
-    len_ += len;
+    if (len_ != 0) buf_[len_] = '.';
+    len_ = at + len;
     if (first_ == 0) first_ = len;
   }
   // One label is never fully qualified, whatever the encoding says: ISC
   // dhclient sends `send fqdn.fqdn "host"` as "host" + the root label, and
   // a top-level name is never what a client means (Kea qualifies it too).
   void set_full(bool full) noexcept { full_ = full && !cut_ && len_ > first_; }
+  bool empty() const noexcept { return len_ == 0; }
 
   // The stored name (engine/ddns.hpp): full with its trailing dot when it
   // fits 63, else the first label; partial cut back to whole labels.
@@ -71,7 +83,8 @@ class Joined {
   }
 
  private:
-  std::array<char, kMaxFqdnLen> buf_{};
+  // Not zeroed: only buf_[0, len_) is ever read (and a label being added).
+  std::array<char, kMaxFqdnLen + 1 + kMaxLabel> buf_;
   std::size_t len_ = 0;
   std::size_t first_ = 0;
   bool full_ = false;
@@ -111,13 +124,15 @@ void join_fqdn(const wire::ClientFqdn& f, Joined& j) noexcept {
 void join_hostname(std::string_view host, Joined& j) noexcept {
   const auto* p = reinterpret_cast<const std::uint8_t*>(host.data());
   std::size_t start = 0;
+  bool dot = false;
   for (std::size_t i = 0; i <= host.size(); ++i) {
     if (i == host.size() || host[i] == '.') {
       j.add(p + start, i - start);
       start = i + 1;
+      dot = dot || i != host.size();
     }
   }
-  j.set_full(host.find('.') != std::string_view::npos);
+  j.set_full(dot);
 }
 
 std::size_t put_decimal(char* out, std::uint32_t v) noexcept {
@@ -164,16 +179,13 @@ bool valid_domain(std::string_view s) noexcept {
 DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
   DdnsName out;
   const std::optional<wire::ClientFqdn> fqdn = m.client_fqdn();
-  DdnsName client;
-  {
-    Joined j;
-    if (fqdn && !fqdn->name.empty())
-      join_fqdn(*fqdn, j);
-    else if (const auto host = m.hostname())
-      join_hostname(*host, j);
-    j.store(client);
-  }
-  const bool sent = client.len != 0;
+  // The client's name, stored into `out` only when it is the one kept.
+  Joined client;
+  if (fqdn && !fqdn->name.empty())
+    join_fqdn(*fqdn, client);
+  else if (const auto host = m.hostname())
+    join_hostname(*host, client);
+  const bool sent = !client.empty();
   bool generated = false;
   switch (policy.replace_client_name) {
     case ReplaceClientName::never: break;
@@ -184,7 +196,7 @@ DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m
   if (generated)
     generate(policy, address, out);
   else if (policy.replace_client_name != ReplaceClientName::when_present)
-    out = client;
+    client.store(out);
 
   std::uint8_t flags = kDdnsForward | kDdnsReverse;
   if (fqdn) {
@@ -204,32 +216,58 @@ DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m
   return out;
 }
 
+namespace {
+
+// `s` as canonical wire labels (each dot-separated part, empty ones too,
+// as a length byte and its bytes) from out[at]; returns the next position.
+std::size_t put_labels(std::span<std::uint8_t> out, std::size_t at, std::string_view s) noexcept {
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = s.find('.', start);
+    const std::size_t end = dot == std::string_view::npos ? s.size() : dot;
+    out[at++] = static_cast<std::uint8_t>(end - start);
+    std::memcpy(out.data() + at, s.data() + start, end - start);
+    at += end - start;
+    if (dot == std::string_view::npos) return at;
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+// What qualify() would give, written straight into the option: the name,
+// then "." and the suffix when it is appended (no copy of the FQDN aside).
 std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept {
   out[0] = d.reply_flags;
   out[1] = 255;   // RCODE1, RCODE2: RFC 4702 section 4
   out[2] = 255;
   std::size_t at = 3;
-  char fqdn[kMaxFqdnLen];
-  std::size_t n = qualify(d.view(), suffix, fqdn);
-  if (n == 0 && d.len != 0) {   // qualified, it would pass 253: the name alone
+  std::string_view name = d.view();
+  if (name.empty()) return at;
+  const bool name_full = name.back() == '.';
+  if (name_full) name.remove_suffix(1);
+  if (name.empty()) return at;
+  std::string_view tail = suffix;   // qualify(): the suffix without its trailing dots
+  while (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
+  bool append = !name_full && !tail.empty();
+  if (name.size() + (append ? 1 + tail.size() : 0) > kMaxFqdnLen) {   // qualified, it would pass 253: the name alone
+    if (name.size() > kMaxFqdnLen) return at;
     suffix = {};
-    n = qualify(d.view(), suffix, fqdn);
+    append = false;
   }
-  if (n == 0) return at;
-  const bool full = d.name[d.len - 1] == '.' || !suffix.empty();
+  const bool full = name_full || !suffix.empty();
   if (d.reply_flags & kFqdnE) {
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= n; ++i)
-      if (i == n || fqdn[i] == '.') {
-        out[at++] = static_cast<std::uint8_t>(i - start);
-        std::memcpy(out.data() + at, fqdn + start, i - start);
-        at += i - start;
-        start = i + 1;
-      }
+    at = put_labels(out, at, name);
+    if (append) at = put_labels(out, at, tail);
     if (full) out[at++] = 0;
   } else {
-    std::memcpy(out.data() + at, fqdn, n);
-    at += n;
+    std::memcpy(out.data() + at, name.data(), name.size());
+    at += name.size();
+    if (append) {
+      out[at++] = '.';
+      std::memcpy(out.data() + at, tail.data(), tail.size());
+      at += tail.size();
+    }
     if (full) out[at++] = '.';
   }
   return at;

@@ -20,8 +20,8 @@
 // Hot path (ddns.cpp): with [ddns], decide_ddns_name() runs once per
 // commit of a new binding (renewals keep the name and flags, as the
 // hostname was always kept) and once per OFFER/ACK of a client that sent
-// option 81 (its reply goes the generic way, ReplyCache cannot hold a
-// per-client option); without [ddns], one predictable branch each.
+// option 81 (ReplyCache writes that option after its cached block:
+// reply_cache.hpp); without [ddns], one predictable branch each.
 //
 // Contract: plain data and pure functions, noexcept, no allocation; any
 // thread.

@@ -56,6 +56,20 @@ wire::BootpFields bootp_of(const Decision& d, const wire::DhcpMessage& request) 
   return b;
 }
 
+// Whether the reply to `d` carries option 81 (engine/ddns.hpp): [ddns] on,
+// a lease reply with a subnet, a client that sent 81.
+bool sends_fqdn(const CompiledConfig& config, const Decision& d, const wire::DhcpMessage& request) noexcept {
+  return config.ddns.enabled && d.lease_options && d.subnet != nullptr && request.has(wire::opt::client_fqdn);
+}
+
+// Option 81's value for such a reply into `out` (kMaxFqdnOption bytes);
+// returns its length. build_reply and the cache both write it this way.
+std::size_t reply_fqdn(const CompiledConfig& config, const Decision& d, const wire::DhcpMessage& request,
+                       std::span<std::uint8_t> out) noexcept {
+  const DdnsName name = decide_ddns_name(config.ddns, request, d.yiaddr);
+  return encode_reply_fqdn(name, config.ddns_suffix(*d.subnet), out);
+}
+
 // The options of a reply other than 53, 54 and 82, in the order they are
 // added (wire::build_dhcp_message then puts those 55 lists first, in its
 // order): 51, 58, 59 (mandatory), 1 (mandatory), the subnet's options 55
@@ -85,13 +99,8 @@ class ReplyOptions {
           if (o.always_send) add(o.code, config.option_value(o), false);
     }
     if (client_id) add(wire::opt::client_id, *client_id, false);
-    if (config.ddns.enabled && request != nullptr) [[unlikely]] {
-      if (d.lease_options && d.subnet != nullptr && request->has(wire::opt::client_fqdn)) {
-        const DdnsName name = decide_ddns_name(config.ddns, *request, d.yiaddr);
-        const std::size_t n = encode_reply_fqdn(name, config.ddns_suffix(*d.subnet), fqdn_);
-        add(wire::opt::client_fqdn, wire::Bytes{fqdn_.data(), n}, false);
-      }
-    }
+    if (request != nullptr && sends_fqdn(config, d, *request)) [[unlikely]]
+      add(wire::opt::client_fqdn, wire::Bytes{fqdn_.data(), reply_fqdn(config, d, *request, fqdn_)}, false);
   }
   ReplyOptions(const ReplyOptions&) = delete;
   ReplyOptions& operator=(const ReplyOptions&) = delete;
@@ -177,6 +186,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
   e.prl_len = static_cast<std::uint8_t>(prl.size());
   std::memcpy(e.prl.data(), prl.data(), prl.size());
   e.state = State::generic;
+  e.fqdn_in_block = false;
 
   const ReplyOptions opts(config, d, prl, std::nullopt, nullptr);
   std::size_t expected = 0;
@@ -202,6 +212,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
     const std::uint8_t code = message[at];
     const std::size_t len = message[at + 1];
     const std::size_t value = at + 2 - kStart;
+    if (code == wire::opt::client_fqdn) e.fqdn_in_block = true;
     if (len == 4) {
       if (code == wire::opt::lease_time && found[0] < 0) found[0] = static_cast<int>(value);
       if (code == wire::opt::renewal_time && found[1] < 0) found[1] = static_cast<int>(value);
@@ -238,28 +249,34 @@ const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, 
   return e.state == State::usable ? &e : nullptr;
 }
 
-wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const Decision& d,
-                                           const wire::DhcpMessage& request, const RxMeta& rx,
-                                           wire::MutableBytes out, bool in_place) noexcept {
+template <bool kFqdn>
+wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, const Decision& d,
+                                              const wire::DhcpMessage& request, const RxMeta& rx,
+                                              wire::MutableBytes out, bool in_place) noexcept {
   constexpr wire::BuildResult kGeneric{wire::Error::mandatory_too_large, 0, 0};
   const wire::Bytes prl = request.parameter_request_list();
   const std::optional<wire::Bytes> client_id = request.client_id();
   // An empty client-id is echoed as "61 0" by build_reply; EncodedOptionsSpec
   // takes empty as "none", so such a client goes the generic way.
   if (client_id && client_id->empty()) return kGeneric;
-  // Option 81 is per client (engine/ddns.hpp): the generic way writes it.
-  if (config.ddns.enabled && request.has(wire::opt::client_fqdn)) [[unlikely]] return kGeneric;
   const Entry* e = usable_entry(config, d, prl, client_id.has_value());
   if (e == nullptr) return kGeneric;
+  wire::Bytes encoded{e->block.data(), e->block_len};
+  wire::Bytes echo_id = client_id ? *client_id : wire::Bytes{};
+  if constexpr (kFqdn) {
+    encoded = with_fqdn(config, d, request, *e, prl, echo_id);
+    if (encoded.data() == nullptr) return kGeneric;
+    echo_id = {};   // in `encoded`
+  }
   const std::array<wire::Patch32, 3> patches{{{e->lease_at[0], d.lease_time},
                                               {e->lease_at[1], d.t1},
                                               {e->lease_at[2], d.t2}}};
   wire::EncodedOptionsSpec spec;
   spec.type = d.type;
   spec.server_id = d.server_id;
-  spec.encoded = wire::Bytes{e->block.data(), e->block_len};
+  spec.encoded = encoded;
   if (d.lease_options) spec.patches = patches;
-  if (client_id) spec.client_id = *client_id;
+  spec.client_id = echo_id;
   if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
   spec.max_message_size = request.max_message_size().value_or(0);
   // Written over the request: 61 and 82 are echoed after the head and the
@@ -280,6 +297,57 @@ wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const D
   // Over option 57's size (mandatory_too_large): the generic way drops
   // optional options to fit.
   return wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
+}
+
+// Option 81 to write (with [ddns], a client that sent it): the same way
+// with the block, 61 and 81 composed by with_fqdn(), out of line, so that
+// without it build_cached() is what it was (one branch).
+wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const Decision& d,
+                                           const wire::DhcpMessage& request, const RxMeta& rx,
+                                           wire::MutableBytes out, bool in_place) noexcept {
+  if (config.ddns.enabled && request.has(wire::opt::client_fqdn)) [[unlikely]]
+    return build_cached_fqdn(config, d, request, rx, out, in_place);
+  return build_cached_as<false>(config, d, request, rx, out, in_place);
+}
+
+wire::BuildResult ReplyCache::build_cached_fqdn(const CompiledConfig& config, const Decision& d,
+                                                const wire::DhcpMessage& request, const RxMeta& rx,
+                                                wire::MutableBytes out, bool in_place) noexcept {
+  return build_cached_as<true>(config, d, request, rx, out, in_place);
+}
+
+// Option 81 is per client (engine/ddns.hpp): build_reply adds it after 61
+// (unless 55 lists it: then it goes in 55's order), so for a client that
+// sent one the block, 61 and 81 are composed in fqdn_block_ and become the
+// encoded options, written before 82. Decided before anything is written
+// (in place, the request is read). Returns the encoded options (61
+// included), or none (data() null) for the generic way. Out of line:
+// without option 81 a reply pays one branch in build_cached.
+wire::Bytes ReplyCache::with_fqdn(const CompiledConfig& config, const Decision& d, const wire::DhcpMessage& request,
+                                  const Entry& e, wire::Bytes prl, wire::Bytes client_id) noexcept {
+  const bool fqdn = sends_fqdn(config, d, request);
+  if (e.fqdn_in_block || client_id.size() > 255 ||
+      std::find(prl.begin(), prl.end(), wire::opt::client_fqdn) != prl.end())
+    return {};
+  std::array<std::uint8_t, kMaxFqdnOption> value;
+  const std::size_t n = fqdn ? reply_fqdn(config, d, request, value) : 0;
+  if (n > 255) return {};
+  std::uint8_t* p = fqdn_block_.data();
+  std::memcpy(p, e.block.data(), e.block_len);
+  p += e.block_len;
+  if (!client_id.empty()) {
+    *p++ = wire::opt::client_id;
+    *p++ = static_cast<std::uint8_t>(client_id.size());
+    std::memcpy(p, client_id.data(), client_id.size());
+    p += client_id.size();
+  }
+  if (fqdn) {
+    *p++ = wire::opt::client_fqdn;
+    *p++ = static_cast<std::uint8_t>(n);
+    std::memcpy(p, value.data(), n);
+    p += n;
+  }
+  return wire::Bytes{fqdn_block_.data(), static_cast<std::size_t>(p - fqdn_block_.data())};
 }
 
 // Both return one named result (built in the caller's object): copying

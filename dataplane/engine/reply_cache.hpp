@@ -8,13 +8,16 @@
 // ReplyCache keeps the encoded bytes, with where 51/58/59 go, in a
 // direct-mapped table keyed by (config, subnet, lease or not, option 55),
 // and builds a reply as: header, 53, 54, the cached bytes with the lease
-// times patched in, 61 and 82 echoed, END.
+// times patched in, 61 echoed, 81 (with [ddns], for a client that sent it:
+// engine/ddns.hpp), 82 echoed, END.
 //
 // The result is byte for byte what build_reply() writes (tests compare
 // them); anything else takes build_reply(): NAKs, replies without subnet
 // options, an option 55 longer than kMaxPrl or listing 61 when the client
 // sent one, option bytes longer than kMaxBlock, a reply that would need
-// optional options dropped to fit option 57's size.
+// optional options dropped to fit option 57's size; with option 81 to
+// write also an option 55 listing 81, a subnet that configures 81 itself,
+// a 61 or 81 of more than 255 bytes.
 //
 // One per worker; not thread-safe. build() neither allocates nor throws.
 // Entries belong to one CompiledConfig: call clear() when the shard switches
@@ -72,6 +75,7 @@ class ReplyCache {
     State state = State::empty;
     bool lease = false;
     std::uint8_t prl_len = 0;
+    bool fqdn_in_block = false;   // the subnet's options hold an 81 (build_reply would not add [ddns]'s)
     std::uint16_t block_len = 0;
     std::array<std::uint16_t, 3> lease_at{};   // offsets of the values of 51, 58, 59
     std::array<std::uint8_t, kMaxPrl> prl{};
@@ -88,8 +92,20 @@ class ReplyCache {
   void fill(Entry& e, const CompiledConfig& config, std::uint32_t subnet, const Decision& d,
             wire::Bytes prl) noexcept;
 
+  template <bool kFqdn>
+  wire::BuildResult build_cached_as(const CompiledConfig& config, const Decision& d,
+                                    const wire::DhcpMessage& request, const RxMeta& rx,
+                                    wire::MutableBytes out, bool in_place) noexcept;
+  [[gnu::noinline]] wire::BuildResult build_cached_fqdn(const CompiledConfig& config, const Decision& d,
+                                                        const wire::DhcpMessage& request, const RxMeta& rx,
+                                                        wire::MutableBytes out, bool in_place) noexcept;
+  wire::Bytes with_fqdn(const CompiledConfig& config, const Decision& d,
+                                         const wire::DhcpMessage& request, const Entry& e, wire::Bytes prl,
+                                         wire::Bytes client_id) noexcept;
+
   std::unique_ptr<Entry[]> entries_;
   Stats stats_;
+  std::array<std::uint8_t, kMaxBlock + 2 * (2 + 255)> fqdn_block_;   // with_fqdn(): block, 61, 81
 };
 
 }  // namespace dorado::engine
