@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -334,10 +335,17 @@ TEST(Generator, RetransmissionScheduleAndLinkLocal) {
   c.duration_s = 100000;
   c.window = 1000;
   Generator g(c, 0);
-  const auto sent = run(g, 0, 40 * kSec);
+  const auto sent = run(g, 0, 60 * kSec);
   std::vector<std::vector<std::uint64_t>> times(c.clients);
+  std::vector<std::uint64_t> first_probe(c.clients, 0);
   for (const auto& [t, s] : sent) {
-    ASSERT_TRUE(s.dhcp);
+    if (!s.dhcp) {   // the link-local claim's ARP (LinkLocal* tests)
+      ASSERT_EQ(s.frame.kind, wire::FrameKind::arp);
+      const auto& m = s.frame.arp.sha;
+      auto& fp = first_probe[m.b[5] | (m.b[4] << 8)];
+      if (fp == 0) fp = t;
+      continue;
+    }
     ASSERT_EQ(s.msg.message_type(), MessageType::discover);
     const auto mac = s.msg.chaddr_mac();
     times[mac.b[5] | (mac.b[4] << 8)].push_back(t);
@@ -353,10 +361,13 @@ TEST(Generator, RetransmissionScheduleAndLinkLocal) {
     }
     first_gaps.insert((times[i][1] - times[i][0]) / 1000);
     EXPECT_EQ(g.client(i).state, State::link_local);
-    // The last wait is 16 s +- 1 s.
-    const std::uint64_t ll_at = g.timer_deadline(i) - 300 * kSec;
+    // The last wait is 16 s +- 1 s, then the first ARP probe within PROBE_WAIT.
+    const std::uint64_t ll_at = g.client(i).bound_us - 300 * kSec;   // the next DISCOVER is due then
+    EXPECT_EQ(g.timer_deadline(i), g.client(i).bound_us);
     EXPECT_GE(ll_at - times[i][3], 15 * kSec - 2000);
     EXPECT_LE(ll_at - times[i][3], 17 * kSec + 2000);
+    EXPECT_GE(first_probe[i], ll_at);
+    EXPECT_LE(first_probe[i], ll_at + kSec);
   }
   EXPECT_GT(first_gaps.size(), 50u);   // randomised, not one fixed delay
   EXPECT_EQ(g.counters().timeouts, c.clients);
@@ -368,11 +379,11 @@ TEST(Generator, RetransmissionScheduleAndLinkLocal) {
   // Five minutes after the fallback each client DISCOVERs again.
   const std::uint64_t again = g.timer_deadline(0);
   g.poll(again - 1000);
-  for (const auto& s : take(g)) EXPECT_NE(s.msg.chaddr_mac(), g.client_mac(0));
+  for (const auto& s : take(g)) EXPECT_TRUE(!s.dhcp || s.msg.chaddr_mac() != g.client_mac(0));
   g.poll(again);
   bool client0 = false;
   for (const auto& s : take(g))
-    if (s.msg.chaddr_mac() == g.client_mac(0)) client0 = s.msg.message_type() == MessageType::discover;
+    if (s.dhcp && s.msg.chaddr_mac() == g.client_mac(0)) client0 = s.msg.message_type() == MessageType::discover;
   EXPECT_TRUE(client0);
   EXPECT_EQ(g.client(0).state, State::selecting);
 }
@@ -799,6 +810,366 @@ TEST(Generator, ValidateRejectsBadConfigs) {
   c = GenConfig{};
   c.hostname_prefix = "a.b";
   EXPECT_NE(dorado::gen::validate(c), "");
+}
+
+// ---- link-local fallback (RFC 3927) ------------------------------------------
+
+// Client index of a frame one of the generator's clients sent (MAC low bytes).
+std::uint32_t sender(const Sent& s) {
+  const auto& m = s.frame.eth.src;
+  return static_cast<std::uint32_t>(m.b[5] | (m.b[4] << 8) | (m.b[3] << 16));
+}
+
+std::uint64_t mac48(const wire::MacAddr& m) {
+  std::uint64_t v = 0;
+  for (auto b : m.b) v = (v << 8) | b;
+  return v;
+}
+
+bool link_local_range(Ipv4 a) { return a >= 0xa9fe0100u && a <= 0xa9fefeffu; }
+
+TEST(LinkLocal, AddressFromTheMacInRange) {
+  std::set<Ipv4> seen;
+  for (std::uint64_t mac = 0x020000000000ull; mac < 0x020000000000ull + 20000; ++mac) {
+    const Ipv4 a = dorado::gen::link_local_address(mac, 0);
+    ASSERT_TRUE(link_local_range(a)) << std::hex << a;
+    EXPECT_EQ(a, dorado::gen::link_local_address(mac, 0));   // the same pick each time
+    seen.insert(a);
+    for (std::uint64_t k = 1; k < 4; ++k) ASSERT_TRUE(link_local_range(dorado::gen::link_local_address(mac, k)));
+  }
+  // Spread over the range: 20000 picks of 65024 addresses, ~2700 repeats.
+  EXPECT_GT(seen.size(), 16500u);
+  // Both ends reachable in principle: the range is 254 * 256 addresses.
+  EXPECT_EQ(dorado::gen::kLinkLocalLast - dorado::gen::kLinkLocalFirst + 1, 254u * 256u);
+}
+
+// One client, no server: 4 DISCOVERs, then the claim: PROBE_WAIT, 3 probes
+// 1-2 s apart (sender IP 0), ANNOUNCE_WAIT, 2 announcements 2 s apart, and
+// a DISCOVER every 300 s, start to start, with the address kept.
+TEST(LinkLocal, ProbeAnnounceScheduleThenDhcpEveryInterval) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    GenConfig c = one_client();
+    c.seed = seed;
+    Generator g(c, 0);
+    const auto sent = run(g, 0, 60 * kSec);
+    std::vector<std::uint64_t> discovers, probes, announces;
+    Ipv4 addr = 0;
+    for (const auto& [t, s] : sent) {
+      if (s.dhcp) {
+        EXPECT_EQ(s.msg.message_type(), MessageType::discover);
+        discovers.push_back(t);
+        continue;
+      }
+      ASSERT_EQ(s.frame.kind, wire::FrameKind::arp);
+      const wire::ArpInfo& a = s.frame.arp;
+      EXPECT_EQ(a.op, 1);
+      EXPECT_EQ(a.sha, g.client_mac(0));
+      EXPECT_EQ(s.frame.eth.src, g.client_mac(0));
+      EXPECT_EQ(s.frame.eth.dst, wire::MacAddr::broadcast());
+      EXPECT_EQ(a.tha, wire::MacAddr{});
+      if (addr == 0) addr = a.tpa;
+      EXPECT_EQ(a.tpa, addr);
+      if (a.spa == 0) {
+        EXPECT_TRUE(announces.empty()) << "probe after an announcement";
+        probes.push_back(t);
+      } else {
+        EXPECT_EQ(a.spa, addr);
+        announces.push_back(t);
+      }
+    }
+    ASSERT_EQ(discovers.size(), 4u);
+    ASSERT_EQ(probes.size(), 3u);
+    ASSERT_EQ(announces.size(), 2u);
+    EXPECT_EQ(addr, dorado::gen::link_local_address(mac48(g.client_mac(0)), 0));
+    EXPECT_TRUE(link_local_range(addr));
+    const std::uint64_t fallback = g.client(0).bound_us - 300 * kSec;
+    EXPECT_GE(fallback - discovers[3], 15 * kSec - 2000);   // the 4th DISCOVER's 16 s +- 1 s
+    EXPECT_LE(fallback - discovers[3], 17 * kSec + 2000);
+    EXPECT_LE(probes[0] - fallback, kSec + 1000);             // PROBE_WAIT
+    for (int k = 1; k < 3; ++k) {
+      EXPECT_GE(probes[k] - probes[k - 1], kSec) << k;      // PROBE_MIN..PROBE_MAX
+      EXPECT_LE(probes[k] - probes[k - 1], 2 * kSec + 1000) << k;
+    }
+    EXPECT_GE(announces[0] - probes[2], 2 * kSec);          // ANNOUNCE_WAIT
+    EXPECT_LE(announces[0] - probes[2], 2 * kSec + 1000);
+    EXPECT_GE(announces[1] - announces[0], 2 * kSec);       // ANNOUNCE_INTERVAL
+    EXPECT_LE(announces[1] - announces[0], 2 * kSec + 1000);
+    EXPECT_EQ(g.client(0).state, State::link_local);
+    EXPECT_EQ(g.client(0).ll_addr, addr);
+    EXPECT_EQ(g.ll_held(), 1u);
+    EXPECT_EQ(g.counters().tx_arp_probe, 3u);
+    EXPECT_EQ(g.counters().tx_arp_announce, 2u);
+    EXPECT_EQ(g.counters().ll_claimed, 1u);
+    EXPECT_EQ(g.counters().link_local, 1u);
+    EXPECT_FALSE(g.finished(60 * kSec));   // it goes on trying DHCP
+
+    // DISCOVERs again at fallback + 300 s, + 600 s, ..., keeping its address
+    // (no new probe); each try uses up its 4 DISCOVERs.
+    const auto later = run(g, 60 * kSec + 1000, fallback + 900 * kSec + 40 * kSec);
+    std::vector<std::uint64_t> starts;
+    std::uint32_t xid = 0;
+    int discovers_later = 0;
+    for (const auto& [t, s] : later) {
+      ASSERT_TRUE(s.dhcp) << "ARP at " << t;
+      ASSERT_EQ(s.msg.message_type(), MessageType::discover);
+      ++discovers_later;
+      if (s.msg.xid != xid) starts.push_back(t);
+      xid = s.msg.xid;
+      EXPECT_EQ(g.ll_held(), 1u);
+    }
+    ASSERT_EQ(starts.size(), 3u);
+    for (std::size_t k = 0; k < 3; ++k) EXPECT_EQ(starts[k], fallback + 300 * kSec * (k + 1)) << k;
+    EXPECT_EQ(discovers_later, 4 * 3);
+    EXPECT_EQ(g.counters().ll_dhcp_retries, 3u);
+    EXPECT_EQ(g.counters().link_local, 1u);   // one fallback, the address kept
+    EXPECT_EQ(g.client(0).ll_addr, addr);
+  }
+}
+
+// Scaled timers (tests): the RFC 3927 waits times link_local_scale, the
+// DHCP retry after link_local_retry_s.
+TEST(LinkLocal, ScaledTimers) {
+  GenConfig c = one_client();
+  c.retransmit_s = {0.1, 0.1, 0.1, 0.1};
+  c.jitter_s = 0;
+  c.link_local_scale = 0.01;
+  c.link_local_retry_s = 0.5;
+  Generator g(c, 0);
+  const auto sent = run(g, 0, 1500 * 1000);
+  std::vector<std::uint64_t> arps, discovers;
+  for (const auto& [t, s] : sent) (s.dhcp ? discovers : arps).push_back(t);
+  ASSERT_GE(discovers.size(), 5u);
+  ASSERT_EQ(arps.size(), 5u);
+  EXPECT_EQ(discovers[3], 300'000u);
+  const std::uint64_t fallback = 400'000;
+  EXPECT_LE(arps[0] - fallback, 10'000u);
+  EXPECT_LE(arps[4] - fallback, 10'000u + 2 * 20'000 + 20'000 + 20'000);
+  EXPECT_EQ(discovers[4], fallback + 500'000);
+  EXPECT_EQ(g.counters().ll_dhcp_retries, 2u);   // at 0.9 s and 1.4 s
+}
+
+// Conflicts: an ARP from another MAC with the probed address as sender, or
+// a probe for it, means another pick and probing anew; the held address
+// answers ARP and probes; an announcement of it from another MAC means
+// another pick too (RFC 3927 2.5 (a)).
+TEST(LinkLocal, ConflictsPickAgain) {
+  GenConfig c = one_client();
+  c.retransmit_s = {1, 1, 1, 1};
+  c.jitter_s = 0;
+  Generator g(c, 0);
+  run(g, 0, 4 * kSec);   // 4 DISCOVERs, the fallback at 4 s
+  ASSERT_EQ(g.client(0).state, State::ll_probing);
+  const Ipv4 first = g.client(0).ll_addr;
+  ASSERT_TRUE(link_local_range(first));
+  const wire::MacAddr other{{0x02, 0xcc, 0, 0, 0, 9}};
+  // Another host's reply from that address: conflict.
+  g.receive(arp(2, other, first, 0xa9fe0909u), 4 * kSec + 100);
+  EXPECT_EQ(g.counters().ll_conflicts, 1u);
+  const Ipv4 second = g.client(0).ll_addr;
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(link_local_range(second));
+  EXPECT_EQ(g.client(0).state, State::ll_probing);
+  EXPECT_EQ(g.client(0).tries, 0);
+  EXPECT_LE(g.timer_deadline(0), 4 * kSec + 100 + kSec);   // PROBE_WAIT again
+  // Our own probe echoed back, and someone asking for it: no conflict.
+  g.receive(arp(1, g.client_mac(0), 0, second), 4 * kSec + 200);
+  g.receive(arp(1, other, 0xa9fe0909u, second), 4 * kSec + 200);
+  EXPECT_EQ(g.counters().ll_conflicts, 1u);
+  EXPECT_TRUE(take(g).empty());   // not answered: not ours yet
+  // Another host probing for the same address: conflict.
+  run(g, 4 * kSec + 1000, 6 * kSec);
+  g.receive(arp(1, other, 0, second), 6 * kSec + 100);
+  EXPECT_EQ(g.counters().ll_conflicts, 2u);
+  const Ipv4 third = g.client(0).ll_addr;
+  EXPECT_NE(third, second);
+  // Probed without conflict, announced: ARP requests and probes for it are
+  // answered with the client's MAC.
+  run(g, 6 * kSec + 1000, 20 * kSec);
+  ASSERT_EQ(g.client(0).state, State::link_local);
+  EXPECT_EQ(g.client(0).ll_conflicts, 0);   // reset by the claim
+  g.receive(arp(1, other, 0xa9fe0909u, third), 20 * kSec);
+  g.receive(arp(1, other, 0, third), 20 * kSec);
+  auto answers = take(g);
+  ASSERT_EQ(answers.size(), 2u);
+  for (const auto& a : answers) {
+    EXPECT_EQ(a.frame.arp.op, 2);
+    EXPECT_EQ(a.frame.arp.sha, g.client_mac(0));
+    EXPECT_EQ(a.frame.arp.spa, third);
+    EXPECT_EQ(a.frame.eth.dst, other);
+  }
+  EXPECT_EQ(g.client(0).ll_addr, third);
+  // Another host announces it: the client gives it up and claims another.
+  g.receive(arp(1, other, third, third), 20 * kSec + 10);
+  EXPECT_EQ(g.counters().ll_conflicts, 3u);
+  EXPECT_EQ(g.client(0).state, State::ll_probing);
+  EXPECT_NE(g.client(0).ll_addr, third);
+  EXPECT_EQ(g.ll_held(), 0u);
+  EXPECT_EQ(g.state_count(State::ll_probing), 1u);
+  EXPECT_EQ(g.state_count(State::link_local), 0u);
+}
+
+// MAX_CONFLICTS conflicts in a row: the next pick waits RATE_LIMIT_INTERVAL.
+TEST(LinkLocal, RateLimitAfterMaxConflicts) {
+  GenConfig c = one_client();
+  c.retransmit_s = {1, 1, 1, 1};
+  c.jitter_s = 0;
+  Generator g(c, 0);
+  run(g, 0, 4 * kSec);
+  const wire::MacAddr other{{0x02, 0xcc, 0, 0, 0, 9}};
+  std::set<Ipv4> picks{g.client(0).ll_addr};
+  for (int k = 1; k <= 10; ++k) {
+    g.receive(arp(1, other, 0, g.client(0).ll_addr), 4 * kSec + 10);
+    picks.insert(g.client(0).ll_addr);
+    const std::uint64_t wait = g.timer_deadline(0) - (4 * kSec + 10);
+    if (k < 10) EXPECT_LE(wait, kSec + 1000) << k;
+    else EXPECT_EQ(wait, 60 * kSec) << k;
+  }
+  EXPECT_EQ(picks.size(), 11u);
+  for (const Ipv4 a : picks) EXPECT_TRUE(link_local_range(a));
+}
+
+// Many clients on one link, no server: their first picks collide (2000 of
+// 65024 addresses: ~30 pairs); they see each other's probes, and in the
+// end each holds its own address; most kept the one from their MAC.
+TEST(LinkLocal, ClientsOnOneLinkEndWithDistinctAddresses) {
+  for (const bool relay : {false, true}) {
+    GenConfig c;
+    c.clients = 2000;
+    c.window = 2000;
+    c.duration_s = 100000;
+    c.retransmit_s = {1, 1, 1, 1};
+    c.jitter_s = 0;
+    if (relay) {
+      c.giaddr = kGiaddr;
+      c.server_ip = kServer;
+    }
+    Generator g(c, 0);
+    if (relay) {
+      g.poll(0);
+      take(g);
+      g.receive(arp(2, kServerMac, kServer, kGiaddr), 0);
+    }
+    std::map<std::uint32_t, std::set<Ipv4>> probed;
+    std::size_t arp_frames = 0;
+    for (std::uint64_t t = 0; t <= 40 * kSec; t += 1000) {
+      g.poll(t);
+      for (const auto& s : take(g)) {
+        if (s.dhcp) continue;
+        ++arp_frames;
+        if (s.frame.arp.spa == 0) probed[sender(s)].insert(s.frame.arp.tpa);
+      }
+    }
+    EXPECT_EQ(g.state_count(State::link_local), c.clients) << relay;
+    EXPECT_EQ(g.ll_held(), c.clients);
+    EXPECT_GT(g.counters().ll_conflicts, 5u) << relay;
+    EXPECT_EQ(g.counters().ll_claimed, c.clients);
+    std::set<Ipv4> held;
+    std::uint32_t from_mac = 0;
+    for (std::uint32_t i = 0; i < c.clients; ++i) {
+      const Ipv4 a = g.client(i).ll_addr;
+      EXPECT_TRUE(link_local_range(a));
+      EXPECT_TRUE(held.insert(a).second) << "client " << i << " shares " << std::hex << a;
+      if (a == dorado::gen::link_local_address(c.first_mac + i, 0)) ++from_mac;
+    }
+    EXPECT_GE(from_mac, c.clients - 2 * g.counters().ll_conflicts);
+    if (relay) {
+      EXPECT_EQ(arp_frames, 0u);   // the clients' link is not the port's
+    } else {
+      EXPECT_GE(probed.size(), c.clients);
+      EXPECT_GE(g.counters().tx_arp_probe, 3u * c.clients);
+      EXPECT_EQ(g.counters().tx_arp_announce, 2u * c.clients);   // one claim each: a conflict comes in probing
+      EXPECT_EQ(arp_frames, g.counters().tx_arp_probe + g.counters().tx_arp_announce);
+    }
+    const auto j = nlohmann::json::parse(g.json_report(40 * kSec));
+    EXPECT_EQ(j["states"]["LINK-LOCAL"], c.clients);
+    EXPECT_EQ(j["states"]["BOUND"], 0);
+    EXPECT_EQ(j["link_local"]["held"], c.clients);
+    EXPECT_EQ(j["link_local"]["conflicts"], g.counters().ll_conflicts);
+    EXPECT_EQ(j["link_local_fallbacks"], c.clients);
+  }
+}
+
+// A lease from a DHCP try in LINK-LOCAL: the address is given up (no longer
+// answered for), the client is BOUND, the counts follow.
+TEST(LinkLocal, LeaseGivesTheAddressUp) {
+  GenConfig c = one_client();
+  c.retransmit_s = {1, 1, 1, 1};
+  c.jitter_s = 0;
+  c.link_local_retry_s = 30;
+  Generator g(c, 0);
+  run(g, 0, 20 * kSec);
+  ASSERT_EQ(g.client(0).state, State::link_local);
+  const Ipv4 ll = g.client(0).ll_addr;
+  EXPECT_EQ(g.state_count(State::link_local), 1u);
+  EXPECT_EQ(g.timer_deadline(0), 34 * kSec);   // fallback at 4 s + 30 s
+  g.poll(34 * kSec);
+  auto d = take(g);
+  ASSERT_EQ(d.size(), 1u);
+  ASSERT_EQ(d[0].msg.message_type(), MessageType::discover);
+  EXPECT_EQ(g.client(0).state, State::selecting);
+  EXPECT_EQ(g.ll_held(), 1u);   // kept during the try
+  EXPECT_EQ(g.in_flight(), 1u);
+  // Still answers ARP for it meanwhile.
+  const wire::MacAddr other{{0x02, 0xcc, 0, 0, 0, 9}};
+  g.receive(arp(1, other, 0xa9fe0909u, ll), 34 * kSec + 10);
+  EXPECT_EQ(take(g).size(), 1u);
+  const Ipv4 yi = 0x0a630110;
+  g.receive(reply(d[0], MessageType::offer, yi), 34 * kSec + 100);
+  auto r = take(g);
+  ASSERT_EQ(r.size(), 1u);
+  g.receive(reply(r[0], MessageType::ack, yi), 34 * kSec + 200);
+  EXPECT_EQ(g.client(0).state, State::bound);
+  EXPECT_EQ(g.client(0).ll_addr, 0u);
+  EXPECT_EQ(g.ll_held(), 0u);
+  EXPECT_EQ(g.counters().ll_released, 1u);
+  EXPECT_EQ(g.state_count(State::bound), 1u);
+  EXPECT_EQ(g.state_count(State::link_local), 0u);
+  EXPECT_EQ(g.state_count(State::selecting), 0u);
+  EXPECT_TRUE(g.finished(34 * kSec + 200));
+  g.receive(arp(1, other, 0xa9fe0909u, ll), 34 * kSec + 300);
+  EXPECT_TRUE(take(g).empty());   // no longer ours
+  g.receive(arp(1, other, 0xa9fe0909u, yi), 34 * kSec + 300);
+  EXPECT_EQ(take(g).size(), 1u);  // the lease is
+  const auto j = nlohmann::json::parse(g.json_report(34 * kSec + 300));
+  EXPECT_EQ(j["states"]["BOUND"], 1);
+  EXPECT_EQ(j["link_local"]["released"], 1);
+  EXPECT_EQ(j["link_local"]["dhcp_retries"], 1);
+  EXPECT_EQ(j["tx"]["arp_probe"], 3);
+  EXPECT_EQ(j["tx"]["arp_announce"], 2);
+}
+
+// A conflict during a DHCP try from LINK-LOCAL drops the address; the try
+// ending without a lease means a new claim.
+TEST(LinkLocal, ConflictDuringDhcpTryClaimsAnewAfterIt) {
+  GenConfig c = one_client();
+  c.retransmit_s = {1, 1, 1, 1};
+  c.jitter_s = 0;
+  c.link_local_retry_s = 30;
+  Generator g(c, 0);
+  run(g, 0, 34 * kSec);
+  ASSERT_EQ(g.client(0).state, State::selecting);
+  const Ipv4 ll = g.client(0).ll_addr;
+  const wire::MacAddr other{{0x02, 0xcc, 0, 0, 0, 9}};
+  g.receive(arp(1, other, ll, ll), 34 * kSec + 10);
+  EXPECT_EQ(g.client(0).ll_addr, 0u);
+  EXPECT_EQ(g.ll_held(), 0u);
+  EXPECT_EQ(g.client(0).state, State::selecting);
+  run(g, 34 * kSec + 1000, 39 * kSec);
+  EXPECT_EQ(g.client(0).state, State::ll_probing);
+  EXPECT_NE(g.client(0).ll_addr, 0u);
+  EXPECT_NE(g.client(0).ll_addr, ll);
+  EXPECT_EQ(g.counters().link_local, 2u);
+}
+
+TEST(LinkLocal, ValidateTimers) {
+  GenConfig c;
+  c.link_local_retry_s = 0;
+  EXPECT_NE(dorado::gen::validate(c), "");
+  c = GenConfig{};
+  c.link_local_scale = 0;
+  EXPECT_NE(dorado::gen::validate(c), "");
+  c.link_local_scale = 0.001;
+  EXPECT_EQ(dorado::gen::validate(c), "");
 }
 
 }  // namespace

@@ -116,13 +116,15 @@ void print_progress(const Generator& g, std::uint64_t now, std::uint64_t& last_c
   std::fprintf(stderr,
                "dorado-gen: %s t=%.0fs completed=%" PRIu64 " (%.0f/s) offered=%" PRIu64
                " in_flight=%" PRIu64 " sent/s=%.0f naks=%" PRIu64 " timeouts=%" PRIu64
-               " retransmits=%" PRIu64 " link_local=%" PRIu64 " drops=%" PRIu64 "\n",
+               " retransmits=%" PRIu64 " link_local=%" PRIu64 " drops=%" PRIu64 " bound=%" PRIu64
+               " ll_probing=%" PRIu64 " ll_held=%" PRIu64 "\n",
                phase != nullptr ? phase : g.measuring() ? "run" : "warm-up",
                static_cast<double>(now) / 1e6, c.completed,
                static_cast<double>(c.completed - std::min(c.completed, last_completed)) / seconds,
                c.offered, g.in_flight(),
                static_cast<double>(tx - std::min(tx, last_tx)) / seconds, c.naks, c.timeouts,
-               c.retransmits, c.link_local, c.rx_unparsable);
+               c.retransmits, c.link_local, c.rx_unparsable, g.state_count(State::bound),
+               g.state_count(State::ll_probing), g.ll_held());
   last_completed = c.completed;
   last_tx = tx;
 }
@@ -197,6 +199,8 @@ DriverResult run_driver(const DriverOptions& options, GenConfig config) {
       if (config.giaddr != 0 && !gen->server_mac_known())
         r.error = "the server (--server-ip) never answered ARP: no request was sent";
       r.counters = gen->counters();
+      r.states = gen->state_counts();
+      r.ll_held = gen->ll_held();
       r.latency = gen->histograms().operation.summary();
       const double active = static_cast<double>(gen->last_completion_us() - gen->measure_start_us()) / 1e6;
       r.per_sec = active > 0 ? static_cast<double>(r.counters.completed) / active : 0;

@@ -6,6 +6,7 @@
 // async-signal-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct DriverResult {
   Counters counters{};                 // of the measured phase
   runtime::LatencySummary latency{};   // whole operation, us
   double per_sec = 0;                  // completed operations per second
+  std::array<std::uint64_t, kStates> states{};   // clients in each State at the end
+  std::uint64_t ll_held = 0;           // clients holding a link-local address at the end
   std::string port_stats;              // "ipackets ... imissed ... oerrors ..."
 };
 

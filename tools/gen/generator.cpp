@@ -24,6 +24,12 @@ constexpr std::uint64_t kRenewMinUs = 60 * kUs;   // RFC 2131 4.4.5: at least 60
 constexpr std::uint16_t kMaxMessage = 1500;
 constexpr std::uint32_t kDefaultLease = 3600;
 constexpr std::uint16_t kArpRequest = 1, kArpReply = 2;
+// RFC 3927 2.2, seconds (times GenConfig::link_local_scale) and counts.
+constexpr double kProbeWait = 1, kProbeMin = 1, kProbeMax = 2, kAnnounceWait = 2,
+                 kAnnounceInterval = 2, kRateLimitInterval = 60;
+constexpr std::uint8_t kProbeNum = 3, kAnnounceNum = 2, kMaxConflicts = 10;
+// Link-local addresses a run can see: sizes the address index.
+constexpr std::size_t kLinkLocalCount = std::size_t{kLinkLocalLast - kLinkLocalFirst + 1};
 
 std::size_t pow2_at_least(std::size_t n) {
   std::size_t p = 1;
@@ -73,10 +79,18 @@ const char* state_name(State s) noexcept {
     case State::rebinding: return "REBINDING";
     case State::init_reboot: return "INIT-REBOOT";
     case State::rebooting: return "REBOOTING";
+    case State::ll_probing: return "LL-PROBING";
+    case State::ll_announcing: return "LL-ANNOUNCING";
     case State::link_local: return "LINK-LOCAL";
     case State::done: return "DONE";
+    case State::count_: break;
   }
   return "?";
+}
+
+Ipv4 link_local_address(std::uint64_t mac48, std::uint64_t attempt) noexcept {
+  const std::uint64_t h = splitmix(mac48 ^ splitmix(attempt));
+  return kLinkLocalFirst + static_cast<Ipv4>(h % kLinkLocalCount);
 }
 
 std::string validate(const GenConfig& c) {
@@ -95,6 +109,10 @@ std::string validate(const GenConfig& c) {
     if (!(d > 0)) return "retransmission delays must be positive";
   if (c.jitter_s < 0) return "jitter must not be negative";
   if (c.window == 0) return "--window must be at least 1";
+  if (!(c.link_local_retry_s > 0) || !std::isfinite(c.link_local_retry_s))
+    return "--link-local-retry must be positive";
+  if (!(c.link_local_scale > 0) || !std::isfinite(c.link_local_scale))
+    return "--link-local-scale must be positive";
   if (c.reboot && c.mode != Mode::storm) return "--reboot applies to --mode storm";
   if (!c.hostname_prefix.empty())
     if (std::string e = check_name_prefix(c.hostname_prefix, "--hostname"); !e.empty()) return e;
@@ -209,9 +227,14 @@ Generator::Generator(const GenConfig& config, std::uint64_t now_us)
   t[static_cast<std::size_t>(Kind::release)] =
       make_template(MessageType::release, false, true, false, cid, false, 0);
 
-  const std::size_t table = pow2_at_least(std::max<std::size_t>(1024, 2 * std::size_t{cfg_.clients}));
+  // Leased addresses and the link-local ones claimed (a few per client at
+  // most, all within 169.254.1.0-169.254.254.255), at most half full.
+  const std::size_t keys = std::size_t{cfg_.clients} + std::min(kLinkLocalCount, 16 * std::size_t{cfg_.clients});
+  const std::size_t table = pow2_at_least(std::max<std::size_t>(1024, 2 * keys));
   addr_keys_.assign(table, 0);
   addr_vals_.assign(table, 0);
+  states_[static_cast<std::size_t>(State::idle)] = cfg_.clients;
+  pending_conflicts_.reserve(kTxRing);
 
   const bool warmup = cfg_.mode == Mode::renew || (cfg_.mode == Mode::storm && cfg_.reboot);
   if (!warmup) {
@@ -391,7 +414,7 @@ void Generator::try_send(std::uint32_t i, std::uint64_t now) noexcept {
 
 void Generator::begin_exchange(std::uint32_t i, State s, std::uint64_t now) noexcept {
   Client& c = clients_[i];
-  c.state = s;
+  set_state(c, s);
   c.tries = 0;
   c.xid = static_cast<std::uint32_t>(rand() >> 32);
   try_send(i, now);
@@ -448,14 +471,16 @@ void Generator::fire(std::uint32_t i, std::uint64_t now) noexcept {
   switch (c.state) {
     case State::selecting:
       if (c.tries < cfg_.max_tries) return try_send(i, now);
-      // No OFFER after every try: a link-local address (RFC 3927), counted,
-      // and DISCOVER again later.
+      // No OFFER after every try: a link-local address (RFC 3927), and
+      // DISCOVER again later. A try from LINK-LOCAL keeps its address.
       ++c_.timeouts;
-      ++c_.link_local;
-      c.state = State::link_local;
       end_operation(i, false, now);
-      wheel_.schedule(i, now + static_cast<std::uint64_t>(cfg_.link_local_retry_s * kUs));
-      return;
+      if (c.ll_addr != 0) {
+        set_state(c, State::link_local);
+        wheel_.schedule(i, std::max(c.bound_us, now));
+        return;
+      }
+      return fall_back(i, now);
     case State::requesting:
     case State::rebooting:
       if (c.tries < cfg_.max_tries) return try_send(i, now);
@@ -482,15 +507,162 @@ void Generator::fire(std::uint32_t i, std::uint64_t now) noexcept {
         return begin_exchange(i, State::selecting, now);
       }
       return try_send(i, now);
+    case State::ll_probing:
+    case State::ll_announcing:
+      return ll_fire(i, now);
     case State::link_local:
+      // Every link_local_retry_s (start to start) while the address is held.
+      ++c_.ll_dhcp_retries;
+      c.bound_us = now + static_cast<std::uint64_t>(cfg_.link_local_retry_s * kUs);
       start_operation(i, now);
       return;
     case State::idle:
     case State::init:
     case State::init_reboot:
     case State::done:
+    case State::count_:
       return;
   }
+}
+
+void Generator::set_state(Client& c, State s) noexcept {
+  const bool held = ll_holds(c);
+  --states_[static_cast<std::size_t>(c.state)];
+  c.state = s;
+  ++states_[static_cast<std::size_t>(s)];
+  ll_held_ = ll_held_ - (held ? 1 : 0) + (ll_holds(c) ? 1 : 0);
+}
+
+void Generator::set_ll_addr(Client& c, Ipv4 a) noexcept {
+  const bool held = ll_holds(c);
+  c.ll_addr = a;
+  ll_held_ = ll_held_ - (held ? 1 : 0) + (ll_holds(c) ? 1 : 0);
+}
+
+// An address in use: after the probes (LL-ANNOUNCING on), also while a
+// DHCP try from LINK-LOCAL runs.
+bool Generator::ll_holds(const Client& c) const noexcept {
+  return c.ll_addr != 0 && c.state != State::ll_probing;
+}
+
+std::uint64_t Generator::ll_us(double rfc_s) const noexcept {
+  return std::max(static_cast<std::uint64_t>(rfc_s * cfg_.link_local_scale * kUs), kTickUs);
+}
+
+std::uint64_t Generator::ll_uniform_us(double lo_s, double hi_s) noexcept {
+  const auto lo = static_cast<std::uint64_t>(lo_s * cfg_.link_local_scale * kUs);
+  const auto hi = static_cast<std::uint64_t>(hi_s * cfg_.link_local_scale * kUs);
+  return std::max(lo + (hi > lo ? rand() % (hi - lo + 1) : 0), kTickUs);
+}
+
+// The DISCOVER's last try went unanswered: claim a link-local address, and
+// DISCOVER again link_local_retry_s from now.
+void Generator::fall_back(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  ++c_.link_local;
+  c.bound_us = now + static_cast<std::uint64_t>(cfg_.link_local_retry_s * kUs);
+  start_claim(i, now);
+}
+
+// RFC 3927 2.1-2.2: pick an address (the first from the MAC alone, after a
+// conflict another one), wait 0..PROBE_WAIT (RATE_LIMIT_INTERVAL after
+// MAX_CONFLICTS conflicts), then probe.
+void Generator::start_claim(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  const Ipv4 old = c.ll_addr;
+  const std::uint64_t mac = cfg_.first_mac + i;
+  Ipv4 a = link_local_address(mac, c.ll_conflicts == 0 ? 0 : rand() | 1);
+  while (a == old) a = link_local_address(mac, rand() | 1);
+  set_state(c, State::ll_probing);
+  set_ll_addr(c, a);
+  c.tries = 0;
+  if (valid_owner(a) == TimerWheel::kNone) learn_address(a, i);
+  wheel_.schedule(i, now + (c.ll_conflicts >= kMaxConflicts ? ll_us(kRateLimitInterval)
+                                                            : ll_uniform_us(0, kProbeWait)));
+}
+
+// LL-PROBING: PROBE_NUM probes PROBE_MIN..PROBE_MAX apart, then
+// ANNOUNCE_WAIT; LL-ANNOUNCING: ANNOUNCE_NUM announcements
+// ANNOUNCE_INTERVAL apart, then LINK-LOCAL until the next DHCP try. In
+// relay mode the clients' link is not the port's: their ARP goes to the
+// other clients only.
+void Generator::ll_fire(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  const bool wire = cfg_.giaddr == 0;
+  if (c.state == State::ll_probing) {
+    if (c.tries < kProbeNum) {
+      if (wire && !send_arp(client_mac(i), kArpRequest, 0, c.ll_addr)) {
+        wheel_.schedule(i, now + kTickUs);   // TX ring full
+        return;
+      }
+      ++c.tries;
+      ++c_.tx_arp_probe;
+      wheel_.schedule(i, now + (c.tries < kProbeNum ? ll_uniform_us(kProbeMin, kProbeMax) : ll_us(kAnnounceWait)));
+      if (ll_loopback(i, 0, c.ll_addr)) ll_conflict(i, now);
+      return;
+    }
+    // ANNOUNCE_WAIT after the last probe and no conflict: the address is ours.
+    set_state(c, State::ll_announcing);
+    c.tries = 0;
+  }
+  if (wire && !send_arp(client_mac(i), kArpRequest, c.ll_addr, c.ll_addr)) {
+    wheel_.schedule(i, now + kTickUs);
+    return;
+  }
+  if (c.tries == 0) {
+    ++c_.ll_claimed;
+    c.ll_conflicts = 0;
+  }
+  ++c.tries;
+  ++c_.tx_arp_announce;
+  if (c.tries < kAnnounceNum) {
+    wheel_.schedule(i, now + ll_us(kAnnounceInterval));
+  } else {
+    set_state(c, State::link_local);
+    wheel_.schedule(i, std::max(c.bound_us, now));
+  }
+  if (ll_loopback(i, c.ll_addr, c.ll_addr)) ll_conflict(i, now);
+}
+
+// Client i's probe (spa 0) or announcement (spa = tpa) as the other
+// clients see it: all share one link. The client that holds or claims the
+// address in the index either conflicts (it is probing it too, or sees
+// its address announced; handled after the timer walk) or answers a probe,
+// which is i's conflict (returns true). The index then names i.
+bool Generator::ll_loopback(std::uint32_t i, Ipv4 spa, Ipv4 tpa) noexcept {
+  const std::uint32_t j = valid_owner(tpa);
+  if (j == i) return false;
+  if (j != TimerWheel::kNone && clients_[j].ll_addr == tpa) {
+    if (clients_[j].state != State::ll_probing && spa == 0) return true;   // j defends its address
+    if (pending_conflicts_.size() < pending_conflicts_.capacity()) pending_conflicts_.emplace_back(j, tpa);
+  } else if (j != TimerWheel::kNone) {
+    return false;   // a leased address (a server that hands out 169.254/16)
+  }
+  learn_address(tpa, i);
+  return false;
+}
+
+// RFC 3927 2.2.1 and 2.5 (a: no defence): another address, probed anew.
+// During a DHCP try from LINK-LOCAL the address is dropped; if the try
+// ends without a lease the client claims a new one.
+void Generator::ll_conflict(std::uint32_t i, std::uint64_t now) noexcept {
+  Client& c = clients_[i];
+  ++c_.ll_conflicts;
+  if (c.ll_conflicts < 0xff) ++c.ll_conflicts;
+  if (c.state == State::ll_probing || c.state == State::ll_announcing || c.state == State::link_local)
+    return start_claim(i, now);
+  set_ll_addr(c, 0);
+}
+
+// The client that holds or claims `ip` (a lease or a link-local address),
+// or kNone.
+std::uint32_t Generator::valid_owner(Ipv4 ip) const noexcept {
+  const std::uint32_t j = lookup_address(ip);
+  if (j == TimerWheel::kNone) return j;
+  const Client& c = clients_[j];
+  if (c.ll_addr == ip) return j;
+  const bool leased = c.state == State::bound || c.state == State::renewing || c.state == State::rebinding;
+  return leased && c.yiaddr == ip ? j : TimerWheel::kNone;
 }
 
 void Generator::bind(std::uint32_t i, const wire::DhcpMessage& m, std::uint64_t now) noexcept {
@@ -501,21 +673,25 @@ void Generator::bind(std::uint32_t i, const wire::DhcpMessage& m, std::uint64_t 
   c.t1_s = m.renewal_time().value_or(c.lease_s / 2);
   c.t2_s = m.rebinding_time().value_or(static_cast<std::uint32_t>(std::uint64_t{c.lease_s} * 7 / 8));
   c.bound_us = now;
-  c.state = State::bound;
+  set_state(c, State::bound);
+  if (c.ll_addr != 0) {   // a lease: the link-local address is given up
+    ++c_.ll_released;
+    set_ll_addr(c, 0);
+  }
   learn_address(c.yiaddr, i);
   end_operation(i, true, now);
   if (cfg_.decline_ratio > 0 &&
       static_cast<double>(rand() >> 11) * 0x1.0p-53 < cfg_.decline_ratio) {
     send(i, Kind::decline, now);
     ++c_.declines;
-    c.state = State::done;
+    set_state(c, State::done);
     wheel_.cancel(i);
     return;
   }
   if (cfg_.release) {
     send(i, Kind::release, now);
     ++c_.releases;
-    c.state = State::done;
+    set_state(c, State::done);
     wheel_.cancel(i);
     return;
   }
@@ -562,7 +738,7 @@ void Generator::handle_dhcp(const wire::DhcpMessage& m, const wire::Frame& f,
       h_.discover_offer.add(now - c.phase_start_us);
       c.yiaddr = m.yiaddr;
       c.server_id = m.server_id().value_or(f.ip.src);
-      c.state = State::requesting;   // same xid (RFC 2131 4.4.1)
+      set_state(c, State::requesting);   // same xid (RFC 2131 4.4.1)
       c.tries = 0;
       return try_send(i, now);
     case wire::MessageType::ack:
@@ -615,8 +791,21 @@ std::uint32_t Generator::lookup_address(Ipv4 ip) const noexcept {
   }
 }
 
-void Generator::handle_arp(wire::Bytes frame, const wire::Frame& f) noexcept {
+void Generator::handle_arp(wire::Bytes frame, const wire::Frame& f, std::uint64_t now) noexcept {
   ++c_.rx_arp;
+  if (cfg_.giaddr == 0 && (f.arp.op == kArpRequest || f.arp.op == kArpReply)) {
+    // RFC 3927 2.2.1, 2.5: an ARP from another MAC with a client's
+    // link-local address as sender, or a probe for the address a client
+    // is probing.
+    const bool probe = f.arp.spa == 0 && f.arp.op == kArpRequest;
+    const Ipv4 a = probe ? f.arp.tpa : f.arp.spa;
+    const std::uint32_t j = a == 0 ? TimerWheel::kNone : valid_owner(a);
+    if (j != TimerWheel::kNone && clients_[j].ll_addr == a && f.arp.sha != client_mac(j) &&
+        (!probe || clients_[j].state == State::ll_probing)) {
+      ll_conflict(j, now);
+      return;
+    }
+  }
   if (f.arp.op == kArpReply) {
     if (cfg_.giaddr != 0 && f.arp.spa == cfg_.server_ip) {
       server_mac_ = f.arp.sha;
@@ -632,8 +821,9 @@ void Generator::handle_arp(wire::Bytes frame, const wire::Frame& f) noexcept {
     const std::uint32_t i = lookup_address(f.arp.tpa);
     if (i == TimerWheel::kNone || !wire::is_arp_request_for(f, f.arp.tpa)) return;
     const Client& c = clients_[i];
-    const bool holds = c.yiaddr == f.arp.tpa &&
-                       (c.state == State::bound || c.state == State::renewing || c.state == State::rebinding);
+    const bool holds = (c.yiaddr == f.arp.tpa &&
+                        (c.state == State::bound || c.state == State::renewing || c.state == State::rebinding)) ||
+                       (cfg_.giaddr == 0 && c.ll_addr == f.arp.tpa && ll_holds(c));
     if (!holds) return;
     mac = cfg_.giaddr != 0 ? cfg_.port_mac : client_mac(i);
   }
@@ -649,12 +839,21 @@ void Generator::handle_arp(wire::Bytes frame, const wire::Frame& f) noexcept {
 }
 
 void Generator::send_arp_request() noexcept {
+  if (send_arp(cfg_.port_mac, kArpRequest, cfg_.giaddr, cfg_.server_ip)) ++c_.tx_arp_request;
+}
+
+// A broadcast ARP frame from `sha`, target MAC zero; false when the TX
+// ring is full.
+bool Generator::send_arp(const MacAddr& sha, std::uint16_t op, Ipv4 spa, Ipv4 tpa) noexcept {
   const wire::MutableBytes slot = tx_.reserve();
-  if (slot.empty()) return;
+  if (slot.empty()) {
+    ++c_.tx_ring_full;
+    return false;
+  }
   std::uint8_t* p = slot.data();
   std::memset(p, 0, 64);
   std::memcpy(p, MacAddr::broadcast().b.data(), 6);
-  std::memcpy(p + 6, cfg_.port_mac.b.data(), 6);
+  std::memcpy(p + 6, sha.b.data(), 6);
   p += 12;
   if (cfg_.vlan != 0) {
     wire::store_be16(p, wire::kEtherTypeVlan);
@@ -667,12 +866,12 @@ void Generator::send_arp_request() noexcept {
   wire::store_be16(a + 2, wire::kEtherTypeIpv4);
   a[4] = 6;
   a[5] = 4;
-  wire::store_be16(a + 6, kArpRequest);
-  std::memcpy(a + 8, cfg_.port_mac.b.data(), 6);
-  wire::store_be32(a + 14, cfg_.giaddr);
-  wire::store_be32(a + 24, cfg_.server_ip);
+  wire::store_be16(a + 6, op);
+  std::memcpy(a + 8, sha.b.data(), 6);
+  wire::store_be32(a + 14, spa);
+  wire::store_be32(a + 24, tpa);
   tx_.commit(60);                          // minimum frame without FCS, zero-padded
-  ++c_.tx_arp_request;
+  return true;
 }
 
 void Generator::receive(wire::Bytes frame, std::uint64_t now_us) noexcept {
@@ -687,7 +886,7 @@ void Generator::receive(wire::Bytes frame, std::uint64_t now_us) noexcept {
     ++c_.rx_ignored;
     return;
   }
-  if (f.kind == wire::FrameKind::arp) return handle_arp(frame, f);
+  if (f.kind == wire::FrameKind::arp) return handle_arp(frame, f, now_us);
   if (f.kind != wire::FrameKind::ipv4_udp) {
     ++c_.rx_ignored;
     return;
@@ -779,6 +978,9 @@ void Generator::poll(std::uint64_t now_us) noexcept {
   const std::size_t room = tx_.room();
   if (room > kTxReserve / 2)
     wheel_.advance(now_us, [&](std::uint32_t i) noexcept { fire(i, now_us); }, room - kTxReserve / 2);
+  for (const auto& [j, a] : pending_conflicts_)
+    if (clients_[j].ll_addr == a) ll_conflict(j, now_us);
+  pending_conflicts_.clear();
   start_new_operations(now_us);
 }
 
@@ -786,6 +988,10 @@ bool Generator::finished(std::uint64_t now_us) const noexcept {
   if (!measuring_) return false;
   if (now_us - measure_start_us_ >= static_cast<std::uint64_t>(cfg_.duration_s * kUs)) return true;
   if (in_flight_ != 0) return false;
+  // Link-local clients go on claiming and DISCOVERing until --duration.
+  if (ll_held_ != 0 || states_[static_cast<std::size_t>(State::ll_probing)] != 0 ||
+      states_[static_cast<std::size_t>(State::link_local)] != 0)
+    return false;
   switch (cfg_.mode) {
     case Mode::dora: return next_new_ >= cfg_.clients;
     case Mode::storm: return cfg_.reboot ? next_op_ >= cfg_.clients : next_new_ >= cfg_.clients;
@@ -841,6 +1047,11 @@ std::string Generator::json_report(std::uint64_t now_us) const {
   j["naks"] = c_.naks;
   j["timeouts"] = c_.timeouts;
   j["link_local_fallbacks"] = c_.link_local;
+  j["link_local"] = {{"held", ll_held_}, {"claimed", c_.ll_claimed}, {"conflicts", c_.ll_conflicts},
+                     {"dhcp_retries", c_.ll_dhcp_retries}, {"released", c_.ll_released}};
+  nlohmann::json states = nlohmann::json::object();
+  for (std::size_t s = 0; s < kStates; ++s) states[state_name(static_cast<State>(s))] = states_[s];
+  j["states"] = states;
   j["lease_expired"] = c_.lease_expired;
   j["retransmits"] = c_.retransmits;
   j["declines"] = c_.declines;
@@ -849,7 +1060,8 @@ std::string Generator::json_report(std::uint64_t now_us) const {
   j["tx"] = {{"discover", c_.tx_discover}, {"request", c_.tx_request}, {"renew", c_.tx_renew},
              {"rebind", c_.tx_rebind}, {"reboot", c_.tx_reboot}, {"decline", c_.tx_decline},
              {"release", c_.tx_release}, {"arp_request", c_.tx_arp_request},
-             {"arp_reply", c_.tx_arp_reply}, {"ring_full", c_.tx_ring_full}};
+             {"arp_reply", c_.tx_arp_reply}, {"arp_probe", c_.tx_arp_probe},
+             {"arp_announce", c_.tx_arp_announce}, {"ring_full", c_.tx_ring_full}};
   j["rx"] = {{"offer", c_.rx_offer}, {"ack", c_.rx_ack}, {"nak", c_.rx_nak}, {"arp", c_.rx_arp},
              {"unparsable", c_.rx_unparsable}, {"foreign", c_.rx_foreign},
              {"stale", c_.rx_stale}, {"ignored", c_.rx_ignored}};

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gen/timer_wheel.hpp"
@@ -46,10 +47,22 @@ enum class State : std::uint8_t {
   rebinding,    // broadcast REQUEST with ciaddr
   init_reboot,  // about to send a REQUEST for the address it had
   rebooting,    // that REQUEST sent
-  link_local,   // DISCOVER gave up: 169.254/16 address, DISCOVER again later
+  // DISCOVER gave up: the RFC 3927 claim of a 169.254/16 address.
+  ll_probing,     // ARP probes for the candidate (tries = probes sent)
+  ll_announcing,  // probed without conflict: ARP announcements, address in use
+  link_local,     // address claimed; DISCOVERs again every link_local_retry_s
   done,         // declined or released its lease; no further traffic
+  count_,
 };
 const char* state_name(State s) noexcept;
+constexpr std::size_t kStates = static_cast<std::size_t>(State::count_);
+
+// RFC 3927 2.1: client `mac48`'s link-local address for its `attempt`-th
+// pick, 169.254.1.0-169.254.254.255. Attempt 0 depends on the MAC alone
+// (a client picks the same address each time it falls back); a client
+// picks again after a conflict with another attempt number.
+Ipv4 link_local_address(std::uint64_t mac48, std::uint64_t attempt) noexcept;
+constexpr Ipv4 kLinkLocalFirst = 0xa9fe0100u, kLinkLocalLast = 0xa9fefeffu;   // 169.254.1.0, .254.255
 
 struct GenConfig {
   Mode mode = Mode::dora;
@@ -80,7 +93,13 @@ struct GenConfig {
   std::vector<double> retransmit_s{2, 4, 6, 16};
   double jitter_s = 1;
   std::uint32_t max_tries = 4;
-  double link_local_retry_s = 300;  // a link-local client DISCOVERs again after this
+  // Link-local fallback (RFC 3927) after a DISCOVER's last try: a client
+  // DISCOVERs again every link_local_retry_s while it holds the address;
+  // link_local_scale multiplies the RFC 3927 timers (PROBE_WAIT 1 s,
+  // PROBE_MIN/MAX 1-2 s, ANNOUNCE_WAIT 2 s, ANNOUNCE_INTERVAL 2 s,
+  // RATE_LIMIT_INTERVAL 60 s): below 1 for tests only.
+  double link_local_retry_s = 300;
+  double link_local_scale = 1;
 };
 
 // Returns an empty string or what is wrong with the config.
@@ -90,14 +109,20 @@ std::string validate(const GenConfig& c);
 struct Client {
   std::uint64_t op_start_us = 0;     // start of the operation (DORA, renewal, reboot); `secs`
   std::uint64_t phase_start_us = 0;  // first DISCOVER or REQUEST of the current exchange
-  std::uint64_t bound_us = 0;        // when the lease was granted (T1/T2/expiry base)
+  // When the lease was granted (T1/T2/expiry base). After a link-local
+  // fallback, until the next lease: when the client DISCOVERs again.
+  std::uint64_t bound_us = 0;
   std::uint32_t xid = 0;
   Ipv4 yiaddr = 0;                   // offered, then leased address
   Ipv4 server_id = 0;
   std::uint32_t lease_s = 0, t1_s = 0, t2_s = 0;
+  // The link-local address claimed (LL-PROBING) or held (LL-ANNOUNCING,
+  // LINK-LOCAL, and a DHCP try from there); 0 none.
+  Ipv4 ll_addr = 0;
   State state = State::idle;
-  std::uint8_t tries = 0;            // transmissions in the current exchange
+  std::uint8_t tries = 0;            // transmissions in the current exchange (or ARP probes/announcements)
   std::uint8_t op = 0;               // OpKind of the running operation, 0 none
+  std::uint8_t ll_conflicts = 0;     // conflicts since the last address claimed (saturates)
 };
 
 static_assert(sizeof(Client) == 56);
@@ -120,6 +145,11 @@ struct Counters {
   std::uint64_t naks = 0;
   std::uint64_t timeouts = 0;        // exchanges that used up their tries
   std::uint64_t link_local = 0;      // fallbacks to 169.254/16
+  // RFC 3927: ARP probes and announcements sent, addresses claimed (first
+  // announcement), conflicts (then a new pick), DISCOVERs started from
+  // LINK-LOCAL, link-local addresses given up for a lease.
+  std::uint64_t tx_arp_probe = 0, tx_arp_announce = 0;
+  std::uint64_t ll_claimed = 0, ll_conflicts = 0, ll_dhcp_retries = 0, ll_released = 0;
   std::uint64_t lease_expired = 0;   // leases that ran out in REBINDING
   std::uint64_t declines = 0, releases = 0;
 };
@@ -189,6 +219,11 @@ class Generator {
   const Histograms& histograms() const noexcept { return h_; }
   const Counters& warmup_counters() const noexcept { return warmup_; }
   const Client& client(std::uint32_t i) const noexcept { return clients_[i]; }
+  // Clients in each State (index: the State), and those holding a
+  // link-local address (LL-ANNOUNCING, LINK-LOCAL, a DHCP try from there).
+  const std::array<std::uint64_t, kStates>& state_counts() const noexcept { return states_; }
+  std::uint64_t state_count(State s) const noexcept { return states_[static_cast<std::size_t>(s)]; }
+  std::uint64_t ll_held() const noexcept { return ll_held_; }
   MacAddr client_mac(std::uint32_t i) const noexcept;
   const GenConfig& config() const noexcept { return cfg_; }
   // The moment the measured phase began and its last completion.
@@ -214,8 +249,20 @@ class Generator {
   void end_operation(std::uint32_t i, bool ok, std::uint64_t now) noexcept;
   std::uint64_t retransmit_delay_us(std::uint32_t tries) noexcept;
   void handle_dhcp(const wire::DhcpMessage& m, const wire::Frame& f, std::uint64_t now) noexcept;
-  void handle_arp(wire::Bytes frame, const wire::Frame& f) noexcept;
+  void handle_arp(wire::Bytes frame, const wire::Frame& f, std::uint64_t now) noexcept;
   void send_arp_request() noexcept;
+  bool send_arp(const MacAddr& sha, std::uint16_t op, Ipv4 spa, Ipv4 tpa) noexcept;
+  void set_state(Client& c, State s) noexcept;
+  void set_ll_addr(Client& c, Ipv4 a) noexcept;
+  void fall_back(std::uint32_t i, std::uint64_t now) noexcept;
+  void start_claim(std::uint32_t i, std::uint64_t now) noexcept;
+  void ll_fire(std::uint32_t i, std::uint64_t now) noexcept;
+  bool ll_loopback(std::uint32_t i, Ipv4 spa, Ipv4 tpa) noexcept;
+  void ll_conflict(std::uint32_t i, std::uint64_t now) noexcept;
+  bool ll_holds(const Client& c) const noexcept;
+  std::uint64_t ll_us(double rfc_s) const noexcept;
+  std::uint64_t ll_uniform_us(double lo_s, double hi_s) noexcept;
+  std::uint32_t valid_owner(Ipv4 ip) const noexcept;
   void learn_address(Ipv4 ip, std::uint32_t i) noexcept;
   std::uint32_t lookup_address(Ipv4 ip) const noexcept;
   void start_measuring(std::uint64_t now) noexcept;
@@ -233,6 +280,12 @@ class Generator {
   std::vector<Ipv4> addr_keys_;
   std::vector<std::uint32_t> addr_vals_;
   std::size_t addr_used_ = 0;
+  std::array<std::uint64_t, kStates> states_{};
+  std::uint64_t ll_held_ = 0;
+  // Conflicts a client's ARP caused for another client while timers fire
+  // (the wheel lets a callback re-arm only its own timer): (client,
+  // address) pairs handled after the walk. Capacity fixed at construction.
+  std::vector<std::pair<std::uint32_t, Ipv4>> pending_conflicts_;
   Counters c_{};
   Counters warmup_{};
   Histograms h_{};

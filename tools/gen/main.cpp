@@ -37,7 +37,8 @@ Args parse_args(int argc, char** argv) {
 
   CLI::App app{
       "dorado-gen: emulates DHCPv4 clients (RFC 2131 state machine, retransmission,\n"
-      "link-local fallback) on a DPDK port and measures a server.\n\n"
+      "link-local fallback: RFC 3927 ARP probes and announcements) on a DPDK port and\n"
+      "measures a server.\n\n"
       "Usage: dorado-gen [EAL args] -- --mode MODE --clients N --rate R|max --duration S [options]\n"
       "Modes: dora (new clients), renew (clients get a lease, then each renews it once:\n"
       "unicast REQUEST with ciaddr), mixed (--renew-ratio of the operations renew a lease\n"
@@ -77,6 +78,12 @@ Args parse_args(int argc, char** argv) {
   app.add_option("--retransmit", retransmit,
                  "waits after each try, seconds, comma-separated (default 2,4,6,16; +-1 s jitter)");
   app.add_option("--jitter", r.gen.jitter_s, "retransmission randomisation, +- seconds")->capture_default_str();
+  app.add_option("--link-local-retry", r.gen.link_local_retry_s,
+                 "seconds between DISCOVERs of a client holding a link-local address")
+      ->capture_default_str();
+  app.add_option("--link-local-scale", r.gen.link_local_scale,
+                 "multiplies the RFC 3927 probe/announce timers (tests: e.g. 0.1)")
+      ->capture_default_str();
   app.add_option("--seed", r.gen.seed, "random seed (xids, jitter, ratios)")->capture_default_str();
   app.add_option("--port", r.driver.port, "DPDK port id")->capture_default_str();
   app.add_option("--idle-sleep-us", r.driver.idle_sleep_us,
@@ -178,6 +185,14 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.latency.p50), static_cast<unsigned long long>(r.latency.p90),
                 static_cast<unsigned long long>(r.latency.p99), static_cast<unsigned long long>(r.latency.p999),
                 static_cast<unsigned long long>(r.latency.max));
+    std::printf("clients:");
+    for (std::size_t s = 0; s < dorado::gen::kStates; ++s)
+      if (r.states[s] != 0)
+        std::printf(" %s %llu", dorado::gen::state_name(static_cast<dorado::gen::State>(s)),
+                    static_cast<unsigned long long>(r.states[s]));
+    std::printf("; link-local held %llu, claimed %llu, conflicts %llu\n",
+                static_cast<unsigned long long>(r.ll_held), static_cast<unsigned long long>(c.ll_claimed),
+                static_cast<unsigned long long>(c.ll_conflicts));
   }
   std::fflush(stdout);
   // 0 when operations were offered and every one completed.
