@@ -25,6 +25,8 @@
 #   outage     named stopped while 8 clients with names get leases: the
 #              updates wait (ddns.queue_depth), DHCP goes on; named started:
 #              every record is there.
+#   reload     [ddns] added by SIGHUP to a dorado started without it: a new
+#              client gets its names; removed again: DHCP goes on, no updates.
 #   crash      named stopped, 4 clients get leases, dorado killed with -9
 #              while their updates wait; dorado restarted, named started:
 #              every record is there.
@@ -33,7 +35,7 @@ DDNS_TAG=$$
 export SRV_NS="dorado-dd$DDNS_TAG-s" CLI_NS="dorado-dd$DDNS_TAG-c" DNS_NS="dorado-dd$DDNS_TAG-d"
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 CTL_BIN=${DORADOCTL_BIN:-$(dirname "$DORADO_BIN")/../../tools/ctl/doradoctl}
-ALL_PHASES="bind names conflict badkey outage crash"
+ALL_PHASES="bind names conflict badkey outage crash reload"
 PHASES=${PHASES:-$ALL_PHASES}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -309,6 +311,46 @@ phase_outage() {
   check "outage: after named is back every name is registered (A, DHCID, PTR)" wait_for "all_registered $WORK/outage.txt" 10
   check "outage: ddns.queue_depth back to 0" wait_stat ddns.queue_depth -eq 0 3
   check "outage: retries counted (ddns.update_retried)" test "$(stat_of ddns.update_retried)" -ge 1
+  stop_dorado
+  named_stop
+}
+
+phase_reload() {
+  log "== reload: [ddns] added, then removed, by SIGHUP"
+  make_ddns_world
+  rm -rf "$WORK/store" "$WORK"/udhcpc-* "$WORK"/dorado.out "$WORK"/dorado.err
+  named_setup
+  named_start
+  local z=$DDNS_FWD_ZONE a1 a2 a3
+  ddns_config "$WORK/ddns-full.toml"
+  sed '/^\[ddns\]/,$d' "$WORK/ddns-full.toml" >"$WORK/ddns-none.toml"
+  cp "$WORK/ddns-none.toml" "$WORK/dorado.toml"
+  start_dorado "$WORK/dorado.toml"
+  client_if 1 >/dev/null
+  udhcpc_start c1 -x hostname:before
+  a1=$UDHCPC_IP
+  sleep 1
+  check "reload: without [ddns] the client bound ($a1) and nothing is in DNS" unregistered "before.$z" "$a1"
+  check "reload: ... and there are no ddns statistics" test -z "$(stats_matching '^ddns\.')"
+  cp "$WORK/ddns-full.toml" "$WORK/dorado.toml"
+  kill -HUP "$DORADO_PID"
+  check "reload: [ddns] added: the service starts" \
+    wait_for "grep -q 'ddns: started by the reload' '$WORK/dorado.err' '$WORK/dorado.out'" 5
+  client_if 2 >/dev/null
+  udhcpc_start c2 -x hostname:after
+  a2=$UDHCPC_IP
+  check "reload: a client bound after it gets its names (after.$z, $a2)" wait_for "registered after.$z $a2" 5
+  check "reload: the lease committed before it has none (no DNS flags then)" unregistered "before.$z" "$a1"
+  cp "$WORK/ddns-none.toml" "$WORK/dorado.toml"
+  kill -HUP "$DORADO_PID"
+  check "reload: [ddns] removed: the service stops" \
+    wait_for "grep -q 'ddns: stopped by the reload' '$WORK/dorado.err' '$WORK/dorado.out'" 5
+  client_if 3 >/dev/null
+  udhcpc_start c3 -x hostname:later
+  a3=$UDHCPC_IP
+  sleep 1
+  check "reload: DHCP goes on without it ($a3), nothing new in DNS" unregistered "later.$z" "$a3"
+  for c in c1 c2 c3; do udhcpc_kill "$c"; done
   stop_dorado
   named_stop
 }
