@@ -4,7 +4,9 @@
 
 1. Every Kea DHCPv4 example config that Debian's kea-doc package ships
    (/usr/share/doc/kea/examples/kea4/*.json and the DHCPv4 configs of
-   template-power-user-home/) is converted with `dorado-migrate kea-config`:
+   template-power-user-home/) is converted with `dorado-migrate kea-config`,
+   and kea4/with-ddns.json (DDNS on) once more with each of Kea's D2 example
+   configs (ddns/*.json) as `--d2 FILE` (its findings: DhcpDdns paths):
    - the exit status is 0 when nothing is listed as not converted, else 1;
    - every stderr line is a finding (PATH (DETAIL): not converted: WHY,
      PATH: not converted for SCOPE: WHY, PATH: note: TEXT), an error that
@@ -54,7 +56,7 @@ totals = {"files": 0, "not_converted": 0, "notes": 0, "passed_check": 0}
 
 FINDING = re.compile(r"^(?P<path>\S+?)(?: \((?P<detail>.*?)\))?: (?:not converted(?: for (?P<scope>\S+))?|note): ")
 CHECK = "dorado --check-config will report: "
-PATH_IN_COMMENT = re.compile(r"Dhcp4(?:\.[A-Za-z0-9_-]+|\[\d+\])*")
+PATH_IN_COMMENT = re.compile(r"(?:Dhcp4|DhcpDdns)(?:\.[A-Za-z0-9_-]+|\[\d+\])*")
 SILENT_HEADER = "# Read from the Kea config with nothing of their own to write"
 
 def _empty(v):
@@ -112,6 +114,42 @@ ALLOWED_SILENT = {
     "comment": lambda v: isinstance(v, str),
     # the HA library's path ([ha] names the library entry)
     "library": lambda v: "libdhcp_ha.so" in v or "libdhcp_lease_cmds.so" in v,
+    # DDNS off in Kea (enable-updates not true): no [ddns], and the ddns-*
+    # values do nothing in Kea either; on: a value equal to [ddns]'s, or one
+    # that every subnet overrides
+    "dhcp-ddns": lambda v: isinstance(v, dict) and v.get("enable-updates") is not True,
+    **{k: (lambda v: True) for k in (
+        "ddns-send-updates", "ddns-override-no-update", "ddns-override-client-update", "ddns-replace-client-name",
+        "ddns-generated-prefix", "ddns-qualifying-suffix", "ddns-update-on-renew", "ddns-use-conflict-resolution",
+        "ddns-conflict-resolution-mode", "ddns-ttl-percent", "ddns-ttl")},
+    # the way from kea-dhcp4 to D2: dorado sends the updates itself
+    "server-ip": lambda v: True,
+    "server-port": lambda v: True,
+    "sender-ip": lambda v: True,
+    "sender-port": lambda v: True,
+    "ncr-protocol": lambda v: True,
+    "ncr-format": lambda v: True,
+    "enable-updates": lambda v: True,
+    # Kea 2.2's deprecated dhcp-ddns policy keys, when the global ddns-* wins
+    "generated-prefix": lambda v: True,
+    "override-client-update": lambda v: True,
+    "override-no-update": lambda v: True,
+    "qualifying-suffix": lambda v: True,
+    "replace-client-name": lambda v: True,
+}
+
+# The same for Kea's D2 config (paths under DhcpDdns): where D2 listens for
+# kea-dhcp4's requests, which dorado does not need.
+ALLOWED_SILENT_D2 = {
+    "ip-address": lambda v: True,
+    "port": lambda v: True,
+    "ncr-protocol": lambda v: True,
+    "ncr-format": lambda v: True,
+    "comment": lambda v: isinstance(v, str),
+    "tsig-keys": _empty,
+    "forward-ddns": _empty,
+    "reverse-ddns": _empty,
+    "ddns-domains": _empty,
 }
 
 
@@ -248,6 +286,9 @@ def check_complete(where, doc, toml, listed_any):
             libs = value if isinstance(value, list) else [value]
             if not all(isinstance(l, dict) and "libdhcp_lease_cmds.so" in str(l.get("library")) for l in libs):
                 problem(where, f"{p} is read silently but is not only libdhcp_lease_cmds.so")
+        elif p.startswith("DhcpDdns"):
+            if key not in ALLOWED_SILENT_D2 or not ALLOWED_SILENT_D2[key](value):
+                problem(where, f"{p} = {json.dumps(value)[:80]} is read with nothing written and not listed")
         elif key not in ALLOWED_SILENT or not ALLOWED_SILENT[key](value):
             problem(where, f"{p} = {json.dumps(value)[:80]} is read with nothing written and not listed")
     for leaf in leaves(doc, ""):
@@ -294,16 +335,22 @@ def check_absent(where, doc, toml, path, detail):
             problem(where, f"{path} is listed but the TOML has subnet {value['subnet']}")
 
 
-def check_example(f, tmp):
+def check_example(f, tmp, d2=None):
     where = f.relative_to(EXAMPLES) if EXAMPLES in f.parents else f.name
+    if d2 is not None:
+        where = f"{where} --d2 {d2.relative_to(EXAMPLES)}"
     totals["files"] += 1
     try:
         doc = json.loads(strip_kea_comments(f.read_text()))
+        if d2 is not None:   # D2's findings have DhcpDdns paths: one document for both
+            doc.update(json.loads(strip_kea_comments(d2.read_text())))
     except Exception as e:   # the example itself: not the tool's fault, but say so
         problem(where, f"this test cannot read the example: {e}")
         return
-    out = pathlib.Path(tmp) / (f.stem + ".toml")
-    r = subprocess.run([MIGRATE, "kea-config", str(f), "-o", str(out)], capture_output=True, text=True, timeout=60)
+    out = pathlib.Path(tmp) / (f.stem + ("" if d2 is None else "-" + d2.stem) + ".toml")
+    extra = [] if d2 is None else ["--d2", str(d2)]
+    r = subprocess.run([MIGRATE, "kea-config", str(f), "-o", str(out)] + extra, capture_output=True, text=True,
+                       timeout=60)
     if r.returncode not in (0, 1):
         problem(where, f"dorado-migrate exited {r.returncode}: {r.stderr.strip()[:300]}")
         return
@@ -395,10 +442,17 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dorado-migrate-") as tmp:
         for f in files:
             check_example(f, tmp)
+        # Kea's D2 examples, each with the DHCPv4 example that turns DDNS on.
+        d2s = sorted((EXAMPLES / "ddns").glob("*.json"))
+        if len(d2s) < 5:
+            problem("ddns", f"only {len(d2s)} Kea D2 example configs in {EXAMPLES / 'ddns'}")
+        for d2 in d2s:
+            check_example(EXAMPLES / "kea4" / "with-ddns.json", tmp, d2)
+        totals["d2"] = len(d2s)
         check_site(tmp)
     for p in problems:
         print("FAIL", p)
-    print(f"migrate: {totals['files']} Kea example configs converted, {totals['passed_check']} pass dorado "
+    print(f"migrate: {totals['files']} Kea example configs converted ({totals.get('d2', 0)} with a D2 config), {totals['passed_check']} pass dorado "
           f"--check-config; {totals['not_converted']} findings 'not converted', {totals['notes']} notes; "
           f"a site's config and leases moved; {len(problems)} problem(s)")
     return 1 if problems else 0

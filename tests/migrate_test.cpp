@@ -658,7 +658,7 @@ TEST(Globals, SectionsWithoutEquivalentAreListedWithWhy) {
   const Conversion c = convert(wrap_subnet("", R"(
       "lease-database": {"type": "memfile", "name": "/var/lib/kea/dhcp4.leases"},
       "loggers": [{"name": "kea-dhcp4"}], "client-classes": [{"name": "phones", "test": "x"}],
-      "dhcp-ddns": {"enable-updates": true}, "ddns-send-updates": true, "authoritative": true,
+      "dhcp-ddns": {"enable-updates": true, "max-queue-size": 10}, "ddns-send-updates": true, "authoritative": true,
       "match-client-id": false, "expired-leases-processing": {}, "multi-threading": {},
       "hooks-libraries": [{"library": "/usr/lib/kea/hooks/libdhcp_lease_cmds.so"},
                           {"library": "/usr/lib/kea/hooks/libdhcp_radius.so", "parameters": {}}])"), "10.0.0.1");
@@ -666,8 +666,8 @@ TEST(Globals, SectionsWithoutEquivalentAreListedWithWhy) {
             std::string::npos);
   EXPECT_EQ(must(c, "Dhcp4.client-classes[0]").line(),
             "Dhcp4.client-classes[0] (name \"phones\"): not converted: dorado has no client classes");
-  EXPECT_EQ(must(c, "Dhcp4.dhcp-ddns").text, "dorado sends no DNS updates (DDNS)");
-  EXPECT_EQ(must(c, "Dhcp4.ddns-send-updates").text, "dorado sends no DNS updates (DDNS)");
+  EXPECT_NE(must(c, "Dhcp4.dhcp-ddns.max-queue-size").text.find("without a size limit"), std::string::npos);
+  EXPECT_EQ(listed(c, "Dhcp4.ddns-send-updates"), nullptr);   // [ddns] is written
   for (const char* k : {"loggers", "authoritative", "match-client-id", "expired-leases-processing", "multi-threading"})
     EXPECT_NE(listed(c, std::string("Dhcp4.") + k), nullptr) << k;
   EXPECT_EQ(listed(c, "Dhcp4.hooks-libraries[0]"), nullptr);   // lease_cmds: built in
@@ -796,7 +796,7 @@ TEST(Ha, WhatHasNoEquivalentIsListed) {
   const std::string rel = "Dhcp4.hooks-libraries[1].parameters.high-availability[0].";
   Conversion c = convert(ha_config("server1", R"(, "sync-timeout": 60000, "send-lease-updates": false,
       "delayed-updates-limit": 100, "state-machine": {"states": []}, "multi-threading": {})"), "10.0.0.2");
-  for (const char* k : {"sync-timeout", "send-lease-updates", "delayed-updates-limit", "state-machine", "multi-threading"})
+  for (const char* k : {"sync-timeout", "send-lease-updates", "state-machine", "multi-threading"})
     EXPECT_NE(listed(c, rel + k), nullptr) << k;
   EXPECT_TRUE(load(c).ok());
   // [ha] goes in whole or not at all: the library is listed with the reason.
@@ -825,6 +825,298 @@ TEST(Ha, WhatHasNoEquivalentIsListed) {
     EXPECT_TRUE(load(c).ok());
     EXPECT_FALSE(load(c).config->ha.enabled);
   }
+}
+
+TEST(Ha, PeerUrlsAndDelayedUpdatesLimit) {
+  const std::string rel = "Dhcp4.hooks-libraries[0].parameters.high-availability[0]";
+  auto lb = [](const std::string& limit) {
+    return R"({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"}],
+      "hooks-libraries": [{"library": "libdhcp_ha.so", "parameters": {"high-availability": [{
+          "this-server-name": "a", "mode": "load-balancing", "delayed-updates-limit": )" + limit + R"(,
+          "peers": [{"name": "a", "url": "http://10.9.0.1:8001/", "role": "primary"},
+                    {"name": "b", "url": "http://10.9.0.2:8001/", "role": "secondary"}]}]}}]}})";
+  };
+  Conversion c = convert(lb("100"), "10.0.0.1");
+  EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+  EXPECT_TRUE(noted(c, rel + ".delayed-updates-limit", "backlog_mb"));
+  EXPECT_TRUE(noted(c, rel + ".delayed-updates-limit", "ack stays \"partner\""));
+  EXPECT_EQ(load(c).config->ha.ack, config::HaAck::partner);
+  // The url's IP and port become dorado's HA link, said for each peer.
+  EXPECT_TRUE(noted(c, rel + ".peers[0].url", "address = \"10.9.0.1:8001\": the same IP and port, now dorado's HA link"));
+  EXPECT_TRUE(noted(c, rel + ".peers[1].url", "address = \"10.9.0.2:8001\""));
+  // 0: Kea never queues (no communication-recovery); dorado does.
+  c = convert(lb("0"), "10.0.0.1");
+  EXPECT_NE(must(c, rel + ".delayed-updates-limit").text.find("Kea's 0 turns it off"), std::string::npos);
+  EXPECT_TRUE(load(c).ok());
+  // In hot-standby Kea does not use it: nothing to say.
+  c = convert(ha_config("server1", R"(, "delayed-updates-limit": 0)"), "10.0.0.2");
+  EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+}
+
+// ---- DDNS ------------------------------------------------------------------------------
+
+const migrate::Json* resolve(const migrate::Json& root, const std::string& path);   // below
+
+// Kea's with-ddns.json example (kea-doc), its policy.
+const char* const kWithDdns = R"({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "192.0.2.0/24",
+      "pools": [{"pool": "192.0.2.1 - 192.0.2.200"}]}],
+  "dhcp-ddns": {"enable-updates": true, "server-ip": "192.0.2.0", "server-port": 3432, "sender-ip": "192.0.2.1",
+                "sender-port": 3433, "ncr-protocol": "UDP", "ncr-format": "JSON"},
+  "ddns-send-updates": true, "ddns-override-no-update": true, "ddns-override-client-update": true,
+  "ddns-replace-client-name": "when-present", "ddns-generated-prefix": "test-prefix",
+  "ddns-qualifying-suffix": "test.suffix.", "ddns-update-on-renew": true, "ddns-use-conflict-resolution": true}})";
+
+Conversion convert_d2(const std::string& json, const std::string& d2, const std::string& server = "192.0.2.250") {
+  migrate::KeaConfigOptions o;
+  o.server_address = server;
+  o.d2_text = d2;
+  o.d2_name = "d2.json";
+  return migrate::convert_kea_config(json, o);
+}
+
+TEST(Ddns, PolicyFromKeasGlobalParameters) {
+  const Conversion c = convert(kWithDdns, "192.0.2.250");
+  EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+  EXPECT_TRUE(c.counts.ddns);
+  const config::LoadResult r = load(c);
+  ASSERT_TRUE(r.ok()) << c.toml;
+  ASSERT_TRUE(r.config->ddns.enabled);
+  const engine::DdnsPolicy& p = r.config->engine.ddns;
+  EXPECT_TRUE(p.enabled);
+  EXPECT_TRUE(p.override_no_update);
+  EXPECT_TRUE(p.override_client_update);
+  EXPECT_TRUE(p.update_on_renew);
+  EXPECT_EQ(p.replace_client_name, engine::ReplaceClientName::when_present);
+  EXPECT_EQ(p.generated_prefix, "test-prefix");
+  EXPECT_EQ(p.qualifying_suffix, "test.suffix");   // Kea's final dot: not dorado's
+  EXPECT_EQ(r.config->ddns.ttl, 0u);                // a third of the lease, as Kea
+  EXPECT_TRUE(r.config->ddns.forward_zones.empty());
+  // No D2 config: [ddns] without zones, and stderr says what to add.
+  EXPECT_TRUE(noted(c, "Dhcp4.dhcp-ddns", "[ddns] has no zones and no TSIG keys"));
+  EXPECT_TRUE(noted(c, "Dhcp4.dhcp-ddns", "--d2"));
+  EXPECT_TRUE(noted(c, "Dhcp4.dhcp-ddns", "no kea-dhcp-ddns (D2) to run"));
+  EXPECT_NE(c.toml.find("qualifying_suffix = \"test.suffix\""), std::string::npos);
+  EXPECT_NE(c.summary().find("[ddns] with 0 zones"), std::string::npos) << c.summary();
+  // The way to D2 has nothing to become: read, and named at the end of the TOML.
+  EXPECT_NE(c.toml.find("#   Dhcp4.dhcp-ddns.server-ip"), std::string::npos) << c.toml;
+}
+
+TEST(Ddns, KeasDefaultsAndDeprecatedDhcpDdnsKeys) {
+  // Kea 2.2 still reads the policy in dhcp-ddns (deprecated) when ddns-* is not given.
+  const Conversion c = convert(wrap_subnet("", R"("dhcp-ddns": {"enable-updates": true, "qualifying-suffix": "old.example",
+      "replace-client-name": "always", "generated-prefix": "host", "override-no-update": true},
+      "ddns-generated-prefix": "new")"), "10.0.0.1");
+  EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+  const config::LoadResult r = load(c);
+  ASSERT_TRUE(r.ok()) << c.toml;
+  const engine::DdnsPolicy& p = r.config->engine.ddns;
+  EXPECT_EQ(p.qualifying_suffix, "old.example");
+  EXPECT_EQ(p.replace_client_name, engine::ReplaceClientName::always);
+  EXPECT_EQ(p.generated_prefix, "new");   // the global ddns-* wins
+  EXPECT_TRUE(p.override_no_update);
+  EXPECT_FALSE(p.override_client_update);
+  EXPECT_FALSE(p.update_on_renew);
+}
+
+TEST(Ddns, SubnetsAndSharedNetworks) {
+  const Conversion c = convert(R"({"Dhcp4": {"dhcp-ddns": {"enable-updates": true},
+      "ddns-qualifying-suffix": "example.org", "ddns-override-no-update": false,
+      "subnet4": [{"id": 1, "subnet": "10.0.0.0/24", "ddns-qualifying-suffix": "lab.example.org."},
+                  {"id": 2, "subnet": "10.0.1.0/24", "ddns-override-no-update": true},
+                  {"id": 3, "subnet": "10.0.2.0/24", "ddns-send-updates": false, "ddns-qualifying-suffix": ""},
+                  {"id": 4, "subnet": "10.0.3.0/24", "ddns-override-no-update": false}],
+      "shared-networks": [{"name": "n", "ddns-replace-client-name": "always",
+                           "subnet4": [{"id": 5, "subnet": "10.0.4.0/24"}]}]}})", "10.0.0.1");
+  const config::LoadResult r = load(c);
+  ASSERT_TRUE(r.ok()) << c.toml << all_lines(c);
+  EXPECT_EQ(r.config->engine.ddns.qualifying_suffix, "example.org");
+  EXPECT_EQ(r.config->engine.subnets.at(0).qualifying_suffix, "lab.example.org");   // the subnet's own
+  EXPECT_EQ(r.config->engine.subnets.at(1).qualifying_suffix, "");
+  EXPECT_FALSE(r.config->engine.ddns.override_no_update);
+  // A value other than the global one: listed, with what dorado does instead.
+  EXPECT_NE(must(c, "Dhcp4.subnet4[1].ddns-override-no-update").text.find("[ddns] override_no_update is false"),
+            std::string::npos);
+  EXPECT_NE(must(c, "Dhcp4.subnet4[2].ddns-send-updates").text.find("cannot be turned off for one"), std::string::npos);
+  EXPECT_NE(must(c, "Dhcp4.subnet4[2].ddns-qualifying-suffix").text.find("a subnet's \"\" means [ddns]'s"),
+            std::string::npos);
+  EXPECT_EQ(listed(c, "Dhcp4.subnet4[3].ddns-override-no-update"), nullptr);   // the same as the global one
+  EXPECT_NE(must(c, "Dhcp4.shared-networks[0].ddns-replace-client-name").text.find("Kea's default"),
+            std::string::npos);
+  EXPECT_NE(all_lines(c).find("Dhcp4.shared-networks[0].ddns-replace-client-name: not converted for "
+                              "Dhcp4.shared-networks[0].subnet4[0]: "), std::string::npos) << all_lines(c);
+}
+
+TEST(Ddns, WhatDoradoDoesOneWayIsListed) {
+  const Conversion c = convert(wrap_subnet(R"("hostname-char-replacement": "x")",
+      R"("dhcp-ddns": {"enable-updates": true, "max-queue-size": 1024, "user-context": {}},
+         "hostname-char-set": "[^A-Za-z0-9.-]", "ddns-use-conflict-resolution": false, "ddns-ttl-percent": 0.5,
+         "ddns-generated-prefix": "test.prefix", "ddns-send-updates": true, "ddns-future": 1)"), "10.0.0.1");
+  EXPECT_NE(must(c, "Dhcp4.hostname-char-set").text.find("dorado sanitises names one fixed way"), std::string::npos);
+  EXPECT_NE(listed(c, "Dhcp4.subnet4[0].hostname-char-replacement"), nullptr);
+  EXPECT_NE(must(c, "Dhcp4.ddns-use-conflict-resolution").text.find("RFC 4703"), std::string::npos);
+  EXPECT_NE(must(c, "Dhcp4.ddns-ttl-percent").text.find("a third of the lease time"), std::string::npos);
+  EXPECT_NE(must(c, "Dhcp4.ddns-generated-prefix").text.find("(no dots)"), std::string::npos);
+  EXPECT_NE(listed(c, "Dhcp4.dhcp-ddns.max-queue-size"), nullptr);
+  EXPECT_NE(listed(c, "Dhcp4.dhcp-ddns.user-context"), nullptr);
+  EXPECT_NE(must(c, "Dhcp4.ddns-future").text.find("dorado-migrate"), std::string::npos);
+  EXPECT_EQ(listed(c, "Dhcp4.ddns-send-updates"), nullptr);
+  const config::LoadResult r = load(c);
+  ASSERT_TRUE(r.ok()) << c.toml;
+  EXPECT_TRUE(r.config->ddns.enabled);
+  EXPECT_EQ(r.config->engine.ddns.generated_prefix, "myhost");
+  // A ttl-percent of a third is what dorado does; ddns-ttl (Kea 2.7) is ttl.
+  const Conversion t = convert(wrap_subnet("", R"("dhcp-ddns": {"enable-updates": true}, "ddns-ttl-percent": 0.333,
+                                                  "ddns-ttl": 600, "ddns-ttl-min": 60)"), "10.0.0.1");
+  EXPECT_EQ(listed(t, "Dhcp4.ddns-ttl-percent"), nullptr) << all_lines(t);
+  EXPECT_NE(listed(t, "Dhcp4.ddns-ttl-min"), nullptr);
+  ASSERT_TRUE(load(t).ok()) << t.toml;
+  EXPECT_EQ(load(t).config->ddns.ttl, 600u);
+}
+
+TEST(Ddns, OffInKeaWritesNothing) {
+  // enable-updates false (Kea's default): the ddns-* values do nothing in Kea either.
+  for (const char* dhcp_ddns : {R"("dhcp-ddns": {"enable-updates": false, "server-ip": "127.0.0.1"},)", ""}) {
+    const Conversion c = convert(wrap_subnet(R"("ddns-send-updates": true)",
+                                             std::string(dhcp_ddns) + R"("ddns-qualifying-suffix": "x.example")"),
+                                 "10.0.0.1");
+    EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+    EXPECT_FALSE(c.counts.ddns);
+    EXPECT_EQ(c.toml.find("[ddns]"), std::string::npos);
+    EXPECT_TRUE(noted(c, *dhcp_ddns ? "Dhcp4.dhcp-ddns" : "Dhcp4", "DDNS is off in Kea")) << all_lines(c);
+    ASSERT_TRUE(load(c).ok());
+    EXPECT_FALSE(load(c).config->ddns.enabled);
+  }
+  // ddns-send-updates false everywhere: the same.
+  const Conversion c = convert(wrap_subnet("", R"("dhcp-ddns": {"enable-updates": true}, "ddns-send-updates": false)"),
+                               "10.0.0.1");
+  EXPECT_FALSE(c.counts.ddns);
+  EXPECT_TRUE(noted(c, "Dhcp4.dhcp-ddns", "ddns-send-updates is false for every subnet"));
+  // A D2 config with DDNS off is listed whole.
+  const Conversion d = convert_d2(wrap_subnet(""), R"({"DhcpDdns": {"tsig-keys": []}})");
+  EXPECT_NE(must(d, "DhcpDdns").text.find("the D2 config is not used"), std::string::npos);
+}
+
+// Kea's ddns/sample1.json (kea-doc): keys, forward and reverse domains.
+const char* const kD2Sample = R"(// D2
+{"DhcpDdns": {
+  "ip-address": "127.0.0.1", "port": 53001, "dns-server-timeout": 1000,
+  "user-context": {"version": 1},
+  "control-socket": {"socket-type": "unix", "socket-name": "/tmp/kea-ddns-ctrl-socket"},
+  "hooks-libraries": [{"library": "/opt/local/ddns-server-commands.so", "parameters": {"param1": "foo"}}],
+  "forward-ddns": {"ddns-domains": [
+      {"comment": "DdnsDomain example", "name": "four.example.com.", "key-name": "d2.md5.key",
+       "dns-servers": [{"ip-address": "172.16.1.1"}]},
+      {"name": "six.example.com.", "dns-servers": [{"ip-address": "2001:db8:1::10", "port": 7802}]}]},
+  "reverse-ddns": {"ddns-domains": [
+      {"name": "2.0.192.in-addr.arpa.", "key-name": "d2.sha1.key",
+       "dns-servers": [{"ip-address": "172.16.1.1", "port": 53001}, {"ip-address": "192.168.2.10"}]}]},
+  "tsig-keys": [
+      {"name": "d2.md5.key", "algorithm": "HMAC-MD5", "secret": "LSWXnfkKZjdPJI5QxlpnfQ=="},
+      {"name": "d2.sha1.key", "algorithm": "HMAC-SHA1", "secret": "hRrp29wzUv3uzSNRLlY68w=="},
+      {"name": "d2.sha512.key", "algorithm": "HMAC-SHA512", "digest-bits": 256,
+       "secret": "/4wklkm04jeH4anx2MKGJLcya+ZLHldL5d6mK+4q6UXQP7KJ9mS2QG29hh0SJR4LA0ikxNJTUMvir42gLx6fGQ=="}],
+  "loggers": [{"name": "kea-dhcp-ddns", "severity": "INFO"}]}})";
+
+TEST(Ddns, KeysAndZonesFromKeasD2Config) {
+  const Conversion c = convert_d2(kWithDdns, kD2Sample);
+  ASSERT_TRUE(c.error.empty()) << c.error;
+  const config::LoadResult r = load(c);
+  ASSERT_TRUE(r.ok()) << c.toml << all_lines(c);
+  const config::DdnsSection& d = r.config->ddns;
+  ASSERT_EQ(d.tsig_keys.size(), 3u);
+  EXPECT_EQ(d.tsig_keys[0].name, "d2.md5.key");
+  EXPECT_EQ(d.tsig_keys[0].algorithm, "hmac-md5");
+  EXPECT_EQ(d.tsig_keys[0].secret.size(), 16u);
+  EXPECT_EQ(d.tsig_keys[2].algorithm, "hmac-sha512");
+  ASSERT_EQ(d.forward_zones.size(), 1u);   // six.example.com has an IPv6 server only
+  EXPECT_EQ(d.forward_zones[0].name, "four.example.com");
+  EXPECT_EQ(d.forward_zones[0].key, "d2.md5.key");
+  ASSERT_EQ(d.forward_zones[0].servers.size(), 1u);
+  EXPECT_EQ(d.forward_zones[0].servers[0].port, 53);
+  ASSERT_EQ(d.reverse_zones.size(), 1u);
+  EXPECT_EQ(d.reverse_zones[0].name, "2.0.192.in-addr.arpa");
+  ASSERT_EQ(d.reverse_zones[0].servers.size(), 2u);
+  EXPECT_EQ(d.reverse_zones[0].servers[0].port, 53001);
+  EXPECT_EQ(d.timeout_ms, 1000u);   // dns-server-timeout
+  EXPECT_EQ(c.counts.ddns_zones, 2u);
+  EXPECT_FALSE(noted(c, "Dhcp4.dhcp-ddns", "[ddns] has no zones"));
+  // What D2 has and dorado has not: listed with D2's paths, after the DHCPv4 ones.
+  EXPECT_NE(must(c, "DhcpDdns.forward-ddns.ddns-domains[1]").text.find("no DNS server dorado can send to"),
+            std::string::npos);
+  EXPECT_NE(must(c, "DhcpDdns.tsig-keys[2].digest-bits").text.find("whole HMAC"), std::string::npos);
+  for (const char* p : {"DhcpDdns.user-context", "DhcpDdns.control-socket", "DhcpDdns.hooks-libraries",
+                        "DhcpDdns.loggers"})
+    EXPECT_NE(listed(c, p), nullptr) << p;
+  EXPECT_EQ(listed(c, "DhcpDdns.ip-address"), nullptr);
+  EXPECT_EQ(c.findings.back().path.rfind("DhcpDdns", 0), 0u);
+  // Converted entries name their D2 path in the TOML.
+  EXPECT_NE(c.toml.find("# DhcpDdns.reverse-ddns.ddns-domains[0] (name 2.0.192.in-addr.arpa.)"), std::string::npos)
+      << c.toml;
+  EXPECT_NE(c.toml.find("servers = [\"172.16.1.1:53001\", \"192.168.2.10\"]"), std::string::npos);
+}
+
+TEST(Ddns, D2InTheKeaFileAndWhatDoradoRefuses) {
+  // Kea's older single file: Dhcp4 and DhcpDdns together. A secret that is
+  // not base64 (the loader's refusal) takes its key out, and then the zone
+  // that names it (unsigned updates would be refused).
+  const std::string json = R"({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"}],
+      "dhcp-ddns": {"enable-updates": true}},
+    "DhcpDdns": {"tsig-keys": [{"name": "good.", "algorithm": "hmac-sha256", "secret": "LSWXnfkKZjdPJI5QxlpnfQ=="},
+                               {"name": "bad", "algorithm": "HMAC-SHA256", "secret": "not base64!"},
+                               {"name": "gss", "algorithm": "GSS-TSIG", "secret": "LSWXnfkKZjdPJI5QxlpnfQ=="}],
+      "forward-ddns": {"ddns-domains": [{"name": "a.example.", "key-name": "good", "dns-servers": [
+                                            {"ip-address": "10.1.0.53", "key-name": "bad"}, {"ip-address": "10.1.0.54"}]},
+                                        {"name": "b.example.", "key-name": "bad", "dns-servers": [{"ip-address": "10.1.0.53"}]},
+                                        {"name": "c.example.", "key-name": "nokey", "dns-servers": [{"ip-address": "10.1.0.53"}]}]},
+      "reverse-ddns": {"ddns-domains": [{"name": "8.b.d.0.1.0.0.2.ip6.arpa.", "dns-servers": [{"ip-address": "10.1.0.53"}]},
+                                        {"name": "0.10.in-addr.arpa", "dns-servers": [{"ip-address": "10.1.0.53", "port": 5353}]}]}}})";
+  const Conversion c = convert(json, "10.0.0.1");
+  ASSERT_TRUE(c.check_errors.empty()) << all_lines(c);
+  const config::LoadResult r = load(c);
+  ASSERT_TRUE(r.ok()) << c.toml;
+  const config::DdnsSection& d = r.config->ddns;
+  ASSERT_EQ(d.tsig_keys.size(), 1u);
+  EXPECT_EQ(d.tsig_keys[0].name, "good");
+  ASSERT_EQ(d.forward_zones.size(), 1u);
+  EXPECT_EQ(d.forward_zones[0].servers.size(), 1u);   // the server with another key is listed
+  ASSERT_EQ(d.reverse_zones.size(), 1u);
+  EXPECT_EQ(d.reverse_zones[0].servers.at(0).port, 5353);
+  EXPECT_NE(must(c, "DhcpDdns.tsig-keys[1]").text.find("dorado refuses it: "), std::string::npos) << all_lines(c);
+  EXPECT_NE(must(c, "DhcpDdns.forward-ddns.ddns-domains[1]").text.find("dorado refuses it: "), std::string::npos);
+  EXPECT_NE(must(c, "DhcpDdns.tsig-keys[2]").text.find("GSS-TSIG"), std::string::npos);
+  EXPECT_NE(must(c, "DhcpDdns.forward-ddns.ddns-domains[2]").text.find("no DNS server"), std::string::npos);
+  EXPECT_NE(must(c, "DhcpDdns.forward-ddns.ddns-domains[2].dns-servers[0]").text.find("nokey"), std::string::npos);
+  EXPECT_NE(must(c, "DhcpDdns.forward-ddns.ddns-domains[0].dns-servers[0]").text.find("one per server"),
+            std::string::npos);
+  // A server's key-name wins over its domain's, as in Kea: the zone takes it.
+  const Conversion k = convert(R"({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"}],
+      "dhcp-ddns": {"enable-updates": true}},
+    "DhcpDdns": {"tsig-keys": [{"name": "k1", "algorithm": "HMAC-SHA1", "secret": "LSWXnfkKZjdPJI5QxlpnfQ=="}],
+      "reverse-ddns": {"ddns-domains": [{"name": "2.0.192.in-addr.arpa.", "key-name": "gone",
+                                         "dns-servers": [{"ip-address": "172.16.1.1", "key-name": "k1"}]}]}}})", "10.0.0.1");
+  ASSERT_TRUE(load(k).ok()) << k.toml;
+  ASSERT_EQ(load(k).config->ddns.reverse_zones.size(), 1u) << all_lines(k);
+  EXPECT_EQ(load(k).config->ddns.reverse_zones[0].key, "k1");
+  EXPECT_NE(must(c, "DhcpDdns.reverse-ddns.ddns-domains[0]").text.find("IPv6"), std::string::npos);
+  const auto doc = migrate::parse_kea_json(json);
+  for (const Finding& f : c.findings) EXPECT_NE(resolve(*doc.doc, f.path), nullptr) << f.path;
+}
+
+TEST(Ddns, SecretFileAndD2Errors) {
+  const Conversion c = convert_d2(kWithDdns, R"({"DhcpDdns": {"tsig-keys": [
+      {"name": "k", "algorithm": "HMAC-SHA256", "secret-file": "/etc/kea/k.secret"}],
+      "forward-ddns": {"ddns-domains": [{"name": "test.suffix.", "key-name": "k", "dns-servers": [{"ip-address": "10.1.0.53"}]}]}}})");
+  // The file is on the DHCP server: the TOML names it, the check ran without it.
+  EXPECT_TRUE(c.check_errors.empty()) << all_lines(c);
+  EXPECT_NE(c.toml.find("secret_file = \"/etc/kea/k.secret\""), std::string::npos) << c.toml;
+  EXPECT_EQ(c.exit_status(), migrate::kExitOk) << all_lines(c);
+  EXPECT_NE(convert_d2(kWithDdns, "{ not json").error.find("--d2 d2.json: not JSON"), std::string::npos);
+  EXPECT_NE(convert_d2(kWithDdns, R"({"Dhcp4": {}})").error.find("not a Kea D2 config"), std::string::npos);
+  // The Kea file's own DhcpDdns gives way to --d2's.
+  const Conversion both = convert_d2(R"({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"}],
+      "dhcp-ddns": {"enable-updates": true}}, "DhcpDdns": {}})", R"({"DhcpDdns": {}, "Control-agent": {}})");
+  EXPECT_NE(must(both, "DhcpDdns").text.find("from --d2 d2.json"), std::string::npos);
+  EXPECT_NE(must(both, "Control-agent").text.find("DhcpDdns part of the --d2 file"), std::string::npos);
 }
 
 // ---- dorado's own check ----------------------------------------------------------------
@@ -882,12 +1174,12 @@ const migrate::Json* resolve(const migrate::Json& root, const std::string& path)
 
 TEST(Findings, InFileOrderAndOnPathsThatExist) {
   const std::string json = R"({"Dhcp4": {"loggers": [], "subnet4": [{"id": 1, "subnet": "10.0.0.0/24",
-      "user-context": {}, "ddns-send-updates": true}], "client-classes": [{"name": "a"}], "dhcp-ddns": {}}})";
+      "user-context": {}, "hostname-char-set": ""}], "client-classes": [{"name": "a"}], "dhcp-ddns": {"user-context": {}}}})";
   const Conversion c = convert(json, "10.0.0.1");
   std::vector<std::string> paths;
   for (const Finding& f : c.findings) paths.push_back(f.path);
   EXPECT_EQ(paths, (std::vector<std::string>{"Dhcp4.loggers", "Dhcp4.subnet4[0].user-context",
-                                             "Dhcp4.subnet4[0].ddns-send-updates", "Dhcp4.client-classes[0]",
+                                             "Dhcp4.subnet4[0].hostname-char-set", "Dhcp4.client-classes[0]",
                                              "Dhcp4.dhcp-ddns"}));
   const auto doc = migrate::parse_kea_json(json);
   for (const Finding& f : c.findings) EXPECT_NE(resolve(*doc.doc, f.path), nullptr) << f.path;
@@ -945,8 +1237,9 @@ TEST(MigrateCli, HelpDocumentsEverything) {
     EXPECT_NE(r.out.find(w), std::string::npos) << w;
   r = run("kea-config --help");
   EXPECT_EQ(r.status, 0);
-  for (const char* w : {"--output", "--server-address", "--quiet", "FILE", "libdhcp_ha.so", "renew-timer",
-                        "shared networks", "client classes", "DDNS", "placeholder", "Exit status"})
+  for (const char* w : {"--output", "--server-address", "--quiet", "--d2", "FILE", "libdhcp_ha.so", "renew-timer",
+                        "shared networks", "client classes", "DDNS", "ddns-qualifying-suffix", "tsig-keys",
+                        "hostname-char-set", "placeholder", "Exit status"})
     EXPECT_NE(r.out.find(w), std::string::npos) << w;
   EXPECT_EQ(run("--version").status, 0);
 }
@@ -960,16 +1253,16 @@ TEST(MigrateCli, ExitStatusAndOutput) {
   EXPECT_NE(r.out.find("[[subnet]]"), std::string::npos);
   EXPECT_NE(r.err.find("dorado-migrate: wrote 1 subnet, 1 pool, 0 reservations, 0 options, 0 relays; everything converted"), std::string::npos) << r.err;
   // 1: written, something listed; -o writes the file, stdout stays empty.
-  std::ofstream(kea, std::ios::trunc) << wrap_subnet(R"("pools": [], "ddns-send-updates": true)");
+  std::ofstream(kea, std::ios::trunc) << wrap_subnet(R"("pools": [], "user-context": {})");
   const fs::path out = scratch("out.toml");
   r = run("kea-config " + quote(kea.string()) + " --server-address 10.0.0.1 -o " + quote(out.string()));
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(r.out.empty());
-  EXPECT_NE(r.err.find("Dhcp4.subnet4[0].ddns-send-updates: not converted: dorado sends no DNS updates (DDNS)\n"),
+  EXPECT_NE(r.err.find("Dhcp4.subnet4[0].user-context: not converted: dorado keeps no user context\n"),
             std::string::npos) << r.err;
   EXPECT_NE(slurp(out).find("prefix = \"10.0.0.0/24\""), std::string::npos);
   // --quiet leaves the notes out, not what was left out.
-  r = run("kea-config - -q", wrap_subnet(R"("ddns-send-updates": true)"));
+  r = run("kea-config - -q", wrap_subnet(R"("user-context": {})"));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.find(": note: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not converted"), std::string::npos);
@@ -989,6 +1282,17 @@ TEST(MigrateCli, ExitStatusAndOutput) {
   EXPECT_EQ(run("").status, 2);
   EXPECT_EQ(run("kea-config").status, 2);
   EXPECT_EQ(run("kea-config - --no-such-option", "{}").status, 2);
+  // --d2: Kea's D2 config gives [ddns] its keys and zones.
+  const fs::path d2 = scratch("d2.json");
+  std::ofstream(d2) << kD2Sample;
+  r = run("kea-config - --server-address 192.0.2.250 --d2 " + quote(d2.string()), kWithDdns);
+  EXPECT_EQ(r.status, 1) << r.err;   // D2's loggers, ... are listed
+  EXPECT_NE(r.out.find("[[ddns.forward_zone]]"), std::string::npos);
+  EXPECT_NE(r.err.find("DhcpDdns.loggers: not converted: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[ddns] with 2 zones"), std::string::npos) << r.err;
+  EXPECT_EQ(run("kea-config - --d2 /nonexistent/d2.conf", kWithDdns).status, 2);
+  EXPECT_EQ(run("kea-config - --d2 -", kWithDdns).status, 2);
+  fs::remove(d2);
   fs::remove(kea);
   fs::remove(out);
 }

@@ -21,7 +21,6 @@ constexpr std::size_t kMaxClientId = 159;
 
 // Reasons, each said the same way wherever the key appears.
 const char* const kNoClasses = "dorado has no client classes";
-const char* const kNoDdns = "dorado sends no DNS updates (DDNS)";
 const char* const kNoUserContext = "dorado keeps no user context";
 const char* const kNo4o6 = "dorado has no DHCPv4-over-DHCPv6";
 
@@ -90,7 +89,7 @@ std::string option_detail(const Json& e) {
 
 // The first JSON path in a provenance comment ("Dhcp4.renew-timer 1000 / ...").
 std::string first_path(const std::string& from) {
-  const std::size_t p = from.find("Dhcp4");
+  const std::size_t p = std::min(from.find("Dhcp4"), from.find("DhcpDdns"));
   if (p == std::string::npos) return {};
   std::size_t e = p;
   while (e < from.size() && from[e] != ' ' && from[e] != ',' && from[e] != ')') ++e;
@@ -154,7 +153,8 @@ std::string Conversion::summary() const {
   };
   std::string s = "wrote " + n_of(counts.subnets, "subnet") + ", " + n_of(counts.pools, "pool") + ", " +
                   n_of(counts.reservations, "reservation") + ", " + n_of(counts.options, "option") + ", " +
-                  n_of(counts.relays, "relay") + (counts.ha ? ", [ha]" : "") + "; ";
+                  n_of(counts.relays, "relay") + (counts.ha ? ", [ha]" : "") +
+                  (counts.ddns ? ", [ddns] with " + n_of(counts.ddns_zones, "zone") : "") + "; ";
   const std::size_t n = not_converted();
   s += n == 0 ? "everything converted" : std::to_string(n) + " not converted (listed above)";
   if (!check_errors.empty())
@@ -243,12 +243,8 @@ bool Converter::common_key(const std::string& k, const Json& v, const std::strin
     t_.skip(kp, "", kNoUserContext);
     return true;
   }
-  if (k.rfind("ddns-", 0) == 0) {
-    t_.skip(kp, "", kNoDdns);
-    return true;
-  }
-  if (k == "hostname-char-set" || k == "hostname-char-replacement") {
-    t_.skip(kp, "", "dorado does not rewrite host names (it sends no DNS updates)");
+  if (ddns_key(k)) {   // kea_ddns.cpp: read_ddns(), once every subnet is read
+    scope.params[k] = Param{&v, kp};
     return true;
   }
   if (k == "client-class" || k == "require-client-classes") {
@@ -1097,7 +1093,7 @@ void Converter::read_global(const Json& d) {
     } else if (k == "loggers") {
       t_.skip(kp, "", "dorado logs to stderr (the journal under systemd); see docs/operations.md");
     } else if (k == "dhcp-ddns") {
-      t_.skip(kp, "", kNoDdns);
+      read_dhcp_ddns(v, kp);
     } else if (k == "multi-threading") {
       t_.skip(kp, "", "dorado's parallelism is [dpdk] workers (lcores); set it for the machine");
     } else if (k == "dhcp-queue-control" || k == "parked-packet-limit") {
@@ -1377,6 +1373,7 @@ bool Converter::drop(const std::string& key, const std::string& message) {
       return a || b;
     }
     if (rest == "server_id") return reset(s->server_id);
+    if (rest == "qualifying_suffix") return reset(s->qualifying_suffix);
     // The prefix, the id, the subnet as a whole: the subnet goes.
     s->dropped = true;
     t_.skip(s->from, "", why);
@@ -1394,6 +1391,53 @@ bool Converter::drop(const std::string& key, const std::string& message) {
   if (key.rfind("ha", 0) == 0 && out_.ha && !out_.ha_dropped) {
     out_.ha_dropped = true;
     t_.skip(out_.ha->from, "", why);
+    return true;
+  }
+  if (key.rfind("ddns", 0) == 0 && out_.ddns && !out_.ddns_dropped) {
+    TomlDdns& d = *out_.ddns;
+    auto list = [&](const std::string& path) { tracker_for(path).skip(path, "", why); };
+    std::size_t kpos = 5;
+    if (const auto j = index_of(key, "tsig_key", kpos)) {
+      if (TomlDdnsKey* x = nth_live(d.keys, *j)) {
+        x->dropped = true;
+        list(x->source);
+        return true;
+      }
+      return false;
+    }
+    kpos = 5;
+    if (const auto j = index_of(key, "forward_zone", kpos)) {
+      if (TomlDdnsZone* x = nth_live(d.forward, *j)) {
+        x->dropped = true;
+        list(x->source);
+        return true;
+      }
+      return false;
+    }
+    kpos = 5;
+    if (const auto j = index_of(key, "reverse_zone", kpos)) {
+      if (TomlDdnsZone* x = nth_live(d.reverse, *j)) {
+        x->dropped = true;
+        list(x->source);
+        return true;
+      }
+      return false;
+    }
+    auto reset = [&](auto& field) {
+      if (!field) return false;
+      const std::string src = first_path(field->from);
+      if (!src.empty()) list(src);
+      field.reset();
+      return !src.empty();
+    };
+    if (key == "ddns.qualifying_suffix") return reset(d.qualifying_suffix);
+    if (key == "ddns.generated_prefix") return reset(d.generated_prefix);
+    if (key == "ddns.replace_client_name") return reset(d.replace_client_name);
+    if (key == "ddns.ttl") return reset(d.ttl);
+    if (key == "ddns.timeout_ms") return reset(d.timeout_ms);
+    // The section as a whole ([store] durability, ...): [ddns] goes.
+    out_.ddns_dropped = true;
+    t_.skip(dhcp_ddns_path_, "", why);
     return true;
   }
   if (key == "lease.decline_probation" && out_.decline_probation) {
@@ -1447,6 +1491,21 @@ void Converter::check_loop() {
 
 namespace {
 
+// The next "Dhcp4" or "DhcpDdns" in `toml` from `from`, and its length.
+std::size_t next_root(const std::string& toml, std::size_t from, std::size_t& len) {
+  for (std::size_t p = toml.find("Dhcp", from); p != std::string::npos; p = toml.find("Dhcp", p + 4)) {
+    if (toml.compare(p, 5, "Dhcp4") == 0) {
+      len = 5;
+      return p;
+    }
+    if (toml.compare(p, 8, "DhcpDdns") == 0) {
+      len = 8;
+      return p;
+    }
+  }
+  return std::string::npos;
+}
+
 // The Kea paths the TOML's comments name.
 std::set<std::string> provenance_paths(const std::string& toml) {
   std::set<std::string> out;
@@ -1455,9 +1514,10 @@ std::set<std::string> provenance_paths(const std::string& toml) {
     std::size_t end = toml.find('\n', line_start);
     if (end == std::string::npos) end = toml.size();
     const std::size_t hash = toml.find('#', line_start);
-    std::size_t p = hash < end ? toml.find("Dhcp4", hash) : std::string::npos;
+    std::size_t len = 0;
+    std::size_t p = hash < end ? next_root(toml, hash, len) : std::string::npos;
     while (p != std::string::npos && p < end) {
-      std::size_t e = p + 5;
+      std::size_t e = p + len;
       while (e < end) {
         const char ch = toml[e];
         if (ch == '.' && e + 1 < end && (std::isalnum(static_cast<unsigned char>(toml[e + 1])) || toml[e + 1] == '_' ||
@@ -1474,7 +1534,7 @@ std::set<std::string> provenance_paths(const std::string& toml) {
         }
       }
       out.insert(toml.substr(p, e - p));
-      p = toml.find("Dhcp4", e);
+      p = next_root(toml, e, len);
     }
     line_start = end + 1;
   }
@@ -1525,15 +1585,34 @@ Conversion Converter::run() {
   t_.use("");
   for (const auto& [k, v] : root_.items()) {
     if (k == "Dhcp4") continue;
-    t_.skip(k, "", k == "Dhcp6" ? "dorado serves DHCPv4 only"
-                                : "only the Dhcp4 part of the file is converted");
+    if (k == "DhcpDdns" && d2_root_ == nullptr) {   // Kea's D2 config in the same file: [ddns]'s keys and zones
+      d2_ = &v;
+      d2_tracker_ = &t_;
+      continue;
+    }
+    t_.skip(k, "", k == "Dhcp6"      ? "dorado serves DHCPv4 only"
+                   : k == "DhcpDdns" ? "the D2 config is read from --d2 " + options_.d2_name + " instead"
+                                     : "only the Dhcp4 part of the file is converted");
+  }
+  if (d2_root_ != nullptr) {
+    d2_tracker_ = &d2_t_;
+    d2_t_.use("");
+    for (const auto& [k, v] : d2_root_->items()) {
+      if (k == "DhcpDdns") d2_ = &v;
+      else d2_t_.skip(k, "", "only the DhcpDdns part of the --d2 file is read");
+    }
   }
   read_global(root_["Dhcp4"]);
   global_reservations();
   server_address();
   assign_ids();
+  read_ddns();
   check_loop();
   c.findings = t_.collect(root_);
+  if (d2_root_ != nullptr) {
+    const std::vector<Finding> more = d2_t_.collect(*d2_root_);
+    c.findings.insert(c.findings.end(), more.begin(), more.end());
+  }
   c.check_errors = check_errors_;
   for (const TomlSubnet& s : out_.subnets) {
     if (s.dropped) continue;
@@ -1545,6 +1624,11 @@ Conversion Converter::run() {
   }
   for (const auto& o : out_.options) c.counts.options += o.dropped ? 0 : 1;
   c.counts.ha = out_.ha && !out_.ha_dropped;
+  c.counts.ddns = out_.ddns && !out_.ddns_dropped;
+  if (c.counts.ddns) {
+    for (const auto* zones : {&out_.ddns->forward, &out_.ddns->reverse})
+      for (const TomlDdnsZone& z : *zones) c.counts.ddns_zones += z.dropped ? 0 : 1;
+  }
 
   std::vector<std::string> header;
   header.push_back("dorado config converted by dorado-migrate from the Kea DHCPv4 config" +
@@ -1558,7 +1642,9 @@ Conversion Converter::run() {
   header.insert(header.end(), out_.header.begin(), out_.header.end());
   out_.header = std::move(header);
   std::vector<std::string> quiet;
-  silent(root_, "", provenance_paths(write_toml(out_)), t_, quiet);
+  const std::set<std::string> named = provenance_paths(write_toml(out_));
+  silent(root_, "", named, t_, quiet);
+  if (d2_root_ != nullptr) silent(*d2_root_, "", named, d2_t_, quiet);
   if (!quiet.empty()) {
     out_.footer.push_back("Read from the Kea config with nothing of their own to write here (what dorado does");
     out_.footer.push_back("anyway, overridden in every subnet, or used for a value above):");
@@ -1583,6 +1669,20 @@ Conversion convert_kea_config(std::string_view text, const KeaConfigOptions& opt
     return c;
   }
   const Json& root = *j.doc;
+  std::optional<Json> d2;
+  if (options.d2_text) {
+    const std::string name = "--d2 " + (options.d2_name.empty() ? std::string("file") : options.d2_name);
+    KeaJson dj = parse_kea_json(*options.d2_text);
+    if (!dj.doc) {
+      c.error = name + ": not JSON (as Kea reads it, comments allowed): " + dj.error;
+      return c;
+    }
+    if (!dj.doc->is_object() || !dj.doc->contains("DhcpDdns") || !(*dj.doc)["DhcpDdns"].is_object()) {
+      c.error = name + ": not a Kea D2 config (kea-dhcp-ddns.conf): no \"DhcpDdns\" object at the top";
+      return c;
+    }
+    d2 = std::move(dj.doc);
+  }
   if (!root.is_object()) {
     c.error = "not a Kea DHCPv4 config: the file is not a JSON object with a \"Dhcp4\" member";
     return c;
@@ -1602,7 +1702,7 @@ Conversion convert_kea_config(std::string_view text, const KeaConfigOptions& opt
     return c;
   }
   try {
-    return Converter(root, options).run();
+    return Converter(root, options, d2 ? &*d2 : nullptr).run();
   } catch (const std::exception& e) {   // nlohmann type errors: a bug here, reported, not thrown
     c.error = std::string("internal error while converting: ") + e.what();
     return c;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,8 @@ enum class Level : unsigned char { global, shared, subnet };
 
 class Converter {
  public:
-  Converter(const Json& root, const KeaConfigOptions& options) : root_(root), options_(options) {}
+  Converter(const Json& root, const KeaConfigOptions& options, const Json* d2_root = nullptr)
+      : root_(root), options_(options), d2_root_(d2_root) {}
   Conversion run();
 
  private:
@@ -79,6 +81,18 @@ class Converter {
   void read_hooks(const Json& list, const std::string& p);
   void read_ha(const Json& lib, const std::string& p);
 
+  // kea_ddns.cpp
+  static bool ddns_key(const std::string& k);
+  void read_dhcp_ddns(const Json& v, const std::string& p);
+  void read_ddns();
+  void ddns_off(const std::string& why);
+  void read_d2(const Json& d2, const std::string& p);
+  void read_tsig_keys(const Json& list, const std::string& p);
+  void read_ddns_domains(const Json& section, const std::string& p, bool reverse);
+  Tracker& tracker_for(const std::string& path) {
+    return d2_tracker_ != nullptr && path.rfind("DhcpDdns", 0) == 0 ? *d2_tracker_ : t_;
+  }
+
   struct SubnetInfo {
     std::uint32_t network = 0, last = 0;   // the prefix's first and last address
     const Scope* scope = nullptr;
@@ -99,6 +113,15 @@ class Converter {
   const Json* global_reservations_ = nullptr;
   std::string global_reservations_path_;
   std::vector<std::string> check_errors_;
+  // DDNS: Dhcp4.dhcp-ddns, and the D2 config (--d2's, or the Kea file's own DhcpDdns).
+  const Json* dhcp_ddns_ = nullptr;
+  std::string dhcp_ddns_path_;
+  const Json* d2_ = nullptr;             // the "DhcpDdns" object
+  const Json* d2_root_ = nullptr;        // --d2's document (its own tracker), or nullptr
+  Tracker d2_t_;                         // --d2's findings
+  Tracker* d2_tracker_ = nullptr;        // where D2 paths are tracked: &d2_t_ or &t_
+  std::set<std::string> d2_key_names_;   // converted TSIG keys (canonical names)
+  bool d2_gss_tsig_ = false;             // D2 loads libddns_gss_tsig.so
 };
 
 }  // namespace dorado::migrate

@@ -248,8 +248,13 @@ void Converter::read_ha(const Json& e, const std::string& ep) {
               "Agent or HTTP) and in partner-down (each server allocates from its half of every pool; the "
               "survivor takes the partner's free addresses after mclt, 3600 s): docs/ha.md");
   for (const PeerIn& x : pair) {
-    ha.peers.push_back(TomlHaPeer{x.name, format_ipv4(x.url.ip) + ":" + std::to_string(x.url.port), x.role,
-                                  at_index(at_key(rp, "peers"), x.index)});
+    const std::string address = format_ipv4(x.url.ip) + ":" + std::to_string(x.url.port);
+    const std::string pp = at_index(at_key(rp, "peers"), x.index);
+    ha.peers.push_back(TomlHaPeer{x.name, address, x.role, pp});
+    t_.note(at_key(pp, "url"), "[[ha.peer]] address = \"" + address + "\": the same IP and port, now dorado's HA "
+                               "link (its own protocol over TCP" + std::string(tls ? " and TLS" : "") +
+                               "), no longer Kea's HTTP listener: stop Kea (and its Control Agent) there first, and "
+                               "let the partner reach that port");
   }
   for (const auto& [k, v] : r.items()) {
     const std::string kp = at_key(rp, k);
@@ -292,8 +297,20 @@ void Converter::read_ha(const Json& e, const std::string& ep) {
     } else if (k == "sync-timeout" || k == "sync-page-limit") {
       t_.skip(kp, "", "dorado's resync (the journal's tail, or a full transfer) has no timeout or page settings");
     } else if (k == "delayed-updates-limit") {
-      t_.skip(kp, "", "dorado queues lease updates while the link is down up to backlog_mb (MiB, default 64), "
-                      "not a number of updates");
+      // Kea's communication-recovery (load-balancing only): not lazy updates,
+      // so ack stays "partner" (Kea answers after the partner's ack too).
+      const auto n = json_uint(v, 0xffffffffu);
+      if (m == "hot-standby" && n) {
+        t_.use(kp);   // Kea uses it in load-balancing only
+      } else if (n && *n > 0) {
+        t_.use(kp);
+        t_.note(kp, "dorado's load-balancing goes to communication-recovery too when the partner is unresponsive, "
+                    "queueing lease updates up to backlog_mb (MiB, default 64), not a number of updates; ack stays "
+                    "\"partner\" (in the normal state Kea answers once the partner has the lease, as dorado does)");
+      } else {
+        t_.skip(kp, "", "dorado's load-balancing always goes to communication-recovery when the partner is "
+                        "unresponsive (updates queued up to backlog_mb); Kea's 0 turns it off");
+      }
     } else if (k == "max-rejected-lease-updates") {
       t_.skip(kp, "", "dorado has no limit on rejected lease updates");
     } else if (k == "wait-backup-ack") {

@@ -24,6 +24,7 @@ constexpr const char* kDescription =
     "Moves a Kea DHCPv4 server to dorado.\n"
     "\n"
     "  dorado-migrate kea-config kea-dhcp4.conf > dorado.toml\n"
+    "  dorado-migrate kea-config kea-dhcp4.conf --d2 kea-dhcp-ddns.conf > dorado.toml\n"
     "\n"
     "reads a Kea DHCPv4 config (Kea 2.2's JSON, with its comments: #, //, /* */) and\n"
     "writes the equivalent dorado config (TOML). After each value, a comment names the\n"
@@ -67,9 +68,20 @@ constexpr const char* kKeaConfigHelp =
     "        (hot-standby, load-balancing), peers' name, url (IPv4:port), role;\n"
     "        heartbeat-delay, max-response-delay, max-ack-delay (ms), max-unacked-clients;\n"
     "        trust-anchor, cert-file, key-file: ca, cert, key; http:// peers: insecure = true\n"
+    "        (noted); a peer's url IP:PORT becomes its address, dorado's HA port now\n"
     "  libdhcp_lease_cmds.so     built into dorado's control API\n"
-    "Listed as not converted: client classes, shared networks, DDNS, lease and host\n"
-    "databases, loggers, other hook libraries, and every value dorado has no place for.\n"
+    "  dhcp-ddns.enable-updates true, ddns-* (DDNS)  [ddns]: ddns-qualifying-suffix (a\n"
+    "        subnet's: its qualifying_suffix), ddns-override-no-update,\n"
+    "        ddns-override-client-update, ddns-replace-client-name, ddns-generated-prefix,\n"
+    "        ddns-update-on-renew, ddns-ttl; other values in a subnet or shared network than\n"
+    "        the global one are listed (dorado's policy is one for the server)\n"
+    "  --d2 kea-dhcp-ddns.conf   (or the Kea file's own DhcpDdns) tsig-keys: [[ddns.tsig_key]];\n"
+    "        forward-ddns, reverse-ddns ddns-domains: [[ddns.forward_zone]], [[ddns.reverse_zone]]\n"
+    "        (names without the final dot; IPv4 dns-servers); dns-server-timeout: timeout_ms.\n"
+    "        Without it the [ddns] written has no zones (noted): add them\n"
+    "Listed as not converted: client classes, shared networks, hostname-char-set and\n"
+    "-replacement (dorado sanitises names its own way), lease and host databases,\n"
+    "loggers, other hook libraries, and every value dorado has no place for.\n"
     "\n"
     "[server] address: --server-address, else interfaces-config's \"NAME/ADDRESS\", else a\n"
     "placeholder in the subnet Kea serves on an interface (noted on stderr: replace it).";
@@ -84,6 +96,7 @@ struct Options {
   std::string file;
   std::string output;
   std::string server_address;
+  std::string d2;
   bool quiet = false;
 };
 
@@ -135,6 +148,19 @@ int run_kea_config(const Options& opt) {
   migrate::KeaConfigOptions options;
   options.server_address = opt.server_address;
   options.source_name = opt.file == "-" ? std::string() : opt.file;
+  if (!opt.d2.empty()) {
+    std::string d2;
+    if (opt.d2 == "-" && opt.file == "-") {
+      std::cerr << "dorado-migrate: FILE and --d2 cannot both be stdin\n";
+      return migrate::kExitError;
+    }
+    if (!read_all(opt.d2, d2, error)) {
+      std::cerr << "dorado-migrate: " << error << '\n';
+      return migrate::kExitError;
+    }
+    options.d2_text = std::move(d2);
+    options.d2_name = opt.d2;
+  }
   const migrate::Conversion c = migrate::convert_kea_config(text, options);
   if (!c.error.empty()) {
     std::cerr << "dorado-migrate: " << (opt.file == "-" ? "stdin" : opt.file) << ": " << c.error << '\n';
@@ -176,6 +202,9 @@ int main(int argc, char** argv) {
                   "dorado's [server] address (the server identifier, answering ARP): the server's address on "
                   "the link of its directly attached subnet")
       ->type_name("A.B.C.D");
+  kea->add_option("--d2", opt.d2,
+                  "also read Kea's D2 config (kea-dhcp-ddns.conf): its TSIG keys and zones go into [ddns]")
+      ->type_name("FILE");
   kea->add_flag("-q,--quiet", opt.quiet, "list only what was not converted (no notes)");
   kea->footer(std::string(kKeaConfigHelp) + "\n\n" + kFooter);
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,11 +41,17 @@ struct Finding {
 struct KeaConfigOptions {
   std::string server_address;   // dorado's [server] address; empty: from the Kea config, else a placeholder
   std::string source_name;      // the Kea file's name, for the header comment
+  // Kea's D2 config (kea-dhcp-ddns.conf, "DhcpDdns"): the TSIG keys and the
+  // zones of [ddns]. Unset: from the Kea file's own "DhcpDdns", if it has one.
+  std::optional<std::string> d2_text;
+  std::string d2_name;          // its file name, for messages
 };
 
 struct Counts {
   std::size_t subnets = 0, pools = 0, reservations = 0, options = 0, relays = 0;
   bool ha = false;
+  bool ddns = false;
+  std::size_t ddns_zones = 0;
 };
 
 struct Conversion {

@@ -66,6 +66,7 @@ struct TomlSubnet {
   std::vector<TomlRelay> relays;
   std::vector<TomlReservation> reservations;
   std::vector<TomlOption> options;
+  std::optional<Sourced<std::string>> qualifying_suffix;   // [ddns] only
   bool dropped = false;
 };
 
@@ -84,6 +85,30 @@ struct TomlHa {
   std::vector<TomlHaPeer> peers;
 };
 
+// [ddns] (docs/dns.md): the policy from Kea DHCPv4's ddns-* parameters,
+// the keys and zones from Kea's D2 config (kea-dhcp-ddns.conf).
+struct TomlDdnsKey {
+  std::string name, algorithm, secret, secret_file;
+  std::string from, source;
+  bool dropped = false;
+};
+
+struct TomlDdnsZone {
+  std::string name, key;
+  std::vector<std::string> servers;
+  std::string from, source;
+  bool dropped = false;
+};
+
+struct TomlDdns {
+  std::string from;
+  std::optional<Sourced<std::string>> qualifying_suffix, replace_client_name, generated_prefix;
+  std::optional<Sourced<bool>> override_client_update, override_no_update, update_on_renew;
+  std::optional<Sourced<std::uint32_t>> ttl, timeout_ms;
+  std::vector<TomlDdnsKey> keys;
+  std::vector<TomlDdnsZone> forward, reverse;
+};
+
 struct TomlConfig {
   std::vector<std::string> header;   // comment lines at the top
   std::vector<std::string> footer;   // comment lines at the end
@@ -95,11 +120,14 @@ struct TomlConfig {
   std::vector<TomlSubnet> subnets;
   std::optional<TomlHa> ha;
   bool ha_dropped = false;
+  std::optional<TomlDdns> ddns;
+  bool ddns_dropped = false;
 };
 
 // The TOML text. check = true writes what dorado-migrate's own check loads:
-// the HA link as `insecure = true`, since the TLS files named by the Kea
-// config exist on the DHCP servers, not necessarily where the check runs.
+// the HA link as `insecure = true` and a TSIG key's secret_file as an inline
+// secret, since the files named by the Kea config exist on the DHCP servers,
+// not necessarily where the check runs.
 std::string write_toml(const TomlConfig& config, bool check = false);
 
 // A TOML basic string, quoted and escaped.

@@ -81,7 +81,9 @@ void write_option(Out& o, const TomlOption& opt, const std::string& table) {
 template <typename T>
 void scalar(Out& o, const char* key, const std::optional<Sourced<T>>& v) {
   if (!v) return;
-  if constexpr (std::is_same_v<T, double>)
+  if constexpr (std::is_same_v<T, bool>)
+    o.line(std::string(key) + " = " + (v->value ? "true" : "false"), v->from);
+  else if constexpr (std::is_same_v<T, double>)
     o.line(std::string(key) + " = " + number(v->value), v->from);
   else if constexpr (std::is_same_v<T, std::string>)
     o.line(std::string(key) + " = " + toml_string(v->value), v->from);
@@ -168,6 +170,7 @@ std::string write_toml(const TomlConfig& c, bool check) {
     scalar(o, "t1_ratio", s.t1_ratio);
     scalar(o, "t2_ratio", s.t2_ratio);
     scalar(o, "server_id", s.server_id);
+    if (c.ddns && !c.ddns_dropped) scalar(o, "qualifying_suffix", s.qualifying_suffix);
     std::size_t relays = 0;
     for (const TomlRelay& r : s.relays) relays += r.dropped ? 0 : 1;
     if (relays > 0) {
@@ -215,6 +218,42 @@ std::string write_toml(const TomlConfig& c, bool check) {
       o.line("name = " + toml_string(p.name));
       o.line("address = " + toml_string(p.address));
       o.line("role = " + toml_string(p.role));
+    }
+  }
+  if (c.ddns && !c.ddns_dropped) {
+    const TomlDdns& d = *c.ddns;
+    o.blank();
+    o.line("[ddns]", d.from);
+    scalar(o, "qualifying_suffix", d.qualifying_suffix);
+    scalar(o, "override_client_update", d.override_client_update);
+    scalar(o, "override_no_update", d.override_no_update);
+    scalar(o, "replace_client_name", d.replace_client_name);
+    scalar(o, "generated_prefix", d.generated_prefix);
+    scalar(o, "ttl", d.ttl);
+    scalar(o, "update_on_renew", d.update_on_renew);
+    scalar(o, "timeout_ms", d.timeout_ms);
+    for (const TomlDdnsKey& k : d.keys) {
+      if (k.dropped) continue;
+      o.blank();
+      o.line("[[ddns.tsig_key]]", k.from);
+      o.line("name = " + toml_string(k.name));
+      o.line("algorithm = " + toml_string(k.algorithm));
+      if (!k.secret_file.empty() && !check)
+        o.line("secret_file = " + toml_string(k.secret_file));
+      else
+        o.line("secret = " + toml_string(k.secret_file.empty() ? k.secret : "AAAA"));
+    }
+    for (const auto* zones : {&d.forward, &d.reverse}) {
+      for (const TomlDdnsZone& z : *zones) {
+        if (z.dropped) continue;
+        o.blank();
+        o.line(zones == &d.forward ? "[[ddns.forward_zone]]" : "[[ddns.reverse_zone]]", z.from);
+        o.line("name = " + toml_string(z.name));
+        std::string servers = "servers = [";
+        for (std::size_t i = 0; i < z.servers.size(); ++i) servers += (i ? ", " : "") + toml_string(z.servers[i]);
+        o.line(servers + "]");
+        if (!z.key.empty()) o.line("key = " + toml_string(z.key));
+      }
     }
   }
   if (!c.footer.empty()) o.blank();
