@@ -744,6 +744,10 @@ Service::~Service() { close(); }
 Service::Created Service::create(const ServiceSettings& settings, store::Store& store, Host& host,
                                  std::uint64_t now_ms) {
   Created c;
+  if (settings.state_dir.empty()) {   // ha-state would land in the current (or root) directory
+    c.error = "ha: no state directory (the store directory keeps ha-state)";
+    return c;
+  }
   const Persisted p = read_state(settings.state_dir);
   auto impl = std::make_unique<Impl>(settings, store, host, p);
   if (!settings.tls.insecure) {

@@ -170,6 +170,10 @@ class Pair : public ::testing::Test {
     s.heartbeat_ms = 100;
     s.max_response_delay_ms = 1000;
     s.config_digest = 42;
+    // ha-state in each server's own store directory (unset, it went to "/"
+    // and the parallel test processes shared it: the restart test's
+    // standby then read another process's applied position).
+    s.state_dir = primary ? a_.dir.path() : b_.dir.path();
     return s;
   }
   // Ticks both until done() or `seconds` pass.
@@ -247,7 +251,13 @@ TEST_F(Pair, ARestartedStandbyCatchesUpFromTheJournalOnDisk) {
   ASSERT_TRUE(run([&] { return normal() && b_.store->lease_count() == 302; }, 15));
   EXPECT_TRUE(b_.host.logged("in sync with dhcp-a"));
   EXPECT_FALSE(a_.host.logged("full transfer"));
-  EXPECT_EQ(a_.service->status(now_ms()).counters.records_sent, 300u);   // only the tail
+  EXPECT_EQ(a_.service->status(now_ms()).counters.records_sent, 300u) << [&] {   // only the tail
+    std::string t = "A:";
+    for (const auto& l : a_.host.lines) t += "\n  " + l;
+    t += "\nB:";
+    for (const auto& l : b_.host.lines) t += "\n  " + l;
+    return t;
+  }();
 }
 
 TEST_F(Pair, AFullTransferWhenTheJournalIsGone) {
