@@ -54,14 +54,21 @@ std::string b64_encode(std::span<const std::uint8_t> b) {
   return out;
 }
 
+// Element by element: g++ 12 at -O3 (Release) warns -Warray-bounds on a
+// vector::insert of an initializer_list after a short initial vector.
 Bytes hw_key(std::uint8_t htype, std::initializer_list<std::uint8_t> chaddr) {
-  Bytes k{engine::kKeyKindHw, htype};
-  k.insert(k.end(), chaddr);
+  Bytes k(2 + chaddr.size());
+  k[0] = engine::kKeyKindHw;
+  k[1] = htype;
+  std::size_t i = 2;
+  for (std::uint8_t b : chaddr) k[i++] = b;
   return k;
 }
 Bytes id_key(std::initializer_list<std::uint8_t> id) {
-  Bytes k{engine::kKeyKindClientId};
-  k.insert(k.end(), id);
+  Bytes k(1 + id.size());
+  k[0] = engine::kKeyKindClientId;
+  std::size_t i = 1;
+  for (std::uint8_t b : id) k[i++] = b;
   return k;
 }
 
