@@ -236,6 +236,31 @@ struct Service::Impl {
     state_log->put(address, r);
   }
 
+  // One kind of record (kRegisteredForward or kRegisteredReverse) is no
+  // longer registered for `address`.
+  void forget(wire::Ipv4 address, std::uint8_t which) {
+    const auto h = have.find(address);
+    if (h == have.end()) return;
+    Registered r = h->second;
+    r.flags &= static_cast<std::uint8_t>(~which);
+    set_have(address, r);
+  }
+
+  // Addresses with work waiting or in flight, and since when the oldest waits.
+  struct Waiting {
+    std::uint64_t count = 0;
+    std::uint64_t oldest_ms = 0;
+  };
+  Waiting waiting(std::uint64_t now) const {
+    Waiting w{0, now};
+    for (const auto& [address, e] : entries)
+      if (e.queued || e.busy) {
+        ++w.count;
+        w.oldest_ms = std::min(w.oldest_ms, e.since_ms);
+      }
+    return w;
+  }
+
   // One durable lease change.
   void apply(const LeaseChange& c) {
     if (c.key_len == 0) return;   // probation records: no client, no name
@@ -347,24 +372,12 @@ struct Service::Impl {
       if (!step) return finish(address);
       if (!step->zone) {
         ++counters.no_zone;
-        const auto h = have.find(address);
         switch (step->kind) {
           case UpdateKind::add_forward: e.no_zone_fwd = true; break;
           case UpdateKind::add_reverse: e.no_zone_rev = true; break;
-          case UpdateKind::remove_forward:   // no zone to remove it from any more: forget it
-            if (h != have.end()) {
-              Registered r = h->second;
-              r.flags &= static_cast<std::uint8_t>(~kRegisteredForward);
-              set_have(address, r);
-            }
-            break;
-          default:
-            if (h != have.end()) {
-              Registered r = h->second;
-              r.flags &= static_cast<std::uint8_t>(~kRegisteredReverse);
-              set_have(address, r);
-            }
-            break;
+          // No zone to remove it from any more: forget it.
+          case UpdateKind::remove_forward: forget(address, kRegisteredForward); break;
+          default: forget(address, kRegisteredReverse); break;
         }
         continue;
       }
@@ -529,8 +542,7 @@ struct Service::Impl {
       }
       if (k == UpdateKind::remove_forward && (a.rcode == kNxRrset || a.rcode == kNxDomain)) {
         ++counters.update_ok;   // already gone, or no longer this client's: nothing to remove
-        h.flags &= static_cast<std::uint8_t>(~kRegisteredForward);
-        set_have(address, h);
+        forget(address, kRegisteredForward);
         return start(address);
       }
       if (a.rcode == kServFail) {
@@ -699,15 +711,10 @@ struct Service::Impl {
   void report_waiting() {
     if (now_ms < next_wait_report_ms) return;
     next_wait_report_ms = now_ms + kWaitReportMs;
-    std::uint64_t waiting = 0, oldest = now_ms;
-    for (const auto& [address, e] : entries)
-      if (e.queued || e.busy) {
-        ++waiting;
-        oldest = std::min(oldest, e.since_ms);
-      }
-    if (waiting == 0 || now_ms - oldest < kWaitReportMs) return;
-    log("ddns: " + std::to_string(waiting) + " address(es) wait for DNS updates, the oldest for " +
-        std::to_string((now_ms - oldest) / 1000) + " s (" + std::to_string(counters.update_timeout) + " timeouts, " +
+    const Waiting w = waiting(now_ms);
+    if (w.count == 0 || now_ms - w.oldest_ms < kWaitReportMs) return;
+    log("ddns: " + std::to_string(w.count) + " address(es) wait for DNS updates, the oldest for " +
+        std::to_string((now_ms - w.oldest_ms) / 1000) + " s (" + std::to_string(counters.update_timeout) + " timeouts, " +
         std::to_string(counters.update_refused) + " refusals so far; see ddns.* in statistic-get-all)");
   }
 };
@@ -825,13 +832,9 @@ Status Service::status(std::uint64_t now_ms) const {
   s.counters = m.counters;
   s.registered = m.have.size();
   s.in_flight = m.in_flight.size();
-  std::uint64_t oldest = now_ms;
-  for (const auto& [address, e] : m.entries)
-    if (e.queued || e.busy) {
-      ++s.queue_depth;
-      oldest = std::min(oldest, e.since_ms);
-    }
-  s.oldest_wait_s = s.queue_depth ? static_cast<double>(now_ms - oldest) / 1000.0 : 0.0;
+  const Impl::Waiting w = m.waiting(now_ms);
+  s.queue_depth = w.count;
+  s.oldest_wait_s = w.count ? static_cast<double>(now_ms - w.oldest_ms) / 1000.0 : 0.0;
   return s;
 }
 
