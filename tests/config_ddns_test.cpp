@@ -6,6 +6,7 @@
 // the [[ddns.*]] tables alone enable the section; any change of [ddns] is
 // reloadable (restart_only_changes() reports none).
 #include <gtest/gtest.h>
+#include "temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,29 +64,9 @@ constexpr std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) {
   return a << 24 | b << 16 | c << 8 | d;
 }
 
-// A file under a fresh temp directory, removed with it.
-class TempDir {
+class TempDir : public dorado::test_support::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dorado-ddns-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) {
-      for (const auto& e : std::filesystem::directory_iterator(path_, ec)) ::chmod(e.path().c_str(), 0600);
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  std::string file(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p) << text;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : dorado::test_support::TempDir("dorado-ddns") {}
 };
 
 // ---- good configs --------------------------------------------------------------

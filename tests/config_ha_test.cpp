@@ -4,6 +4,7 @@
 // load (temp files); a changed [ha] needs a restart; ha_config_digest() is
 // equal on both servers of a pair and changes with what they must share.
 #include <gtest/gtest.h>
+#include "temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,30 +74,9 @@ std::string pair_file(std::string_view server, std::string_view this_server, std
          std::string(roles_b) + "\"\n";
 }
 
-// A file under a fresh temp directory, removed with it.
-class TempDir {
+class TempDir : public dorado::test_support::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dorado-ha-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) {
-      for (const auto& e : std::filesystem::directory_iterator(path_, ec))
-        ::chmod(e.path().c_str(), 0600);
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  std::string file(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p) << text;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : dorado::test_support::TempDir("dorado-ha") {}
 };
 
 // ---- good configs --------------------------------------------------------------

@@ -3,6 +3,7 @@
 // snapshots and the directory lock. Every test works in its own mkdtemp
 // directory under /tmp, removed afterwards.
 #include <gtest/gtest.h>
+#include "temp_dir.hpp"
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -39,21 +40,9 @@ using Bytes = std::vector<std::uint8_t>;
 
 // ---- helpers -------------------------------------------------------------------------
 
-class TempDir {
+class TempDir : public dorado::test_support::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/dorado-store-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : dorado::test_support::TempDir("dorado-store-test") {}
 };
 
 Bytes read_bytes(const std::string& path) {

@@ -9,6 +9,7 @@
 #include "ddns/service.hpp"
 
 #include <gtest/gtest.h>
+#include "../temp_dir.hpp"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,20 +35,9 @@ namespace fs = std::filesystem;
 using engine::LeaseChange;
 using engine::LeaseOp;
 
-class TempDir {
+class TempDir : public dorado::test_support::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/dorado-ddns-service-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : dorado::test_support::TempDir("dorado-ddns-service-test") {}
 };
 
 std::uint64_t now_ms() {

@@ -7,6 +7,7 @@
 #include "ha/service.hpp"
 
 #include <gtest/gtest.h>
+#include "../temp_dir.hpp"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,20 +31,9 @@ namespace fs = std::filesystem;
 using engine::LeaseChange;
 using engine::LeaseOp;
 
-class TempDir {
+class TempDir : public dorado::test_support::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/dorado-ha-service-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : dorado::test_support::TempDir("dorado-ha-service-test") {}
 };
 
 // A port nobody listens on right now (bound to 0, read back, released).
