@@ -237,6 +237,28 @@ struct DdnsSection {
   std::vector<DdnsZone> reverse_zones;
 };
 
+// [madcap]: the MADCAP server (RFC 2730, docs/madcap.md) on the control
+// thread's kernel UDP socket. Present = enabled; it needs at least one
+// [[multicast_scope]] and a lease store.
+struct MadcapSection {
+  bool enabled = false;
+  std::string listen = "0.0.0.0:2535";
+  engine::Ipv4 listen_address = 0;      // 0.0.0.0: every interface
+  std::uint16_t listen_port = 2535;
+};
+
+// [[multicast_scope]]: one range of multicast addresses MADCAP hands out.
+struct MulticastScope {
+  std::string name;                     // unique; the scope's name in GETINFO answers
+  engine::Ipv4 first = 0, last = 0;     // inside 224.0.0.0/4, first <= last
+  std::string zone;                     // scope zone name ("" = none)
+  std::uint8_t ttl = 32;                // the scope's TTL (scope list)
+  std::uint32_t min_lease_time = 60;    // seconds; min <= default <= max
+  std::uint32_t max_lease_time = 86400;
+  std::uint32_t default_lease_time = 3600;
+  unsigned line = 0;                    // of its [[multicast_scope]] header
+};
+
 struct DaemonConfig {
   ServerSection server;
   DpdkSection dpdk;
@@ -245,6 +267,8 @@ struct DaemonConfig {
   SplitScopeSection split_scope;
   HaSection ha;
   DdnsSection ddns;
+  MadcapSection madcap;
+  std::vector<MulticastScope> multicast_scopes;   // file order
   // Subnets in file order (each with its `relay` list in
   // engine::SubnetConfig::relays), options encoded, lease defaults from [lease].
   // With [split_scope], each subnet's `exclusions` end with the ranges of the

@@ -307,4 +307,8 @@ void read_ha(Loaded& out, const LineIndex& lines, const std::string& file, const
 // out.config.ddns and out.config.engine.ddns.
 void read_ddns(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
 
+// madcap.cpp: [madcap] and [[multicast_scope]] (`root`: the whole file) ->
+// out.config.madcap and out.config.multicast_scopes.
+void read_madcap(Loaded& out, const LineIndex& lines, const std::string& file, const Value& root);
+
 }  // namespace dorado::config::detail

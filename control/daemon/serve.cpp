@@ -20,6 +20,7 @@
 #include "daemon/reload.hpp"
 #include "ddns/commands.hpp"
 #include "ha/commands.hpp"
+#include "madcap/service.hpp"
 #include "store/store.hpp"
 
 namespace dorado::daemon {
@@ -33,6 +34,7 @@ std::uint64_t monotonic_us() {
                                         .count());
 }
 std::uint64_t monotonic_ms() { return monotonic_us() / 1000; }
+std::uint32_t unix_now() { return static_cast<std::uint32_t>(std::time(nullptr)); }
 
 // "dorado: 2026-11-22T10:00:00Z store: ..." on stderr.
 void log_line(const std::string& text) {
@@ -76,6 +78,7 @@ void restore_leases(const store::Store& st, runtime::Runtime& rt) {
   const auto t0 = std::chrono::steady_clock::now();
   std::array<std::uint64_t, engine::kRestoreStatusCount> counts{};
   st.for_each_lease([&](const store::StoredLease& l) {
+    if (l.key_len != 0 && l.key[0] == madcap::kKeyKindMadcap) return;   // MADCAP's (docs/madcap.md), not a shard's
     ++counts[static_cast<std::size_t>(rt.restore_lease(l, now))];
   });
   std::string line = "store: handed leases to the shards:";
@@ -161,6 +164,26 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
       return kExitStart;
     }
   }
+  // MADCAP (docs/madcap.md): multicast leases journaled in the same store,
+  // a kernel UDP socket polled from this loop.
+  std::unique_ptr<madcap::Service> mc;
+  auto make_mc = [&](const config::DaemonConfig& c) {
+    madcap::Service::Created m = madcap::Service::create(madcap::settings_from(c), *st, log_line, unix_now());
+    if (!m.service) log_line(m.error);
+    return std::move(m.service);
+  };
+  if (config.madcap.enabled) {
+    if (!st) {
+      std::fprintf(stderr, "dorado: [madcap] needs a lease store (multicast leases are journaled with the others): "
+                           "set [store] durability to \"fsync\" or \"async\"\n");
+      return kExitStart;
+    }
+    mc = make_mc(config);
+    if (!mc) {
+      std::fprintf(stderr, "dorado: MADCAP could not start (logged above)\n");
+      return kExitStart;
+    }
+  }
   obs::Logger logger;
   obs::Observer observer(rt, st.get(), config, compiled, logger);   // metrics, telemetry, pdump
   if (std::string e = rt.start(); !e.empty()) {
@@ -182,9 +205,14 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   // and the metrics.
   Reloader reloader(options.config_path, config, compiled, rt);
   api::CommandTable commands;
-  api::Statistics stats([&rt, &dns] {
+  api::Statistics stats([&rt, &dns, &mc] {
     api::CounterList totals = counter_totals(rt);
     if (dns) dns->add_counters(totals, monotonic_ms());
+    if (mc) {
+      for (const madcap::CounterRow& r : madcap::counter_rows(mc->counters()))
+        totals.emplace_back(std::string("madcap.") + r.name, r.value);
+      totals.emplace_back("madcap.leases", mc->bound_count());
+    }
     return totals;
   });
   bool shutdown_requested = false;
@@ -224,6 +252,22 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
       observer.set_ddns_source({});
   };
   wire_dns();
+  // MADCAP's counters in the metrics (the statistics read `mc` directly).
+  auto wire_mc = [&] {
+    if (mc)
+      observer.set_madcap_source([&mc] {
+        obs::MadcapStats m;
+        if (!mc) return m;
+        m.present = true;
+        for (const madcap::CounterRow& r : madcap::counter_rows(mc->counters()))
+          m.counters.push_back({r.name, r.help, r.value});
+        m.leases = mc->bound_count();
+        return m;
+      });
+    else
+      observer.set_madcap_source({});
+  };
+  wire_mc();
   // HA (docs/ha.md): created once the loop's parts exist (below); the lease
   // commands' durability and the admin replies consult it.
   std::unique_ptr<HaWiring> ha;
@@ -277,11 +321,13 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     leases.tick(now_ms);
     if (ha) ha->tick(now_ms);
     if (dns) dns->tick(now_ms);
+    if (mc) mc->tick(unix_now());
     if (api_server) api_server->poll(now_ms);
   };
   // One reload, from SIGHUP or config-reload (called from inside
   // housekeeping, so the reload's own wait runs commit_work only: no API
   // request, and so no second reload, is taken meanwhile).
+  std::string running_madcap_listen = config.madcap.listen;
   auto apply_reload = [&](const char* why) {
     log_line(std::string("reload: ") + why + ": reading " + options.config_path);
     ReloadResult r = reloader.reload(commit_work);
@@ -299,6 +345,17 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
         log_line(dns ? "ddns: started by the reload" : "ddns: stopped by the reload ([ddns] removed)");
         wire_dns();
       }
+      // [madcap] added, removed or changed (a new listen address: a new socket).
+      if (now.madcap.enabled && mc && reloader.config().madcap.listen == running_madcap_listen) {
+        mc->reconfigure(madcap::settings_from(now));
+        log_line("madcap: " + std::to_string(now.multicast_scopes.size()) + " scope(s) after the reload");
+      } else if (now.madcap.enabled || mc) {
+        mc.reset();
+        if (now.madcap.enabled && st) mc = make_mc(now);
+        log_line(mc ? "madcap: (re)started by the reload" : "madcap: stopped by the reload");
+        wire_mc();
+      }
+      running_madcap_listen = now.madcap.listen;
     }
     return api::ReloadOutcome{r.ok, std::move(r.lines)};
   };
@@ -362,6 +419,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   rt.poll_control(sink);   // the records the workers pushed last
   ha.reset();              // its last applied position written; before the store closes
   dns.reset();             // the ddns-state file synced; its tap removed before the store closes
+  mc.reset();              // its records are in the store already
   if (st) {
     if (std::string e = st->close(sc.snapshot_on_exit); !e.empty()) log_line("store: " + e);
     const store::StoreCounters c = st->counters();

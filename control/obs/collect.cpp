@@ -140,6 +140,7 @@ std::shared_ptr<Snapshot> Collector::collect() const {
   }
   if (ha_source_) s->ha = ha_source_();
   if (ddns_source_) s->ddns = ddns_source_();
+  if (madcap_source_) s->madcap = madcap_source_();
   return s;
 }
 

@@ -52,6 +52,8 @@ class Collector {
   void set_ha_source(std::function<HaStats()> source) { ha_source_ = std::move(source); }
   // DDNS (docs/dns.md): the snapshot's `ddns` part; unset without [ddns].
   void set_ddns_source(std::function<DdnsStats()> source) { ddns_source_ = std::move(source); }
+  // MADCAP (docs/madcap.md): the snapshot's `madcap` part; unset without [madcap].
+  void set_madcap_source(std::function<MadcapStats()> source) { madcap_source_ = std::move(source); }
   void set_pools(PoolCatalog pools) { pools_ = std::move(pools); }
   // A new snapshot; ~tens of microseconds per worker. Allocates.
   std::shared_ptr<Snapshot> collect() const;
@@ -64,6 +66,7 @@ class Collector {
   bool fsync_mode_;
   std::function<HaStats()> ha_source_;
   std::function<DdnsStats()> ddns_source_;
+  std::function<MadcapStats()> madcap_source_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -86,6 +89,8 @@ class Observer {
   void set_ha_source(std::function<HaStats()> source) { collector_.set_ha_source(std::move(source)); }
   // DDNS: the snapshot's `ddns` part (Collector::set_ddns_source).
   void set_ddns_source(std::function<DdnsStats()> source) { collector_.set_ddns_source(std::move(source)); }
+  // MADCAP: the snapshot's `madcap` part (Collector::set_madcap_source).
+  void set_madcap_source(std::function<MadcapStats()> source) { collector_.set_madcap_source(std::move(source)); }
   // After a reload applied `config` (compiled as `compiled`): the pools to
   // report are the new config's, with the sizes the runtime counted
   // (daemon::ReloadResult::pool_sizes); pool_warn_percent is taken again.

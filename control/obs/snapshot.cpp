@@ -277,6 +277,16 @@ std::string render_metrics(const Snapshot& s) {
     e.sample("dorado_ddns_registered", {}, d.registered);
   }
 
+  if (s.madcap.present) {
+    for (const DdnsStats::Counter& c : s.madcap.counters) {
+      const std::string name = "dorado_madcap_" + c.name + "_total";
+      e.family(name, MetricType::counter, c.help + ".");
+      e.sample(name, {}, c.value);
+    }
+    e.family("dorado_madcap_leases", MetricType::gauge, "Multicast addresses leased by MADCAP now.");
+    e.sample("dorado_madcap_leases", {}, s.madcap.leases);
+  }
+
   for (const auto& c : kPortCounters) {
     e.family(c.metric, MetricType::counter, c.help);
     for (const auto& p : s.ports) {

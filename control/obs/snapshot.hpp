@@ -119,6 +119,15 @@ struct DdnsStats {
   std::uint64_t registered = 0;    // addresses with records in DNS
 };
 
+// The MADCAP server's part (docs/madcap.md "Counters"), filled by the
+// daemon's hook (Collector::set_madcap_source) when [madcap] is configured;
+// the names and help come from control/madcap/counters.def.
+struct MadcapStats {
+  bool present = false;
+  std::vector<DdnsStats::Counter> counters;   // "acks" -> dorado_madcap_acks_total
+  std::uint64_t leases = 0;                   // multicast leases held now
+};
+
 // Every HA state name, for the one-hot dorado_ha_state family.
 inline constexpr const char* kHaStateNames[] = {"waiting", "syncing", "ready", "hot-standby", "load-balancing",
                                                 "partner-down", "communication-recovery", "in-maintenance",
@@ -135,6 +144,7 @@ struct Snapshot {
   StoreStats store;
   HaStats ha;
   DdnsStats ddns;
+  MadcapStats madcap;
   // ACK wait for durability, all workers (ns, bucket floors).
   std::uint64_t ack_hold_count = 0, ack_hold_p50 = 0, ack_hold_p99 = 0, ack_hold_max = 0;
 
