@@ -98,6 +98,11 @@ check "statistic madcap.naks = 1" test "$(stat madcap.naks)" = 1
 check "statistic madcap.drop_malformed = 1" test "$(stat madcap.drop_malformed)" = 1
 check "statistic madcap.drop_unknown_scope >= 1" test "$(stat madcap.drop_unknown_scope)" -ge 1
 check "statistic madcap.leases = 2" test "$(stat madcap.leases)" = 2
+sleep 1.2   # the metrics snapshot is taken about once a second
+ip netns exec "$SRV_NS" python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:9167/metrics', timeout=5).read().decode())" \
+  >"$WORK/metrics.txt" 2>&1 || true
+check "/metrics: dorado_madcap_acks_total 5" grep -qx 'dorado_madcap_acks_total 5' "$WORK/metrics.txt"
+check "/metrics: dorado_madcap_leases 2" grep -qx 'dorado_madcap_leases 2' "$WORK/metrics.txt"
 
 # ---- a crash: SIGKILL, then start again -------------------------------------------
 kill -KILL "$DORADO_PID"
