@@ -381,6 +381,21 @@ TEST(MadcapLeases, OtherServersRequestFreesOurOffer) {
             kScope1);
 }
 
+TEST(MadcapLeases, ScopeRemovedByAReload) {
+  Harness h;
+  EXPECT_EQ(address_of(h.ask(message(3, 1, {{3, text("x")}, {4, u32(kScope1)}}))), kScope1);
+  Settings none = settings();
+  none.scopes.clear();
+  h.leases.reconfigure(none);
+  const Request renew = h.ask(message(4, 2, {{3, text("x")}}));
+  EXPECT_EQ(renew.type, static_cast<std::uint8_t>(MsgType::nak)) << "kept until it ends, not renewed";
+  EXPECT_EQ(renew.error_code, static_cast<std::uint16_t>(ErrorCode::request_not_completed));
+  EXPECT_EQ(h.ask(message(1, 3, {{3, text("y")}, {4, u32(kScope1)}})).type, 0) << "no scope: no offer";
+  EXPECT_EQ(h.ask(message(7, 4, {{3, text("x")}})).type, static_cast<std::uint8_t>(MsgType::ack));
+  ASSERT_EQ(h.last.changes.size(), 1u);
+  EXPECT_EQ(h.last.changes[0].op, engine::LeaseOp::reclaim);
+}
+
 TEST(MadcapLeases, RequiredFeatureIsRefused) {
   Harness h;
   const Request r = h.ask(message(1, 1, {{3, text("x")}, {4, u32(kScope1)}, {12, Bytes{0, 0, 0, 0, 0, 1, 0, 5}}}));

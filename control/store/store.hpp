@@ -173,7 +173,8 @@ class Store {
   std::optional<StoredLease> find_lease(std::span<const std::uint8_t> key) const;
   // Lease changes the HA partner made, journaled as they arrive (with the
   // same durability as the workers' records, and in the mirror), before
-  // the shards install them: the partner is acknowledged once
+  // the shards install them; also the control thread's own records (the
+  // MADCAP server's multicast leases, control/madcap/service.hpp): the partner is acknowledged once
   // durable_seq() reaches the returned seq (the last one's). Not given to
   // the tap and not counted in any worker's durable_shard_seq.
   std::uint64_t take_replicated(std::span<const engine::LeaseChange> changes);
