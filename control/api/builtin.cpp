@@ -186,6 +186,19 @@ Json config_json(const config::DaemonConfig& c) {
     subnets.push_back(sj);
   }
   j["subnet"] = subnets;
+  if (c.madcap.enabled) {   // docs/madcap.md
+    j["madcap"] = {{"listen", c.madcap.listen}};
+    Json scopes = Json::array();
+    for (const auto& m : c.multicast_scopes)
+      scopes.push_back({{"name", m.name},
+                        {"range", format_ipv4(m.first) + "-" + format_ipv4(m.last)},
+                        {"zone", m.zone},
+                        {"ttl", m.ttl},
+                        {"min_lease_time", m.min_lease_time},
+                        {"default_lease_time", m.default_lease_time},
+                        {"max_lease_time", m.max_lease_time}});
+    j["multicast_scope"] = scopes;
+  }
   return j;
 }
 

@@ -98,6 +98,13 @@ check "statistic madcap.naks = 1" test "$(stat madcap.naks)" = 1
 check "statistic madcap.drop_malformed = 1" test "$(stat madcap.drop_malformed)" = 1
 check "statistic madcap.drop_unknown_scope >= 1" test "$(stat madcap.drop_unknown_scope)" -ge 1
 check "statistic madcap.leases = 2" test "$(stat madcap.leases)" = 2
+check "config-get shows [madcap] and the scope" python3 -c "
+import json, subprocess
+a = json.loads(subprocess.run(['$DORADOCTL_BIN', '-s', '$SOCK', '--json', 'config-get'], capture_output=True, text=True).stdout)
+d = a['arguments']['Dorado']
+assert d['madcap']['listen'] == '127.0.0.1:2535', d.get('madcap')
+s = d['multicast_scope'][0]
+assert (s['name'], s['range'], s['zone'], s['ttl'], s['max_lease_time']) == ('site-local', '239.1.0.0-239.1.0.15', 'Example Site', 16, 120), s"
 sleep 1.2   # the metrics snapshot is taken about once a second
 ip netns exec "$SRV_NS" python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:9167/metrics', timeout=5).read().decode())" \
   >"$WORK/metrics.txt" 2>&1 || true
