@@ -1,6 +1,7 @@
 // Unit tests for control/madcap: the RFC 2730 message codec (messages
-// written byte by byte here from the RFC's layout, not with the codec's own
-// Writer), every refusal of parse(), the Writer's bound; the lease logic
+// written byte by byte here from the layout in message.hpp, not with the
+// codec's own Writer; which parts of that layout are checked against what is
+// in docs/madcap.md, "What is checked against what"), every refusal of parse(), the Writer's bound; the lease logic
 // (Leases: DISCOVER/OFFER, REQUEST/ACK, RENEW, RELEASE, GETINFO, NAKs with
 // their error codes, drops, lease time limits, expiry, what is journaled);
 // and the Service over a real store and a loopback UDP socket: a lease
@@ -40,7 +41,7 @@ void be32(Bytes& b, std::uint32_t v) {
   be16(b, static_cast<std::uint16_t>(v));
 }
 
-// A message as RFC 2730 lays it out: version 0, type, family 1, xid, then
+// A message as message.hpp lays it out: version 0, type, family 1, xid, then
 // the options as given (code, length, value) and End unless `end` is false.
 struct Opt {
   std::uint16_t code;

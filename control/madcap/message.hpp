@@ -2,43 +2,60 @@
 // no heap, no exceptions; every list a message may carry is bounded here
 // (a libFuzzer target drives parse(): tests/fuzz/madcap_fuzz.cpp).
 //
+// Where each layout below comes from (docs/madcap.md, "What is checked
+// against what"): the RFC 2730 text itself could not be read while this was
+// written. [IANA] marks what the IANA "MADCAP Parameters" registry (which
+// cites RFC 2730) confirms; [HDR] what a protocol summary of RFC 2730's
+// message header confirms; [MS] what only agrees with Microsoft's Windows
+// MADCAP server and client (the other implementation we could compare with),
+// not checked against the RFC text; [ours] what is dorado's own choice.
+//
 // A message (all integers big-endian):
 //
-//   0  1  version      0
+//   0  1  version      0                                          [HDR]
 //   1  1  msgtype      1 DISCOVER, 2 OFFER, 3 REQUEST, 4 RENEW, 5 ACK, 6 NAK,
 //                      7 RELEASE, 8 GETINFO (the "INFORM" of the issue text)
-//   2  2  addrfamily   1 = IPv4 (IANA address family numbers); only IPv4 here
-//   4  4  xid
-//   8  .. options      code (2), length (2), value; the last one is End (0, 0)
+//                                                                  [IANA]
+//   2  2  addrfamily   IANA address family number, 1 = IPv4; only IPv4 here
+//                                                            [HDR] [MS]
+//   4  4  xid          chosen by the client, echoed in the reply   [HDR]
+//   8  .. options      code (2), length (2), value; the last one is End (0)
+//                                                            [HDR] [MS]
 //
-// The options this codec knows (IANA "MADCAP Options"), with the value
+// The options this codec knows (codes and names [IANA]), with the value
 // layouts dorado reads and writes (IPv4):
-//   1  Lease Time            4: seconds
-//   2  Server Identifier     6: address family (2) + address (4)
+//   1  Lease Time            4: seconds                            [MS]
+//   2  Server Identifier     6: address family (2) + address (4)   [MS]
 //   3  Lease Identifier      1..kMaxLeaseId bytes, opaque (the lease's key)
-//   4  Multicast Scope       4: the scope's ID, its lowest address (the
-//                            form Microsoft's MADCAP client and server use);
-//                            5 bytes (a scope ID type byte, then the
-//                            address) is also accepted and echoed as sent
-//   5  Option Request List   2 per option code, at most kMaxRequested
-//   6  Start Time            4
-//   7  Number of Addresses   4: minimum (2) + desired (2)
+//                            [MS]; IANA keeps a "Lease Identifier Types"
+//                            registry (0 = Random), so its first byte may be
+//                            a type: dorado never looks inside it
+//   4  Multicast Scope       4: the scope's ID, its lowest address [MS];
+//                            5 bytes (a scope ID type byte, then the address)
+//                            is also accepted and echoed as sent [ours]: which
+//                            form RFC 2730 defines is UNVERIFIED
+//   5  Option Request List   2 per option code, at most kMaxRequested [MS]
+//   6  Start Time            4                                     [MS]
+//   7  Number of Addresses   4: minimum (2) + desired (2)          [MS]
 //   8  Requested Language    bytes (ignored)
 //   9  Multicast Scope List  count (1), per scope: ID (4), last address (4),
 //                            TTL (1), name count (1), per name: flags (1),
-//                            language tag length (1) + tag, name length (1) + name
+//                            language tag length (1) + tag, name length (1) +
+//                            name                                  [MS]
 //  10  List of Address Ranges  per range: first address (4) + count (2), at
-//                            most kMaxRanges ranges
-//  11  Current Time          4
+//                            most kMaxRanges ranges                [MS]
+//  11  Current Time          4                                     [MS]
 //  12  Feature List          three lists (supported, requested, required):
-//                            count (2) + codes (2 each), at most kMaxFeatures each
-//  13  Retry Time            4
-//  14  Minimum Lease Time    4
-//  15  Maximum Start Time    4
-//  16  Error                 code (2) + data
+//                            count (2) + codes (2 each), at most kMaxFeatures
+//                            each                                  [MS]
+//  13  Retry Time            4                                     [MS]
+//  14  Minimum Lease Time    4                                     [MS]
+//  15  Maximum Start Time    4                                     [MS]
+//  16  Error                 code (2) + data                       [MS]
+//  (17, Multicast Scope Nesting State, is RFC 2907's [IANA]: skipped as unknown)
 // Unknown options are skipped. A known option twice, a wrong length, a list
 // over its bound, options running past the datagram or no End option make
-// the message malformed (ParseError): the server counts and drops it.
+// the message malformed (ParseError): the server counts and drops it [ours].
 #pragma once
 
 #include <array>
@@ -72,7 +89,9 @@ inline constexpr std::uint16_t end = 0, lease_time = 1, server_id = 2, lease_id 
 inline constexpr std::uint16_t kKnown = 17;   // codes below this are parsed
 }  // namespace opt
 
-// Error option codes (RFC 2730 Appendix / IANA "MADCAP Error Codes").
+// Error option codes: IANA keeps a "MADCAP Error Codes" registry (RFC 2730);
+// these values agree with Microsoft's server [MS] but were not checked
+// against that registry's entries or the RFC text.
 enum class ErrorCode : std::uint16_t {
   request_not_completed = 0,
   invalid_request = 1,

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""A MADCAP client (RFC 2730) for dorado's e2e test, written from the RFC's
-message layout independently of dorado's codec (control/madcap/message.hpp):
+"""A MADCAP client (RFC 2730) for dorado's e2e test, written independently
+of dorado's codec (control/madcap/message.hpp) from the same reading of the
+message layout:
 
   version (1) = 0 | msgtype (1) | addrfamily (2) = 1 (IPv4) | xid (4)
   options: code (2) | length (2) | value ..., ending with End (0, 0)
+
+Message types and option codes are IANA's "MADCAP Parameters"; the header
+matches a summary of RFC 2730; the option value layouts (the 4-byte
+Multicast Scope above all) agree with Microsoft's MADCAP implementation but
+were NOT checked against the RFC text (docs/madcap.md, "What is checked
+against what"). So this client cross-checks the codec, not the RFC.
 
 Commands (one exchange each; the answer is printed as one JSON object):
   get       DISCOVER, then REQUEST for the OFFER's address naming its server
@@ -116,7 +123,7 @@ def exchange(sock, dest, msgtype, options, expect_reply=True):
             while True:
                 data, _ = sock.recvfrom(2048)
                 rtype, rxid, opts = parse(data)
-                if rxid == xid:   # RFC 2730: a reply carries the request's xid
+                if rxid == xid:   # a reply carries the request's xid
                     return rtype, rxid, opts
         except socket.timeout:
             continue

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MADCAP (RFC 2730, docs/madcap.md) end to end: dorado with [madcap] and two
-# [[multicast_scope]]s; a client written from the RFC (madcap_client.py,
+# [[multicast_scope]]s; a client written apart from the codec (madcap_client.py,
 # plain UDP to the kernel socket in dorado's namespace) gets a multicast
 # address (DISCOVER/OFFER, REQUEST/ACK), renews it, asks GETINFO, a second
 # client gets another address; dorado is killed with SIGKILL and restarted:
