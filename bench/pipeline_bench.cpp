@@ -79,6 +79,8 @@ struct Options {
   std::string lcores;
   std::string store_dir;
   double warmup_timeout = 300;
+  bool ddns = false;                 // [ddns] on (the workers' part: names, option 81)
+  std::string names = "bench-host";  // what the clients send: bench-host, none, own-12, own-81
 };
 
 std::uint64_t now_ns() {
@@ -103,7 +105,7 @@ std::string default_lcores(unsigned lcores) {
 }
 
 // The config: one /8 subnet whose pool holds twice the clients.
-std::string config_text(std::uint32_t clients) {
+std::string config_text(std::uint32_t clients, bool ddns) {
   const std::uint64_t last = (10ull << 24) + 256 + 2ull * clients;
   char pool_end[16];
   pool_end[wire::format_ipv4(static_cast<wire::Ipv4>(std::min<std::uint64_t>(last, (10ull << 24) + 0xfffffe)),
@@ -117,7 +119,7 @@ routers = ["10.0.0.1"]
 dns = ["10.0.0.53"]
 domain = "bench.example"
 lease_time = 86400
-)";
+)" + (ddns ? "[ddns]\nqualifying_suffix = \"bench.example\"\n" : "");
 }
 
 // ---- the generator ----------------------------------------------------------
@@ -163,6 +165,11 @@ struct alignas(64) Generator {
     const wire::MacAddr mac = bench::mac_of(id);
     std::memcpy(p + eth_src_offset, mac.b.data(), 6);
     std::memcpy(p + t.chaddr_offset, mac.b.data(), 6);
+    if (t.name_digits_offset != 0) {   // --names own-*: "bench-<id in 8 hex digits>"
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (unsigned i = 0; i < 8; ++i)
+        p[t.name_digits_offset + i] = static_cast<std::uint8_t>(kHex[(id >> (28 - 4 * i)) & 0xfu]);
+    }
     wire::store_be32(p + xid_offset, 0x5a000000u ^ id);
     m->data_len = static_cast<std::uint16_t>(t.frame.size());
     m->pkt_len = static_cast<std::uint32_t>(t.frame.size());
@@ -413,7 +420,7 @@ int pipeline(const Options& o) {
     return 2;
   }
 
-  const config::LoadResult loaded = config::load_config_string(config_text(o.clients), "bench.toml");
+  const config::LoadResult loaded = config::load_config_string(config_text(o.clients, o.ddns), "bench.toml");
   if (!loaded.ok()) {
     std::fprintf(stderr, "dorado-bench: config: %s\n", loaded.errors.front().to_string().c_str());
     return 2;
@@ -446,8 +453,12 @@ int pipeline(const Options& o) {
 
   // Request templates (the engine benchmark's: PRL, vendor class, hostname;
   // REQUEST with server id and option 50), no UDP checksum.
-  gen.discover = bench::make_slot(wire::MessageType::discover);
-  gen.request = bench::make_slot(wire::MessageType::request);
+  const bench::ClientName names = o.names == "none"     ? bench::ClientName::none
+                                  : o.names == "own-12" ? bench::ClientName::hostname
+                                  : o.names == "own-81" ? bench::ClientName::fqdn
+                                                        : bench::ClientName::bench_host;
+  gen.discover = bench::make_slot(wire::MessageType::discover, names);
+  gen.request = bench::make_slot(wire::MessageType::request, names);
   if (!gen.discover || !gen.request || gen.request->requested_offset == 0) {
     std::fprintf(stderr, "dorado-bench: cannot build the request frames\n");
     return 2;
@@ -614,8 +625,9 @@ int pipeline(const Options& o) {
                   p + h != 0 ? busy_cpu(w) / static_cast<double>(p + h) : 0.0);
     per_worker += buf;
   }
-  std::printf("dorado-bench pipeline: %u worker(s), %u clients, durability %s, window %u, lcores %s, %ld CPUs%s%s\n",
-              o.workers, o.clients, o.durability.c_str(), window, lcore_map.c_str(), sysconf(_SC_NPROCESSORS_ONLN),
+  std::printf("dorado-bench pipeline: %u worker(s), %u clients (names %s), durability %s, ddns %s, window %u, lcores %s, %ld CPUs%s%s\n",
+              o.workers, o.clients, o.names.c_str(), o.durability.c_str(), o.ddns ? "on" : "off", window,
+              lcore_map.c_str(), sysconf(_SC_NPROCESSORS_ONLN),
               o.rx_checksum_offload ? ", RX checksums marked good (as by NIC offload)" : "",
               o.tx_checksum_offload ? ", TX checksums completed by the generator (as by NIC offload)" : "");
   std::printf("  warm-up: %.2f s (every client one DORA)%s\n", warmup_s, warm ? "" : " TIMED OUT");
@@ -637,11 +649,13 @@ int pipeline(const Options& o) {
                 "\"dora_per_sec_per_core_capacity\":%.0f,\"generator_ns_per_dora\":%.1f,\"warmup_seconds\":%.3f,"
                 "\"dora_total\":%" PRIu64 ",\"acks_sent\":%" PRIu64 ",\"leases\":%" PRIu64
                 ",\"unexpected\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"drops\":%" PRIu64
-                ",\"store_records\":%" PRIu64 ",\"cpus\":%ld,\"lcores\":\"%s\",\"rx_checksum_offload\":%s,\"tx_checksum_offload\":%s}\n",
+                ",\"store_records\":%" PRIu64 ",\"cpus\":%ld,\"lcores\":\"%s\",\"rx_checksum_offload\":%s,\"tx_checksum_offload\":%s,"
+                "\"ddns\":%s,\"names\":\"%s\"}\n",
                 o.workers, o.clients, o.durability.c_str(), secs, window, dora, dora_s, dora_s / o.workers, ns_pkt,
                 cpu_ns_pkt, busy_ns_pkt, wall_ns_pkt, capacity, gen_ns_dora, warmup_s, total, acks_sent, gen.leases, gen.unexpected, gen.malformed, gen.in_flight,
                 drops, store_records, sysconf(_SC_NPROCESSORS_ONLN), lcore_map.c_str(),
-                o.rx_checksum_offload ? "true" : "false", o.tx_checksum_offload ? "true" : "false");
+                o.rx_checksum_offload ? "true" : "false", o.tx_checksum_offload ? "true" : "false",
+                o.ddns ? "true" : "false", o.names.c_str());
   }
   std::fflush(stdout);
 
@@ -688,6 +702,13 @@ int main(int argc, char** argv) {
               "replies leave their IPv4 and UDP checksums to the NIC, as on a port with TX checksum offload; the "
               "generator completes them as the NIC would (on its own core) before checking them");
   p->add_flag("--huge", o.huge, "use hugepages (default --no-huge)");
+  p->add_flag("--ddns", o.ddns,
+              "[ddns] on (qualifying_suffix bench.example): the workers decide names and write option 81; no DNS "
+              "server is involved (the control thread's updates are ddns_bench.sh's)");
+  p->add_option("--names", o.names,
+                "what the clients send: bench-host (option 12 \"bench-host\", the default), none, own-12 (option 12 "
+                "\"bench-<id>\"), own-81 (option 81 S=1 E=1 \"bench-<id>\")")
+      ->check(CLI::IsMember({"bench-host", "none", "own-12", "own-81"}));
   p->add_flag("--json", o.json, "last line: one JSON object with the figures");
   CLI11_PARSE(app, argc, argv);
   return pipeline(o);

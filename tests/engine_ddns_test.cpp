@@ -148,13 +148,13 @@ class DdnsTest : public ::testing::Test {
  protected:
   void SetUp() override { build(ddns_config()); }
 
-  void build(const EngineConfig& cfg) {
+  void build(const EngineConfig& cfg, std::uint32_t hostnames = 64) {
     shard_.reset();
     compiled_ = std::make_unique<CompileResult>(compile(cfg));
     ASSERT_TRUE(compiled_->ok()) << compiled_->error;
     ShardConfig s;
     s.table.capacity = 64;
-    s.table.hostname_capacity = 64;
+    s.table.hostname_capacity = hostnames;
     s.table.wheel_bits = 10;
     s.change_log_capacity = 64;
     Shard::Created c = Shard::create(compiled_->config, s);
@@ -552,11 +552,17 @@ TEST_F(DdnsTest, RenewalsKeepNameAndFlagsANewCommitReplacesThem) {
   r.type = MessageType::request;
   r.ciaddr = a;
   shard_->clear_changes();
-  ASSERT_EQ(send(r).type, MessageType::ack);
+  const Decision renewed = send(r);
+  ASSERT_EQ(renewed.type, MessageType::ack);
   ASSERT_EQ(shard_->changes().size(), 1u);
   EXPECT_EQ(shard_->changes()[0].op, LeaseOp::renew);
   EXPECT_EQ(shard_->changes()[0].hostname_len, 0u);
   EXPECT_EQ(shard_->changes()[0].ddns, 0u);
+  // The ACK's option 81 names what DNS has (the kept name, S: the server
+  // still updates A, O: against the client's N), not what it sent now.
+  std::vector<std::uint8_t> kept{kFqdnS | kFqdnO, 255, 255};
+  for (const char c : std::string_view("laptop.a.example.")) kept.push_back(static_cast<std::uint8_t>(c));
+  EXPECT_EQ(reply_fqdn(renewed), kept);
   const auto key = client_key_hw(1, wire::Bytes{mac_of(1).b.data(), 6});
   const Lease* l = shard_->find_lease(key);
   ASSERT_NE(l, nullptr);
@@ -578,6 +584,22 @@ TEST_F(DdnsTest, RenewalsKeepNameAndFlagsANewCommitReplacesThem) {
   const Dora again = dora(fqdn_req(kFqdnN, ascii("other")));
   EXPECT_EQ(name_of(again.commit), "other");
   EXPECT_EQ(again.commit.ddns, 0u);
+}
+
+// The ACK's option 81 comes from the name the commit stored; when the
+// hostname store had no room for it, from the name decided again.
+TEST_F(DdnsTest, AnAckWhoseNameWasNotStoredStillCarriesIt) {
+  build(ddns_config(), 1);
+  const Dora first = dora(fqdn_req(kFqdnS, ascii("first"), 1));
+  EXPECT_EQ(name_of(first.commit), "first");
+  const std::uint64_t before = shard_->counters().event(Event::hostname_not_stored);
+  const Dora second = dora(fqdn_req(kFqdnS, ascii("second"), 2));
+  EXPECT_EQ(shard_->counters().event(Event::hostname_not_stored), before + 1);
+  EXPECT_EQ(second.commit.hostname_len, 0u);
+  std::vector<std::uint8_t> want{kFqdnS, 255, 255};
+  for (const char c : std::string_view("second.a.example.")) want.push_back(static_cast<std::uint8_t>(c));
+  EXPECT_EQ(reply_fqdn(second.offer), want);
+  EXPECT_EQ(reply_fqdn(second.ack), want);
 }
 
 TEST_F(DdnsTest, ARenewalThatBringsTheFirstNameIsJournaledAsACommit) {

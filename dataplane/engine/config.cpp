@@ -243,6 +243,10 @@ class Compiler {
       cs.ddns_suffix_len = static_cast<std::uint8_t>(suffix.size());
       for (const char ch : suffix)
         c.ddns_suffixes.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+      // Then the same as wire labels (CompiledConfig::ddns_suffix_wire()).
+      std::array<std::uint8_t, kMaxFqdnLen + 1> wire;
+      const std::size_t n = suffix_wire(c.ddns_suffix(cs), wire);
+      for (std::size_t k = 0; k < n; ++k) c.ddns_suffixes.push_back(static_cast<char>(wire[k]));
     }
     return {};
   }

@@ -212,11 +212,17 @@ struct CompiledConfig {
   std::vector<AddressRange> peer_ranges;   // EngineConfig::peer_ranges sorted, merged
   HaConfig ha;                             // EngineConfig::ha
   CompiledDdns ddns;                       // EngineConfig::ddns (disabled: none of it is read)
-  std::vector<char> ddns_suffixes;         // CompiledSubnet::ddns_suffix_offset/len
+  std::vector<char> ddns_suffixes;         // CompiledSubnet::ddns_suffix_offset/len: text, then wire form
 
   // The qualifying suffix of subnet `s`' partial names (empty: none).
   std::string_view ddns_suffix(const CompiledSubnet& s) const noexcept {
     return {ddns_suffixes.data() + s.ddns_suffix_offset, s.ddns_suffix_len};
+  }
+  // The same suffix as canonical wire labels without the root label (empty
+  // for no suffix), stored right after the text.
+  wire::Bytes ddns_suffix_wire(const CompiledSubnet& s) const noexcept {
+    return {reinterpret_cast<const std::uint8_t*>(ddns_suffixes.data()) + s.ddns_suffix_offset + s.ddns_suffix_len,
+            s.ddns_suffix_len == 0 ? 0u : s.ddns_suffix_len + 1u};
   }
 
   // Whether `ip` lies in another split-scope server's part. O(log ranges).

@@ -39,14 +39,13 @@ class Joined {
   // in place behind the name so far (the buffer has room for one more
   // label than a name keeps), kept only when it fits.
   void add(const std::uint8_t* p, std::size_t n) noexcept {
+    std::size_t skip = 0;   // leading characters that become '-'
+    while (skip < n && kSanitised[p[skip]] == '-') ++skip;
+    p += skip;
+    std::size_t len = std::min(n - skip, kMaxLabel);
     const std::size_t at = len_ == 0 ? 0 : len_ + 1;
     char* const label = buf_.data() + at;
-    std::size_t len = 0;
-    for (std::size_t i = 0; i < n && len < kMaxLabel; ++i) {
-      const char c = kSanitised[p[i]];
-      if (c == '-' && len == 0) continue;   // leading '-'
-      label[len++] = c;
-    }
+    for (std::size_t i = 0; i < len; ++i) label[i] = kSanitised[p[i]];   // no branch per character
     while (len > 0 && label[len - 1] == '-') --len;
     if (len == 0) return;
     if (at + len > kMaxFqdnLen) {
@@ -123,14 +122,16 @@ void join_fqdn(const wire::ClientFqdn& f, Joined& j) noexcept {
 // Option 12: dot-separated; a name with a dot is fully qualified (Kea).
 void join_hostname(std::string_view host, Joined& j) noexcept {
   const auto* p = reinterpret_cast<const std::uint8_t*>(host.data());
+  const std::size_t n = host.size();
   std::size_t start = 0;
   bool dot = false;
-  for (std::size_t i = 0; i <= host.size(); ++i) {
-    if (i == host.size() || host[i] == '.') {
-      j.add(p + start, i - start);
-      start = i + 1;
-      dot = dot || i != host.size();
-    }
+  for (;;) {
+    const void* at = n > start ? std::memchr(p + start, '.', n - start) : nullptr;
+    const std::size_t end = at != nullptr ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(at) - p) : n;
+    j.add(p + start, end - start);
+    if (at == nullptr) break;
+    dot = true;
+    start = end + 1;
   }
   j.set_full(dot);
 }
@@ -208,10 +209,7 @@ DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m
   out.flags = out.len != 0 ? flags : 0;
   if (fqdn) {
     out.reply_fqdn = true;
-    const bool server_s = (out.flags & kDdnsForward) != 0;
-    const bool client_s = (fqdn->flags & kFqdnS) != 0;
-    out.reply_flags = static_cast<std::uint8_t>((server_s ? kFqdnS : 0) | (server_s != client_s ? kFqdnO : 0) |
-                                                (out.flags == 0 ? kFqdnN : 0) | (fqdn->flags & kFqdnE));
+    out.reply_flags = reply_fqdn_flags(out.flags, fqdn->flags);
   }
   return out;
 }
@@ -235,42 +233,54 @@ std::size_t put_labels(std::span<std::uint8_t> out, std::size_t at, std::string_
 
 }  // namespace
 
+std::size_t suffix_wire(std::string_view suffix, std::span<std::uint8_t> out) noexcept {
+  return suffix.empty() ? 0 : put_labels(out, 0, suffix);
+}
+
 // What qualify() would give, written straight into the option: the name,
 // then "." and the suffix when it is appended (no copy of the FQDN aside).
-std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept {
-  out[0] = d.reply_flags;
+std::size_t encode_reply_fqdn(std::string_view name, std::uint8_t reply_flags, std::string_view suffix,
+                              wire::Bytes wire, std::span<std::uint8_t> out) noexcept {
+  out[0] = reply_flags;
   out[1] = 255;   // RCODE1, RCODE2: RFC 4702 section 4
   out[2] = 255;
   std::size_t at = 3;
-  std::string_view name = d.view();
   if (name.empty()) return at;
   const bool name_full = name.back() == '.';
   if (name_full) name.remove_suffix(1);
   if (name.empty()) return at;
-  std::string_view tail = suffix;   // qualify(): the suffix without its trailing dots
-  while (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
-  bool append = !name_full && !tail.empty();
-  if (name.size() + (append ? 1 + tail.size() : 0) > kMaxFqdnLen) {   // qualified, it would pass 253: the name alone
+  bool append = !name_full && !suffix.empty();
+  if (name.size() + (append ? 1 + suffix.size() : 0) > kMaxFqdnLen) {   // qualified, it would pass 253: the name alone
     if (name.size() > kMaxFqdnLen) return at;
     suffix = {};
     append = false;
   }
   const bool full = name_full || !suffix.empty();
-  if (d.reply_flags & kFqdnE) {
+  if (reply_flags & kFqdnE) {
     at = put_labels(out, at, name);
-    if (append) at = put_labels(out, at, tail);
+    if (append) {
+      std::memcpy(out.data() + at, wire.data(), wire.size());
+      at += wire.size();
+    }
     if (full) out[at++] = 0;
   } else {
     std::memcpy(out.data() + at, name.data(), name.size());
     at += name.size();
     if (append) {
       out[at++] = '.';
-      std::memcpy(out.data() + at, tail.data(), tail.size());
-      at += tail.size();
+      std::memcpy(out.data() + at, suffix.data(), suffix.size());
+      at += suffix.size();
     }
     if (full) out[at++] = '.';
   }
   return at;
+}
+
+std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept {
+  while (!suffix.empty() && suffix.back() == '.') suffix.remove_suffix(1);   // qualify()'s rule
+  std::array<std::uint8_t, kMaxFqdnLen + 1> wire;
+  const std::size_t n = suffix_wire(suffix, wire);
+  return encode_reply_fqdn(d.view(), d.reply_flags, suffix, wire::Bytes{wire.data(), n}, out);
 }
 
 }  // namespace dorado::engine

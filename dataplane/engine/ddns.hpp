@@ -17,11 +17,12 @@
 // stored name into the FQDN registered in DNS: both the reply's option 81
 // and the control thread use it, so they can never disagree.
 //
-// Hot path (ddns.cpp): with [ddns], decide_ddns_name() runs once per
-// commit of a new binding (renewals keep the name and flags, as the
-// hostname was always kept) and once per OFFER/ACK of a client that sent
-// option 81 (ReplyCache writes that option after its cached block:
-// reply_cache.hpp); without [ddns], one predictable branch each.
+// Hot path (ddns.cpp, shard_ddns.cpp): with [ddns], decide_ddns_name()
+// runs once per commit of a new binding (renewals keep the name and flags,
+// as the hostname was always kept) and once per OFFER to a client that sent
+// option 81; an ACK's option 81 is encoded from the name the lease holds
+// (Decision::fqdn; ReplyCache writes it after its cached block:
+// reply_cache.hpp). Without [ddns], one predictable branch.
 //
 // Contract: plain data and pure functions, noexcept, no allocation; any
 // thread.
@@ -128,7 +129,8 @@ bool valid_domain(std::string_view s) noexcept;
 
 // The name a committed lease keeps, and option 81 for the reply.
 struct DdnsName {
-  std::array<char, kMaxHostnameLen> name{};   // stored name: partial, or full with its trailing dot
+  // Not zeroed (the hot path builds one per decision): only [0, len) is read.
+  std::array<char, kMaxHostnameLen> name;     // stored name: partial, or full with its trailing dot
   std::uint8_t len = 0;                       // 0: no name (flags are then 0)
   std::uint8_t flags = 0;                     // kDdnsForward | kDdnsReverse
   bool reply_fqdn = false;                    // the client sent option 81: the reply carries one
@@ -159,6 +161,32 @@ struct DdnsName {
 // Pure, noexcept, no allocation.
 DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept;
 
+// The reply's option 81 flags (RFC 4702 section 2.1) for a lease whose DNS
+// flags are `ddns` (kDdnsForward | kDdnsReverse) and a client that sent
+// `client_flags`: S = the server does the A update, O = that differs from
+// the client's S (or the server overrode its N), N = no update at all, E as
+// the client's.
+inline std::uint8_t reply_fqdn_flags(std::uint8_t ddns, std::uint8_t client_flags) noexcept {
+  const bool server_s = (ddns & kDdnsForward) != 0;
+  const bool client_s = (client_flags & kFqdnS) != 0;
+  return static_cast<std::uint8_t>((server_s ? kFqdnS : 0) | (server_s != client_s ? kFqdnO : 0) |
+                                   ((ddns & kDdnsFlagsMask) == 0 ? kFqdnN : 0) | (client_flags & kFqdnE));
+}
+
+// A reply's option 81 value, decided with the reply (Decision::fqdn points
+// at one; the shard keeps them: engine.hpp).
+struct FqdnReply {
+  std::uint16_t len = 0;
+  std::array<std::uint8_t, kMaxFqdnOption> value;
+  wire::Bytes bytes() const noexcept { return {value.data(), len}; }
+};
+
+// `suffix` (a domain name without its trailing dot, or empty) as canonical
+// wire labels without the root label, into `out` (suffix.size() + 1 bytes;
+// nothing for an empty suffix). Returns the length. CompiledConfig keeps
+// each subnet's (CompiledConfig::ddns_suffix_wire()).
+std::size_t suffix_wire(std::string_view suffix, std::span<std::uint8_t> out) noexcept;
+
 // Writes the reply's option 81 value for `d` (d.reply_fqdn) into `out`
 // (kMaxFqdnOption bytes): d.reply_flags, RCODE1 = RCODE2 = 255, then
 // qualify(d.view(), suffix) as canonical wire format ending with the root
@@ -166,5 +194,10 @@ DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m
 // partial (no suffix) is written without the root label or the dot; no
 // name: no name bytes. Returns the length (>= 3).
 std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept;
+// The same for a stored name `name` with the reply flags `reply_flags` and
+// the suffix in both forms (`wire` = suffix_wire(suffix)): the hot path's,
+// no label search in the suffix.
+std::size_t encode_reply_fqdn(std::string_view name, std::uint8_t reply_flags, std::string_view suffix,
+                              wire::Bytes wire, std::span<std::uint8_t> out) noexcept;
 
 }  // namespace dorado::engine

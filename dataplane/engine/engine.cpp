@@ -24,13 +24,6 @@ Seconds expiry(Seconds now, std::uint32_t duration) noexcept {
 
 }  // namespace
 
-struct Shard::Ctx {
-  const wire::DhcpMessage& m;
-  const RxMeta& rx;
-  Seconds now;
-  std::uint32_t change_begin;
-  const KeyResult& key;
-};
 
 RxMeta rx_meta_of(const wire::Frame& frame, wire::MacAddr local_mac, Ipv4 interface_address) noexcept {
   RxMeta rx;
@@ -377,26 +370,14 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
   l.htype = c.m.htype;
   l.chaddr = wire::MacAddr{};
   std::memcpy(l.chaddr.b.data(), c.m.chaddr_field.data(), std::min<std::size_t>(c.m.hlen, 6));
+  if (config_->ddns.enabled) [[unlikely]] return commit_ddns(idx, c, addr, renewal);
   // Renewals keep the stored name: one cache miss less per renewal.
   if (!renewal || l.hostname == kNil) {
-    if (config_->ddns.enabled) [[unlikely]] return commit_ddns(idx, c.m, addr, renewal);
     if (auto host = c.m.hostname(); host && !host->empty())
       if (!table_.set_hostname(idx, *host)) bump(Event::hostname_not_stored);
   }
   l.flags |= kLeasePersisted;
   emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
-  bump(renewal ? Event::lease_renew : Event::lease_commit);
-}
-
-// commit()'s end with [ddns] (engine/ddns.hpp), out of line so that without
-// it commit() pays one branch: the decided name and its DNS flags replace
-// the old ones (none: the name goes). A renewal that gives the lease its
-// first name is journaled as a commit, the record that carries names.
-void Shard::commit_ddns(std::uint32_t idx, const wire::DhcpMessage& m, Ipv4 addr, bool renewal) noexcept {
-  const DdnsName d = decide_ddns_name(config_->ddns, m, addr);
-  if (!table_.set_hostname(idx, d.view(), d.flags)) bump(Event::hostname_not_stored);
-  table_.at(idx).flags |= kLeasePersisted;
-  emit(renewal && d.len == 0 ? LeaseOp::renew : LeaseOp::commit, idx);
   bump(renewal ? Event::lease_renew : Event::lease_commit);
 }
 
@@ -551,7 +532,25 @@ Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now
 
 Decision Shard::dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                          wire::MessageType type, const KeyResult& key) noexcept {
+  // [ddns]: one predictable branch without it, a tail call with it.
+  if (config_->ddns.enabled) [[unlikely]] return dispatch_ddns(m, rx, now, type, key);
   const Ctx c{m, rx, now, change_count_, key};
+  return dispatch_type(c, type);
+}
+
+// Here rather than in shard_ddns.cpp so that dispatch_type() is inlined
+// into it as into dispatch() (an out-of-line call cost 40 instructions per
+// request with [ddns]).
+Decision Shard::dispatch_ddns(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
+                              const KeyResult& key) noexcept {
+  const Ctx c{m, rx, now, change_count_, key};
+  Decision d = dispatch_type(c, type);
+  if (d.verdict == Verdict::reply && d.lease_options && d.subnet != nullptr && m.has(wire::opt::client_fqdn))
+    d.fqdn = ddns_reply(c, *d.subnet, d.yiaddr);
+  return d;
+}
+
+Decision Shard::dispatch_type(const Ctx& c, wire::MessageType type) noexcept {
   switch (type) {
     case MessageType::discover: bump(Event::rx_discover); return on_discover(c);
     case MessageType::request: bump(Event::rx_request); return on_request(c);

@@ -219,6 +219,11 @@ struct Decision {
   std::uint32_t t1 = 0;
   std::uint32_t t2 = 0;
   const CompiledSubnet* subnet = nullptr;   // options source; points into the snapshot
+  // Option 81 for the reply (engine/ddns.hpp): set with [ddns] for a lease
+  // reply to a client that sent one. Points into the shard that decided,
+  // valid until it has decided Shard::kMaxBurst more such replies (the
+  // reply is built right after its burst).
+  const FqdnReply* fqdn = nullptr;
   std::uint32_t change_begin = 0;   // changes()[change_begin, +change_count) came from this request
   std::uint32_t change_count = 0;
   // An ACK answered from a lease without writing a record (store down:
@@ -461,7 +466,17 @@ class alignas(64) Shard {
   std::string audit() const;
 
  private:
-  struct Ctx;
+  // One request being decided (dispatch() makes it; the handlers read it).
+  struct Ctx {
+    const wire::DhcpMessage& m;
+    const RxMeta& rx;
+    Seconds now;
+    std::uint32_t change_begin;
+    const KeyResult& key;
+    // With [ddns]: the lease this request committed or renewed
+    // (commit_ddns()), for the reply's option 81 (ddns_reply()).
+    mutable std::uint32_t ddns_lease = kNil;
+  };
   struct Times {
     std::uint32_t lease, t1, t2;
   };
@@ -472,6 +487,11 @@ class alignas(64) Shard {
                   const KeyResult& key) noexcept;
   Decision dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                     wire::MessageType type, const KeyResult& key) noexcept;
+  Decision dispatch_type(const Ctx& c, wire::MessageType type) noexcept;
+  // dispatch() with [ddns] (engine.cpp): Decision::fqdn for
+  // lease replies to clients that sent option 81.
+  [[gnu::noinline]] Decision dispatch_ddns(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                           wire::MessageType type, const KeyResult& key) noexcept;
   Decision on_discover(const Ctx& c) noexcept;
   Decision on_request(const Ctx& c) noexcept;
   Decision on_decline(const Ctx& c) noexcept;
@@ -531,9 +551,12 @@ class alignas(64) Shard {
   void drop_record(std::uint32_t idx, Seconds now) noexcept;
   void commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot, const Times& t,
               const Ctx& c) noexcept;
-  // commit()'s end with [ddns] (engine.cpp); [ddns] off never calls it.
-  [[gnu::noinline]] void commit_ddns(std::uint32_t idx, const wire::DhcpMessage& m, Ipv4 addr,
-                                     bool renewal) noexcept;
+  // commit()'s end with [ddns] (engine/shard_ddns.cpp); [ddns] off never
+  // calls it.
+  [[gnu::noinline]] void commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal) noexcept;
+  // Decision::fqdn for a lease reply of `yiaddr` in `subnet` to a client
+  // that sent option 81 (engine/shard_ddns.cpp).
+  const FqdnReply* ddns_reply(const Ctx& c, const CompiledSubnet& subnet, Ipv4 yiaddr) noexcept;
   void expire_active(std::uint32_t idx) noexcept;
   void expire_foreign(std::uint32_t idx) noexcept;
   std::uint32_t end_offer(std::uint32_t idx, Seconds now) noexcept;
@@ -585,6 +608,10 @@ class alignas(64) Shard {
   std::array<std::uint32_t, kHaUnackedRing> ha_unacked_{};   // dp: rw, cp: ro (relaxed)
   ShardCounters counters_;
   StateCounts state_counts_{};
+  // Decision::fqdn's storage (ddns_reply), used round robin; last so the
+  // members above keep their cache lines.
+  std::array<FqdnReply, kMaxBurst> fqdn_replies_;
+  std::uint32_t fqdn_next_ = 0;
 };
 
 // Serialises `d` (verdict reply) as a frame into `out`: RFC 2131 4.1

@@ -56,20 +56,6 @@ wire::BootpFields bootp_of(const Decision& d, const wire::DhcpMessage& request) 
   return b;
 }
 
-// Whether the reply to `d` carries option 81 (engine/ddns.hpp): [ddns] on,
-// a lease reply with a subnet, a client that sent 81.
-bool sends_fqdn(const CompiledConfig& config, const Decision& d, const wire::DhcpMessage& request) noexcept {
-  return config.ddns.enabled && d.lease_options && d.subnet != nullptr && request.has(wire::opt::client_fqdn);
-}
-
-// Option 81's value for such a reply into `out` (kMaxFqdnOption bytes);
-// returns its length. build_reply and the cache both write it this way.
-std::size_t reply_fqdn(const CompiledConfig& config, const Decision& d, const wire::DhcpMessage& request,
-                       std::span<std::uint8_t> out) noexcept {
-  const DdnsName name = decide_ddns_name(config.ddns, request, d.yiaddr);
-  return encode_reply_fqdn(name, config.ddns_suffix(*d.subnet), out);
-}
-
 // The options of a reply other than 53, 54 and 82, in the order they are
 // added (wire::build_dhcp_message then puts those 55 lists first, in its
 // order): 51, 58, 59 (mandatory), 1 (mandatory), the subnet's options 55
@@ -99,8 +85,7 @@ class ReplyOptions {
           if (o.always_send) add(o.code, config.option_value(o), false);
     }
     if (client_id) add(wire::opt::client_id, *client_id, false);
-    if (request != nullptr && sends_fqdn(config, d, *request)) [[unlikely]]
-      add(wire::opt::client_fqdn, wire::Bytes{fqdn_.data(), reply_fqdn(config, d, *request, fqdn_)}, false);
+    if (request != nullptr && d.fqdn != nullptr) [[unlikely]] add(wire::opt::client_fqdn, d.fqdn->bytes(), false);
   }
   ReplyOptions(const ReplyOptions&) = delete;
   ReplyOptions& operator=(const ReplyOptions&) = delete;
@@ -125,7 +110,6 @@ class ReplyOptions {
   std::size_t n_ = 0;
   std::bitset<256> added_;
   std::array<std::uint8_t, 4> lease_{}, t1_{}, t2_{}, mask_{};
-  std::array<std::uint8_t, kMaxFqdnOption> fqdn_;   // written only for option 81
 };
 
 // Entry index of (subnet, lease, option 55): 8 bytes of 55 per step.
@@ -264,7 +248,7 @@ wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, cons
   wire::Bytes encoded{e->block.data(), e->block_len};
   wire::Bytes echo_id = client_id ? *client_id : wire::Bytes{};
   if constexpr (kFqdn) {
-    encoded = with_fqdn(config, d, request, *e, prl, echo_id);
+    encoded = with_fqdn(d, *e, prl, echo_id);
     if (encoded.data() == nullptr) return kGeneric;
     echo_id = {};   // in `encoded`
   }
@@ -305,8 +289,7 @@ wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, cons
 wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const Decision& d,
                                            const wire::DhcpMessage& request, const RxMeta& rx,
                                            wire::MutableBytes out, bool in_place) noexcept {
-  if (config.ddns.enabled && request.has(wire::opt::client_fqdn)) [[unlikely]]
-    return build_cached_fqdn(config, d, request, rx, out, in_place);
+  if (d.fqdn != nullptr) [[unlikely]] return build_cached_fqdn(config, d, request, rx, out, in_place);
   return build_cached_as<false>(config, d, request, rx, out, in_place);
 }
 
@@ -323,15 +306,14 @@ wire::BuildResult ReplyCache::build_cached_fqdn(const CompiledConfig& config, co
 // (in place, the request is read). Returns the encoded options (61
 // included), or none (data() null) for the generic way. Out of line:
 // without option 81 a reply pays one branch in build_cached.
-wire::Bytes ReplyCache::with_fqdn(const CompiledConfig& config, const Decision& d, const wire::DhcpMessage& request,
-                                  const Entry& e, wire::Bytes prl, wire::Bytes client_id) noexcept {
-  const bool fqdn = sends_fqdn(config, d, request);
-  if (e.fqdn_in_block || client_id.size() > 255 ||
+wire::Bytes ReplyCache::with_fqdn(const Decision& d, const Entry& e, wire::Bytes prl,
+                                  wire::Bytes client_id) noexcept {
+  const wire::Bytes value = d.fqdn != nullptr ? d.fqdn->bytes() : wire::Bytes{};
+  if (e.fqdn_in_block || client_id.size() > 255 || value.size() > 255 ||
       std::find(prl.begin(), prl.end(), wire::opt::client_fqdn) != prl.end())
     return {};
-  std::array<std::uint8_t, kMaxFqdnOption> value;
-  const std::size_t n = fqdn ? reply_fqdn(config, d, request, value) : 0;
-  if (n > 255) return {};
+  const std::size_t n = value.size();
+  const bool fqdn = n != 0;
   std::uint8_t* p = fqdn_block_.data();
   std::memcpy(p, e.block.data(), e.block_len);
   p += e.block_len;

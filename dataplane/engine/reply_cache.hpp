@@ -99,9 +99,7 @@ class ReplyCache {
   [[gnu::noinline]] wire::BuildResult build_cached_fqdn(const CompiledConfig& config, const Decision& d,
                                                         const wire::DhcpMessage& request, const RxMeta& rx,
                                                         wire::MutableBytes out, bool in_place) noexcept;
-  wire::Bytes with_fqdn(const CompiledConfig& config, const Decision& d,
-                                         const wire::DhcpMessage& request, const Entry& e, wire::Bytes prl,
-                                         wire::Bytes client_id) noexcept;
+  wire::Bytes with_fqdn(const Decision& d, const Entry& e, wire::Bytes prl, wire::Bytes client_id) noexcept;
 
   std::unique_ptr<Entry[]> entries_;
   Stats stats_;

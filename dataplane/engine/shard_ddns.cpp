@@ -1,0 +1,65 @@
+// The shard's part of dynamic DNS (engine/ddns.hpp, docs/dns.md): the name
+// a committed lease keeps, and option 81 for the reply. Out of line from
+// engine.cpp: without [ddns] neither runs (commit() and reply() pay one
+// branch each).
+//
+// Cost (bench/results/2026-12-07.md, "DDNS: worker cost per request"): a
+// new binding's name is decided once, at its commit; option 81 in a reply
+// is encoded from the name the client's lease holds when it has one (ACKs,
+// OFFERs of a bound address) instead of deciding it again; only an OFFER of
+// a new binding decides. The suffix is appended in its precompiled wire
+// form.
+#include "engine/engine.hpp"
+
+namespace dorado::engine {
+
+// commit()'s end with [ddns]: a new binding (or a renewal of a lease that
+// has no name yet) gets the decided name and its DNS flags in place of the
+// old ones (none: the name goes); other renewals keep theirs. A renewal
+// that gives the lease its first name is journaled as a commit, the record
+// that carries names.
+void Shard::commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal) noexcept {
+  c.ddns_lease = idx;
+  Lease& l = table_.at(idx);
+  bool named = false;
+  if (!renewal || l.hostname == kNil) {
+    const DdnsName d = decide_ddns_name(config_->ddns, c.m, addr);
+    named = d.len != 0;
+    if ((named || l.hostname != kNil) && !table_.set_hostname(idx, d.view(), d.flags))
+      bump(Event::hostname_not_stored);
+  }
+  l.flags |= kLeasePersisted;
+  emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);
+  bump(renewal ? Event::lease_renew : Event::lease_commit);
+}
+
+// The reply's option 81. When the client holds an active lease of that
+// address with a name (the ACK of a commit or renewal, or an OFFER of the
+// address it has, which the REQUEST then renews), the name the lease holds:
+// the one DNS gets. Otherwise (an OFFER of a new binding, or a name the
+// hostname store had no room for) the name decided now. No valid option
+// 81 in the request: none in the reply.
+const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, Ipv4 yiaddr) noexcept {
+  const std::optional<wire::ClientFqdn> sent = c.m.client_fqdn();
+  if (!sent) return nullptr;
+  FqdnReply& r = fqdn_replies_[fqdn_next_++ % kMaxBurst];
+  const std::string_view suffix = config_->ddns_suffix(subnet);
+  const wire::Bytes wire = config_->ddns_suffix_wire(subnet);
+  // An ACK knows its lease; an OFFER looks it up (in cache: the request
+  // just used it).
+  std::uint32_t i = c.ddns_lease;
+  if (i == kNil && c.key.status == KeyStatus::ok) i = table_.find(c.key.key);
+  if (i != kNil && table_.at(i).state == LeaseState::active && table_.at(i).address == yiaddr) {
+    const LeaseTable::StoredHostname h = table_.stored_hostname(i);
+    if (!h.name.empty()) {
+      r.len = static_cast<std::uint16_t>(
+          encode_reply_fqdn(h.name, reply_fqdn_flags(h.ddns, sent->flags), suffix, wire, r.value));
+      return &r;
+    }
+  }
+  const DdnsName d = decide_ddns_name(config_->ddns, c.m, yiaddr);
+  r.len = static_cast<std::uint16_t>(encode_reply_fqdn(d.view(), d.reply_flags, suffix, wire, r.value));
+  return &r;
+}
+
+}  // namespace dorado::engine
