@@ -381,6 +381,26 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
   bump(renewal ? Event::lease_renew : Event::lease_commit);
 }
 
+// commit()'s end with [ddns]: a new binding (or a renewal of a lease that
+// has no name yet) gets the decided name and its DNS flags in place of the
+// old ones (none: the name goes); other renewals keep theirs. A renewal
+// that gives the lease its first name is journaled as a commit, the record
+// that carries names.
+void Shard::commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal) noexcept {
+  c.ddns_lease = idx;
+  Lease& l = table_.at(idx);
+  bool named = false;
+  if (!renewal || l.hostname == kNil) {
+    const DdnsName d = decide_ddns_name(config_->ddns, c.m, addr);
+    named = d.len != 0;
+    if ((named || l.hostname != kNil) && !table_.set_hostname(idx, d.view(), d.flags))
+      bump(Event::hostname_not_stored);
+  }
+  l.flags |= kLeasePersisted;
+  emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);
+  bump(renewal ? Event::lease_renew : Event::lease_commit);
+}
+
 void Shard::expire_active(std::uint32_t idx) noexcept {
   Lease& l = table_.at(idx);
   table_.unlink(idx);

@@ -551,8 +551,8 @@ class alignas(64) Shard {
   void drop_record(std::uint32_t idx, Seconds now) noexcept;
   void commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId slot, const Times& t,
               const Ctx& c) noexcept;
-  // commit()'s end with [ddns] (engine/shard_ddns.cpp); [ddns] off never
-  // calls it.
+  // commit()'s end with [ddns] (engine.cpp, where emit() inlines into it);
+  // [ddns] off never calls it.
   [[gnu::noinline]] void commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal) noexcept;
   // Decision::fqdn for a lease reply of `yiaddr` in `subnet` to a client
   // that sent option 81 (engine/shard_ddns.cpp).

@@ -1,37 +1,17 @@
-// The shard's part of dynamic DNS (engine/ddns.hpp, docs/dns.md): the name
-// a committed lease keeps, and option 81 for the reply. Out of line from
-// engine.cpp: without [ddns] neither runs (commit() and reply() pay one
-// branch each).
+// The shard's part of dynamic DNS that is not on every commit
+// (engine/ddns.hpp, docs/dns.md): option 81 for a reply, decided with the
+// reply (Decision::fqdn). dispatch_ddns() and commit_ddns() are in
+// engine.cpp, where the handlers they call inline.
 //
-// Cost (bench/results/2026-12-07.md, "DDNS: worker cost per request"): a
-// new binding's name is decided once, at its commit; option 81 in a reply
-// is encoded from the name the client's lease holds when it has one (ACKs,
-// OFFERs of a bound address) instead of deciding it again; only an OFFER of
-// a new binding decides. The suffix is appended in its precompiled wire
-// form.
+// Cost (bench/results/2026-12-07.md, "DDNS: option 81 decided once per
+// reply"): a new binding's name is decided once, at its commit; option 81
+// in a reply is encoded from the name the client's lease holds when it has
+// one (ACKs, OFFERs of a bound address) instead of deciding it again; only
+// an OFFER of a new binding decides. The suffix is appended in its
+// precompiled wire form.
 #include "engine/engine.hpp"
 
 namespace dorado::engine {
-
-// commit()'s end with [ddns]: a new binding (or a renewal of a lease that
-// has no name yet) gets the decided name and its DNS flags in place of the
-// old ones (none: the name goes); other renewals keep theirs. A renewal
-// that gives the lease its first name is journaled as a commit, the record
-// that carries names.
-void Shard::commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal) noexcept {
-  c.ddns_lease = idx;
-  Lease& l = table_.at(idx);
-  bool named = false;
-  if (!renewal || l.hostname == kNil) {
-    const DdnsName d = decide_ddns_name(config_->ddns, c.m, addr);
-    named = d.len != 0;
-    if ((named || l.hostname != kNil) && !table_.set_hostname(idx, d.view(), d.flags))
-      bump(Event::hostname_not_stored);
-  }
-  l.flags |= kLeasePersisted;
-  emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);
-  bump(renewal ? Event::lease_renew : Event::lease_commit);
-}
 
 // The reply's option 81. When the client holds an active lease of that
 // address with a name (the ACK of a commit or renewal, or an OFFER of the
