@@ -231,6 +231,28 @@ TEST(ConfigGood, MinimalGetsDefaults) {
   EXPECT_DOUBLE_EQ(s.t2_ratio, 0.875);
   EXPECT_EQ(s.server_id, 0u);
   EXPECT_TRUE(s.relays.empty());
+  EXPECT_FALSE(s.bootp);
+}
+
+// [[subnet]] bootp: a boolean per subnet, compiled into the snapshot;
+// anything else refused with its line.
+TEST(ConfigGood, BootpPerSubnet) {
+  const LoadResult r = with_head(R"([[subnet]]
+prefix = "10.99.0.0/16"
+bootp = true
+[[subnet]]
+prefix = "10.98.0.0/16"
+bootp = false
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(r.config->engine.subnets[0].bootp);
+  EXPECT_FALSE(r.config->engine.subnets[1].bootp);
+  const engine::CompileResult c = engine::compile(r.config->engine);
+  ASSERT_TRUE(c.ok()) << c.error;
+  EXPECT_FALSE(c.config.subnets[0].bootp);   // sorted: 10.98 first
+  EXPECT_TRUE(c.config.subnets[1].bootp);
+  EXPECT_TRUE(only_error(with_head("[[subnet]]\nprefix = \"10.99.0.0/16\"\nbootp = \"yes\"\n"),
+                         "a.toml:5: subnet[0].bootp: expected a boolean (true or false), got a string"));
 }
 
 TEST(ConfigGood, DefaultMbufsScaleWithWorkers) {

@@ -486,15 +486,42 @@ TEST(DecodePacket, OtherTrafficIsSkipped) {
   EXPECT_EQ(decode_frame(captured(v6)).verdict, Verdict::not_dhcp);
 }
 
-TEST(DecodePacket, PlainBootpIsReportedAsNoCookie) {
+// A BOOTP message without the DHCP cookie (plain RFC 951, or another
+// vendor's magic) is shown with its fixed fields, the vendor area and a
+// note, as tcpdump shows it, not refused; it has no options.
+TEST(DecodePacket, PlainBootpIsShownWithItsVendorArea) {
   Buffer frame = Sample{}.frame;
+  const auto dhcp = decode_frame(captured(frame));
+  ASSERT_EQ(dhcp.verdict, Verdict::dhcp);
   frame[14 + 20 + 6] = 0;  // zero the UDP checksum: the cookie is about to change
   frame[14 + 20 + 7] = 0;
-  frame[14 + 20 + 8 + 236] = 0;
+  frame[14 + 20 + 8 + 236] = 0x53;
+  frame[14 + 20 + 8 + 237] = 0x63;
+  frame[14 + 20 + 8 + 238] = 0x35;
+  frame[14 + 20 + 8 + 239] = 0x01;
   const auto d = decode_frame(captured(frame));
-  EXPECT_EQ(d.verdict, Verdict::malformed);
-  EXPECT_EQ(d.json["error"], "dhcp_no_cookie");
-  EXPECT_FALSE(d.json.contains("option"));
+  EXPECT_EQ(d.verdict, Verdict::dhcp);
+  EXPECT_FALSE(d.json.contains("error"));
+  EXPECT_EQ(d.json["op"], 1);
+  EXPECT_EQ(d.json["xid"], dhcp.json["xid"]);
+  EXPECT_EQ(d.json["chaddr"], dhcp.json["chaddr"]);
+  EXPECT_EQ(d.json["vendor"]["magic"], "0x53633501");
+  EXPECT_EQ(d.json["vendor"]["length"], frame.size() - (14 + 20 + 8 + 236));
+  EXPECT_EQ(d.json["vendor"]["hex"].get<std::string>().rfind("53633501", 0), 0u);
+  EXPECT_NE(d.json["note"].get<std::string>().find("no DHCP magic cookie"), std::string::npos);
+  EXPECT_FALSE(d.json.contains("message_type"));
+  EXPECT_TRUE(d.json["options"].empty());
+
+  // All zeros after the fixed fields (RFC 951's empty vendor area).
+  std::fill(frame.begin() + 14 + 20 + 8 + 236, frame.end(), 0);
+  const auto z = decode_frame(captured(frame));
+  EXPECT_EQ(z.verdict, Verdict::dhcp);
+  EXPECT_EQ(z.json["vendor"]["magic"], "0x00000000");
+  EXPECT_EQ(z.json["vendor"]["hex"], "");
+
+  // Other refusals of the codec stay refusals: op 3.
+  frame[14 + 20 + 8] = 3;
+  EXPECT_EQ(decode_frame(captured(frame)).verdict, Verdict::malformed);
 }
 
 }  // namespace

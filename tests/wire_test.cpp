@@ -1446,8 +1446,9 @@ TEST(FuzzSeeds, ParseAsIntended) {
     }
     ASSERT_EQ(f.kind, FrameKind::ipv4_udp);
     const DhcpMessage m = parse_dhcp(f.udp_payload(bytes(frame)));
-    if (name == "bootp_no_cookie.bin") {
+    if (name == "bootp_no_cookie.bin" || name == "bootp_cmu_vendor.bin") {
       EXPECT_EQ(m.error, Error::dhcp_no_cookie);
+      EXPECT_TRUE(m.plain_bootp_request());   // served as a BOOTP client's (engine/bootp.cpp)
       continue;
     }
     ASSERT_EQ(m.error, Error::ok) << error_name(m.error) << " option " << int{m.error_option};
@@ -1459,13 +1460,29 @@ TEST(FuzzSeeds, ParseAsIntended) {
       EXPECT_EQ(m.areas, area_options | area_file | area_sname);
       EXPECT_EQ(m.instances(121), 2);
       EXPECT_EQ(vec(*m.option(43)), s("opt-file-sname"));
+    } else if (name == "discover_53_in_file.bin") {
+      EXPECT_EQ(m.areas, area_options | area_file);
+      EXPECT_EQ(m.message_type(), MessageType::discover);
+      EXPECT_TRUE(m.client_id());
+    } else if (name == "request_53_in_sname.bin") {
+      EXPECT_EQ(m.areas, area_options | area_sname);
+      EXPECT_EQ(m.message_type(), MessageType::request);
+      EXPECT_TRUE(m.server_id() && m.requested_ip());
+    } else if (name == "discover_overload_both_relayed.bin") {
+      EXPECT_EQ(m.areas, area_options | area_file | area_sname);
+      EXPECT_EQ(m.message_type(), MessageType::discover);
+      EXPECT_TRUE(m.relay_agent_info());
+    } else if (name == "bootp_rfc1497.bin") {
+      EXPECT_TRUE(m.has_cookie);
+      EXPECT_FALSE(m.message_type());
+      EXPECT_EQ(m.hostname(), "bootp-host");
     } else if (name == "inform_ipopts_nosum.bin") {
       EXPECT_EQ(f.ip.header_length, 24);
       EXPECT_EQ(f.udp.checksum, 0);
       EXPECT_EQ(m.hostname(), "ws-01");
     }
   }
-  EXPECT_EQ(count, 9u);
+  EXPECT_EQ(count, 14u);
 }
 
 }  // namespace

@@ -183,6 +183,7 @@ Json config_json(const config::DaemonConfig& c) {
                {"option", options_json(s.options)}};
     if (!s.domain_name.empty()) sj["domain"] = s.domain_name;
     if (s.server_id != 0) sj["server_id"] = ip_json(s.server_id);
+    if (s.bootp) sj["bootp"] = true;
     subnets.push_back(sj);
   }
   j["subnet"] = subnets;

@@ -73,7 +73,8 @@ std::string ha_shared_text(const DaemonConfig& c) {
            " lease_time = " + std::to_string(s.lease_time) +
            " min = " + std::to_string(s.min_lease_time) +
            " max = " + std::to_string(s.max_lease_time) + " t1 = " + number(s.t1_ratio) +
-           " t2 = " + number(s.t2_ratio) + " domain = \"" + s.domain_name + "\"\n";
+           " t2 = " + number(s.t2_ratio) + " domain = \"" + s.domain_name + "\"" +
+           (s.bootp ? " bootp" : "") + "\n";
     for (const engine::AddressRange& r : s.pools) out += "  pool " + range_text(r) + "\n";
     for (const engine::AddressRange& r : s.exclusions) out += "  exclude " + range_text(r) + "\n";
     for (const engine::Reservation& r : s.reservations)

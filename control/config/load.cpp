@@ -488,7 +488,7 @@ class Reader : TableReader {
     const std::string p = indexed("subnet", index);
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
-                      "server_id", "relay", "reservation", "option", "qualifying_suffix"});
+                      "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -550,6 +550,9 @@ class Reader : TableReader {
     if (find(t, "server_id")) {
       if (auto ip = ipv4(t, p, "server_id")) s.server_id = *ip;
     }
+    // BOOTP clients without a reservation get pool addresses, for ever
+    // (engine/bootp.cpp).
+    if (auto b = boolean(t, p, "bootp")) s.bootp = *b;
     // Dynamic DNS: this subnet's suffix for partial names; "" (as absent):
     // [ddns] qualifying_suffix. Without [ddns] it would do nothing: refused.
     if (auto q = string(t, p, "qualifying_suffix")) {

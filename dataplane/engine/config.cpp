@@ -296,6 +296,7 @@ class Compiler {
                              std::uint16_t index, CompiledSubnet& cs) {
     cs.id = s.id;
     cs.prefix_len = s.prefix_len;
+    cs.bootp = s.bootp;
     cs.mask = ~0u << (32 - s.prefix_len);
     cs.network = s.prefix;
     cs.broadcast = s.prefix | ~cs.mask;

@@ -92,6 +92,10 @@ struct SubnetConfig {
   // Dynamic DNS (engine/ddns.hpp): the suffix appended to partial names of
   // this subnet's clients; empty: EngineConfig::ddns.qualifying_suffix.
   std::string qualifying_suffix;
+  // BOOTP clients (RFC 951/1542: requests without option 53) without a
+  // reservation get a pool address here, leased for ever (engine/bootp.cpp,
+  // as ISC dhcpd's dynamic-bootp). false: only reserved ones are answered.
+  bool bootp = false;
 };
 
 struct EngineConfig {
@@ -165,6 +169,8 @@ struct CompiledSubnet {
   // config.subnets[i] on the hot path (a 120-byte stride cost 2 more
   // instructions per indexing).
   std::uint8_t ddns_suffix_len = 0;
+  // SubnetConfig::bootp (in the same padding).
+  bool bootp = false;
   std::uint32_t ddns_suffix_offset = 0;
 
   bool contains(Ipv4 ip) const noexcept { return (ip & mask) == network; }

@@ -537,12 +537,12 @@ Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) no
 
 Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                        const KeyResult& key) noexcept {
-  if (m.error != wire::Error::ok) return refuse(DropReason::not_parsed);
+  if (m.error != wire::Error::ok && !m.plain_bootp_request()) return refuse(DropReason::not_parsed);
   if (m.op != 1) return refuse(DropReason::not_boot_request);
-  const auto type = m.message_type();
-  if (!type) return refuse(DropReason::no_message_type);
   if (changes_.size() - change_count_ < kMaxChangesPerRequest)
     return refuse(DropReason::change_log_full);
+  const auto type = m.message_type();
+  if (!type) [[unlikely]] return decide_bootp(m, rx, now, key);   // bootp.cpp
   // HA: one predictable branch without [ha]; both ways end in a tail call,
   // so the check costs decide() no saved registers (callgrind: +16
   // instructions per request when ha_refusal was called from here).

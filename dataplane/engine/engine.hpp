@@ -230,6 +230,10 @@ struct Decision {
   // ack_unjournaled): it depends on the lease's last commit/renew record,
   // emitted in second `record_second`. 0 for every other decision.
   Seconds record_second = 0;
+  // A BOOTREPLY to a BOOTP client (engine/bootp.cpp): type ack with an
+  // infinite lease as far as holding it until durable goes, built by
+  // build_bootreply (no 53, RFC 1497 vendor area).
+  bool bootp = false;
 };
 
 class alignas(64) Shard {
@@ -505,6 +509,10 @@ class alignas(64) Shard {
   };
   ClientRecord client_record(const Ctx& c, DropReason not_found) noexcept;
   Decision on_inform(const Ctx& c) noexcept;
+  // bootp.cpp: a request without option 53 (RFC 951/1542 BOOTP client).
+  Decision decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                        const KeyResult& key) noexcept;
+  Decision bootreply_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept;
   Decision confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx, std::uint32_t subnet,
                    Ipv4 addr, bool allow_free) noexcept;
 
@@ -625,5 +633,19 @@ class alignas(64) Shard {
 wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
                               const wire::DhcpMessage& request, const RxMeta& rx,
                               wire::MutableBytes out) noexcept;
+
+// The BOOTREPLY of a Decision with `bootp` set (bootp.cpp; build_reply
+// calls it for those): addressing and BOOTP fields as build_reply's, no
+// option 53 or 54; the vendor area holds the magic cookie, 1 (mask) and the
+// subnet's options in code order, each one that fits, and 82 echoed. The
+// message is at most 300 bytes (a 64-byte vendor area) for a client that
+// sent no cookie, else max(576, its option 57) - 28; at least 300.
+wire::BuildResult build_bootreply(const CompiledConfig& config, const Decision& d,
+                                  const wire::DhcpMessage& request, const RxMeta& rx,
+                                  wire::MutableBytes out) noexcept;
+// The L2-L4 envelope and the BOOTP fields of `d`'s reply (reply.cpp), for
+// both builders.
+wire::Envelope reply_envelope(const Decision& d, const RxMeta& rx) noexcept;
+wire::BootpFields reply_bootp_fields(const Decision& d, const wire::DhcpMessage& request) noexcept;
 
 }  // namespace dorado::engine

@@ -134,9 +134,16 @@ std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl) noexcept 
 
 }  // namespace
 
+wire::Envelope reply_envelope(const Decision& d, const RxMeta& rx) noexcept { return envelope_of(d, rx); }
+
+wire::BootpFields reply_bootp_fields(const Decision& d, const wire::DhcpMessage& request) noexcept {
+  return bootp_of(d, request);
+}
+
 wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
                               const wire::DhcpMessage& request, const RxMeta& rx,
                               wire::MutableBytes out) noexcept {
+  if (d.bootp) [[unlikely]] return build_bootreply(config, d, request, rx, out);
   const ReplyOptions opts(config, d, request.parameter_request_list(), request.client_id(), &request);
   wire::DhcpOptionsSpec spec;
   spec.type = d.type;
@@ -217,7 +224,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
 // when the reply must be built the generic way.
 const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, const Decision& d,
                                                   wire::Bytes prl, bool client_id_sent) noexcept {
-  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || prl.size() > kMaxPrl ||
+  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || d.bootp || prl.size() > kMaxPrl ||
       (client_id_sent && std::find(prl.begin(), prl.end(), wire::opt::client_id) != prl.end()))
     return nullptr;
   const auto subnet = static_cast<std::uint32_t>(d.subnet - config.subnets.data());

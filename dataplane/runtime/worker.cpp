@@ -408,7 +408,9 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
       // runs as soon as the chunk fills); a packet that turns out foreign
       // leaves the slot to the next one, so no 3 KiB message is ever copied.
       wire::DhcpMessage& msg = chunk_.msgs[chunk_.count];
-      if (const wire::Error e = msg.parse(f.udp_payload(pkt)); e != wire::Error::ok) {
+      // A BOOTREQUEST without the DHCP cookie is a BOOTP client's (engine/bootp.cpp).
+      if (const wire::Error e = msg.parse(f.udp_payload(pkt));
+          e != wire::Error::ok && !msg.plain_bootp_request()) [[unlikely]] {
         wire_error(e);
         break;
       }
@@ -442,7 +444,8 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
   const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
   const wire::Frame f = wire::parse_frame(pkt, wire::Verified{true, true});   // by the sender
   if (f.error != wire::Error::ok ||
-      chunk_.msgs[chunk_.count].parse(f.udp_payload(pkt)) != wire::Error::ok) {
+      (chunk_.msgs[chunk_.count].parse(f.udp_payload(pkt)) != wire::Error::ok &&
+       !chunk_.msgs[chunk_.count].plain_bootp_request())) {
     rte_pktmbuf_free(m);   // cannot happen: counted when first parsed
     return;
   }

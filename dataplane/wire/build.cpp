@@ -325,4 +325,56 @@ BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, cons
   return {Error::ok, frame, hs};
 }
 
+BuildResult build_bootp_frame(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                              const BootpReplySpec& spec) noexcept {
+  if (env.vlan_count > kMaxFrameVlans) return {Error::vlan_too_many, 0, 0};
+  const std::size_t hs = header_size(env);
+  const std::size_t budget = std::min(std::max(spec.max_message, kBootpMinSize), kMaxUdpPayload);
+  const std::size_t mandatory =
+      (spec.relay_agent_info.empty() ? 0 : encoded_option_size(spec.relay_agent_info.size())) + 1 /* END */;
+  if (kFixedWithCookie + mandatory > budget) return {Error::mandatory_too_large, 0, 0};
+  // Sizes first (the same choices as the writing pass below), so nothing
+  // is written when `out` is short.
+  std::size_t spare = budget - kFixedWithCookie - mandatory;
+  std::size_t length = kFixedWithCookie + mandatory;
+  for (const OptionValue& o : spec.options) {
+    const std::size_t n = encoded_option_size(o.value.size());
+    if (reserved_code(o.code) || n > spare) continue;
+    spare -= n;
+    length += n;
+  }
+  const std::size_t padded = std::max(length, kBootpMinSize);
+  if (out.size() < hs || out.size() - hs < padded) return {Error::buffer_too_small, 0, 0};
+
+  // Not the hot path (BOOTP clients are rare): zeroed, then field by field.
+  std::uint8_t* const base = out.data() + hs;
+  std::memset(base, 0, padded);
+  base[0] = bootp.op;
+  base[1] = bootp.htype;
+  base[2] = bootp.hlen;
+  base[3] = bootp.hops;
+  store_be32(base + 4, bootp.xid);
+  store_be16(base + 8, bootp.secs);
+  store_be16(base + 10, bootp.flags);
+  store_be32(base + 12, bootp.ciaddr);
+  store_be32(base + 16, bootp.yiaddr);
+  store_be32(base + 20, bootp.siaddr);
+  store_be32(base + 24, bootp.giaddr);
+  std::memcpy(base + 28, bootp.chaddr.data(), bootp.chaddr.size());
+  store_be32(base + kBootpFixedSize, kMagicCookie);
+  std::uint8_t* p = base + kFixedWithCookie;
+  spare = budget - kFixedWithCookie - mandatory;
+  for (const OptionValue& o : spec.options) {
+    const std::size_t n = encoded_option_size(o.value.size());
+    if (reserved_code(o.code) || n > spare) continue;
+    spare -= n;
+    p = put_option(p, o.code, o.value);
+  }
+  if (!spec.relay_agent_info.empty()) p = put_option(p, opt::relay_agent_info, spec.relay_agent_info);
+  *p = opt::end;
+  const std::size_t frame = wrap_udp_frame(out, env, padded);
+  if (frame == 0) return {Error::buffer_too_small, 0, 0};
+  return {Error::ok, frame, hs};
+}
+
 }  // namespace dorado::wire

@@ -60,6 +60,7 @@ struct Envelope {
 };
 
 // BOOTP fixed fields. sname/file are written zeroed (dorado never overloads).
+// siaddr is 0 in every reply dorado builds.
 struct BootpFields {
   std::uint8_t op = 2;                  // 1 request, 2 reply
   std::uint8_t htype = 1;
@@ -129,6 +130,21 @@ struct EncodedOptionsSpec {
 };
 BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
                                      const EncodedOptionsSpec& options) noexcept;
+
+// A BOOTREPLY to a BOOTP client (RFC 951, RFC 1497 vendor extensions; no
+// option 53 or 54): the fixed fields (sname, file zero), the magic cookie,
+// `options` in the order given, each one skipped when it does not fit in
+// `max_message` bytes of BOOTP message, 82 echoed when given (it must fit,
+// else mandatory_too_large), END, zero padding to the 300-byte minimum (a
+// vendor area of at least 64 bytes). Entries with code 0, 52, 53, 54, 82 or
+// 255 are ignored.
+struct BootpReplySpec {
+  std::span<const OptionValue> options{};
+  Bytes relay_agent_info{};             // option 82 to echo; empty = omit
+  std::size_t max_message = kBootpMinSize;   // below 300 means 300
+};
+BuildResult build_bootp_frame(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                              const BootpReplySpec& spec) noexcept;
 
 // Writes the L2-L4 headers in front of a DHCP message already at
 // out[header_size(env) ...] of `payload_length` bytes and fills in lengths and

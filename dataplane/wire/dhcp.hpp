@@ -152,6 +152,17 @@ class DhcpMessage {
   std::uint8_t areas = 0;          // OptionArea bits that held options
   bool has_cookie = false;         // false: plain BOOTP, no options parsed
 
+  // A BOOTREQUEST whose vendor area holds no DHCP magic cookie (RFC 951:
+  // plain BOOTP, or another vendor's magic): error dhcp_no_cookie, its fixed
+  // fields read, no options. The server answers it as a BOOTP client
+  // (engine/bootp.cpp); any other error is a refusal.
+  bool plain_bootp_request() const noexcept { return error == Error::dhcp_no_cookie && op == 1; }
+  // The bytes after the fixed fields (the vendor area: cookie and options
+  // for DHCP). Empty when the payload ends at the fixed fields.
+  Bytes vendor_area() const noexcept {
+    return payload_.size() > kBootpFixedSize ? payload_.subspan(kBootpFixedSize) : Bytes{};
+  }
+
   // Client hardware address: the first hlen bytes of chaddr.
   Bytes chaddr() const noexcept { return chaddr_field.first(hlen); }
   // chaddr as an Ethernet MAC (meaningful when htype == 1 && hlen == 6).

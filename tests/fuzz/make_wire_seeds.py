@@ -115,6 +115,27 @@ def seeds():
     plain = bootp(1, 0x00000001, client, b"", cookie=False)
     yield "bootp_no_cookie.bin", frame(plain, "0.0.0.0", "255.255.255.255")
 
+    # Requests whose 53 lies in file (overload 1), in sname (2), or 53 in
+    # sname and the rest in file (3; read options, file, sname).
+    in_file = bootp(1, 0x0F11E001, client, opt(52, b"\x01") + b"\xff",
+                    file=opt(53, b"\x01") + opt(55, prl) + opt(61, b"\x01" + client) + b"\xff")
+    yield "discover_53_in_file.bin", frame(in_file, "0.0.0.0", "255.255.255.255")
+    in_sname = bootp(1, 0x0F11E002, client, opt(52, b"\x02") + opt(55, b"\x01\x03") + b"\xff",
+                     sname=opt(53, b"\x03") + opt(54, ip4("10.0.0.1")) + opt(50, ip4("10.0.0.7")) + b"\xff")
+    yield "request_53_in_sname.bin", frame(in_sname, "0.0.0.0", "255.255.255.255")
+    both = bootp(1, 0x0F11E003, client, opt(52, b"\x03") + b"\xff",
+                 sname=opt(53, b"\x01") + b"\xff",
+                 file=opt(82, opt(1, b"port7")) + opt(12, b"over") + b"\xff", giaddr="10.1.0.1", hops=1)
+    yield "discover_overload_both_relayed.bin", frame(both, "10.1.0.1", "10.0.0.1", sport=67)
+
+    # BOOTP clients: RFC 1497 (cookie, options, no 53) and another vendor's
+    # magic (CMU's "CMU\0": not DHCP, read as plain BOOTP).
+    rfc1497 = bootp(1, 0x0B007001, client, opt(12, b"bootp-host") + opt(55, b"\x01\x03\x06") + b"\xff")
+    yield "bootp_rfc1497.bin", frame(rfc1497, "0.0.0.0", "255.255.255.255")
+    cmu = bootp(1, 0x0B007002, client, b"", cookie=False)
+    cmu = cmu[:236] + b"CMU\0" + cmu[240:]
+    yield "bootp_cmu_vendor.bin", frame(cmu, "0.0.0.0", "255.255.255.255")
+
     arp = mac("ff:ff:ff:ff:ff:ff") + client + struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, 1)
     arp += client + ip4("10.40.2.3") + bytes(6) + ip4("10.40.1.1")
     yield "arp_request.bin", arp.ljust(60, b"\0")

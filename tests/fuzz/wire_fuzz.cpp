@@ -239,6 +239,54 @@ void build_and_check(const Frame& f, const DhcpMessage& m, std::size_t n_options
   FUZZ_CHECK(std::equal(frame.begin(), frame.end(), g_state.offloaded.begin()));
 }
 
+// A BOOTREPLY (build_bootp_frame, engine/bootp.cpp's builder) from the
+// same material: it parses, has the cookie and no 53, stays within
+// [300, max_message] bytes of BOOTP message, and carries each option either
+// as given or not at all; 82 as given.
+void bootreply_and_check(const Frame& f, const DhcpMessage& m, std::size_t n_options, std::size_t max_message) {
+  Envelope env;
+  env.eth_src = f.eth.dst;
+  env.eth_dst = f.eth.src;
+  env.vlan_count = f.eth.vlan_count;
+  env.vlans = f.eth.vlans;
+  env.ip_src = f.ip.dst;
+  env.ip_dst = f.ip.src;
+  BootpFields bootp;
+  bootp.htype = m.htype;
+  bootp.hlen = m.hlen;
+  bootp.xid = m.xid;
+  bootp.flags = m.flags;
+  bootp.yiaddr = m.yiaddr;
+  bootp.giaddr = m.giaddr;
+  std::copy(m.chaddr_field.begin(), m.chaddr_field.end(), bootp.chaddr.begin());
+  BootpReplySpec spec;
+  spec.options = std::span<const OptionValue>{g_state.options.data(), n_options};
+  if (const auto rai = m.option(opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  spec.max_message = max_message;
+  const BuildResult r = build_bootp_frame({g_state.out.data(), g_state.out.size()}, env, bootp, spec);
+  FUZZ_CHECK(r.error == Error::ok || r.error == Error::mandatory_too_large);
+  if (r.error != Error::ok) return;
+  FUZZ_CHECK(r.length >= r.dhcp_offset + kBootpMinSize);
+  FUZZ_CHECK(r.length <= r.dhcp_offset + std::max<std::size_t>(max_message, kBootpMinSize));
+  const Bytes frame{g_state.out.data(), r.length};
+  const Frame rf = parse_frame(frame);
+  FUZZ_CHECK(rf.error == Error::ok && rf.kind == FrameKind::ipv4_udp);
+  DhcpMessage& back = g_state.reply;
+  FUZZ_CHECK(back.parse(rf.udp_payload(frame)) == Error::ok);
+  FUZZ_CHECK(back.op == 2 && back.xid == m.xid && back.has_cookie && !back.message_type());
+  for (const OptionValue& o : spec.options) {
+    if (reserved(o.code)) continue;
+    const auto got = back.option(o.code);
+    if (got) FUZZ_CHECK(std::equal(got->begin(), got->end(), o.value.begin(), o.value.end()));
+  }
+  if (!spec.relay_agent_info.empty()) {
+    const auto echoed = back.option(opt::relay_agent_info);
+    FUZZ_CHECK(echoed && std::equal(echoed->begin(), echoed->end(), spec.relay_agent_info.begin(),
+                                    spec.relay_agent_info.end()));
+  }
+  touch_message(back);
+}
+
 // The input as address text.
 void check_text(std::string_view text) {
   if (const auto ip = parse_ipv4(text)) {
@@ -280,6 +328,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DhcpMessage& m = g_state.request;
   m.parse(f.udp_payload(pkt));
   touch_message(m);
+  if (m.plain_bootp_request()) {   // a BOOTP client without the cookie: fields, no options
+    FUZZ_CHECK(m.codes().empty() && m.op == 1);
+    touch(m.vendor_area());
+    bootreply_and_check(f, m, 0, kBootpMinSize);
+  }
   if (m.error != Error::ok) return 0;
 
   // Everything the client sent goes back, so the builder sees odd codes and
@@ -291,5 +344,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   build_and_check(f, m, n, 576);
   build_and_check(f, m, n, m.max_message_size().value_or(0));
+  if (!m.message_type()) {   // a BOOTP client with RFC 1497 options
+    bootreply_and_check(f, m, n, kBootpMinSize);
+    bootreply_and_check(f, m, n, 548);
+  }
   return 0;
 }

@@ -278,6 +278,22 @@ std::optional<std::string> field_text(Bytes field) {
   return text(field.first(n));
 }
 
+// A BOOTP message whose vendor area is not DHCP's (RFC 951: no magic
+// cookie, or another vendor's magic): no options are read from it. Shown as
+// tcpdump shows it ("Vendor-#0x53633501": the area's first four bytes), with
+// the area's bytes up to its last non-zero one, and a note.
+void vendor_json(Json& j, const wire::DhcpMessage& m) {
+  const Bytes area = m.vendor_area();
+  Json v;
+  if (area.size() >= 4) v["magic"] = hex32(wire::load_be32(area.data()));
+  v["length"] = area.size();
+  std::size_t used = area.size();
+  while (used > 0 && area[used - 1] == 0) --used;
+  v["hex"] = hex(area.first(used));
+  j["vendor"] = std::move(v);
+  j["note"] = "BOOTP, not DHCP: the vendor area has no DHCP magic cookie (RFC 951); no options read";
+}
+
 Json packet_json(const CapturedFrame& cf, const wire::Frame& f, const wire::DhcpMessage& m) {
   Json j;
   j["frame"] = cf.number;
@@ -320,6 +336,7 @@ Json packet_json(const CapturedFrame& cf, const wire::Frame& f, const wire::Dhcp
   if ((m.areas & wire::area_file) == 0) {
     if (auto s = field_text(m.file_field)) j["file"] = *s;
   }
+  if (m.error == wire::Error::dhcp_no_cookie) vendor_json(j, m);
   if (const auto type = m.message_type()) {
     const auto number = static_cast<std::uint8_t>(*type);
     j["message_type"] = {{"name", wire::message_type_name(number)}, {"number", number}};
@@ -399,7 +416,8 @@ Decoded decode_frame(const CapturedFrame& cf) {
     return {};
   // Tool code: the 3 KiB message on the stack is fine here.
   const wire::DhcpMessage m = wire::parse_dhcp(f.udp_payload(pkt));
-  if (m.error != wire::Error::ok)
+  // Plain BOOTP (no cookie): its fixed fields were read; shown, as tcpdump does.
+  if (m.error != wire::Error::ok && m.error != wire::Error::dhcp_no_cookie)
     return {Verdict::malformed, error_json(cf.number, m.error, m.error_option)};
   Json j = packet_json(cf, f, m);
   if (offloaded) j["checksums"] = "left to the NIC (TX checksum offload)";
