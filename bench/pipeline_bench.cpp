@@ -81,6 +81,8 @@ struct Options {
   double warmup_timeout = 300;
   bool ddns = false;                 // [ddns] on (the workers' part: names, option 81)
   std::string names = "bench-host";  // what the clients send: bench-host, none, own-12, own-81
+  std::string probe = "off";       // [conflict] probe
+  unsigned probe_timeout_ms = 500;  // [conflict] probe_timeout_ms
 };
 
 std::uint64_t now_ns() {
@@ -105,7 +107,7 @@ std::string default_lcores(unsigned lcores) {
 }
 
 // The config: one /8 subnet whose pool holds twice the clients.
-std::string config_text(std::uint32_t clients, bool ddns) {
+std::string config_text(std::uint32_t clients, const Options& o) {
   const std::uint64_t last = (10ull << 24) + 256 + 2ull * clients;
   char pool_end[16];
   pool_end[wire::format_ipv4(static_cast<wire::Ipv4>(std::min<std::uint64_t>(last, (10ull << 24) + 0xfffffe)),
@@ -119,7 +121,8 @@ routers = ["10.0.0.1"]
 dns = ["10.0.0.53"]
 domain = "bench.example"
 lease_time = 86400
-)" + (ddns ? "[ddns]\nqualifying_suffix = \"bench.example\"\n" : "");
+)" + (o.ddns ? std::string("[ddns]\nqualifying_suffix = \"bench.example\"\n") : std::string()) +
+         "[conflict]\nprobe = \"" + o.probe + "\"\nprobe_timeout_ms = " + std::to_string(o.probe_timeout_ms) + "\n";
 }
 
 // ---- the generator ----------------------------------------------------------
@@ -149,6 +152,7 @@ struct alignas(64) Generator {
   std::atomic<std::uint64_t> drain_deadline_tsc{0};
   // Read by main after finished.
   std::uint64_t offers = 0, unexpected = 0, malformed = 0, leases = 0;
+  std::uint64_t probes = 0;   // conflict probes (ARP, ICMP) the workers sent: nobody answers
   std::uint64_t in_flight = 0;
 
   std::uint32_t next_client = 0;
@@ -223,6 +227,13 @@ struct alignas(64) Generator {
       wire::complete_offloaded_checksums({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, m->l2_len);
     const wire::Bytes pkt(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     const wire::Frame f = wire::parse_frame(pkt);
+    // A conflict probe (--probe): the worker's own mbuf, not one of ours;
+    // silence, so the worker offers the address after its timeout.
+    if (f.error == wire::Error::ok && (f.kind == wire::FrameKind::arp || f.kind == wire::FrameKind::ipv4_icmp)) {
+      ++probes;
+      rte_pktmbuf_free(m);
+      return;
+    }
     wire::DhcpMessage& msg = discover->msg;   // scratch: the templates are never re-parsed
     std::uint32_t id = clients;
     if (f.error == wire::Error::ok && f.kind == wire::FrameKind::ipv4_udp &&
@@ -420,7 +431,7 @@ int pipeline(const Options& o) {
     return 2;
   }
 
-  const config::LoadResult loaded = config::load_config_string(config_text(o.clients, o.ddns), "bench.toml");
+  const config::LoadResult loaded = config::load_config_string(config_text(o.clients, o), "bench.toml");
   if (!loaded.ok()) {
     std::fprintf(stderr, "dorado-bench: config: %s\n", loaded.errors.front().to_string().c_str());
     return 2;
@@ -630,7 +641,13 @@ int pipeline(const Options& o) {
               lcore_map.c_str(), sysconf(_SC_NPROCESSORS_ONLN),
               o.rx_checksum_offload ? ", RX checksums marked good (as by NIC offload)" : "",
               o.tx_checksum_offload ? ", TX checksums completed by the generator (as by NIC offload)" : "");
-  std::printf("  warm-up: %.2f s (every client one DORA)%s\n", warmup_s, warm ? "" : " TIMED OUT");
+  std::printf("  warm-up: %.2f s (every client one DORA: %.0f new-client DORA/s)%s\n", warmup_s,
+              warmup_s > 0 ? o.clients / warmup_s : 0.0, warm ? "" : " TIMED OUT");
+  if (o.probe != "off")
+    std::printf("  conflict probes: %s, timeout %u ms: %" PRIu64 " probes seen by the generator, %" PRIu64
+                " sent, %" PRIu64 " timed out, %" PRIu64 " OFFERs unprobed\n",
+                o.probe.c_str(), o.probe_timeout_ms, gen.probes, end.sum("probes_sent"),
+                end.sum("probes_timed_out"), end.sum("probes_skipped"));
   std::printf("  steady state: %.2f s, %" PRIu64 " DORAs: %.0f DORA/s, %.0f DORA/s per worker\n", secs, dora,
               dora_s, dora_s / o.workers);
   std::printf("  worker cost: %.1f ns/packet on CPU in busy loops (= %.0f DORA/s per dedicated worker core); "
@@ -646,13 +663,16 @@ int pipeline(const Options& o) {
     std::printf("{\"workers\":%u,\"clients\":%u,\"durability\":\"%s\",\"seconds\":%.3f,\"window\":%u,"
                 "\"dora\":%" PRIu64 ",\"dora_per_sec\":%.0f,\"dora_per_sec_per_worker\":%.0f,"
                 "\"ns_per_packet\":%.1f,\"cpu_ns_per_packet\":%.1f,\"busy_ns_per_packet\":%.1f,\"wall_ns_per_packet\":%.1f,"
-                "\"dora_per_sec_per_core_capacity\":%.0f,\"generator_ns_per_dora\":%.1f,\"warmup_seconds\":%.3f,"
+                "\"dora_per_sec_per_core_capacity\":%.0f,\"generator_ns_per_dora\":%.1f,\"warmup_seconds\":%.3f,\"warmup_dora_per_sec\":%.0f,"
+                "\"probe\":\"%s\",\"probe_timeout_ms\":%u,\"probes_sent\":%" PRIu64 ",\"probes_skipped\":%" PRIu64 ","
                 "\"dora_total\":%" PRIu64 ",\"acks_sent\":%" PRIu64 ",\"leases\":%" PRIu64
                 ",\"unexpected\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"drops\":%" PRIu64
                 ",\"store_records\":%" PRIu64 ",\"cpus\":%ld,\"lcores\":\"%s\",\"rx_checksum_offload\":%s,\"tx_checksum_offload\":%s,"
                 "\"ddns\":%s,\"names\":\"%s\"}\n",
                 o.workers, o.clients, o.durability.c_str(), secs, window, dora, dora_s, dora_s / o.workers, ns_pkt,
-                cpu_ns_pkt, busy_ns_pkt, wall_ns_pkt, capacity, gen_ns_dora, warmup_s, total, acks_sent, gen.leases, gen.unexpected, gen.malformed, gen.in_flight,
+                cpu_ns_pkt, busy_ns_pkt, wall_ns_pkt, capacity, gen_ns_dora, warmup_s,
+                warmup_s > 0 ? o.clients / warmup_s : 0.0, o.probe.c_str(), o.probe_timeout_ms, end.sum("probes_sent"),
+                end.sum("probes_skipped"), total, acks_sent, gen.leases, gen.unexpected, gen.malformed, gen.in_flight,
                 drops, store_records, sysconf(_SC_NPROCESSORS_ONLN), lcore_map.c_str(),
                 o.rx_checksum_offload ? "true" : "false", o.tx_checksum_offload ? "true" : "false",
                 o.ddns ? "true" : "false", o.names.c_str());
@@ -709,6 +729,9 @@ int main(int argc, char** argv) {
                 "what the clients send: bench-host (option 12 \"bench-host\", the default), none, own-12 (option 12 "
                 "\"bench-<id>\"), own-81 (option 81 S=1 E=1 \"bench-<id>\")")
       ->check(CLI::IsMember({"bench-host", "none", "own-12", "own-81"}));
+  p->add_option("--probe", o.probe, "[conflict] probe: conflict detection before each new client's OFFER (the generator never answers)")
+      ->check(CLI::IsMember({"off", "arp", "icmp"}));
+  p->add_option("--probe-timeout-ms", o.probe_timeout_ms, "[conflict] probe_timeout_ms")->check(CLI::Range(1, 10000));
   p->add_flag("--json", o.json, "last line: one JSON object with the figures");
   CLI11_PARSE(app, argc, argv);
   return pipeline(o);

@@ -77,7 +77,7 @@ class Reader : TableReader {
 
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
-                          "split_scope", "ha", "ddns", "madcap", "multicast_scope"});
+                          "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -93,6 +93,7 @@ class Reader : TableReader {
     ddns_present_ = find(root, "ddns") != nullptr;
     if (const Value* t = section(root, "ddns")) read_ddns(out_, lines_, file_, *t);   // ddns.cpp
     read_madcap(out_, lines_, file_, root);   // madcap.cpp
+    if (const Value* t = section(root, "conflict")) read_conflict(out_, lines_, file_, *t);   // conflict.cpp
     if (const toml::array* options = table_array(root, "", "option")) {
       for (std::size_t i = 0; i < options->size(); ++i) {
         if (!(*options)[i].is_table()) continue;
@@ -488,7 +489,7 @@ class Reader : TableReader {
     const std::string p = indexed("subnet", index);
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
-                      "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp"});
+                      "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -567,6 +568,8 @@ class Reader : TableReader {
         s.qualifying_suffix = canonical_domain(*q);
     }
 
+    if (const Value* v = find(t, "conflict"))   // [subnet.conflict] (conflict.cpp)
+      read_subnet_conflict(out_, lines_, file_, *v, join(p, "conflict"), s.probe);
     w.lease_time = where("lease_time");
     w.min_lease_time = where("min_lease_time");
     w.max_lease_time = where("max_lease_time");

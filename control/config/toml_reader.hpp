@@ -311,4 +311,10 @@ void read_ddns(Loaded& out, const LineIndex& lines, const std::string& file, con
 // out.config.madcap and out.config.multicast_scopes.
 void read_madcap(Loaded& out, const LineIndex& lines, const std::string& file, const Value& root);
 
+// conflict.cpp: [conflict] (`t`) -> out.config.engine.probe; a subnet's
+// `conflict` table (`t`, key prefix `prefix`) -> `s`.
+void read_conflict(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
+void read_subnet_conflict(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t,
+                          const std::string& prefix, engine::SubnetProbe& s);
+
 }  // namespace dorado::config::detail

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "obs/collect.hpp"
 #include "api/builtin.hpp"
@@ -22,6 +23,7 @@
 #include "ha/commands.hpp"
 #include "madcap/service.hpp"
 #include "store/store.hpp"
+#include "wire/text.hpp"
 
 namespace dorado::daemon {
 namespace {
@@ -308,6 +310,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
                         : "store: cannot write: no new leases until it can (renewals keep their expiry)");
     }
   };
+  std::vector<std::uint32_t> conflict_cursors;   // Runtime::probe_conflicts
   auto housekeeping = [&] {
     commit_work();
     observer.tick(monotonic_us());
@@ -319,6 +322,11 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
         leases.on_reply(w, r);
     });
     leases.tick(now_ms);
+    // Conflict detection: each address a probe found in use, with who answered.
+    rt.probe_conflicts(conflict_cursors, [](wire::Ipv4 ip, const wire::MacAddr& mac) {
+      log_line("conflict: " + wire::format_ipv4(ip) + " answered a probe from " + wire::format_mac(mac) +
+               ": not offered, in probation as if declined");
+    });
     if (ha) ha->tick(now_ms);
     if (dns) dns->tick(now_ms);
     if (mc) mc->tick(unix_now());

@@ -145,6 +145,26 @@ class Compiler {
   }
   static Failure fail(std::string message) { return {std::move(message), kNil}; }
 
+  // [conflict] and the subnets' own choices, in compiled subnet order.
+  Failure compile_probe(CompiledConfig& c) {
+    const ProbePolicy& p = in_.probe;
+    if (p.timeout_ms == 0 || p.timeout_ms > kProbeMaxTimeoutMs)
+      return fail("probe timeout_ms must be 1.." + std::to_string(kProbeMaxTimeoutMs));
+    if (p.probes == 0 || p.probes > kProbeMaxProbes)
+      return fail("probes must be 1.." + std::to_string(kProbeMaxProbes));
+    c.probe = p;
+    c.probe_subnets.clear();
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const SubnetProbe& s = in_.subnets[order_[i]].probe;
+      CompiledProbeSubnet out;
+      out.mode = s.mode.value_or(p.mode);
+      out.probe_after_s = s.probe_after_s.value_or(p.probe_after_s);
+      c.probe_enabled = c.probe_enabled || out.mode != ProbeMode::off;
+      c.probe_subnets.push_back(out);
+    }
+    return {};
+  }
+
   Failure compile_all(CompiledConfig& c) {
     if (in_.server_address == 0) return fail("server_address is 0");
     if (in_.offer_hold_s == 0) return fail("offer_hold_s must be at least 1");
@@ -177,6 +197,7 @@ class Compiler {
         return fail(order_[i], std::move(e));
       c.subnets.push_back(cs);
     }
+    if (Failure f = compile_probe(c); !f.message.empty()) return f;
     // Subnet ids: the later of two equal ones (in input order) is at fault.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;   // (id, input index)
     for (std::uint32_t i = 0; i < in_.subnets.size(); ++i) ids.emplace_back(in_.subnets[i].id, i);

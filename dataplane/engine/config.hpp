@@ -28,6 +28,7 @@
 #include "engine/ddns.hpp"
 #include "engine/ha.hpp"
 #include "engine/lease.hpp"
+#include "engine/probe.hpp"
 #include "wire/bytes.hpp"
 
 namespace dorado::engine {
@@ -96,6 +97,9 @@ struct SubnetConfig {
   // reservation get a pool address here, leased for ever (engine/bootp.cpp,
   // as ISC dhcpd's dynamic-bootp). false: only reserved ones are answered.
   bool bootp = false;
+  // Conflict detection ([subnet.conflict]; engine/probe.hpp): unset keys
+  // take EngineConfig::probe's.
+  SubnetProbe probe;
 };
 
 struct EngineConfig {
@@ -118,6 +122,8 @@ struct EngineConfig {
   // Dynamic DNS (engine/ddns.hpp): filled from [ddns] by the loader;
   // disabled (no option 81 answer, no DNS flags on leases) without it.
   DdnsPolicy ddns;
+  // Conflict detection before an OFFER ([conflict], engine/probe.hpp).
+  ProbePolicy probe;
 };
 
 // Encoders for OptionData::value.
@@ -219,6 +225,12 @@ struct CompiledConfig {
   HaConfig ha;                             // EngineConfig::ha
   CompiledDdns ddns;                       // EngineConfig::ddns (disabled: none of it is read)
   std::vector<char> ddns_suffixes;         // CompiledSubnet::ddns_suffix_offset/len: text, then wire form
+  // Conflict detection (engine/probe.hpp): probe_enabled when some subnet
+  // probes; probe_subnets parallel to `subnets`; probe: EngineConfig::probe
+  // (the worker's timeout and probe count).
+  bool probe_enabled = false;
+  std::vector<CompiledProbeSubnet> probe_subnets;
+  ProbePolicy probe;
 
   // The qualifying suffix of subnet `s`' partial names (empty: none).
   std::string_view ddns_suffix(const CompiledSubnet& s) const noexcept {

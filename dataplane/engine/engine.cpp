@@ -614,12 +614,14 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   // `addr` is the choice; `target` its slot when already looked up.
   Ipv4 addr = 0;
   SlotId target = kNil;
+  Seconds last_held = 0;   // conflict detection: when another record last held addr
   if (const ReservationEntry* r = reservation_for(key, m, subnet)) {
     const SlotId s = alloc_.slot_of(subnet, r->address);
     const std::uint32_t holder = alloc_.lease_at(s);
     if (holder == kNil || holder == idx) {
       addr = r->address;
       target = s;
+      last_held = kTimeMax;   // a reservation is never probed (probe.cpp)
       bump(Event::reservation_used);
     } else {
       bump(Event::reservation_in_use);
@@ -651,14 +653,31 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
     }
     addr = alloc_.address_of(target);
     // A sticky address: the inactive client that last had it loses it.
-    if (const std::uint32_t holder = alloc_.lease_at(target); holder != kNil && holder != idx)
+    if (const std::uint32_t holder = alloc_.lease_at(target); holder != kNil && holder != idx) {
+      last_held = table_.at(holder).expires;
       drop_record(holder, c.now);
+    }
+  }
+  if (config_->probe_enabled) [[unlikely]] {   // [conflict] (probe.cpp)
+    const ProbeCheck p = probe_check(idx, subnet, addr, last_held == kTimeMax, last_held, c.now);
+    if (p == ProbeCheck::pending) return refuse(DropReason::probe_pending);
+    if (p == ProbeCheck::probe) {
+      bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
+      return probe_decision(idx, subnet, addr, c.change_begin);
+    }
   }
   const Lease& l = table_.at(idx);
   if (!(l.state == LeaseState::active && l.address == addr))
     bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
   const Times t = times_for(cs, m);
   return reply(c, MessageType::offer, subnet, addr, &t, m.ciaddr);
+}
+
+// Conflict detection (probe.cpp): a held DISCOVER decided again; not
+// counted as received twice.
+Decision Shard::discover_again(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                               const KeyResult& key) noexcept {
+  return on_discover(Ctx{m, rx, now, change_count_, key});
 }
 
 Decision Shard::on_request(const Ctx& c) noexcept {

@@ -218,6 +218,9 @@ struct Decision {
   std::uint32_t lease_time = 0;     // seconds, when lease_options
   std::uint32_t t1 = 0;
   std::uint32_t t2 = 0;
+  // Conflict detection (engine/probe.hpp): verdict silent, nothing sent yet;
+  // probe yiaddr (from server_id's subnet) first. Fills a padding byte.
+  bool probe = false;
   const CompiledSubnet* subnet = nullptr;   // options source; points into the snapshot
   // Option 81 for the reply (engine/ddns.hpp): set with [ddns] for a lease
   // reply to a client that sent one. Points into the shard that decided,
@@ -433,6 +436,21 @@ class alignas(64) Shard {
   // change ring and drain changes() afterwards. Bounded work (admin.hpp).
   std::uint32_t admin(const AdminRequest& request, Seconds now, std::span<AdminReply> out) noexcept;
 
+  // ---- conflict detection (engine/probe.hpp; probe.cpp) ----------------------
+  // A DISCOVER whose Decision said `probe`, decided again once its probe
+  // ended (not counted as received again): the client's record loses its
+  // probing mark, so an unanswered probe gets the OFFER of that address;
+  // after probe_conflict() the client has no record and gets the next
+  // address (which may again be a `probe`, unless !may_probe). Same cost as
+  // handle().
+  Decision redecide_discover(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                             const KeyResult& key, bool may_probe) noexcept;
+  // Something answered the probe of `addr`: if an offer is probing it, that
+  // record becomes a keyless probation record as after a DECLINE (decline
+  // record emitted, Event::probe_conflict). False when nothing probes it
+  // (the offer ended, a reload) or the change log is full. O(log subnets).
+  bool probe_conflict(Ipv4 addr, Seconds now) noexcept;
+
   // ---- high availability (engine/ha.hpp; ha.cpp) -----------------------------
   // What this server answers now (the control thread's HA state). The
   // runtime's worker sets it between bursts. Without [ha] it is not read.
@@ -513,6 +531,14 @@ class alignas(64) Shard {
   Decision decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                         const KeyResult& key) noexcept;
   Decision bootreply_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept;
+  // probe.cpp
+  enum class ProbeCheck : std::uint8_t { no, probe, pending };
+  ProbeCheck probe_check(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, bool reserved,
+                         Seconds last_held, Seconds now) const noexcept;
+  Decision probe_decision(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr,
+                          std::uint32_t change_begin) noexcept;
+  Decision discover_again(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                          const KeyResult& key) noexcept;
   Decision confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx, std::uint32_t subnet,
                    Ipv4 addr, bool allow_free) noexcept;
 
@@ -612,6 +638,7 @@ class alignas(64) Shard {
   bool store_writable_ = true;   // set by the owning lcore (set_store_writable)
   std::uint32_t withdrawn_ = 0;  // records with kLeaseWithdrawn
   HaServe ha_serve_ = HaServe::all;   // set by the owning lcore (set_ha_serve)
+  bool probe_allowed_ = true;         // false inside redecide_discover(.., false)
   std::uint32_t ha_unacked_written_ = 0;                 // dp: rw, cp: ro (atomic_ref)
   std::array<std::uint32_t, kHaUnackedRing> ha_unacked_{};   // dp: rw, cp: ro (relaxed)
   ShardCounters counters_;

@@ -72,6 +72,10 @@ inline constexpr std::uint8_t kLeaseHold = 32;
 //   for it is NAKed (and the record dropped), a DISCOVER moves the client
 //   to a pool address. Lease::subnet is kNoSubnet when no subnet holds it.
 inline constexpr std::uint8_t kLeaseWithdrawn = 64;
+// kLeaseProbing (state offered): conflict detection is probing the address
+//   (engine/probe.hpp); the offer is not sent yet, a DISCOVER retransmitted
+//   meanwhile is refused (probe_pending).
+inline constexpr std::uint8_t kLeaseProbing = 128;
 inline constexpr std::uint16_t kNoSubnet = 0xffff;
 
 // The hot record: one cache line. Owned by one shard's LeaseTable; other

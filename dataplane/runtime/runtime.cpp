@@ -578,6 +578,22 @@ void Runtime::ha_unacked(std::vector<std::uint32_t>& cursors,
   }
 }
 
+void Runtime::probe_conflicts(std::vector<std::uint32_t>& cursors,
+                              const std::function<void(wire::Ipv4, const wire::MacAddr&)>& fn) const {
+  cursors.resize(impl_->workers.size(), 0);
+  for (std::size_t w = 0; w < impl_->workers.size(); ++w) {
+    const Worker& worker = *impl_->workers[w];
+    const std::uint32_t written = worker.conflicts_written();
+    std::uint32_t from = cursors[w];
+    if (written - from > Worker::kConflictNotes) from = written - Worker::kConflictNotes;   // lapped
+    for (; from != written; ++from) {
+      const Worker::ConflictNote n = worker.conflict_at(from);
+      fn(n.address, n.mac);
+    }
+    cursors[w] = written;
+  }
+}
+
 bool Runtime::submit_admin(unsigned worker, const engine::AdminRequest& request) noexcept {
   return worker < impl_->workers.size() && impl_->workers[worker]->submit_admin(request);
 }

@@ -189,6 +189,12 @@ class Runtime {
   // worker, kept by the caller; a lapped ring loses the oldest, which is
   // fine for counting distinct clients).
   void ha_unacked(std::vector<std::uint32_t>& cursors, const std::function<void(std::uint32_t)>& fn) const;
+  // Control thread, conflict detection: calls fn(address, MAC) for every
+  // address a worker found in use by a probe's answer since the last call
+  // (cursors: one per worker, kept by the caller; a lapped ring loses the
+  // oldest: the counters still count them).
+  void probe_conflicts(std::vector<std::uint32_t>& cursors,
+                       const std::function<void(wire::Ipv4, const wire::MacAddr&)>& fn) const;
   // Control thread, control API (engine/admin.hpp): queues a request for
   // worker `worker`'s shard (false: its ring is full; try again later), and
   // takes every reply the workers produced into sink(worker, reply).

@@ -187,6 +187,7 @@ int Worker::run() noexcept {
       shard_->set_ha_serve(static_cast<engine::HaServe>(ha_serve_->load(std::memory_order_relaxed)));
     if (hold_acks_) track_seconds();
     if (held_count() != 0) release_held();
+    if (probing()) [[unlikely]] serve_probes(tsc);   // worker_probe.cpp
 
     // Back-pressure: a request is taken only when its records fit in the
     // change ring and its ACK in the held queue; otherwise the packets stay
@@ -239,6 +240,7 @@ int Worker::run() noexcept {
     if (work == 0 && idle_sleep_us_ != 0) idle_sleep();
   }
   free_held();
+  free_probes();
   publish_gauges();
   // Stopping: what other workers still put in our rings is freed by
   // Runtime::stop() once every worker has returned (freeing it here would
@@ -253,7 +255,7 @@ int Worker::run() noexcept {
 void Worker::idle_sleep() noexcept {
   // ACKs waiting for the journal: wake up soon enough to send them (the
   // control thread commits every commit_interval_us).
-  if (held_count() != 0) {
+  if (held_count() != 0 || probing()) {
     rte_delay_us_sleep(std::min(idle_sleep_us_, 50u));
     return;
   }
@@ -327,6 +329,8 @@ void Worker::on_handoff_burst(std::span<void* const> entries) noexcept {
     rte_mbuf* m = untag(entries[i]);
     if ((reinterpret_cast<std::uintptr_t>(entries[i]) & kTxTag) != 0) {
       send(m);
+    } else if ((reinterpret_cast<std::uintptr_t>(entries[i]) & kProbeTag) != 0) [[unlikely]] {
+      take_probe_answer(m);
     } else {
       ++requests;
       take_handoff(m);
@@ -384,6 +388,7 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
         send(m);
         return;
       }
+      if (probe_answer(m, pkt, f)) return;   // conflict detection (worker_probe.cpp)
       drop(Drop::arp_not_for_us);
       break;
     case wire::FrameKind::ipv4_icmp:
@@ -397,6 +402,7 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
         send(m);
         return;
       }
+      if (probe_answer(m, pkt, f)) return;
       drop(Drop::icmp_not_for_us);
       break;
     case wire::FrameKind::ipv4_udp: {
@@ -484,6 +490,10 @@ void Worker::queue_owned(rte_mbuf* m, const wire::Frame& f) noexcept {
                        d.type == wire::MessageType::ack && d.lease_options && last != 0;
     std::uint32_t seq = last;
     if (holds && d.change_count == 0 && d.record_second != 0) seq = hold_seq_for_second(d.record_second, last);
+    if (d.probe) [[unlikely]] {   // conflict detection: the OFFER waits (worker_probe.cpp)
+      start_probe(i, d, 0);
+      continue;
+    }
     finish(i, d, holds ? seq : 0);
   }
 }
@@ -703,7 +713,7 @@ void Worker::flush_outbox(unsigned peer) noexcept {
   Outbox& o = outbox_[peer];
   const unsigned n = rte_ring_sp_enqueue_burst(out_[peer], o.entries.data(), o.count, nullptr);
   for (unsigned i = 0; i < n; ++i)
-    tally_.handed_off += (reinterpret_cast<std::uintptr_t>(o.entries[i]) & kTxTag) == 0;
+    tally_.handed_off += (reinterpret_cast<std::uintptr_t>(o.entries[i]) & (kTxTag | kProbeTag)) == 0;
   if (n < o.count) {
     for (unsigned i = n; i < o.count; ++i) rte_pktmbuf_free(untag(o.entries[i]));
     drop(Drop::handoff_full, o.count - n);

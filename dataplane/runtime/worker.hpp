@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/probe.hpp"
 #include "engine/reply_cache.hpp"
 #include "engine/trace.hpp"
 #include "runtime/counters.hpp"
@@ -31,10 +32,12 @@ namespace dorado::runtime {
 
 // Handoff ring entries are mbuf pointers; mbufs are cache-line aligned, so
 // bit 0 is free to say "already a reply: transmit it on your TX queue".
+// Bit 1 says "an answer to a conflict probe of yours" (worker_probe.cpp).
 inline constexpr std::uintptr_t kTxTag = 1;
-static_assert(alignof(rte_mbuf) > kTxTag);
+inline constexpr std::uintptr_t kProbeTag = 2;
+static_assert(alignof(rte_mbuf) > (kTxTag | kProbeTag));
 inline rte_mbuf* untag(void* entry) noexcept {
-  return reinterpret_cast<rte_mbuf*>(reinterpret_cast<std::uintptr_t>(entry) & ~kTxTag);
+  return reinterpret_cast<rte_mbuf*>(reinterpret_cast<std::uintptr_t>(entry) & ~(kTxTag | kProbeTag));
 }
 
 struct PortState {
@@ -223,6 +226,16 @@ class alignas(64) Worker {
   // The gauges the worker published last (at most kGaugeIntervalUs old).
   WorkerGauges gauges() const;
   LatencyHistogram ack_hold() const;
+  // Conflict detection: the addresses that answered a probe, and who
+  // answered (for the log). conflicts_written(): how many ever (acquire);
+  // conflict_at(n): the n-th, valid while n > written - kConflictNotes.
+  struct ConflictNote {
+    wire::Ipv4 address = 0;
+    wire::MacAddr mac;
+  };
+  static constexpr std::uint32_t kConflictNotes = 32;
+  std::uint32_t conflicts_written() const noexcept { return conflicts_written_.load(std::memory_order_acquire); }
+  ConflictNote conflict_at(std::uint32_t n) const noexcept;
   std::string describe() const;
   unsigned index() const noexcept { return index_; }
   unsigned lcore() const noexcept { return lcore_; }
@@ -308,6 +321,16 @@ class alignas(64) Worker {
   void publish_gauges() noexcept;
   void publish_all_gauges() noexcept;
   void idle_sleep() noexcept;
+  // Conflict detection (worker_probe.cpp; engine/probe.hpp).
+  void start_probe(unsigned slot, const engine::Decision& d, std::uint8_t chain) noexcept;
+  bool send_probe(engine::ProbeEntry& e) noexcept;
+  bool probe_answer(rte_mbuf* m, wire::Bytes pkt, const wire::Frame& f) noexcept;
+  void take_probe_answer(rte_mbuf* m) noexcept;
+  void serve_probes(std::uint64_t tsc) noexcept;
+  void redecide(rte_mbuf* m, std::uint8_t chain, bool may_probe) noexcept;
+  void free_probes() noexcept;
+  void note_conflict(wire::Ipv4 address, const wire::MacAddr& mac) noexcept;
+  bool probing() const noexcept { return !probes_.empty() || answers_head_ != answers_tail_; }
   void apply_reload() noexcept;
   void drop(Drop d, std::uint32_t n = 1) noexcept {
     tally_.drops[static_cast<std::size_t>(d)] += n;
@@ -423,6 +446,23 @@ class alignas(64) Worker {
   const engine::TraceFilter* trace_ = nullptr;           // dp only: the active filter, or null
   std::array<engine::TraceRecord*, kChunk> trace_slots_{};   // dp only: the chunk's records
   engine::TraceRing trace_ring_;                         // dp: rw, cp: ro (published records)
+
+  // Conflict detection (dp only): the held DISCOVERs and their probes; the
+  // answers heard, decided at the next loop (when their records fit).
+  engine::ProbeTable probes_;
+  struct ProbeHeard {
+    wire::Ipv4 address;
+    wire::MacAddr mac;
+  };
+  static constexpr std::uint32_t kAnswersQueued = 256;
+  std::array<ProbeHeard, kAnswersQueued> answers_{};
+  std::uint32_t answers_head_ = 0, answers_tail_ = 0;
+  std::uint16_t probe_seq_ = 0;
+  std::uint64_t probe_timeout_tsc_ = 0;   // from the config's timeout_ms, at each use
+  // The notes: address and MAC (6 bytes in a word) per entry, relaxed
+  // atomics; the count published with release. dp: rw, cp: ro.
+  std::array<std::atomic<std::uint64_t>, 2 * kConflictNotes> conflict_notes_{};
+  std::atomic<std::uint32_t> conflicts_written_{0};
 };
 
 template <class Sink>

@@ -8,7 +8,8 @@
 // and must carry what it was given. The same bytes are also read as text by
 // wire/text.hpp's parse_ipv4 and parse_mac: what they accept must format back
 // to the input (IPv4: exactly; MAC: lower case with ':') and parse again to
-// the same value. Any violation aborts.
+// the same value. A frame that parses is also asked whether it answers a
+// conflict probe (wire/probe.hpp). Any violation aborts.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -23,6 +24,7 @@
 #include "wire/dhcp.hpp"
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
+#include "wire/probe.hpp"
 #include "wire/text.hpp"
 #include "fuzz_check.hpp"
 
@@ -323,6 +325,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     touch(complete_offloaded_checksums({g_state.offloaded.data(), size}, size > 0 ? data[0] % 64 : 0));
   }
   const Bytes pkt = repair_checksums(Bytes{data, size}, f);
+  // Conflict detection (wire/probe.hpp): an answer names a non-zero address.
+  if (f.error == Error::ok) {
+    const ProbeAnswer a = probe_answer_of(pkt, f, MacAddr{});
+    FUZZ_CHECK(a.address != 0 || !a.icmp);
+    FUZZ_CHECK(!a.icmp || f.kind == FrameKind::ipv4_icmp);
+  }
   if (f.error != Error::ok || f.kind != FrameKind::ipv4_udp) return 0;
 
   DhcpMessage& m = g_state.request;
