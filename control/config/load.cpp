@@ -77,7 +77,7 @@ class Reader : TableReader {
 
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
-                          "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict"});
+                          "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict", "leasequery"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -94,6 +94,7 @@ class Reader : TableReader {
     if (const Value* t = section(root, "ddns")) read_ddns(out_, lines_, file_, *t);   // ddns.cpp
     read_madcap(out_, lines_, file_, root);   // madcap.cpp
     if (const Value* t = section(root, "conflict")) read_conflict(out_, lines_, file_, *t);   // conflict.cpp
+    if (const Value* t = section(root, "leasequery")) read_leasequery(out_, lines_, file_, *t);   // leasequery.cpp
     if (const toml::array* options = table_array(root, "", "option")) {
       for (std::size_t i = 0; i < options->size(); ++i) {
         if (!(*options)[i].is_table()) continue;

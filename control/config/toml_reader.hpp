@@ -316,5 +316,7 @@ void read_madcap(Loaded& out, const LineIndex& lines, const std::string& file, c
 void read_conflict(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
 void read_subnet_conflict(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t,
                           const std::string& prefix, engine::SubnetProbe& s);
+// leasequery.cpp: [leasequery] (`t`) -> out.config.engine.leasequery_allowed.
+void read_leasequery(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
 
 }  // namespace dorado::config::detail

@@ -58,6 +58,10 @@ bool CompiledConfig::in_peer_part(Ipv4 ip) const noexcept {
   return it != peer_ranges.begin() && ip <= (it - 1)->last;
 }
 
+bool CompiledConfig::leasequery_allows(Ipv4 ip) const noexcept {
+  return std::binary_search(leasequery_allowed.begin(), leasequery_allowed.end(), ip);
+}
+
 std::uint32_t CompiledConfig::subnet_index_of(Ipv4 ip) const noexcept {
   auto it = std::upper_bound(subnets.begin(), subnets.end(), ip,
                              [](Ipv4 v, const CompiledSubnet& s) { return v < s.network; });
@@ -228,6 +232,10 @@ class Compiler {
     }
     c.peer_ranges = std::move(merged);
     c.ha = in_.ha;
+    c.leasequery_allowed = in_.leasequery_allowed;
+    std::sort(c.leasequery_allowed.begin(), c.leasequery_allowed.end());
+    c.leasequery_allowed.erase(std::unique(c.leasequery_allowed.begin(), c.leasequery_allowed.end()),
+                               c.leasequery_allowed.end());
     if (Failure f = compile_ddns(c); !f.message.empty()) return f;
     return build_relay_index(c);
   }

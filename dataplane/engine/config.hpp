@@ -124,6 +124,10 @@ struct EngineConfig {
   DdnsPolicy ddns;
   // Conflict detection before an OFFER ([conflict], engine/probe.hpp).
   ProbePolicy probe;
+  // Leasequery (RFC 4388, engine/leasequery.hpp): the requesters (giaddr, or
+  // the IPv4 source without one) whose DHCPLEASEQUERY is answered; filled
+  // from [leasequery] allowed. Empty: every leasequery is dropped.
+  std::vector<Ipv4> leasequery_allowed;
 };
 
 // Encoders for OptionData::value.
@@ -231,6 +235,10 @@ struct CompiledConfig {
   bool probe_enabled = false;
   std::vector<CompiledProbeSubnet> probe_subnets;
   ProbePolicy probe;
+  std::vector<Ipv4> leasequery_allowed;    // EngineConfig::leasequery_allowed sorted, unique
+
+  // Whether `ip` may send DHCPLEASEQUERY (engine/leasequery.hpp). O(log n).
+  bool leasequery_allows(Ipv4 ip) const noexcept;
 
   // The qualifying suffix of subnet `s`' partial names (empty: none).
   std::string_view ddns_suffix(const CompiledSubnet& s) const noexcept {

@@ -577,6 +577,7 @@ Decision Shard::dispatch_type(const Ctx& c, wire::MessageType type) noexcept {
     case MessageType::decline: bump(Event::rx_decline); return on_decline(c);
     case MessageType::release: bump(Event::rx_release); return on_release(c);
     case MessageType::inform: bump(Event::rx_inform); return on_inform(c);
+    case MessageType::lease_query: return on_leasequery(c.m, c.rx);   // leasequery.cpp
     default: return refuse(DropReason::unexpected_message_type);
   }
 }

@@ -450,6 +450,14 @@ class alignas(64) Shard {
   // record emitted, Event::probe_conflict). False when nothing probes it
   // (the offer ended, a reload) or the change log is full. O(log subnets).
   bool probe_conflict(Ipv4 addr, Seconds now) noexcept;
+  // ---- leasequery (engine/leasequery.hpp; leasequery.cpp) ---------------------
+  // The answer to the DHCPLEASEQUERY `m` that handle() decided as a reply of
+  // type MessageType::lease_query: looks the lease up now and writes
+  // DHCPLEASEACTIVE, DHCPLEASEUNASSIGNED or DHCPLEASEUNKNOWN as a frame into
+  // `frame` (built in `scratch`, then copied, so `frame` may hold the
+  // request `m` points into). Counts tx_lease_*. noexcept, no allocation.
+  wire::BuildResult answer_leasequery(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                      wire::MutableBytes frame, wire::MutableBytes scratch) noexcept;
 
   // ---- high availability (engine/ha.hpp; ha.cpp) -----------------------------
   // What this server answers now (the control thread's HA state). The
@@ -539,6 +547,8 @@ class alignas(64) Shard {
                           std::uint32_t change_begin) noexcept;
   Decision discover_again(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                           const KeyResult& key) noexcept;
+  // leasequery.cpp: the requester check; the answer is answer_leasequery().
+  Decision on_leasequery(const wire::DhcpMessage& m, const RxMeta& rx) noexcept;
   Decision confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx, std::uint32_t subnet,
                    Ipv4 addr, bool allow_free) noexcept;
 

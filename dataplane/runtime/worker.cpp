@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "engine/client_key.hpp"
+#include "engine/leasequery.hpp"
 #include "wire/frame.hpp"
 #include "wire/l3reply.hpp"
 
@@ -424,9 +425,13 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
       // The key goes with the request: handle_burst() does not hash it again.
       engine::KeyResult& key = chunk_.keys[chunk_.count];
       engine::set_client_key(key, msg);
-      const unsigned owner = key.status == engine::KeyStatus::ok
-                                 ? engine::shard_for_hash(key.key.hash, peers_)
-                                 : index_;
+      unsigned owner = key.status == engine::KeyStatus::ok
+                           ? engine::shard_for_hash(key.key.hash, peers_)
+                           : index_;
+      // A leasequery by address goes to the address's block owner.
+      if (const std::uint32_t lq = engine::leasequery_shard(shard_->config(), msg, peers_);
+          lq != engine::kNil) [[unlikely]]
+        owner = lq;
       if (owner == index_)
         queue_owned(m, f);
       else
@@ -586,10 +591,14 @@ void Worker::finish(unsigned slot, const engine::Decision& d, std::uint32_t hold
   // The reply is written over the request in its own mbuf: the frame starts
   // where the request's did (data_off: the PMD's headroom, minus 4 if a VLAN
   // tag was put back), the room is what follows in this mbuf's buffer.
-  const wire::BuildResult r = replies_.build_over(
-      shard_->config(), d, chunk_.msgs[slot], chunk_.metas[slot],
-      {rte_pktmbuf_mtod(m, std::uint8_t*), static_cast<std::size_t>(m->buf_len - m->data_off)},
-      {scratch_.data(), scratch_.size()});
+  const wire::MutableBytes frame{rte_pktmbuf_mtod(m, std::uint8_t*),
+                                 static_cast<std::size_t>(m->buf_len - m->data_off)};
+  const wire::BuildResult r =
+      d.type == wire::MessageType::lease_query   // engine/leasequery.hpp
+          ? shard_->answer_leasequery(chunk_.msgs[slot], chunk_.metas[slot], now_, frame,
+                                      {scratch_.data(), scratch_.size()})
+          : replies_.build_over(shard_->config(), d, chunk_.msgs[slot], chunk_.metas[slot], frame,
+                                {scratch_.data(), scratch_.size()});
   if (r.error == wire::Error::buffer_too_small) {
     drop(Drop::reply_too_large);
     if (trace_ != nullptr) trace_failed(slot);

@@ -33,7 +33,7 @@ std::string hook_reason(const std::string& lib) {
       {"libdhcp_radius.so", "dorado has no RADIUS"},
       {"libdhcp_flex_id.so", "dorado reserves addresses by MAC or client-id only"},
       {"libdhcp_legal_log.so", "dorado writes no forensic log (its lease journal has every change)"},
-      {"libdhcp_lease_query.so", "dorado has no leasequery (not yet)"},
+      {"libdhcp_lease_query.so", "not converted: list the requesters in [leasequery] allowed (dorado answers RFC 4388 leasequery; not bulk leasequery)"},
       {"libdhcp_mysql_cb.so", "dorado reads its config from its file only (no config backend)"},
       {"libdhcp_pgsql_cb.so", "dorado reads its config from its file only (no config backend)"},
       {"libdhcp_run_script.so", "dorado runs no scripts on lease events"},
