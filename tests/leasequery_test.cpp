@@ -156,6 +156,7 @@ ShardConfig sizes() {
   s.table.long_key_capacity = 8;
   s.table.wheel_bits = 10;
   s.change_log_capacity = 64;
+  s.keep_relay_info = true;
   return s;
 }
 
@@ -370,6 +371,93 @@ TEST_F(LeasequeryTest, ReleasedAndExpiredLeasesAreNotActive) {
   a = query(q);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->type(), MessageType::lease_unassigned);
+}
+
+// RFC 4388 6.4.2: the option 82 the client's lease came with, as the relay
+// sent it; kept across a renewal the client unicasts itself (no 82),
+// replaced by a newer one, not kept when too long (counted).
+TEST_F(LeasequeryTest, ReturnsTheOption82TheLeaseCameWith) {
+  Req c;
+  c.mac = mac_of(6);
+  c.relay_info = {1, 5, 'p', 'o', 'r', 't', '6', 2, 3, 'c', 'p', 'e'};
+  const Ipv4 addr = dora(c);
+  ASSERT_NE(addr, 0u);
+  Req by_ip;
+  by_ip.hlen = 0;
+  by_ip.ciaddr = addr;
+  auto a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->type(), MessageType::lease_active);
+  EXPECT_EQ(a->option(wire::opt::relay_agent_info), c.relay_info);
+  Req by_mac;
+  by_mac.mac = mac_of(6);
+  a = query(by_mac);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->option(wire::opt::relay_agent_info), c.relay_info);
+
+  // RENEWING: unicast by the client, no relay, no 82.
+  now_ += 60;
+  Req renew = c;
+  renew.type = MessageType::request;
+  renew.relay_info.clear();
+  renew.giaddr = 0;
+  renew.ciaddr = addr;
+  renew.src = addr;
+  ASSERT_EQ(send(renew).type, MessageType::ack);
+  a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->u32(kOptClientLastTransactionTime), 0u);   // the renewal was the last transaction
+  EXPECT_EQ(a->option(wire::opt::relay_agent_info), c.relay_info);
+
+  // Through another relay port: the newer one.
+  Req moved = c;
+  moved.type = MessageType::request;
+  moved.ciaddr = addr;
+  moved.relay_info = {1, 5, 'p', 'o', 'r', 't', '9'};
+  ASSERT_EQ(send(moved).type, MessageType::ack);
+  a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->option(wire::opt::relay_agent_info), moved.relay_info);
+
+  // Longer than a slot keeps: not kept, counted; the answer has no 82.
+  Req big = moved;
+  big.relay_info.assign(2 + 120, 'x');
+  big.relay_info[0] = 1;
+  big.relay_info[1] = 120;
+  ASSERT_EQ(send(big).type, MessageType::ack);
+  EXPECT_EQ(event(Event::relay_info_not_stored), 1u);
+  a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->type(), MessageType::lease_active);
+  EXPECT_FALSE(a->msg.has(wire::opt::relay_agent_info));
+
+  // A client whose requests had no 82 gets none.
+  Req other;
+  other.mac = mac_of(7);
+  const Ipv4 addr7 = dora(other);
+  by_ip.ciaddr = addr7;
+  a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->msg.has(wire::opt::relay_agent_info));
+}
+
+TEST_F(LeasequeryTest, NoOption82WithoutKeepRelayInfo) {
+  shard_.reset();
+  ShardConfig s = sizes();
+  s.keep_relay_info = false;
+  Shard::Created created = Shard::create(compiled_->config, s);
+  ASSERT_TRUE(created.shard);
+  shard_ = std::move(created.shard);
+  Req c;
+  c.relay_info = {1, 5, 'p', 'o', 'r', 't', '1'};
+  const Ipv4 addr = dora(c);
+  Req q;
+  q.hlen = 0;
+  q.ciaddr = addr;
+  const auto a = query(q);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->type(), MessageType::lease_active);
+  EXPECT_FALSE(a->msg.has(wire::opt::relay_agent_info));
 }
 
 TEST_F(LeasequeryTest, OnlyAllowedRequesters) {

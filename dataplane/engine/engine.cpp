@@ -46,7 +46,8 @@ Shard::Shard(const CompiledConfig& config, const ShardConfig& sizes)
       alloc_(config, sizes.identity),
       changes_(sizes.change_log_capacity),
       change_bodies_(sizes.change_bodies),
-      ha_serve_(config.ha.enabled ? HaServe::none : HaServe::all) {}
+      ha_serve_(config.ha.enabled ? HaServe::none : HaServe::all),
+      relay_info_(sizes.keep_relay_info ? sizes.table.capacity : 0) {}
 
 Shard::Created Shard::create(const CompiledConfig& config, const ShardConfig& sizes) {
   Created r;
@@ -370,6 +371,7 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
   l.htype = c.m.htype;
   l.chaddr = wire::MacAddr{};
   std::memcpy(l.chaddr.b.data(), c.m.chaddr_field.data(), std::min<std::size_t>(c.m.hlen, 6));
+  if (relay_info_.enabled()) keep_relay_info(idx, c.m);   // leasequery.cpp
   if (config_->ddns.enabled) [[unlikely]] return commit_ddns(idx, c, addr, renewal);
   // Renewals keep the stored name: one cache miss less per renewal.
   if (!renewal || l.hostname == kNil) {
@@ -1145,7 +1147,7 @@ const Lease* Shard::lease_at_address(Ipv4 ip) const noexcept {
 
 std::size_t Shard::memory_bytes() const noexcept {
   return sizeof(Shard) + table_.memory_bytes() + alloc_.memory_bytes() +
-         changes_.capacity() * sizeof(LeaseChange);
+         changes_.capacity() * sizeof(LeaseChange) + relay_info_.memory_bytes();
 }
 
 std::string Shard::audit() const {

@@ -46,6 +46,7 @@
 #include "engine/ha.hpp"
 #include "engine/lease.hpp"
 #include "engine/lease_table.hpp"
+#include "engine/relay_info.hpp"
 #include "wire/build.hpp"
 #include "wire/dhcp.hpp"
 #include "wire/frame.hpp"
@@ -106,6 +107,10 @@ struct ShardConfig {
   // records). Writing a 256-byte record per change for nobody was ~2% of a
   // worker's samples.
   bool change_bodies = true;
+  // Keep each lease's option 82 for leasequery (engine/relay_info.hpp): one
+  // 128-byte slot per lease record. The runtime sets it when [leasequery]
+  // is configured at start-up.
+  bool keep_relay_info = false;
 };
 
 // The client key a stored lease record carries, as the shard's packets
@@ -549,6 +554,9 @@ class alignas(64) Shard {
                           const KeyResult& key) noexcept;
   // leasequery.cpp: the requester check; the answer is answer_leasequery().
   Decision on_leasequery(const wire::DhcpMessage& m, const RxMeta& rx) noexcept;
+  // commit()'s hook with keep_relay_info: the request's option 82, if any,
+  // kept for record idx (bound to its address). leasequery.cpp.
+  void keep_relay_info(std::uint32_t idx, const wire::DhcpMessage& m) noexcept;
   Decision confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx, std::uint32_t subnet,
                    Ipv4 addr, bool allow_free) noexcept;
 
@@ -649,6 +657,7 @@ class alignas(64) Shard {
   std::uint32_t withdrawn_ = 0;  // records with kLeaseWithdrawn
   HaServe ha_serve_ = HaServe::all;   // set by the owning lcore (set_ha_serve)
   bool probe_allowed_ = true;         // false inside redecide_discover(.., false)
+  RelayInfoTable relay_info_;         // ShardConfig::keep_relay_info (leasequery)
   std::uint32_t ha_unacked_written_ = 0;                 // dp: rw, cp: ro (atomic_ref)
   std::array<std::uint32_t, kHaUnackedRing> ha_unacked_{};   // dp: rw, cp: ro (relaxed)
   ShardCounters counters_;

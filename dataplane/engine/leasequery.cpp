@@ -40,6 +40,16 @@ Decision Shard::on_leasequery(const wire::DhcpMessage& m, const RxMeta& rx) noex
   return d;
 }
 
+// RFC 4388 6.4.2: the option 82 of the client's last request that had one.
+// A renewal unicast by the client itself (RENEWING) carries none: the one
+// kept stays, as long as the lease keeps its address (the slot's tag).
+void Shard::keep_relay_info(std::uint32_t idx, const wire::DhcpMessage& m) noexcept {
+  const auto rai = m.option(wire::opt::relay_agent_info);
+  if (!rai) return;
+  const Lease& l = table_.at(idx);
+  if (!relay_info_.store(idx, l.hash, l.address, *rai)) bump(Event::relay_info_not_stored);
+}
+
 wire::BuildResult Shard::answer_leasequery(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                                            wire::MutableBytes frame, wire::MutableBytes scratch) noexcept {
   enum class By : std::uint8_t { address, client_id, hardware };
@@ -134,6 +144,7 @@ wire::BuildResult Shard::answer_leasequery(const wire::DhcpMessage& m, const RxM
   env.dst_port = wire::kPortBootps;
   env.checksum_offload = rx.tx_checksum_offload;
   wire::DhcpOptionsSpec spec;
+  if (active) spec.relay_agent_info = relay_info_.find(idx, l->hash, l->address);
   spec.type = type;
   spec.server_id = server_id;
   spec.parameter_request_list = m.parameter_request_list();

@@ -322,6 +322,7 @@ std::string Runtime::Impl::setup_workers() {
     sc.change_log_capacity = std::max<std::uint32_t>(sc.change_log_capacity,
                                                      2 * kChangesPerRequest * config.burst);
     sc.change_bodies = config.ship_changes;   // else the worker only counts them
+    sc.keep_relay_info = !engine_config->leasequery_allowed.empty();   // engine/relay_info.hpp
     auto created = engine::Shard::create(*engine_config, sc);
     if (!created.shard) return "worker " + std::to_string(w) + ": " + created.error;
     workers.push_back(std::make_unique<Worker>(WorkerSetup{

@@ -76,6 +76,7 @@ def dora(mac, client_id=None):
         return None
     ack = relayed(f, [("message-type", "request"), ("server_id", SERVER),
                       ("requested_addr", offer.yiaddr), ("relay_agent_information", agent)] + extra)
+    agents[mac] = agent
     return offer.yiaddr if ack is not None and opt(ack, "message-type") == 5 else None
 
 
@@ -92,6 +93,7 @@ def query(src=RELAY, ciaddr="0.0.0.0", mac=None, client_id=None):
 macs = ["02:1a:00:00:%02x:%02x" % (i >> 8, i & 0xff) for i in range(CLIENTS)]
 ids = {}
 addrs = {}
+agents = {}
 for i, mac in enumerate(macs):
     cid = (b"\xff\x00\x00\x00\x01cpe-%d" % i) if i % 2 else None   # odd clients: by client-id
     a = dora(mac, cid)
@@ -106,7 +108,8 @@ for mac, a in addrs.items():
     r = query(ciaddr=a)
     ok = (r is not None and opt(r, "message-type") == LEASE_ACTIVE and r.ciaddr == a and
           r.chaddr[:6] == mac_bytes(mac)[:6] and r.ip_dst == RELAY and
-          0 < (opt(r, "lease_time") or 0) <= 600)
+          0 < (opt(r, "lease_time") or 0) <= 600 and
+          bytes(opt(r, "relay_agent_information") or b"") == agents[mac])
     by_ip += ok
     if ids[mac]:
         r = query(client_id=ids[mac])
@@ -117,7 +120,7 @@ for mac, a in addrs.items():
         ok = (r is not None and opt(r, "message-type") == LEASE_ACTIVE and r.ciaddr == a and
               opt(r, "associated-ip") == a)
     by_key += ok
-check("query by IP: DHCPLEASEACTIVE with the client's MAC for %d/%d" % (by_ip, len(addrs)),
+check("query by IP: DHCPLEASEACTIVE with the client's MAC and option 82 for %d/%d" % (by_ip, len(addrs)),
       by_ip == len(addrs) and by_ip > 0)
 check("query by MAC or client-id: DHCPLEASEACTIVE with its address for %d/%d" % (by_key, len(addrs)),
       by_key == len(addrs) and by_key > 0)
