@@ -78,8 +78,9 @@ Buf payload_of(const Raw& r) {
   wire::store_be32(&p[12], r.ciaddr);
   wire::store_be32(&p[24], r.giaddr);
   std::memcpy(&p[28], r.mac.b.data(), 6);
-  std::memcpy(&p[44], r.sname.data(), std::min<std::size_t>(r.sname.size(), 64));
-  std::memcpy(&p[108], r.file.data(), std::min<std::size_t>(r.file.size(), 128));
+  // Empty vectors may have a null data(): memcpy must not see it (UBSan).
+  if (!r.sname.empty()) std::memcpy(&p[44], r.sname.data(), std::min<std::size_t>(r.sname.size(), 64));
+  if (!r.file.empty()) std::memcpy(&p[108], r.file.data(), std::min<std::size_t>(r.file.size(), 128));
   for (const std::uint8_t b : r.vendor) p.push_back(b);
   if (p.size() < wire::kBootpMinSize) p.resize(wire::kBootpMinSize, 0);
   return p;
