@@ -175,7 +175,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
   e.subnet = subnet;
   e.lease = d.lease_options;
   e.prl_len = static_cast<std::uint8_t>(prl.size());
-  std::memcpy(e.prl.data(), prl.data(), prl.size());
+  if (!prl.empty()) std::memcpy(e.prl.data(), prl.data(), prl.size());   // no 55: data() may be null
   e.state = State::generic;
   e.fqdn_in_block = false;
 
@@ -231,7 +231,7 @@ const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, 
   if (subnet >= config.subnets.size()) return nullptr;   // not this config's subnet: cannot happen
   Entry& e = entries_[slot_of(subnet, d.lease_options, prl)];
   if (e.state == State::empty || e.config != &config || e.subnet != subnet || e.lease != d.lease_options ||
-      e.prl_len != prl.size() || std::memcmp(e.prl.data(), prl.data(), prl.size()) != 0) {
+      e.prl_len != prl.size() || (!prl.empty() && std::memcmp(e.prl.data(), prl.data(), prl.size()) != 0)) {
     fill(e, config, subnet, d, prl);
     ++stats_.fills;
   } else {
