@@ -276,11 +276,4 @@ std::size_t encode_reply_fqdn(std::string_view name, std::uint8_t reply_flags, s
   return at;
 }
 
-std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept {
-  while (!suffix.empty() && suffix.back() == '.') suffix.remove_suffix(1);   // qualify()'s rule
-  std::array<std::uint8_t, kMaxFqdnLen + 1> wire;
-  const std::size_t n = suffix_wire(suffix, wire);
-  return encode_reply_fqdn(d.view(), d.reply_flags, suffix, wire::Bytes{wire.data(), n}, out);
-}
-
 }  // namespace dorado::engine

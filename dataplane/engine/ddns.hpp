@@ -187,16 +187,14 @@ struct FqdnReply {
 // each subnet's (CompiledConfig::ddns_suffix_wire()).
 std::size_t suffix_wire(std::string_view suffix, std::span<std::uint8_t> out) noexcept;
 
-// Writes the reply's option 81 value for `d` (d.reply_fqdn) into `out`
-// (kMaxFqdnOption bytes): d.reply_flags, RCODE1 = RCODE2 = 255, then
-// qualify(d.view(), suffix) as canonical wire format ending with the root
-// label (E=1), or as ASCII with a trailing dot (E=0); a name that stays
-// partial (no suffix) is written without the root label or the dot; no
-// name: no name bytes. Returns the length (>= 3).
-std::size_t encode_reply_fqdn(const DdnsName& d, std::string_view suffix, std::span<std::uint8_t> out) noexcept;
-// The same for a stored name `name` with the reply flags `reply_flags` and
-// the suffix in both forms (`wire` = suffix_wire(suffix)): the hot path's,
-// no label search in the suffix.
+// Writes the reply's option 81 value for the stored name `name` into `out`
+// (kMaxFqdnOption bytes): `reply_flags`, RCODE1 = RCODE2 = 255, then
+// qualify(name, suffix) as canonical wire format ending with the root label
+// (E=1), or as ASCII with a trailing dot (E=0); a name that stays partial
+// (no suffix) is written without the root label or the dot; no name: no
+// name bytes. `suffix` has no trailing dot and `wire` is
+// suffix_wire(suffix) (CompiledConfig keeps both per subnet: no label
+// search per reply). Returns the length (>= 3).
 std::size_t encode_reply_fqdn(std::string_view name, std::uint8_t reply_flags, std::string_view suffix,
                               wire::Bytes wire, std::span<std::uint8_t> out) noexcept;
 

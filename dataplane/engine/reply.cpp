@@ -315,12 +315,10 @@ wire::BuildResult ReplyCache::build_cached_fqdn(const CompiledConfig& config, co
 // without option 81 a reply pays one branch in build_cached.
 wire::Bytes ReplyCache::with_fqdn(const Decision& d, const Entry& e, wire::Bytes prl,
                                   wire::Bytes client_id) noexcept {
-  const wire::Bytes value = d.fqdn != nullptr ? d.fqdn->bytes() : wire::Bytes{};
+  const wire::Bytes value = d.fqdn->bytes();   // set: build_cached() comes here only then
   if (e.fqdn_in_block || client_id.size() > 255 || value.size() > 255 ||
       std::find(prl.begin(), prl.end(), wire::opt::client_fqdn) != prl.end())
     return {};
-  const std::size_t n = value.size();
-  const bool fqdn = n != 0;
   std::uint8_t* p = fqdn_block_.data();
   std::memcpy(p, e.block.data(), e.block_len);
   p += e.block_len;
@@ -330,12 +328,10 @@ wire::Bytes ReplyCache::with_fqdn(const Decision& d, const Entry& e, wire::Bytes
     std::memcpy(p, client_id.data(), client_id.size());
     p += client_id.size();
   }
-  if (fqdn) {
-    *p++ = wire::opt::client_fqdn;
-    *p++ = static_cast<std::uint8_t>(n);
-    std::memcpy(p, value.data(), n);
-    p += n;
-  }
+  *p++ = wire::opt::client_fqdn;
+  *p++ = static_cast<std::uint8_t>(value.size());
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
   return wire::Bytes{fqdn_block_.data(), static_cast<std::size_t>(p - fqdn_block_.data())};
 }
 
