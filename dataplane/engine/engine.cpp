@@ -672,6 +672,7 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   const Lease& l = table_.at(idx);
   if (!(l.state == LeaseState::active && l.address == addr))
     bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
+  c.ddns_lease = idx;   // ddns_reply() needs no lookup
   const Times t = times_for(cs, m);
   return reply(c, MessageType::offer, subnet, addr, &t, m.ciaddr);
 }

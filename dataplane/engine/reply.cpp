@@ -177,7 +177,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
   e.prl_len = static_cast<std::uint8_t>(prl.size());
   if (!prl.empty()) std::memcpy(e.prl.data(), prl.data(), prl.size());   // no 55: data() may be null
   e.state = State::generic;
-  e.fqdn_in_block = false;
+  e.fqdn_generic = std::find(prl.begin(), prl.end(), wire::opt::client_fqdn) != prl.end();
 
   const ReplyOptions opts(config, d, prl, std::nullopt, nullptr);
   std::size_t expected = 0;
@@ -203,7 +203,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
     const std::uint8_t code = message[at];
     const std::size_t len = message[at + 1];
     const std::size_t value = at + 2 - kStart;
-    if (code == wire::opt::client_fqdn) e.fqdn_in_block = true;
+    if (code == wire::opt::client_fqdn) e.fqdn_generic = true;
     if (len == 4) {
       if (code == wire::opt::lease_time && found[0] < 0) found[0] = static_cast<int>(value);
       if (code == wire::opt::renewal_time && found[1] < 0) found[1] = static_cast<int>(value);
@@ -252,12 +252,14 @@ wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, cons
   if (client_id && client_id->empty()) return kGeneric;
   const Entry* e = usable_entry(config, d, prl, client_id.has_value());
   if (e == nullptr) return kGeneric;
-  wire::Bytes encoded{e->block.data(), e->block_len};
-  wire::Bytes echo_id = client_id ? *client_id : wire::Bytes{};
+  // Option 81 (a client that sent it, [ddns]): written by the frame
+  // builder after 61, as build_reply adds it, unless the entry says it
+  // cannot go there (Entry::fqdn_generic). The value is in the shard's
+  // ring, not in the request, so writing in place cannot overwrite it.
+  wire::Bytes fqdn{};
   if constexpr (kFqdn) {
-    encoded = with_fqdn(d, *e, prl, echo_id);
-    if (encoded.data() == nullptr) return kGeneric;
-    echo_id = {};   // in `encoded`
+    fqdn = d.fqdn->bytes();   // set: build_cached() comes here only then
+    if (e->fqdn_generic || fqdn.size() > 255) return kGeneric;
   }
   const std::array<wire::Patch32, 3> patches{{{e->lease_at[0], d.lease_time},
                                               {e->lease_at[1], d.t1},
@@ -265,9 +267,9 @@ wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, cons
   wire::EncodedOptionsSpec spec;
   spec.type = d.type;
   spec.server_id = d.server_id;
-  spec.encoded = encoded;
+  spec.encoded = wire::Bytes{e->block.data(), e->block_len};
   if (d.lease_options) spec.patches = patches;
-  spec.client_id = echo_id;
+  spec.client_id = client_id ? *client_id : wire::Bytes{};
   if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
   spec.max_message_size = request.max_message_size().value_or(0);
   // Written over the request: 61 and 82 are echoed after the head and the
@@ -287,12 +289,13 @@ wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, cons
   }
   // Over option 57's size (mandatory_too_large): the generic way drops
   // optional options to fit.
+  if constexpr (kFqdn) return wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec, fqdn);
   return wire::build_dhcp_frame_encoded(out, envelope_of(d, rx), bootp_of(d, request), spec);
 }
 
-// Option 81 to write (with [ddns], a client that sent it): the same way
-// with the block, 61 and 81 composed by with_fqdn(), out of line, so that
-// without it build_cached() is what it was (one branch).
+// Option 81 to write (with [ddns], a client that sent it): the same way,
+// out of line, so that without it build_cached() is what it was (one
+// branch).
 wire::BuildResult ReplyCache::build_cached(const CompiledConfig& config, const Decision& d,
                                            const wire::DhcpMessage& request, const RxMeta& rx,
                                            wire::MutableBytes out, bool in_place) noexcept {
@@ -304,35 +307,6 @@ wire::BuildResult ReplyCache::build_cached_fqdn(const CompiledConfig& config, co
                                                 const wire::DhcpMessage& request, const RxMeta& rx,
                                                 wire::MutableBytes out, bool in_place) noexcept {
   return build_cached_as<true>(config, d, request, rx, out, in_place);
-}
-
-// Option 81 is per client (engine/ddns.hpp): build_reply adds it after 61
-// (unless 55 lists it: then it goes in 55's order), so for a client that
-// sent one the block, 61 and 81 are composed in fqdn_block_ and become the
-// encoded options, written before 82. Decided before anything is written
-// (in place, the request is read). Returns the encoded options (61
-// included), or none (data() null) for the generic way. Out of line:
-// without option 81 a reply pays one branch in build_cached.
-wire::Bytes ReplyCache::with_fqdn(const Decision& d, const Entry& e, wire::Bytes prl,
-                                  wire::Bytes client_id) noexcept {
-  const wire::Bytes value = d.fqdn->bytes();   // set: build_cached() comes here only then
-  if (e.fqdn_in_block || client_id.size() > 255 || value.size() > 255 ||
-      std::find(prl.begin(), prl.end(), wire::opt::client_fqdn) != prl.end())
-    return {};
-  std::uint8_t* p = fqdn_block_.data();
-  std::memcpy(p, e.block.data(), e.block_len);
-  p += e.block_len;
-  if (!client_id.empty()) {
-    *p++ = wire::opt::client_id;
-    *p++ = static_cast<std::uint8_t>(client_id.size());
-    std::memcpy(p, client_id.data(), client_id.size());
-    p += client_id.size();
-  }
-  *p++ = wire::opt::client_fqdn;
-  *p++ = static_cast<std::uint8_t>(value.size());
-  std::memcpy(p, value.data(), value.size());
-  p += value.size();
-  return wire::Bytes{fqdn_block_.data(), static_cast<std::size_t>(p - fqdn_block_.data())};
 }
 
 // Both return one named result (built in the caller's object): copying

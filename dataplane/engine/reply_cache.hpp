@@ -75,7 +75,10 @@ class ReplyCache {
     State state = State::empty;
     bool lease = false;
     std::uint8_t prl_len = 0;
-    bool fqdn_in_block = false;   // the subnet's options hold an 81 (build_reply would not add [ddns]'s)
+    // [ddns]'s option 81 cannot follow the block: the subnet's options hold
+    // an 81 (build_reply would not add [ddns]'s) or 55 asks for 81 (it goes
+    // in 55's order). Such replies go the generic way.
+    bool fqdn_generic = false;
     std::uint16_t block_len = 0;
     std::array<std::uint16_t, 3> lease_at{};   // offsets of the values of 51, 58, 59
     std::array<std::uint8_t, kMaxPrl> prl{};
@@ -99,11 +102,9 @@ class ReplyCache {
   [[gnu::noinline]] wire::BuildResult build_cached_fqdn(const CompiledConfig& config, const Decision& d,
                                                         const wire::DhcpMessage& request, const RxMeta& rx,
                                                         wire::MutableBytes out, bool in_place) noexcept;
-  wire::Bytes with_fqdn(const Decision& d, const Entry& e, wire::Bytes prl, wire::Bytes client_id) noexcept;
 
   std::unique_ptr<Entry[]> entries_;
   Stats stats_;
-  std::array<std::uint8_t, kMaxBlock + 2 * (2 + 255)> fqdn_block_;   // with_fqdn(): block, 61, 81
 };
 
 }  // namespace dorado::engine

@@ -25,8 +25,8 @@ const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, I
   FqdnReply& r = fqdn_replies_[fqdn_next_++ % kMaxBurst];
   const std::string_view suffix = config_->ddns_suffix(subnet);
   const wire::Bytes wire = config_->ddns_suffix_wire(subnet);
-  // An ACK knows its lease; an OFFER looks it up (in cache: the request
-  // just used it).
+  // An ACK knows its lease (commit_ddns), so does an OFFER from
+  // on_discover; others look it up.
   std::uint32_t i = c.ddns_lease;
   if (i == kNil && c.key.status == KeyStatus::ok) i = table_.find(c.key.key);
   if (i != kNil && table_.at(i).state == LeaseState::active && table_.at(i).address == yiaddr) {

@@ -299,12 +299,16 @@ BuildResult build_dhcp_frame(MutableBytes out, const Envelope& env, const BootpF
   return {Error::ok, length, hs};
 }
 
-BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
-                                     const EncodedOptionsSpec& spec) noexcept {
+namespace {
+
+template <bool kFqdn>
+BuildResult build_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                          const EncodedOptionsSpec& spec, Bytes client_fqdn) noexcept {
   if (env.vlan_count > kMaxFrameVlans) return {Error::vlan_too_many, 0, 0};
   const std::size_t hs = header_size(env);
   const std::size_t length = kFixedWithCookie + 3 + (spec.server_id != 0 ? 6 : 0) + spec.encoded.size() +
                              (spec.client_id.empty() ? 0 : encoded_option_size(spec.client_id.size())) +
+                             (kFqdn ? encoded_option_size(client_fqdn.size()) : 0) +
                              (spec.relay_agent_info.empty() ? 0 : encoded_option_size(spec.relay_agent_info.size())) +
                              1 /* END */;
   if (length > budget_of(spec.max_message_size)) return {Error::mandatory_too_large, 0, 0};
@@ -317,12 +321,25 @@ BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, cons
   for (const Patch32& patch : spec.patches) store_be32(p + patch.offset, patch.value);
   p += spec.encoded.size();
   if (!spec.client_id.empty()) p = put_option(p, opt::client_id, spec.client_id);
+  if constexpr (kFqdn) p = put_option(p, opt::client_fqdn, client_fqdn);
   if (!spec.relay_agent_info.empty()) p = put_option(p, opt::relay_agent_info, spec.relay_agent_info);
   *p++ = opt::end;
   if (length < padded) std::memset(p, 0, padded - length);
   const std::size_t frame = wrap_udp_frame(out, env, padded);
   if (frame == 0) return {Error::buffer_too_small, 0, 0};
   return {Error::ok, frame, hs};
+}
+
+}  // namespace
+
+BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                                     const EncodedOptionsSpec& spec) noexcept {
+  return build_encoded<false>(out, env, bootp, spec, {});
+}
+
+BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                                     const EncodedOptionsSpec& spec, Bytes client_fqdn) noexcept {
+  return build_encoded<true>(out, env, bootp, spec, client_fqdn);
 }
 
 BuildResult build_bootp_frame(MutableBytes out, const Envelope& env, const BootpFields& bootp,

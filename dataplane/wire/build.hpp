@@ -130,6 +130,11 @@ struct EncodedOptionsSpec {
 };
 BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
                                      const EncodedOptionsSpec& options) noexcept;
+// The same with option 81 (`client_fqdn`, non-empty) written after 61: the
+// reply to a client that sent 81 when [ddns] is on. A function of its own
+// so that the common reply pays nothing for it.
+BuildResult build_dhcp_frame_encoded(MutableBytes out, const Envelope& env, const BootpFields& bootp,
+                                     const EncodedOptionsSpec& options, Bytes client_fqdn) noexcept;
 
 // A BOOTREPLY to a BOOTP client (RFC 951, RFC 1497 vendor extensions; no
 // option 53 or 54): the fixed fields (sname, file zero), the magic cookie,
