@@ -445,7 +445,7 @@ pool = ["10.99.1.0/24"]
 [[subnet.reservation]]
 mac = "02:00:00:00:00:01"
 address = "10.99.0.100"
-hostname = "x"
+hostnme = "x"
 [[subnet.option]]
 code = 26
 u16 = 1500
@@ -461,7 +461,7 @@ x = 1
   EXPECT_TRUE(has_error(r, "a.toml:11: lease.offer_hold_s: unknown key (did you mean `offer_hold`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:15: option[0].alwayssend: unknown key (did you mean `always_send`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:18: subnet[0].pool: unknown key (did you mean `pools`?)"));
-  EXPECT_TRUE(has_error(r, "a.toml:22: subnet[0].reservation[0].hostname: unknown key"));
+  EXPECT_TRUE(has_error(r, "a.toml:22: subnet[0].reservation[0].hostnme: unknown key (did you mean `hostname`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:26: subnet[0].option[0].type: unknown key"));
   EXPECT_TRUE(has_error(r, "a.toml:27: misc: unknown key"));
 }
@@ -633,14 +633,99 @@ client_id = "zz"
   EXPECT_TRUE(has_error(r, "a.toml:8: subnet[0].reservation[0].address: 10.99.1.5 is outside subnet[0].prefix 10.99.0.0/24 (a.toml:4)"));
   EXPECT_TRUE(has_error(r, "a.toml:13: subnet[0].reservation[2].mac: MAC 02:00:00:00:00:02 is already reserved by subnet[0].reservation[1].mac (a.toml:10)"));
   EXPECT_TRUE(has_error(r, "a.toml:18: subnet[0].reservation[3].address: 10.99.0.10 is already reserved for another client by subnet[0].reservation[1].address (a.toml:11)"));
-  EXPECT_TRUE(has_error(r, "a.toml:19: subnet[0].reservation[4]: needs mac or client_id"));
+  EXPECT_TRUE(has_error(r, "a.toml:19: subnet[0].reservation[4]: needs mac, client_id, circuit_id or remote_id"));
   EXPECT_TRUE(has_error(r, "a.toml:22: subnet[0].reservation[5].client_id: client_id 01:02 is already reserved by subnet[0].reservation[2].client_id (a.toml:14)"));
   EXPECT_TRUE(has_error(r, "a.toml:26: subnet[0].reservation[6].address: 10.99.0.255 is the broadcast address of subnet[0].prefix"));
   EXPECT_TRUE(has_error(r, "a.toml:29: subnet[0].reservation[7].address: 10.99.0.1 is server.address (a.toml:2)"));
   EXPECT_TRUE(has_error(r, "a.toml:32: subnet[0].reservation[8].address: 10.99.0.254 is a router, subnet[0].routers[0] (a.toml:5)"));
-  EXPECT_TRUE(has_error(r, "a.toml:33: subnet[0].reservation[9].address: missing required key"));
+  // No address is fine (a reservation may give only a hostname, options or classes).
   EXPECT_TRUE(has_error(r, "a.toml:35: subnet[0].reservation[9].client_id: \"zz\" is not hex bytes"));
-  EXPECT_EQ(r.errors.size(), 10u) << all_errors(r);
+  EXPECT_EQ(r.errors.size(), 9u) << all_errors(r);
+}
+
+// Issue 16: reservations by option 82, without address, with hostname,
+// options and classes; global [[reservation]]; match_client_id.
+TEST(ConfigReservations, ExtendedKeysAndGlobal) {
+  const LoadResult r = with_head(R"([[reservation]]
+mac = "02:00:00:00:00:07"
+address = "10.99.0.7"
+[[reservation]]
+remote_id = "0x00:01:02"
+hostname = "anywhere"
+[[subnet]]
+prefix = "10.99.0.0/24"
+pools = ["10.99.0.10-10.99.0.200"]
+match_client_id = false
+[[subnet.reservation]]
+circuit_id = "eth0/1/9"
+address = "10.99.0.90"
+hostname = "line-9"
+classes = ["gold", "voice"]
+[[subnet.reservation.option]]
+code = 66
+string = "tftp.line9"
+[[subnet.reservation]]
+circuit_id = "eth0/1/7"
+remote_id = "cpe-7"
+[[subnet.reservation]]
+mac = "02:00:00:00:00:08"
+hostname = "name-only"
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_TRUE(r.config.has_value());
+  ASSERT_TRUE(r.compiled.has_value());
+  const engine::EngineConfig& e = r.config->engine;
+  ASSERT_EQ(e.global_reservations.size(), 2u);
+  EXPECT_EQ(e.global_reservations[0].address, ip(10, 99, 0, 7));
+  EXPECT_EQ(e.global_reservations[1].remote_id, bytes({0, 1, 2}));
+  EXPECT_EQ(e.global_reservations[1].address, 0u);
+  const engine::SubnetConfig& s = e.subnets[0];
+  EXPECT_FALSE(s.match_client_id);
+  ASSERT_EQ(s.reservations.size(), 3u);
+  EXPECT_EQ(s.reservations[0].circuit_id, bytes({'e', 't', 'h', '0', '/', '1', '/', '9'}));
+  EXPECT_EQ(s.reservations[0].hostname, "line-9");
+  EXPECT_EQ(s.reservations[0].classes, (std::vector<std::string>{"gold", "voice"}));
+  ASSERT_EQ(s.reservations[0].options.size(), 1u);
+  EXPECT_EQ(s.reservations[0].options[0].code, 66);
+  EXPECT_EQ(s.reservations[1].remote_id, bytes({'c', 'p', 'e', '-', '7'}));
+  EXPECT_EQ(s.reservations[2].address, 0u);
+}
+
+TEST(ConfigReservations, Errors) {
+  const LoadResult r = with_head(R"([[reservation]]
+mac = "02:00:00:00:00:07"
+address = "172.16.0.1"
+[[subnet]]
+prefix = "10.99.0.0/24"
+[[subnet.reservation]]
+mac = "02:00:00:00:00:01"
+circuit_id = "eth0/1/1"
+[[subnet.reservation]]
+circuit_id = "eth0/1/9"
+[[subnet.reservation]]
+circuit_id = "eth0/1/9"
+address = "10.99.0.9"
+[[subnet.reservation]]
+remote_id = "0xzz"
+[[subnet.reservation]]
+mac = "02:00:00:00:00:02"
+hostname = "bad name!"
+[[subnet.reservation]]
+mac = "02:00:00:00:00:03"
+[[subnet.reservation.option]]
+code = 66
+string = "a"
+[[subnet.reservation.option]]
+code = 66
+string = "b"
+)");
+  EXPECT_TRUE(has_error(r, "a.toml:5: reservation[0].address: 172.16.0.1 is in no [[subnet]]"));
+  EXPECT_TRUE(has_error(r, "a.toml:10: subnet[0].reservation[0].circuit_id: a reservation is matched by one kind of key"));
+  EXPECT_TRUE(has_error(r, "a.toml:14: subnet[0].reservation[2].circuit_id: circuit_id already reserved by subnet[0].reservation[1].circuit_id (a.toml:12)"));
+  EXPECT_TRUE(has_error(r, "a.toml:17: subnet[0].reservation[3].remote_id: \"0xzz\" is not hex bytes"));
+  EXPECT_TRUE(has_error(r, "a.toml:20: subnet[0].reservation[4].hostname: \"bad name!\" is not a host name"));
+  EXPECT_TRUE(has_error(r, "a.toml:27: subnet[0].reservation[5].option[1].code: option 66 given twice in this reservation (a.toml:24)"));
+  EXPECT_EQ(r.errors.size(), 6u) << all_errors(r);
 }
 
 TEST(ConfigErrors, SameClientAcrossSubnets) {

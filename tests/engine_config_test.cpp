@@ -8,6 +8,14 @@
 namespace dorado::engine {
 namespace {
 
+// A reservation by client-id (none: `id` empty) for `address`.
+Reservation resv_id(std::vector<std::uint8_t> id, Ipv4 address) {
+  Reservation r;
+  r.client_id = std::move(id);
+  r.address = address;
+  return r;
+}
+
 constexpr Ipv4 ip(unsigned a, unsigned b, unsigned c, unsigned d) {
   return (a << 24) | (b << 16) | (c << 8) | d;
 }
@@ -134,13 +142,13 @@ TEST(EngineConfig, ReservationsAreValidatedAndFound) {
   dup.subnets[0].reservations.back().address = ip(10, 0, 0, 10);
   EXPECT_NE(error_of(dup).find("reserved twice"), std::string::npos);
   dup = c;
-  dup.subnets[0].reservations.push_back(Reservation{std::nullopt, {7}, ip(10, 0, 0, 9)});
+  dup.subnets[0].reservations.push_back(resv_id({7}, ip(10, 0, 0, 9)));
   EXPECT_NE(error_of(dup).find("reserved twice"), std::string::npos);
   dup = c;
-  dup.subnets[0].reservations.push_back(Reservation{std::nullopt, {}, ip(10, 0, 0, 11)});
-  EXPECT_NE(error_of(dup).find("neither"), std::string::npos);
+  dup.subnets[0].reservations.push_back(resv_id({}, ip(10, 0, 0, 11)));
+  EXPECT_NE(error_of(dup).find("has no mac, client_id"), std::string::npos);
   dup = c;
-  dup.subnets[0].reservations.push_back(Reservation{std::nullopt, {7}, ip(10, 0, 5, 11)});
+  dup.subnets[0].reservations.push_back(resv_id({7}, ip(10, 0, 5, 11)));
   EXPECT_NE(error_of(dup).find("outside"), std::string::npos);
 }
 
@@ -284,7 +292,7 @@ TEST(EngineConfig, ErrorsNameTheSubnetByInputIndex) {
   EXPECT_EQ(r.subnet_index, 0u);
 
   e = c;
-  e.subnets[0].reservations = {Reservation{std::nullopt, {7}, ip(10, 0, 1, 0)}};   // network address
+  e.subnets[0].reservations = {resv_id({7}, ip(10, 0, 1, 0))};   // network address
   r = compile(e);
   EXPECT_NE(r.error.find("network or broadcast"), std::string::npos) << r.error;
   EXPECT_EQ(r.subnet_index, 0u);
@@ -296,9 +304,9 @@ TEST(EngineConfig, ErrorsNameTheSubnetByInputIndex) {
   EXPECT_EQ(r.subnet_index, 1u);
 
   e = c;
-  e.subnets[0].reservations = {Reservation{std::nullopt, {7}, ip(10, 0, 1, 9)}};
-  e.subnets[1].reservations = {Reservation{std::nullopt, {8}, ip(10, 0, 0, 9)},
-                               Reservation{std::nullopt, {7}, ip(10, 0, 0, 10)}};
+  e.subnets[0].reservations = {resv_id({7}, ip(10, 0, 1, 9))};
+  e.subnets[1].reservations = {resv_id({8}, ip(10, 0, 0, 9)),
+                               resv_id({7}, ip(10, 0, 0, 10))};
   r = compile(e);
   EXPECT_NE(r.error.find("reserved twice"), std::string::npos) << r.error;
   EXPECT_NE(r.subnet_index, kNil);

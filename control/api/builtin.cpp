@@ -80,6 +80,19 @@ Json options_json(const std::vector<engine::OptionData>& v) {
   return a;
 }
 
+Json reservation_json(const engine::Reservation& res) {
+  Json x = Json::object();
+  if (res.address != 0) x["address"] = ip_json(res.address);
+  if (res.mac) x["mac"] = format_mac(*res.mac);
+  if (!res.client_id.empty()) x["client_id"] = format_hex(res.client_id.data(), res.client_id.size());
+  if (!res.circuit_id.empty()) x["circuit_id"] = "0x" + format_hex(res.circuit_id.data(), res.circuit_id.size());
+  if (!res.remote_id.empty()) x["remote_id"] = "0x" + format_hex(res.remote_id.data(), res.remote_id.size());
+  if (!res.hostname.empty()) x["hostname"] = res.hostname;
+  if (!res.options.empty()) x["option"] = options_json(res.options);
+  if (!res.classes.empty()) x["classes"] = res.classes;
+  return x;
+}
+
 const char* durability_name(config::Durability d) {
   switch (d) {
     case config::Durability::fsync: return "fsync";
@@ -161,12 +174,7 @@ Json config_json(const config::DaemonConfig& c) {
   Json subnets = Json::array();
   for (const auto& s : c.engine.subnets) {
     Json r = Json::array();
-    for (const auto& res : s.reservations) {
-      Json x = {{"address", ip_json(res.address)}};
-      if (res.mac) x["mac"] = format_mac(*res.mac);
-      if (!res.client_id.empty()) x["client_id"] = format_hex(res.client_id.data(), res.client_id.size());
-      r.push_back(x);
-    }
+    for (const auto& res : s.reservations) r.push_back(reservation_json(res));
     Json sj = {{"id", s.id},
                {"prefix", format_ipv4(s.prefix) + "/" + std::to_string(s.prefix_len)},
                {"pools", ranges_json(s.pools)},
@@ -184,9 +192,15 @@ Json config_json(const config::DaemonConfig& c) {
     if (!s.domain_name.empty()) sj["domain"] = s.domain_name;
     if (s.server_id != 0) sj["server_id"] = ip_json(s.server_id);
     if (s.bootp) sj["bootp"] = true;
+    if (!s.match_client_id) sj["match_client_id"] = false;
     subnets.push_back(sj);
   }
   j["subnet"] = subnets;
+  if (!c.engine.global_reservations.empty()) {
+    Json g = Json::array();
+    for (const auto& res : c.engine.global_reservations) g.push_back(reservation_json(res));
+    j["reservation"] = g;
+  }
   if (c.madcap.enabled) {   // docs/madcap.md
     j["madcap"] = {{"listen", c.madcap.listen}};
     Json scopes = Json::array();

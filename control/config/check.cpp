@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/detail.hpp"
+#include "engine/reservations.hpp"
 #include "config/values.hpp"
 
 namespace dorado::config::detail {
@@ -121,7 +122,9 @@ class Checker {
     for (std::size_t k = 0; k < s.reservations.size(); ++k) {
       const Ipv4 a = s.reservations[k].address;
       const Where& aw = w.reservations[k].address;
-      if (!inside(a)) {
+      if (a == 0) {   // no fixed address: hostname, options or classes only
+        continue;
+      } else if (!inside(a)) {
         error(aw, wire::format_ipv4(a) + " " + outside);
       } else if (s.prefix_len <= 30 && (a == net.network || a == net.last())) {
         error(aw, wire::format_ipv4(a) + " is the " + (a == net.network ? "network" : "broadcast") +
@@ -230,31 +233,70 @@ class Checker {
   void reservations() {
     std::map<wire::MacAddr, const Where*, bool (*)(const wire::MacAddr&, const wire::MacAddr&)>
         macs([](const wire::MacAddr& a, const wire::MacAddr& b) { return a.b < b.b; });
-    std::map<std::string, const Where*> ids;   // client_id bytes (a string: no g++ 12 -Wstringop-overread)
+    // Byte strings as std::string (no g++ 12 -Wstringop-overread): client_id,
+    // and the option 82 key (kind byte, then the bytes: see
+    // engine::relay_reservation_key).
+    std::map<std::string, const Where*> ids, relays;
     std::map<Ipv4, const Where*> addresses;
+    auto one = [&](const engine::Reservation& r, const ReservationWhere& w) {
+      if (r.mac) {
+        const auto [it, fresh] = macs.emplace(*r.mac, &w.mac);
+        if (!fresh)
+          error(w.mac, "MAC " + wire::format_mac(*r.mac) + " is already reserved by " +
+                           it->second->key + " " + at(*it->second));
+      }
+      if (!r.client_id.empty()) {
+        const auto [it, fresh] =
+            ids.emplace(std::string(r.client_id.begin(), r.client_id.end()), &w.client_id);
+        if (!fresh)
+          error(w.client_id, "client_id " + hex_text(r.client_id) + " is already reserved by " +
+                                 it->second->key + " " + at(*it->second));
+      }
+      if (!r.circuit_id.empty() || !r.remote_id.empty()) {
+        std::vector<std::uint8_t> key;
+        engine::relay_reservation_key(r.circuit_id, r.remote_id, key);
+        const Where& kw = !r.circuit_id.empty() ? w.circuit_id : w.remote_id;
+        const auto [it, fresh] = relays.emplace(std::string(key.begin(), key.end()), &kw);
+        if (!fresh)
+          error(kw, std::string(!r.circuit_id.empty() && !r.remote_id.empty() ? "circuit_id and remote_id"
+                                : !r.circuit_id.empty()                       ? "circuit_id"
+                                                                              : "remote_id") +
+                        " already reserved by " + it->second->key + " " + at(*it->second));
+      }
+      if (r.address == 0) return;
+      const auto [it, fresh] = addresses.emplace(r.address, &w.address);
+      if (!fresh)
+        error(w.address, wire::format_ipv4(r.address) + " is already reserved for another client by " +
+                             it->second->key + " " + at(*it->second));
+    };
     for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) {
       const engine::SubnetConfig& s = c_.engine.subnets[i];
-      for (std::size_t k = 0; k < s.reservations.size(); ++k) {
-        const engine::Reservation& r = s.reservations[k];
-        const ReservationWhere& w = w_.subnets[i].reservations[k];
-        if (r.mac) {
-          const auto [it, fresh] = macs.emplace(*r.mac, &w.mac);
-          if (!fresh)
-            error(w.mac, "MAC " + wire::format_mac(*r.mac) + " is already reserved by " +
-                             it->second->key + " " + at(*it->second));
+      for (std::size_t k = 0; k < s.reservations.size(); ++k) one(s.reservations[k], w_.subnets[i].reservations[k]);
+    }
+    for (std::size_t k = 0; k < c_.engine.global_reservations.size(); ++k) {
+      const engine::Reservation& r = c_.engine.global_reservations[k];
+      const ReservationWhere& w = w_.reservations[k];
+      one(r, w);
+      if (r.address == 0) continue;
+      bool in_subnet = false;
+      for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) {
+        const engine::SubnetConfig& s = c_.engine.subnets[i];
+        if (!w_.subnets[i].prefix_ok) {
+          in_subnet = true;   // cannot tell: the prefix has its own error
+          continue;
         }
-        if (!r.client_id.empty()) {
-          const auto [it, fresh] =
-              ids.emplace(std::string(r.client_id.begin(), r.client_id.end()), &w.client_id);
-          if (!fresh)
-            error(w.client_id, "client_id " + hex_text(r.client_id) + " is already reserved by " +
-                                   it->second->key + " " + at(*it->second));
-        }
-        const auto [it, fresh] = addresses.emplace(r.address, &w.address);
-        if (!fresh)
-          error(w.address, wire::format_ipv4(r.address) + " is already reserved for another client by " +
-                               it->second->key + " " + at(*it->second));
+        const Prefix net{s.prefix, s.prefix_len};
+        if (r.address < net.network || r.address > net.last()) continue;
+        in_subnet = true;
+        if (s.prefix_len <= 30 && (r.address == net.network || r.address == net.last()))
+          error(w.address, wire::format_ipv4(r.address) + " is the network or broadcast address of " +
+                               w_.subnets[i].prefix.key + " " + at(w_.subnets[i].prefix));
+        else if (w_.server_ok && r.address == c_.server.address)
+          error(w.address, wire::format_ipv4(r.address) + " is server.address " + at(w_.server_address));
       }
+      if (!in_subnet)
+        error(w.address, wire::format_ipv4(r.address) + " is in no [[subnet]]: a global reservation's address "
+                                                         "must lie in one of them");
     }
   }
 

@@ -26,12 +26,14 @@ struct Diag {
   std::string message;
 };
 
-struct ReservationWhere {
-  Where table, address, mac, client_id;
-};
-
 struct OptionWhere {
   Where table, code;
+};
+
+struct ReservationWhere {
+  Where table, address, mac, client_id, circuit_id, remote_id, hostname;
+  std::vector<Where> classes;          // lines up with Reservation::classes
+  std::vector<OptionWhere> options;    // lines up with Reservation::options
 };
 
 // Entries of the vectors line up with the SubnetConfig's vectors: a value
@@ -52,6 +54,7 @@ struct ConfigWhere {
   bool server_ok = false;   // server.address present and valid
   std::vector<SubnetWhere> subnets;   // lines up with engine.subnets
   std::vector<OptionWhere> options;   // lines up with engine.options
+  std::vector<ReservationWhere> reservations;   // lines up with engine.global_reservations
 };
 
 struct Loaded {

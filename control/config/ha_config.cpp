@@ -80,7 +80,10 @@ std::string ha_shared_text(const DaemonConfig& c) {
     for (const engine::Reservation& r : s.reservations)
       out += "  reservation " + wire::format_ipv4(r.address) +
              " mac = " + (r.mac ? wire::format_mac(*r.mac) : std::string("-")) +
-             " client_id = " + (r.client_id.empty() ? std::string("-") : hex_text(r.client_id)) + "\n";
+             " client_id = " + (r.client_id.empty() ? std::string("-") : hex_text(r.client_id)) +
+             (r.circuit_id.empty() ? std::string() : " circuit_id = " + hex_text(r.circuit_id)) +
+             (r.remote_id.empty() ? std::string() : " remote_id = " + hex_text(r.remote_id)) +
+             (r.hostname.empty() ? std::string() : " hostname = " + r.hostname) + "\n";
     for (engine::Ipv4 ip : s.routers) out += "  router " + wire::format_ipv4(ip) + "\n";
     for (engine::Ipv4 ip : s.dns_servers) out += "  dns " + wire::format_ipv4(ip) + "\n";
     for (engine::Ipv4 ip : s.relays) out += "  relay " + wire::format_ipv4(ip) + "\n";

@@ -77,7 +77,8 @@ class Reader : TableReader {
 
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
-                          "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict", "leasequery"});
+                          "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict", "leasequery",
+                          "reservation"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -101,6 +102,15 @@ class Reader : TableReader {
         if (auto o = read_option((*options)[i], indexed("option", i))) {
           c.engine.options.push_back(std::move(o->data));
           out_.where.options.push_back(std::move(o->where));
+        }
+      }
+    }
+    if (const toml::array* rs = table_array(root, "", "reservation")) {   // global, as Kea's
+      for (std::size_t i = 0; i < rs->size(); ++i) {
+        if (!(*rs)[i].is_table()) continue;
+        if (auto r = read_reservation((*rs)[i], indexed("reservation", i))) {
+          c.engine.global_reservations.push_back(std::move(r->first));
+          out_.where.reservations.push_back(std::move(r->second));
         }
       }
     }
@@ -490,7 +500,8 @@ class Reader : TableReader {
     const std::string p = indexed("subnet", index);
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
-                      "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict"});
+                      "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict",
+                      "match_client_id"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -555,6 +566,8 @@ class Reader : TableReader {
     // BOOTP clients without a reservation get pool addresses, for ever
     // (engine/bootp.cpp).
     if (auto b = boolean(t, p, "bootp")) s.bootp = *b;
+    // Kea's match-client-id: false keys this subnet's leases by MAC alone.
+    if (auto b = boolean(t, p, "match_client_id")) s.match_client_id = *b;
     // Dynamic DNS: this subnet's suffix for partial names; "" (as absent):
     // [ddns] qualifying_suffix. Without [ddns] it would do nothing: refused.
     if (auto q = string(t, p, "qualifying_suffix")) {
@@ -611,9 +624,12 @@ class Reader : TableReader {
     return out;
   }
 
+  // [[subnet.reservation]] and global [[reservation]] (engine/reservations.hpp;
+  // docs/configuration.md "Reservations"). `global`: address optional and
+  // checked against every subnet by check.cpp.
   std::optional<std::pair<engine::Reservation, ReservationWhere>> read_reservation(
       const Value& t, const std::string& p) {
-    check_keys(t, p, {"mac", "client_id", "address"});
+    check_keys(t, p, {"mac", "client_id", "circuit_id", "remote_id", "address", "hostname", "option", "classes"});
     engine::Reservation r;
     ReservationWhere w;
     w.table = where_of(t, p);
@@ -624,9 +640,10 @@ class Reader : TableReader {
         r.address = *ip;
       else
         ok = false;
-    } else {
-      missing(t, p, "address");
-      ok = false;
+      if (ok && (r.address == 0 || r.address == 0xffffffffu)) {
+        error(w.address, "must be a unicast address");
+        ok = false;
+      }
     }
     const Value* mac = find(t, "mac");
     const Value* cid = find(t, "client_id");
@@ -659,9 +676,81 @@ class Reader : TableReader {
         ok = false;
       }
     }
-    if (!mac && !cid) {
-      error(w.table, "needs mac or client_id (or both) to say whose address it is");
+    // Option 82 sub-options: text, or hex bytes after "0x".
+    auto relay_id = [&](std::string_view key, Where& kw, std::vector<std::uint8_t>& out) {
+      const Value* v = find(t, key);
+      if (!v) return false;
+      kw = where_of(*v, join(p, key));
+      auto s = string(t, p, key);
+      if (!s) {
+        ok = false;
+        return true;
+      }
+      if (s->size() >= 2 && (*s)[0] == '0' && ((*s)[1] == 'x' || (*s)[1] == 'X')) {
+        auto bytes = parse_hex(std::string_view(*s).substr(2));
+        if (!bytes || bytes->empty()) {
+          error(kw, "\"" + *s + "\" is not hex bytes after 0x (like \"0x0001\" or \"0x00:01\")");
+          ok = false;
+          return true;
+        }
+        out = std::move(*bytes);
+      } else {
+        out.assign(s->begin(), s->end());
+      }
+      if (out.empty() || out.size() > engine::kMaxRelayIdLen) {
+        error(kw, "must be 1 to 255 bytes");
+        ok = false;
+      }
+      return true;
+    };
+    const bool circuit = relay_id("circuit_id", w.circuit_id, r.circuit_id);
+    const bool remote = relay_id("remote_id", w.remote_id, r.remote_id);
+    if (!mac && !cid && !circuit && !remote) {
+      error(w.table, "needs mac, client_id, circuit_id or remote_id (or circuit_id and remote_id) to say whose "
+                     "reservation it is");
       ok = false;
+    } else if ((mac || cid) && (circuit || remote)) {
+      error(circuit ? w.circuit_id : w.remote_id,
+            "a reservation is matched by one kind of key: mac and/or client_id (the client), or circuit_id "
+            "and/or remote_id (the relay's line); not both (" +
+                w.table.key + " at " + place(file_, (mac ? w.mac : w.client_id).line) + ")");
+      ok = false;
+    }
+    if (const Value* v = find(t, "hostname")) {
+      w.hostname = where_of(*v, join(p, "hostname"));
+      if (auto s = string(t, p, "hostname")) {
+        if (std::string why = s->size() > engine::kMaxHostnameLen ? "longer than 63 bytes" : check_host_domain(*s);
+            !why.empty()) {
+          error(w.hostname, "\"" + *s + "\" is not a host name: " + why);
+          ok = false;
+        } else {
+          r.hostname = *s;
+        }
+      }
+    }
+    each_string(t, p, "classes", [&](const std::string& name, const Where& cw) {
+      if (name.empty()) {
+        error(cw, "a class name must not be empty");
+        ok = false;
+        return;
+      }
+      r.classes.push_back(name);
+      w.classes.push_back(cw);
+    });
+    if (const toml::array* os = table_array(t, p, "option")) {
+      for (std::size_t i = 0; i < os->size(); ++i) {
+        if (!(*os)[i].is_table()) continue;
+        if (auto o = read_option((*os)[i], join(p, indexed("option", i)))) {
+          for (std::size_t k = 0; k < r.options.size(); ++k)
+            if (r.options[k].code == o->data.code) {
+              error(o->where.code, "option " + std::to_string(o->data.code) + " given twice in this reservation (" +
+                                       place(file_, w.options[k].code.line) + ")");
+              ok = false;
+            }
+          r.options.push_back(std::move(o->data));
+          w.options.push_back(std::move(o->where));
+        }
+      }
     }
     if (!ok) return std::nullopt;
     return std::pair{std::move(r), std::move(w)};

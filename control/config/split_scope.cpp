@@ -38,7 +38,10 @@ std::vector<Interval> blocked_of(const engine::EngineConfig& e, const engine::Su
   if (s.server_id != 0) one(s.server_id);
   one(e.server_address);
   for (Ipv4 r : s.routers) one(r);
-  for (const engine::Reservation& r : s.reservations) one(r.address);
+  for (const engine::Reservation& r : s.reservations)
+    if (r.address != 0) one(r.address);
+  for (const engine::Reservation& r : e.global_reservations)   // compiled with the subnet holding them
+    if (r.address != 0 && (r.address & mask) == s.prefix) one(r.address);
   std::sort(v.begin(), v.end(), [](const Interval& a, const Interval& b) { return a.first < b.first; });
   std::vector<Interval> merged;
   for (const Interval& x : v) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/engine.hpp"
+#include "engine/reservations.hpp"
 
 namespace dorado::engine {
 
@@ -57,7 +58,8 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   const std::uint32_t block = slot >> 6;
   if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
     if (!shard_owns_block(*config_, block, id_)) return AdminStatus::wrong_shard;
-  } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address) {
+  } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address &&
+             !relay_reserved_address(*config_, subnet, in.address)) {
     return AdminStatus::bad_address;   // excluded, server, network, or another client's reservation
   }
   const std::uint32_t same = table_.find(key);

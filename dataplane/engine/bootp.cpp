@@ -53,7 +53,7 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
   Ipv4 addr = 0;
   SlotId target = kNil;
   bool reserved = false;
-  if (const ReservationEntry* r = reservation_for(key.key, m, subnet)) {
+  if (const ReservationEntry* r = reservation_for(key.key, m, subnet); r != nullptr && r->address != 0) {
     const SlotId s = alloc_.slot_of(subnet, r->address);
     const std::uint32_t holder = alloc_.lease_at(s);
     if (holder == kNil || holder == idx) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "engine/client_key.hpp"
+#include "engine/reservations.hpp"
 #include "wire/dhcp.hpp"
 #include "wire/text.hpp"
 
@@ -210,6 +211,17 @@ class Compiler {
       if (ids[i].first == ids[i - 1].first)
         return fail(ids[i].second, "duplicate subnet id " + std::to_string(ids[i].first));
     if (c.blocks.size() >= (1u << 26)) return fail("more than 2^26 address blocks");
+    // Global reservations: those with an address were compiled with the
+    // subnet holding it; the others apply in every subnet.
+    for (const Reservation& r : in_.global_reservations) {
+      if (std::string e = check_reservation(r); !e.empty()) return fail("global " + e);
+      if (r.address != 0) {
+        if (c.subnet_index_of(r.address) == kNil)
+          return fail("global reservation " + wire::format_ipv4(r.address) + " is in no subnet");
+        continue;
+      }
+      add_reservation(c, r, kNil, kAnySubnet);
+    }
     std::sort(reserved_addresses_.begin(), reserved_addresses_.end());
     for (std::size_t i = 1; i < reserved_addresses_.size(); ++i)
       if (reserved_addresses_[i].first == reserved_addresses_[i - 1].first)
@@ -310,13 +322,30 @@ class Compiler {
         return subnet_text(s) + ": exclusion " + wire::format_ipv4(x.first) + "-" + wire::format_ipv4(x.last) +
                " is empty";
     for (const Reservation& r : s.reservations) {
-      if (!inside(r.address)) return subnet_text(s) + ": reservation " + wire::format_ipv4(r.address) +
-                                     " outside the subnet";
-      if (!r.mac && r.client_id.empty())
-        return subnet_text(s) + ": reservation " + wire::format_ipv4(r.address) + " has neither mac nor client_id";
-      if (r.client_id.size() > kMaxKeyLen - 1)
-        return subnet_text(s) + ": reservation client_id longer than 159 bytes";
+      if (r.address != 0 && !inside(r.address))
+        return subnet_text(s) + ": reservation " + wire::format_ipv4(r.address) + " outside the subnet";
+      if (std::string e = check_reservation(r); !e.empty()) return subnet_text(s) + ": " + e;
     }
+    return {};
+  }
+
+  // Keys and values of one reservation (subnet or global).
+  std::string check_reservation(const Reservation& r) const {
+    const std::string who = "reservation" + (r.address != 0 ? " " + wire::format_ipv4(r.address) : std::string{});
+    const bool client = r.mac || !r.client_id.empty();
+    const bool relay = !r.circuit_id.empty() || !r.remote_id.empty();
+    if (!client && !relay) return who + " has no mac, client_id, circuit_id or remote_id";
+    if (client && relay) return who + " is matched by two kinds of key (mac/client_id and circuit_id/remote_id)";
+    if (r.client_id.size() > kMaxKeyLen - 1) return who + " client_id longer than 159 bytes";
+    if (r.circuit_id.size() > kMaxRelayIdLen || r.remote_id.size() > kMaxRelayIdLen)
+      return who + " circuit_id or remote_id longer than 255 bytes";
+    if (r.hostname.size() > kMaxHostnameLen) return who + " hostname longer than 63 bytes";
+    for (const OptionData& o : r.options)
+      if (std::string e = check_option(o); !e.empty()) return who + ": " + e;
+    for (std::size_t i = 0; i < r.options.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (r.options[i].code == r.options[j].code)
+          return who + ": option " + std::to_string(r.options[i].code) + " given twice";
     return {};
   }
 
@@ -326,6 +355,8 @@ class Compiler {
     cs.id = s.id;
     cs.prefix_len = s.prefix_len;
     cs.bootp = s.bootp;
+    cs.match_client_id = s.match_client_id;
+    if (!s.match_client_id) ++c.mac_keyed_subnets;
     cs.mask = ~0u << (32 - s.prefix_len);
     cs.network = s.prefix;
     cs.broadcast = s.prefix | ~cs.mask;
@@ -359,13 +390,22 @@ class Compiler {
     never(cs.server_id);
     never(in_.server_address);
     for (Ipv4 r : s.routers) never(r);
-    for (const Reservation& r : s.reservations) {
-      if (s.prefix_len <= 30 && (r.address == cs.network || r.address == cs.broadcast))
-        return subnet_text(s) + ": reservation on the network or broadcast address";
-      never(r.address);
-      needed[(r.address - cs.chunk_base) >> 6] = true;
+    auto reserve = [&](const Reservation& r) -> std::string {
+      if (r.address != 0) {
+        if (s.prefix_len <= 30 && (r.address == cs.network || r.address == cs.broadcast))
+          return subnet_text(s) + ": reservation on the network or broadcast address";
+        never(r.address);
+        needed[(r.address - cs.chunk_base) >> 6] = true;
+      }
       add_reservation(c, r, input, index);
-    }
+      return {};
+    };
+    for (const Reservation& r : s.reservations)
+      if (std::string e = reserve(r); !e.empty()) return e;
+    // Global reservations with an address belong to the subnet holding it.
+    for (const Reservation& r : in_.global_reservations)
+      if (r.address != 0 && cs.contains(r.address))
+        if (std::string e = reserve(r); !e.empty()) return e;
     cs.first_block = static_cast<std::uint32_t>(c.blocks.size());
     for (std::uint32_t i = 0; i < cs.index_len; ++i) {
       if (masks[i] == 0 && !needed[i]) {
@@ -427,22 +467,69 @@ class Compiler {
 
   void add_reservation(CompiledConfig& c, const Reservation& r, std::uint32_t input,
                        std::uint16_t subnet) {
-    reserved_addresses_.emplace_back(r.address, input);
-    auto add_key = [&](const ClientKey& k) {
+    if (r.address != 0) reserved_addresses_.emplace_back(r.address, input);
+    CompiledReservation info;
+    info.address = r.address;
+    info.subnet = subnet;
+    info.mac = r.mac.has_value();
+    info.relay = !r.circuit_id.empty() || !r.remote_id.empty();
+    // Options by code, the hostname as option 12 (always sent) unless the
+    // reservation gives 12 itself.
+    std::vector<const OptionData*> opts;
+    for (const OptionData& o : r.options) opts.push_back(&o);
+    OptionData host;
+    if (!r.hostname.empty() &&
+        std::none_of(r.options.begin(), r.options.end(), [](const OptionData& o) { return o.code == 12; })) {
+      host.code = 12;
+      host.value = encode_string(r.hostname);
+      host.always_send = true;
+      opts.push_back(&host);
+    }
+    std::sort(opts.begin(), opts.end(), [](const OptionData* a, const OptionData* b) { return a->code < b->code; });
+    info.options_begin = static_cast<std::uint32_t>(c.options.size());
+    for (const OptionData* o : opts) {
+      CompiledOption co;
+      co.code = o->code;
+      co.always_send = o->always_send;
+      co.length = static_cast<std::uint16_t>(o->value.size());
+      co.offset = static_cast<std::uint32_t>(c.option_bytes.size());
+      c.option_bytes.insert(c.option_bytes.end(), o->value.begin(), o->value.end());
+      c.options.push_back(co);
+    }
+    info.options_count = static_cast<std::uint32_t>(opts.size());
+    info.hostname_offset = static_cast<std::uint32_t>(c.reservation_text.size());
+    info.hostname_len = static_cast<std::uint8_t>(r.hostname.size());
+    c.reservation_text.insert(c.reservation_text.end(), r.hostname.begin(), r.hostname.end());
+    info.classes_begin = static_cast<std::uint32_t>(c.reservation_classes.size());
+    info.classes_count = static_cast<std::uint32_t>(r.classes.size());
+    c.reservation_classes.insert(c.reservation_classes.end(), r.classes.begin(), r.classes.end());
+    const auto info_index = static_cast<std::uint32_t>(c.reservation_infos.size());
+    c.reservation_infos.push_back(info);
+
+    auto add_bytes = [&](wire::Bytes key) {
       ReservationEntry e;
-      e.hash = k.hash;
+      e.hash = hash_key_bytes(key);
       e.key_offset = static_cast<std::uint32_t>(c.reservation_keys.size());
-      e.key_len = k.len;
+      e.key_len = static_cast<std::uint16_t>(key.size());
       e.subnet = subnet;
       e.address = r.address;
-      c.reservation_keys.insert(c.reservation_keys.end(), k.bytes.begin(), k.bytes.begin() + k.len);
+      e.info = info_index;
+      entry_input_.push_back(input);
+      c.reservation_keys.insert(c.reservation_keys.end(), key.begin(), key.end());
       c.reservations.push_back(e);
     };
     if (r.mac) {
-      add_key(client_key_hw(1, wire::Bytes{r.mac->b.data(), r.mac->b.size()}));
+      const ClientKey k = client_key_hw(1, wire::Bytes{r.mac->b.data(), r.mac->b.size()});
+      add_bytes(k.view());
       ++c.hw_reservations;
     }
-    if (!r.client_id.empty()) add_key(client_key_id(wire::Bytes{r.client_id}));
+    if (!r.client_id.empty()) add_bytes(client_key_id(wire::Bytes{r.client_id}).view());
+    if (!r.circuit_id.empty() || !r.remote_id.empty()) {
+      std::vector<std::uint8_t> key;
+      relay_reservation_key(r.circuit_id, r.remote_id, key);
+      add_bytes(key);
+      ++c.relay_reservations;
+    }
   }
 
   Failure build_reservation_index(CompiledConfig& c) {
@@ -454,7 +541,7 @@ class Compiler {
       const ReservationEntry& r = c.reservations[i];
       const wire::Bytes key{c.reservation_keys.data() + r.key_offset, r.key_len};
       if (c.find_reservation(key, r.hash) != nullptr)
-        return fail(order_[r.subnet], "the same MAC or client_id is reserved twice");
+        return fail(entry_input_[i], "the same MAC, client_id, circuit_id or remote_id is reserved twice");
       std::uint32_t pos = static_cast<std::uint32_t>(r.hash) & c.reservation_mask;
       while (c.reservation_index[pos] != kNil) pos = (pos + 1) & c.reservation_mask;
       c.reservation_index[pos] = i;
@@ -496,6 +583,7 @@ class Compiler {
   const EngineConfig& in_;
   std::vector<std::uint32_t> order_;   // compiled subnet index -> input index
   std::vector<std::pair<Ipv4, std::uint32_t>> reserved_addresses_;   // (address, input index)
+  std::vector<std::uint32_t> entry_input_;   // per ReservationEntry: its subnet's input index (kNil: global)
 };
 
 }  // namespace

@@ -59,12 +59,32 @@ struct OptionData {
   bool always_send = false;          // send even when the client did not ask (55)
 };
 
-// A fixed address for one client, by MAC (htype 1), by client-id, or both
-// (either one matches). The address is never handed out dynamically.
+// Reservation keys beyond the two client-key kinds (lease.hpp): they live
+// only in CompiledConfig's reservation table (engine/reservations.hpp).
+inline constexpr std::uint8_t kResvKindCircuit = 3;     // option 82 sub-option 1
+inline constexpr std::uint8_t kResvKindRemote = 4;      // option 82 sub-option 2
+inline constexpr std::uint8_t kResvKindRelayPair = 5;   // both: len(circuit), circuit, remote
+inline constexpr std::size_t kMaxRelayIdLen = 255;      // a sub-option's length byte
+// Reservation subnet for a global reservation without an address: it
+// applies in whichever subnet serves the client.
+inline constexpr std::uint16_t kAnySubnet = 0xffff;
+
+// A reservation (engine/reservations.hpp): who (by MAC, by client-id, or
+// both: either one matches; or by option 82 circuit-id, remote-id, or the
+// two together), and what they get: a fixed address (optional: 0 = a pool
+// address as any client), a hostname (option 12 and the lease's name),
+// options (over the subnet's, by code) and client classes (names, resolved
+// by the class matcher at compile time). A reserved address is never handed
+// out dynamically.
 struct Reservation {
   std::optional<wire::MacAddr> mac;
   std::vector<std::uint8_t> client_id;   // option 61 value, 1..159 bytes
-  Ipv4 address = 0;                       // inside the subnet
+  Ipv4 address = 0;                       // inside the subnet; 0 = none
+  std::vector<std::uint8_t> circuit_id;  // option 82 sub-option 1 value, 1..255 bytes
+  std::vector<std::uint8_t> remote_id;   // option 82 sub-option 2 value, 1..255 bytes
+  std::string hostname;                   // option 12; empty = none
+  std::vector<OptionData> options;        // over the subnet's (and classes') by code
+  std::vector<std::string> classes;       // client classes this client is a member of
 };
 
 struct SubnetConfig {
@@ -100,6 +120,10 @@ struct SubnetConfig {
   // Conflict detection ([subnet.conflict]; engine/probe.hpp): unset keys
   // take EngineConfig::probe's.
   SubnetProbe probe;
+  // Kea's match-client-id: false = leases of this subnet's clients are
+  // keyed by (htype, chaddr) even when they send option 61 (one lease per
+  // MAC; see docs/configuration.md for the trade-off).
+  bool match_client_id = true;
 };
 
 struct EngineConfig {
@@ -128,6 +152,10 @@ struct EngineConfig {
   // the IPv4 source without one) whose DHCPLEASEQUERY is answered; filled
   // from [leasequery] allowed. Empty: every leasequery is dropped.
   std::vector<Ipv4> leasequery_allowed;
+  // Global reservations ([[reservation]]; engine/reservations.hpp): one with
+  // an address belongs to the subnet holding it; one without applies in
+  // every subnet.
+  std::vector<Reservation> global_reservations;
 };
 
 // Encoders for OptionData::value.
@@ -181,6 +209,8 @@ struct CompiledSubnet {
   std::uint8_t ddns_suffix_len = 0;
   // SubnetConfig::bootp (in the same padding).
   bool bootp = false;
+  // SubnetConfig::match_client_id (same padding).
+  bool match_client_id = true;
   std::uint32_t ddns_suffix_offset = 0;
 
   bool contains(Ipv4 ip) const noexcept { return (ip & mask) == network; }
@@ -205,9 +235,25 @@ struct RelayEntry {
 struct ReservationEntry {
   std::uint64_t hash = 0;          // hash_key_bytes of the key
   std::uint32_t key_offset = 0;    // into CompiledConfig::reservation_keys
-  std::uint8_t key_len = 0;
-  std::uint16_t subnet = 0;
+  std::uint16_t key_len = 0;
+  std::uint16_t subnet = 0;        // index into CompiledConfig::subnets, or kAnySubnet
+  Ipv4 address = 0;                // 0: no fixed address
+  std::uint32_t info = 0;          // into CompiledConfig::reservation_infos
+};
+
+// What a reservation gives besides its address (shared by its keys).
+struct CompiledReservation {
   Ipv4 address = 0;
+  std::uint16_t subnet = kAnySubnet;
+  std::uint32_t options_begin = 0;   // into CompiledConfig::options, sorted by code
+  std::uint32_t options_count = 0;   // hostname included (option 12, always sent)
+  std::uint32_t hostname_offset = 0; // into CompiledConfig::reservation_text
+  std::uint8_t hostname_len = 0;
+  bool mac = false;                  // has a MAC key (one device, two identities)
+  bool relay = false;                // keyed by circuit_id/remote_id
+  // Reservation::classes as given (the class matcher resolves the names).
+  std::uint32_t classes_begin = 0;   // into CompiledConfig::reservation_classes
+  std::uint32_t classes_count = 0;
 };
 
 struct CompiledConfig {
@@ -224,6 +270,11 @@ struct CompiledConfig {
   std::vector<std::uint32_t> reservation_index;   // open addressing -> entry, kNil empty
   std::uint32_t reservation_mask = 0;
   std::uint32_t hw_reservations = 0;   // entries keyed by MAC (skip the lookup if 0)
+  std::uint32_t relay_reservations = 0;   // entries keyed by circuit-id/remote-id
+  std::vector<CompiledReservation> reservation_infos;
+  std::vector<char> reservation_text;               // hostnames
+  std::vector<std::string> reservation_classes;     // CompiledReservation::classes_*
+  std::uint32_t mac_keyed_subnets = 0;   // subnets with match_client_id = false
   std::vector<RelayEntry> relays;      // sorted by giaddr, unique
   std::vector<AddressRange> peer_ranges;   // EngineConfig::peer_ranges sorted, merged
   HaConfig ha;                             // EngineConfig::ha
@@ -267,6 +318,15 @@ struct CompiledConfig {
   // Reservation for a client key (kind byte + bytes, see client_key.hpp).
   const ReservationEntry* find_reservation(wire::Bytes key, std::uint64_t hash) const noexcept;
   const CompiledOption* find_option(const CompiledSubnet& s, std::uint8_t code) const noexcept;
+  std::span<const CompiledOption> options_of(const CompiledReservation& r) const noexcept {
+    return {options.data() + r.options_begin, r.options_count};
+  }
+  std::string_view hostname_of(const CompiledReservation& r) const noexcept {
+    return {reservation_text.data() + r.hostname_offset, r.hostname_len};
+  }
+  std::span<const std::string> classes_of(const CompiledReservation& r) const noexcept {
+    return {reservation_classes.data() + r.classes_begin, r.classes_count};
+  }
   std::span<const CompiledOption> options_of(const CompiledSubnet& s) const noexcept {
     return {options.data() + s.options_begin, s.options_count};
   }

@@ -1,5 +1,7 @@
 #include "engine/engine.hpp"
 
+#include "engine/reservations.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -120,18 +122,6 @@ std::uint32_t Shard::select_subnet(const wire::DhcpMessage& m, const RxMeta& rx)
   return choose_subnet(*config_, m, rx).index;
 }
 
-const ReservationEntry* Shard::reservation_for(const ClientKey& key, const wire::DhcpMessage& m,
-                                               std::uint32_t subnet) const noexcept {
-  if (config_->reservations.empty()) return nullptr;
-  const ReservationEntry* r = config_->find_reservation(key.view(), key.hash);
-  if (r == nullptr && key.kind() == kKeyKindClientId && config_->hw_reservations != 0 &&
-      m.htype == 1 && m.hlen == 6) {
-    const ClientKey hw = client_key_hw(1, m.chaddr());
-    r = config_->find_reservation(hw.view(), hw.hash);
-  }
-  return r != nullptr && r->subnet == subnet ? r : nullptr;
-}
-
 bool Shard::our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept {
   return sid == config_->server_address ||
          (subnet < config_->subnets.size() && sid == config_->subnets[subnet].server_id);
@@ -188,6 +178,10 @@ Decision Shard::reply(const Ctx& c, MessageType type, std::uint32_t subnet, Ipv4
     d.t2 = times->t2;
   }
   d.subnet_options = type != MessageType::nak && d.subnet != nullptr;
+  if (c.reservation != nullptr && d.subnet_options) [[unlikely]] {
+    const CompiledReservation& info = config_->reservation_infos[c.reservation->info];
+    if (info.options_count != 0) d.reservation = &info;
+  }
   d.change_begin = c.change_begin;
   d.change_count = change_count_ - c.change_begin;
 
@@ -375,8 +369,14 @@ void Shard::commit(std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId sl
   if (config_->ddns.enabled) [[unlikely]] return commit_ddns(idx, c, addr, renewal);
   // Renewals keep the stored name: one cache miss less per renewal.
   if (!renewal || l.hostname == kNil) {
-    if (auto host = c.m.hostname(); host && !host->empty())
+    std::string_view reserved_name;   // a reserved hostname is the lease's name
+    if (c.reservation != nullptr) [[unlikely]]
+      reserved_name = config_->hostname_of(config_->reservation_infos[c.reservation->info]);
+    if (!reserved_name.empty()) {
+      if (!table_.set_hostname(idx, reserved_name)) bump(Event::hostname_not_stored);
+    } else if (auto host = c.m.hostname(); host && !host->empty()) {
       if (!table_.set_hostname(idx, *host)) bump(Event::hostname_not_stored);
+    }
   }
   l.flags |= kLeasePersisted;
   emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
@@ -508,7 +508,9 @@ SweepResult Shard::sweep(Seconds now, std::uint32_t budget) noexcept {
 // ---- message handlers -----------------------------------------------------------------
 
 Decision Shard::handle(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now) noexcept {
-  return decide(m, rx, now, client_key_of(m));
+  KeyResult key;
+  set_request_key(key, *config_, m, rx);   // reservations.cpp
+  return decide(m, rx, now, key);
 }
 
 Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) noexcept {
@@ -522,7 +524,7 @@ Shard::Burst Shard::handle_burst(std::span<const Request> burst, Seconds now) no
   for (std::uint32_t i = 0; i < out.count; ++i) {
     keys[i] = burst[i].key;
     if (keys[i] == nullptr) {
-      set_client_key(computed[i], *burst[i].msg);
+      set_request_key(computed[i], *config_, *burst[i].msg, *burst[i].rx);
       keys[i] = &computed[i];
     }
   }
@@ -618,9 +620,11 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   Ipv4 addr = 0;
   SlotId target = kNil;
   Seconds last_held = 0;   // conflict detection: when another record last held addr
-  if (const ReservationEntry* r = reservation_for(key, m, subnet)) {
+  c.reservation = reservation_for(key, m, subnet);
+  if (const ReservationEntry* r = c.reservation; r != nullptr && r->address != 0) {
     const SlotId s = alloc_.slot_of(subnet, r->address);
-    const std::uint32_t holder = alloc_.lease_at(s);
+    std::uint32_t holder = alloc_.lease_at(s);
+    if (holder != kNil && holder != idx) holder = yield_same_device(holder, idx, m, *r, c.now);   // reservations.cpp
     if (holder == kNil || holder == idx) {
       addr = r->address;
       target = s;
@@ -714,7 +718,8 @@ Decision Shard::on_request(const Ctx& c) noexcept {
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(*requested)) return nak(c, subnet, NakReason::not_in_subnet);
     if (peer_request(idx, *requested)) return refuse(DropReason::peer_address);
-    if (idx == kNil && reservation_for(key, m, subnet) == nullptr)
+    if (const ReservationEntry* r = reservation_for(key, m, subnet);
+        idx == kNil && (r == nullptr || r->address == 0))
       return refuse(DropReason::init_reboot_unknown_client);
     return confirm(c, key, idx, subnet, *requested, false);
   }
@@ -750,7 +755,8 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
     if (is_foreign(idx)) return ack_unjournaled(c, idx, subnet, Event::renew_foreign);
     if (!store_writable_) return ack_unjournaled(c, idx, subnet, Event::renew_unjournaled);
   }
-  const ReservationEntry* r = reservation_for(key, c.m, subnet);
+  c.reservation = reservation_for(key, c.m, subnet);
+  const ReservationEntry* r = c.reservation != nullptr && c.reservation->address != 0 ? c.reservation : nullptr;
   if (r != nullptr && r->address != addr) {
     const std::uint32_t holder = alloc_.lease_at(alloc_.slot_of(subnet, r->address));
     if (holder == kNil || holder == idx) return nak(c, subnet, NakReason::reserved_elsewhere);   // take your reservation
@@ -766,6 +772,7 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
     if (s == kNil) return nak(c, subnet, NakReason::not_in_pool);
     holder = alloc_.lease_at(s);
   }
+  if (r != nullptr && !own && holder != kNil) holder = yield_same_device(holder, idx, c.m, *r, c.now);
   const bool reserved = r != nullptr && holder == kNil;
   const bool free = !own && allow_free && alloc_.is_free(s);
   if (!own && !reserved && !free) return nak(c, subnet, NakReason::not_the_clients);
@@ -901,17 +908,6 @@ std::uint32_t block_owner_of(const LeaseChange& lease, const CompiledConfig& con
   return b == kNil ? 0 : shard_of_block_base(config.blocks[b].base, shard_count, config.ha.enabled);
 }
 
-Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
-                             std::uint32_t subnet) const noexcept {
-  if (config_->reservations.empty() || key.len == 0) return 0;
-  const ReservationEntry* r = config_->find_reservation(key.view(), key.hash);
-  if (r == nullptr && key.kind() == kKeyKindClientId && config_->hw_reservations != 0 && htype == 1) {
-    const ClientKey hw = client_key_hw(1, wire::Bytes{chaddr.b.data(), 6});
-    r = config_->find_reservation(hw.view(), hw.hash);
-  }
-  return r != nullptr && r->subnet == subnet ? r->address : 0;
-}
-
 // Config reload (engine.hpp): every record re-placed in the new address space.
 Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator& fresh) noexcept {
   ReconfigureStats st;
@@ -969,7 +965,8 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
         std::memcpy(key.bytes.data(), kb.data(), kb.size());
         key.len = static_cast<std::uint8_t>(kb.size());
         key.hash = hash_key_bytes(key.view());
-        if (reserved_address(key, l.htype, l.chaddr, subnet) == l.address) {
+        if (reserved_address(key, l.htype, l.chaddr, subnet) == l.address ||
+            relay_reserved_address(next, subnet, l.address)) {
           alloc_.set_lease(slot, i);
           ++st.kept;
           continue;
@@ -1033,7 +1030,8 @@ RestoreStatus Shard::restore(const LeaseChange& in, Seconds now) noexcept {
       if (state != LeaseState::active) return RestoreStatus::wrong_shard;
       flags = kLeaseForeign;
     }
-  } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address) {
+  } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address &&
+             !relay_reserved_address(*config_, subnet, in.address)) {
     for (const ReservationEntry& r : config_->reservations)
       if (r.address == in.address) return RestoreStatus::conflict;
     return RestoreStatus::not_in_pool;

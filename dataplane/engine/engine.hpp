@@ -242,6 +242,9 @@ struct Decision {
   // infinite lease as far as holding it until durable goes, built by
   // build_bootreply (no 53, RFC 1497 vendor area).
   bool bootp = false;
+  // The client's reservation when it gives options or a hostname
+  // (engine/reservations.hpp): build_reply sends them over the subnet's.
+  const CompiledReservation* reservation = nullptr;
 };
 
 class alignas(64) Shard {
@@ -511,6 +514,8 @@ class alignas(64) Shard {
     // With [ddns]: the lease this request committed or renewed
     // (commit_ddns()), for the reply's option 81 (ddns_reply()).
     mutable std::uint32_t ddns_lease = kNil;
+    // The client's reservation, once looked up (reply options, hostname).
+    mutable const ReservationEntry* reservation = nullptr;
   };
   struct Times {
     std::uint32_t lease, t1, t2;
@@ -569,6 +574,10 @@ class alignas(64) Shard {
   std::uint32_t select_subnet(const wire::DhcpMessage& m, const RxMeta& rx) const noexcept;
   const ReservationEntry* reservation_for(const ClientKey& key, const wire::DhcpMessage& m,
                                           std::uint32_t subnet) const noexcept;
+  // reservations.cpp: one device, two identities (MAC reservation held by
+  // the same chaddr under its other key): the holder gives way.
+  std::uint32_t yield_same_device(std::uint32_t holder, std::uint32_t idx, const wire::DhcpMessage& m,
+                                  const ReservationEntry& r, Seconds now) noexcept;
   bool our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept;
   // Defined (inline) in engine.cpp, the only file that uses them.
   inline Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;

@@ -74,6 +74,14 @@ class ReplyOptions {
       add(wire::opt::renewal_time, t1_, true);
       add(wire::opt::rebinding_time, t2_, true);
     }
+    if (d.subnet_options && d.subnet != nullptr && d.reservation != nullptr) [[unlikely]] {
+      // The client's reservation first: its options win by code.
+      for (const std::uint8_t code : prl)
+        for (const CompiledOption& o : config.options_of(*d.reservation))
+          if (o.code == code) add(code, config.option_value(o), false);
+      for (const CompiledOption& o : config.options_of(*d.reservation))
+        if (o.always_send) add(o.code, config.option_value(o), false);
+    }
     if (d.subnet_options && d.subnet != nullptr) {
       const CompiledSubnet& s = *d.subnet;
       wire::store_be32(mask_.data(), s.mask);
@@ -224,7 +232,8 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
 // when the reply must be built the generic way.
 const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, const Decision& d,
                                                   wire::Bytes prl, bool client_id_sent) noexcept {
-  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || d.bootp || prl.size() > kMaxPrl ||
+  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || d.bootp ||
+      d.reservation != nullptr || prl.size() > kMaxPrl ||
       (client_id_sent && std::find(prl.begin(), prl.end(), wire::opt::client_id) != prl.end()))
     return nullptr;
   const auto subnet = static_cast<std::uint32_t>(d.subnet - config.subnets.data());

@@ -17,6 +17,7 @@
 
 #include "engine/client_key.hpp"
 #include "engine/leasequery.hpp"
+#include "engine/reservations.hpp"
 #include "wire/frame.hpp"
 #include "wire/l3reply.hpp"
 
@@ -424,7 +425,10 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
       // Requests without a usable key are refused (and counted) by our shard.
       // The key goes with the request: handle_burst() does not hash it again.
       engine::KeyResult& key = chunk_.keys[chunk_.count];
-      engine::set_client_key(key, msg);
+      if (shard_->config().mac_keyed_subnets == 0) [[likely]]
+        engine::set_client_key(key, msg);
+      else   // match_client_id = false somewhere (engine/reservations.hpp)
+        engine::set_request_key(key, shard_->config(), msg, engine::rx_meta_of(f, {}, server_address_));
       unsigned owner = key.status == engine::KeyStatus::ok
                            ? engine::shard_for_hash(key.key.hash, peers_)
                            : index_;
@@ -460,7 +464,8 @@ void Worker::take_handoff(rte_mbuf* m) noexcept {
     rte_pktmbuf_free(m);   // cannot happen: counted when first parsed
     return;
   }
-  engine::set_client_key(chunk_.keys[chunk_.count], chunk_.msgs[chunk_.count]);
+  engine::set_request_key(chunk_.keys[chunk_.count], shard_->config(), chunk_.msgs[chunk_.count],
+                          engine::rx_meta_of(f, {}, server_address_));
   queue_owned(m, f);
 }
 

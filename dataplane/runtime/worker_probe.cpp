@@ -24,6 +24,7 @@
 
 #include "engine/allocator.hpp"
 #include "engine/client_key.hpp"
+#include "engine/reservations.hpp"
 #include "runtime/worker.hpp"
 #include "wire/frame.hpp"
 #include "wire/probe.hpp"
@@ -190,7 +191,7 @@ void Worker::redecide(rte_mbuf* m, std::uint8_t chain, bool may_probe) noexcept 
     rte_pktmbuf_free(m);   // cannot happen: it was parsed when it arrived
     return;
   }
-  engine::set_client_key(chunk_.keys[slot], msg);
+  engine::set_request_key(chunk_.keys[slot], shard_->config(), msg, engine::rx_meta_of(f, {}, server_address_));
   chunk_.mbufs[slot] = m;
   trace_slots_[slot] = nullptr;   // not traced (a stale record of the last chunk otherwise)
   const TxPort& tx = tx_[m->port];
