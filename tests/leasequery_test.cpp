@@ -587,5 +587,83 @@ TEST(LeasequeryCorpus, Rfc4388CaptureQueryByMac) {
   EXPECT_EQ(a.option(kOptAssociatedIp), be32(ip(10, 30, 4, 4)));
 }
 
+// ---- option 82 in the lease's change records (journal, HA) ----------------------
+
+std::vector<std::uint8_t> relay_of(const LeaseChange& c) {
+  const wire::Bytes r = relay_info_of(c);
+  return {r.begin(), r.end()};
+}
+
+TEST_F(LeasequeryTest, Option82IsInTheChangeRecordsAndComesBackOnRestore) {
+  Req c;
+  c.mac = mac_of(9);
+  c.relay_info = {1, 5, 'p', 'o', 'r', 't', '9', 2, 3, 'c', 'p', 'e'};
+  Req d = c;
+  d.type = MessageType::discover;
+  const Decision offer = send(d);
+  ASSERT_EQ(offer.verdict, Verdict::reply);
+  Req r = c;
+  r.type = MessageType::request;
+  r.requested = offer.yiaddr;
+  r.server_id = offer.server_id;
+  last_ = make(r);
+  ASSERT_EQ(shard_->handle(last_->msg, last_->rx, now_).type, MessageType::ack);
+  ASSERT_EQ(shard_->changes().size(), 1u);
+  const LeaseChange commit = shard_->changes()[0];
+  EXPECT_EQ(commit.op, LeaseOp::commit);
+  EXPECT_EQ(relay_of(commit), c.relay_info);
+  shard_->clear_changes();
+
+  // A renewal the client unicasts itself (no 82) still carries it.
+  now_ += 60;
+  Req renew = c;
+  renew.type = MessageType::request;
+  renew.relay_info.clear();
+  renew.giaddr = 0;
+  renew.ciaddr = offer.yiaddr;
+  renew.src = offer.yiaddr;
+  last_ = make(renew);
+  ASSERT_EQ(shard_->handle(last_->msg, last_->rx, now_).type, MessageType::ack);
+  ASSERT_EQ(shard_->changes().size(), 1u);
+  const LeaseChange renewal = shard_->changes()[0];
+  EXPECT_EQ(renewal.op, LeaseOp::renew);
+  EXPECT_EQ(relay_of(renewal), c.relay_info);
+  shard_->clear_changes();
+
+  // A restart: a new shard restores the record (as recovery does) and a
+  // leasequery gets the option 82 back.
+  build(lq_config());
+  ASSERT_EQ(shard_->restore(renewal, now_), RestoreStatus::restored);
+  Req by_ip;
+  by_ip.hlen = 0;
+  by_ip.ciaddr = offer.yiaddr;
+  auto a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->type(), MessageType::lease_active);
+  EXPECT_EQ(a->option(wire::opt::relay_agent_info), c.relay_info);
+
+  // The HA partner: a replicated record brings it with the lease.
+  build(lq_config());
+  ASSERT_EQ(shard_->replicate(renewal, now_), ReplicateStatus::applied);
+  ASSERT_FALSE(shard_->changes().empty());
+  EXPECT_EQ(relay_of(shard_->changes().back()), c.relay_info);
+  shard_->clear_changes();
+  a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->option(wire::opt::relay_agent_info), c.relay_info);
+
+  // Without keep_relay_info the shard neither keeps nor emits it.
+  shard_.reset();
+  ShardConfig s = sizes();
+  s.keep_relay_info = false;
+  Shard::Created created = Shard::create(compiled_->config, s);
+  ASSERT_TRUE(created.shard);
+  shard_ = std::move(created.shard);
+  ASSERT_EQ(shard_->restore(renewal, now_), RestoreStatus::restored);
+  a = query(by_ip);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->msg.has(wire::opt::relay_agent_info));
+}
+
 }  // namespace
 }  // namespace dorado::engine

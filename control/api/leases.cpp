@@ -120,6 +120,10 @@ Json lease_json(const engine::LeaseChange& l, engine::LeaseState state, const Le
   j["fqdn-fwd"] = dns && dns->forward;
   j["fqdn-rev"] = dns && dns->reverse;
   j["dorado-state"] = dorado_state(state);
+  // The option 82 the lease was last granted with ([leasequery] keeps it:
+  // dataplane/engine/relay_info.hpp), as hex; absent when none.
+  if (const wire::Bytes relay = engine::relay_info_of(l); !relay.empty())
+    j["relay-agent-info"] = format_hex(relay.data(), relay.size());
   j["shard"] = l.shard;
   return j;
 }

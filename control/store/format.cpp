@@ -65,6 +65,7 @@ const char* format_error_name(FormatError e) noexcept {
     case FormatError::bad_trailer_crc: return "bad trailer crc";
     case FormatError::count_mismatch: return "lease count mismatch";
     case FormatError::bad_records_crc: return "bad records crc";
+    case FormatError::relay_info_too_long: return "relay info too long";
   }
   return "?";
 }
@@ -76,7 +77,8 @@ std::size_t encode_record(std::uint64_t seq, const engine::LeaseChange& c,
   put<std::uint16_t>(p + 4, static_cast<std::uint16_t>(size - kRecordHeaderSize));
   p[6] = kRecordTypeLease;
   const std::uint8_t ddns = c.ddns & engine::kDdnsFlagsMask;
-  p[7] = ddns != 0 ? kRecordVersionDdns : kRecordVersion;
+  const wire::Bytes relay = engine::relay_info_of(c);
+  p[7] = !relay.empty() ? kRecordVersionRelay : ddns != 0 ? kRecordVersionDdns : kRecordVersion;
   put<std::uint64_t>(p + 8, seq);
   p[16] = static_cast<std::uint8_t>(c.op);
   p[17] = c.htype;
@@ -89,6 +91,11 @@ std::size_t encode_record(std::uint64_t seq, const engine::LeaseChange& c,
   std::memcpy(p + 36, c.chaddr.b.data(), 6);
   std::memcpy(p + kRecordMinSize, c.key.data(), c.key_len);
   std::memcpy(p + kRecordMinSize + c.key_len, c.hostname.data(), c.hostname_len);
+  if (!relay.empty()) {
+    std::uint8_t* r = p + kRecordMinSize + c.key_len + c.hostname_len;
+    r[0] = static_cast<std::uint8_t>(relay.size());
+    std::memcpy(r + 1, relay.data(), relay.size());
+  }
   put<std::uint32_t>(p, crc32c({p + 4, size - 4}));
   return size;
 }
@@ -110,20 +117,32 @@ DecodedRecord decode_record(std::span<const std::uint8_t> data) noexcept {
     return fail(Status::corrupt, FormatError::bad_crc);
   }
   if (p[6] != kRecordTypeLease) return fail(Status::corrupt, FormatError::bad_type);
-  if (p[7] != kRecordVersion && p[7] != kRecordVersionDdns) return fail(Status::corrupt, FormatError::bad_version);
+  const std::uint8_t version = p[7];
+  if (version != kRecordVersion && version != kRecordVersionDdns && version != kRecordVersionRelay)
+    return fail(Status::corrupt, FormatError::bad_version);
   const std::uint8_t op = p[16];
   const std::uint8_t key_len = p[18];
   std::uint8_t hostname_len = p[19];
   std::uint8_t ddns = 0;
-  if (p[7] == kRecordVersionDdns) {
+  if (version != kRecordVersion) {
     ddns = static_cast<std::uint8_t>(hostname_len >> 6);
     hostname_len &= 63u;
-    if (ddns == 0) return fail(Status::corrupt, FormatError::bad_version);
+    if (version == kRecordVersionDdns && ddns == 0) return fail(Status::corrupt, FormatError::bad_version);
   }
   if (key_len > engine::kMaxKeyLen) return fail(Status::corrupt, FormatError::key_too_long);
   if (hostname_len > engine::kMaxHostnameLen)
     return fail(Status::corrupt, FormatError::hostname_too_long);
-  if (body != kRecordFixedBody + key_len + hostname_len)
+  std::size_t relay_len = 0;
+  if (version == kRecordVersionRelay) {
+    const std::size_t at = kRecordMinSize + key_len + hostname_len;   // relay_len byte
+    if (body < kRecordFixedBody + key_len + hostname_len + 1)
+      return fail(Status::corrupt, FormatError::bad_length);
+    relay_len = p[at];
+    if (relay_len == 0) return fail(Status::corrupt, FormatError::bad_version);
+    if (relay_len > engine::kMaxRelayInfoLen || key_len + relay_len > engine::kMaxKeyLen)
+      return fail(Status::corrupt, FormatError::relay_info_too_long);
+  }
+  if (body != kRecordFixedBody + key_len + hostname_len + (relay_len != 0 ? 1 + relay_len : 0))
     return fail(Status::corrupt, FormatError::bad_length);
   if (op < static_cast<std::uint8_t>(engine::LeaseOp::commit) ||
       op > static_cast<std::uint8_t>(engine::LeaseOp::reclaim))
@@ -146,6 +165,10 @@ DecodedRecord decode_record(std::span<const std::uint8_t> data) noexcept {
   std::memcpy(c.chaddr.b.data(), p + 36, 6);
   std::memcpy(c.key.data(), p + kRecordMinSize, key_len);
   std::memcpy(c.hostname.data(), p + kRecordMinSize + key_len, hostname_len);
+  if (relay_len != 0) {
+    c.relay_len = static_cast<std::uint8_t>(relay_len);
+    std::memcpy(c.key.data() + key_len, p + kRecordMinSize + key_len + hostname_len + 1, relay_len);
+  }
   return d;
 }
 

@@ -8,14 +8,16 @@
 //
 //   off size field
 //     0   4  crc32c       over bytes 4 .. end of the record
-//     4   2  body_len     bytes after the header (26 + key_len + hostname_len)
+//     4   2  body_len     bytes after the header (26 + key_len + hostname_len,
+//                         version 3: + 1 + relay_len)
 //     6   1  type         1 = lease change
-//     7   1  version      1, or 2 when the lease has DNS flags (below)
+//     7   1  version      1; 2 when the lease has DNS flags; 3 when it has
+//                         an option 82 (below)
 //     8   8  seq          journal sequence number (snapshots: 0)
 //    16   1  op           engine::LeaseOp, 1 (commit) .. 6 (reclaim)
 //    17   1  htype
 //    18   1  key_len      0 .. kMaxKeyLen (160)
-//    19   1  hostname_len bits 0-5: 0 .. kMaxHostnameLen (63); version 2:
+//    19   1  hostname_len bits 0-5: 0 .. kMaxHostnameLen (63); versions 2, 3:
 //                         bits 6-7: the DNS flags (engine::LeaseChange::ddns,
 //                         engine/ddns.hpp: 1 forward, 2 reverse), never 0
 //    20   4  subnet_id
@@ -25,6 +27,11 @@
 //    36   6  chaddr
 //    42   k  key          kind byte + bytes
 //  42+k   h  hostname     no terminator
+// version 3 only (the lease's option 82, engine::LeaseChange::relay_len):
+//  42+k+h 1  relay_len    1 .. engine::kMaxRelayInfoLen (118), and
+//                         key_len + relay_len <= kMaxKeyLen
+//  43+k+h r  relay info   option 82's value (sub-options), as the client's
+//                         last relayed request carried it
 //
 // Segment file journal-<first seq, 16 hex digits>.log, and snapshot file
 // snapshot-<seq, 16 hex digits>.snap, start with the same 32-byte header:
@@ -50,6 +57,13 @@
 // hostname_len is hostname_too_long). Version 2 is version 1 with the flags
 // in those bits, and a version 2 record without flags is corrupt
 // (bad_version): one encoding per record, as store_fuzz checks.
+// Version 3 (dorado with [leasequery], which keeps each lease's option 82:
+// engine/relay_info.hpp) is written only for a record that carries an option
+// 82; its byte 19 is version 2's (DNS flags optional: 0 is fine there) and
+// the relay info follows the hostname. A version 3 record with relay_len 0
+// is corrupt (bad_version). Older journals (versions 1 and 2) still load;
+// a dorado older than version 3 refuses a version 3 record (its HA partner
+// too: upgrade both, or the one without [leasequery] last).
 //
 // Decoding a record at the start of a span gives one of:
 //   ok       a complete, valid record;
@@ -74,11 +88,14 @@ namespace dorado::store {
 inline constexpr std::size_t kRecordHeaderSize = 16;
 inline constexpr std::size_t kRecordFixedBody = 26;
 inline constexpr std::size_t kRecordMinSize = kRecordHeaderSize + kRecordFixedBody;
+// Key and option 82 share LeaseChange::key's 160 bytes (version 3 adds the
+// relay_len byte): 42 + 160 + 63 + 1.
 inline constexpr std::size_t kMaxRecordSize =
-    kRecordMinSize + engine::kMaxKeyLen + engine::kMaxHostnameLen;   // 265
+    kRecordMinSize + engine::kMaxKeyLen + engine::kMaxHostnameLen + 1;   // 266
 inline constexpr std::uint8_t kRecordTypeLease = 1;
 inline constexpr std::uint8_t kRecordVersion = 1;       // no DNS flags
 inline constexpr std::uint8_t kRecordVersionDdns = 2;   // DNS flags in byte 19's top bits
+inline constexpr std::uint8_t kRecordVersionRelay = 3;  // version 2 + option 82 after the hostname
 
 inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kSnapshotTrailerSize = 24;
@@ -105,16 +122,19 @@ enum class FormatError : std::uint8_t {
   bad_trailer_crc,
   count_mismatch,     // snapshot trailer's lease count != records found
   bad_records_crc,    // snapshot trailer's records_crc != the records
+  relay_info_too_long,   // version 3: relay_len 0 is bad_version; > 118 or past the key's room
 };
 const char* format_error_name(FormatError e) noexcept;
 
 // ---- records ----------------------------------------------------------------
 
-// Encoded size of `c`: kRecordMinSize + key_len + hostname_len. The caller
+// Encoded size of `c`: kRecordMinSize + key_len + hostname_len (+ 1 +
+// relay_len when it carries an option 82: engine::relay_info_of). The caller
 // keeps key_len <= kMaxKeyLen and hostname_len <= kMaxHostnameLen (the store
 // clamps what it takes) and op in range.
-constexpr std::size_t record_size(const engine::LeaseChange& c) noexcept {
-  return kRecordMinSize + c.key_len + c.hostname_len;
+inline std::size_t record_size(const engine::LeaseChange& c) noexcept {
+  const std::size_t relay = engine::relay_info_of(c).size();
+  return kRecordMinSize + c.key_len + c.hostname_len + (relay != 0 ? 1 + relay : 0);
 }
 
 // Writes the record for `c` with sequence number `seq` at the start of `out`

@@ -97,11 +97,34 @@ void Mirror::clear() {
   slot_end_ = 0;
   free_entry_ = kNil;
   arena_.clear();
+  relay_.clear();
+}
+
+void Mirror::set_relay(std::uint32_t i, std::span<const std::uint8_t> value) {
+  if (value.empty() && i >= relay_.size()) return;
+  if (i >= relay_.size()) relay_.resize(chunks_.size() << kChunkBits, kNil);
+  std::uint32_t& ref = relay_[i];
+  if (ref != kNil) {
+    const std::uint8_t* b = arena_.at(ref);
+    if (!value.empty() && size_class(std::size_t{1} + b[0]) == size_class(1 + value.size())) {
+      std::uint8_t* w = arena_.at(ref);
+      w[0] = static_cast<std::uint8_t>(value.size());
+      std::memcpy(w + 1, value.data(), value.size());
+      return;
+    }
+    arena_.free(ref, std::size_t{1} + b[0]);
+    ref = kNil;
+  }
+  if (value.empty()) return;
+  ref = arena_.alloc(1 + value.size());
+  std::uint8_t* w = arena_.at(ref);
+  w[0] = static_cast<std::uint8_t>(value.size());
+  std::memcpy(w + 1, value.data(), value.size());
 }
 
 std::size_t Mirror::memory_bytes() const noexcept {
   return chunks_.size() * (sizeof(Entry) << kChunkBits) + index_.size() * sizeof(std::uint64_t) +
-         arena_.memory_bytes() + sizeof(*this);
+         arena_.memory_bytes() + relay_.capacity() * sizeof(std::uint32_t) + sizeof(*this);
 }
 
 std::span<const std::uint8_t> Mirror::key_of(const Entry& e) const noexcept {
@@ -159,6 +182,7 @@ void Mirror::erase_slot(std::size_t slot) {
     arena_.free(ref, e.key_len);
   }
   if (e.hostname_len > 0) arena_.free(e.hostname, e.hostname_len);
+  set_relay(i, {});
   e.op = 0;
   e.key_len = 0;
   e.hostname_len = 0;
@@ -230,6 +254,7 @@ void Mirror::upsert(const LeaseChange& c, std::span<const std::uint8_t> key, boo
   e.start = c.start;
   e.expires = c.expires;
   std::memcpy(e.chaddr, c.chaddr.b.data(), 6);
+  set_relay(i, key.empty() ? std::span<const std::uint8_t>{} : engine::relay_info_of(c));
   if (key.empty()) {
     set_hostname(e, {}, 0);
   } else if (!(keep_hostname && c.hostname_len == 0)) {
@@ -290,6 +315,10 @@ std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
   const auto key = key_of(e);
   std::memcpy(c.key.data(), key.data(), key.size());
   if (e.hostname_len > 0) std::memcpy(c.hostname.data(), arena_.at(e.hostname), e.hostname_len);
+  if (i < relay_.size() && relay_[i] != kNil) {
+    const std::uint8_t* b = arena_.at(relay_[i]);
+    engine::set_relay_info(c, {b + 1, b[0]});
+  }
   return c;
 }
 

@@ -24,6 +24,10 @@
 //   reclaim key_len > 0: erase the client's entry; key_len 0: erase the
 //           address's probation entry.
 //   commit/renew/release with key_len 0: ignored.
+//   Every upsert of a client entry replaces its option 82 (LeaseChange::
+//   relay_len, engine::relay_info_of) with the record's: the engine sends
+//   the one it keeps on every record, so "none" means none.
+//   Probation entries have none.
 // Lengths must be in range (key_len <= 160, hostname_len <= 63): callers
 // validate (decode_record does, Store::take clamps).
 //
@@ -136,6 +140,9 @@ class Mirror {
   std::uint32_t new_entry();
   void erase_slot(std::size_t slot);
   void set_hostname(Entry& e, std::span<const std::uint8_t> name, std::uint8_t ddns);
+  // Entry i's option 82 (engine::relay_info_of): an arena block [len][bytes]
+  // in relay_[i]; empty: none.
+  void set_relay(std::uint32_t i, std::span<const std::uint8_t> value);
   void upsert(const engine::LeaseChange& c, std::span<const std::uint8_t> key, bool keep_hostname);
   Applied erase(std::span<const std::uint8_t> key, std::uint32_t address);
   void grow_index(std::size_t slots);
@@ -146,6 +153,11 @@ class Mirror {
   std::uint32_t slot_end_ = 0;
   std::uint32_t free_entry_ = engine::kNil;
   Arena arena_;
+  // Per entry number, the arena block of its option 82 (kNil: none). Empty
+  // until a record with one arrives ([leasequery] keeps option 82, journal
+  // record version 3): 4 bytes per entry then, + a 128-byte block per lease
+  // that has one. Outside Entry so that leases without it cost nothing.
+  std::vector<std::uint32_t> relay_;
 };
 
 }  // namespace dorado::store

@@ -273,7 +273,11 @@ void Shard::write_change(LeaseChange& ch, std::uint32_t idx, bool with_hostname)
   ch.start = l.start;
   ch.expires = l.expires;
   ch.chaddr = l.chaddr;
-  ch.shard = static_cast<std::uint16_t>(id_.index);
+  ch.shard = static_cast<std::uint8_t>(id_.index);
+  // The lease's option 82 rides after the key (engine/lease.hpp): journaled
+  // and replicated with the record. One branch without [leasequery].
+  if (relay_info_.enabled()) [[unlikely]]
+    set_relay_info(ch, relay_info_.find(idx, l.hash, l.address));
 }
 
 // Applies a due expiry the sweep has not reached yet, so a lookup never acts
@@ -1062,6 +1066,7 @@ RestoreStatus Shard::restore_hold(const LeaseChange& in, Seconds now) noexcept {
   LeaseChange hold = in;
   hold.key_len = 0;
   hold.hostname_len = 0;
+  hold.relay_len = 0;
   return install(hold, ClientKey{}, LeaseState::declined, subnet, slot, kLeaseHold);
 }
 
@@ -1122,6 +1127,8 @@ RestoreStatus Shard::install(const LeaseChange& in, const ClientKey& key, LeaseS
   }
   if (state != LeaseState::declined) {
     l.flags |= kLeasePersisted;
+    if (in.relay_len != 0 && relay_info_.enabled())
+      relay_info_.store(idx, l.hash, l.address, relay_info_of(in));
     if (in.hostname_len != 0 &&
         !table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);

@@ -165,7 +165,7 @@ std::string_view restore_status_name(RestoreStatus s) noexcept;
 
 // LeaseChange::shard bit on records a shard emitted while applying a change
 // its HA partner made (Shard::replicate): journaled, never replicated back.
-inline constexpr std::uint16_t kChangeFromPartner = 0x8000;
+inline constexpr std::uint8_t kChangeFromPartner = 0x80;   // worker indexes are < 128
 
 // What Shard::replicate did with one record from the HA partner.
 enum class ReplicateStatus : std::uint8_t {

@@ -135,6 +135,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
           LeaseChange probation = in;
           probation.key_len = 0;
           probation.hostname_len = 0;
+          probation.relay_len = 0;
           st = install(probation, ClientKey{}, LeaseState::declined, subnet, slot, 0) == RestoreStatus::restored
                    ? ReplicateStatus::applied
                    : ReplicateStatus::table_full;
@@ -163,7 +164,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
   if (st == ReplicateStatus::conflict_lost) rejournal(key, in);
   // Every record this made is the partner's change: journaled here, never
   // sent back (marked here, not in emit(), which the packet path runs).
-  for (std::uint32_t i = changes_before; i < change_count_; ++i) changes_[i].shard |= kChangeFromPartner;
+  for (std::uint32_t i = changes_before; i < change_count_; ++i) changes_[i].shard = static_cast<std::uint8_t>(changes_[i].shard | kChangeFromPartner);
   switch (st) {
     case ReplicateStatus::applied: bump(Event::ha_replicated); break;
     case ReplicateStatus::unchanged: bump(Event::ha_replica_unchanged); break;
@@ -187,7 +188,8 @@ void Shard::rejournal(const ClientKey& key, const LeaseChange& in) noexcept {
       ch = in;
       ch.op = LeaseOp::reclaim;
       ch.hostname_len = 0;
-      ch.shard = static_cast<std::uint16_t>(id_.index);
+      ch.relay_len = 0;
+      ch.shard = static_cast<std::uint8_t>(id_.index);
       ch.seq = next_seq_++;
     }
   }
@@ -256,6 +258,10 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
   if (in.hostname_len != 0 || l.hostname != kNil)
     if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
+  // The partner's option 82 for the lease (engine/relay_info.hpp); a record
+  // without one keeps what this shard has.
+  if (in.relay_len != 0 && relay_info_.enabled())
+    relay_info_.store(idx, l.hash, l.address, relay_info_of(in));
   l.flags |= kLeasePersisted;
   emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
   return result;

@@ -123,8 +123,13 @@ struct LeaseChange {
   Seconds start = 0;               // cltt
   Seconds expires = 0;             // lease end, probation end, or time of the event
   wire::MacAddr chaddr;
-  std::uint16_t shard = 0;
-  std::array<std::uint8_t, kMaxKeyLen> key{};   // kind byte + bytes (see client_key.hpp)
+  std::uint8_t shard = 0;          // worker index (< 128); bit 7: kChangeFromPartner (engine.hpp)
+  // Option 82 (relay agent information) the lease was granted or renewed
+  // with, kept after the key: key[key_len .. key_len + relay_len) (see
+  // relay_info_of / set_relay_info below). 0: none. Journal record version 3
+  // (store/format.hpp), replicated by HA with the record.
+  std::uint8_t relay_len = 0;
+  std::array<std::uint8_t, kMaxKeyLen> key{};   // kind byte + bytes (see client_key.hpp), then option 82
   std::array<char, kMaxHostnameLen> hostname{};   // commit records only (hostname_len 0 else); no terminator
   // kDdnsForward | kDdnsReverse (engine/ddns.hpp): the DNS updates the server
   // owes this lease's name; set on commit records with a name, kept by the
@@ -133,5 +138,31 @@ struct LeaseChange {
 };
 static_assert(std::is_trivially_copyable_v<LeaseChange>);
 static_assert(sizeof(LeaseChange) == 256, "ring slots are sized for 256-byte records");
+
+// The longest option 82 value a lease keeps (engine/relay_info.hpp's slots,
+// the journal's version 3 records).
+inline constexpr std::size_t kMaxRelayInfoLen = 118;
+
+// The option 82 value a change record carries (empty: none, or a relay_len
+// that does not fit after the key).
+inline wire::Bytes relay_info_of(const LeaseChange& c) noexcept {
+  if (c.relay_len == 0 || c.relay_len > kMaxRelayInfoLen ||
+      std::size_t{c.key_len} + c.relay_len > kMaxKeyLen)
+    return {};
+  return {c.key.data() + c.key_len, c.relay_len};
+}
+
+// Puts `value` after the record's key (set key_len first). False, and no
+// option 82 kept, when it is longer than kMaxRelayInfoLen or does not fit in
+// what the key leaves of LeaseChange::key (keys over 42 bytes with a long
+// option 82). An empty value clears it (true).
+inline bool set_relay_info(LeaseChange& c, wire::Bytes value) noexcept {
+  c.relay_len = 0;
+  if (value.empty()) return true;
+  if (value.size() > kMaxRelayInfoLen || c.key_len + value.size() > kMaxKeyLen) return false;
+  for (std::size_t i = 0; i < value.size(); ++i) c.key[c.key_len + i] = value[i];
+  c.relay_len = static_cast<std::uint8_t>(value.size());
+  return true;
+}
 
 }  // namespace dorado::engine

@@ -11,8 +11,10 @@
 // Values longer than kRelayInfoMax bytes are not kept (the caller counts it).
 //
 // Sized by the runtime at start-up: capacity 0 (no [leasequery] at start)
-// keeps nothing and costs nothing. Not journaled: after a restart a lease
-// has its option 82 again at its client's next relayed request.
+// keeps nothing and costs nothing. Journaled: the shard's change records
+// carry the slot's value (LeaseChange::relay_len, Shard::write_change), the
+// store keeps it with the lease (store/mirror.hpp) and restore() and HA's
+// replicate() put it back here.
 //
 // Threads: owned by the shard's lcore, like the lease table.
 #pragma once
@@ -27,7 +29,7 @@
 
 namespace dorado::engine {
 
-inline constexpr std::size_t kRelayInfoMax = 118;
+inline constexpr std::size_t kRelayInfoMax = kMaxRelayInfoLen;   // engine/lease.hpp
 
 struct RelayInfoSlot {
   std::uint32_t hash = 0;       // Lease::hash of the record it was written for

@@ -59,13 +59,18 @@ LeaseChange change(std::uint32_t i) {
 }
 
 // The largest record: a 160-byte key and a 63-byte hostname.
+// The largest record (store::kMaxRecordSize): key and option 82 fill the
+// 160 key bytes together (journal record version 3), the longest hostname.
 LeaseChange max_change(std::uint32_t i) {
   LeaseChange c = change(i);
   c.op = LeaseOp::commit;
-  c.key_len = dorado::engine::kMaxKeyLen;
+  c.key_len = dorado::engine::kMaxKeyLen - dorado::engine::kMaxRelayInfoLen;
   c.hostname_len = dorado::engine::kMaxHostnameLen;
   std::fill(c.key.begin() + 1, c.key.end(), static_cast<std::uint8_t>(i));
   std::fill(c.hostname.begin(), c.hostname.begin() + c.hostname_len, 'h');
+  const std::vector<std::uint8_t> relay(dorado::engine::kMaxRelayInfoLen, static_cast<std::uint8_t>(i));
+  EXPECT_TRUE(dorado::engine::set_relay_info(c, relay));
+  EXPECT_EQ(dorado::store::record_size(c), dorado::store::kMaxRecordSize);
   return c;
 }
 
@@ -503,22 +508,43 @@ TEST(Updates, LargestBatchOfLargestRecords) {
   const std::size_t per = dorado::store::kMaxRecordSize;
   EXPECT_EQ(n, (kMaxPayload - kUpdatesHeaderSize) / per);
   EXPECT_LE(w.payload_size(), kMaxPayload);
-  // Small records still fill the remainder up to exactly the limit.
+  // A smaller record still fills the remainder up to exactly the limit
+  // (with 266-byte records the remainder may be under the smallest record:
+  // then one record fewer leaves room for it).
   LeaseChange small = max_change(0);
+  small.relay_len = 0;
   small.key_len = 0;
   small.hostname_len = 0;
   small.op = LeaseOp::expire;
-  const std::size_t left = kMaxPayload - w.payload_size();
-  ASSERT_GE(left, dorado::store::kRecordMinSize);
-  small.key_len = static_cast<std::uint8_t>(
-      std::min(left - dorado::store::kRecordMinSize, dorado::engine::kMaxKeyLen));
-  ASSERT_TRUE(w.add(n + 1, small));
-  w.finish();
-  EXPECT_EQ(w.payload_size(), kMaxPayload);
-  const Frame f = whole_frame(out, MessageType::updates);
+  std::size_t left = kMaxPayload - w.payload_size();
+  EXPECT_LT(left, per);
+  Bytes again;
+  UpdatesWriter fill(again, 2, kMaxPayload);
+  std::uint32_t big = n;
+  if (left < dorado::store::kRecordMinSize) {
+    --big;
+    left += per;
+  }
+  for (std::uint32_t i = 0; i < big; ++i) ASSERT_TRUE(fill.add(i + 1, max_change(i)));
+  std::uint32_t count = big;
+  const std::size_t largest_plain =
+      dorado::store::kRecordMinSize + dorado::engine::kMaxKeyLen + dorado::engine::kMaxHostnameLen;
+  while (left > 0) {   // one or two records without option 82
+    std::size_t size = std::min(left, largest_plain);
+    if (left - size != 0 && left - size < dorado::store::kRecordMinSize) size = left - dorado::store::kRecordMinSize;
+    ASSERT_GE(size, dorado::store::kRecordMinSize);
+    const std::size_t body = size - dorado::store::kRecordMinSize;   // key, then hostname
+    small.key_len = static_cast<std::uint8_t>(std::min(body, dorado::engine::kMaxKeyLen));
+    small.hostname_len = static_cast<std::uint8_t>(body - small.key_len);
+    ASSERT_TRUE(fill.add(++count, small));
+    left -= size;
+  }
+  fill.finish();
+  EXPECT_EQ(fill.payload_size(), kMaxPayload);
+  const Frame f = whole_frame(again, MessageType::updates);
   auto d = decode_updates(f.payload);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d.value.count(), n + 1);
+  EXPECT_EQ(d.value.count(), count);
   EXPECT_EQ(d.value.validate(), ProtoError::none);
 }
 
