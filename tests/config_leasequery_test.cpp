@@ -57,6 +57,29 @@ TEST(ConfigLeasequery, WithoutTheSectionNobodyIsAllowed) {
   EXPECT_FALSE(r.compiled->leasequery_allows(v4(10, 99, 0, 2)));
 }
 
+TEST(ConfigLeasequery, BulkListen) {
+  // Default: bulk leasequery on 0.0.0.0:67 with the section, off without it.
+  LoadResult r = with_head("[leasequery]\nallowed = \"10.99.0.2\"\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.config->leasequery.bulk);
+  EXPECT_EQ(r.config->leasequery.bulk_listen, "0.0.0.0:67");
+  EXPECT_EQ(r.config->leasequery.bulk_address, 0u);
+  EXPECT_EQ(r.config->leasequery.bulk_port, 67);
+  EXPECT_FALSE(load_config_string(kHead, "lq.toml").config->leasequery.bulk);
+  r = with_head("[leasequery]\nallowed = \"10.99.0.2\"\nbulk_listen = \"127.0.0.1:6767\"\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->leasequery.bulk_address, v4(127, 0, 0, 1));
+  EXPECT_EQ(r.config->leasequery.bulk_port, 6767);
+  r = with_head("[leasequery]\nallowed = \"10.99.0.2\"\nbulk_listen = \"\"\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.config->leasequery.bulk);
+  for (const char* bad : {"10.0.0.1", "10.0.0.1:0", "224.0.0.1:67", "x:67"}) {
+    r = with_head(std::string("[leasequery]\nallowed = \"10.99.0.2\"\nbulk_listen = \"") + bad + "\"\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(errors(r)[0].find("lq.toml:8: leasequery.bulk_listen: must be"), std::string::npos) << errors(r)[0];
+  }
+}
+
 TEST(ConfigLeasequery, Mistakes) {
   EXPECT_EQ(errors(with_head("[leasequery]\n")),
             (std::vector<std::string>{"lq.toml:6: leasequery.allowed: missing required key"}));

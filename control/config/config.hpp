@@ -247,6 +247,16 @@ struct MadcapSection {
   std::uint16_t listen_port = 2535;
 };
 
+// [leasequery]'s bulk leasequery (RFC 6926, control/leasequery/service.hpp):
+// the TCP listener on the control thread's kernel stack. The requesters
+// allowed are engine::EngineConfig::leasequery_allowed, as for UDP.
+struct LeasequerySection {
+  bool bulk = false;                    // [leasequery] present and bulk_listen not ""
+  std::string bulk_listen = "0.0.0.0:67";
+  engine::Ipv4 bulk_address = 0;        // 0.0.0.0: every interface
+  std::uint16_t bulk_port = 67;
+};
+
 // [[multicast_scope]]: one range of multicast addresses MADCAP hands out.
 struct MulticastScope {
   std::string name;                     // unique; the scope's name in GETINFO answers
@@ -268,6 +278,7 @@ struct DaemonConfig {
   HaSection ha;
   DdnsSection ddns;
   MadcapSection madcap;
+  LeasequerySection leasequery;
   std::vector<MulticastScope> multicast_scopes;   // file order
   // Subnets in file order (each with its `relay` list in
   // engine::SubnetConfig::relays), options encoded, lease defaults from [lease].

@@ -1,13 +1,18 @@
-// [leasequery] (RFC 4388 leasequery, engine/leasequery.hpp):
+// [leasequery] (RFC 4388 leasequery, engine/leasequery.hpp; RFC 6926 bulk
+// leasequery, control/leasequery/service.hpp):
 //   allowed = ["a.b.c.d", ...]   the requesters whose DHCPLEASEQUERY is answered
-// -> engine::EngineConfig::leasequery_allowed. Reloadable (it is part of the
-// compiled config). Documented in docs/configuration.md, "[leasequery]".
+//   bulk_listen = "ADDRESS:PORT" TCP listener of bulk leasequery ("" = none;
+//                                default "0.0.0.0:67")
+// -> engine::EngineConfig::leasequery_allowed (reloadable: it is part of the
+// compiled config) and DaemonConfig::leasequery (read at start only).
+// Documented in docs/configuration.md, "[leasequery]".
 #include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/toml_reader.hpp"
+#include "config/values.hpp"
 
 namespace dorado::config::detail {
 namespace {
@@ -17,7 +22,26 @@ class LeasequeryReader : public TableReader {
   using TableReader::TableReader;
 
   void run(const Value& t) {
-    check_keys(t, p_, {"allowed"});
+    check_keys(t, p_, {"allowed", "bulk_listen"});
+    LeasequerySection& lq = out_.config.leasequery;
+    lq.bulk = true;
+    if (const auto s = string(t, p_, "bulk_listen")) {
+      const Where w = where_of(t.at("bulk_listen"), "leasequery.bulk_listen");
+      const auto ep = s->empty() ? std::nullopt : parse_endpoint(*s);
+      if (s->empty()) {
+        lq.bulk = false;
+        lq.bulk_listen.clear();
+      } else if (!ep) {
+        error(w, "must be \"ADDRESS:PORT\" with an IPv4 address and a port 1..65535, or \"\" for none (got \"" +
+                     *s + "\")");
+      } else if (ep->ip != 0 && ((ep->ip >> 28) == 0xe || ep->ip == 0xffffffffu)) {
+        error(w, "must be a unicast address, or 0.0.0.0 for every interface (got \"" + *s + "\")");
+      } else {
+        lq.bulk_listen = *s;
+        lq.bulk_address = ep->ip;
+        lq.bulk_port = ep->port;
+      }
+    }
     if (!find(t, "allowed")) {
       missing(t, p_, "allowed");
       return;

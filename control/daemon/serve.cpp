@@ -21,6 +21,7 @@
 #include "daemon/reload.hpp"
 #include "ddns/commands.hpp"
 #include "ha/commands.hpp"
+#include "leasequery/service.hpp"
 #include "madcap/service.hpp"
 #include "store/store.hpp"
 #include "wire/text.hpp"
@@ -227,6 +228,23 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
   RuntimePort port(rt);
   api::LeaseService leases(port, compiled, [&rt] { return rt.now(); });
   leases.register_commands(commands);
+  // Bulk leasequery (RFC 6926, [leasequery] bulk_listen): a TCP listener
+  // here, the leases paged from the shards by admin messages. One that
+  // cannot listen is logged and left off; the server goes on.
+  std::unique_ptr<leasequery::BulkService> bulk;
+  if (config.leasequery.bulk) {
+    leasequery::BulkOptions bo;
+    bo.listen_address = config.leasequery.bulk_address;
+    bo.listen_port = config.leasequery.bulk_port;
+    bo.server_id = rcfg.server_address;
+    auto opened = leasequery::BulkService::open(bo, port, compiled);
+    if (opened.service) {
+      bulk = std::move(opened.service);
+      log_line("bulk leasequery: listening on " + config.leasequery.bulk_listen + " (TCP)");
+    } else {
+      log_line(opened.error + ": bulk leasequery is off");
+    }
+  }
   // The targeted trace (docs/operations.md "Tracing one client"): the
   // workers record, the control thread reads their rings.
   api::register_trace_commands(
@@ -315,13 +333,17 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     commit_work();
     observer.tick(monotonic_us());
     const std::uint64_t now_ms = monotonic_us() / 1000;
-    rt.poll_admin([&leases, &ha](unsigned w, const engine::AdminReply& r) {
+    rt.poll_admin([&leases, &ha, &bulk](unsigned w, const engine::AdminReply& r) {
       if ((r.id & ha::kHaAdminId) && ha)
         ha->service().on_admin_reply(w, r);
+      else if ((r.id & leasequery::kBulkAdminId) && bulk)
+        bulk->on_admin_reply(w, r);
       else
         leases.on_reply(w, r);
     });
     leases.tick(now_ms);
+    if (bulk)
+      for (const std::string& line : bulk->tick(rt.now(), now_ms)) log_line(line);
     // Conflict detection: each address a probe found in use, with who answered.
     rt.probe_conflicts(conflict_cursors, [](wire::Ipv4 ip, const wire::MacAddr& mac) {
       log_line("conflict: " + wire::format_ipv4(ip) + " answered a probe from " + wire::format_mac(mac) +
@@ -342,6 +364,7 @@ int serve(const config::DaemonConfig& config, const engine::CompiledConfig& comp
     for (const std::string& line : r.lines) log_line(line);
     if (r.ok) {
       leases.set_config(reloader.compiled());
+      if (bulk) bulk->set_config(reloader.compiled());
       observer.reconfigure(reloader.config(), reloader.compiled(), r.pool_sizes);
       // [ddns] added, removed or changed: the service follows (docs/dns.md "Reload").
       const config::DaemonConfig& now = reloader.config();

@@ -21,6 +21,7 @@ bool Shard::admin_reportable(std::uint32_t idx, const AdminRequest& r) const noe
     return false;
   if ((r.filter & kAdminAfter) && l.address <= r.address) return false;
   if ((r.filter & kAdminInactiveOnly) && !is_inactive(l.state)) return false;
+  if ((r.filter & kAdminActiveOnly) && l.state != LeaseState::active) return false;
   return true;
 }
 

@@ -46,6 +46,7 @@ inline constexpr std::uint8_t kAdminBySubnet = 1;      // subnet_id must match
 inline constexpr std::uint8_t kAdminByChaddr = 2;      // lease.chaddr must match (htype 1)
 inline constexpr std::uint8_t kAdminAfter = 4;         // address must be > `address`
 inline constexpr std::uint8_t kAdminInactiveOnly = 8;  // expired/released records only
+inline constexpr std::uint8_t kAdminActiveOnly = 16;   // active leases only (bulk leasequery)
 
 inline constexpr std::uint32_t kMaxAdminLeases = 64;     // lease replies per request
 inline constexpr std::uint32_t kMaxAdminReplies = kMaxAdminLeases + 1;
