@@ -691,6 +691,61 @@ hostname = "name-only"
   EXPECT_EQ(s.reservations[2].address, 0u);
 }
 
+// Issue 16: [[shared_network]] and the vlan/vlans subnet keys.
+TEST(ConfigSharedNetworks, NetworksAndVlans) {
+  const LoadResult r = with_head(R"([[shared_network]]
+name = "campus"
+subnets = ["10.98.0.0/24", "10.99.0.0/24"]
+[[shared_network.option]]
+code = 42
+ip = "10.99.0.123"
+[[subnet]]
+prefix = "10.99.0.0/24"
+vlan = 100
+[[subnet]]
+prefix = "10.98.0.0/24"
+vlans = [[200, 300], [200, 301]]
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const engine::EngineConfig& e = r.config->engine;
+  ASSERT_EQ(e.shared_networks.size(), 1u);
+  EXPECT_EQ(e.shared_networks[0].name, "campus");
+  EXPECT_EQ(e.shared_networks[0].subnets, (std::vector<std::uint32_t>{1, 0}));
+  ASSERT_EQ(e.shared_networks[0].options.size(), 1u);
+  EXPECT_EQ(e.subnets[0].vlans, (std::vector<std::uint16_t>{100}));
+  ASSERT_EQ(e.subnets[1].qinq.size(), 2u);
+  EXPECT_EQ(e.subnets[1].qinq[1], (std::pair<std::uint16_t, std::uint16_t>{200, 301}));
+  EXPECT_EQ(r.compiled->vlan_subnets.size(), 3u);
+  EXPECT_TRUE(r.compiled->same_network(0, 1));
+}
+
+TEST(ConfigSharedNetworks, Errors) {
+  const LoadResult r = with_head(R"([[shared_network]]
+name = "a"
+subnets = ["10.99.0.0/24", "10.97.0.0/24"]
+[[shared_network]]
+name = "a"
+subnets = ["10.99.0.0/24"]
+[[shared_network]]
+subnets = ["10.98.0.0/24"]
+[[subnet]]
+prefix = "10.99.0.0/24"
+vlan = 100
+[[subnet]]
+prefix = "10.98.0.0/24"
+vlan = 100
+vlans = [[200, 5000], [7]]
+)");
+  EXPECT_TRUE(has_error(r, "a.toml:5: shared_network[0].subnets[1]: 10.97.0.0/24 is not the prefix of any [[subnet]]"));
+  EXPECT_TRUE(has_error(r, "a.toml:7: shared_network[1].name: \"a\" is already the name of shared_network[0] (a.toml:3)"));
+  EXPECT_TRUE(has_error(r, "a.toml:8: shared_network[1].subnets[0]: 10.99.0.0/24 is already in shared_network[0] (a.toml:3)"));
+  EXPECT_TRUE(has_error(r, "a.toml:9: shared_network[2].name: missing required key"));
+  EXPECT_TRUE(has_error(r, "a.toml:16: subnet[1].vlan: vlan 100 is already named by subnet[0].vlan (a.toml:13)"));
+  EXPECT_TRUE(has_error(r, "a.toml:17: subnet[1].vlans[0][1]:"));
+  EXPECT_TRUE(has_error(r, "a.toml:17: subnet[1].vlans[1]: must be a pair [outer, inner]"));
+  EXPECT_EQ(r.errors.size(), 7u) << all_errors(r);
+}
+
 TEST(ConfigReservations, Errors) {
   const LoadResult r = with_head(R"([[reservation]]
 mac = "02:00:00:00:00:07"

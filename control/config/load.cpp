@@ -4,6 +4,7 @@
 // "toml11 appears nowhere else" outside control/config). toml11 throws;
 // nothing here lets an exception out of read_toml().
 #include <algorithm>
+#include <map>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -78,7 +79,7 @@ class Reader : TableReader {
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
                           "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict", "leasequery",
-                          "reservation"});
+                          "reservation", "shared_network"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -126,6 +127,10 @@ class Reader : TableReader {
         c.engine.subnets.push_back(std::move(s.config));
         out_.where.subnets.push_back(std::move(s.where));
       }
+    }
+    if (const toml::array* nets = table_array(root, "", "shared_network")) {
+      for (std::size_t i = 0; i < nets->size(); ++i)
+        if ((*nets)[i].is_table()) read_shared_network((*nets)[i], i);
     }
   }
 
@@ -501,7 +506,7 @@ class Reader : TableReader {
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
                       "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict",
-                      "match_client_id"});
+                      "match_client_id", "vlan", "vlans"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -568,6 +573,7 @@ class Reader : TableReader {
     if (auto b = boolean(t, p, "bootp")) s.bootp = *b;
     // Kea's match-client-id: false keys this subnet's leases by MAC alone.
     if (auto b = boolean(t, p, "match_client_id")) s.match_client_id = *b;
+    read_vlans(t, p, s);
     // Dynamic DNS: this subnet's suffix for partial names; "" (as absent):
     // [ddns] qualifying_suffix. Without [ddns] it would do nothing: refused.
     if (auto q = string(t, p, "qualifying_suffix")) {
@@ -622,6 +628,105 @@ class Reader : TableReader {
       }
     }
     return out;
+  }
+
+  // `vlan = 100` and `vlans = [[outer, inner], ...]` (engine/select.cpp):
+  // each tag set names one subnet in the whole file.
+  void read_vlans(const Value& t, const std::string& p, engine::SubnetConfig& s) {
+    auto claim = [&](std::uint32_t key, const Where& w, const std::string& text) {
+      const auto [it, fresh] = vlan_where_.emplace(key, w);
+      if (!fresh) {
+        error(w, text + " is already named by " + it->second.key + " " + at(it->second));
+        return false;
+      }
+      return true;
+    };
+    if (const Value* v = find(t, "vlan")) {
+      const Where w = where_of(*v, join(p, "vlan"));
+      if (auto x = integer(t, p, "vlan", 1, 4094))
+        if (claim(engine::vlan_key(1, static_cast<std::uint32_t>(*x), 0), w, std::string("vlan ").append(std::to_string(*x))))
+          s.vlans.push_back(static_cast<std::uint16_t>(*x));
+    }
+    const Value* v = find(t, "vlans");
+    if (!v) return;
+    const std::string k = join(p, "vlans");
+    if (!v->is_array()) {
+      type_error(*v, k, "an array of [outer, inner] VLAN id pairs");
+      return;
+    }
+    const toml::array& a = v->as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const std::string ki = indexed(k, i);
+      const Where w = where_of(a[i], ki);
+      if (!a[i].is_array() || a[i].as_array().size() != 2) {
+        error(w, "must be a pair [outer, inner] of VLAN ids 1..4094 (one tag: `vlan = N`)");
+        continue;
+      }
+      const auto outer = integer_value(a[i].as_array()[0], ki + "[0]", 1, 4094);
+      const auto inner = integer_value(a[i].as_array()[1], ki + "[1]", 1, 4094);
+      if (!outer || !inner) continue;
+      if (claim(engine::vlan_key(2, static_cast<std::uint32_t>(*outer), static_cast<std::uint32_t>(*inner)), w,
+                std::string("vlans [").append(std::to_string(*outer)).append(", ").append(std::to_string(*inner)).append("]")))
+        s.qinq.emplace_back(static_cast<std::uint16_t>(*outer), static_cast<std::uint16_t>(*inner));
+    }
+  }
+
+  // [[shared_network]] (engine/select.cpp): a name, the subnets by their
+  // `prefix` text, its own options. Read after every [[subnet]].
+  void read_shared_network(const Value& t, std::size_t index) {
+    const std::string p = indexed("shared_network", index);
+    check_keys(t, p, {"name", "subnets", "option"});
+    engine::SharedNetworkConfig net;
+    const Where table = where_of(t, p);
+    if (auto n = string(t, p, "name")) {
+      const Where nw = where_of(t.at("name"), join(p, "name"));
+      if (n->empty()) {
+        error(nw, "must not be empty");
+      } else {
+        for (std::size_t k = 0; k < out_.config.engine.shared_networks.size(); ++k)
+          if (out_.config.engine.shared_networks[k].name == *n)
+            error(nw, "\"" + *n + "\" is already the name of " + network_where_[k].key + " " + at(network_where_[k]));
+        net.name = *n;
+      }
+    } else if (!find(t, "name")) {
+      missing(t, p, "name");
+    }
+    if (!find(t, "subnets")) missing(t, p, "subnets");
+    each_string(t, p, "subnets", [&](const std::string& text, const Where& w) {
+      Parsed<Prefix> pr = parse_prefix(text);
+      if (!pr.value) {
+        error(w, pr.error);
+        return;
+      }
+      const auto& subnets = out_.config.engine.subnets;
+      for (std::uint32_t s = 0; s < subnets.size(); ++s) {
+        if (!out_.where.subnets[s].prefix_ok || subnets[s].prefix != pr.value->network ||
+            subnets[s].prefix_len != pr.value->length)
+          continue;
+        for (std::size_t k = 0; k < out_.config.engine.shared_networks.size(); ++k)
+          for (std::uint32_t other : out_.config.engine.shared_networks[k].subnets)
+            if (other == s) {
+              error(w, text + " is already in " + network_where_[k].key + " " + at(network_where_[k]) +
+                           ": a subnet is on one link");
+              return;
+            }
+        if (std::find(net.subnets.begin(), net.subnets.end(), s) != net.subnets.end()) {
+          error(w, text + " is listed twice");
+          return;
+        }
+        net.subnets.push_back(s);
+        return;
+      }
+      error(w, text + " is not the prefix of any [[subnet]]");
+    });
+    if (const toml::array* os = table_array(t, p, "option")) {
+      for (std::size_t i = 0; i < os->size(); ++i) {
+        if (!(*os)[i].is_table()) continue;
+        if (auto o = read_option((*os)[i], join(p, indexed("option", i)))) net.options.push_back(std::move(o->data));
+      }
+    }
+    out_.config.engine.shared_networks.push_back(std::move(net));
+    network_where_.push_back(table);
   }
 
   // [[subnet.reservation]] and global [[reservation]] (engine/reservations.hpp;
@@ -757,6 +862,8 @@ class Reader : TableReader {
   }
 
   bool ddns_present_ = false;   // the file has a `ddns` table
+  std::vector<Where> network_where_;   // per [[shared_network]] read
+  std::map<std::uint32_t, Where> vlan_where_;   // engine::vlan_key -> where it was named
 };
 
 // Offset of the first byte that does not start a well-formed UTF-8 sequence

@@ -184,6 +184,7 @@ class Compiler {
 
     for (std::size_t i = 0; i < in_.subnets.size(); ++i)
       if (std::string e = check_subnet(in_.subnets[i]); !e.empty()) return fail(i, std::move(e));
+    if (Failure f = check_networks(); !f.message.empty()) return f;
     order_.resize(in_.subnets.size());
     std::iota(order_.begin(), order_.end(), std::uint32_t{0});
     std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -203,6 +204,8 @@ class Compiler {
       c.subnets.push_back(cs);
     }
     if (Failure f = compile_probe(c); !f.message.empty()) return f;
+    compile_networks(c);
+    if (Failure f = compile_vlans(c); !f.message.empty()) return f;
     // Subnet ids: the later of two equal ones (in input order) is at fault.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;   // (id, input index)
     for (std::uint32_t i = 0; i < in_.subnets.size(); ++i) ids.emplace_back(in_.subnets[i].id, i);
@@ -370,7 +373,7 @@ class Compiler {
     cs.t1_q16 = static_cast<std::uint32_t>(std::lround(s.t1_ratio * 65536.0));
     cs.t2_q16 = static_cast<std::uint32_t>(std::lround(s.t2_ratio * 65536.0));
 
-    if (std::string e = compile_options(c, s, cs); !e.empty()) return e;
+    if (std::string e = compile_options(c, s, cs, input); !e.empty()) return e;
 
     // Address space: which addresses of each 64-chunk may be allocated.
     cs.chunk_base = cs.network & ~63u;
@@ -422,7 +425,70 @@ class Compiler {
     return {};
   }
 
-  std::string compile_options(CompiledConfig& c, const SubnetConfig& s, CompiledSubnet& cs) {
+  // [[shared_network]]: names unique, subnets known, each in one network.
+  Failure check_networks() {
+    net_of_input_.assign(in_.subnets.size(), kNil);
+    if (in_.shared_networks.size() >= kNoNetwork) return fail("too many shared networks");
+    for (std::uint32_t n = 0; n < in_.shared_networks.size(); ++n) {
+      const SharedNetworkConfig& net = in_.shared_networks[n];
+      const std::string who = "shared network \"" + net.name + "\"";
+      if (net.name.empty()) return fail("a shared network has no name");
+      for (std::uint32_t k = 0; k < n; ++k)
+        if (in_.shared_networks[k].name == net.name) return fail(who + " defined twice");
+      for (const OptionData& o : net.options)
+        if (std::string e = check_option(o); !e.empty()) return fail(who + ": " + e);
+      for (const std::uint32_t s : net.subnets) {
+        if (s >= in_.subnets.size()) return fail(who + " names an unknown subnet");
+        if (net_of_input_[s] != kNil)
+          return fail(s, subnet_text(in_.subnets[s]) + " is in two shared networks (\"" +
+                             in_.shared_networks[net_of_input_[s]].name + "\" and \"" + net.name + "\")");
+        net_of_input_[s] = n;
+      }
+    }
+    return {};
+  }
+
+  Failure compile_vlans(CompiledConfig& c) const {
+    for (std::uint32_t k = 0; k < order_.size(); ++k) {
+      const SubnetConfig& s = in_.subnets[order_[k]];
+      for (const std::uint16_t v : s.vlans) {
+        if (v == 0 || v > 4094) return fail(order_[k], subnet_text(s) + ": a vlan not in 1..4094");
+        c.vlan_subnets.emplace_back(vlan_key(1, v, 0), k);
+      }
+      for (const auto& [o, i] : s.qinq) {
+        if (o == 0 || o > 4094 || i == 0 || i > 4094)
+          return fail(order_[k], subnet_text(s) + ": vlans pair not in 1..4094");
+        c.vlan_subnets.emplace_back(vlan_key(2, o, i), k);
+      }
+    }
+    std::sort(c.vlan_subnets.begin(), c.vlan_subnets.end());
+    for (std::size_t k = 1; k < c.vlan_subnets.size(); ++k)
+      if (c.vlan_subnets[k].first == c.vlan_subnets[k - 1].first)
+        return fail(order_[c.vlan_subnets[k].second], subnet_text(in_.subnets[order_[c.vlan_subnets[k].second]]) +
+                                                          ": a VLAN tag set named by two subnets");
+    return {};
+  }
+
+  void compile_networks(CompiledConfig& c) const {
+    if (in_.shared_networks.empty()) return;
+    std::vector<std::uint32_t> compiled_of(order_.size());
+    for (std::uint32_t k = 0; k < order_.size(); ++k) compiled_of[order_[k]] = k;
+    c.network_of.assign(c.subnets.size(), kNoNetwork);
+    for (std::uint32_t n = 0; n < in_.shared_networks.size(); ++n) {
+      const SharedNetworkConfig& net = in_.shared_networks[n];
+      CompiledNetwork cn;
+      cn.begin = static_cast<std::uint32_t>(c.network_members.size());
+      for (const std::uint32_t s : net.subnets) {
+        c.network_members.push_back(compiled_of[s]);
+        c.network_of[compiled_of[s]] = static_cast<std::uint16_t>(n);
+      }
+      cn.count = static_cast<std::uint32_t>(net.subnets.size());
+      c.networks.push_back(cn);
+      c.network_names.push_back(net.name);
+    }
+  }
+
+  std::string compile_options(CompiledConfig& c, const SubnetConfig& s, CompiledSubnet& cs, std::uint32_t input) {
     std::vector<PendingOption> list;
     if (!s.routers.empty())
       list.push_back({wire::opt::routers, nullptr, encode_ipv4_list(s.routers), false, false});
@@ -443,6 +509,13 @@ class Compiler {
       if (it != list.end()) list.erase(it);
       list.push_back({o.code, &o.value, {}, o.always_send, false});
     }
+    if (net_of_input_[input] != kNil)   // the shared network's, under the subnet's own
+      for (const OptionData& o : in_.shared_networks[net_of_input_[input]].options) {
+        auto it = find(o.code);
+        if (it != list.end() && !it->derived) continue;
+        if (it != list.end()) list.erase(it);
+        list.push_back({o.code, &o.value, {}, o.always_send, false});
+      }
     for (const OptionData& o : in_.options) {
       auto it = find(o.code);
       if (it != list.end() && !it->derived) continue;   // the subnet's own wins
@@ -586,6 +659,7 @@ class Compiler {
   const EngineConfig& in_;
   std::vector<std::uint32_t> order_;   // compiled subnet index -> input index
   std::vector<std::pair<Ipv4, std::uint32_t>> reserved_addresses_;   // (address, input index)
+  std::vector<std::uint32_t> net_of_input_;   // per input subnet: its shared network, kNil
   std::vector<std::uint32_t> entry_input_;   // per ReservationEntry: its subnet's input index (kNil: global)
 };
 

@@ -30,6 +30,7 @@
 #include "engine/lease.hpp"
 #include "engine/probe.hpp"
 #include "wire/bytes.hpp"
+#include "wire/frame.hpp"
 
 namespace dorado::engine {
 
@@ -124,6 +125,21 @@ struct SubnetConfig {
   // keyed by (htype, chaddr) even when they send option 61 (one lease per
   // MAC; see docs/configuration.md for the trade-off).
   bool match_client_id = true;
+  // VLAN-aware selection (engine/select.cpp): an unrelayed request that
+  // came with exactly these tags is served here. `vlan`: one 802.1Q tag;
+  // `qinq`: (outer, inner) pairs. VIDs 1..4094; each tag set names one
+  // subnet at most.
+  std::vector<std::uint16_t> vlans;
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> qinq;
+};
+
+// Several subnets on one link (issue 16; engine/select.cpp): a client of
+// any of them may get an address from any whose pool has one, in this
+// order; its address keeps its own subnet.
+struct SharedNetworkConfig {
+  std::string name;
+  std::vector<std::uint32_t> subnets;   // indices into EngineConfig::subnets, each in one network at most
+  std::vector<OptionData> options;      // over the global ones, under the subnets' own
 };
 
 struct EngineConfig {
@@ -156,6 +172,7 @@ struct EngineConfig {
   // an address belongs to the subnet holding it; one without applies in
   // every subnet.
   std::vector<Reservation> global_reservations;
+  std::vector<SharedNetworkConfig> shared_networks;
 };
 
 // Encoders for OptionData::value.
@@ -164,6 +181,11 @@ std::vector<std::uint8_t> encode_u32(std::uint32_t v);
 std::vector<std::uint8_t> encode_u16(std::uint16_t v);
 std::vector<std::uint8_t> encode_u8(std::uint8_t v);
 std::vector<std::uint8_t> encode_string(std::string_view s);
+
+// Key of a tag set in CompiledConfig::vlan_subnets: count, outer, inner VIDs.
+constexpr std::uint32_t vlan_key(std::uint32_t count, std::uint32_t outer, std::uint32_t inner) noexcept {
+  return count << 24 | (outer & 0xfffu) << 12 | (inner & 0xfffu);
+}
 
 // ---- compiled snapshot -------------------------------------------------------
 
@@ -256,6 +278,13 @@ struct CompiledReservation {
   std::uint32_t classes_count = 0;
 };
 
+inline constexpr std::uint16_t kNoNetwork = 0xffff;
+
+struct CompiledNetwork {
+  std::uint32_t begin = 0;   // into CompiledConfig::network_members
+  std::uint32_t count = 0;
+};
+
 struct CompiledConfig {
   Ipv4 server_address = 0;
   Seconds offer_hold_s = 0;
@@ -275,6 +304,22 @@ struct CompiledConfig {
   std::vector<char> reservation_text;               // hostnames
   std::vector<std::string> reservation_classes;     // CompiledReservation::classes_*
   std::uint32_t mac_keyed_subnets = 0;   // subnets with match_client_id = false
+  // Shared networks: per compiled subnet its network (kNoNetwork: none;
+  // empty when the config has none), each network's subnets in config order.
+  std::vector<std::uint16_t> network_of;
+  std::vector<CompiledNetwork> networks;
+  std::vector<std::uint32_t> network_members;
+  std::vector<std::string> network_names;
+  // VLAN tag sets -> subnet, sorted by key (vlan_key()); empty: no subnet names a VLAN.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> vlan_subnets;
+  // The subnet the tags of an unrelayed request name, or kNil. O(log n).
+  std::uint32_t subnet_of_vlans(std::uint8_t count, const std::array<wire::VlanTag, 2>& tags) const noexcept;
+
+  // Whether subnet indices a and b are one subnet or on one shared network.
+  bool same_network(std::uint32_t a, std::uint32_t b) const noexcept {
+    return a == b || (!network_of.empty() && a < network_of.size() && b < network_of.size() &&
+                      network_of[a] != kNoNetwork && network_of[a] == network_of[b]);
+  }
   std::vector<RelayEntry> relays;      // sorted by giaddr, unique
   std::vector<AddressRange> peer_ranges;   // EngineConfig::peer_ranges sorted, merged
   HaConfig ha;                             // EngineConfig::ha

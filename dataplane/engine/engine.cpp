@@ -97,6 +97,10 @@ namespace {
     if (s != kNil) return {s, SubnetBy::giaddr, m.giaddr};
     return {config.subnet_of_relay(m.giaddr), SubnetBy::relay, m.giaddr};
   }
+  // Unrelayed, tagged: the subnet that names the tags (engine/select.cpp).
+  if (rx.vlan_count != 0 && !config.vlan_subnets.empty()) [[unlikely]]
+    if (const std::uint32_t s = config.subnet_of_vlans(rx.vlan_count, rx.vlans); s != kNil)
+      return {s, SubnetBy::vlan, 0};
   // A renewing client unicasts from its own address, bypassing any relay.
   if (m.ciaddr != 0) return {config.subnet_index_of(m.ciaddr), SubnetBy::ciaddr, m.ciaddr};
   if (rx.interface_address != 0)
@@ -113,7 +117,7 @@ SubnetChoice select_subnet(const CompiledConfig& config, const wire::DhcpMessage
 
 std::string_view subnet_by_name(SubnetBy by) noexcept {
   constexpr std::array<std::string_view, kSubnetByCount> kNames{
-      "none", "option 118", "option 82.5", "giaddr", "relay", "ciaddr", "interface"};
+      "none", "option 118", "option 82.5", "giaddr", "relay", "ciaddr", "interface", "vlan"};
   const auto i = static_cast<std::size_t>(by);
   return i < kNames.size() ? kNames[i] : std::string_view{"invalid"};
 }
@@ -603,9 +607,8 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   const wire::DhcpMessage& m = c.m;
   if (c.key.status != KeyStatus::ok) return refuse(key_drop(c.key.status));
   const ClientKey& key = c.key.key;
-  const std::uint32_t subnet = select_subnet(m, c.rx);
+  std::uint32_t subnet = select_subnet(m, c.rx);   // may move within its shared network
   if (subnet == kNil) return refuse(DropReason::no_subnet);
-  const CompiledSubnet& cs = config_->subnets[subnet];
 
   std::uint32_t idx = table_.find(key);
   if (idx != kNil) idx = refresh(idx, c.now);
@@ -615,8 +618,8 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   // A foreign lease (refreshed: still active) cannot be extended. A
   // withdrawn one (reload) is not offered again: the client moves.
   const bool withdrawn = idx != kNil && is_withdrawn(idx);
-  if (idx != kNil && is_foreign(idx) && !withdrawn && table_.at(idx).subnet == subnet)
-    return offer_unjournaled(c, idx, subnet);
+  if (idx != kNil && is_foreign(idx) && !withdrawn && config_->same_network(table_.at(idx).subnet, subnet))
+    return offer_unjournaled(c, idx, table_.at(idx).subnet);
 
   // 1. reservation, 2. the client's current or previous address,
   // 3. the requested address if clean-free, 4. any free address.
@@ -626,11 +629,12 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   Seconds last_held = 0;   // conflict detection: when another record last held addr
   c.reservation = reservation_for(key, m, subnet);
   if (const ReservationEntry* r = c.reservation; r != nullptr && r->address != 0) {
-    const SlotId s = alloc_.slot_of(subnet, r->address);
+    const SlotId s = alloc_.slot_of(r->subnet, r->address);
     std::uint32_t holder = alloc_.lease_at(s);
     if (holder != kNil && holder != idx) holder = yield_same_device(holder, idx, m, *r, c.now);   // reservations.cpp
     if (holder == kNil || holder == idx) {
       addr = r->address;
+      subnet = r->subnet;
       target = s;
       last_held = kTimeMax;   // a reservation is never probed (probe.cpp)
       bump(Event::reservation_used);
@@ -638,13 +642,17 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
       bump(Event::reservation_in_use);
     }
   }
-  if (addr == 0 && idx != kNil && !withdrawn && table_.at(idx).subnet == subnet)
+  if (addr == 0 && idx != kNil && !withdrawn && config_->same_network(table_.at(idx).subnet, subnet)) {
     addr = table_.at(idx).address;
+    subnet = table_.at(idx).subnet;
+  }
   if (addr == 0) {
-    if (auto want = m.requested_ip(); want && cs.contains(*want)) {
-      const SlotId s = alloc_.slot_of(subnet, *want);
+    if (auto want = m.requested_ip()) {
+      const std::uint32_t ws = subnet_in_network(subnet, *want);   // select.cpp
+      const SlotId s = config_->subnets[ws].contains(*want) ? alloc_.slot_of(ws, *want) : kNil;
       if (s != kNil && alloc_.is_free(s) && !alloc_.is_sticky(s)) {
         addr = *want;
+        subnet = ws;
         target = s;
       }
     }
@@ -657,7 +665,7 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
     created = true;
   }
   if (addr == 0) {
-    target = alloc_.pick(subnet, true);
+    target = pick_in_network(subnet);   // select.cpp: the next subnet of a shared network when full
     if (target == kNil) {
       if (created) table_.erase(idx);
       return refuse(DropReason::pool_exhausted);
@@ -681,7 +689,7 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   if (!(l.state == LeaseState::active && l.address == addr))
     bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
   c.ddns_lease = idx;   // ddns_reply() needs no lookup
-  const Times t = times_for(cs, m);
+  const Times t = times_for(config_->subnets[subnet], m);
   return reply(c, MessageType::offer, subnet, addr, &t, m.ciaddr);
 }
 
@@ -702,7 +710,8 @@ Decision Shard::on_request(const Ctx& c) noexcept {
 
   if (const auto sid = m.server_id()) {   // SELECTING
     bump(Event::request_selecting);
-    const std::uint32_t subnet = select_subnet(m, c.rx);
+    const Ipv4 addr = requested ? *requested : m.ciaddr;
+    const std::uint32_t subnet = subnet_in_network(select_subnet(m, c.rx), addr);
     if (!our_server_id(*sid, subnet)) {
       // The client chose another server: free what we held for it.
       if (idx != kNil && table_.at(idx).state == LeaseState::offered) {
@@ -712,13 +721,12 @@ Decision Shard::on_request(const Ctx& c) noexcept {
       return silent(c);
     }
     if (subnet == kNil) return refuse(DropReason::no_subnet);
-    const Ipv4 addr = requested ? *requested : m.ciaddr;
     if (addr == 0) return refuse(DropReason::request_without_address);
     return confirm(c, key, idx, subnet, addr, true);
   }
   if (requested && m.ciaddr == 0) {   // INIT-REBOOT
     bump(Event::request_init_reboot);
-    const std::uint32_t subnet = select_subnet(m, c.rx);
+    const std::uint32_t subnet = subnet_in_network(select_subnet(m, c.rx), *requested);
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(*requested)) return nak(c, subnet, NakReason::not_in_subnet);
     if (peer_request(idx, *requested)) return refuse(DropReason::peer_address);
@@ -729,7 +737,7 @@ Decision Shard::on_request(const Ctx& c) noexcept {
   }
   if (m.ciaddr != 0) {   // RENEWING (unicast) or REBINDING (broadcast)
     bump(c.rx.ip_dst == kBroadcastIp ? Event::request_rebinding : Event::request_renewing);
-    const std::uint32_t subnet = select_subnet(m, c.rx);
+    const std::uint32_t subnet = subnet_in_network(select_subnet(m, c.rx), m.ciaddr);
     if (subnet == kNil) return refuse(DropReason::no_subnet);
     if (!config_->subnets[subnet].contains(m.ciaddr)) return nak(c, subnet, NakReason::not_in_subnet);
     if (peer_request(idx, m.ciaddr)) return refuse(DropReason::peer_address);
@@ -762,7 +770,7 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
   c.reservation = reservation_for(key, c.m, subnet);
   const ReservationEntry* r = c.reservation != nullptr && c.reservation->address != 0 ? c.reservation : nullptr;
   if (r != nullptr && r->address != addr) {
-    const std::uint32_t holder = alloc_.lease_at(alloc_.slot_of(subnet, r->address));
+    const std::uint32_t holder = alloc_.lease_at(alloc_.slot_of(r->subnet, r->address));
     if (holder == kNil || holder == idx) return nak(c, subnet, NakReason::reserved_elsewhere);   // take your reservation
     r = nullptr;   // reservation held by another lease: treat the client as dynamic
   }

@@ -84,9 +84,10 @@ enum class SubnetBy : std::uint8_t {
   relay,              // giaddr outside every subnet: the subnet that lists it in `relays`
   ciaddr,             // the client's own address (renewing, rebinding, INFORM)
   interface,          // the server's address on the receiving interface (a client on its link)
+  vlan,               // an unrelayed request's VLAN tags, named by a subnet's vlan/vlans (before ciaddr)
 };
-inline constexpr std::size_t kSubnetByCount = 7;
-// "none", "option 118", "option 82.5", "giaddr", "relay", "ciaddr", "interface".
+inline constexpr std::size_t kSubnetByCount = 8;
+// "none", "option 118", "option 82.5", "giaddr", "relay", "ciaddr", "interface", "vlan".
 std::string_view subnet_by_name(SubnetBy by) noexcept;
 
 struct SubnetChoice {
@@ -579,6 +580,11 @@ class alignas(64) Shard {
   std::uint32_t yield_same_device(std::uint32_t holder, std::uint32_t idx, const wire::DhcpMessage& m,
                                   const ReservationEntry& r, Seconds now) noexcept;
   bool our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept;
+  // select.cpp: shared networks. The subnet of `selected`'s network that
+  // holds addr (selected if none does); a free address in `subnet`, else in
+  // the next subnet of its network that has one (subnet updated).
+  std::uint32_t subnet_in_network(std::uint32_t selected, Ipv4 addr) const noexcept;
+  SlotId pick_in_network(std::uint32_t& subnet) noexcept;
   // Defined (inline) in engine.cpp, the only file that uses them.
   inline Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;
   static inline Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;

@@ -29,8 +29,9 @@ void relay_reservation_key(const std::vector<std::uint8_t>& circuit, const std::
 
 namespace {
 
-bool applies(const ReservationEntry* r, std::uint32_t subnet) noexcept {
-  return r != nullptr && (r->subnet == subnet || r->subnet == kAnySubnet);
+// Shared networks: a reservation of any subnet on the request's link.
+bool applies(const CompiledConfig& config, const ReservationEntry* r, std::uint32_t subnet) noexcept {
+  return r != nullptr && (r->subnet == kAnySubnet || config.same_network(r->subnet, subnet));
 }
 
 // Sub-option values of up to 255 bytes each (their length byte).
@@ -47,7 +48,7 @@ const ReservationEntry* find_relay(const CompiledConfig& config, std::uint8_t ki
   n += b.size();
   const wire::Bytes key{buf.data(), n};
   const ReservationEntry* r = config.find_reservation(key, hash_key_bytes(key));
-  return applies(r, subnet) ? r : nullptr;
+  return applies(config, r, subnet) ? r : nullptr;
 }
 
 }  // namespace
@@ -57,17 +58,17 @@ const ReservationEntry* find_reservation_for(const CompiledConfig& config, const
   if (config.reservations.empty()) return nullptr;
   // 1. the lease key (client-id, or MAC without option 61).
   if (key.len != 0)
-    if (const ReservationEntry* r = config.find_reservation(key.view(), key.hash); applies(r, subnet)) return r;
+    if (const ReservationEntry* r = config.find_reservation(key.view(), key.hash); applies(config, r, subnet)) return r;
   // 1b. a client-id the lease key does not use (match_client_id = false).
   if (key.kind() == kKeyKindHw)
     if (auto id = m.client_id(); id && !id->empty() && id->size() < kMaxKeyLen) {
       const ClientKey k = client_key_id(*id);
-      if (const ReservationEntry* r = config.find_reservation(k.view(), k.hash); applies(r, subnet)) return r;
+      if (const ReservationEntry* r = config.find_reservation(k.view(), k.hash); applies(config, r, subnet)) return r;
     }
   // 2. the MAC of a client that sent option 61.
   if (key.kind() != kKeyKindHw && config.hw_reservations != 0 && m.htype == 1 && m.hlen == 6) {
     const ClientKey hw = client_key_hw(1, m.chaddr());
-    if (const ReservationEntry* r = config.find_reservation(hw.view(), hw.hash); applies(r, subnet)) return r;
+    if (const ReservationEntry* r = config.find_reservation(hw.view(), hw.hash); applies(config, r, subnet)) return r;
   }
   // 3. option 82: the pair, then each alone.
   if (config.relay_reservations != 0 && m.has(wire::opt::relay_agent_info)) {
@@ -113,7 +114,7 @@ const ReservationEntry* Shard::reservation_for(const ClientKey& key, const wire:
 Ipv4 Shard::reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
                              std::uint32_t subnet) const noexcept {
   if (config_->reservations.empty() || key.len == 0) return 0;
-  auto ok = [&](const ReservationEntry* r) { return applies(r, subnet) && r->address != 0; };
+  auto ok = [&](const ReservationEntry* r) { return applies(*config_, r, subnet) && r->address != 0; };
   const ReservationEntry* r = config_->find_reservation(key.view(), key.hash);
   if (!ok(r) && key.kind() == kKeyKindClientId && config_->hw_reservations != 0 && htype == 1) {
     const ClientKey hw = client_key_hw(1, wire::Bytes{chaddr.b.data(), 6});
