@@ -18,6 +18,9 @@
 //       options encoded once per subnet and option 55, lease times patched).
 //   BM_EngineDoraExistingNoPrefetch/burst   Shard::handle() per request instead
 //       of Shard::handle_burst(): shows what the burst prefetch buys.
+//   BM_EngineDoraPolicy/policy:P/renew:R/burst:B  client classes (issue 16):
+//       BM_EngineDoraNamed's path (name:0) with today's config (policy:0) or
+//       with 50 classes and 1,000 reservations (policy:1).
 //   BM_EngineDoraNamed/name:N/ddns:D/renew:R/burst:B  dynamic DNS: kNamedClients new
 //       clients (a fixed count: callgrind figures compare), each with its
 //       own name "bench-<8 hex digits>" in option 12 (name:12), in option 81
@@ -86,13 +89,14 @@ struct World {
   // (16,777,214). `name`: what the requests carry (bench/dora_fixture.hpp);
   // `ddns`: [ddns] on with the defaults and "bench.example" as the suffix.
   explicit World(std::uint32_t capacity, std::uint32_t prefill = kPrefill,
-                 ClientName name = ClientName::bench_host, bool ddns = false) {
+                 ClientName name = ClientName::bench_host, bool ddns = false, bool policy = false) {
     EngineConfig cfg;
     cfg.server_address = kServer;
     SubnetConfig s = bench_subnet(capacity > (1u << 21));
     s.dns_servers = {(10u << 24) | 53u};
     s.domain_name = "bench.example";
     cfg.subnets = {s};
+    if (policy) add_policy(cfg);
     if (ddns) {
       cfg.ddns.enabled = true;
       cfg.ddns.qualifying_suffix = "bench.example";
@@ -173,6 +177,55 @@ struct World {
         if (!check(reqs[i], shard->handle(*reqs[i].msg, *reqs[i].rx, kNow), i)) return false;
     }
     return true;
+  }
+
+  // BM_EngineDoraPolicy's config (issue 16): 50 client classes and 1,000
+  // MAC reservations. 47 classes look at what the bench requests do not
+  // carry or do not match (option 60, 77, 82 sub-options, OUIs, VLANs,
+  // giaddr, option 93); 3 match every request (option 55 lists 3; the
+  // bench MACs' 02:00 prefix), two of them with options (66, 150), so the
+  // replies come from the class-keyed cache entries. The reservations are
+  // for other MACs (the lookup runs, finds nothing).
+  static void add_policy(EngineConfig& cfg) {
+    auto str = [](std::string_view v) { return std::vector<std::uint8_t>(v.begin(), v.end()); };
+    for (std::uint32_t i = 0; i < 50; ++i) {
+      ClassConfig k;
+      k.name = "class-" + std::to_string(i);
+      ClassMatch m;
+      switch (i % 8) {
+        case 0: m.field = ClassField::option; m.code = 60; m.op = ClassOp::exact; m.value = str("vendor-" + std::to_string(i)); break;
+        case 1: m.field = ClassField::option; m.code = 60; m.op = ClassOp::prefix; m.value = str("Polycom" + std::to_string(i)); break;
+        case 2: m.field = ClassField::relay_sub; m.code = 1; m.op = ClassOp::exact; m.value = str("eth0/1/" + std::to_string(i)); break;
+        case 3: m.field = ClassField::relay_sub; m.code = 2; m.op = ClassOp::prefix; m.value = str("cpe-" + std::to_string(i)); break;
+        case 4: m.field = ClassField::mac; m.op = ClassOp::prefix; m.value = {0x00, 0x1b, static_cast<std::uint8_t>(i)}; break;
+        case 5: m.field = ClassField::vlan_outer; m.op = ClassOp::equals; m.number = 100 + i; break;
+        case 6: m.field = ClassField::option; m.code = 77; m.op = ClassOp::user_class; m.value = str("uc-" + std::to_string(i)); break;
+        default: m.field = ClassField::giaddr; m.op = ClassOp::in_prefix; m.number = (172u << 24) | (i << 16); m.prefix_len = 16; break;
+      }
+      if (i == 47) {   // matches: option 55 lists 3 (routers)
+        m = ClassMatch{};
+        m.field = ClassField::option; m.code = 55; m.op = ClassOp::contains; m.number = 3;
+        k.options = {OptionData{150, encode_ipv4_list(std::vector<Ipv4>{(10u << 24) | 150u}), false}};
+      } else if (i == 48) {   // matches: every bench MAC starts 02:00
+        m = ClassMatch{};
+        m.field = ClassField::mac; m.op = ClassOp::prefix; m.value = {0x02, 0x00};
+        k.options = {OptionData{66, encode_string("tftp.bench.example"), true}};
+      } else if (i == 49) {   // matches, no options: option 55 present
+        m = ClassMatch{};
+        m.field = ClassField::option; m.code = 55; m.op = ClassOp::present;
+      } else {
+        k.options = {OptionData{66, encode_string(k.name + ".example"), false}};
+      }
+      k.matches = {m};
+      cfg.classes.push_back(std::move(k));
+    }
+    SubnetConfig& s = cfg.subnets[0];
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+      Reservation r;
+      r.mac = mac_of(0x80000000u + i);
+      r.address = (10u << 24) | 0x1f0000u | i;
+      s.reservations.push_back(r);
+    }
   }
 };
 
@@ -270,6 +323,29 @@ void run_new(benchmark::State& state) {
     clients += burst;
   }
   return true;
+}
+
+// BM_EngineDoraPolicy/policy:P/renew:R/burst:B: the named benchmark's whole
+// worker path (parse + handle_burst + ReplyCache::build, named_dora_loop*,
+// no name) with today's config (policy:0) or with 50 classes and 1,000
+// reservations (policy:1, World::add_policy); renew as BM_EngineDoraNamed.
+void BM_EngineDoraPolicy(benchmark::State& state) {
+  World w(kNamedPrefill + kNamedClients + 4096, kNamedPrefill, ClientName::none, false, state.range(0) != 0);
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  std::uint64_t clients = 0;
+  const auto burst = static_cast<std::uint32_t>(state.range(2));
+  if (!(state.range(1) != 0 ? named_dora_loop_renew(state, w, burst, clients)
+                            : named_dora_loop(state, w, burst, clients))) {
+    state.SkipWithError("unexpected engine reply");
+    return;
+  }
+  report(state, w, clients);
+  const ReplyCache::Stats& rs = w.replies.stats();
+  state.counters["generic"] = static_cast<double>(rs.generic);
+  state.counters["fills"] = static_cast<double>(rs.fills);
 }
 
 void BM_EngineDoraNamed(benchmark::State& state) {
@@ -413,6 +489,10 @@ BENCHMARK(BM_EngineDoraParseNew)->Arg(1)->Iterations(kNewClients);
 BENCHMARK(BM_EngineDoraParseNew)->Arg(8)->Iterations(kNewClients / 8);
 BENCHMARK(BM_EngineDoraParseNew)->Arg(32)->Iterations(kNewClients / 32);
 // kNamedClients new clients per run, burst 8.
+BENCHMARK(BM_EngineDoraPolicy)
+    ->ArgNames({"policy", "renew", "burst"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {8}})
+    ->Iterations(kNamedClients / 8);
 BENCHMARK(BM_EngineDoraNamed)
     ->ArgNames({"name", "ddns", "renew", "burst"})
     ->ArgsProduct({{0, 12, 81}, {0, 1}, {0, 1}, {8}})

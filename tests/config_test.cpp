@@ -460,7 +460,7 @@ x = 1
   EXPECT_TRUE(has_error(r, "a.toml:9: control.sock: unknown key"));
   EXPECT_TRUE(has_error(r, "a.toml:11: lease.offer_hold_s: unknown key (did you mean `offer_hold`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:15: option[0].alwayssend: unknown key (did you mean `always_send`?)"));
-  EXPECT_TRUE(has_error(r, "a.toml:18: subnet[0].pool: unknown key (did you mean `pools`?)"));
+  EXPECT_TRUE(has_error(r, "a.toml:18: subnet[0].pool: holds [[subnet.pool]] tables; a list of ranges goes in `pools` (did you mean `pools`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:22: subnet[0].reservation[0].hostnme: unknown key (did you mean `hostname`?)"));
   EXPECT_TRUE(has_error(r, "a.toml:26: subnet[0].option[0].type: unknown key"));
   EXPECT_TRUE(has_error(r, "a.toml:27: misc: unknown key"));
@@ -901,7 +901,7 @@ ip = []
   EXPECT_TRUE(has_error(r, "a.toml:4: option[0].code: option 53 is written by the engine itself"));
   EXPECT_TRUE(has_error(r, "a.toml:7: option[1].code: must be 1..254 (got 0)"));
   EXPECT_TRUE(has_error(r, "a.toml:10: option[2].code: must be 1..254 (got 255)"));
-  EXPECT_TRUE(has_error(r, "a.toml:12: option[3]: needs exactly one value: ip, string, u8, u16, u32 or hex"));
+  EXPECT_TRUE(has_error(r, "a.toml:12: option[3]: needs exactly one value: ip, string, u8, u16, u32, hex or suboptions"));
   EXPECT_TRUE(has_error(r, "a.toml:14: option[4]: has more than one value (ip, hex); give exactly one"));
   EXPECT_TRUE(has_error(r, "a.toml:18: option[5].code: missing required key"));
   EXPECT_TRUE(has_error(r, "a.toml:24: option[7].code: option 44 given twice; first at option[6].code (a.toml:21)"));

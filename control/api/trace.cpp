@@ -41,6 +41,8 @@ const char* nak_text(engine::NakReason r) {
     case engine::NakReason::not_in_pool: return "the address is in no pool of the subnet";
     case engine::NakReason::not_the_clients:
       return "the address is not the client's (not offered to it, held by another client, or not free)";
+    case engine::NakReason::pool_not_allowed:
+      return "the address is in a [[subnet.pool]] the client's classes may not use";
   }
   return "";
 }

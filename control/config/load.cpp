@@ -77,7 +77,7 @@ class Reader : TableReader {
       : TableReader(out, lines, file) {}
 
   void run(const Value& root) {
-    check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet",
+    check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet", "class",
                           "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict", "leasequery",
                           "reservation", "shared_network"});
     DaemonConfig& c = out_.config;
@@ -106,6 +106,7 @@ class Reader : TableReader {
         }
       }
     }
+    read_classes(out_, lines_, file_, root);   // classes.cpp: [[class]], before the subnets' pool tables
     if (const toml::array* rs = table_array(root, "", "reservation")) {   // global, as Kea's
       for (std::size_t i = 0; i < rs->size(); ++i) {
         if (!(*rs)[i].is_table()) continue;
@@ -365,8 +366,10 @@ class Reader : TableReader {
 
   // ---- [[option]] / [[subnet.option]] -----------------------------------------
 
+ public:
   std::optional<OptionOut> read_option(const Value& t, const std::string& p) {
-    check_keys(t, p, {"code", "ip", "string", "u8", "u16", "u32", "hex", "always_send"});
+    check_keys(t, p, {"code", "ip", "string", "u8", "u16", "u32", "hex", "suboptions", "enterprise",
+                      "always_send"});
     OptionOut o;
     o.where.table = where_of(t, p);
     bool ok = true;
@@ -390,14 +393,14 @@ class Reader : TableReader {
     }
     if (const auto always = boolean(t, p, "always_send")) o.data.always_send = *always;
 
-    static constexpr std::string_view kinds[] = {"ip", "string", "u8", "u16", "u32", "hex"};
+    static constexpr std::string_view kinds[] = {"ip", "string", "u8", "u16", "u32", "hex", "suboptions"};
     std::vector<std::string_view> given;
     for (std::string_view k : kinds)
       if (find(t, k)) given.push_back(k);
     if (given.size() != 1) {
       std::string msg;
       if (given.empty()) {
-        msg = "needs exactly one value: ip, string, u8, u16, u32 or hex";
+        msg = "needs exactly one value: ip, string, u8, u16, u32, hex or suboptions";
       } else {
         msg = "has more than one value (";
         for (std::size_t i = 0; i < given.size(); ++i)
@@ -412,6 +415,20 @@ class Reader : TableReader {
     const std::string k = join(p, kind);
     std::optional<std::vector<std::uint8_t>> bytes = option_value(v, k, kind);
     if (!bytes) return std::nullopt;
+    if (const Value* e = find(t, "enterprise")) {   // RFC 3925 (125): enterprise, length, data
+      const std::string ek = join(p, "enterprise");
+      const auto number = integer_value(*e, ek, 0, kU32Max);
+      if (!number) return std::nullopt;
+      if (bytes->size() > 255) {
+        error(where_of(v, k), "the data of one enterprise is at most 255 bytes (got " +
+                                  std::to_string(bytes->size()) + ")");
+        return std::nullopt;
+      }
+      std::vector<std::uint8_t> with = engine::encode_u32(static_cast<std::uint32_t>(*number));
+      with.push_back(static_cast<std::uint8_t>(bytes->size()));
+      with.insert(with.end(), bytes->begin(), bytes->end());
+      *bytes = std::move(with);
+    }
     if (bytes->size() > engine::kMaxOptionValue) {
       error(where_of(v, k), "value is " + std::to_string(bytes->size()) + " bytes; at most " +
                                 std::to_string(engine::kMaxOptionValue));
@@ -441,6 +458,7 @@ class Reader : TableReader {
 
   std::optional<std::vector<std::uint8_t>> option_value(const Value& v, const std::string& k,
                                                         std::string_view kind) {
+    if (kind == "suboptions") return suboptions(v, k);
     if (kind == "string") {
       if (!v.is_string()) {
         type_error(v, k, "a string");
@@ -499,6 +517,57 @@ class Reader : TableReader {
     return out;
   }
 
+  // suboptions = [{ code = 1, string = "..." }, ...]: sub-options (code,
+  // length, value) as option 43 (RFC 2132 8.4) and each enterprise of 125
+  // (RFC 3925) carry them.
+  std::optional<std::vector<std::uint8_t>> suboptions(const Value& v, const std::string& k) {
+    if (!v.is_array() || v.as_array().empty()) {
+      type_error(v, k, "a non-empty array of tables { code = N, <ip|string|u8|u16|u32|hex> = value }");
+      return std::nullopt;
+    }
+    std::vector<std::uint8_t> out;
+    bool ok = true;
+    const toml::array& a = v.as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const std::string ik = indexed(k, i);
+      if (!a[i].is_table()) {
+        type_error(a[i], ik, "a table { code = N, <ip|string|u8|u16|u32|hex> = value }");
+        ok = false;
+        continue;
+      }
+      check_keys(a[i], ik, {"code", "ip", "string", "u8", "u16", "u32", "hex"});
+      std::optional<std::int64_t> code;
+      if (find(a[i], "code"))
+        code = integer(a[i], ik, "code", 1, 254);
+      else
+        missing(a[i], ik, "code");
+      std::vector<std::string_view> given;
+      for (std::string_view kind : {"ip", "string", "u8", "u16", "u32", "hex"})
+        if (find(a[i], kind)) given.push_back(kind);
+      if (given.size() != 1) {
+        error(where_of(a[i], ik), "needs exactly one value: ip, string, u8, u16, u32 or hex");
+        ok = false;
+        continue;
+      }
+      auto value = option_value(a[i].at(std::string(given[0])), join(ik, given[0]), given[0]);
+      if (!code || !value) {
+        ok = false;
+        continue;
+      }
+      if (value->size() > 255) {
+        error(where_of(a[i], ik), "a sub-option value is at most 255 bytes (got " + std::to_string(value->size()) + ")");
+        ok = false;
+        continue;
+      }
+      out.push_back(static_cast<std::uint8_t>(*code));
+      out.push_back(static_cast<std::uint8_t>(value->size()));
+      out.insert(out.end(), value->begin(), value->end());
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+ private:
   // ---- [[subnet]] ----------------------------------------------------------------
 
   SubnetOut read_subnet(const Value& t, std::size_t index) {
@@ -506,7 +575,7 @@ class Reader : TableReader {
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
                       "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict",
-                      "match_client_id", "vlan", "vlans"});
+                      "match_client_id", "vlan", "vlans", "pool"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -609,6 +678,7 @@ class Reader : TableReader {
     if (auto x = number(t, p, "t1_ratio")) s.t1_ratio = *x;
     if (auto x = number(t, p, "t2_ratio")) s.t2_ratio = *x;
 
+    read_pool_tables(out_, lines_, file_, t, p, s);   // classes.cpp: [[subnet.pool]]
     if (const toml::array* rs = table_array(t, p, "reservation")) {
       for (std::size_t i = 0; i < rs->size(); ++i) {
         if (!(*rs)[i].is_table()) continue;
@@ -907,6 +977,13 @@ std::size_t first_bad_utf8(std::string_view text) {
 }
 
 }  // namespace
+
+std::optional<engine::OptionData> read_option_table(Loaded& out, const LineIndex& lines, const std::string& file,
+                                                    const Value& t, const std::string& prefix) {
+  auto o = Reader(out, lines, file).read_option(t, prefix);
+  if (!o) return std::nullopt;
+  return std::move(o->data);
+}
 
 Loaded read_toml(std::string_view text, const std::string& name) {
   Loaded out;

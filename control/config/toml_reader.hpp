@@ -316,6 +316,16 @@ void read_madcap(Loaded& out, const LineIndex& lines, const std::string& file, c
 void read_conflict(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
 void read_subnet_conflict(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t,
                           const std::string& prefix, engine::SubnetProbe& s);
+// load.cpp: one option table ([[option]], [[subnet.option]], [[class.option]],
+// [[subnet.pool.option]]) -> its OptionData; nullopt after reporting.
+std::optional<engine::OptionData> read_option_table(Loaded& out, const LineIndex& lines, const std::string& file,
+                                                    const Value& t, const std::string& prefix);
+// classes.cpp: [[class]] (`root`: the whole file) -> out.config.engine.classes;
+// a subnet's [[subnet.pool]] tables (`t`: the subnet, key prefix `prefix`)
+// -> s.pool_tables, class names checked against the classes read before.
+void read_classes(Loaded& out, const LineIndex& lines, const std::string& file, const Value& root);
+void read_pool_tables(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t,
+                      const std::string& prefix, engine::SubnetConfig& s);
 // leasequery.cpp: [leasequery] (`t`) -> out.config.engine.leasequery_allowed.
 void read_leasequery(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
 

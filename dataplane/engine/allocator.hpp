@@ -102,6 +102,12 @@ class Allocator {
   // A free address of the subnet: a clean one if any, else (allow_sticky) a
   // sticky one. kNil when none. Does not take it.
   SlotId pick(std::uint32_t subnet, bool allow_sticky) noexcept;
+  // The same in a subnet with pool tables (engine/classes.cpp), for a
+  // client of classes `cls`: clean addresses of the pools its classes name,
+  // then of open pools (plain `pools`, tables without `classes`), then
+  // sticky ones in the same order; never a pool that does not allow it.
+  // O(blocks of those ranges / 64) summary words.
+  SlotId pick_pooled(std::uint32_t subnet, ClassSet cls) noexcept;
 
   std::uint32_t free_count(std::uint32_t subnet) const noexcept { return subnets_[subnet].free; }
   // The free bits of block `block` (0 for blocks other shards own).
@@ -127,6 +133,7 @@ class Allocator {
   };
 
   void update_summary(std::uint32_t block) noexcept;
+  SlotId pick_range(std::uint32_t subnet, Ipv4 first, Ipv4 last, bool clean) noexcept;
   SlotId scan(const CompiledSubnet& cs, SubnetState& st, const std::vector<std::uint64_t>& summary,
               bool clean) noexcept;
 

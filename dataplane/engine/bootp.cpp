@@ -42,7 +42,11 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
   }
   if (key.status != KeyStatus::ok)
     return refuse(key.status == KeyStatus::too_long ? DropReason::client_id_too_long : DropReason::no_client_key);
-  const Ctx c{m, rx, now, change_count_, key};
+  Ctx c{m, rx, now, change_count_, key};
+  if (config_->classes.any) [[unlikely]] {   // client classes (engine/classes.hpp): drop, pool tables
+    c.classes = config_->classes.match(m, rx.vlan_count, rx.vlans);
+    if (c.classes & config_->classes.drop) return refuse(DropReason::class_drop);
+  }
   const std::uint32_t subnet = select_subnet(m, rx);
   if (subnet == kNil) return refuse(DropReason::no_subnet);
   const CompiledSubnet& cs = config_->subnets[subnet];
@@ -79,7 +83,7 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
   }
   if (!store_writable_) return refuse(DropReason::store_unavailable);   // would commit
   if (addr == 0 && idx != kNil && !withdrawn && !is_foreign(idx) && table_.at(idx).subnet == subnet &&
-      table_.at(idx).state != LeaseState::unused)
+      table_.at(idx).state != LeaseState::unused && config_->pool_allows(subnet, table_.at(idx).address, c.classes))
     addr = table_.at(idx).address;
   bool created = false;
   if (idx == kNil) {
@@ -91,7 +95,7 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
     created = true;
   }
   if (addr == 0) {
-    target = alloc_.pick(subnet, true);
+    target = pick_for(c.classes, subnet);
     if (target == kNil) {
       if (created) table_.erase(idx);
       return refuse(DropReason::pool_exhausted);

@@ -181,6 +181,7 @@ class Compiler {
     c.decline_probation_s = in_.decline_probation_s;
     for (const OptionData& o : in_.options)
       if (std::string e = check_option(o); !e.empty()) return fail("global " + e);
+    if (std::string e = compile_classes(in_, c); !e.empty()) return fail(std::move(e));   // classes.cpp
 
     for (std::size_t i = 0; i < in_.subnets.size(); ++i)
       if (std::string e = check_subnet(in_.subnets[i]); !e.empty()) return fail(i, std::move(e));
@@ -206,6 +207,10 @@ class Compiler {
     if (Failure f = compile_probe(c); !f.message.empty()) return f;
     compile_networks(c);
     if (Failure f = compile_vlans(c); !f.message.empty()) return f;
+    {
+      std::uint32_t at = kNil;
+      if (std::string e = compile_pools(in_, order_, c, at); !e.empty()) return fail(at, std::move(e));
+    }
     // Subnet ids: the later of two equal ones (in input order) is at fault.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;   // (id, input index)
     for (std::uint32_t i = 0; i < in_.subnets.size(); ++i) ids.emplace_back(in_.subnets[i].id, i);
@@ -320,6 +325,11 @@ class Compiler {
       if (p.first > p.last || !inside(p.first) || !inside(p.last))
         return subnet_text(s) + ": pool " + wire::format_ipv4(p.first) + "-" + wire::format_ipv4(p.last) +
                " is empty or outside the subnet";
+    for (const PoolConfig& t : s.pool_tables)
+      for (const AddressRange& p : t.ranges)
+        if (p.first > p.last || !inside(p.first) || !inside(p.last))
+          return subnet_text(s) + ": pool table range " + wire::format_ipv4(p.first) + "-" +
+                 wire::format_ipv4(p.last) + " is empty or outside the subnet";
     for (const AddressRange& x : s.exclusions)
       if (x.first > x.last)
         return subnet_text(s) + ": exclusion " + wire::format_ipv4(x.first) + "-" + wire::format_ipv4(x.last) +
@@ -382,6 +392,8 @@ class Compiler {
     std::vector<std::uint64_t> masks(cs.index_len, 0);
     std::vector<bool> needed(cs.index_len, false);
     for (const AddressRange& p : s.pools) mark_range(masks, cs.chunk_base, p.first, p.last, true);
+    for (const PoolConfig& t : s.pool_tables)
+      for (const AddressRange& p : t.ranges) mark_range(masks, cs.chunk_base, p.first, p.last, true);
     for (const AddressRange& x : s.exclusions) {
       const Ipv4 a = std::max(x.first, cs.network), b = std::min(x.last, cs.broadcast);
       if (a <= b) mark_range(masks, cs.chunk_base, a, b, false);

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/classes.hpp"
 #include "engine/ddns.hpp"
 #include "engine/ha.hpp"
 #include "engine/lease.hpp"
@@ -88,11 +89,35 @@ struct Reservation {
   std::vector<std::string> classes;       // client classes this client is a member of
 };
 
+// A client class (engine/classes.hpp): a name, the conditions a request
+// must all meet (none: the class is only given, e.g. by a reservation:
+// ClassSet bits OR-ed in by the caller), and what membership does.
+struct ClassConfig {
+  std::string name;                   // unique, non-empty
+  std::vector<ClassMatch> matches;    // AND
+  std::vector<OptionData> options;    // override pool, subnet and global ones by code
+  std::uint32_t lease_time = 0;       // 0: not set; else the lease given (a client's 51 may shorten it)
+  bool drop = false;                  // members are not answered (DropReason::class_drop)
+};
+
+// A pool with its own rules ([[subnet.pool]]), beside SubnetConfig::pools
+// (open to every client). Only clients of a class in `classes` (empty: any
+// client) and of no class in `deny` get its addresses. Ranges of pool tables
+// must not overlap each other or SubnetConfig::pools.
+struct PoolConfig {
+  std::vector<AddressRange> ranges;   // inside the subnet
+  std::vector<std::string> classes;   // class names; empty: every client
+  std::vector<std::string> deny;      // class names
+  std::uint32_t lease_time = 0;       // 0: the subnet's
+  std::vector<OptionData> options;    // override subnet and global ones by code
+};
+
 struct SubnetConfig {
   std::uint32_t id = 0;              // stable identifier, appears in LeaseChange
   Ipv4 prefix = 0;                   // network address (host bits zero)
   std::uint8_t prefix_len = 24;      // 8..32
   std::vector<AddressRange> pools;   // dynamic ranges, inside the subnet
+  std::vector<PoolConfig> pool_tables;   // [[subnet.pool]]: pools with their own rules
   std::vector<AddressRange> exclusions;   // never handed out (may overlap pools)
   std::vector<Reservation> reservations;
   std::vector<Ipv4> routers;         // option 3
@@ -146,6 +171,7 @@ struct EngineConfig {
   Ipv4 server_address = 0;           // default server identifier (option 54)
   std::vector<SubnetConfig> subnets; // must not overlap
   std::vector<OptionData> options;   // defaults for every subnet
+  std::vector<ClassConfig> classes;  // [[class]], config order = ClassSet bit order (<= kMaxClasses)
   std::uint32_t offer_hold_s = 30;   // how long an OFFER reserves its address
   std::uint32_t decline_probation_s = 86400;   // DECLINEd address out of the pool
   // Split scope: the parts of the pools that other servers serve (the loader
@@ -285,6 +311,28 @@ struct CompiledNetwork {
   std::uint32_t count = 0;
 };
 
+// A [[subnet.pool]] table compiled (engine/classes.cpp).
+struct CompiledPool {
+  std::uint32_t subnet = 0;           // index into CompiledConfig::subnets
+  ClassSet allow = 0;                 // 0: every client
+  ClassSet deny = 0;
+  std::uint32_t lease_time = 0;       // 0: the subnet's
+  std::uint32_t options_begin = 0;    // into CompiledConfig::options, sorted by code
+  std::uint32_t options_count = 0;
+  std::bitset<256> option_codes;
+  bool allows(ClassSet cls) const noexcept { return (allow == 0 || (cls & allow) != 0) && (cls & deny) == 0; }
+};
+struct PoolRange {
+  Ipv4 first = 0, last = 0;
+  std::uint32_t pool = 0;             // index into CompiledConfig::pools
+};
+// A subnet's pool tables: pools[begin, begin + count); its ranges sorted by
+// address: pool_ranges[ranges_begin, ranges_begin + ranges_count).
+struct SubnetPools {
+  std::uint32_t begin = 0, count = 0;
+  std::uint32_t ranges_begin = 0, ranges_count = 0;
+};
+
 struct CompiledConfig {
   Ipv4 server_address = 0;
   Seconds offer_hold_s = 0;
@@ -332,6 +380,28 @@ struct CompiledConfig {
   std::vector<CompiledProbeSubnet> probe_subnets;
   ProbePolicy probe;
   std::vector<Ipv4> leasequery_allowed;    // EngineConfig::leasequery_allowed sorted, unique
+  // Client classes and pool tables (engine/classes.hpp, classes.cpp).
+  CompiledClasses classes;
+  std::vector<CompiledPool> pools;
+  std::vector<PoolRange> pool_ranges;
+  std::vector<SubnetPools> subnet_pools;   // parallel to `subnets`; empty when no subnet has pool tables
+
+  // The pool table holding `ip` in subnet `subnet`, or kNoPool (a plain
+  // `pools` address, or none). O(log ranges of the subnet).
+  std::uint32_t pool_of(std::uint32_t subnet, Ipv4 ip) const noexcept;
+  // Whether a client of classes `cls` may have `ip` of subnet `subnet`:
+  // true unless it lies in a pool table that does not allow `cls`.
+  bool pool_allows(std::uint32_t subnet, Ipv4 ip, ClassSet cls) const noexcept {
+    if (subnet_pools.empty()) return true;
+    const std::uint32_t p = pool_of(subnet, ip);
+    return p == kNoPool || pools[p].allows(cls);
+  }
+  std::span<const CompiledOption> options_of(const CompiledPool& p) const noexcept {
+    return {options.data() + p.options_begin, p.options_count};
+  }
+  std::span<const CompiledOption> options_of(const CompiledClass& k) const noexcept {
+    return {options.data() + k.options_begin, k.options_count};
+  }
 
   // Whether `ip` may send DHCPLEASEQUERY (engine/leasequery.hpp). O(log n).
   bool leasequery_allows(Ipv4 ip) const noexcept;

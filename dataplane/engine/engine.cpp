@@ -149,6 +149,20 @@ bool Shard::our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept {
   return scaled_times(s, t);
 }
 
+[[gnu::always_inline]] inline Shard::Times Shard::times_for(const CompiledSubnet& s, const Ctx& c,
+                                                           std::uint32_t subnet, Ipv4 addr) const noexcept {
+  if (c.classes == 0 && config_->subnet_pools.empty()) [[likely]] return times_for(s, c.m);
+  std::uint32_t given = config_->classes.lease_time(c.classes);
+  if (given == 0 && !config_->subnet_pools.empty())
+    if (const std::uint32_t p = config_->pool_of(subnet, addr); p != kNoPool) given = config_->pools[p].lease_time;
+  if (given == 0) return times_for(s, c.m);
+  // A class's or pool's lease time is the lease given; a client's 51 may
+  // shorten it (not below min_lease_time).
+  std::uint32_t t = given;
+  if (auto want = c.m.lease_time()) t = std::min(std::max(*want, s.min_lease_time), given);
+  return scaled_times(s, t);
+}
+
 Decision Shard::refuse(DropReason r) noexcept {
   count(r);
   Decision d;
@@ -185,6 +199,10 @@ Decision Shard::reply(const Ctx& c, MessageType type, std::uint32_t subnet, Ipv4
   if (c.reservation != nullptr && d.subnet_options) [[unlikely]] {
     const CompiledReservation& info = config_->reservation_infos[c.reservation->info];
     if (info.options_count != 0) d.reservation = &info;
+  }
+  if (c.classes != 0 || !config_->subnet_pools.empty()) [[unlikely]] {
+    d.classes = c.classes & config_->classes.with_options;
+    if (yiaddr != 0 && subnet != kNil) d.pool = config_->pool_of(subnet, yiaddr);
   }
   d.change_begin = c.change_begin;
   d.change_count = change_count_ - c.change_begin;
@@ -226,7 +244,8 @@ Decision Shard::nak(const Ctx& c, std::uint32_t subnet, NakReason why) noexcept 
 
 std::string_view nak_reason_name(NakReason r) noexcept {
   constexpr std::array<std::string_view, kNakReasonCount> kNames{
-      "none", "not_in_subnet", "withdrawn", "reserved_elsewhere", "not_in_pool", "not_the_clients"};
+      "none", "not_in_subnet", "withdrawn", "reserved_elsewhere", "not_in_pool", "not_the_clients",
+      "pool_not_allowed"};
   const auto i = static_cast<std::size_t>(r);
   return i < kNames.size() ? kNames[i] : std::string_view{"invalid"};
 }
@@ -564,6 +583,8 @@ Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now
 
 Decision Shard::dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                          wire::MessageType type, const KeyResult& key) noexcept {
+  // [[class]]: one predictable branch without them, a tail call with them.
+  if (config_->classes.any) [[unlikely]] return dispatch_classes(m, rx, now, type, key);
   // [ddns]: one predictable branch without it, a tail call with it.
   if (config_->ddns.enabled) [[unlikely]] return dispatch_ddns(m, rx, now, type, key);
   const Ctx c{m, rx, now, change_count_, key};
@@ -578,6 +599,21 @@ Decision Shard::dispatch_ddns(const wire::DhcpMessage& m, const RxMeta& rx, Seco
   const Ctx c{m, rx, now, change_count_, key};
   Decision d = dispatch_type(c, type);
   if (d.verdict == Verdict::reply && d.lease_options && d.subnet != nullptr && m.has(wire::opt::client_fqdn))
+    d.fqdn = ddns_reply(c, *d.subnet, d.yiaddr);
+  return d;
+}
+
+// Client classes (engine/classes.hpp): matched once per request; a member
+// of a drop class is not answered.
+Decision Shard::dispatch_classes(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                 wire::MessageType type, const KeyResult& key) noexcept {
+  const ClassSet cls = config_->classes.match(m, rx.vlan_count, rx.vlans);
+  if (cls & config_->classes.drop) return refuse(DropReason::class_drop);
+  Ctx c{m, rx, now, change_count_, key};
+  c.classes = cls;
+  Decision d = dispatch_type(c, type);
+  if (config_->ddns.enabled && d.verdict == Verdict::reply && d.lease_options && d.subnet != nullptr &&
+      m.has(wire::opt::client_fqdn))
     d.fqdn = ddns_reply(c, *d.subnet, d.yiaddr);
   return d;
 }
@@ -642,14 +678,17 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
       bump(Event::reservation_in_use);
     }
   }
-  if (addr == 0 && idx != kNil && !withdrawn && config_->same_network(table_.at(idx).subnet, subnet)) {
+  if (addr == 0 && idx != kNil && !withdrawn && config_->same_network(table_.at(idx).subnet, subnet) &&
+      config_->pool_allows(table_.at(idx).subnet, table_.at(idx).address, c.classes)) {
     addr = table_.at(idx).address;
     subnet = table_.at(idx).subnet;
   }
   if (addr == 0) {
     if (auto want = m.requested_ip()) {
       const std::uint32_t ws = subnet_in_network(subnet, *want);   // select.cpp
-      const SlotId s = config_->subnets[ws].contains(*want) ? alloc_.slot_of(ws, *want) : kNil;
+      const SlotId s = config_->subnets[ws].contains(*want) && config_->pool_allows(ws, *want, c.classes)
+                           ? alloc_.slot_of(ws, *want)
+                           : kNil;
       if (s != kNil && alloc_.is_free(s) && !alloc_.is_sticky(s)) {
         addr = *want;
         subnet = ws;
@@ -665,10 +704,12 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
     created = true;
   }
   if (addr == 0) {
-    target = pick_in_network(subnet);   // select.cpp: the next subnet of a shared network when full
+    target = pick_in_network(subnet, c.classes);   // select.cpp: the next subnet of a shared network when full
     if (target == kNil) {
       if (created) table_.erase(idx);
-      return refuse(DropReason::pool_exhausted);
+      return refuse(config_->subnet_pools.empty() || config_->subnet_pools[subnet].count == 0
+                        ? DropReason::pool_exhausted
+                        : DropReason::no_pool_for_class);
     }
     addr = alloc_.address_of(target);
     // A sticky address: the inactive client that last had it loses it.
@@ -689,7 +730,7 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
   if (!(l.state == LeaseState::active && l.address == addr))
     bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
   c.ddns_lease = idx;   // ddns_reply() needs no lookup
-  const Times t = times_for(config_->subnets[subnet], m);
+  const Times t = times_for(config_->subnets[subnet], c, subnet, addr);
   return reply(c, MessageType::offer, subnet, addr, &t, m.ciaddr);
 }
 
@@ -697,7 +738,9 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
 // counted as received twice.
 Decision Shard::discover_again(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                                const KeyResult& key) noexcept {
-  return on_discover(Ctx{m, rx, now, change_count_, key});
+  Ctx c{m, rx, now, change_count_, key};
+  if (config_->classes.any) [[unlikely]] c.classes = config_->classes.match(m, rx.vlan_count, rx.vlans);
+  return on_discover(c);
 }
 
 Decision Shard::on_request(const Ctx& c) noexcept {
@@ -774,6 +817,11 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
     if (holder == kNil || holder == idx) return nak(c, subnet, NakReason::reserved_elsewhere);   // take your reservation
     r = nullptr;   // reservation held by another lease: treat the client as dynamic
   }
+  // Pool tables: an address of a pool the client's classes may not use is
+  // not confirmed (its reservation excepted).
+  if (!config_->subnet_pools.empty() && (r == nullptr || r->address != addr) &&
+      !config_->pool_allows(subnet, addr, c.classes)) [[unlikely]]
+    return nak(c, subnet, NakReason::pool_not_allowed);
   // A record holding an address is what its slot points to, so the record
   // alone answers "is it the client's" (no block or slot cache miss).
   const bool own = idx != kNil && table_.at(idx).address == addr;
@@ -798,7 +846,7 @@ Decision Shard::confirm(const Ctx& c, const ClientKey& key, std::uint32_t idx,
     idx = ins.index;
   }
   if (r != nullptr) bump(Event::reservation_used);
-  const Times t = times_for(cs, c.m);
+  const Times t = times_for(cs, c, subnet, addr);
   commit(idx, subnet, addr, s, t, c);
   return reply(c, MessageType::ack, subnet, addr, &t, c.m.ciaddr);
 }

@@ -201,8 +201,9 @@ enum class NakReason : std::uint8_t {
   reserved_elsewhere,   // the client has a reservation for another address
   not_in_pool,          // the address is in no pool block of the subnet
   not_the_clients,      // the address is not the client's: not offered to it, held by another, or not free
+  pool_not_allowed,     // the address is in a [[subnet.pool]] the client's classes may not use
 };
-inline constexpr std::size_t kNakReasonCount = 6;
+inline constexpr std::size_t kNakReasonCount = 7;
 // "none", "not_in_subnet", ... (snake_case, as the drop reasons).
 std::string_view nak_reason_name(NakReason r) noexcept;
 
@@ -246,6 +247,12 @@ struct Decision {
   // The client's reservation when it gives options or a hostname
   // (engine/reservations.hpp): build_reply sends them over the subnet's.
   const CompiledReservation* reservation = nullptr;
+  // Client classes (engine/classes.hpp): the classes whose options apply
+  // (the request's classes that have options) and the pool table the
+  // address is in (kNoPool: none); both select the options after the
+  // reservation's and before the subnet's, and key the reply cache.
+  std::uint32_t pool = kNoPool;
+  ClassSet classes = 0;
 };
 
 class alignas(64) Shard {
@@ -517,6 +524,10 @@ class alignas(64) Shard {
     mutable std::uint32_t ddns_lease = kNil;
     // The client's reservation, once looked up (reply options, hostname).
     mutable const ReservationEntry* reservation = nullptr;
+    // Client classes (engine/classes.hpp; 0 without [[class]]). A hook for
+    // reservations that give classes: OR their bits in before the handlers
+    // read it.
+    ClassSet classes = 0;
   };
   struct Times {
     std::uint32_t lease, t1, t2;
@@ -529,6 +540,17 @@ class alignas(64) Shard {
   Decision dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                     wire::MessageType type, const KeyResult& key) noexcept;
   Decision dispatch_type(const Ctx& c, wire::MessageType type) noexcept;
+  // dispatch() with [[class]] (engine.cpp, so dispatch_type() inlines into
+  // it): the request's classes into Ctx; drop classes refused (class_drop).
+  [[gnu::noinline]] Decision dispatch_classes(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                              wire::MessageType type, const KeyResult& key) noexcept;
+  // A free address of `subnet` for a client of classes `cls`: the plain
+  // pick without pool tables, else pools its classes name first, then open
+  // ones (classes.cpp).
+  SlotId pick_for(ClassSet cls, std::uint32_t subnet) noexcept {
+    if (config_->subnet_pools.empty() || config_->subnet_pools[subnet].count == 0) return alloc_.pick(subnet, true);
+    return alloc_.pick_pooled(subnet, cls);
+  }
   // dispatch() with [ddns] (engine.cpp): Decision::fqdn for
   // lease replies to clients that sent option 81.
   [[gnu::noinline]] Decision dispatch_ddns(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
@@ -584,9 +606,12 @@ class alignas(64) Shard {
   // holds addr (selected if none does); a free address in `subnet`, else in
   // the next subnet of its network that has one (subnet updated).
   std::uint32_t subnet_in_network(std::uint32_t selected, Ipv4 addr) const noexcept;
-  SlotId pick_in_network(std::uint32_t& subnet) noexcept;
+  SlotId pick_in_network(std::uint32_t& subnet, ClassSet cls = 0) noexcept;
   // Defined (inline) in engine.cpp, the only file that uses them.
   inline Times times_for(const CompiledSubnet& s, const wire::DhcpMessage& m) const noexcept;
+  // The same with client classes and pool tables: a class's lease_time, else
+  // the pool table's of `addr`, else the subnet's (engine/classes.hpp).
+  inline Times times_for(const CompiledSubnet& s, const Ctx& c, std::uint32_t subnet, Ipv4 addr) const noexcept;
   static inline Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;
   Decision offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
   Decision ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept;

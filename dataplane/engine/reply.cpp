@@ -86,11 +86,15 @@ class ReplyOptions {
       const CompiledSubnet& s = *d.subnet;
       wire::store_be32(mask_.data(), s.mask);
       add(wire::opt::subnet_mask, mask_, true);
-      for (const std::uint8_t code : prl)
-        if (const CompiledOption* o = config.find_option(s, code)) add(code, config.option_value(*o), false);
-      if (s.always_send_count != 0)
-        for (const CompiledOption& o : config.options_of(s))
-          if (o.always_send) add(o.code, config.option_value(o), false);
+      if (d.classes != 0 || d.pool != kNoPool) [[unlikely]] {
+        add_scoped(config, d, s, prl);
+      } else {
+        for (const std::uint8_t code : prl)
+          if (const CompiledOption* o = config.find_option(s, code)) add(code, config.option_value(*o), false);
+        if (s.always_send_count != 0)
+          for (const CompiledOption& o : config.options_of(s))
+            if (o.always_send) add(o.code, config.option_value(o), false);
+      }
     }
     if (client_id) add(wire::opt::client_id, *client_id, false);
     if (request != nullptr && d.fqdn != nullptr) [[unlikely]] add(wire::opt::client_fqdn, d.fqdn->bytes(), false);
@@ -101,6 +105,45 @@ class ReplyOptions {
   std::span<const wire::OptionValue> list() const noexcept { return {storage_.v, n_}; }
 
  private:
+  // Options with client classes and a pool table (engine/classes.hpp),
+  // most specific first: the classes (config order), the pool, the subnet
+  // (which holds the global ones it did not override). For a code 55 asks
+  // for, the first level that has it gives it; an always-send option is
+  // sent unless a more specific level has the same code (even not
+  // always-send: that level's value wins, and only when asked for).
+  [[gnu::noinline]] void add_scoped(const CompiledConfig& config, const Decision& d, const CompiledSubnet& s,
+                                    wire::Bytes prl) noexcept {
+    const CompiledPool* pool = d.pool != kNoPool ? &config.pools[d.pool] : nullptr;
+    auto find_in = [&](std::span<const CompiledOption> list, std::uint8_t code) -> const CompiledOption* {
+      for (const CompiledOption& o : list)
+        if (o.code == code) return &o;
+      return nullptr;
+    };
+    for (const std::uint8_t code : prl) {
+      const CompiledOption* found = nullptr;
+      for (ClassSet set = d.classes; set != 0 && found == nullptr; set &= set - 1) {
+        const CompiledClass& k = config.classes.list[static_cast<std::size_t>(std::countr_zero(set))];
+        if (k.option_codes.test(code)) found = find_in(config.options_of(k), code);
+      }
+      if (found == nullptr && pool != nullptr && pool->option_codes.test(code))
+        found = find_in(config.options_of(*pool), code);
+      if (found == nullptr) found = config.find_option(s, code);
+      if (found != nullptr) add(code, config.option_value(*found), false);
+    }
+    std::bitset<256> shadow;   // codes a more specific level has (the reservation's first)
+    if (d.reservation != nullptr)
+      for (const CompiledOption& o : config.options_of(*d.reservation)) shadow.set(o.code);
+    auto always = [&](std::span<const CompiledOption> list) {
+      for (const CompiledOption& o : list)
+        if (o.always_send && !shadow.test(o.code)) add(o.code, config.option_value(o), false);
+      for (const CompiledOption& o : list) shadow.set(o.code);
+    };
+    for (ClassSet set = d.classes; set != 0; set &= set - 1)
+      always(config.options_of(config.classes.list[static_cast<std::size_t>(std::countr_zero(set))]));
+    if (pool != nullptr) always(config.options_of(*pool));
+    always(config.options_of(s));
+  }
+
   void add(std::uint8_t code, wire::Bytes value, bool mandatory) noexcept {
     if (added_.test(code) || n_ == kMaxOptions) return;
     added_.set(code);
@@ -121,8 +164,8 @@ class ReplyOptions {
 };
 
 // Entry index of (subnet, lease, option 55): 8 bytes of 55 per step.
-std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl) noexcept {
-  std::uint64_t h = (std::uint64_t{subnet} << 1 | (lease ? 1u : 0u)) * 0x9E3779B97F4A7C15ull ^ prl.size();
+std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl, std::uint64_t scope) noexcept {
+  std::uint64_t h = ((std::uint64_t{subnet} << 1 | (lease ? 1u : 0u)) ^ scope) * 0x9E3779B97F4A7C15ull ^ prl.size();
   std::size_t i = 0;
   for (; i + 8 <= prl.size(); i += 8) {
     std::uint64_t w;
@@ -181,6 +224,8 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
                       wire::Bytes prl) noexcept {
   e.config = &config;
   e.subnet = subnet;
+  e.pool = d.pool;
+  e.classes = d.classes;
   e.lease = d.lease_options;
   e.prl_len = static_cast<std::uint8_t>(prl.size());
   if (!prl.empty()) std::memcpy(e.prl.data(), prl.data(), prl.size());   // no 55: data() may be null
@@ -238,8 +283,12 @@ const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, 
     return nullptr;
   const auto subnet = static_cast<std::uint32_t>(d.subnet - config.subnets.data());
   if (subnet >= config.subnets.size()) return nullptr;   // not this config's subnet: cannot happen
-  Entry& e = entries_[slot_of(subnet, d.lease_options, prl)];
+  // Classes and pool table (engine/classes.hpp) are part of the key; 0 and
+  // kNoPool without them.
+  const std::uint64_t scope = d.classes * 0xff51afd7ed558ccdull ^ d.pool;
+  Entry& e = entries_[slot_of(subnet, d.lease_options, prl, scope == kNoPool ? 0 : scope)];
   if (e.state == State::empty || e.config != &config || e.subnet != subnet || e.lease != d.lease_options ||
+      e.classes != d.classes || e.pool != d.pool ||
       e.prl_len != prl.size() || (!prl.empty() && std::memcmp(e.prl.data(), prl.data(), prl.size()) != 0)) {
     fill(e, config, subnet, d, prl);
     ++stats_.fills;

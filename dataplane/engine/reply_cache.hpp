@@ -6,7 +6,8 @@
 // (build_reply: collect, order by 55, size, write) was the largest part of
 // a worker's time per packet (bench/engine_bench BM_ReplyBuild). A
 // ReplyCache keeps the encoded bytes, with where 51/58/59 go, in a
-// direct-mapped table keyed by (config, subnet, lease or not, option 55),
+// direct-mapped table keyed by (config, subnet, lease or not, option 55,
+// and with client classes the class set with options and the pool table),
 // and builds a reply as: header, 53, 54, the cached bytes with the lease
 // times patched in, 61 echoed, 81 (with [ddns], for a client that sent it:
 // engine/ddns.hpp), 82 echoed, END.
@@ -72,6 +73,8 @@ class ReplyCache {
   struct Entry {
     const CompiledConfig* config = nullptr;
     std::uint32_t subnet = 0;
+    std::uint32_t pool = kNoPool;   // Decision::pool (engine/classes.hpp)
+    ClassSet classes = 0;           // Decision::classes
     State state = State::empty;
     bool lease = false;
     std::uint8_t prl_len = 0;

@@ -20,8 +20,8 @@ std::uint32_t Shard::subnet_in_network(std::uint32_t selected, Ipv4 addr) const 
   return selected;
 }
 
-SlotId Shard::pick_in_network(std::uint32_t& subnet) noexcept {
-  SlotId t = alloc_.pick(subnet, true);
+SlotId Shard::pick_in_network(std::uint32_t& subnet, ClassSet cls) noexcept {
+  SlotId t = pick_for(cls, subnet);   // pool tables: only pools the client's classes allow
   if (t != kNil || config_->networks.empty()) return t;
   const std::uint16_t n = config_->network_of[subnet];
   if (n == kNoNetwork) return kNil;
@@ -29,7 +29,7 @@ SlotId Shard::pick_in_network(std::uint32_t& subnet) noexcept {
   for (std::uint32_t i = 0; i < net.count; ++i) {
     const std::uint32_t s = config_->network_members[net.begin + i];
     if (s == subnet) continue;
-    if ((t = alloc_.pick(s, true)) != kNil) {
+    if ((t = pick_for(cls, s)) != kNil) {
       subnet = s;
       bump(Event::shared_network_fallback);
       return t;

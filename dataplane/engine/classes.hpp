@@ -1,0 +1,141 @@
+// Client classes (issue 16): a name and a match on what a request carries
+// (option 60, 77, 82 sub-options, the MAC or its OUI, the VLAN tags, giaddr,
+// option 55, any option by code); what a class does: options that override
+// the pool's, subnet's and global ones, a lease time, `drop`; and pools that
+// only some classes may use (`[[subnet.pool]]`, PoolConfig below).
+//
+// Compiled form (CompiledClasses): the conditions of every class in one flat
+// array grouped by the field they read, so that a request's field (an
+// option, an option 82 sub-option, chaddr, a VLAN id, giaddr) is looked up
+// once per group, and a field the request lacks fails every class of its
+// group with one OR. The result is a ClassSet: bit i = the i-th class in
+// config order. No allocation, no exception; the cost is O(groups) when the
+// request lacks the fields the classes look at and O(conditions of the
+// groups it has) otherwise. With no [[class]] nothing is evaluated (one
+// predictable branch in the shard).
+//
+// Threads: the CompiledClasses are part of the immutable CompiledConfig.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/bytes.hpp"
+#include "wire/dhcp.hpp"
+#include "wire/frame.hpp"
+
+namespace dorado::engine {
+
+using wire::Ipv4;
+
+// Bit i: class i in config order. At most kMaxClasses classes.
+using ClassSet = std::uint64_t;
+inline constexpr std::size_t kMaxClasses = 64;
+// A PoolConfig / CompiledPool index meaning "none" (kNil, lease.hpp, is the same value).
+inline constexpr std::uint32_t kNoPool = 0xffffffffu;
+
+// What a condition reads from the request.
+enum class ClassField : std::uint8_t {
+  option,       // the value of option `code` (60, 77, 55, any)
+  relay_sub,    // option 82 sub-option `code` (1 circuit-id, 2 remote-id, 6 subscriber-id)
+  mac,          // chaddr (hlen bytes)
+  vlan_outer,   // the outermost VLAN id the request came with
+  vlan_inner,   // the second (inner, QinQ) VLAN id
+  giaddr,       // the relay's address (0: not relayed, never matches)
+};
+// How it compares.
+enum class ClassOp : std::uint8_t {
+  present,      // the field is there
+  exact,        // equals `value`
+  prefix,       // starts with `value`
+  user_class,   // option 77: the whole value, or one RFC 3004 user class in it, equals `value`
+  contains,     // option 55 lists the code `number`
+  equals,       // a number (VLAN id) equals `number`
+  in_prefix,    // an address (giaddr) is in `number`/`prefix_len`
+};
+
+// One condition of a class (all of a class's conditions hold: AND).
+struct ClassMatch {
+  ClassField field = ClassField::option;
+  ClassOp op = ClassOp::present;
+  std::uint8_t code = 0;              // option code / 82 sub-option (field option, relay_sub)
+  std::vector<std::uint8_t> value;    // exact, prefix, user_class: 1..255 bytes
+  std::uint32_t number = 0;           // contains: option code; equals: VLAN id; in_prefix: network
+  std::uint8_t prefix_len = 32;       // in_prefix
+};
+
+// ClassConfig and PoolConfig (the user-level structs that hold OptionData)
+// are in config.hpp.
+
+// ---- compiled ------------------------------------------------------------------
+
+struct ClassCondition {
+  ClassOp op = ClassOp::present;
+  std::uint8_t cls = 0;               // bit in ClassSet
+  std::uint16_t len = 0;              // value bytes
+  std::uint32_t offset = 0;           // into CompiledClasses::bytes
+  std::uint32_t number = 0;
+  std::uint32_t mask = 0;             // in_prefix
+};
+
+// Conditions reading the same field, contiguous in `conditions`.
+struct ClassGroup {
+  ClassField field = ClassField::option;
+  std::uint8_t code = 0;
+  std::uint32_t begin = 0, end = 0;
+  ClassSet classes = 0;               // classes with a condition here (all fail if the field is absent)
+  bool presence_only = false;         // every condition is `present`
+};
+
+struct CompiledClass {
+  std::uint32_t lease_time = 0;       // 0: not set
+  std::uint32_t options_begin = 0;    // into CompiledConfig::options, sorted by code
+  std::uint32_t options_count = 0;
+  std::bitset<256> option_codes;
+};
+
+struct CompiledClasses {
+  std::vector<ClassGroup> groups;
+  std::vector<ClassCondition> conditions;
+  std::vector<std::uint8_t> bytes;
+  std::vector<CompiledClass> list;    // config order (bit order)
+  std::vector<std::string> names;     // config order
+  ClassSet matchable = 0;             // classes with at least one condition
+  ClassSet drop = 0;                  // classes with drop = true
+  ClassSet with_options = 0;          // classes with options (the reply cache key's part)
+  ClassSet with_lease_time = 0;
+  bool any = false;                   // some class exists: the shard evaluates them
+
+  // The classes the request belongs to by its own content. noexcept, no
+  // allocation; see the file comment for the cost.
+  ClassSet match(const wire::DhcpMessage& m, std::uint8_t vlan_count,
+                 const std::array<wire::VlanTag, 2>& vlans) const noexcept;
+  // The lease time of the first class of `set` (config order) that sets one; 0: none.
+  std::uint32_t lease_time(ClassSet set) const noexcept;
+  // Index of the class named `name`, or kNoPool.
+  std::uint32_t index_of(std::string_view name) const noexcept;
+};
+
+struct EngineConfig;     // config.hpp
+struct CompiledConfig;
+
+// compile() (config.cpp) calls these: the classes (names unique, values in
+// bounds, options not engine-owned), then, once the subnets are compiled,
+// the pool tables (class names resolved, ranges inside their subnet and
+// disjoint from each other and from the subnet's `pools`). `input_of`:
+// compiled subnet index -> EngineConfig::subnets index; `fault_subnet` gets
+// the input index of the subnet at fault. Empty string: fine.
+std::string compile_classes(const EngineConfig& in, CompiledConfig& c);
+std::string compile_pools(const EngineConfig& in, const std::vector<std::uint32_t>& input_of, CompiledConfig& c,
+                          std::uint32_t& fault_subnet);
+
+// The bytes of option 82 sub-option `sub` in `rai` (the option's value);
+// empty Bytes with data() null when absent.
+wire::Bytes relay_sub_option(wire::Bytes rai, std::uint8_t sub) noexcept;
+
+}  // namespace dorado::engine
