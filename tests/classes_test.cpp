@@ -518,6 +518,42 @@ TEST_F(ClassesTest, PoolsOnlyForTheirClasses) {
   EXPECT_NE(moved.yiaddr, ip(10, 0, 0, 100));
 }
 
+// The hook for reservations (Reservation::classes): a class given by a
+// reservation applies as a matched one (options, pools, drop).
+TEST_F(ClassesTest, ReservationGivesClasses) {
+  EngineConfig cfg = base_config();
+  ClassConfig vip = klass("vip", {});
+  vip.options = {opt(66, "vip")};
+  ClassConfig banned = klass("banned", {});
+  banned.drop = true;
+  cfg.classes = {vip, banned};
+  PoolConfig p;
+  p.ranges = {{ip(10, 0, 0, 100), ip(10, 0, 0, 101)}};
+  p.classes = {"vip"};
+  cfg.subnets[0].pool_tables = {p};
+  Reservation r;
+  r.mac = MacAddr{{2, 0, 0, 0, 0, 0x11}};
+  r.classes = {"vip"};
+  Reservation b;
+  b.mac = MacAddr{{2, 0, 0, 0, 0, 0x12}};
+  b.classes = {"banned"};
+  cfg.subnets[0].reservations = {r, b};
+  build(cfg);
+  Req v;
+  v.mac = *r.mac;
+  const Decision d = send(v);
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  EXPECT_EQ(d.yiaddr, ip(10, 0, 0, 100));
+  EXPECT_EQ(text(render(d), 66), "vip");
+  Req x;
+  x.mac = *b.mac;
+  EXPECT_EQ(send(x).drop, DropReason::class_drop);
+  Req other;
+  EXPECT_EQ(text(render(send(other)), 66), "global");
+  cfg.subnets[0].reservations[0].classes = {"nope"};
+  EXPECT_NE(compile(cfg).error.find("class \"nope\", which is not defined"), std::string::npos);
+}
+
 TEST_F(ClassesTest, NoClassesNoChange) {
   build(base_config());
   EXPECT_FALSE(compiled_->config.classes.any);

@@ -646,7 +646,11 @@ client_id = "zz"
 // Issue 16: reservations by option 82, without address, with hostname,
 // options and classes; global [[reservation]]; match_client_id.
 TEST(ConfigReservations, ExtendedKeysAndGlobal) {
-  const LoadResult r = with_head(R"([[reservation]]
+  const LoadResult r = with_head(R"([[class]]
+name = "gold"
+[[class]]
+name = "voice"
+[[reservation]]
 mac = "02:00:00:00:00:07"
 address = "10.99.0.7"
 [[reservation]]

@@ -92,6 +92,9 @@ EngineConfig policy_config() {
   global_opts.circuit_id = bytes("eth0/2/1");
   global_opts.options = {OptionData{66, encode_string("tftp.global"), false}};
   c.global_reservations = {global_addr, global_opts};
+  ClassConfig gold;   // given by name_only's reservation (engine/classes.hpp)
+  gold.name = "gold";
+  c.classes = {gold};
   return c;
 }
 

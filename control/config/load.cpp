@@ -909,6 +909,12 @@ class Reader : TableReader {
         ok = false;
         return;
       }
+      const std::vector<engine::ClassConfig>& defined = out_.config.engine.classes;   // read first (classes.cpp)
+      if (std::none_of(defined.begin(), defined.end(), [&](const engine::ClassConfig& k) { return k.name == name; })) {
+        error(cw, "class \"" + name + "\" is not defined (no [[class]] with name = \"" + name + "\")");
+        ok = false;
+        return;
+      }
       r.classes.push_back(name);
       w.classes.push_back(cw);
     });

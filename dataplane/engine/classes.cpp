@@ -265,6 +265,10 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
 
 std::string compile_pools(const EngineConfig& in, const std::vector<std::uint32_t>& input_of,
                           CompiledConfig& c, std::uint32_t& fault_subnet) {
+  // Classes reservations give (engine.cpp ORs them in per request) must exist.
+  for (const std::string& name : c.reservation_classes)
+    if (c.classes.index_of(name) == kNoPool)
+      return "a reservation gives class \"" + name + "\", which is not defined";
   c.pools.clear();
   c.pool_ranges.clear();
   c.subnet_pools.clear();

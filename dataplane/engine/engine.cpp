@@ -603,11 +603,27 @@ Decision Shard::dispatch_ddns(const wire::DhcpMessage& m, const RxMeta& rx, Seco
   return d;
 }
 
+namespace {
+// The classes a reservation gives, by name (compile checked they exist:
+// engine/classes.cpp). Only for clients with such a reservation.
+ClassSet reservation_class_set(const CompiledConfig& c, const CompiledReservation& r) noexcept {
+  ClassSet set = 0;
+  for (const std::string& name : c.classes_of(r))
+    if (const std::uint32_t i = c.classes.index_of(name); i != kNoPool) set |= ClassSet{1} << i;
+  return set;
+}
+}  // namespace
+
 // Client classes (engine/classes.hpp): matched once per request; a member
 // of a drop class is not answered.
 Decision Shard::dispatch_classes(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                                  wire::MessageType type, const KeyResult& key) noexcept {
-  const ClassSet cls = config_->classes.match(m, rx.vlan_count, rx.vlans);
+  ClassSet cls = config_->classes.match(m, rx.vlan_count, rx.vlans);
+  // Classes a reservation gives (Reservation::classes): OR-ed in here, so
+  // that they drop, choose pools and give options like matched ones.
+  if (!config_->reservation_classes.empty() && key.status == KeyStatus::ok) [[unlikely]]
+    if (const ReservationEntry* r = reservation_for(key.key, m, select_subnet(m, rx)); r != nullptr)
+      cls |= reservation_class_set(*config_, config_->reservation_infos[r->info]);
   if (cls & config_->classes.drop) return refuse(DropReason::class_drop);
   Ctx c{m, rx, now, change_count_, key};
   c.classes = cls;
