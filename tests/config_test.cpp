@@ -205,6 +205,7 @@ TEST(ConfigGood, MinimalGetsDefaults) {
   EXPECT_EQ(c.dpdk.rx_desc, 1024u);
   EXPECT_EQ(c.dpdk.tx_desc, 1024u);
   EXPECT_EQ(c.dpdk.burst, 32u);
+  EXPECT_EQ(c.dpdk.max_leases, 0u);   // from the pools
   EXPECT_EQ(c.store.dir, "/var/lib/dorado");
   EXPECT_EQ(c.store.durability, Durability::fsync);
   EXPECT_EQ(c.store.commit_interval_us, 1000u);
@@ -947,6 +948,11 @@ prefix = "10.99.0.0/16"
   EXPECT_EQ(r.errors.size(), 6u) << all_errors(r);
   EXPECT_TRUE(only_error(with_head("[dpdk]\nworkers = 129\n[[subnet]]\nprefix = \"10.99.0.0/16\"\n"),
                          "a.toml:4: dpdk.workers: must be 1..128 (got 129)"));
+  EXPECT_TRUE(only_error(with_head("[dpdk]\nmax_leases = 1000\n[[subnet]]\nprefix = \"10.99.0.0/16\"\n"),
+                         "a.toml:4: dpdk.max_leases: must be 1024..1073741824 (got 1000)"));
+  const LoadResult m = with_head("[dpdk]\nmax_leases = 2000000\n[[subnet]]\nprefix = \"10.99.0.0/16\"\n");
+  ASSERT_TRUE(m.ok()) << all_errors(m);
+  EXPECT_EQ(m.config->dpdk.max_leases, 2000000u);
 }
 
 TEST(ConfigErrors, StoreControlLease) {

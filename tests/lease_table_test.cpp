@@ -242,6 +242,54 @@ TEST(LeaseTable, RandomInsertEraseAgreesWithAMap) {
     EXPECT_EQ(t.find(key_for(n)), model.count(n) ? model[n] : kNil) << n;
 }
 
+TEST(LeaseTable, IndexGrowsWhileKeysComeAndGo) {
+  // Inserts and erases across several incremental rehashes (16 slots at
+  // first): every key stays findable, erased ones are gone, in both arrays.
+  LeaseTableSizes s = sizes(4096);
+  s.initial_index = 16;
+  LeaseTable t(s);
+  std::map<std::uint32_t, std::uint32_t> model;
+  std::mt19937 rng(11);
+  std::uint32_t rehash_steps_seen = 0;
+  for (int step = 0; step < 60000; ++step) {
+    const std::uint32_t n = rng() % 5000;
+    auto it = model.find(n);
+    const bool grow_phase = step < 30000 ? (rng() % 4 != 0) : (rng() % 2 == 0);
+    if (it == model.end() && model.size() < 4096 && grow_phase) {
+      model[n] = add(t, key_for(n));
+    } else if (it != model.end() && !grow_phase) {
+      t.erase(it->second);
+      model.erase(it);
+    }
+    rehash_steps_seen += t.rehashing();
+    if (t.rehashing() && step % 7 == 0) {
+      for (auto [k, v] : model) ASSERT_EQ(t.find(key_for(k)), v) << "step " << step;
+      ASSERT_EQ(t.audit(), "") << step;
+    }
+  }
+  EXPECT_GT(rehash_steps_seen, 0u);
+  EXPECT_GE(t.index_slots(), 2 * model.size());
+  for (std::uint32_t n = 0; n < 5000; ++n)
+    EXPECT_EQ(t.find(key_for(n)), model.count(n) ? model[n] : kNil) << n;
+  while (t.rehashing()) t.maintain();
+  for (int i = 0; i < 64; ++i) t.maintain();   // gives the old array back
+  EXPECT_EQ(t.audit(), "");
+}
+
+TEST(LeaseTable, RecordsComeFromTheHighWaterMark) {
+  LeaseTable t(sizes(1u << 20));   // room for a million, uses three
+  EXPECT_EQ(t.high_water(), 0u);
+  const std::uint32_t a = add(t, key_for(1)), b = add(t, key_for(2));
+  EXPECT_EQ(t.high_water(), 2u);
+  t.erase(a);
+  EXPECT_EQ(add(t, key_for(3)), a);   // the freed record first
+  EXPECT_EQ(t.high_water(), 2u);
+  EXPECT_EQ(add(t, key_for(4)), 2u);
+  (void)b;
+  EXPECT_LT(t.memory_bytes(), std::size_t{1} << 20);
+  EXPECT_EQ(t.audit(), "");
+}
+
 TEST(LeaseTable, HostnamesAreStoredTruncatedAndFreed) {
   LeaseTableSizes s = sizes(4);
   s.hostname_capacity = 1;

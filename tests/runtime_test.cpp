@@ -1064,6 +1064,9 @@ TEST_F(RuntimeTest, ShardTablesHoldEveryAddressTwiceAndAtLeast4096) {
   EXPECT_EQ(one.capacity, 4096u);   // 1024 addresses: the floor
   EXPECT_EQ(one.hostname_capacity, one.capacity);
   EXPECT_GE(one.long_key_capacity, 64u);
+  // [dpdk] max_leases sets it, whatever the pools.
+  EXPECT_EQ(shard_table_for(*loaded_->compiled, 1, 3000000).capacity, 3000000u);
+  EXPECT_EQ(shard_table_for(*loaded_->compiled, 2, 3000000).hostname_capacity, 3000000u);
 }
 
 }  // namespace

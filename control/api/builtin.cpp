@@ -162,7 +162,8 @@ Json config_json(const config::DaemonConfig& c) {
   j["dpdk"] = {{"eal_args", c.dpdk.eal_args}, {"workers", c.dpdk.workers},
                {"idle_sleep_us", c.dpdk.idle_sleep_us}, {"ports", ports},
                {"mbufs", c.dpdk.mbufs}, {"rx_desc", c.dpdk.rx_desc},
-               {"tx_desc", c.dpdk.tx_desc}, {"burst", c.dpdk.burst}};
+               {"tx_desc", c.dpdk.tx_desc}, {"burst", c.dpdk.burst},
+               {"max_leases", c.dpdk.max_leases}};
   j["store"] = {{"dir", c.store.dir}, {"durability", durability_name(c.store.durability)},
                 {"commit_interval_us", c.store.commit_interval_us},
                 {"commit_records", c.store.commit_records}, {"segment_mb", c.store.segment_mb},

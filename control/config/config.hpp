@@ -54,6 +54,11 @@ struct DpdkSection {
   unsigned rx_desc = 1024;             // RX descriptors per queue
   unsigned tx_desc = 1024;             // TX descriptors per queue
   unsigned burst = 32;                 // rx/tx burst size (1..512)
+  // Most lease records one worker may hold (clients, history, offers,
+  // probations); 0: twice the pool addresses a worker can hand out
+  // (runtime::shard_table_for). Address space only: resident memory
+  // follows the records held (engine/lease_table.hpp, docs/operations.md).
+  std::uint32_t max_leases = 0;
 };
 
 // Default mbufs per port when [dpdk] mbufs is absent: every worker's RX and TX

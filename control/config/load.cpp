@@ -159,7 +159,7 @@ class Reader : TableReader {
   void read_dpdk(const Value& t) {
     const std::string p = "dpdk";
     check_keys(t, p, {"eal_args", "workers", "idle_sleep_us", "ports", "mbufs", "rx_desc",
-                      "tx_desc", "burst"});
+                      "tx_desc", "burst", "max_leases"});
     DpdkSection& d = out_.config.dpdk;
     if (const Value* v = find(t, "eal_args")) {
       if (!v->is_array()) {
@@ -180,6 +180,7 @@ class Reader : TableReader {
     if (auto x = integer(t, p, "rx_desc", 1, 65535)) d.rx_desc = static_cast<unsigned>(*x);
     if (auto x = integer(t, p, "tx_desc", 1, 65535)) d.tx_desc = static_cast<unsigned>(*x);
     if (auto x = integer(t, p, "burst", 1, 512)) d.burst = static_cast<unsigned>(*x);
+    if (auto x = integer(t, p, "max_leases", 1024, 1u << 30)) d.max_leases = static_cast<std::uint32_t>(*x);
     if (const Value* v = find(t, "ports")) {
       if (!v->is_array()) {
         type_error(*v, "dpdk.ports", "an array of port ids");

@@ -64,6 +64,7 @@ std::vector<ConfigError> restart_only_changes(const DaemonConfig& running, const
   check("dpdk.rx_desc", a.rx_desc, b.rx_desc);
   check("dpdk.tx_desc", a.tx_desc, b.tx_desc);
   check("dpdk.burst", a.burst, b.burst);
+  check("dpdk.max_leases", a.max_leases, b.max_leases);
   const StoreSection &s = running.store, &t = next.store;
   check("store.dir", s.dir, t.dir);
   check("store.durability", s.durability, t.durability);

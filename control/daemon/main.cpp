@@ -115,6 +115,7 @@ dorado::runtime::RuntimeConfig runtime_config(const dorado::config::DaemonConfig
   r.tx_desc = static_cast<std::uint16_t>(c.dpdk.tx_desc);
   r.burst = static_cast<std::uint16_t>(c.dpdk.burst);       // loader: 1..512 = runtime::kMaxBurst
   r.server_address = c.server.address;
+  r.max_leases = c.dpdk.max_leases;
   return r;
 }
 

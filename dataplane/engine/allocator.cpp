@@ -7,7 +7,9 @@ namespace dorado::engine {
 
 Allocator::Allocator(const CompiledConfig& config, ShardIdentity id) : config_(&config), id_(id) {
   bits_.resize(config.blocks.size());
-  slots_.assign(config.blocks.size() * kBlockBits, kNil);
+  // Zero (no lease) until written: pages of blocks without leases stay
+  // unresident (engine/reserved.hpp).
+  slots_ = ReservedArray<std::uint32_t>(config.blocks.size() * kBlockBits);
   subnets_.resize(config.subnets.size());
   std::uint32_t words = 0;
   for (std::size_t s = 0; s < config.subnets.size(); ++s) {
@@ -111,7 +113,7 @@ SlotId Allocator::pick(std::uint32_t subnet, bool allow_sticky) noexcept {
 }
 
 std::size_t Allocator::memory_bytes() const noexcept {
-  return bits_.capacity() * sizeof(Bits) + slots_.capacity() * 4 +
+  return bits_.capacity() * sizeof(Bits) + slots_.size() * 4 +
          subnets_.capacity() * sizeof(SubnetState) + (has_free_.capacity() + has_clean_.capacity()) * 8;
 }
 

@@ -30,6 +30,7 @@
 #include "engine/config.hpp"
 #include "engine/huge_alloc.hpp"
 #include "engine/lease.hpp"
+#include "engine/reserved.hpp"
 
 namespace dorado::engine {
 
@@ -78,9 +79,10 @@ class Allocator {
   Ipv4 address_of(SlotId s) const noexcept { return config_->blocks[s >> 6].base | (s & 63u); }
   std::uint16_t subnet_of(SlotId s) const noexcept { return config_->blocks[s >> 6].subnet; }
 
-  std::uint32_t lease_at(SlotId s) const noexcept { return s == kNil ? kNil : slots_[s]; }
+  // Slots hold ~lease (0, the value of a fresh page: none).
+  std::uint32_t lease_at(SlotId s) const noexcept { return s == kNil ? kNil : ~slots_[s]; }
   void set_lease(SlotId s, std::uint32_t lease) noexcept {
-    if (s != kNil) slots_[s] = lease;
+    if (s != kNil) slots_[s] = ~lease;
   }
 
   bool is_free(SlotId s) const noexcept { return (bits_[s >> 6].free >> (s & 63u)) & 1u; }
@@ -140,7 +142,7 @@ class Allocator {
   const CompiledConfig* config_;
   ShardIdentity id_;
   HugeVector<Bits> bits_;
-  HugeVector<std::uint32_t> slots_;
+  ReservedArray<std::uint32_t> slots_;   // ~lease index per address (memory follows leases)
   std::vector<SubnetState> subnets_;
   std::vector<std::uint64_t> has_free_;
   std::vector<std::uint64_t> has_clean_;

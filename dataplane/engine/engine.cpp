@@ -993,7 +993,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
   // Two passes: first every record that holds its address (so that history
   // never takes an address a lease holds), then inactive history.
   for (int pass = 0; pass < 2; ++pass) {
-    for (std::uint32_t i = 0; i < table_.capacity(); ++i) {
+    for (std::uint32_t i = 0; i < table_.high_water(); ++i) {
       Lease& l = table_.at(i);
       if (l.state == LeaseState::unused || is_inactive(l.state) != (pass == 1)) continue;
       const std::uint32_t subnet = next.subnet_index_of(l.address);

@@ -295,6 +295,12 @@ class alignas(64) Shard {
   // `budget` wheel buckets+entries and never more due entries than the change
   // log has room for; call again to continue. Returns what it did.
   SweepResult sweep(Seconds now, std::uint32_t budget) noexcept;
+  // A bounded piece of a lease index rehash (LeaseTable::maintain); the
+  // worker calls it when idle. O(1), no allocation.
+  void maintain() noexcept { table_.maintain(); }
+  // Start-up, before restore(): room in the lease index for `leases`
+  // without rehashing (LeaseTable::reserve).
+  void reserve(std::uint32_t leases) noexcept { table_.reserve(leases); }
 
   // ---- durability ----------------------------------------------------------------
   // Installs one lease the store recovered. Start-up only: call it on the
@@ -383,7 +389,7 @@ class alignas(64) Shard {
   //    ours end silently (an offer's client gets a NAK on its REQUEST and
   //    starts over); inactive (expired/released) history on such an address
   //    is dropped silently (the store may still list it; a restart drops it).
-  // Cost: O(lease table capacity), no allocation: 28 ms of CPU for 1 M
+  // Cost: O(lease records used), no allocation: 28 ms of CPU for 1 M
   // leases (bench/engine_bench.cpp BM_EngineReconfigure, docs/operations.md "Reload").
   // The shard answers nothing meanwhile.
   struct ReconfigureStats {

@@ -1,6 +1,7 @@
 #include "engine/lease_table.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -8,32 +9,55 @@
 
 namespace dorado::engine {
 
+namespace {
+std::uint32_t index_slots_for(std::uint32_t records) noexcept {
+  std::uint32_t n = 2;
+  while (n < 2ull * records) n *= 2;
+  return n;
+}
+}  // namespace
+
 LeaseTable::LeaseTable(const LeaseTableSizes& sizes) {
   if (sizes.capacity == 0 || sizes.capacity > (1u << 30))
     throw std::length_error("lease table capacity must be 1 .. 2^30");
   if (sizes.wheel_bits < 4 || sizes.wheel_bits > 24)
     throw std::length_error("wheel_bits must be 4 .. 24");
-  records_.resize(sizes.capacity);
-  for (std::uint32_t i = 0; i < sizes.capacity; ++i)
-    records_[i].next = i + 1 < sizes.capacity ? i + 1 : kNil;
-  free_head_ = 0;
+  records_ = ReservedArray<Lease>(sizes.capacity);
+  // The index never needs more than twice the capacity (at most half full).
+  const std::uint32_t most = index_slots_for(sizes.capacity);
+  std::uint32_t first = std::bit_ceil(std::max<std::uint32_t>(sizes.initial_index, 16));
+  if (first > most) first = most;
+  regions_[0] = ReservedArray<IndexEntry>(most);
+  if (first < most) regions_[1] = ReservedArray<IndexEntry>(most);
+  index_ = regions_[0].data();
+  index_mask_ = first - 1;
 
-  std::uint32_t n = 2;
-  while (n < 2ull * sizes.capacity) n *= 2;
-  index_.assign(n, IndexEntry{0, kNil});
-  index_mask_ = n - 1;
-
-  long_keys_.resize(sizes.long_key_capacity);
-  long_key_free_.resize(sizes.long_key_capacity);
-  for (std::uint32_t i = 0; i < sizes.long_key_capacity; ++i)
-    long_key_free_[i] = sizes.long_key_capacity - 1 - i;
-  hostnames_.resize(sizes.hostname_capacity);
-  hostname_free_.resize(sizes.hostname_capacity);
-  for (std::uint32_t i = 0; i < sizes.hostname_capacity; ++i)
-    hostname_free_[i] = sizes.hostname_capacity - 1 - i;
+  long_keys_ = ReservedArray<std::array<std::uint8_t, kMaxKeyLen>>(sizes.long_key_capacity);
+  hostnames_ = ReservedArray<std::array<char, kMaxHostnameLen + 1>>(sizes.hostname_capacity);
 
   wheel_.assign(std::size_t{1} << sizes.wheel_bits, kNil);
   wheel_mask_ = (1u << sizes.wheel_bits) - 1;
+}
+
+template <typename Chunk>
+std::uint32_t LeaseTable::take_chunk(ReservedArray<Chunk>& store, std::uint32_t& free_head,
+                                     std::uint32_t& top) noexcept {
+  std::uint32_t c;
+  if (free_head != kNil) {
+    c = free_head;
+    std::memcpy(&free_head, store[c].data(), sizeof free_head);
+  } else if (top < store.size()) {
+    c = top++;
+  } else {
+    return kNil;
+  }
+  return c;
+}
+
+template <typename Chunk>
+void LeaseTable::give_chunk(ReservedArray<Chunk>& store, std::uint32_t& free_head, std::uint32_t chunk) noexcept {
+  std::memcpy(store[chunk].data(), &free_head, sizeof free_head);
+  free_head = chunk;
 }
 
 const std::uint8_t* LeaseTable::key_ptr(const Lease& l) const noexcept {
@@ -66,58 +90,162 @@ bool same_key(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) noexc
 }
 }  // namespace
 
-std::uint32_t LeaseTable::find(const ClientKey& key) const noexcept {
+std::uint32_t LeaseTable::find_in(const IndexEntry* table, std::uint32_t mask,
+                                  const ClientKey& key) const noexcept {
   const auto h = static_cast<std::uint32_t>(key.hash);
-  for (std::uint32_t pos = h & index_mask_;; pos = (pos + 1) & index_mask_) {
-    const IndexEntry e = index_[pos];
-    if (e.index == kNil) return kNil;
-    if (e.hash != h) continue;
-    const Lease& l = records_[e.index];
-    if (l.key_len == key.len && same_key(key_ptr(l), key.bytes.data(), key.len))
-      return e.index;
+  for (std::uint32_t pos = h & mask;; pos = (pos + 1) & mask) {
+    const IndexEntry e = table[pos];
+    if (e.inv == 0) return kNil;
+    if (e.hash != h || e.inv == kTomb) continue;
+    const Lease& l = records_[~e.inv];
+    if (l.key_len == key.len && same_key(key_ptr(l), key.bytes.data(), key.len)) return ~e.inv;
   }
 }
 
+std::uint32_t LeaseTable::find(const ClientKey& key) const noexcept {
+  const std::uint32_t i = find_in(index_, index_mask_, key);
+  if (i != kNil || old_ == nullptr) return i;
+  return find_in(old_, old_mask_, key);
+}
+
+void LeaseTable::place(std::uint32_t hash, std::uint32_t inv) noexcept {
+  std::uint32_t pos = hash & index_mask_;
+  while (index_[pos].inv != 0) pos = (pos + 1) & index_mask_;
+  index_[pos] = IndexEntry{hash, inv};
+}
+
+// Doubles the index: the new array (the other region, all zero: it was
+// given back after its last use) becomes index_, the current one old_,
+// emptied kRehashStep slots per insert / maintain().
+void LeaseTable::start_grow() noexcept {
+  if (release_from_ < release_to_) release_step(release_to_ - release_from_);   // rare: not done yet
+  old_ = index_;
+  old_mask_ = index_mask_;
+  old_pos_ = 0;
+  cur_ ^= 1;
+  index_ = regions_[cur_].data();
+  index_mask_ = 2 * old_mask_ + 1;
+}
+
+void LeaseTable::rehash_step(std::uint32_t slots) noexcept {
+  for (std::uint32_t n = 0; n < slots && old_ != nullptr; ++n) {
+    IndexEntry& e = old_[old_pos_];
+    if (e.inv != 0 && e.inv != kTomb) {
+      place(e.hash, e.inv);
+      e.inv = kTomb;
+    }
+    if (old_pos_++ == old_mask_) {   // done: give the old array back, a piece at a time
+      old_ = nullptr;
+      release_from_ = 0;
+      release_to_ = (std::size_t{old_mask_} + 1) * sizeof(IndexEntry);
+    }
+  }
+}
+
+// The old array starts at the region's (page-aligned) start and is a power
+// of two of 8-byte slots: a whole number of pages, or less than one page,
+// which is zeroed by hand (released pages read as zero).
+void LeaseTable::release_step(std::size_t bytes) noexcept {
+  ReservedArray<IndexEntry>& r = regions_[cur_ ^ 1];
+  const std::size_t end = std::min(release_to_, release_from_ + bytes);
+  if (release_to_ < ReservedArray<IndexEntry>::kPage)
+    std::memset(static_cast<void*>(r.data()), 0, release_to_);
+  else
+    r.release(release_from_ / sizeof(IndexEntry), (end - release_from_) / sizeof(IndexEntry));
+  release_from_ = release_to_ < ReservedArray<IndexEntry>::kPage ? release_to_ : end;
+}
+
+void LeaseTable::reserve(std::uint32_t records) noexcept {
+  const std::uint32_t want = index_slots_for(std::min(records, capacity()));
+  while (true) {
+    while (old_ != nullptr) rehash_step(old_mask_ + 1);
+    if (release_from_ < release_to_) release_step(release_to_ - release_from_);
+    if (index_mask_ + 1 >= want) return;
+    if (indexed_ == 0) {   // an empty index is all zero: just use more of it
+      index_mask_ = want - 1;
+      return;
+    }
+    start_grow();
+  }
+}
+
+void LeaseTable::maintain(std::uint32_t steps) noexcept {
+  if (old_ != nullptr)
+    rehash_step(steps * kRehashStep);
+  else if (release_from_ < release_to_)
+    release_step(steps * kReleaseStep);
+}
+
+// A fresh record index: the free list first, then the high-water mark.
+// kNil when the table is full.
+static inline std::uint32_t take_record(ReservedArray<Lease>& records, std::uint32_t& free_head,
+                                        std::uint32_t& top) noexcept {
+  if (free_head != kNil) {
+    const std::uint32_t i = free_head;
+    free_head = records[i].next;
+    return i;
+  }
+  return top < records.size() ? top++ : kNil;
+}
+
 Inserted LeaseTable::insert(const ClientKey& key) noexcept {
-  if (free_head_ == kNil) return {kNil, InsertError::table_full};
+  if (free_head_ == kNil && top_ == records_.size()) return {kNil, InsertError::table_full};
   const bool long_key = key.len > kInlineKeyLen;
-  if (long_key && long_key_free_.empty()) return {kNil, InsertError::key_store_full};
-  const std::uint32_t i = free_head_;
+  if (long_key && long_key_free_ == kNil && long_key_top_ == long_keys_.size())
+    return {kNil, InsertError::key_store_full};
+  if (old_ != nullptr) {
+    rehash_step(kRehashStep);
+  } else if (2ull * (indexed_ + 1) > index_mask_ + 1ull) {
+    start_grow();
+    rehash_step(kRehashStep);
+  } else if (release_from_ < release_to_) {
+    release_step(kReleaseStep);
+  }
+  const std::uint32_t i = take_record(records_, free_head_, top_);
   Lease& l = records_[i];
-  free_head_ = l.next;
   l = Lease{};
   l.hash = static_cast<std::uint32_t>(key.hash);
   l.key_len = key.len;
   if (long_key) {
-    const std::uint32_t chunk = long_key_free_.back();
-    long_key_free_.pop_back();
+    const std::uint32_t chunk = take_chunk(long_keys_, long_key_free_, long_key_top_);
+    ++long_keys_used_;
     std::memcpy(long_keys_[chunk].data(), key.bytes.data(), key.len);
     std::memcpy(l.key.data(), &chunk, sizeof chunk);
     l.flags |= kLeaseLongKey;
   } else {
     std::memcpy(l.key.data(), key.bytes.data(), key.len);
   }
-  std::uint32_t pos = l.hash & index_mask_;
-  while (index_[pos].index != kNil) pos = (pos + 1) & index_mask_;
-  index_[pos] = IndexEntry{l.hash, i};
+  place(l.hash, ~i);
+  ++indexed_;
   ++used_;
   return {i, InsertError::ok};
 }
 
 Inserted LeaseTable::insert_keyless() noexcept {
-  if (free_head_ == kNil) return {kNil, InsertError::table_full};
-  const std::uint32_t i = free_head_;
-  free_head_ = records_[i].next;
+  const std::uint32_t i = take_record(records_, free_head_, top_);
+  if (i == kNil) return {kNil, InsertError::table_full};
   records_[i] = Lease{};
   ++used_;
   return {i, InsertError::ok};
 }
 
 // Backward-shift deletion keeps probe sequences unbroken without tombstones.
+// During a rehash an entry not (yet) in the new array is in the old one,
+// where it becomes a tombstone.
 void LeaseTable::index_remove(std::uint32_t i) noexcept {
-  std::uint32_t hole = records_[i].hash & index_mask_;
-  while (index_[hole].index != i) hole = (hole + 1) & index_mask_;
-  for (std::uint32_t j = (hole + 1) & index_mask_; index_[j].index != kNil;
+  const std::uint32_t h = records_[i].hash;
+  --indexed_;
+  std::uint32_t hole = h & index_mask_;
+  while (index_[hole].inv != ~i) {
+    if (index_[hole].inv == 0) {   // not in the new array: in the old one
+      std::uint32_t pos = h & old_mask_;
+      while (old_[pos].inv != ~i) pos = (pos + 1) & old_mask_;
+      old_[pos].inv = kTomb;
+      return;
+    }
+    hole = (hole + 1) & index_mask_;
+  }
+  for (std::uint32_t j = (hole + 1) & index_mask_; index_[j].inv != 0;
        j = (j + 1) & index_mask_) {
     const std::uint32_t home = index_[j].hash & index_mask_;
     if (((j - home) & index_mask_) >= ((j - hole) & index_mask_)) {
@@ -125,7 +253,7 @@ void LeaseTable::index_remove(std::uint32_t i) noexcept {
       hole = j;
     }
   }
-  index_[hole] = IndexEntry{0, kNil};
+  index_[hole] = IndexEntry{0, 0};
 }
 
 void LeaseTable::unindex(std::uint32_t i) noexcept {
@@ -135,7 +263,8 @@ void LeaseTable::unindex(std::uint32_t i) noexcept {
   if (l.flags & kLeaseLongKey) {
     std::uint32_t chunk;
     std::memcpy(&chunk, l.key.data(), sizeof chunk);
-    long_key_free_.push_back(chunk);
+    give_chunk(long_keys_, long_key_free_, chunk);
+    --long_keys_used_;
     l.flags &= static_cast<std::uint8_t>(~kLeaseLongKey);
   }
   l.key_len = 0;
@@ -159,15 +288,17 @@ bool LeaseTable::set_hostname(std::uint32_t i, std::string_view name, std::uint8
   Lease& l = records_[i];
   if (name.empty()) {
     if (l.hostname != kNil) {
-      hostname_free_.push_back(l.hostname);
+      give_chunk(hostnames_, hostname_free_, l.hostname);
+      --hostnames_used_;
       l.hostname = kNil;
     }
     return true;
   }
   if (l.hostname == kNil) {
-    if (hostname_free_.empty()) return false;
-    l.hostname = hostname_free_.back();
-    hostname_free_.pop_back();
+    const std::uint32_t c = take_chunk(hostnames_, hostname_free_, hostname_top_);
+    if (c == kNil) return false;
+    l.hostname = c;
+    ++hostnames_used_;
   }
   const std::size_t n = std::min(name.size(), kMaxHostnameLen);
   auto& chunk = hostnames_[l.hostname];
@@ -232,16 +363,19 @@ void LeaseTable::unlink(std::uint32_t i) noexcept {
   l.flags &= static_cast<std::uint8_t>(~(kLeaseInFifo | kLeaseInWheel));
 }
 
+// What is resident (or about to be): records and store chunks up to their
+// high-water marks, the index arrays in use, the wheel.
 std::size_t LeaseTable::memory_bytes() const noexcept {
-  return records_.capacity() * sizeof(Lease) + index_.capacity() * sizeof(IndexEntry) +
-         long_keys_.capacity() * kMaxKeyLen + long_key_free_.capacity() * 4 +
-         hostnames_.capacity() * (kMaxHostnameLen + 1) + hostname_free_.capacity() * 4 +
-         wheel_.capacity() * 4;
+  std::size_t index = (std::size_t{index_mask_} + 1) * sizeof(IndexEntry);
+  if (old_ != nullptr) index += (std::size_t{old_mask_} + 1) * sizeof(IndexEntry);
+  else index += release_to_ - release_from_;
+  return std::size_t{top_} * sizeof(Lease) + index + std::size_t{long_key_top_} * kMaxKeyLen +
+         std::size_t{hostname_top_} * (kMaxHostnameLen + 1) + wheel_.capacity() * 4;
 }
 
 std::string LeaseTable::audit() const {
   std::uint32_t in_use = 0, keyed = 0, in_lists = 0;
-  for (std::uint32_t i = 0; i < records_.size(); ++i) {
+  for (std::uint32_t i = 0; i < top_; ++i) {
     const Lease& l = records_[i];
     if (l.state == LeaseState::unused) continue;
     ++in_use;
@@ -262,19 +396,28 @@ std::string LeaseTable::audit() const {
   if (in_use != used_) return "used count " + std::to_string(used_) + " != records in use " +
                               std::to_string(in_use);
   std::uint32_t entries = 0;
-  for (const IndexEntry& e : index_)
-    if (e.index != kNil) {
+  auto count = [&](const IndexEntry* t, std::uint32_t mask) -> std::string {
+    for (std::uint32_t p = 0; p <= mask; ++p) {
+      const IndexEntry e = t[p];
+      if (e.inv == 0 || e.inv == kTomb) continue;
+      if (t == index_ && e.inv == kTomb) return "tombstone in the index";
+      if (~e.inv >= top_) return "index entry past the high-water mark";
       ++entries;
-      if (records_[e.index].state == LeaseState::unused || records_[e.index].key_len == 0)
+      if (records_[~e.inv].state == LeaseState::unused || records_[~e.inv].key_len == 0)
         return "index entry for a record without a key";
     }
-  if (entries != keyed) return "index entries != keyed records";
+    return {};
+  };
+  if (std::string e = count(index_, index_mask_); !e.empty()) return e;
+  if (old_ != nullptr)
+    if (std::string e = count(old_, old_mask_); !e.empty()) return e;
+  if (entries != keyed || entries != indexed_) return "index entries != keyed records";
   // Walk every list and check links and membership flags.
   std::uint32_t linked = 0;
   auto walk = [&](std::uint32_t head, std::uint32_t list, std::uint8_t flag) -> std::string {
     std::uint32_t prev = kHeadTag | list;
     for (std::uint32_t i = head; i != kNil; i = records_[i].next) {
-      if (++linked > records_.size()) return "list cycle";
+      if (++linked > top_) return "list cycle";
       const Lease& l = records_[i];
       if (l.prev != prev) return "broken prev link at record " + std::to_string(i);
       if (!(l.flags & flag)) return "record " + std::to_string(i) + " in a list without its flag";
@@ -292,8 +435,8 @@ std::string LeaseTable::audit() const {
   if (linked != in_lists) return "list membership flags disagree with the lists";
   std::uint32_t free_records = 0;
   for (std::uint32_t i = free_head_; i != kNil; i = records_[i].next)
-    if (++free_records > records_.size()) return "free list cycle";
-  if (free_records + used_ != records_.size()) return "free list length mismatch";
+    if (++free_records > top_) return "free list cycle";
+  if (free_records + used_ != top_) return "free list length mismatch";
   return {};
 }
 

@@ -1,16 +1,29 @@
-// One shard's lease records: a fixed array of 64-byte Lease records, an
+// One shard's lease records: an array of 64-byte Lease records, an
 // open-addressing index by client key (linear probing, power-of-two size, at
-// least twice the record count so probes stay short), fixed stores for long
-// keys and hostnames, a timer wheel for expiry and a FIFO of inactive
-// (expired/released) records, the eviction order when the table is full.
+// most half full), stores for long keys and hostnames, a timer wheel for
+// expiry and a FIFO of inactive (expired/released) records, the eviction
+// order when the table is full.
+//
+// Memory follows the leases (issue 19): the records and the stores are
+// ReservedArrays (engine/reserved.hpp) sized for `capacity` (the most the
+// table may ever hold) but handed out from a high-water mark, so only what
+// was used is resident; the index starts small and doubles when it would be
+// more than half full, moving its entries to the new array a few at a time
+// (incremental rehash: every insert and every maintain() moves
+// kRehashStep old slots; lookups meanwhile look in both arrays), then gives
+// the old array's pages back a bounded piece at a time. No worker stops for
+// a whole rehash (bench/engine_bench.cpp BM_LeaseTableGrowth measures the
+// worst single insert). About 64 bytes per record + 16..32 per keyed record
+// (index) + 64 per hostname + 160 per long key; memory_bytes() reports it.
 //
 // Ownership and threads: owned by one shard, used only by its lcore; no
-// locks. Every structure is sized in the constructor (the only function that
-// allocates; call it at start-up, it may throw std::bad_alloc); afterwards a
-// full table or store is a returned error, never a reallocation.
+// locks. Only the constructor allocates (address space, mmap; it may throw
+// std::bad_alloc); afterwards a full table or store is a returned error,
+// never a reallocation: growth only touches pages already reserved.
 //
 // Cost: find/insert/erase O(1) expected (one index cache line plus one
-// record line); list operations O(1); sweep() bounded by its budget.
+// record line; during a rehash a miss probes both arrays); list operations
+// O(1); sweep() bounded by its budget.
 //
 // The table knows nothing of DHCP: the shard decides states and addresses; the
 // table keeps keys, storage and lists consistent. A record is in at most one
@@ -27,6 +40,7 @@
 #include "engine/client_key.hpp"
 #include "engine/huge_alloc.hpp"
 #include "engine/lease.hpp"
+#include "engine/reserved.hpp"
 
 namespace dorado::engine {
 
@@ -35,6 +49,7 @@ struct LeaseTableSizes {
   std::uint32_t hostname_capacity = 1024;    // hostnames kept (63 bytes each)
   std::uint32_t long_key_capacity = 64;  // keys longer than 24 bytes
   std::uint8_t wheel_bits = 16;          // 2^bits one-second buckets (16: 18 h per turn)
+  std::uint32_t initial_index = 1024;    // index slots at start (power of two; grows)
 };
 
 enum class InsertError : std::uint8_t { ok, table_full, key_store_full };
@@ -53,6 +68,11 @@ struct SweepResult {
 class LeaseTable {
  public:
   // Limits: capacity 1 .. 2^30, wheel_bits 4 .. 24.
+  // Index slots an insert or maintain() moves during a rehash.
+  static constexpr std::uint32_t kRehashStep = 16;
+  // Index bytes a step gives back to the kernel after a rehash (1 MiB of
+  // 4 KiB pages: ~0.2 ms of madvise on the test host).
+  static constexpr std::size_t kReleaseStep = std::size_t{1} << 20;
   explicit LeaseTable(const LeaseTableSizes& sizes);
 
   Lease& at(std::uint32_t i) noexcept { return records_[i]; }
@@ -130,9 +150,9 @@ class LeaseTable {
     const auto h = static_cast<std::uint32_t>(hash);
     for (std::uint32_t pos = h & index_mask_;; pos = (pos + 1) & index_mask_) {
       const IndexEntry e = index_[pos];
-      if (e.index == kNil) return;
+      if (e.inv == 0) return;
       if (e.hash == h) {
-        const volatile std::uint8_t* p = &records_[e.index].key_len;
+        const volatile std::uint8_t* p = &records_[~e.inv].key_len;
         (void)*p;
         return;
       }
@@ -152,13 +172,28 @@ class LeaseTable {
   // ---- inspection ----------------------------------------------------------------
   std::uint32_t size() const noexcept { return used_; }
   std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(records_.size()); }
+  // Records ever handed out: every record index is below it (loops over
+  // records stop here, not at capacity()).
+  std::uint32_t high_water() const noexcept { return top_; }
+  // Index slots now (grows by doubling) and whether a rehash is under way.
+  std::uint32_t index_slots() const noexcept { return index_mask_ + 1; }
+  bool rehashing() const noexcept { return old_ != nullptr; }
+  // Moves up to `steps` * kRehashStep index slots of a rehash under way, or
+  // gives back up to `steps` * kReleaseStep bytes of the old index array;
+  // nothing when neither is pending. The shard calls it from its timer tick
+  // so that a rehash ends even when inserts stop.
+  void maintain(std::uint32_t steps = 1) noexcept;
+  // Start-up: sizes the index for `records` keyed records at once (no
+  // rehash while they are inserted), finishing any rehash under way.
+  // O(index slots); never shrinks; capped at what capacity() needs.
+  void reserve(std::uint32_t records) noexcept;
   std::uint32_t parked() const noexcept { return parked_; }
   std::size_t memory_bytes() const noexcept;
   // Calls f(index, const Lease&) for every record whose state is not unused.
-  // O(capacity).
+  // O(high_water()).
   template <typename F>
   void for_each(F&& f) const {
-    for (std::uint32_t i = 0; i < records_.size(); ++i)
+    for (std::uint32_t i = 0; i < top_; ++i)
       if (records_[i].state != LeaseState::unused) f(i, records_[i]);
   }
   // Internal consistency (index <-> records, lists, stores); empty if sound.
@@ -166,10 +201,15 @@ class LeaseTable {
   std::string audit() const;
 
  private:
+  // All-zero is an empty slot (fresh pages read as zero): the record index
+  // is stored inverted, and kTomb (an index no record has) marks a slot of
+  // the old array whose entry moved or was erased during a rehash (lookups
+  // in the old array skip it, so probe chains there stay unbroken).
   struct IndexEntry {
     std::uint32_t hash;
-    std::uint32_t index;   // kNil = empty
+    std::uint32_t inv;   // ~record index; 0 = empty; kTomb
   };
+  static constexpr std::uint32_t kTomb = 1;
   static constexpr std::uint32_t kHeadTag = 0x80000000u;   // prev of a list head
   static constexpr std::uint32_t kFifoList = 0x7fffffffu;
   // Hostname chunk byte 0: the length in the low kHostnameLenBits, the DNS
@@ -179,16 +219,43 @@ class LeaseTable {
 
   const std::uint8_t* key_ptr(const Lease& l) const noexcept;
   void index_remove(std::uint32_t i) noexcept;
+  std::uint32_t find_in(const IndexEntry* table, std::uint32_t mask, const ClientKey& key) const noexcept;
+  void place(std::uint32_t hash, std::uint32_t inv) noexcept;   // into index_, no growth
+  void start_grow() noexcept;
+  void rehash_step(std::uint32_t slots) noexcept;
+  void release_step(std::size_t bytes) noexcept;
+  // A free chunk of a store holds the next free chunk's number in its first
+  // four bytes (kNil ends the list); chunks never used are above the mark.
+  template <typename Chunk>
+  static std::uint32_t take_chunk(ReservedArray<Chunk>& store, std::uint32_t& free_head,
+                                  std::uint32_t& top) noexcept;
+  template <typename Chunk>
+  static void give_chunk(ReservedArray<Chunk>& store, std::uint32_t& free_head, std::uint32_t chunk) noexcept;
 
-  HugeVector<Lease> records_;
+  ReservedArray<Lease> records_;
+  std::uint32_t top_ = 0;            // records [0, top_) were handed out once
   std::uint32_t free_head_ = kNil;
   std::uint32_t used_ = 0;
-  HugeVector<IndexEntry> index_;
+  // The index: two reserved arrays of the largest size used in turn; index_
+  // points into regions_[cur_], old_ (during a rehash) into the other.
+  ReservedArray<IndexEntry> regions_[2];
+  unsigned cur_ = 0;
+  IndexEntry* index_ = nullptr;
   std::uint32_t index_mask_ = 0;
-  std::vector<std::array<std::uint8_t, kMaxKeyLen>> long_keys_;
-  std::vector<std::uint32_t> long_key_free_;
-  HugeVector<std::array<char, kMaxHostnameLen + 1>> hostnames_;   // [0] = length | ddns << 6
-  std::vector<std::uint32_t> hostname_free_;
+  std::uint32_t indexed_ = 0;        // live entries (keyed records)
+  IndexEntry* old_ = nullptr;        // rehash under way: the array being emptied
+  std::uint32_t old_mask_ = 0;
+  std::uint32_t old_pos_ = 0;        // next old slot to move
+  std::size_t release_from_ = 0;     // bytes of regions_[cur_ ^ 1] still to give back
+  std::size_t release_to_ = 0;
+  ReservedArray<std::array<std::uint8_t, kMaxKeyLen>> long_keys_;
+  std::uint32_t long_key_top_ = 0;
+  std::uint32_t long_key_free_ = kNil;
+  std::uint32_t long_keys_used_ = 0;
+  ReservedArray<std::array<char, kMaxHostnameLen + 1>> hostnames_;   // [0] = length | ddns << 6
+  std::uint32_t hostname_top_ = 0;
+  std::uint32_t hostname_free_ = kNil;
+  std::uint32_t hostnames_used_ = 0;
   std::vector<std::uint32_t> wheel_;
   std::uint32_t wheel_mask_ = 0;
   std::uint32_t fifo_head_ = kNil;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/lease.hpp"
+#include "engine/reserved.hpp"
 #include "wire/bytes.hpp"
 
 namespace dorado::engine {
@@ -42,7 +43,8 @@ static_assert(sizeof(RelayInfoSlot) == 128);
 class RelayInfoTable {
  public:
   RelayInfoTable() = default;
-  // One slot per lease record; allocates (start-up).
+  // One slot per lease record; reserves address space (start-up): a slot's
+  // page is resident once written (engine/reserved.hpp; all-zero = empty).
   explicit RelayInfoTable(std::uint32_t capacity) : slots_(capacity) {}
 
   bool enabled() const noexcept { return !slots_.empty(); }
@@ -72,10 +74,10 @@ class RelayInfoTable {
     return {s.bytes.data(), s.len};
   }
 
-  std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(RelayInfoSlot); }
+  std::size_t memory_bytes() const noexcept { return slots_.size() * sizeof(RelayInfoSlot); }
 
  private:
-  std::vector<RelayInfoSlot> slots_;
+  ReservedArray<RelayInfoSlot> slots_;
 };
 
 }  // namespace dorado::engine

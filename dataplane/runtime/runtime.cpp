@@ -76,11 +76,14 @@ void free_mbufs_in(rte_ring* r) {
 
 }  // namespace
 
-engine::LeaseTableSizes shard_table_for(const engine::CompiledConfig& config, unsigned workers) {
+engine::LeaseTableSizes shard_table_for(const engine::CompiledConfig& config, unsigned workers,
+                                        std::uint32_t max_leases) {
   std::uint64_t addresses = 0;
   for (const auto& b : config.blocks) addresses += static_cast<unsigned>(__builtin_popcountll(b.allocatable));
   const std::uint64_t per_shard = addresses / std::max(workers, 1u) + 1;
-  const std::uint64_t cap = std::max<std::uint64_t>(4096, 2 * per_shard + config.reservations.size());
+  const std::uint64_t cap = max_leases != 0
+                                ? max_leases
+                                : std::max<std::uint64_t>(4096, 2 * per_shard + config.reservations.size());
   engine::LeaseTableSizes t;
   t.capacity = static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, 1u << 30));
   t.hostname_capacity = t.capacity;
@@ -311,7 +314,7 @@ std::string Runtime::Impl::setup_workers() {
   if (rte_lcore_count() < n + 1)
     return "need " + std::to_string(n + 1) + " lcores (1 control + " + std::to_string(n) +
            " workers), the EAL has " + std::to_string(rte_lcore_count()) + ": adjust -l";
-  const engine::LeaseTableSizes table = config.shard_table.value_or(shard_table_for(*engine_config, n));
+  const engine::LeaseTableSizes table = config.shard_table.value_or(shard_table_for(*engine_config, n, config.max_leases));
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned w = 0; w < n; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
     engine::ShardConfig sc;
@@ -426,6 +429,13 @@ void Runtime::request_stop() noexcept { impl_->quit.store(true, std::memory_orde
 bool Runtime::stop_requested() const noexcept { return impl_->quit.load(std::memory_order_relaxed); }
 
 void Runtime::stop() { impl_->stop(); }
+
+void Runtime::reserve_leases(std::uint64_t leases) {
+  const std::uint64_t n = impl_->workers.size();
+  const std::uint64_t share = leases / n + leases / (8 * n) + 64;
+  for (auto& w : impl_->workers)
+    w->reserve_leases(static_cast<std::uint32_t>(std::min<std::uint64_t>(share, 1u << 30)));
+}
 
 engine::RestoreStatus Runtime::restore_lease(const engine::LeaseChange& lease, engine::Seconds now) {
   Impl& im = *impl_;

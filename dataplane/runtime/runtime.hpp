@@ -65,8 +65,10 @@ struct RuntimeConfig {
   // flushes at min(burst, tx_desc / 2) so that one flush fits the TX ring.
   std::uint16_t burst = 32;
   wire::Ipv4 server_address = 0;         // answers ARP and ping; RxMeta interface address
-  // Per shard; nullopt: shard_table_for(engine config, workers).
+  // Per shard; nullopt: shard_table_for(engine config, workers, max_leases).
   std::optional<engine::LeaseTableSizes> shard_table;
+  // [dpdk] max_leases: lease records per shard; 0: from the pools.
+  std::uint32_t max_leases = 0;
   // Durability fsync: an ACK that grants a lease waits in its worker until
   // publish_durable() covers the records its shard had emitted when it
   // decided; at most held_acks per worker (a power of two; the worker stops
@@ -90,8 +92,12 @@ struct RuntimeConfig {
 
 // Lease table sizes per shard for `workers` shards over `config`: room for
 // every address a shard can hand out twice over (inactive clients keep their
-// sticky address), plus every reservation, never below 4096 records.
-engine::LeaseTableSizes shard_table_for(const engine::CompiledConfig& config, unsigned workers);
+// sticky address), plus every reservation, never below 4096 records; or,
+// with `max_leases` (> 0), max_leases records. Only address space is
+// reserved for them: resident memory follows the records held
+// (engine/lease_table.hpp).
+engine::LeaseTableSizes shard_table_for(const engine::CompiledConfig& config, unsigned workers,
+                                        std::uint32_t max_leases = 0);
 
 // Initialises the DPDK EAL with argv = {program_name, eal_args...}. Once per
 // process: a second call succeeds without doing anything (its arguments are
@@ -169,6 +175,10 @@ class Runtime {
   // changed and its address block now belongs to another shard (`foreign`),
   // that shard holds the address until the lease ends. Never emits a record.
   engine::RestoreStatus restore_lease(const engine::LeaseChange& lease, engine::Seconds now);
+  // Before the restore_lease() calls: sizes every shard's lease index for
+  // its share of `leases` (the client hash spreads them evenly; 1/8 over
+  // for the spread), so that the hand-over rehashes nothing.
+  void reserve_leases(std::uint64_t leases);
 
   // Control thread: drains the lease-change records of every worker into
   // `sink` (worker index, records oldest first). Returns how many it took;

@@ -228,6 +228,8 @@ int Worker::run() noexcept {
       push_changes();
     }
     if (admin_in_ != nullptr && !rte_ring_empty(admin_in_)) serve_admin();
+    // An idle loop moves on a lease index rehash (engine/lease_table.hpp).
+    if (work == 0) shard_->maintain();
 
     if (work == 0 || tsc - last_flush > drain_tsc) {
       flush_tx();

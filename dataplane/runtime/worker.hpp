@@ -164,6 +164,8 @@ class alignas(64) Worker {
 
   static int launch(void* self);   // rte_eal_remote_launch entry
 
+  // Before launch, control thread: room for `leases` restored ones.
+  void reserve_leases(std::uint32_t leases) noexcept { shard_->reserve(leases); }
   // Before launch, control thread: a lease recovered by the store.
   engine::RestoreStatus restore(const engine::LeaseChange& lease, engine::Seconds now) noexcept {
     return shard_->restore(lease, now);

@@ -1,0 +1,103 @@
+// ReservedArray<T>: address space for up to `n` T, reserved at start-up with
+// one anonymous mmap (MAP_NORESERVE), whose pages become resident only when
+// first written. A table sized for the largest case (a /8 pool: 33 M lease
+// records) costs resident memory only for what it holds (issue 19: memory
+// that follows the leases; docs/operations.md "Memory").
+//
+// Contract: fresh (and released) memory reads as all-zero bytes, so T must
+// be trivially copyable and a container using it either treats all-zero as
+// "empty" (the allocator's slots, the relay info slots, the key index) or
+// never reads an element before writing it (lease records and stores handed
+// out from a high-water mark). release(first, count) gives whole pages back
+// to the kernel (MADV_DONTNEED), after which they read as zero again: O(pages),
+// one system call; callers bound how much they release at once.
+//
+// Threads: none of its own; the owner's. Allocates (mmap) only in the
+// constructor; every other function is noexcept and allocation-free.
+// Pages: 4 KiB by default (MADV_NOHUGEPAGE). A transparent huge page is
+// faulted in one piece, and on the shared test host that took ~5 ms (the
+// kernel zeroes, and may compact, 2 MiB at once): a worker growing its
+// tables would stop that long every 32768 new records. 4 KiB faults cost a
+// few microseconds each. `huge` = true advises THP instead (for tables
+// touched at start-up, whose random lookups then pay no page walk each;
+// see engine/huge_alloc.hpp).
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace dorado::engine {
+
+template <typename T>
+class ReservedArray {
+  static_assert(std::is_trivially_copyable_v<T>, "pages are zero-filled and released raw");
+
+ public:
+  static constexpr std::size_t kPage = 4096;
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+  ReservedArray() noexcept = default;
+  explicit ReservedArray(std::size_t n, bool huge = false) : size_(n) {
+    if (n == 0) return;
+    bytes_ = (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    ::madvise(p, bytes_, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#endif
+    data_ = static_cast<T*>(p);
+  }
+  ReservedArray(ReservedArray&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
+        bytes_(std::exchange(o.bytes_, 0)) {}
+  ReservedArray& operator=(ReservedArray&& o) noexcept {
+    if (this != &o) {
+      unmap();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  ReservedArray(const ReservedArray&) = delete;
+  ReservedArray& operator=(const ReservedArray&) = delete;
+  ~ReservedArray() { unmap(); }
+
+  T& operator[](std::size_t i) noexcept { return data_[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t reserved_bytes() const noexcept { return bytes_; }
+
+  // Returns the whole pages inside elements [first, first + count) to the
+  // kernel; they read as zero afterwards. Partial pages at either end stay.
+  void release(std::size_t first, std::size_t count) noexcept {
+    if (data_ == nullptr || count == 0) return;
+    const auto base = reinterpret_cast<std::uintptr_t>(data_);
+    std::uintptr_t lo = base + first * sizeof(T);
+    std::uintptr_t hi = base + (first + count) * sizeof(T);
+    lo = (lo + kPage - 1) / kPage * kPage;
+    hi = hi / kPage * kPage;
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
+
+ private:
+  void unmap() noexcept {
+    if (data_ != nullptr) ::munmap(data_, bytes_);
+    data_ = nullptr;
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace dorado::engine
