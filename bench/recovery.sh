@@ -5,7 +5,10 @@
 # imports it (dorado-leases: one snapshot), starts dorado on a net_null port
 # (no network needed) with 1 worker, and reports the store's recovery time,
 # the hand-over to the shard, the time until "serving", and dorado's
-# resident memory against an empty store (bytes per lease). Then stops it
+# resident memory against an empty store (bytes per lease). The store's
+# recovery runs while the EAL, the ports and the shards are set up
+# (control/daemon/serve.cpp): "start-up: EAL, ports and shards ready in"
+# is that phase, measured from the start of serve(). Then stops it
 # (SIGTERM) and starts it once more from the snapshot written at exit.
 # Needs the build/ tree (dorado, dorado-leases) and a few GiB per 10 M leases.
 set -euo pipefail
@@ -75,10 +78,10 @@ PY
   run "$work/store"
   echo "$n leases, from the imported snapshot: serving after ${SECS} s, resident ${RSS} KiB," \
        "$(( (RSS - rss0) * 1024 / n )) bytes/lease over the empty store"
-  grep -o 'store: recovered.*\|store: handed.*' "$work/err" | sed 's/^/  /'
+  grep -o 'store: recovered.*\|store: handed.*\|start-up: .*' "$work/err" | sed 's/^/  /'
   stop
   run "$work/store"
   echo "$n leases, again from the snapshot written at stop: serving after ${SECS} s"
-  grep -o 'store: recovered.*' "$work/err" | sed 's/^/  /'
+  grep -o 'store: recovered.*\|store: handed.*\|start-up: .*' "$work/err" | sed 's/^/  /'
   stop
 done

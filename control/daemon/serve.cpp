@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "obs/collect.hpp"
@@ -76,9 +77,10 @@ std::string recovery_text(const store::RecoveryStats& r) {
 }
 
 // Every lease of the store to its shard; one line with what happened.
-void restore_leases(const store::Store& st, runtime::Runtime& rt) {
+void restore_leases(const store::Store& st, runtime::Runtime& rt, std::uint64_t leases) {
   const engine::Seconds now = rt.now();
   const auto t0 = std::chrono::steady_clock::now();
+  rt.reserve_leases(leases);
   std::array<std::uint64_t, engine::kRestoreStatusCount> counts{};
   st.for_each_lease([&](const store::StoredLease& l) {
     if (l.key_len != 0 && l.key[0] == madcap::kKeyKindMadcap) return;   // MADCAP's (docs/madcap.md), not a shard's
@@ -120,37 +122,59 @@ api::CounterList counter_totals(const runtime::Runtime& rt) {
 int serve(const config::DaemonConfig& config, const engine::CompiledConfig& compiled,
           runtime::RuntimeConfig rcfg, const sigset_t& signals, const ServeOptions& options) {
   const config::StoreSection& sc = config.store;
+  const bool durable = sc.durability != config::Durability::off;
+  if (!durable) log_line("store: durability \"off\": leases are not journaled and are lost at restart");
+  if (config.ha.enabled && !durable) {
+    std::fprintf(stderr, "dorado: [ha] needs a lease store: set [store] durability to \"fsync\" or \"async\"\n");
+    return kExitStart;
+  }
+  if (config.ddns.enabled && !durable) {
+    std::fprintf(stderr, "dorado: [ddns] needs a lease store (what is registered in DNS is journaled with the leases): "
+                         "set [store] durability to \"fsync\" or \"async\"\n");
+    return kExitStart;
+  }
+  rcfg.hold_acks = sc.durability == config::Durability::fsync;
+  rcfg.ship_changes = durable;   // durability off: nothing reads the records
+
+  // Start-up (docs/operations.md "Start-up time"): the store's recovery
+  // (snapshot and journal into its mirror) runs on a thread of its own
+  // while the EAL, the ports and the shards are set up; the leases go to
+  // the shards when both are done. The thread is joined on every path.
+  const auto t_start = std::chrono::steady_clock::now();
+  store::Store::Opened opened;
+  std::thread recovery;
+  if (durable)
+    recovery = std::thread([&opened, o = store_options(sc, rcfg.workers)] { opened = store::Store::open(o); });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } join_recovery{recovery};
+
+  auto created = runtime::Runtime::create(rcfg, compiled);
+  const std::chrono::duration<double> runtime_took = std::chrono::steady_clock::now() - t_start;
+  if (recovery.joinable()) recovery.join();
   std::unique_ptr<store::Store> st;
-  if (sc.durability != config::Durability::off) {
-    auto opened = store::Store::open(store_options(sc, rcfg.workers));
+  if (durable) {
     if (!opened.store) {
       std::fprintf(stderr, "dorado: %s\n", opened.error.c_str());
       return kExitStart;
     }
     st = std::move(opened.store);
     log_line(recovery_text(opened.stats));
-  } else {
-    log_line("store: durability \"off\": leases are not journaled and are lost at restart");
   }
-  if (config.ha.enabled && !st) {
-    std::fprintf(stderr, "dorado: [ha] needs a lease store: set [store] durability to \"fsync\" or \"async\"\n");
-    return kExitStart;
-  }
-  if (config.ddns.enabled && !st) {
-    std::fprintf(stderr, "dorado: [ddns] needs a lease store (what is registered in DNS is journaled with the leases): "
-                         "set [store] durability to \"fsync\" or \"async\"\n");
-    return kExitStart;
-  }
-  rcfg.hold_acks = sc.durability == config::Durability::fsync;
-  rcfg.ship_changes = st != nullptr;   // durability off: nothing reads the records
-
-  auto created = runtime::Runtime::create(rcfg, compiled);
   if (!created.runtime) {
     std::fprintf(stderr, "dorado: %s\n", created.error.c_str());
     return kExitStart;
   }
+  {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "start-up: EAL, ports and shards ready in %.3f s", runtime_took.count());
+    log_line(buf);
+  }
   runtime::Runtime& rt = *created.runtime;
-  if (st) restore_leases(*st, rt);
+  if (st) restore_leases(*st, rt, st->lease_count());
   // DDNS (docs/dns.md): made before the workers start, so that its tap sees
   // every lease change from the first; the work a stop left is rebuilt from
   // the store's leases and the ddns-state file.
