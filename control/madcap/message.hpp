@@ -4,11 +4,13 @@
 //
 // Where each layout below comes from (docs/madcap.md, "What is checked
 // against what"): the RFC 2730 text itself could not be read while this was
-// written. [IANA] marks what the IANA "MADCAP Parameters" registry (which
-// cites RFC 2730) confirms; [HDR] what a protocol summary of RFC 2730's
-// message header confirms; [MS] what only agrees with Microsoft's Windows
-// MADCAP server and client (the other implementation we could compare with),
-// not checked against the RFC text; [ours] what is dorado's own choice.
+// written, nor when the check was tried again (2026-12-07: only the RFC's
+// first page could be retrieved). [IANA] marks what the IANA "MADCAP
+// Parameters" registry (which cites RFC 2730) confirms; [HDR] what a
+// protocol summary of RFC 2730's message header confirms; [MS] what only
+// agrees with Microsoft's Windows MADCAP server and client (the other
+// implementation we could compare with), not checked against the RFC text;
+// [ours] what is dorado's own choice.
 //
 // A message (all integers big-endian):
 //
