@@ -219,7 +219,9 @@ class LeaseTable {
 
   const std::uint8_t* key_ptr(const Lease& l) const noexcept;
   void index_remove(std::uint32_t i) noexcept;
-  std::uint32_t find_in(const IndexEntry* table, std::uint32_t mask, const ClientKey& key) const noexcept;
+  // Inlined into find(): a call per lookup cost ~20 instructions per request.
+  [[gnu::always_inline]] inline std::uint32_t find_in(const IndexEntry* table, std::uint32_t mask,
+                                                      const ClientKey& key) const noexcept;
   void place(std::uint32_t hash, std::uint32_t inv) noexcept;   // into index_, no growth
   void start_grow() noexcept;
   void rehash_step(std::uint32_t slots) noexcept;

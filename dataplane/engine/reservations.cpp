@@ -94,10 +94,9 @@ bool relay_reserved_address(const CompiledConfig& config, std::uint32_t subnet, 
                      });
 }
 
-void set_request_key(KeyResult& r, const CompiledConfig& config, const wire::DhcpMessage& m,
-                     const RxMeta& rx) noexcept {
-  set_client_key(r, m);
-  if (config.mac_keyed_subnets == 0 || r.key.kind() != kKeyKindClientId || m.hlen == 0) return;
+void rekey_by_mac(KeyResult& r, const CompiledConfig& config, const wire::DhcpMessage& m,
+                  const RxMeta& rx) noexcept {
+  if (r.key.kind() != kKeyKindClientId || m.hlen == 0) return;
   const std::uint32_t s = select_subnet(config, m, rx).index;
   if (s == kNil || config.subnets[s].match_client_id) return;
   set_key_hw(r.key, m.htype, m.chaddr());
