@@ -306,7 +306,10 @@ void ClassReader::read_pools(const Value& subnet, const std::string& sp, engine:
       missing(t, p, "range");
       ok = false;
     }
-    for (auto& [r, rw] : range_list(t, p, "range")) {
+    for (auto& [range, rw] : range_list(t, p, "range")) {
+      // A plain reference: clang (C++20 before P1091 support) refuses a
+      // structured binding captured by the lambda below.
+      const engine::AddressRange& r = range;
       // Pool tables overlap nothing: an address has one set of rules.
       auto overlaps = [&](const engine::AddressRange& o) { return r.first <= o.last && o.first <= r.last; };
       const std::string text = wire::format_ipv4(r.first) + "-" + wire::format_ipv4(r.last);
