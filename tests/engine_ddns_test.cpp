@@ -429,6 +429,34 @@ TEST(DdnsName, Sanitising) {
   EXPECT_EQ(decided("", kFqdnS | kFqdnE, {3, 'a', 'b', 'c', 9, 'x'}), "abc");
 }
 
+// Every byte value at every position of labels of 1..40 characters (the
+// SIMD sanitiser's whole blocks and its tail) against the rule written out
+// a character at a time: lower case, [a-z0-9-] kept, the rest '-', no '-'
+// at either end.
+TEST(DdnsName, SanitisingEveryByteAtEveryPositionMatchesTheRule) {
+  const auto rule = [](const std::string& in) {
+    std::string out;
+    for (const char ch : in) {
+      char l = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+      if (!((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-')) l = '-';
+      out.push_back(l);
+    }
+    const auto b = out.find_first_not_of('-');
+    if (b == std::string::npos) return std::string();
+    return out.substr(b, out.find_last_not_of('-') - b + 1);
+  };
+  for (const std::size_t len : {1u, 2u, 15u, 16u, 17u, 31u, 32u, 33u, 40u})
+    for (int byte = 1; byte < 256; ++byte)
+      for (const std::size_t pos : {std::size_t{0}, len / 2, len - 1}) {
+        if (byte == '.') continue;   // a label separator, not a character
+        std::string label(len, 'k');
+        label[pos] = static_cast<char>(byte);
+        std::vector<std::uint8_t> wire{static_cast<std::uint8_t>(len)};
+        for (const char ch : label) wire.push_back(static_cast<std::uint8_t>(ch));
+        ASSERT_EQ(decided("", kFqdnS | kFqdnE, wire), rule(label)) << "byte " << byte << " at " << pos << " of " << len;
+      }
+}
+
 TEST(DdnsName, LongNames) {
   EXPECT_EQ(decided(std::string(70, 'x')), std::string(63, 'x'));   // a label is cut to 63
   // A full name longer than 63 keeps its first label, as a partial name.

@@ -420,10 +420,12 @@ void Shard::commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal
   Lease& l = table_.at(idx);
   bool named = false;
   if (!renewal || l.hostname == kNil) {
-    const DdnsName d = decide_ddns_name(config_->ddns, c.m, addr);
+    decided_ = decide_ddns_name(config_->ddns, c.m, addr);
+    const DdnsName& d = decided_;
     named = d.len != 0;
     if ((named || l.hostname != kNil) && !table_.set_hostname(idx, d.view(), d.flags))
       bump(Event::hostname_not_stored);
+    if (d.reply_fqdn) c.ddns_name = &decided_;
   }
   l.flags |= kLeasePersisted;
   emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);

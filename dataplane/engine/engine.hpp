@@ -528,6 +528,9 @@ class alignas(64) Shard {
     // With [ddns]: the lease this request committed or renewed
     // (commit_ddns()), for the reply's option 81 (ddns_reply()).
     mutable std::uint32_t ddns_lease = kNil;
+    // With [ddns]: the name a new binding's commit decided (the reply's
+    // option 81 is encoded from it, no second look at the lease).
+    mutable const DdnsName* ddns_name = nullptr;
     // The client's reservation, once looked up (reply options, hostname).
     mutable const ReservationEntry* reservation = nullptr;
     // Client classes (engine/classes.hpp; 0 without [[class]]). A hook for
@@ -711,6 +714,7 @@ class alignas(64) Shard {
   // Decision::fqdn's storage (ddns_reply), used round robin; last so the
   // members above keep their cache lines.
   std::array<FqdnReply, kMaxBurst> fqdn_replies_;
+  DdnsName decided_;   // commit_ddns() -> ddns_reply() of the same request (Ctx::ddns_name)
   std::uint32_t fqdn_next_ = 0;
 };
 

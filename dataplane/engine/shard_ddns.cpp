@@ -13,18 +13,26 @@
 
 namespace dorado::engine {
 
-// The reply's option 81. When the client holds an active lease of that
+// The reply's option 81. A new binding's ACK: from the name its commit
+// just decided (Ctx::ddns_name). Otherwise, when the client holds an active lease of that
 // address with a name (the ACK of a commit or renewal, or an OFFER of the
 // address it has, which the REQUEST then renews), the name the lease holds:
 // the one DNS gets. Otherwise (an OFFER of a new binding, or a name the
 // hostname store had no room for) the name decided now. No valid option
 // 81 in the request: none in the reply.
 const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, Ipv4 yiaddr) noexcept {
+  const std::string_view suffix = config_->ddns_suffix(subnet);
+  const wire::Bytes wire = config_->ddns_suffix_wire(subnet);
+  // The ACK of a new binding: the name its commit decided (and stored,
+  // unless the hostname store had no room: the same name either way).
+  if (const DdnsName* d = c.ddns_name; d != nullptr) {
+    FqdnReply& r = fqdn_replies_[fqdn_next_++ % kMaxBurst];
+    r.len = static_cast<std::uint16_t>(encode_reply_fqdn(d->view(), d->reply_flags, suffix, wire, r.value));
+    return &r;
+  }
   const std::optional<wire::ClientFqdn> sent = c.m.client_fqdn();
   if (!sent) return nullptr;
   FqdnReply& r = fqdn_replies_[fqdn_next_++ % kMaxBurst];
-  const std::string_view suffix = config_->ddns_suffix(subnet);
-  const wire::Bytes wire = config_->ddns_suffix_wire(subnet);
   // An ACK knows its lease (commit_ddns), so does an OFFER from
   // on_discover; others look it up.
   std::uint32_t i = c.ddns_lease;
