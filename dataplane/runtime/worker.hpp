@@ -311,7 +311,7 @@ class alignas(64) Worker {
   void flush_outbox(unsigned peer) noexcept;
   void flush_tx() noexcept;
   void push_changes() noexcept;
-  void serve_admin() noexcept;
+  unsigned serve_admin() noexcept;   // requests served
   bool room_for(unsigned requests) noexcept;
   void hold(rte_mbuf* m, std::uint32_t seq) noexcept;
   void release_held() noexcept;
