@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -301,6 +303,197 @@ TEST_F(ClassesTest, ConditionsOfOneClassAllHold) {
   EXPECT_EQ(classes_of(r), 1u);
   r.relay_info = rai(1, "port-2");
   EXPECT_EQ(classes_of(r), 0u);
+}
+
+// The compiled matcher (value index, prefix dispatch, option 55 table,
+// linear rest) against the plain definition of each condition, on random
+// classes and requests drawn from a small alphabet so that values collide,
+// prefixes nest (also past 8 bytes) and one class has several conditions on
+// one field.
+namespace reference {
+bool holds(const ClassMatch& c, const wire::DhcpMessage& m, const RxMeta& rx) {
+  std::optional<wire::Bytes> f;
+  std::uint32_t number = 0;
+  switch (c.field) {
+    case ClassField::option: f = m.option(c.code); break;
+    case ClassField::relay_sub:
+      if (auto r = m.option(wire::opt::relay_agent_info)) {
+        const wire::Bytes v = relay_sub_option(*r, c.code);
+        if (v.data() != nullptr) f = v;
+      }
+      break;
+    case ClassField::mac:
+      if (m.hlen != 0) f = m.chaddr();
+      break;
+    case ClassField::vlan_outer:
+      if (rx.vlan_count < 1) return false;
+      number = rx.vlans[0].vid();
+      break;
+    case ClassField::vlan_inner:
+      if (rx.vlan_count < 2) return false;
+      number = rx.vlans[1].vid();
+      break;
+    case ClassField::giaddr:
+      if (m.giaddr == 0) return false;
+      number = m.giaddr;
+      break;
+  }
+  const bool bytes_field =
+      c.field == ClassField::option || c.field == ClassField::relay_sub || c.field == ClassField::mac;
+  if (bytes_field && !f) return false;
+  const std::vector<std::uint8_t> v = f ? std::vector<std::uint8_t>(f->begin(), f->end()) : std::vector<std::uint8_t>{};
+  switch (c.op) {
+    case ClassOp::present: return true;
+    case ClassOp::exact: return v == c.value;
+    case ClassOp::prefix: return v.size() >= c.value.size() && std::equal(c.value.begin(), c.value.end(), v.begin());
+    case ClassOp::user_class: {
+      if (v == c.value) return true;
+      for (std::size_t at = 0; at < v.size();) {
+        const std::size_t len = v[at];
+        if (len == 0 || at + 1 + len > v.size()) return false;
+        if (std::equal(c.value.begin(), c.value.end(), v.begin() + static_cast<std::ptrdiff_t>(at) + 1,
+                       v.begin() + static_cast<std::ptrdiff_t>(at + 1 + len)))
+          return true;
+        at += 1 + len;
+      }
+      return false;
+    }
+    case ClassOp::contains: return std::find(v.begin(), v.end(), static_cast<std::uint8_t>(c.number)) != v.end();
+    case ClassOp::equals: return number == c.number;
+    case ClassOp::in_prefix: {
+      const std::uint32_t mask = c.prefix_len == 0 ? 0u : ~0u << (32 - c.prefix_len);
+      return (number & mask) == (c.number & mask);
+    }
+  }
+  return false;
+}
+}  // namespace reference
+
+TEST_F(ClassesTest, CompiledMatchAgreesWithDefinition) {
+  std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto rnd = [&seed](std::uint32_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return static_cast<std::uint32_t>(seed % n);
+  };
+  const std::vector<std::vector<std::uint8_t>> alphabet = {
+      bytes("a"), bytes("ab"), bytes("abc"), bytes("PolycomVVX"), bytes("PolycomVVX-400"),
+      bytes("PolycomVVX-4001"), bytes("eth0/1/7"), bytes("eth0/1/77"), {0x00}, {0x00, 0x00},
+      {0x02, 0x00}, {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}, {0x00, 0x1b, 0x63}, bytes("abcdefgh"),
+      bytes("abcdefghi"), bytes("abcdefghij-klmnopq")};
+  const std::uint8_t option_codes[] = {60, 77, 93};
+  auto random_match = [&]() {
+    ClassMatch c;
+    switch (rnd(9)) {
+      case 0: case 1: case 2:
+        c.field = ClassField::option;
+        c.code = option_codes[rnd(3)];
+        break;
+      case 3:
+        c.field = ClassField::option;
+        c.code = wire::opt::parameter_request_list;
+        c.op = rnd(4) == 0 ? ClassOp::present : ClassOp::contains;
+        c.number = 1 + rnd(6);
+        return c;
+      case 4: case 5:
+        c.field = ClassField::relay_sub;
+        c.code = static_cast<std::uint8_t>(1 + rnd(2));
+        break;
+      case 6:
+        c.field = ClassField::mac;
+        break;
+      case 7:
+        c.field = rnd(2) == 0 ? ClassField::vlan_outer : ClassField::vlan_inner;
+        c.op = rnd(5) == 0 ? ClassOp::present : ClassOp::equals;
+        c.number = 100 + rnd(3);
+        return c;
+      default:
+        c.field = ClassField::giaddr;
+        c.op = rnd(5) == 0 ? ClassOp::present : ClassOp::in_prefix;
+        c.number = ip(10, 9, rnd(2), 0);
+        c.prefix_len = static_cast<std::uint8_t>(rnd(2) == 0 ? 16 : 24);
+        return c;
+    }
+    const ClassOp ops[] = {ClassOp::exact, ClassOp::exact, ClassOp::prefix, ClassOp::prefix, ClassOp::user_class,
+                           ClassOp::present};
+    c.op = ops[rnd(6)];
+    if (c.op != ClassOp::present) c.value = alphabet[rnd(static_cast<std::uint32_t>(alphabet.size()))];
+    return c;
+  };
+  auto pick = [&]() { return alphabet[rnd(static_cast<std::uint32_t>(alphabet.size()))]; };
+  std::size_t matched = 0, checked = 0;
+  for (int round = 0; round < 40; ++round) {
+    EngineConfig cfg = base_config();
+    const std::uint32_t n = 1 + rnd(64);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::vector<ClassMatch> ms;
+      const std::uint32_t conditions = 1 + rnd(3);
+      for (std::uint32_t j = 0; j < conditions; ++j) ms.push_back(random_match());
+      // Sometimes a second condition of the same field and kind (AND).
+      if (rnd(4) == 0) {
+        ClassMatch again = ms[0];
+        if (!again.value.empty()) again.value = pick();
+        if (again.op == ClassOp::contains) again.number = 1 + rnd(6);
+        ms.push_back(again);
+      }
+      std::string name = "c";   // (not "c" + string: g++ 12 -O3 warns falsely, -Wrestrict)
+      name += std::to_string(i);
+      cfg.classes.push_back(klass(name, ms));
+    }
+    build(cfg);
+    if (HasFatalFailure()) return;
+    for (int q = 0; q < 60; ++q) {
+      Req r;
+      r.prl.clear();
+      for (std::uint32_t k = rnd(5); k > 0; --k) r.prl.push_back(static_cast<std::uint8_t>(1 + rnd(6)));
+      for (const std::uint8_t code : option_codes) {
+        if (rnd(3) == 0) continue;
+        std::vector<std::uint8_t> v = pick();
+        if (code == 77 && rnd(2) == 0) {   // an RFC 3004 list of one or two classes
+          std::vector<std::uint8_t> list;
+          for (std::uint32_t k = 1 + rnd(2); k > 0; --k) {
+            const std::vector<std::uint8_t> item = pick();
+            list.push_back(static_cast<std::uint8_t>(item.size()));
+            for (const std::uint8_t b : item) list.push_back(b);
+          }
+          v = list;
+        }
+        r.options.push_back({code, v});
+      }
+      if (rnd(2) == 0) {
+        r.giaddr = ip(10, 9, rnd(2), 1);
+        for (std::uint8_t sub = 1; sub <= 2; ++sub) {
+          if (rnd(3) == 0) continue;
+          const std::vector<std::uint8_t> v = pick();
+          r.relay_info.push_back(sub);
+          r.relay_info.push_back(static_cast<std::uint8_t>(v.size()));
+          for (const std::uint8_t b : v) r.relay_info.push_back(b);
+        }
+      }
+      switch (rnd(3)) {
+        case 0: r.mac = MacAddr{{0x02, 0x00, 0, 0, 0, 1}}; break;
+        case 1: r.mac = MacAddr{{0x00, 0x1b, 0x63, 1, 2, 3}}; break;
+        default: r.mac = MacAddr{{0x00, 0x00, 0, 0, 0, 9}}; break;
+      }
+      r.vlan_count = static_cast<std::uint8_t>(rnd(3));
+      r.vlans[0] = {0x8100, static_cast<std::uint16_t>(100 + rnd(3))};
+      r.vlans[1] = {0x8100, static_cast<std::uint16_t>(100 + rnd(3))};
+      auto p = make_packet(r);
+      ClassSet want = 0;
+      for (std::size_t i = 0; i < cfg.classes.size(); ++i) {
+        bool all = !cfg.classes[i].matches.empty();
+        for (const ClassMatch& c : cfg.classes[i].matches) all = all && reference::holds(c, p->msg, p->rx);
+        if (all) want |= ClassSet{1} << i;
+      }
+      const ClassSet got = compiled_->config.classes.match(p->msg, p->rx.vlan_count, p->rx.vlans);
+      ASSERT_EQ(got, want) << "round " << round << " request " << q;
+      matched += static_cast<std::size_t>(std::popcount(want));
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 40u * 60u);
+  EXPECT_GT(matched, 500u);   // the draw makes classes match, not only fail
 }
 
 TEST(ClassesCompile, RefusesBadClasses) {

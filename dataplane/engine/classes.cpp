@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "engine/allocator.hpp"
+#include "engine/client_key.hpp"
 #include "engine/config.hpp"
 #include "wire/text.hpp"
 
@@ -50,70 +51,166 @@ wire::Bytes relay_sub_option(wire::Bytes rai, std::uint8_t sub) noexcept {
   return {};
 }
 
+namespace {
+
+// The first min(n, 8) bytes at p as a little-endian word (zero above).
+std::uint64_t head_word(const std::uint8_t* p, std::size_t n) noexcept {
+  return key_hash::load_le(p, n < 8 ? n : 8);
+}
+
+// The value index's hash: a multiply per 8 bytes (values are short: a
+// vendor class, a circuit-id, a MAC), the group and length in the seed;
+// `head` = head_word(v).
+std::uint64_t value_hash(std::uint32_t group, wire::Bytes v, std::uint64_t head) noexcept {
+  constexpr std::uint64_t k = 0xff51afd7ed558ccdull;
+  std::uint64_t h = ((((std::uint64_t{group} << 16) | v.size()) * 0x9e3779b97f4a7c15ull) ^ head) * k;
+  std::size_t i = 8;
+  for (; i + 8 <= v.size(); i += 8) h = (h ^ key_hash::load_le(v.data() + i, 8)) * k;
+  if (i < v.size()) h = (h ^ key_hash::load_le(v.data() + i, v.size() - i)) * k;
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+[[gnu::always_inline]] inline const ClassValue* CompiledClasses::find_value(std::uint32_t group,
+                                                                          wire::Bytes v) const noexcept {
+  if (v.empty() || v.size() > 255) return nullptr;
+  const std::uint64_t w = head_word(v.data(), v.size());
+  const std::uint64_t h = value_hash(group, v, w);
+  for (std::uint64_t pos = h & values_mask;; pos = (pos + 1) & values_mask) {
+    const ClassValue& e = values[pos];
+    if (e.len == 0) return nullptr;
+    if (e.hash == h && e.word == w && e.len == v.size() && e.group == group &&
+        (v.size() <= 8 || std::memcmp(v.data() + 8, bytes.data() + e.offset + 8, v.size() - 8) == 0))
+      return &e;
+  }
+}
+
+ClassSet CompiledClasses::linear_fails(const ClassGroup& g, wire::Bytes field, std::uint32_t number,
+                                       ClassSet failed) const noexcept {
+  ClassSet fail = 0;
+  for (std::uint32_t i = g.begin; i < g.end; ++i) {
+    const ClassCondition& c = conditions[i];
+    const ClassSet bit = ClassSet{1} << c.cls;
+    if ((failed | fail) & bit) continue;
+    const std::uint8_t* v = bytes.data() + c.offset;
+    bool ok = false;
+    switch (c.op) {
+      case ClassOp::present: ok = true; break;
+      case ClassOp::exact: ok = bytes_equal(field, v, c.len); break;
+      case ClassOp::prefix: ok = bytes_prefix(field, v, c.len); break;
+      case ClassOp::user_class: ok = user_class_has(field, v, c.len); break;
+      case ClassOp::contains:
+        ok = std::find(field.begin(), field.end(), static_cast<std::uint8_t>(c.number)) != field.end();
+        break;
+      case ClassOp::equals: ok = number == c.number; break;
+      case ClassOp::in_prefix: ok = (number & c.mask) == c.number; break;
+    }
+    if (!ok) fail |= bit;
+  }
+  return fail;
+}
+
+// The classes of group g (number gi) that fail on the request's `field` /
+// `number`; `failed`: those already failed (their linear conditions skipped).
+[[gnu::always_inline]] inline ClassSet CompiledClasses::group_fails(const ClassGroup& g, std::uint32_t gi,
+                                                                   wire::Bytes field, std::uint32_t number,
+                                                                   ClassSet failed) const noexcept {
+  ClassSet fail = 0;
+  if (g.values) {
+    ClassSet exact = 0, uc = 0;
+    if (const ClassValue* e = find_value(gi, field)) {
+      exact = e->exact;
+      uc = e->user_class;
+    }
+    if ((g.user_class & ~uc & ~failed) != 0) [[unlikely]] {
+      // RFC 3004: a list of (length, class) items; those before the first
+      // malformed one count.
+      std::size_t at = 0;
+      while (at < field.size()) {
+        const std::size_t len = field[at];
+        if (len == 0 || at + 1 + len > field.size()) break;
+        if (const ClassValue* e = find_value(gi, field.subspan(at + 1, len))) uc |= e->user_class;
+        at += 1 + len;
+      }
+    }
+    fail |= (g.exact & ~exact) | (g.user_class & ~uc);
+  }
+  if (g.prefix != 0) {
+    ClassSet hit = 0;
+    if (!field.empty()) {
+      const std::uint64_t w = head_word(field.data(), field.size());
+      const std::uint32_t* first = prefix_first.data() + g.dispatch + field[0];
+      for (std::uint32_t i = first[0]; i < first[1]; ++i) {
+        const ClassPrefix& p = prefixes[i];
+        if ((w & p.mask) == p.word && field.size() >= p.len &&
+            (p.len <= 8 || std::memcmp(field.data() + 8, bytes.data() + p.offset + 8, p.len - 8u) == 0))
+          hit |= ClassSet{1} << p.cls;
+      }
+    }
+    fail |= g.prefix & ~hit;
+  }
+  if (g.contains != 0) {
+    ClassSet hit = 0;
+    for (const std::uint8_t code : field) {
+      hit |= contains_masks[contains_slot[code]];
+      if ((g.contains & ~hit) == 0) break;
+    }
+    fail |= g.contains & ~hit;
+  }
+  if (g.begin != g.end) [[unlikely]]
+    fail |= linear_fails(g, field, number, failed | fail);
+  return fail;
+}
+
 ClassSet CompiledClasses::match(const wire::DhcpMessage& m, std::uint8_t vlan_count,
                                 const std::array<wire::VlanTag, 2>& vlans) const noexcept {
+  constexpr auto kOption = static_cast<std::size_t>(ClassField::option);
+  constexpr auto kRelay = static_cast<std::size_t>(ClassField::relay_sub);
+  constexpr auto kMac = static_cast<std::size_t>(ClassField::mac);
+  constexpr auto kOuter = static_cast<std::size_t>(ClassField::vlan_outer);
+  constexpr auto kInner = static_cast<std::size_t>(ClassField::vlan_inner);
+  constexpr auto kGiaddr = static_cast<std::size_t>(ClassField::giaddr);
   ClassSet failed = 0;
-  const std::optional<wire::Bytes> rai =
-      m.has(wire::opt::relay_agent_info) ? m.option(wire::opt::relay_agent_info) : std::nullopt;
-  for (const ClassGroup& g : groups) {
-    if ((g.classes & ~failed) == 0) continue;   // every class here already failed
-    wire::Bytes field{};
-    std::uint32_t number = 0;
-    bool have = false;
-    switch (g.field) {
-      case ClassField::option:
-        if (m.has(g.code)) {
-          field = *m.option(g.code);
-          have = true;
-        }
-        break;
-      case ClassField::relay_sub:
-        if (rai) {
-          field = relay_sub_option(*rai, g.code);
-          have = field.data() != nullptr;
-        }
-        break;
-      case ClassField::mac:
-        field = m.chaddr();
-        have = !field.empty();
-        break;
-      case ClassField::vlan_outer:
-        have = vlan_count >= 1;
-        number = vlans[0].vid();
-        break;
-      case ClassField::vlan_inner:
-        have = vlan_count >= 2;
-        number = vlans[1].vid();
-        break;
-      case ClassField::giaddr:
-        have = m.giaddr != 0;
-        number = m.giaddr;
-        break;
-    }
-    if (!have) {
+  for (std::uint32_t gi = field_begin[kOption]; gi < field_begin[kOption + 1]; ++gi) {
+    const ClassGroup& g = groups[gi];
+    if (!m.has(g.code))
       failed |= g.classes;
-      continue;
-    }
-    if (g.presence_only) continue;
-    for (std::uint32_t i = g.begin; i < g.end; ++i) {
-      const ClassCondition& c = conditions[i];
-      const ClassSet bit = ClassSet{1} << c.cls;
-      if (failed & bit) continue;
-      const std::uint8_t* v = bytes.data() + c.offset;
-      bool ok = false;
-      switch (c.op) {
-        case ClassOp::present: ok = true; break;
-        case ClassOp::exact: ok = bytes_equal(field, v, c.len); break;
-        case ClassOp::prefix: ok = bytes_prefix(field, v, c.len); break;
-        case ClassOp::user_class: ok = user_class_has(field, v, c.len); break;
-        case ClassOp::contains:
-          ok = std::find(field.begin(), field.end(), static_cast<std::uint8_t>(c.number)) != field.end();
-          break;
-        case ClassOp::equals: ok = number == c.number; break;
-        case ClassOp::in_prefix: ok = (number & c.mask) == c.number; break;
+    else if ((g.classes & ~failed) != 0)
+      failed |= group_fails(g, gi, *m.option(g.code), 0, failed);
+  }
+  if (field_classes[kRelay] != 0) {
+    if (!m.has(wire::opt::relay_agent_info)) {
+      failed |= field_classes[kRelay];
+    } else {
+      const wire::Bytes rai = *m.option(wire::opt::relay_agent_info);
+      for (std::uint32_t gi = field_begin[kRelay]; gi < field_begin[kRelay + 1]; ++gi) {
+        const ClassGroup& g = groups[gi];
+        if ((g.classes & ~failed) == 0) continue;
+        const wire::Bytes f = relay_sub_option(rai, g.code);
+        failed |= f.data() == nullptr ? g.classes : group_fails(g, gi, f, 0, failed);
       }
-      if (!ok) failed |= bit;
     }
+  }
+  if (field_classes[kMac] != 0) {
+    const ClassGroup& g = groups[field_begin[kMac]];
+    if (m.hlen == 0)
+      failed |= g.classes;
+    else if ((g.classes & ~failed) != 0)
+      failed |= group_fails(g, field_begin[kMac], m.chaddr(), 0, failed);
+  }
+  // VLAN ids and giaddr: linear conditions only (equals, in_prefix, present).
+  if (field_classes[kOuter] != 0) {
+    const ClassGroup& g = groups[field_begin[kOuter]];
+    failed |= vlan_count < 1 ? g.classes : linear_fails(g, {}, vlans[0].vid(), failed);
+  }
+  if (field_classes[kInner] != 0) {
+    const ClassGroup& g = groups[field_begin[kInner]];
+    failed |= vlan_count < 2 ? g.classes : linear_fails(g, {}, vlans[1].vid(), failed);
+  }
+  if (field_classes[kGiaddr] != 0) {
+    const ClassGroup& g = groups[field_begin[kGiaddr]];
+    failed |= m.giaddr == 0 ? g.classes : linear_fails(g, {}, m.giaddr, failed);
   }
   return matchable & ~failed;
 }
@@ -233,31 +330,125 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
   std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
     return a.field != b.field ? a.field < b.field : a.code < b.code;
   });
-  for (const Pending& p : pending) {
-    if (k.groups.empty() || k.groups.back().field != p.field || k.groups.back().code != p.code) {
-      ClassGroup g;
-      g.field = p.field;
-      g.code = p.code;
-      g.begin = g.end = static_cast<std::uint32_t>(k.conditions.size());
-      g.presence_only = true;
-      k.groups.push_back(g);
+  // Distinct (group, value) entries of the value index, before hashing.
+  struct Value {
+    std::uint32_t group;
+    std::uint32_t offset;
+    std::uint16_t len;
+    ClassSet exact = 0, user_class = 0;
+  };
+  std::vector<Value> values;
+  k.contains_masks.assign(1, 0);
+  std::size_t gbegin = 0;
+  while (gbegin < pending.size()) {
+    std::size_t gend = gbegin;
+    while (gend < pending.size() && pending[gend].field == pending[gbegin].field &&
+           pending[gend].code == pending[gbegin].code)
+      ++gend;
+    const std::uint32_t gi = static_cast<std::uint32_t>(k.groups.size());
+    ClassGroup g;
+    g.field = pending[gbegin].field;
+    g.code = pending[gbegin].code;
+    g.begin = static_cast<std::uint32_t>(k.conditions.size());
+    std::vector<ClassPrefix> group_prefixes;
+    for (std::size_t i = gbegin; i < gend; ++i) {
+      const Pending& p = pending[i];
+      const ClassMatch& m = *p.match;
+      const ClassSet bit = ClassSet{1} << p.cls;
+      g.classes |= bit;
+      const auto offset = static_cast<std::uint32_t>(k.bytes.size());
+      const auto len = static_cast<std::uint16_t>(m.value.size());
+      k.bytes.insert(k.bytes.end(), m.value.begin(), m.value.end());
+      // The first condition of a kind per class goes to the index, the
+      // others to the linear list (a class needs all of them).
+      auto indexed = [&](ClassSet& set) {
+        if (set & bit) return false;
+        set |= bit;
+        return true;
+      };
+      if (m.op == ClassOp::present) continue;   // the field is there: holds
+      if ((m.op == ClassOp::exact && indexed(g.exact)) || (m.op == ClassOp::user_class && indexed(g.user_class))) {
+        auto it = std::find_if(values.begin(), values.end(), [&](const Value& v) {
+          return v.group == gi && v.len == len && std::equal(m.value.begin(), m.value.end(), k.bytes.begin() + v.offset);
+        });
+        if (it == values.end()) it = values.insert(values.end(), Value{gi, offset, len});
+        (m.op == ClassOp::exact ? it->exact : it->user_class) |= bit;
+        continue;
+      }
+      if (m.op == ClassOp::prefix && indexed(g.prefix)) {
+        ClassPrefix cp;
+        cp.len = len;
+        cp.offset = offset;
+        cp.cls = p.cls;
+        cp.word = head_word(m.value.data(), m.value.size());
+        cp.mask = len >= 8 ? ~0ull : (ClassSet{1} << (8 * len)) - 1;
+        group_prefixes.push_back(cp);
+        continue;
+      }
+      if (m.op == ClassOp::contains && indexed(g.contains)) {
+        const std::uint8_t code = static_cast<std::uint8_t>(m.number);
+        if (k.contains_slot[code] == 0) {
+          k.contains_slot[code] = static_cast<std::uint8_t>(k.contains_masks.size());
+          k.contains_masks.push_back(0);
+        }
+        k.contains_masks[k.contains_slot[code]] |= bit;
+        continue;
+      }
+      ClassCondition cond;
+      cond.op = m.op;
+      cond.cls = p.cls;
+      cond.len = len;
+      cond.offset = offset;
+      cond.number = m.number;
+      if (cond.op == ClassOp::in_prefix) {
+        cond.mask = m.prefix_len == 0 ? 0u : ~0u << (32 - m.prefix_len);
+        cond.number &= cond.mask;
+      }
+      k.conditions.push_back(cond);
     }
-    ClassGroup& g = k.groups.back();
-    ClassCondition cond;
-    cond.op = p.match->op;
-    cond.cls = p.cls;
-    cond.len = static_cast<std::uint16_t>(p.match->value.size());
-    cond.offset = static_cast<std::uint32_t>(k.bytes.size());
-    k.bytes.insert(k.bytes.end(), p.match->value.begin(), p.match->value.end());
-    cond.number = p.match->number;
-    if (cond.op == ClassOp::in_prefix) {
-      cond.mask = p.match->prefix_len == 0 ? 0u : ~0u << (32 - p.match->prefix_len);
-      cond.number &= cond.mask;
-    }
-    k.conditions.push_back(cond);
     g.end = static_cast<std::uint32_t>(k.conditions.size());
-    g.classes |= ClassSet{1} << p.cls;
-    g.presence_only = g.presence_only && cond.op == ClassOp::present;
+    g.values = (g.exact | g.user_class) != 0;
+    k.field_classes[static_cast<std::size_t>(g.field)] |= g.classes;
+    if (!group_prefixes.empty()) {
+      std::stable_sort(group_prefixes.begin(), group_prefixes.end(),
+                       [](const ClassPrefix& a, const ClassPrefix& b) { return (a.word & 0xff) < (b.word & 0xff); });
+      g.dispatch = static_cast<std::uint32_t>(k.prefix_first.size());
+      const auto base = static_cast<std::uint32_t>(k.prefixes.size());
+      std::size_t at = 0;
+      for (std::uint32_t byte = 0; byte <= 256; ++byte) {
+        while (at < group_prefixes.size() && (group_prefixes[at].word & 0xff) < byte) ++at;
+        k.prefix_first.push_back(base + static_cast<std::uint32_t>(at));
+      }
+      k.prefixes.insert(k.prefixes.end(), group_prefixes.begin(), group_prefixes.end());
+    }
+    k.groups.push_back(g);
+    gbegin = gend;
+  }
+  // field_begin: groups are sorted by field.
+  for (std::size_t f = 0; f <= 6; ++f) {
+    std::uint32_t at = 0;
+    while (at < k.groups.size() && static_cast<std::size_t>(k.groups[at].field) < f) ++at;
+    k.field_begin[f] = at;
+  }
+  {
+    std::size_t size = 4;
+    while (size < 4 * values.size()) size *= 2;
+    k.values.assign(size, ClassValue{});
+    k.values_mask = size - 1;
+    for (const Value& v : values) {
+      const wire::Bytes b{k.bytes.data() + v.offset, v.len};
+      ClassValue e;
+      e.word = head_word(b.data(), b.size());
+      e.hash = value_hash(v.group, b, e.word);
+      e.exact = v.exact;
+      e.user_class = v.user_class;
+      e.offset = v.offset;
+      e.len = v.len;
+      e.group = static_cast<std::uint16_t>(v.group);
+      std::uint64_t pos = e.hash & k.values_mask;
+      while (k.values[pos].len != 0) pos = (pos + 1) & k.values_mask;
+      k.values[pos] = e;
+    }
   }
   k.any = !in.classes.empty();
   return {};

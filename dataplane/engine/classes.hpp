@@ -4,15 +4,26 @@
 // the pool's, subnet's and global ones, a lease time, `drop`; and pools that
 // only some classes may use (`[[subnet.pool]]`, PoolConfig below).
 //
-// Compiled form (CompiledClasses): the conditions of every class in one flat
-// array grouped by the field they read, so that a request's field (an
-// option, an option 82 sub-option, chaddr, a VLAN id, giaddr) is looked up
-// once per group, and a field the request lacks fails every class of its
-// group with one OR. The result is a ClassSet: bit i = the i-th class in
-// config order. No allocation, no exception; the cost is O(groups) when the
-// request lacks the fields the classes look at and O(conditions of the
-// groups it has) otherwise. With no [[class]] nothing is evaluated (one
-// predictable branch in the shard).
+// Compiled form (CompiledClasses): the conditions of every class grouped
+// by the field they read (an option, an option 82 sub-option, chaddr, a VLAN
+// id, giaddr), so that a request's field is looked up once per group, and a
+// field the request lacks fails every class of its group with one OR. In a
+// group the request has:
+//   - exact and user_class values: one hash index over all groups (value ->
+//     the classes whose condition is that value): one lookup of the field
+//     (user_class: and one per RFC 3004 class in it) gives the classes that
+//     hold;
+//   - prefix values: dispatched by their first byte (only the prefixes that
+//     start with the field's first byte are compared), compared as a masked
+//     8-byte word (longer prefixes: the rest by memcmp);
+//   - option 55 `contains`: a code -> classes table, one pass over the list;
+//   - present: nothing to do; VLAN ids and giaddr: a compare each.
+// A class with two indexed conditions of one kind on the same field (two
+// exact values of option 60, two codes in option 55) has its first in the
+// index and the others in a linear list (AND holds). The result is a
+// ClassSet: bit i = the i-th class in config order. No allocation, no
+// exception. With no [[class]] nothing is evaluated (one predictable branch
+// in the shard).
 //
 // Threads: the CompiledClasses are part of the immutable CompiledConfig.
 #pragma once
@@ -74,6 +85,8 @@ struct ClassMatch {
 
 // ---- compiled ------------------------------------------------------------------
 
+// A condition compared one by one (VLAN ids, giaddr, and the second and
+// later indexed condition of one class on one field).
 struct ClassCondition {
   ClassOp op = ClassOp::present;
   std::uint8_t cls = 0;               // bit in ClassSet
@@ -83,13 +96,38 @@ struct ClassCondition {
   std::uint32_t mask = 0;             // in_prefix
 };
 
-// Conditions reading the same field, contiguous in `conditions`.
+// A prefix condition in a group's first-byte dispatch.
+struct ClassPrefix {
+  std::uint64_t word = 0;             // the prefix's first min(len, 8) bytes, little-endian
+  std::uint64_t mask = 0;             // the bits of `word` that count
+  std::uint32_t offset = 0;           // into CompiledClasses::bytes (the whole value)
+  std::uint16_t len = 0;
+  std::uint8_t cls = 0;
+};
+
+// One distinct (group, value) of the exact/user_class index.
+struct ClassValue {
+  std::uint64_t hash = 0;
+  std::uint64_t word = 0;             // first min(len, 8) bytes, little-endian
+  ClassSet exact = 0;                 // classes whose exact condition is this value
+  ClassSet user_class = 0;            // classes whose user_class condition is this value
+  std::uint32_t offset = 0;           // into CompiledClasses::bytes
+  std::uint16_t len = 0;              // 0: empty slot
+  std::uint16_t group = 0;
+};
+
+// Conditions reading the same field.
 struct ClassGroup {
   ClassField field = ClassField::option;
   std::uint8_t code = 0;
-  std::uint32_t begin = 0, end = 0;
   ClassSet classes = 0;               // classes with a condition here (all fail if the field is absent)
-  bool presence_only = false;         // every condition is `present`
+  ClassSet exact = 0;                 // classes with an exact condition in the value index
+  ClassSet user_class = 0;            // ... a user_class condition in the value index
+  ClassSet prefix = 0;                // ... a prefix condition in the dispatch
+  ClassSet contains = 0;              // ... a `contains` in CompiledClasses::contains_*
+  std::uint32_t dispatch = 0;         // prefix: into prefix_first, 257 entries (CSR by first byte)
+  bool values = false;                // exact | user_class != 0
+  std::uint32_t begin = 0, end = 0;   // linear conditions, in `conditions`
 };
 
 struct CompiledClass {
@@ -102,6 +140,18 @@ struct CompiledClass {
 struct CompiledClasses {
   std::vector<ClassGroup> groups;
   std::vector<ClassCondition> conditions;
+  std::vector<ClassPrefix> prefixes;          // by group, then first byte
+  std::vector<std::uint32_t> prefix_first;    // per group with prefixes: 257 offsets into `prefixes`
+  std::vector<ClassValue> values;             // open addressing, power-of-two size (empty: no index)
+  std::uint64_t values_mask = 0;
+  std::array<std::uint8_t, 256> contains_slot{};   // option 55 code -> contains_masks index (0: none)
+  std::vector<ClassSet> contains_masks;       // [0] = 0
+  // Groups are sorted by field: those of field f are [field_begin[f],
+  // field_begin[f + 1]); field_classes[f]: the classes of all of them (they
+  // fail together when the request lacks the field: no option 82, no VLAN
+  // tag, giaddr 0).
+  std::array<std::uint32_t, 7> field_begin{};
+  std::array<ClassSet, 6> field_classes{};
   std::vector<std::uint8_t> bytes;
   std::vector<CompiledClass> list;    // config order (bit order)
   std::vector<std::string> names;     // config order
@@ -119,6 +169,12 @@ struct CompiledClasses {
   std::uint32_t lease_time(ClassSet set) const noexcept;
   // Index of the class named `name`, or kNoPool.
   std::uint32_t index_of(std::string_view name) const noexcept;
+
+ private:
+  ClassSet group_fails(const ClassGroup& g, std::uint32_t gi, wire::Bytes field, std::uint32_t number,
+                       ClassSet failed) const noexcept;
+  ClassSet linear_fails(const ClassGroup& g, wire::Bytes field, std::uint32_t number, ClassSet failed) const noexcept;
+  const ClassValue* find_value(std::uint32_t group, wire::Bytes v) const noexcept;
 };
 
 struct EngineConfig;     // config.hpp

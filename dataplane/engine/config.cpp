@@ -71,20 +71,6 @@ std::uint32_t CompiledConfig::subnet_index_of(Ipv4 ip) const noexcept {
   return it->contains(ip) ? static_cast<std::uint32_t>(it - subnets.begin()) : kNil;
 }
 
-const ReservationEntry* CompiledConfig::find_reservation(wire::Bytes key,
-                                                         std::uint64_t hash) const noexcept {
-  if (reservations.empty()) return nullptr;
-  for (std::uint32_t pos = static_cast<std::uint32_t>(hash) & reservation_mask;;
-       pos = (pos + 1) & reservation_mask) {
-    const std::uint32_t e = reservation_index[pos];
-    if (e == kNil) return nullptr;
-    const ReservationEntry& r = reservations[e];
-    if (r.hash == hash && r.key_len == key.size() &&
-        std::memcmp(reservation_keys.data() + r.key_offset, key.data(), key.size()) == 0)
-      return &r;
-  }
-}
-
 const CompiledOption* CompiledConfig::find_option(const CompiledSubnet& s,
                                                   std::uint8_t code) const noexcept {
   if (!s.option_codes.test(code)) return nullptr;
@@ -622,8 +608,8 @@ class Compiler {
 
   Failure build_reservation_index(CompiledConfig& c) {
     std::uint32_t size = 2;
-    while (size < 2 * c.reservations.size()) size *= 2;
-    c.reservation_index.assign(size, kNil);
+    while (size < 4 * c.reservations.size()) size *= 2;
+    c.reservation_index.assign(size, std::uint64_t{kNil});
     c.reservation_mask = size - 1;
     for (std::uint32_t i = 0; i < c.reservations.size(); ++i) {
       const ReservationEntry& r = c.reservations[i];
@@ -631,8 +617,8 @@ class Compiler {
       if (c.find_reservation(key, r.hash) != nullptr)
         return fail(entry_input_[i], "the same MAC, client_id, circuit_id or remote_id is reserved twice");
       std::uint32_t pos = static_cast<std::uint32_t>(r.hash) & c.reservation_mask;
-      while (c.reservation_index[pos] != kNil) pos = (pos + 1) & c.reservation_mask;
-      c.reservation_index[pos] = i;
+      while (static_cast<std::uint32_t>(c.reservation_index[pos]) != kNil) pos = (pos + 1) & c.reservation_mask;
+      c.reservation_index[pos] = ((r.hash >> 32) << 32) | i;
     }
     return {};
   }

@@ -53,9 +53,13 @@ const ReservationEntry* find_relay(const CompiledConfig& config, std::uint8_t ki
 
 }  // namespace
 
-const ReservationEntry* find_reservation_for(const CompiledConfig& config, const ClientKey& key,
-                                             const wire::DhcpMessage& m, std::uint32_t subnet) noexcept {
-  if (config.reservations.empty()) return nullptr;
+namespace {
+// Out of line so that a config without reservations pays one test, not the
+// registers this body saves (callgrind: +16 instructions per request with
+// find_reservation inlined here).
+[[gnu::noinline]] const ReservationEntry* find_any_reservation(const CompiledConfig& config, const ClientKey& key,
+                                                               const wire::DhcpMessage& m,
+                                                               std::uint32_t subnet) noexcept {
   // 1. the lease key (client-id, or MAC without option 61).
   if (key.len != 0)
     if (const ReservationEntry* r = config.find_reservation(key.view(), key.hash); applies(config, r, subnet)) return r;
@@ -84,6 +88,13 @@ const ReservationEntry* find_reservation_for(const CompiledConfig& config, const
       if (auto r = find_relay(config, kResvKindRemote, *rai->remote_id, {}, subnet)) return r;
   }
   return nullptr;
+}
+}  // namespace
+
+const ReservationEntry* find_reservation_for(const CompiledConfig& config, const ClientKey& key,
+                                             const wire::DhcpMessage& m, std::uint32_t subnet) noexcept {
+  if (config.reservations.empty()) return nullptr;
+  return find_any_reservation(config, key, m, subnet);
 }
 
 bool relay_reserved_address(const CompiledConfig& config, std::uint32_t subnet, Ipv4 addr) noexcept {
