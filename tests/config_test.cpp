@@ -256,6 +256,74 @@ bootp = false
                          "a.toml:5: subnet[0].bootp: expected a boolean (true or false), got a string"));
 }
 
+// RFC 4039 rapid commit: [lease] rapid_commit is the default of subnets
+// that do not set their own; compiled per subnet; not a boolean: refused.
+TEST(ConfigGood, RapidCommitGlobalAndPerSubnet) {
+  const LoadResult r = with_head(R"([lease]
+rapid_commit = true
+[[subnet]]
+prefix = "10.99.0.0/16"
+[[subnet]]
+prefix = "10.98.0.0/16"
+rapid_commit = false
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(r.config->engine.rapid_commit);
+  EXPECT_FALSE(r.config->engine.subnets[0].rapid_commit.has_value());
+  EXPECT_EQ(r.config->engine.subnets[1].rapid_commit, std::optional<bool>(false));
+  const engine::CompileResult c = engine::compile(r.config->engine);
+  ASSERT_TRUE(c.ok()) << c.error;
+  EXPECT_FALSE(c.config.subnets[0].rapid_commit);   // sorted: 10.98 first
+  EXPECT_TRUE(c.config.subnets[1].rapid_commit);
+  const LoadResult off = with_head("[[subnet]]\nprefix = \"10.99.0.0/16\"\n");
+  ASSERT_TRUE(off.ok()) << all_errors(off);
+  EXPECT_FALSE(engine::compile(off.config->engine).config.subnets[0].rapid_commit);
+  EXPECT_TRUE(only_error(with_head("[[subnet]]\nprefix = \"10.99.0.0/16\"\nrapid_commit = 1\n"),
+                         "a.toml:5: subnet[0].rapid_commit: expected a boolean (true or false), got an integer"));
+}
+
+// [[subnet]] interface_address: the segment's server id (compiled into the
+// subnet's server_id and the dataplane's address list); refused with its
+// line outside the prefix, on the broadcast address, in a pool, on a router,
+// on server.address, when server_id differs, and under a reservation.
+TEST(ConfigGood, InterfaceAddressPerSubnet) {
+  const LoadResult r = with_head(R"([[subnet]]
+prefix = "10.99.0.0/16"
+[[subnet]]
+prefix = "10.97.0.0/24"
+pools = ["10.97.0.10-10.97.0.20"]
+vlan = 97
+interface_address = "10.97.0.1"
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->engine.subnets[1].interface_address, ip(10, 97, 0, 1));
+  const engine::CompileResult c = engine::compile(r.config->engine);
+  ASSERT_TRUE(c.ok()) << c.error;
+  EXPECT_EQ(c.config.subnets[0].server_id, ip(10, 97, 0, 1));   // sorted: 10.97 first
+  EXPECT_EQ(c.config.subnets[1].server_id, ip(10, 99, 0, 1));
+  EXPECT_EQ(c.config.interface_addresses, std::vector<Ipv4>{ip(10, 97, 0, 1)});
+
+  const std::string head = "[[subnet]]\nprefix = \"10.97.0.0/24\"\npools = [\"10.97.0.10-10.97.0.20\"]\n"
+                           "routers = [\"10.97.0.254\"]\n";
+  auto bad = [&](std::string_view rest) { return with_head(head + std::string(rest)); };
+  EXPECT_TRUE(only_error(bad("interface_address = \"10.98.0.1\"\n"),
+                         "a.toml:7: subnet[0].interface_address: 10.98.0.1 is outside subnet[0].prefix"));
+  EXPECT_TRUE(only_error(bad("interface_address = \"10.97.0.255\"\n"),
+                         "a.toml:7: subnet[0].interface_address: 10.97.0.255 is the broadcast address"));
+  EXPECT_TRUE(only_error(bad("interface_address = \"10.97.0.15\"\n"),
+                         "a.toml:7: subnet[0].interface_address: 10.97.0.15 is in subnet[0].pools[0]"));
+  EXPECT_TRUE(only_error(bad("interface_address = \"10.97.0.254\"\n"),
+                         "a.toml:7: subnet[0].interface_address: 10.97.0.254 is a router"));
+  EXPECT_TRUE(only_error(bad("interface_address = \"10.97.0.1\"\nserver_id = \"10.97.0.2\"\n"),
+                         "a.toml:7: subnet[0].interface_address: 10.97.0.1 differs from server_id 10.97.0.2 (a.toml:8)"));
+  EXPECT_TRUE(bad("interface_address = \"10.97.0.1\"\nserver_id = \"10.97.0.1\"\n").ok());
+  EXPECT_TRUE(only_error(bad("interface_address = \"10.97.0.1\"\n[[subnet.reservation]]\nmac = \"02:00:00:00:00:01\"\n"
+                             "address = \"10.97.0.1\"\n"),
+                         "a.toml:10: subnet[0].reservation[0].address: 10.97.0.1 is this subnet's interface_address"));
+  EXPECT_TRUE(only_error(with_head("[[subnet]]\nprefix = \"10.99.0.0/16\"\ninterface_address = \"10.99.0.1\"\n"),
+                         "a.toml:5: subnet[0].interface_address: 10.99.0.1 is server.address"));
+}
+
 TEST(ConfigGood, DefaultMbufsScaleWithWorkers) {
   EXPECT_EQ(default_mbufs(1, 1024, 1024), 8191u);
   EXPECT_EQ(default_mbufs(2, 1024, 1024), 16383u);

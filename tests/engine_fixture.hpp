@@ -63,6 +63,7 @@ struct Req {
   std::array<wire::VlanTag, 2> vlans{};
   Ipv4 interface = kServer;               // RxMeta subnet hint
   std::uint32_t xid = 0x5eed;
+  bool rapid_commit = false;              // option 80, empty (RFC 4039)
 };
 
 struct Packet {
@@ -120,6 +121,7 @@ inline std::unique_ptr<Packet> make_packet(const Req& r) {
                                 r.hostname.size()},
                     false});
   if (!r.prl.empty()) opts.push_back({wire::opt::parameter_request_list, wire::Bytes{r.prl}, false});
+  if (r.rapid_commit) opts.push_back({wire::opt::rapid_commit, wire::Bytes{}, false});
   std::array<std::uint8_t, 2> max_size{};
   if (r.max_size != 0) {
     wire::store_be16(max_size.data(), r.max_size);

@@ -119,6 +119,7 @@ class Checker {
       if (!inside(s.routers[k]))
         error(w.routers[k], wire::format_ipv4(s.routers[k]) + " " + outside +
                                 "; clients can only use a router on their own subnet");
+    interface_address(i, net, outside);
     for (std::size_t k = 0; k < s.reservations.size(); ++k) {
       const Ipv4 a = s.reservations[k].address;
       const Where& aw = w.reservations[k].address;
@@ -133,6 +134,8 @@ class Checker {
         error(aw, wire::format_ipv4(a) + " is server.address " + at(w_.server_address));
       } else if (s.server_id != 0 && a == s.server_id) {
         error(aw, wire::format_ipv4(a) + " is this subnet's server_id");
+      } else if (s.interface_address != 0 && a == s.interface_address) {
+        error(aw, wire::format_ipv4(a) + " is this subnet's interface_address " + at(w.interface_address));
       } else {
         for (std::size_t r = 0; r < s.routers.size(); ++r)
           if (a == s.routers[r]) {
@@ -141,6 +144,39 @@ class Checker {
           }
       }
     }
+  }
+
+  // [[subnet]] interface_address: a host address of the prefix, in no pool
+  // (plain or [[subnet.pool]]), not a router or server.address, the same as
+  // server_id when both are given. Unique across subnets follows from the
+  // prefixes not overlapping (checked above).
+  void interface_address(std::size_t i, const Prefix& net, const std::string& outside) {
+    const engine::SubnetConfig& s = c_.engine.subnets[i];
+    const SubnetWhere& w = w_.subnets[i];
+    const Ipv4 a = s.interface_address;
+    if (a == 0) return;
+    const Where& aw = w.interface_address;
+    const std::string text = wire::format_ipv4(a);
+    if (a < net.network || a > net.last()) return error(aw, text + " " + outside);
+    if (s.prefix_len <= 30 && (a == net.network || a == net.last()))
+      return error(aw, text + " is the " + (a == net.network ? "network" : "broadcast") + " address of " +
+                           w.prefix.key + " " + prefix_of(i) + " " + at(w.prefix));
+    for (std::size_t k = 0; k < s.pools.size(); ++k)
+      if (a >= s.pools[k].first && a <= s.pools[k].last)
+        return error(aw, text + " is in " + w.pools[k].key + " " + range_text(s.pools[k]) + " " + at(w.pools[k]) +
+                             "; the server's own address must not be handed out");
+    for (const engine::PoolConfig& t : s.pool_tables)
+      for (const engine::AddressRange& r : t.ranges)
+        if (a >= r.first && a <= r.last)
+          return error(aw, text + " is in a [[subnet.pool]] range " + range_text(r) +
+                               "; the server's own address must not be handed out");
+    for (std::size_t k = 0; k < s.routers.size(); ++k)
+      if (a == s.routers[k]) return error(aw, text + " is a router, " + w.routers[k].key + " " + at(w.routers[k]));
+    if (w_.server_ok && a == c_.server.address)
+      return error(aw, text + " is server.address " + at(w_.server_address) + "; leave interface_address out");
+    if (s.server_id != 0 && s.server_id != a)
+      return error(aw, text + " differs from server_id " + wire::format_ipv4(s.server_id) + " " + at(w.server_id) +
+                           "; the interface address is the segment's server id (leave server_id out)");
   }
 
   void lease_times(const engine::SubnetConfig& s, const SubnetWhere& w) {
@@ -341,9 +377,11 @@ class Checker {
 
   void server_address() {
     if (!w_.server_ok || c_.engine.subnets.empty()) return;
+    // A relay list, or a subnet with its own interface_address (a directly
+    // attached segment the server has an address on), serves someone.
     bool any_relay = false;
     for (const engine::SubnetConfig& s : c_.engine.subnets)
-      any_relay = any_relay || !s.relays.empty();
+      any_relay = any_relay || !s.relays.empty() || s.interface_address != 0;
     if (any_relay) return;
     for (std::size_t i = 0; i < c_.engine.subnets.size(); ++i) {
       const engine::SubnetConfig& s = c_.engine.subnets[i];
@@ -353,8 +391,8 @@ class Checker {
     }
     error(w_.server_address,
           wire::format_ipv4(c_.server.address) +
-              " is outside every [[subnet]] and no subnet has a `relay` list: directly attached"
-              " clients could not be served (add the server's own subnet, or list the relays)");
+               " is outside every [[subnet]] and no subnet has a `relay` list or an `interface_address`:"
+              " directly attached clients could not be served (add the server's own subnet, or list the relays)");
   }
 
   const DaemonConfig& c_;

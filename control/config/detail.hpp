@@ -40,7 +40,7 @@ struct ReservationWhere {
 // that failed to parse is in neither.
 struct SubnetWhere {
   Where table, id, prefix, lease_time, min_lease_time, max_lease_time, t1_ratio, t2_ratio,
-      routers_key, dns_key, domain;
+      routers_key, dns_key, domain, server_id, interface_address;
   bool prefix_ok = false;   // prefix present and valid: containment checks apply
   bool lease_time_given = false, min_given = false, max_given = false, t1_given = false,
        t2_given = false;

@@ -276,8 +276,10 @@ class Reader : TableReader {
   }
 
   void read_lease(const Value& t) {
-    check_keys(t, "lease", {"offer_hold", "decline_probation"});
+    check_keys(t, "lease", {"offer_hold", "decline_probation", "rapid_commit"});
     engine::EngineConfig& e = out_.config.engine;
+    // RFC 4039 rapid commit, for the subnets that do not say.
+    if (auto b = boolean(t, "lease", "rapid_commit")) e.rapid_commit = *b;
     if (auto x = integer(t, "lease", "offer_hold", 1, kU32Max)) e.offer_hold_s = static_cast<std::uint32_t>(*x);
     if (auto x = integer(t, "lease", "decline_probation", 1, kU32Max))
       e.decline_probation_s = static_cast<std::uint32_t>(*x);
@@ -576,7 +578,7 @@ class Reader : TableReader {
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
                       "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict",
-                      "match_client_id", "vlan", "vlans", "pool"});
+                      "match_client_id", "vlan", "vlans", "pool", "rapid_commit", "interface_address"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -636,13 +638,21 @@ class Reader : TableReader {
         s.domain_name = *d;
     }
     if (find(t, "server_id")) {
+      w.server_id = where("server_id");
       if (auto ip = ipv4(t, p, "server_id")) s.server_id = *ip;
+    }
+    // The server's address on this directly attached segment (check.cpp).
+    if (find(t, "interface_address")) {
+      w.interface_address = where("interface_address");
+      if (auto ip = ipv4(t, p, "interface_address")) s.interface_address = *ip;
     }
     // BOOTP clients without a reservation get pool addresses, for ever
     // (engine/bootp.cpp).
     if (auto b = boolean(t, p, "bootp")) s.bootp = *b;
     // Kea's match-client-id: false keys this subnet's leases by MAC alone.
     if (auto b = boolean(t, p, "match_client_id")) s.match_client_id = *b;
+    // RFC 4039: DISCOVER with option 80 -> ACK; unset: [lease] rapid_commit.
+    if (auto b = boolean(t, p, "rapid_commit")) s.rapid_commit = *b;
     read_vlans(t, p, s);
     // Dynamic DNS: this subnet's suffix for partial names; "" (as absent):
     // [ddns] qualifying_suffix. Without [ddns] it would do nothing: refused.

@@ -193,6 +193,7 @@ class Compiler {
     if (Failure f = compile_probe(c); !f.message.empty()) return f;
     compile_networks(c);
     if (Failure f = compile_vlans(c); !f.message.empty()) return f;
+    std::sort(c.interface_addresses.begin(), c.interface_addresses.end());   // unique: subnets do not overlap
     {
       std::uint32_t at = kNil;
       if (std::string e = compile_pools(in_, order_, c, at); !e.empty()) return fail(at, std::move(e));
@@ -358,11 +359,23 @@ class Compiler {
     cs.prefix_len = s.prefix_len;
     cs.bootp = s.bootp;
     cs.match_client_id = s.match_client_id;
+    cs.rapid_commit = s.rapid_commit.value_or(in_.rapid_commit);
     if (!s.match_client_id) ++c.mac_keyed_subnets;
     cs.mask = ~0u << (32 - s.prefix_len);
     cs.network = s.prefix;
     cs.broadcast = s.prefix | ~cs.mask;
-    cs.server_id = s.server_id != 0 ? s.server_id : in_.server_address;
+    cs.server_id = s.server_id != 0 ? s.server_id : s.interface_address != 0 ? s.interface_address : in_.server_address;
+    if (s.interface_address != 0) {
+      if (!cs.contains(s.interface_address) || s.interface_address == cs.network || s.interface_address == cs.broadcast)
+        return subnet_text(s) + ": interface_address must be a host address inside the subnet";
+      if (s.server_id != 0 && s.server_id != s.interface_address)
+        return subnet_text(s) + ": server_id differs from interface_address";
+      auto in_range = [&](const AddressRange& r) { return s.interface_address >= r.first && s.interface_address <= r.last; };
+      bool pooled = std::any_of(s.pools.begin(), s.pools.end(), in_range);
+      for (const PoolConfig& t : s.pool_tables) pooled = pooled || std::any_of(t.ranges.begin(), t.ranges.end(), in_range);
+      if (pooled) return subnet_text(s) + ": interface_address is in a pool";
+      c.interface_addresses.push_back(s.interface_address);
+    }
     cs.lease_time = s.lease_time;
     cs.min_lease_time = s.min_lease_time;
     cs.max_lease_time = s.max_lease_time;

@@ -15,6 +15,7 @@
 // O(1).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bitset>
 #include <cstddef>
@@ -157,6 +158,15 @@ struct SubnetConfig {
   // subnet at most.
   std::vector<std::uint16_t> vlans;
   std::vector<std::pair<std::uint16_t, std::uint16_t>> qinq;
+  // RFC 4039 rapid commit: a DISCOVER with option 80 gets a DHCPACK (with
+  // 80) at once, the lease committed as a REQUEST's would be. Unset:
+  // EngineConfig::rapid_commit.
+  std::optional<bool> rapid_commit;
+  // The server's own address on this directly attached segment (0: none):
+  // the server id of the subnet's replies (server_id, if set, must be the
+  // same), never handed out, and answered by the dataplane for ARP and ICMP
+  // echo (runtime/worker.cpp). Inside the prefix, in no pool, unique.
+  Ipv4 interface_address = 0;
 };
 
 // Several subnets on one link (issue 16; engine/select.cpp): a client of
@@ -200,6 +210,8 @@ struct EngineConfig {
   // every subnet.
   std::vector<Reservation> global_reservations;
   std::vector<SharedNetworkConfig> shared_networks;
+  // RFC 4039 rapid commit for subnets that do not say ([lease] rapid_commit).
+  bool rapid_commit = false;
 };
 
 // Encoders for OptionData::value.
@@ -231,6 +243,9 @@ struct CompiledSubnet {
   Ipv4 mask = 0;
   Ipv4 broadcast = 0;
   std::uint8_t prefix_len = 0;
+  // SubnetConfig::rapid_commit resolved ([lease]'s when unset), in the
+  // padding after prefix_len: the struct stays 112 bytes (see below).
+  bool rapid_commit = false;
   Ipv4 server_id = 0;              // resolved (never 0)
   std::uint32_t lease_time = 0;
   std::uint32_t min_lease_time = 0;
@@ -264,6 +279,7 @@ struct CompiledSubnet {
 
   bool contains(Ipv4 ip) const noexcept { return (ip & mask) == network; }
 };
+static_assert(sizeof(CompiledSubnet) == 112, "CompiledSubnet's stride is 112 bytes on the hot path");
 static_assert(kMaxFqdnLen <= 0xff, "CompiledSubnet::ddns_suffix_len is one byte");
 
 // 64 addresses aligned to 64 in one subnet. Bits of `allocatable` are the
@@ -361,6 +377,14 @@ struct CompiledConfig {
   std::vector<CompiledNetwork> networks;
   std::vector<std::uint32_t> network_members;
   std::vector<std::string> network_names;
+  // SubnetConfig::interface_address of every subnet that has one, sorted,
+  // unique: the addresses the dataplane answers ARP and ping for besides
+  // server_address.
+  std::vector<Ipv4> interface_addresses;
+  bool is_interface_address(Ipv4 ip) const noexcept {
+    return !interface_addresses.empty() &&
+           std::binary_search(interface_addresses.begin(), interface_addresses.end(), ip);
+  }
   // VLAN tag sets -> subnet, sorted by key (vlan_key()); empty: no subnet names a VLAN.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> vlan_subnets;
   // The subnet the tags of an unrelayed request name, or kNil. O(log n).

@@ -126,11 +126,6 @@ std::uint32_t Shard::select_subnet(const wire::DhcpMessage& m, const RxMeta& rx)
   return choose_subnet(*config_, m, rx).index;
 }
 
-bool Shard::our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept {
-  return sid == config_->server_address ||
-         (subnet < config_->subnets.size() && sid == config_->subnets[subnet].server_id);
-}
-
 // Both inline (used only in this file): out of line, the 12-byte Times went
 // back through the stack, stored as three words and reloaded as a pair (a
 // store-forwarding stall: 76% of times_for's samples in the worker).
@@ -744,11 +739,14 @@ Decision Shard::on_discover(const Ctx& c) noexcept {
       return probe_decision(idx, subnet, addr, c.change_begin);
     }
   }
+  const Times t = times_for(config_->subnets[subnet], c, subnet, addr);
+  // RFC 4039: one branch on the subnet's flag (rapid_commit.cpp).
+  if (config_->subnets[subnet].rapid_commit && m.has(wire::opt::rapid_commit)) [[unlikely]]
+    return rapid_ack(c, idx, subnet, addr, target, t);
   const Lease& l = table_.at(idx);
   if (!(l.state == LeaseState::active && l.address == addr))
     bind(idx, subnet, addr, target, LeaseState::offered, expiry(c.now, config_->offer_hold_s), c.now);
   c.ddns_lease = idx;   // ddns_reply() needs no lookup
-  const Times t = times_for(config_->subnets[subnet], c, subnet, addr);
   return reply(c, MessageType::offer, subnet, addr, &t, m.ciaddr);
 }
 
@@ -773,7 +771,7 @@ Decision Shard::on_request(const Ctx& c) noexcept {
     bump(Event::request_selecting);
     const Ipv4 addr = requested ? *requested : m.ciaddr;
     const std::uint32_t subnet = subnet_in_network(select_subnet(m, c.rx), addr);
-    if (!our_server_id(*sid, subnet)) {
+    if (!our_server_id(*sid, subnet, m)) {
       // The client chose another server: free what we held for it.
       if (idx != kNil && table_.at(idx).state == LeaseState::offered) {
         end_offer(idx, c.now);
@@ -895,7 +893,7 @@ Shard::ClientRecord Shard::client_record(const Ctx& c, DropReason not_found) noe
   std::uint32_t idx = table_.find(c.key.key);
   if (idx != kNil) idx = refresh(idx, c.now);
   if (idx == kNil) return {kNil, not_found};
-  if (auto sid = c.m.server_id(); sid && !our_server_id(*sid, table_.at(idx).subnet))
+  if (auto sid = c.m.server_id(); sid && !our_server_id(*sid, table_.at(idx).subnet, c.m))
     return {kNil, DropReason::other_server_id};
   return {idx, DropReason::none};
 }
@@ -933,7 +931,7 @@ Decision Shard::on_inform(const Ctx& c) noexcept {
   const Ipv4 client = m.ciaddr != 0 ? m.ciaddr : c.rx.ip_src;
   if (client == 0) return refuse(DropReason::inform_without_address);
   const std::uint32_t subnet = select_subnet(m, c.rx);
-  if (auto sid = m.server_id(); sid && !our_server_id(*sid, subnet))
+  if (auto sid = m.server_id(); sid && !our_server_id(*sid, subnet, m))
     return refuse(DropReason::other_server_id);
   if (subnet == kNil) return refuse(DropReason::no_subnet);
   return reply(c, MessageType::ack, subnet, 0, nullptr, client);

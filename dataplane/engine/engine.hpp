@@ -244,6 +244,9 @@ struct Decision {
   // infinite lease as far as holding it until durable goes, built by
   // build_bootreply (no 53, RFC 1497 vendor area).
   bool bootp = false;
+  // An ACK to a DISCOVER with option 80 (RFC 4039, engine/rapid_commit.cpp):
+  // option 80 goes in the reply (built the generic way, not from the cache).
+  bool rapid_commit = false;
   // The client's reservation when it gives options or a hostname
   // (engine/reservations.hpp): build_reply sends them over the subnet's.
   const CompiledReservation* reservation = nullptr;
@@ -610,7 +613,15 @@ class alignas(64) Shard {
   // the same chaddr under its other key): the holder gives way.
   std::uint32_t yield_same_device(std::uint32_t holder, std::uint32_t idx, const wire::DhcpMessage& m,
                                   const ReservationEntry& r, Seconds now) noexcept;
-  bool our_server_id(Ipv4 sid, std::uint32_t subnet) const noexcept;
+  // Option 54 `sid` names this server for a request of `subnet`: the
+  // server's address, the subnet's server id, or (RFC 5107) the server-id
+  // override its relay put in option 82 (engine/rapid_commit.cpp).
+  bool our_server_id(Ipv4 sid, std::uint32_t subnet, const wire::DhcpMessage& m) const noexcept {
+    return sid == config_->server_address ||
+           (subnet < config_->subnets.size() && sid == config_->subnets[subnet].server_id) ||
+           relay_server_id(sid, m);
+  }
+  static bool relay_server_id(Ipv4 sid, const wire::DhcpMessage& m) noexcept;
   // select.cpp: shared networks. The subnet of `selected`'s network that
   // holds addr (selected if none does); a free address in `subnet`, else in
   // the next subnet of its network that has one (subnet updated).
@@ -623,6 +634,10 @@ class alignas(64) Shard {
   inline Times times_for(const CompiledSubnet& s, const Ctx& c, std::uint32_t subnet, Ipv4 addr) const noexcept;
   static inline Times scaled_times(const CompiledSubnet& s, std::uint32_t lease) noexcept;
   Decision offer_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet) noexcept;
+  // rapid_commit.cpp: a DISCOVER with option 80 in a subnet that allows it:
+  // the chosen address committed (as confirm() does) and ACKed with 80.
+  Decision rapid_ack(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Ipv4 addr, SlotId target,
+                     const Times& t) noexcept;
   Decision ack_unjournaled(const Ctx& c, std::uint32_t idx, std::uint32_t subnet, Event e) noexcept;
   Ipv4 reserved_address(const ClientKey& key, std::uint8_t htype, const wire::MacAddr& chaddr,
                         std::uint32_t subnet) const noexcept;

@@ -98,6 +98,9 @@ class ReplyOptions {
     }
     if (client_id) add(wire::opt::client_id, *client_id, false);
     if (request != nullptr && d.fqdn != nullptr) [[unlikely]] add(wire::opt::client_fqdn, d.fqdn->bytes(), false);
+    // RFC 4039: the ACK to a DISCOVER carries an empty option 80 (never
+    // cached: ReplyCache::usable_entry sends these the generic way).
+    if (d.rapid_commit) [[unlikely]] add(wire::opt::rapid_commit, wire::Bytes{}, true);
   }
   ReplyOptions(const ReplyOptions&) = delete;
   ReplyOptions& operator=(const ReplyOptions&) = delete;
@@ -183,6 +186,15 @@ std::size_t slot_of(std::uint32_t subnet, bool lease, wire::Bytes prl, std::uint
   return static_cast<std::size_t>(h >> 56) & (ReplyCache::kEntries - 1);
 }
 
+// RFC 5107: option 54 of a reply to a relayed request is the relay's
+// server identifier override (option 82 sub-option 11) when it sent one;
+// the IPv4 source stays the server's id (envelope_of). 82 itself is echoed
+// unchanged (RFC 3046).
+Ipv4 option54_of(const Decision& d, wire::Bytes relay_agent_info) noexcept {
+  const Ipv4 o = wire::server_id_override(relay_agent_info);
+  return o != 0 ? o : d.server_id;
+}
+
 }  // namespace
 
 wire::Envelope reply_envelope(const Decision& d, const RxMeta& rx) noexcept { return envelope_of(d, rx); }
@@ -201,7 +213,10 @@ wire::BuildResult build_reply(const CompiledConfig& config, const Decision& d,
   spec.server_id = d.server_id;
   spec.parameter_request_list = request.parameter_request_list();
   spec.options = opts.list();
-  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  if (auto rai = request.option(wire::opt::relay_agent_info)) {
+    spec.relay_agent_info = *rai;
+    spec.server_id = option54_of(d, *rai);
+  }
   spec.max_message_size = request.max_message_size().value_or(0);
   return wire::build_dhcp_frame(out, envelope_of(d, rx), bootp_of(d, request), spec);
 }
@@ -277,7 +292,7 @@ void ReplyCache::fill(Entry& e, const CompiledConfig& config, std::uint32_t subn
 // when the reply must be built the generic way.
 const ReplyCache::Entry* ReplyCache::usable_entry(const CompiledConfig& config, const Decision& d,
                                                   wire::Bytes prl, bool client_id_sent) noexcept {
-  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || d.bootp ||
+  if (d.verdict != Verdict::reply || !d.subnet_options || d.subnet == nullptr || d.bootp || d.rapid_commit ||
       d.reservation != nullptr || prl.size() > kMaxPrl ||
       (client_id_sent && std::find(prl.begin(), prl.end(), wire::opt::client_id) != prl.end()))
     return nullptr;
@@ -328,7 +343,10 @@ wire::BuildResult ReplyCache::build_cached_as(const CompiledConfig& config, cons
   spec.encoded = wire::Bytes{e->block.data(), e->block_len};
   if (d.lease_options) spec.patches = patches;
   spec.client_id = client_id ? *client_id : wire::Bytes{};
-  if (auto rai = request.option(wire::opt::relay_agent_info)) spec.relay_agent_info = *rai;
+  if (auto rai = request.option(wire::opt::relay_agent_info)) {
+    spec.relay_agent_info = *rai;
+    spec.server_id = option54_of(d, *rai);
+  }
   spec.max_message_size = request.max_message_size().value_or(0);
   // Written over the request: 61 and 82 are echoed after the head and the
   // cached block, which may already cover them. One option instance each

@@ -388,9 +388,8 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
   const TxPort& tx = tx_[port];
   switch (f.kind) {
     case wire::FrameKind::arp:
-      if (wire::is_arp_request_for(f, server_address_)) {
-        wire::make_arp_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, tx.mac,
-                             server_address_);
+      if (const wire::Ipv4 me = local_address(f.arp.tpa); me != 0 && wire::is_arp_request_for(f, me)) {
+        wire::make_arp_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, tx.mac, me);
         ++tally_.arp_replies;
         m->ol_flags = 0;   // RX flags must not be read as TX offload requests
         send(m);
@@ -400,7 +399,7 @@ void Worker::classify(rte_mbuf* m, std::uint16_t port) noexcept {
       drop(Drop::arp_not_for_us);
       break;
     case wire::FrameKind::ipv4_icmp:
-      if (wire::is_icmp_echo_for(pkt, f, server_address_)) {
+      if (const wire::Ipv4 me = local_address(f.ip.dst); me != 0 && wire::is_icmp_echo_for(pkt, f, me)) {
         const std::size_t len =
             wire::make_icmp_echo_reply({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, f, tx.mac);
         m->data_len = static_cast<std::uint16_t>(len);

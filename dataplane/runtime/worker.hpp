@@ -330,6 +330,9 @@ class alignas(64) Worker {
   void take_probe_answer(rte_mbuf* m) noexcept;
   void serve_probes(std::uint64_t tsc) noexcept;
   void redecide(rte_mbuf* m, std::uint8_t chain, bool may_probe) noexcept;
+  // finish()'s hold for a DISCOVER decided again: a rapid-commit ACK (RFC
+  // 4039) waits for its record like any lease ACK; 0 for an OFFER.
+  std::uint32_t redecided_hold(const engine::Decision& d) const noexcept;
   void free_probes() noexcept;
   void note_conflict(wire::Ipv4 address, const wire::MacAddr& mac) noexcept;
   bool probing() const noexcept { return !probes_.empty() || answers_head_ != answers_tail_; }
@@ -343,6 +346,11 @@ class alignas(64) Worker {
     tally_.errors = true;
   }
   static void on_tx_error(rte_mbuf** unsent, std::uint16_t count, void* self) noexcept;
+  // `ip` when it is one of the server's own addresses (server_address, a
+  // subnet's interface_address: ARP and ping answered for it), else 0.
+  wire::Ipv4 local_address(wire::Ipv4 ip) const noexcept {
+    return ip != 0 && (ip == server_address_ || shard_->config().is_interface_address(ip)) ? ip : 0;
+  }
 
   unsigned index_;
   unsigned lcore_;

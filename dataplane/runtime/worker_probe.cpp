@@ -65,7 +65,13 @@ void Worker::start_probe(unsigned slot, const engine::Decision& d, std::uint8_t 
   counters_.probes_skipped.add();
   const engine::Decision again =
       shard_->redecide_discover(chunk_.msgs[slot], chunk_.metas[slot], now_, chunk_.keys[slot], false);
-  finish(slot, again, 0);
+  finish(slot, again, redecided_hold(again));
+}
+
+// The callers checked room_for(), which counts the held queue too.
+std::uint32_t Worker::redecided_hold(const engine::Decision& d) const noexcept {
+  if (!hold_acks_ || !d.rapid_commit || d.verdict != engine::Verdict::reply || d.change_count == 0) return 0;
+  return shard_->changes()[d.change_begin + d.change_count - 1].seq;
 }
 
 // One probe for `e` (its deadline set): ARP on the client's own segment,
@@ -202,7 +208,7 @@ void Worker::redecide(rte_mbuf* m, std::uint8_t chain, bool may_probe) noexcept 
   if (d.probe)
     start_probe(slot, d, chain);
   else
-    finish(slot, d, 0);
+    finish(slot, d, redecided_hold(d));
 }
 
 // At stop: the held DISCOVERs are dropped (their clients retransmit).

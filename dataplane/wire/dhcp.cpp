@@ -225,7 +225,7 @@ Error DhcpParser::validate() noexcept {
     switch (kShapes[code]) {
       case Shape::relay:
         value_ok = walk_suboptions(v, [&](std::uint8_t sub, Bytes sv) {
-          if (sub == 5 && sv.size() != 4) value_ok = false;
+          if ((sub == 5 || sub == 11) && sv.size() != 4) value_ok = false;
         }) && value_ok;
         break;
       case Shape::routes:
@@ -328,10 +328,19 @@ std::optional<RelayAgentInfo> DhcpMessage::relay_agent_info() const noexcept {
       case 2: r.remote_id = sv; break;
       case 5: r.link_selection = load_be32(sv.data()); break;
       case 9: r.vendor_specific = sv; break;
+      case 11: r.server_id_override = load_be32(sv.data()); break;
       default: break;
     }
   });
   return r;
+}
+
+Ipv4 server_id_override(Bytes relay_agent_info) noexcept {
+  Ipv4 sid = 0;
+  walk_suboptions(relay_agent_info, [&](std::uint8_t code, Bytes sv) {
+    if (code == 11 && sv.size() == 4) sid = load_be32(sv.data());
+  });
+  return sid;
 }
 
 }  // namespace dorado::wire

@@ -54,7 +54,7 @@ inline constexpr std::uint8_t pad = 0, subnet_mask = 1, time_offset = 2, routers
     ntp_servers = 42, vendor_specific = 43, requested_ip = 50, lease_time = 51,
     overload = 52, message_type = 53, server_id = 54, parameter_request_list = 55,
     message = 56, max_message_size = 57, renewal_time = 58, rebinding_time = 59,
-    vendor_class_id = 60, client_id = 61, user_class = 77, client_fqdn = 81,
+    vendor_class_id = 60, client_id = 61, user_class = 77, rapid_commit = 80, client_fqdn = 81,
     relay_agent_info = 82, client_system = 93, client_ndi = 94, uuid_guid = 97,
     subnet_selection = 118, domain_search = 119, classless_static_route = 121,
     end = 255;
@@ -63,15 +63,22 @@ inline constexpr std::uint8_t pad = 0, subnet_mask = 1, time_offset = 2, routers
 std::string_view option_name(std::uint8_t code) noexcept;
 
 // Option 82 (RFC 3046) with the sub-options dorado uses (RFC 3527 link
-// selection, RFC 4243 vendor-specific). `raw` is the whole option value,
-// echoed byte for byte in replies.
+// selection, RFC 4243 vendor-specific, RFC 5107 server identifier
+// override). `raw` is the whole option value, echoed byte for byte in
+// replies. Sub-options 5 and 11 must be 4 bytes (else the message fails
+// with option_bad_value on 82).
 struct RelayAgentInfo {
   Bytes raw;
   std::optional<Bytes> circuit_id;       // sub-option 1
   std::optional<Bytes> remote_id;        // sub-option 2
   std::optional<Ipv4> link_selection;    // sub-option 5
   std::optional<Bytes> vendor_specific;  // sub-option 9
+  std::optional<Ipv4> server_id_override;   // sub-option 11 (RFC 5107)
 };
+
+// RFC 5107: the server identifier override of an option 82 value, or 0
+// when it has none. One walk over the sub-options; noexcept.
+Ipv4 server_id_override(Bytes relay_agent_info) noexcept;
 
 // Option 81 (RFC 4702).
 struct ClientFqdn {

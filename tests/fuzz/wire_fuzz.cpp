@@ -104,6 +104,9 @@ void touch_message(const DhcpMessage& m) {
     touch(r->remote_id);
     touch(r->link_selection);
     touch(r->vendor_specific);
+    touch(r->server_id_override);
+    // RFC 5107: the reply builder's walk agrees with the parsed sub-option.
+    FUZZ_CHECK(server_id_override(r->raw) == r->server_id_override.value_or(0));
   }
   touch(m.subnet_selection());
   if (const auto routes = m.classless_routes()) {
