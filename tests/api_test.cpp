@@ -289,6 +289,48 @@ TEST(ApiDaemonCommands, VersionConfigStatisticsShutdown) {
   EXPECT_TRUE(stopped);
 }
 
+// config-get shows the policy (issue 16): classes with their conditions and
+// options, pool tables, what a reservation gives, shared networks.
+TEST(ApiDaemonCommands, ConfigGetShowsClassesPoolsAndSharedNetworks) {
+  const std::string text = std::string(kConfig) +
+                           "classes = [\"lab\"]\n"
+                           "[[subnet.pool]]\nrange = \"10.99.5.0-10.99.5.255\"\nclasses = [\"phones\"]\n"
+                           "deny = [\"lab\"]\nlease_time = 300\n"
+                           "[[subnet.pool.option]]\ncode = 150\nip = [\"10.99.0.150\"]\n"
+                           "[[class]]\nname = \"phones\"\nvendor_class_prefix = \"Poly\"\nvlan = 100\n"
+                           "giaddr = \"10.9.0.0/16\"\n"
+                           "[[class.option]]\ncode = 66\nstring = \"tftp\"\n"
+                           "[[class]]\nname = \"lab\"\ndrop = true\n"
+                           "[[shared_network]]\nname = \"campus\"\nsubnets = [\"10.99.0.0/16\"]\n";
+  const config::LoadResult loaded = config::load_config_string(text, "t.toml");
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? std::string() : loaded.errors[0].to_string());
+  CommandTable t;
+  Statistics stats([] { return CounterList{}; });
+  register_daemon_commands(t, stats, {"0.1.0", &*loaded.config, "", [] {}, {}, {}});
+  const Answer c = call(t, R"({"command": "config-get"})");
+  ASSERT_EQ(c.result, kSuccess);
+  const Json& d = (*c.arguments)["Dorado"];
+  ASSERT_EQ(d["class"].size(), 2u) << d.dump();
+  const Json& phones = d["class"][0];
+  EXPECT_EQ(phones["name"], "phones");
+  ASSERT_EQ(phones["match"].size(), 3u) << phones.dump();
+  EXPECT_EQ(phones["match"][0], (Json{{"field", "option"}, {"code", 60}, {"op", "prefix"}, {"hex", "50:6f:6c:79"}}));
+  EXPECT_EQ(phones["match"][1], (Json{{"field", "vlan_outer"}, {"op", "equals"}, {"number", 100}}));
+  EXPECT_EQ(phones["match"][2], (Json{{"field", "giaddr"}, {"op", "in_prefix"}, {"prefix", "10.9.0.0/16"}}));
+  EXPECT_EQ(phones["option"][0]["code"], 66);
+  EXPECT_EQ(d["class"][1]["name"], "lab");
+  EXPECT_EQ(d["class"][1]["drop"], true);
+  const Json& pool = d["subnet"][0]["pool"][0];
+  EXPECT_EQ(pool["range"][0], "10.99.5.0-10.99.5.255");
+  EXPECT_EQ(pool["classes"][0], "phones");
+  EXPECT_EQ(pool["deny"][0], "lab");
+  EXPECT_EQ(pool["lease_time"], 300);
+  EXPECT_EQ(pool["option"][0]["code"], 150);
+  EXPECT_EQ(d["subnet"][0]["reservation"][0]["classes"][0], "lab");
+  EXPECT_EQ(d["shared_network"][0]["name"], "campus");
+  EXPECT_EQ(d["shared_network"][0]["subnets"][0], "10.99.0.0/16");
+}
+
 // config-reload answers what the daemon's reload reported; config-write
 // writes the text of the config in force (atomically: no .tmp left); without
 // hooks both are unsupported; split-scope-get shows every pool's parts.

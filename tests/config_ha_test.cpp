@@ -4,6 +4,8 @@
 // load (temp files); a changed [ha] needs a restart; ha_config_digest() is
 // equal on both servers of a pair and changes with what they must share.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include "temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
@@ -895,6 +897,54 @@ TEST(ConfigHaDigest, SharedTextAndFnv1a) {
             "  peer dhcp-a 10.98.0.1:8647 primary\n"
             "  peer dhcp-b 10.98.0.2:8647 standby\n");
   EXPECT_EQ(ha_config_digest(*r.config), fnv1a(text));
+}
+
+// Client classes, pool tables, what a reservation gives and shared
+// networks (issue 16) are shared config: each change moves the digest; the
+// text names them; a config without them keeps its digest (test above).
+TEST(ConfigHaDigest, PolicyIsShared) {
+  const std::string head = pair_file("10.99.0.2", "dhcp-a", "hot-standby", "standby");
+  const std::string classes =
+      "[[class]]\nname = \"phones\"\nvendor_class_prefix = \"PolycomVVX\"\nlease_time = 300\n"
+      "[[class.option]]\ncode = 66\nstring = \"tftp.example\"\n"
+      "[[class]]\nname = \"lab\"\n";
+  const std::string pool = "[[subnet.pool]]\nrange = \"10.99.4.0-10.99.4.255\"\nclasses = [\"phones\"]\n";
+  const std::string base = head + classes + pool;
+  const LoadResult r = load(base);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const std::string text = ha_shared_text(*r.config);
+  EXPECT_NE(text.find("class \"phones\" lease_time = 300\n  match option 60 prefix 50:6f:6c:79:63:6f:6d:56:56:58\n"
+                      "  option 66 = 74:66:74:70:2e:65:78:61:6d:70:6c:65\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  pool_table 10.99.4.0-10.99.4.255 classes = \"phones\"\n"), std::string::npos) << text;
+  const std::uint64_t d = digest_of(base);
+  auto swap = [](std::string s, std::string_view from, std::string_view to) {
+    const std::size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+  };
+  // Each of these is a different policy: a different digest.
+  const std::vector<std::string> changed = {
+      swap(base, "PolycomVVX", "PolycomVVY"),                          // a match value
+      swap(base, "vendor_class_prefix", "vendor_class"),               // a match kind
+      swap(base, "tftp.example", "tftp2.example"),                     // a class option
+      swap(base, "lease_time = 300", "lease_time = 301"),              // a class lease time
+      head + "[[class]]\nname = \"lab\"\n" + swap(classes, "[[class]]\nname = \"lab\"\n", "") + pool,   // order
+      swap(base, "name = \"lab\"\n", "name = \"lab\"\ndrop = true\n"),    // "lab" drops
+      swap(base, "classes = [\"phones\"]", "classes = [\"lab\"]"),     // who a pool is for
+      swap(base, "classes = [\"phones\"]", "deny = [\"lab\"]"),
+      swap(base, "address = \"10.99.0.100\"\n", "address = \"10.99.0.100\"\nclasses = [\"lab\"]\n"),   // given
+      base + "[[shared_network]]\nname = \"campus\"\nsubnets = [\"10.99.0.0/16\"]\n",
+  };
+  std::vector<std::uint64_t> seen{d};
+  for (const std::string& c : changed) {
+    const std::uint64_t x = digest_of(c);
+    EXPECT_NE(x, 0u) << c;
+    EXPECT_EQ(std::find(seen.begin(), seen.end(), x), seen.end()) << c;
+    seen.push_back(x);
+  }
 }
 
 TEST(ConfigHaDigest, EqualWhereTheServersDiffer) {

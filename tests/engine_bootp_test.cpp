@@ -499,4 +499,83 @@ TEST_F(BootpTest, BootreplyOptionsFitTheVendorArea) {
 }
 
 }  // namespace
+// ---- options: the same precedence as a DHCP reply ---------------------------------
+
+// A BOOTREPLY takes each option code from the most specific level that has
+// it: reservation > class (config order; also a class the reservation
+// gives) > pool table > subnet > global, as build_reply does for DHCP.
+TEST_F(BootpTest, BootreplyOptionsFollowReservationClassPoolSubnetPrecedence) {
+  auto text = [](std::string_view v) { return Buf(v.begin(), v.end()); };
+  EngineConfig c = config(true);
+  c.options = {OptionData{66, encode_string("global"), false}, OptionData{72, encode_ipv4_list(std::vector<Ipv4>{ip(10, 0, 0, 72)}), false}};
+  SubnetConfig& a = c.subnets[0];
+  a.options = {OptionData{66, encode_string("subnet"), false}, OptionData{67, encode_string("subnet67"), false},
+               OptionData{150, encode_string("subnet150"), false}};
+  // The reserved client (mac_of(0xaa) -> .5) is given class "given".
+  a.reservations[0].options = {OptionData{66, encode_string("resv"), false}};
+  a.reservations[0].classes = {"given"};
+  ClassConfig given;
+  given.name = "given";
+  given.options = {OptionData{66, encode_string("given66"), false}, OptionData{67, encode_string("given67"), false}};
+  ClassConfig bymac;
+  bymac.name = "bymac";
+  ClassMatch m;
+  m.field = ClassField::mac;
+  m.op = ClassOp::exact;
+  const MacAddr bb = mac_of(0xbb);
+  m.value.assign(bb.b.begin(), bb.b.end());
+  bymac.matches = {m};
+  bymac.options = {OptionData{67, encode_string("bymac67"), false}};
+  c.classes = {given, bymac};
+  PoolConfig pool;
+  pool.ranges = {{ip(10, 0, 0, 30), ip(10, 0, 0, 40)}};
+  pool.classes = {"bymac"};
+  pool.options = {OptionData{66, encode_string("pool66"), false}, OptionData{150, encode_string("pool150"), false}};
+  a.pool_tables = {pool};
+  build(c);
+  if (HasFatalFailure()) return;
+
+  // The class member: an address of its pool; 67 from the class, 66 and 150
+  // from the pool, 72 global, the subnet's 3.
+  Raw r;
+  r.mac = bb;
+  r.vendor = cat({cookie(), {255}});   // RFC 1497: a 576-byte reply, room for all
+  Decision d = send(r);
+  ASSERT_EQ(d.verdict, Verdict::reply) << drop_name(d.drop);
+  EXPECT_TRUE(d.bootp);
+  EXPECT_GE(d.yiaddr, ip(10, 0, 0, 30));
+  EXPECT_LE(d.yiaddr, ip(10, 0, 0, 40));
+  auto reply = render(d);
+  EXPECT_EQ(reply->option(67), text("bymac67"));
+  EXPECT_EQ(reply->option(66), text("pool66"));
+  EXPECT_EQ(reply->option(150), text("pool150"));
+  EXPECT_EQ(reply->option(72), be32(ip(10, 0, 0, 72)));
+  EXPECT_EQ(reply->option(3), be32(ip(10, 0, 0, 254)));
+
+  // The reserved client: 66 from the reservation over its class's, 67 from
+  // the class the reservation gives, 150 from the subnet (not in a pool
+  // table), 72 global.
+  r.mac = mac_of(0xaa);
+  d = send(r);
+  ASSERT_EQ(d.verdict, Verdict::reply) << drop_name(d.drop);
+  EXPECT_EQ(d.yiaddr, ip(10, 0, 0, 5));
+  reply = render(d);
+  EXPECT_EQ(reply->option(66), text("resv"));
+  EXPECT_EQ(reply->option(67), text("given67"));
+  EXPECT_EQ(reply->option(150), text("subnet150"));
+  EXPECT_EQ(reply->option(72), be32(ip(10, 0, 0, 72)));
+
+  // Another client: the subnet's over the global ones, a plain pool address.
+  r.mac = mac_of(0xcc);
+  d = send(r);
+  ASSERT_EQ(d.verdict, Verdict::reply) << drop_name(d.drop);
+  EXPECT_GE(d.yiaddr, ip(10, 0, 0, 10));
+  EXPECT_LE(d.yiaddr, ip(10, 0, 0, 20));
+  reply = render(d);
+  EXPECT_EQ(reply->option(66), text("subnet"));
+  EXPECT_EQ(reply->option(67), text("subnet67"));
+  EXPECT_EQ(reply->option(150), text("subnet150"));
+  EXPECT_EQ(reply->option(72), be32(ip(10, 0, 0, 72)));
+}
+
 }  // namespace dorado::engine

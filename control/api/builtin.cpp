@@ -1,5 +1,7 @@
 #include "api/builtin.hpp"
 
+#include "config/values.hpp"
+
 #include <fcntl.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -90,6 +92,38 @@ Json reservation_json(const engine::Reservation& res) {
   if (!res.hostname.empty()) x["hostname"] = res.hostname;
   if (!res.options.empty()) x["option"] = options_json(res.options);
   if (!res.classes.empty()) x["classes"] = res.classes;
+  return x;
+}
+
+// A client class condition in its compiled parts (config/values.hpp
+// class_field_name, class_op_name): field, code (option, relay_sub), op, and
+// hex (exact, prefix, user_class), number (contains: the option 55 code,
+// equals: the VLAN id) or prefix (in_prefix: giaddr's network/len).
+Json class_match_json(const engine::ClassMatch& m) {
+  Json x = {{"field", std::string(config::detail::class_field_name(m.field))},
+            {"op", std::string(config::detail::class_op_name(m.op))}};
+  if (m.field == engine::ClassField::option || m.field == engine::ClassField::relay_sub) x["code"] = m.code;
+  switch (m.op) {
+    case engine::ClassOp::present: break;
+    case engine::ClassOp::exact:
+    case engine::ClassOp::prefix:
+    case engine::ClassOp::user_class: x["hex"] = format_hex(m.value.data(), m.value.size()); break;
+    case engine::ClassOp::contains:
+    case engine::ClassOp::equals: x["number"] = m.number; break;
+    case engine::ClassOp::in_prefix: {
+      const std::uint32_t mask = m.prefix_len == 0 ? 0u : ~0u << (32 - m.prefix_len);
+      x["prefix"] = format_ipv4(m.number & mask) + "/" + std::to_string(m.prefix_len);
+      break;
+    }
+  }
+  return x;
+}
+
+Json pool_table_json(const engine::PoolConfig& p) {
+  Json x = {{"range", ranges_json(p.ranges)}, {"option", options_json(p.options)}};
+  if (!p.classes.empty()) x["classes"] = p.classes;
+  if (!p.deny.empty()) x["deny"] = p.deny;
+  if (p.lease_time != 0) x["lease_time"] = p.lease_time;
   return x;
 }
 
@@ -194,6 +228,11 @@ Json config_json(const config::DaemonConfig& c) {
     if (s.server_id != 0) sj["server_id"] = ip_json(s.server_id);
     if (s.bootp) sj["bootp"] = true;
     if (!s.match_client_id) sj["match_client_id"] = false;
+    if (!s.pool_tables.empty()) {   // [[subnet.pool]]
+      Json p = Json::array();
+      for (const auto& t : s.pool_tables) p.push_back(pool_table_json(t));
+      sj["pool"] = p;
+    }
     subnets.push_back(sj);
   }
   j["subnet"] = subnets;
@@ -201,6 +240,29 @@ Json config_json(const config::DaemonConfig& c) {
     Json g = Json::array();
     for (const auto& res : c.engine.global_reservations) g.push_back(reservation_json(res));
     j["reservation"] = g;
+  }
+  if (!c.engine.classes.empty()) {   // [[class]], config order
+    Json k = Json::array();
+    for (const auto& cls : c.engine.classes) {
+      Json m = Json::array();
+      for (const auto& x : cls.matches) m.push_back(class_match_json(x));
+      Json cj = {{"name", cls.name}, {"match", m}, {"option", options_json(cls.options)}};
+      if (cls.lease_time != 0) cj["lease_time"] = cls.lease_time;
+      if (cls.drop) cj["drop"] = true;
+      k.push_back(cj);
+    }
+    j["class"] = k;
+  }
+  if (!c.engine.shared_networks.empty()) {   // [[shared_network]]: subnets by prefix
+    Json n = Json::array();
+    for (const auto& net : c.engine.shared_networks) {
+      Json subs = Json::array();
+      for (const std::uint32_t i : net.subnets)
+        if (i < c.engine.subnets.size())
+          subs.push_back(format_ipv4(c.engine.subnets[i].prefix) + "/" + std::to_string(c.engine.subnets[i].prefix_len));
+      n.push_back({{"name", net.name}, {"subnets", subs}, {"option", options_json(net.options)}});
+    }
+    j["shared_network"] = n;
   }
   if (c.madcap.enabled) {   // docs/madcap.md
     j["madcap"] = {{"listen", c.madcap.listen}};

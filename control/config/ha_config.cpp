@@ -60,6 +60,36 @@ void options(std::string& out, std::string_view indent, const std::vector<engine
            (o.always_send ? " always_send" : "") + " = " + hex_text(o.value) + "\n";
 }
 
+// Appended piece by piece here and below: g++ 12 -O3 warns falsely
+// (-Wrestrict) about "literal" + std::string.
+std::string names(std::string_view key, const std::vector<std::string>& list) {
+  if (list.empty()) return {};
+  std::string out(key);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out += i == 0 ? " \"" : ", \"";
+    out += list[i];
+    out += '"';
+  }
+  return out;
+}
+
+// " lease_time = N", or nothing for 0.
+std::string lease_time_text(std::uint32_t t) {
+  if (t == 0) return {};
+  std::string out(" lease_time = ");
+  out += std::to_string(t);
+  return out;
+}
+
+// A reservation's classes and options, when it has them.
+void reservation_policy(std::string& out, const engine::Reservation& r) {
+  if (r.classes.empty() && r.options.empty()) return;
+  out += "    given";
+  out += names(" classes =", r.classes);
+  out += '\n';
+  options(out, "    ", r.options);
+}
+
 }  // namespace
 
 std::string ha_shared_text(const DaemonConfig& c) {
@@ -77,17 +107,82 @@ std::string ha_shared_text(const DaemonConfig& c) {
            (s.bootp ? " bootp" : "") + "\n";
     for (const engine::AddressRange& r : s.pools) out += "  pool " + range_text(r) + "\n";
     for (const engine::AddressRange& r : s.exclusions) out += "  exclude " + range_text(r) + "\n";
-    for (const engine::Reservation& r : s.reservations)
+    for (const engine::Reservation& r : s.reservations) {
       out += "  reservation " + wire::format_ipv4(r.address) +
              " mac = " + (r.mac ? wire::format_mac(*r.mac) : std::string("-")) +
              " client_id = " + (r.client_id.empty() ? std::string("-") : hex_text(r.client_id)) +
              (r.circuit_id.empty() ? std::string() : " circuit_id = " + hex_text(r.circuit_id)) +
              (r.remote_id.empty() ? std::string() : " remote_id = " + hex_text(r.remote_id)) +
              (r.hostname.empty() ? std::string() : " hostname = " + r.hostname) + "\n";
+      // Lines added for issue 16's policy only when a config has it, so that
+      // the digest of a config without it is what it was.
+      reservation_policy(out, r);
+    }
+    for (const engine::PoolConfig& p : s.pool_tables) {
+      out += "  pool_table";
+      for (const engine::AddressRange& r : p.ranges) {
+        out += ' ';
+        out += range_text(r);
+      }
+      out += names(" classes =", p.classes);
+      out += names(" deny =", p.deny);
+      out += lease_time_text(p.lease_time);
+      out += '\n';
+      options(out, "    ", p.options);
+    }
     for (engine::Ipv4 ip : s.routers) out += "  router " + wire::format_ipv4(ip) + "\n";
     for (engine::Ipv4 ip : s.dns_servers) out += "  dns " + wire::format_ipv4(ip) + "\n";
     for (engine::Ipv4 ip : s.relays) out += "  relay " + wire::format_ipv4(ip) + "\n";
     options(out, "  ", s.options);
+  }
+  // Client classes (config order: their bits, and which class's option
+  // wins), global reservations, shared networks (issue 16).
+  for (const engine::ClassConfig& k : e.classes) {
+    out += "class \"";
+    out += k.name;
+    out += '"';
+    out += lease_time_text(k.lease_time);
+    out += k.drop ? " drop\n" : "\n";
+    for (const engine::ClassMatch& m : k.matches) {
+      out += "  match ";
+      out += detail::class_match_text(m);
+      out += '\n';
+    }
+    options(out, "  ", k.options);
+  }
+  for (const engine::Reservation& r : e.global_reservations) {
+    out += "global_reservation ";
+    out += r.address != 0 ? wire::format_ipv4(r.address) : std::string("-");
+    out += " mac = ";
+    out += r.mac ? wire::format_mac(*r.mac) : std::string("-");
+    out += " client_id = ";
+    out += r.client_id.empty() ? std::string("-") : hex_text(r.client_id);
+    if (!r.circuit_id.empty()) {
+      out += " circuit_id = ";
+      out += hex_text(r.circuit_id);
+    }
+    if (!r.remote_id.empty()) {
+      out += " remote_id = ";
+      out += hex_text(r.remote_id);
+    }
+    if (!r.hostname.empty()) {
+      out += " hostname = ";
+      out += r.hostname;
+    }
+    out += '\n';
+    reservation_policy(out, r);
+  }
+  for (const engine::SharedNetworkConfig& n : e.shared_networks) {
+    out += "shared_network \"";
+    out += n.name;
+    out += '"';
+    for (const std::uint32_t i : n.subnets)
+      if (i < e.subnets.size()) {
+        out += ' ';
+        out += std::to_string(e.subnets[i].id);
+      }
+    out += "\n";
+    options(out, "  ", n.options);
   }
   const HaSection& ha = c.ha;
   if (ha.enabled) {

@@ -170,6 +170,66 @@ std::string prefix_text(Ipv4 network, unsigned length) {
   return wire::format_ipv4(network) + "/" + std::to_string(length);
 }
 
+std::string_view class_field_name(engine::ClassField f) noexcept {
+  switch (f) {
+    case engine::ClassField::option: return "option";
+    case engine::ClassField::relay_sub: return "relay_sub";
+    case engine::ClassField::mac: return "mac";
+    case engine::ClassField::vlan_outer: return "vlan_outer";
+    case engine::ClassField::vlan_inner: return "vlan_inner";
+    case engine::ClassField::giaddr: return "giaddr";
+  }
+  return "?";
+}
+
+std::string_view class_op_name(engine::ClassOp op) noexcept {
+  switch (op) {
+    case engine::ClassOp::present: return "present";
+    case engine::ClassOp::exact: return "exact";
+    case engine::ClassOp::prefix: return "prefix";
+    case engine::ClassOp::user_class: return "user_class";
+    case engine::ClassOp::contains: return "contains";
+    case engine::ClassOp::equals: return "equals";
+    case engine::ClassOp::in_prefix: return "in_prefix";
+  }
+  return "?";
+}
+
+// Appended piece by piece: g++ 12 -O3 warns falsely (-Wrestrict) about
+// "literal" + std::string.
+std::string class_match_text(const engine::ClassMatch& m) {
+  std::string out(class_field_name(m.field));
+  if (m.field == engine::ClassField::option || m.field == engine::ClassField::relay_sub) {
+    out += ' ';
+    out += std::to_string(m.code);
+  }
+  out += ' ';
+  out += class_op_name(m.op);
+  switch (m.op) {
+    case engine::ClassOp::present: break;
+    case engine::ClassOp::exact:
+    case engine::ClassOp::prefix:
+    case engine::ClassOp::user_class:
+      out += ' ';
+      out += hex_text(m.value);
+      break;
+    case engine::ClassOp::contains:
+    case engine::ClassOp::equals:
+      out += ' ';
+      out += std::to_string(m.number);
+      break;
+    case engine::ClassOp::in_prefix: {
+      const Ipv4 mask = m.prefix_len == 0 ? 0u : ~0u << (32 - m.prefix_len);
+      out += ' ';
+      out += wire::format_ipv4(m.number & mask);
+      out += '/';
+      out += std::to_string(m.prefix_len);
+      break;
+    }
+  }
+  return out;
+}
+
 std::string hex_text(const std::vector<std::uint8_t>& bytes) {
   std::string s;
   char buf[4];

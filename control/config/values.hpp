@@ -64,4 +64,13 @@ std::string range_text(const engine::AddressRange& r);   // "a-b", or "a" when f
 std::string prefix_text(Ipv4 network, unsigned length);  // "a.b.c.d/len"
 std::string hex_text(const std::vector<std::uint8_t>& bytes);   // "01:0a:ff"
 
+// A client class condition (engine/classes.hpp) as its compiled parts:
+// field "option" | "relay_sub" | "mac" | "vlan_outer" | "vlan_inner" |
+// "giaddr"; op "present" | "exact" | "prefix" | "user_class" | "contains" |
+// "equals" | "in_prefix" (the HA digest text and config-get).
+std::string_view class_field_name(engine::ClassField f) noexcept;
+std::string_view class_op_name(engine::ClassOp op) noexcept;
+// "option 60 prefix 50:6f", "vlan_outer equals 100", "giaddr in_prefix 10.9.0.0/16".
+std::string class_match_text(const engine::ClassMatch& m);
+
 }  // namespace dorado::config::detail

@@ -3,7 +3,9 @@
 // RFC 951 vendor area, wire::DhcpMessage::plain_bootp_request). See
 // docs/architecture.md "BOOTP clients and option overload".
 //
-// A BOOTP client gets a BOOTREPLY with
+// A BOOTP client gets a BOOTREPLY (options: the reservation's, its classes',
+// the pool table's, the subnet's, each code from the most specific level,
+// as for DHCP; build_bootreply below) with
 //  1. its reservation in the selected subnet (held by nobody else), or
 //  2. where the subnet says `bootp = true` (ISC dhcpd's dynamic-bootp, Kea's
 //     bootp hook): its current or previous address in that subnet, else a
@@ -20,11 +22,14 @@
 // one predictable branch in Shard::decide for this file.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <bitset>
+#include <span>
 #include <cstring>
 #include <new>
 
 #include "engine/engine.hpp"
+#include "engine/reservations.hpp"
 
 namespace dorado::engine {
 
@@ -43,8 +48,12 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
   if (key.status != KeyStatus::ok)
     return refuse(key.status == KeyStatus::too_long ? DropReason::client_id_too_long : DropReason::no_client_key);
   Ctx c{m, rx, now, change_count_, key};
-  if (config_->classes.any) [[unlikely]] {   // client classes (engine/classes.hpp): drop, pool tables
+  if (config_->classes.any) [[unlikely]] {   // client classes (engine/classes.hpp): drop, pool tables, options
     c.classes = config_->classes.match(m, rx.vlan_count, rx.vlans);
+    // Classes a reservation gives count as for DHCP (engine.cpp dispatch_classes).
+    if (!config_->reservation_classes.empty())
+      if (const ReservationEntry* r = reservation_for(key.key, m, select_subnet(m, rx)); r != nullptr)
+        c.classes |= reservation_class_set(*config_, config_->reservation_infos[r->info]);
     if (c.classes & config_->classes.drop) return refuse(DropReason::class_drop);
   }
   const std::uint32_t subnet = select_subnet(m, rx);
@@ -57,7 +66,11 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
   Ipv4 addr = 0;
   SlotId target = kNil;
   bool reserved = false;
-  if (const ReservationEntry* r = reservation_for(key.key, m, subnet); r != nullptr && r->address != 0) {
+  // The reservation's options go in the reply (Shard::reply
+  // fills Decision::reservation from c.reservation) as for DHCP, with or
+  // without its address.
+  c.reservation = reservation_for(key.key, m, subnet);
+  if (const ReservationEntry* r = c.reservation; r != nullptr && r->address != 0) {
     const SlotId s = alloc_.slot_of(subnet, r->address);
     const std::uint32_t holder = alloc_.lease_at(s);
     if (holder == kNil || holder == idx) {
@@ -131,8 +144,13 @@ Decision Shard::bootreply_unjournaled(const Ctx& c, std::uint32_t idx, std::uint
 wire::BuildResult build_bootreply(const CompiledConfig& config, const Decision& d,
                                   const wire::DhcpMessage& request, const RxMeta& rx,
                                   wire::MutableBytes out) noexcept {
-  // 1, then the subnet's options (sorted by code: 3, 6, 15, ...); a BOOTP
-  // client asks for nothing, so all of them, as far as they fit.
+  // 1, then every option of the client's levels, most specific first, each
+  // code once (the first level that has it gives it), as a DHCP reply
+  // chooses (engine/reply.cpp): the reservation's, the classes' (config
+  // order), the pool table's, the subnet's (which holds the shared
+  // network's and the global ones it did not override), each sorted by
+  // code. A BOOTP client asks for nothing, so all of them, as far as they
+  // fit (the least specific are left out first).
   constexpr std::size_t kMaxOptions = 256;
   union Storage {
     Storage() noexcept {}
@@ -143,8 +161,20 @@ wire::BuildResult build_bootreply(const CompiledConfig& config, const Decision& 
   if (d.subnet != nullptr) {
     wire::store_be32(mask.data(), d.subnet->mask);
     new (&storage.v[n++]) wire::OptionValue{wire::opt::subnet_mask, wire::Bytes{mask}, false};
-    for (const CompiledOption& o : config.options_of(*d.subnet))
-      if (n < kMaxOptions) new (&storage.v[n++]) wire::OptionValue{o.code, config.option_value(o), false};
+    std::bitset<256> added;
+    added.set(wire::opt::subnet_mask);
+    auto add_all = [&](std::span<const CompiledOption> list) noexcept {
+      for (const CompiledOption& o : list)
+        if (!added.test(o.code) && n < kMaxOptions) {
+          added.set(o.code);
+          new (&storage.v[n++]) wire::OptionValue{o.code, config.option_value(o), false};
+        }
+    };
+    if (d.reservation != nullptr) add_all(config.options_of(*d.reservation));
+    for (ClassSet set = d.classes; set != 0; set &= set - 1)
+      add_all(config.options_of(config.classes.list[static_cast<std::size_t>(std::countr_zero(set))]));
+    if (d.pool != kNoPool) add_all(config.options_of(config.pools[d.pool]));
+    add_all(config.options_of(*d.subnet));
   }
   wire::BootpReplySpec spec;
   spec.options = {storage.v, n};

@@ -600,17 +600,6 @@ Decision Shard::dispatch_ddns(const wire::DhcpMessage& m, const RxMeta& rx, Seco
   return d;
 }
 
-namespace {
-// The classes a reservation gives, by name (compile checked they exist:
-// engine/classes.cpp). Only for clients with such a reservation.
-ClassSet reservation_class_set(const CompiledConfig& c, const CompiledReservation& r) noexcept {
-  ClassSet set = 0;
-  for (const std::string& name : c.classes_of(r))
-    if (const std::uint32_t i = c.classes.index_of(name); i != kNoPool) set |= ClassSet{1} << i;
-  return set;
-}
-}  // namespace
-
 // Client classes (engine/classes.hpp): matched once per request; a member
 // of a drop class is not answered.
 Decision Shard::dispatch_classes(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,

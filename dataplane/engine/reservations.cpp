@@ -97,6 +97,13 @@ const ReservationEntry* find_reservation_for(const CompiledConfig& config, const
   return find_any_reservation(config, key, m, subnet);
 }
 
+ClassSet reservation_class_set(const CompiledConfig& c, const CompiledReservation& r) noexcept {
+  ClassSet set = 0;
+  for (const std::string& name : c.classes_of(r))
+    if (const std::uint32_t i = c.classes.index_of(name); i != kNoPool) set |= ClassSet{1} << i;
+  return set;
+}
+
 bool relay_reserved_address(const CompiledConfig& config, std::uint32_t subnet, Ipv4 addr) noexcept {
   if (config.relay_reservations == 0 || addr == 0) return false;
   return std::any_of(config.reservation_infos.begin(), config.reservation_infos.end(),

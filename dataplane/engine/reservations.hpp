@@ -38,6 +38,11 @@ void relay_reservation_key(const std::vector<std::uint8_t>& circuit, const std::
 const ReservationEntry* find_reservation_for(const CompiledConfig& config, const ClientKey& key,
                                              const wire::DhcpMessage& m, std::uint32_t subnet) noexcept;
 
+// The classes a reservation gives, by name (compile checked they exist:
+// engine/classes.cpp): OR-ed into the request's class set (engine.cpp for
+// DHCP, bootp.cpp for BOOTP). Only for clients with such a reservation.
+ClassSet reservation_class_set(const CompiledConfig& c, const CompiledReservation& r) noexcept;
+
 // Whether `addr` in `subnet` is reserved by a reservation keyed by option
 // 82 (restore and reload cannot check a circuit: the lease is kept).
 bool relay_reserved_address(const CompiledConfig& config, std::uint32_t subnet, Ipv4 addr) noexcept;
