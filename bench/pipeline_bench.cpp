@@ -80,6 +80,7 @@ struct Options {
   std::string store_dir;
   double warmup_timeout = 300;
   bool ddns = false;                 // [ddns] on (the workers' part: names, option 81)
+  bool policy = false;               // 50 [[class]] + 1,000 reservations (issue 16; as engine_bench's BM_EngineDoraPolicy)
   std::string names = "bench-host";  // what the clients send: bench-host, none, own-12, own-81
   std::string probe = "off";       // [conflict] probe
   unsigned probe_timeout_ms = 500;  // [conflict] probe_timeout_ms
@@ -106,6 +107,52 @@ std::string default_lcores(unsigned lcores) {
   return s;
 }
 
+// --policy: engine_bench's BM_EngineDoraPolicy config (bench/engine_bench.cpp
+// add_policy) as TOML: 50 classes, 47 on what the generator's requests lack
+// or do not match (option 60 exact/prefix, 77, 82.1, 82.2, OUIs, VLAN ids,
+// giaddr), 3 that every request matches (option 55 lists 3, MAC prefix
+// 02:00, option 55 present; two with options 150 and 66), and 1,000 MAC
+// reservations for other clients (02:80:..., 10.200.x.y, outside the pool).
+std::string policy_text() {
+  std::string t;
+  for (unsigned i = 0; i < 1000; ++i) {
+    char r[128];
+    std::snprintf(r, sizeof r, "[[subnet.reservation]]\nmac = \"02:80:00:00:%02x:%02x\"\naddress = \"10.200.%u.%u\"\n",
+                  i >> 8, i & 0xff, i >> 8, i & 0xff);
+    t += r;
+  }
+  for (unsigned i = 0; i < 50; ++i) {
+    const std::string n = std::to_string(i);
+    t += "[[class]]\nname = \"class-" + n + "\"\n";
+    if (i == 47) {
+      t += "requests = [3]\n[[class.option]]\ncode = 150\nip = [\"10.0.0.150\"]\n";
+      continue;
+    }
+    if (i == 48) {
+      t += "mac_prefix = \"02:00\"\n[[class.option]]\ncode = 66\nstring = \"tftp.bench.example\"\nalways_send = true\n";
+      continue;
+    }
+    if (i == 49) {
+      t += "[[class.match_option]]\ncode = 55\n";
+      continue;
+    }
+    char oui[16];
+    std::snprintf(oui, sizeof oui, "00:1b:%02x", i);
+    switch (i % 8) {
+      case 0: t += "vendor_class = \"vendor-" + n + "\"\n"; break;
+      case 1: t += "vendor_class_prefix = \"Polycom" + n + "\"\n"; break;
+      case 2: t += "circuit_id = \"eth0/1/" + n + "\"\n"; break;
+      case 3: t += "remote_id_prefix = \"cpe-" + n + "\"\n"; break;
+      case 4: t += "mac_prefix = \"" + std::string(oui) + "\"\n"; break;
+      case 5: t += "vlan = " + std::to_string(100 + i) + "\n"; break;
+      case 6: t += "user_class = \"uc-" + n + "\"\n"; break;
+      default: t += "giaddr = \"172." + n + ".0.0/16\"\n"; break;
+    }
+    t += "[[class.option]]\ncode = 66\nstring = \"class-" + n + ".example\"\n";
+  }
+  return t;
+}
+
 // The config: one /8 subnet whose pool holds twice the clients.
 std::string config_text(std::uint32_t clients, const Options& o) {
   const std::uint64_t last = (10ull << 24) + 256 + 2ull * clients;
@@ -121,7 +168,7 @@ routers = ["10.0.0.1"]
 dns = ["10.0.0.53"]
 domain = "bench.example"
 lease_time = 86400
-)" + (o.ddns ? std::string("[ddns]\nqualifying_suffix = \"bench.example\"\n") : std::string()) +
+)" + (o.policy ? policy_text() : std::string()) + (o.ddns ? std::string("[ddns]\nqualifying_suffix = \"bench.example\"\n") : std::string()) +
          "[conflict]\nprobe = \"" + o.probe + "\"\nprobe_timeout_ms = " + std::to_string(o.probe_timeout_ms) + "\n";
 }
 
@@ -668,14 +715,14 @@ int pipeline(const Options& o) {
                 "\"dora_total\":%" PRIu64 ",\"acks_sent\":%" PRIu64 ",\"leases\":%" PRIu64
                 ",\"unexpected\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"drops\":%" PRIu64
                 ",\"store_records\":%" PRIu64 ",\"cpus\":%ld,\"lcores\":\"%s\",\"rx_checksum_offload\":%s,\"tx_checksum_offload\":%s,"
-                "\"ddns\":%s,\"names\":\"%s\"}\n",
+                "\"ddns\":%s,\"names\":\"%s\",\"policy\":%s}\n",
                 o.workers, o.clients, o.durability.c_str(), secs, window, dora, dora_s, dora_s / o.workers, ns_pkt,
                 cpu_ns_pkt, busy_ns_pkt, wall_ns_pkt, capacity, gen_ns_dora, warmup_s,
                 warmup_s > 0 ? o.clients / warmup_s : 0.0, o.probe.c_str(), o.probe_timeout_ms, end.sum("probes_sent"),
                 end.sum("probes_skipped"), total, acks_sent, gen.leases, gen.unexpected, gen.malformed, gen.in_flight,
                 drops, store_records, sysconf(_SC_NPROCESSORS_ONLN), lcore_map.c_str(),
                 o.rx_checksum_offload ? "true" : "false", o.tx_checksum_offload ? "true" : "false",
-                o.ddns ? "true" : "false", o.names.c_str());
+                o.ddns ? "true" : "false", o.names.c_str(), o.policy ? "true" : "false");
   }
   std::fflush(stdout);
 
@@ -722,6 +769,9 @@ int main(int argc, char** argv) {
               "replies leave their IPv4 and UDP checksums to the NIC, as on a port with TX checksum offload; the "
               "generator completes them as the NIC would (on its own core) before checking them");
   p->add_flag("--huge", o.huge, "use hugepages (default --no-huge)");
+  p->add_flag("--policy", o.policy,
+              "50 [[class]] and 1,000 reservations (issue 16; engine_bench's BM_EngineDoraPolicy config): "
+              "3 classes match every request, two of them add options 150 and 66");
   p->add_flag("--ddns", o.ddns,
               "[ddns] on (qualifying_suffix bench.example): the workers decide names and write option 81; no DNS "
               "server is involved (the control thread's updates are ddns_bench.sh's)");
