@@ -79,7 +79,7 @@ class Reader : TableReader {
   void run(const Value& root) {
     check_keys(root, "", {"server", "dpdk", "store", "control", "lease", "option", "subnet", "class",
                           "split_scope", "ha", "ddns", "madcap", "multicast_scope", "conflict", "leasequery",
-                          "reservation", "shared_network"});
+                          "reservation", "shared_network", "limits"});
     DaemonConfig& c = out_.config;
     if (const Value* t = section(root, "server")) read_server(*t);
     if (!out_.where.server_ok && !find(root, "server"))
@@ -97,6 +97,7 @@ class Reader : TableReader {
     read_madcap(out_, lines_, file_, root);   // madcap.cpp
     if (const Value* t = section(root, "conflict")) read_conflict(out_, lines_, file_, *t);   // conflict.cpp
     if (const Value* t = section(root, "leasequery")) read_leasequery(out_, lines_, file_, *t);   // leasequery.cpp
+    if (const Value* t = section(root, "limits")) read_limits(out_, lines_, file_, *t);   // limits.cpp
     if (const toml::array* options = table_array(root, "", "option")) {
       for (std::size_t i = 0; i < options->size(); ++i) {
         if (!(*options)[i].is_table()) continue;
@@ -578,7 +579,8 @@ class Reader : TableReader {
     check_keys(t, p, {"id", "prefix", "pools", "exclude", "routers", "dns", "domain",
                       "lease_time", "min_lease_time", "max_lease_time", "t1_ratio", "t2_ratio",
                       "server_id", "relay", "reservation", "option", "qualifying_suffix", "bootp", "conflict",
-                      "match_client_id", "vlan", "vlans", "pool", "rapid_commit", "interface_address"});
+                      "match_client_id", "vlan", "vlans", "pool", "rapid_commit", "interface_address",
+                      "max_leases_per_circuit", "max_new_clients_per_second", "limit_by"});
     SubnetOut out;
     engine::SubnetConfig& s = out.config;
     SubnetWhere& w = out.where;
@@ -654,6 +656,7 @@ class Reader : TableReader {
     // RFC 4039: DISCOVER with option 80 -> ACK; unset: [lease] rapid_commit.
     if (auto b = boolean(t, p, "rapid_commit")) s.rapid_commit = *b;
     read_vlans(t, p, s);
+    read_subnet_limits(out_, lines_, file_, t, p, s.limits);   // limits.cpp
     // Dynamic DNS: this subnet's suffix for partial names; "" (as absent):
     // [ddns] qualifying_suffix. Without [ddns] it would do nothing: refused.
     if (auto q = string(t, p, "qualifying_suffix")) {

@@ -328,5 +328,10 @@ void read_pool_tables(Loaded& out, const LineIndex& lines, const std::string& fi
                       const std::string& prefix, engine::SubnetConfig& s);
 // leasequery.cpp: [leasequery] (`t`) -> out.config.engine.leasequery_allowed.
 void read_leasequery(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
+// limits.cpp: [limits] (`t`) -> out.config.engine.limits; a subnet's limit
+// keys (`t`: the subnet, key prefix `prefix`) -> `limits`.
+void read_limits(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t);
+void read_subnet_limits(Loaded& out, const LineIndex& lines, const std::string& file, const Value& t,
+                        const std::string& prefix, engine::LimitConfig& limits);
 
 }  // namespace dorado::config::detail

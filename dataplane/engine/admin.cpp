@@ -105,6 +105,7 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   if (in.hostname_len != 0 || l.hostname != kNil)
     if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
+  limit_charge(idx, relay_info_of(in));   // per-circuit limits (limits.cpp); no-op if counted
   l.flags |= kLeasePersisted;
   emit(LeaseOp::commit, idx);
   bump(Event::lease_commit);

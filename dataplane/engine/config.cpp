@@ -156,6 +156,25 @@ class Compiler {
     return {};
   }
 
+  // Per-circuit limits, in compiled subnet order (engine/limits.hpp).
+  void compile_limits(CompiledConfig& c) {
+    const LimitConfig& g = in_.limits;
+    c.subnet_limits.clear();
+    bool any = false;
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const SubnetConfig& s = in_.subnets[order_[i]];
+      CompiledLimits out;
+      const bool own = s.limits.any();
+      out.max_leases = s.limits.max_leases != 0 ? s.limits.max_leases : g.max_leases;
+      out.max_new_per_second = s.limits.max_new_per_second != 0 ? s.limits.max_new_per_second : g.max_new_per_second;
+      out.by = s.limits.by_set ? s.limits.by : g.by;
+      out.scope = own ? (std::uint64_t{1} << 32 | s.id) : 0;
+      any = any || out.active();
+      c.subnet_limits.push_back(out);
+    }
+    if (!any) c.subnet_limits.clear();
+  }
+
   Failure compile_all(CompiledConfig& c) {
     if (in_.server_address == 0) return fail("server_address is 0");
     if (in_.offer_hold_s == 0) return fail("offer_hold_s must be at least 1");
@@ -191,6 +210,7 @@ class Compiler {
       c.subnets.push_back(cs);
     }
     if (Failure f = compile_probe(c); !f.message.empty()) return f;
+    compile_limits(c);
     compile_networks(c);
     if (Failure f = compile_vlans(c); !f.message.empty()) return f;
     std::sort(c.interface_addresses.begin(), c.interface_addresses.end());   // unique: subnets do not overlap

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/limits.hpp"
 #include "engine/classes.hpp"
 #include "engine/ddns.hpp"
 #include "engine/ha.hpp"
@@ -167,6 +168,10 @@ struct SubnetConfig {
   // same), never handed out, and answered by the dataplane for ARP and ICMP
   // echo (runtime/worker.cpp). Inside the prefix, in no pool, unique.
   Ipv4 interface_address = 0;
+  // Per-circuit limits (engine/limits.hpp): a subnet that sets any of its
+  // keys counts its leases apart from the global scope; keys it leaves
+  // unset take EngineConfig::limits' values.
+  LimitConfig limits;
 };
 
 // Several subnets on one link (issue 16; engine/select.cpp): a client of
@@ -212,6 +217,8 @@ struct EngineConfig {
   std::vector<SharedNetworkConfig> shared_networks;
   // RFC 4039 rapid commit for subnets that do not say ([lease] rapid_commit).
   bool rapid_commit = false;
+  // Per-circuit limits ([limits], engine/limits.hpp): the global scope.
+  LimitConfig limits;
 };
 
 // Encoders for OptionData::value.
@@ -412,6 +419,9 @@ struct CompiledConfig {
   std::vector<CompiledPool> pools;
   std::vector<PoolRange> pool_ranges;
   std::vector<SubnetPools> subnet_pools;   // parallel to `subnets`; empty when no subnet has pool tables
+  // Per-circuit limits (engine/limits.hpp): parallel to `subnets`; empty
+  // when no limit is configured (the shard then never looks).
+  std::vector<CompiledLimits> subnet_limits;
 
   // The pool table holding `ip` in subnet `subnet`, or kNoPool (a plain
   // `pools` address, or none). O(log ranges of the subnet).

@@ -49,7 +49,10 @@ Shard::Shard(const CompiledConfig& config, const ShardConfig& sizes)
       changes_(sizes.change_log_capacity),
       change_bodies_(sizes.change_bodies),
       ha_serve_(config.ha.enabled ? HaServe::none : HaServe::all),
-      relay_info_(sizes.keep_relay_info ? sizes.table.capacity : 0) {}
+      relay_info_(sizes.keep_relay_info ? sizes.table.capacity : 0),
+      own_limits_(sizes.limits != nullptr ? nullptr : std::make_unique<LimitTable>(sizes.table.capacity)),
+      limits_(sizes.limits != nullptr ? sizes.limits : own_limits_.get()),
+      limit_slots_(sizes.table.capacity) {}
 
 Shard::Created Shard::create(const CompiledConfig& config, const ShardConfig& sizes) {
   Created r;
@@ -580,6 +583,21 @@ Decision Shard::decide(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now
 
 Decision Shard::dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                          wire::MessageType type, const KeyResult& key) noexcept {
+  // Per-circuit limits: one predictable branch without them, a tail call with them.
+  if (!config_->subnet_limits.empty()) [[unlikely]] return dispatch_limited(m, rx, now, type, key);
+  return dispatch_policy(m, rx, now, type, key);
+}
+
+Decision Shard::dispatch_limited(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                 wire::MessageType type, const KeyResult& key) noexcept {
+  if (const DropReason r = limit_admit(m, rx, now, type, key); r != DropReason::none) return refuse(r);
+  const Decision d = dispatch_policy(m, rx, now, type, key);
+  if (pending_limit_ != kNil) limit_settle(key);   // limits.cpp
+  return d;
+}
+
+inline Decision Shard::dispatch_policy(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                       wire::MessageType type, const KeyResult& key) noexcept {
   // [[class]]: one predictable branch without them, a tail call with them.
   if (config_->classes.any) [[unlikely]] return dispatch_classes(m, rx, now, type, key);
   // [ddns]: one predictable branch without it, a tail call with it.
@@ -1050,6 +1068,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
       ++st.withdrawn;
     }
   }
+  recount_limits();   // limits.cpp: the new config's scopes and keys
   return st;
 }
 
@@ -1190,6 +1209,7 @@ RestoreStatus Shard::install(const LeaseChange& in, const ClientKey& key, LeaseS
     l.flags |= kLeasePersisted;
     if (in.relay_len != 0 && relay_info_.enabled())
       relay_info_.store(idx, l.hash, l.address, relay_info_of(in));
+    if (state == LeaseState::active) limit_charge(idx, relay_info_of(in));   // limits.cpp
     if (in.hostname_len != 0 &&
         !table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
@@ -1214,7 +1234,8 @@ const Lease* Shard::lease_at_address(Ipv4 ip) const noexcept {
 
 std::size_t Shard::memory_bytes() const noexcept {
   return sizeof(Shard) + table_.memory_bytes() + alloc_.memory_bytes() +
-         changes_.capacity() * sizeof(LeaseChange) + relay_info_.memory_bytes();
+         changes_.capacity() * sizeof(LeaseChange) + relay_info_.memory_bytes() +
+         (own_limits_ ? own_limits_->memory_bytes() : 0);
 }
 
 std::string Shard::audit() const {

@@ -46,6 +46,7 @@
 #include "engine/ha.hpp"
 #include "engine/lease.hpp"
 #include "engine/lease_table.hpp"
+#include "engine/limits.hpp"
 #include "engine/relay_info.hpp"
 #include "wire/build.hpp"
 #include "wire/dhcp.hpp"
@@ -112,6 +113,10 @@ struct ShardConfig {
   // 128-byte slot per lease record. The runtime sets it when [leasequery]
   // is configured at start-up.
   bool keep_relay_info = false;
+  // Per-circuit limits (engine/limits.hpp): the count table shared by every
+  // shard of the server, which must outlive them. Null: the shard makes its
+  // own (one shard, tests).
+  LimitTable* limits = nullptr;
 };
 
 // The client key a stored lease record carries, as the shard's packets
@@ -507,6 +512,17 @@ class alignas(64) Shard {
   // journaled here but not sent back. Bounded: at most 3 records emitted.
   ReplicateStatus replicate(const LeaseChange& in, Seconds now) noexcept;
 
+  // ---- per-circuit limits (engine/limits.hpp; limits.cpp) ---------------------
+  // Counts this shard's active leases again in the shared limit table under
+  // the current config: what it counted goes back first. reconfigure() calls
+  // it; restore() counts each lease it installs. O(lease records).
+  void recount_limits() noexcept;
+  // Leases counted now for a circuit (tests, inspection).
+  std::uint32_t limit_count(LimitBy by, wire::Bytes option82, const wire::MacAddr& chaddr,
+                            std::uint64_t scope) const noexcept;
+  // This shard's leases counted in the limit table.
+  std::uint32_t limit_charged() const noexcept { return charged_; }
+
   // ---- inspection (control API, tests); not for the packet path -------------
   const Lease* find_lease(const ClientKey& key) const noexcept;
   const Lease* lease_at_address(Ipv4 ip) const noexcept;
@@ -552,6 +568,25 @@ class alignas(64) Shard {
   Decision dispatch(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
                     wire::MessageType type, const KeyResult& key) noexcept;
   Decision dispatch_type(const Ctx& c, wire::MessageType type) noexcept;
+  // dispatch() without the limits check (engine.cpp; inlined in both callers).
+  inline Decision dispatch_policy(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                  wire::MessageType type, const KeyResult& key) noexcept;
+  // dispatch() with per-circuit limits (engine.cpp): limit_admit(), then
+  // dispatch_policy(), then limit_settle().
+  [[gnu::noinline]] Decision dispatch_limited(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
+                                              wire::MessageType type, const KeyResult& key) noexcept;
+  // limits.cpp: the limits of subnet index `subnet` (null: none); the
+  // refusal of a request by them (DropReason::none: admitted; a REQUEST
+  // that may commit leaves its reserved count in pending_limit_);
+  // limit_settle: that count bound to the client's now active lease, else
+  // given back; limit_charge: an existing active lease counted (restore,
+  // replicate, admin, recount); limit_uncharge: set_state's hook.
+  const CompiledLimits* limits_of(std::uint32_t subnet) const noexcept;
+  DropReason limit_admit(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
+                         const KeyResult& key) noexcept;
+  void limit_settle(const KeyResult& key) noexcept;
+  void limit_charge(std::uint32_t idx, wire::Bytes option82) noexcept;
+  void limit_uncharge(const Lease& l) noexcept;
   // dispatch() with [[class]] (engine.cpp, so dispatch_type() inlines into
   // it): the request's classes into Ctx; drop classes refused (class_drop).
   [[gnu::noinline]] Decision dispatch_classes(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now,
@@ -689,6 +724,9 @@ class alignas(64) Shard {
   void bump(Event e) noexcept { counter_add(counters_.events[static_cast<std::size_t>(e)]); }
   // Every change of Lease::state goes through here (state_counts_).
   void set_state(Lease& l, LeaseState s) noexcept {
+    // Per-circuit limits: an active lease that ends gives its count back.
+    if (charged_ != 0 && l.state == LeaseState::active && s != LeaseState::active) [[unlikely]]
+      limit_uncharge(l);   // limits.cpp
     if (l.state != LeaseState::unused) --state_counts_[static_cast<std::size_t>(l.state)];
     if (s != LeaseState::unused) ++state_counts_[static_cast<std::size_t>(s)];
     l.state = s;
@@ -731,6 +769,15 @@ class alignas(64) Shard {
   std::array<FqdnReply, kMaxBurst> fqdn_replies_;
   DdnsName decided_;   // commit_ddns() -> ddns_reply() of the same request (Ctx::ddns_name)
   std::uint32_t fqdn_next_ = 0;
+  // Last, as fqdn_replies_, so that the members above keep their lines.
+  // Per-circuit limits (engine/limits.hpp): the shared table (ShardConfig::limits,
+  // else own_limits_), per lease record the slot it is counted in + 1 (0: not
+  // counted), how many records are counted, the count a REQUEST reserved.
+  std::unique_ptr<LimitTable> own_limits_;
+  LimitTable* limits_ = nullptr;
+  ReservedArray<std::uint32_t> limit_slots_;
+  std::uint32_t charged_ = 0;
+  std::uint32_t pending_limit_ = kNil;
 };
 
 // Serialises `d` (verdict reply) as a frame into `out`: RFC 2131 4.1

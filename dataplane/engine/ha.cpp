@@ -262,6 +262,7 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
   // without one keeps what this shard has.
   if (in.relay_len != 0 && relay_info_.enabled())
     relay_info_.store(idx, l.hash, l.address, relay_info_of(in));
+  limit_charge(idx, relay_info_of(in));   // per-circuit limits (limits.cpp); no-op if counted
   l.flags |= kLeasePersisted;
   emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
   return result;

@@ -127,6 +127,10 @@ struct Runtime::Impl {
   const engine::CompiledConfig* engine_config = nullptr;
   std::vector<PortState> ports;              // in configuration order
   std::array<int, RTE_MAX_ETHPORTS> port_index{};   // port id -> ports[] index, -1 none
+  // Per-circuit limits (engine/limits.hpp): one count table for every
+  // worker's shard, declared before `workers` so that it outlives them.
+  // Address space only until written (engine/reserved.hpp).
+  std::unique_ptr<engine::LimitTable> limits;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<rte_ring*> handoff_rings;      // mbuf pointers, worker -> worker
   std::vector<rte_ring*> change_rings;       // LeaseChange records, worker -> control
@@ -315,6 +319,8 @@ std::string Runtime::Impl::setup_workers() {
     return "need " + std::to_string(n + 1) + " lcores (1 control + " + std::to_string(n) +
            " workers), the EAL has " + std::to_string(rte_lcore_count()) + ": adjust -l";
   const engine::LeaseTableSizes table = config.shard_table.value_or(shard_table_for(*engine_config, n, config.max_leases));
+  // Sized for every lease record of every shard: a reload may turn limits on.
+  limits = std::make_unique<engine::LimitTable>(std::uint64_t{table.capacity} * n);
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned w = 0; w < n; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
     engine::ShardConfig sc;
@@ -325,7 +331,11 @@ std::string Runtime::Impl::setup_workers() {
     sc.change_log_capacity = std::max<std::uint32_t>(sc.change_log_capacity,
                                                      2 * kChangesPerRequest * config.burst);
     sc.change_bodies = config.ship_changes;   // else the worker only counts them
-    sc.keep_relay_info = !engine_config->leasequery_allowed.empty();   // engine/relay_info.hpp
+    // Option 82 kept and journaled for leasequery, and with per-circuit
+    // limits at start-up so that a restart counts each lease by its circuit.
+    sc.keep_relay_info = !engine_config->leasequery_allowed.empty() ||
+                         !engine_config->subnet_limits.empty();   // engine/relay_info.hpp
+    sc.limits = limits.get();
     auto created = engine::Shard::create(*engine_config, sc);
     if (!created.shard) return "worker " + std::to_string(w) + ": " + created.error;
     workers.push_back(std::make_unique<Worker>(WorkerSetup{

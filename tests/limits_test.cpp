@@ -1,0 +1,408 @@
+// Per-circuit limits (issue 16; engine/limits.hpp): max_leases_per_circuit
+// and max_new_clients_per_second, counted drops, renewals never refused,
+// counts given back on release, expiry, decline and lease4-del, rebuilt by
+// restore and reload, one count shared by two shards; the lock-free table.
+#include "engine_fixture.hpp"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/admin.hpp"
+#include "engine/limits.hpp"
+
+namespace dorado::engine {
+namespace {
+
+using namespace testing_fixture;
+using wire::MessageType;
+
+constexpr Ipv4 kRelay = ip(10, 0, 0, 2);   // giaddr inside subnet A
+
+// Option 82 value with a circuit-id (and a remote-id if given).
+std::vector<std::uint8_t> rai(std::string_view circuit, std::string_view remote = {}) {
+  std::vector<std::uint8_t> v;
+  v.reserve(4 + circuit.size() + remote.size());
+  if (!circuit.empty()) {
+    v.push_back(1);
+    v.push_back(static_cast<std::uint8_t>(circuit.size()));
+    for (char ch : circuit) v.push_back(static_cast<std::uint8_t>(ch));
+  }
+  if (!remote.empty()) {
+    v.push_back(2);
+    v.push_back(static_cast<std::uint8_t>(remote.size()));
+    for (char ch : remote) v.push_back(static_cast<std::uint8_t>(ch));
+  }
+  return v;
+}
+
+EngineConfig limits_config(std::uint32_t max_leases, std::uint32_t max_rate) {
+  EngineConfig c;
+  c.server_address = kServer;
+  c.offer_hold_s = 30;
+  c.decline_probation_s = 600;
+  SubnetConfig a;
+  a.id = 100;
+  a.prefix = ip(10, 0, 0, 0);
+  a.prefix_len = 24;
+  a.pools = {{ip(10, 0, 0, 10), ip(10, 0, 0, 250)}};
+  a.lease_time = 600;
+  a.min_lease_time = 60;
+  SubnetConfig b;   // its own scope (set below by the tests that want it)
+  b.id = 200;
+  b.prefix = ip(10, 1, 0, 0);
+  b.prefix_len = 24;
+  b.pools = {{ip(10, 1, 0, 10), ip(10, 1, 0, 100)}};
+  c.subnets = {a, b};
+  c.limits.max_leases = max_leases;
+  c.limits.max_new_per_second = max_rate;
+  return c;
+}
+
+class LimitsTest : public EngineFixture {
+ protected:
+  void SetUp() override { build(limits_config(2, 0), sizes()); }
+  static ShardConfig sizes() {
+    ShardConfig s = test_sizes();
+    s.keep_relay_info = true;   // as the runtime sets it with limits (journals option 82)
+    return s;
+  }
+
+  Req relayed(MacAddr mac, std::string_view circuit, MessageType type = MessageType::discover) {
+    Req r;
+    r.type = type;
+    r.mac = mac;
+    r.giaddr = kRelay;
+    r.relay_info = rai(circuit);
+    return r;
+  }
+  Decision offer(MacAddr mac, std::string_view circuit) { return send(relayed(mac, circuit)); }
+  Decision request(MacAddr mac, std::string_view circuit, Ipv4 addr) {
+    Req r = relayed(mac, circuit, MessageType::request);
+    r.requested = addr;
+    r.server_id = kServer;
+    return send(r);
+  }
+  // DISCOVER + SELECTING REQUEST on `circuit`: the ACKed address, 0 if none.
+  Ipv4 dora_on(MacAddr mac, std::string_view circuit) {
+    const Decision o = offer(mac, circuit);
+    if (o.verdict != Verdict::reply || o.type != MessageType::offer) return 0;
+    const Decision a = request(mac, circuit, o.yiaddr);
+    return a.verdict == Verdict::reply && a.type == MessageType::ack ? a.yiaddr : 0;
+  }
+  std::uint32_t count_of(std::string_view circuit, std::uint64_t scope = 0) const {
+    const auto v = rai(circuit);
+    return shard_->limit_count(LimitBy::circuit_id, wire::Bytes{v}, MacAddr{}, scope);
+  }
+};
+
+TEST_F(LimitsTest, LimitReachedIsACountedDrop) {
+  EXPECT_NE(dora_on(mac_of(1), "line-1"), 0u);
+  EXPECT_NE(dora_on(mac_of(2), "line-1"), 0u);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  const Decision d = offer(mac_of(3), "line-1");
+  EXPECT_EQ(d.verdict, Verdict::drop);
+  EXPECT_EQ(d.drop, DropReason::limit_leases);
+  EXPECT_EQ(drops(DropReason::limit_leases), 1u);
+  // Another circuit is not concerned.
+  EXPECT_NE(dora_on(mac_of(3), "line-2"), 0u);
+  EXPECT_EQ(count_of("line-2"), 1u);
+  EXPECT_EQ(shard_->limit_charged(), 3u);
+}
+
+TEST_F(LimitsTest, RenewalsAndBoundClientsAreNeverRefused) {
+  const Ipv4 a1 = dora_on(mac_of(1), "line-1");
+  ASSERT_NE(dora_on(mac_of(2), "line-1"), 0u);
+  Req renewing = relayed(mac_of(1), "line-1", MessageType::request);
+  renewing.ciaddr = a1;
+  EXPECT_EQ(send(renewing).type, MessageType::ack);
+  // A DISCOVER and an INIT-REBOOT REQUEST of a bound client: answered.
+  const Decision again = offer(mac_of(1), "line-1");
+  EXPECT_EQ(again.type, MessageType::offer);
+  EXPECT_EQ(again.yiaddr, a1);
+  EXPECT_EQ(request(mac_of(1), "line-1", a1).type, MessageType::ack);
+  EXPECT_EQ(drops(DropReason::limit_leases), 0u);
+  EXPECT_EQ(count_of("line-1"), 2u);
+}
+
+TEST_F(LimitsTest, OffersDoNotPassTheLastPlaceTwice) {
+  ASSERT_NE(dora_on(mac_of(1), "line-1"), 0u);
+  // Two clients offered while one place is left: the first REQUEST takes it,
+  // the second is refused (not NAKed: silence).
+  const Decision o2 = offer(mac_of(2), "line-1");
+  const Decision o3 = offer(mac_of(3), "line-1");
+  ASSERT_EQ(o2.type, MessageType::offer);
+  ASSERT_EQ(o3.type, MessageType::offer);
+  EXPECT_EQ(request(mac_of(2), "line-1", o2.yiaddr).type, MessageType::ack);
+  const Decision r3 = request(mac_of(3), "line-1", o3.yiaddr);
+  EXPECT_EQ(r3.verdict, Verdict::drop);
+  EXPECT_EQ(r3.drop, DropReason::limit_leases);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  EXPECT_EQ(shard_->limit_charged(), 2u);
+}
+
+TEST_F(LimitsTest, RequestThatDoesNotCommitGivesItsPlaceBack) {
+  ASSERT_NE(dora_on(mac_of(1), "line-1"), 0u);
+  // A REQUEST for an address of no subnet is NAKed: nothing stays counted.
+  EXPECT_EQ(request(mac_of(2), "line-1", ip(192, 168, 9, 9)).type, MessageType::nak);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  EXPECT_NE(dora_on(mac_of(2), "line-1"), 0u);
+}
+
+TEST_F(LimitsTest, ReleaseExpiryDeclineAndDeleteFreePlaces) {
+  const Ipv4 a1 = dora_on(mac_of(1), "line-1");
+  const Ipv4 a2 = dora_on(mac_of(2), "line-1");
+  ASSERT_EQ(offer(mac_of(3), "line-1").drop, DropReason::limit_leases);
+  // RELEASE
+  Req rel = relayed(mac_of(1), "line-1", MessageType::release);
+  rel.ciaddr = a1;
+  rel.server_id = kServer;
+  EXPECT_EQ(send(rel).verdict, Verdict::silent);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  const Ipv4 a3 = dora_on(mac_of(3), "line-1");
+  ASSERT_NE(a3, 0u);
+  // DECLINE
+  Req dec = relayed(mac_of(2), "line-1", MessageType::decline);
+  dec.requested = a2;
+  dec.server_id = kServer;
+  EXPECT_EQ(send(dec).verdict, Verdict::silent);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  ASSERT_NE(dora_on(mac_of(4), "line-1"), 0u);
+  // lease4-del (control API del_address)
+  AdminRequest del;
+  del.op = AdminOp::del_address;
+  del.address = a3;
+  std::vector<AdminReply> out(kMaxAdminReplies);
+  ASSERT_GE(shard_->admin(del, now_, out), 1u);
+  EXPECT_EQ(out[0].status, AdminStatus::ok);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  // Expiry
+  advance(700);
+  EXPECT_EQ(count_of("line-1"), 0u);
+  EXPECT_EQ(shard_->limit_charged(), 0u);
+  EXPECT_NE(dora_on(mac_of(5), "line-1"), 0u);
+  EXPECT_NE(dora_on(mac_of(6), "line-1"), 0u);
+}
+
+TEST_F(LimitsTest, RatePerSecondWithInjectedClock) {
+  build(limits_config(0, 2), sizes());
+  EXPECT_EQ(offer(mac_of(1), "line-1").type, MessageType::offer);
+  EXPECT_EQ(offer(mac_of(2), "line-1").type, MessageType::offer);
+  const Decision third = offer(mac_of(3), "line-1");
+  EXPECT_EQ(third.verdict, Verdict::drop);
+  EXPECT_EQ(third.drop, DropReason::limit_rate);
+  EXPECT_EQ(drops(DropReason::limit_rate), 1u);
+  EXPECT_EQ(offer(mac_of(3), "line-2").type, MessageType::offer);   // another circuit
+  // The REQUEST after an OFFER is not a new client.
+  EXPECT_EQ(request(mac_of(1), "line-1", shard_->find_lease(client_key_hw(1, wire::Bytes{mac_of(1).b.data(), 6}))->address).type,
+            MessageType::ack);
+  // A renewal is never a new client.
+  const Lease* l1 = lease_of(mac_of(1));
+  ASSERT_NE(l1, nullptr);
+  Req renewing = relayed(mac_of(1), "line-1", MessageType::request);
+  renewing.ciaddr = l1->address;
+  EXPECT_EQ(send(renewing).type, MessageType::ack);
+  now_ += 1;   // the next second
+  EXPECT_EQ(offer(mac_of(3), "line-1").type, MessageType::offer);
+  EXPECT_EQ(drops(DropReason::limit_rate), 1u);
+}
+
+TEST_F(LimitsTest, WithoutOption82TheMacIsTheCircuit) {
+  build(limits_config(1, 0), sizes());
+  EXPECT_NE(dora(mac_of(1)), 0u);
+  // The same MAC with another client-id: a second lease of that MAC, refused.
+  Req r;
+  r.mac = mac_of(1);
+  r.client_id = {0xff, 1, 2, 3};
+  EXPECT_EQ(send(r).drop, DropReason::limit_leases);
+  EXPECT_NE(dora(mac_of(2)), 0u);
+}
+
+TEST_F(LimitsTest, LimitByRemoteId) {
+  EngineConfig c = limits_config(1, 0);
+  c.limits.by = LimitBy::remote_id;
+  c.limits.by_set = true;
+  build(c, sizes());
+  Req r = relayed(mac_of(1), "line-1");
+  r.relay_info = rai("line-1", "cpe-a");
+  const Decision o = send(r);
+  ASSERT_EQ(o.type, MessageType::offer);
+  r.type = MessageType::request;
+  r.requested = o.yiaddr;
+  r.server_id = kServer;
+  ASSERT_EQ(send(r).type, MessageType::ack);
+  Req other = relayed(mac_of(2), "line-2");   // another circuit, the same remote-id
+  other.relay_info = rai("line-2", "cpe-a");
+  EXPECT_EQ(send(other).drop, DropReason::limit_leases);
+  other.relay_info = rai("line-1", "cpe-b");  // the same circuit, another remote-id
+  EXPECT_EQ(send(other).type, MessageType::offer);
+}
+
+TEST_F(LimitsTest, SubnetScopeCountsApart) {
+  EngineConfig c = limits_config(1, 0);
+  c.subnets[1].limits.max_leases = 3;   // subnet B: its own scope and limit
+  build(c, sizes());
+  EXPECT_NE(dora_on(mac_of(1), "line-1"), 0u);
+  EXPECT_EQ(offer(mac_of(2), "line-1").drop, DropReason::limit_leases);
+  // The same circuit in subnet B (by option 118): counted apart, up to 3.
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    Req r = relayed(mac_of(10 + i), "line-1");
+    r.subnet_selection = ip(10, 1, 0, 0);
+    const Decision o = send(r);
+    ASSERT_EQ(o.type, MessageType::offer) << i;
+    r.type = MessageType::request;
+    r.requested = o.yiaddr;
+    r.server_id = kServer;
+    ASSERT_EQ(send(r).type, MessageType::ack) << i;
+  }
+  Req r = relayed(mac_of(20), "line-1");
+  r.subnet_selection = ip(10, 1, 0, 0);
+  EXPECT_EQ(send(r).drop, DropReason::limit_leases);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  EXPECT_EQ(count_of("line-1", std::uint64_t{1} << 32 | 200), 3u);
+}
+
+TEST_F(LimitsTest, RestoreRebuildsTheCounts) {
+  ASSERT_NE(dora_on(mac_of(1), "line-1"), 0u);
+  ASSERT_NE(dora_on(mac_of(2), "line-1"), 0u);
+  const std::vector<LeaseChange> journal = take_changes();
+  // A fresh shard (a restart) from the journal's records.
+  build(limits_config(2, 0), sizes());
+  for (const LeaseChange& ch : journal) shard_->restore(ch, now_);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  EXPECT_EQ(offer(mac_of(3), "line-1").drop, DropReason::limit_leases);
+}
+
+TEST_F(LimitsTest, ReloadRecountsAndCanLiftTheLimits) {
+  ASSERT_NE(dora_on(mac_of(1), "line-1"), 0u);
+  ASSERT_NE(dora_on(mac_of(2), "line-1"), 0u);
+  // Limit 3: the two leases stay counted, a third client fits.
+  auto next = std::make_unique<CompileResult>(compile(limits_config(3, 0)));
+  ASSERT_TRUE(next->ok());
+  Allocator fresh(next->config, shard_->identity());
+  shard_->reconfigure(next->config, fresh);
+  compiled_.swap(next);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  EXPECT_NE(dora_on(mac_of(3), "line-1"), 0u);
+  EXPECT_EQ(offer(mac_of(4), "line-1").drop, DropReason::limit_leases);
+  // No limits: nothing counted, nothing refused.
+  EngineConfig none = limits_config(0, 0);
+  auto lifted = std::make_unique<CompileResult>(compile(none));
+  ASSERT_TRUE(lifted->ok());
+  EXPECT_TRUE(lifted->config.subnet_limits.empty());
+  Allocator fresh2(lifted->config, shard_->identity());
+  shard_->reconfigure(lifted->config, fresh2);
+  compiled_.swap(lifted);
+  EXPECT_EQ(shard_->limit_charged(), 0u);
+  EXPECT_EQ(count_of("line-1"), 0u);
+  EXPECT_NE(dora_on(mac_of(4), "line-1"), 0u);
+}
+
+// Two shards (two workers) with one shared table: leases of one circuit on
+// both count together.
+TEST(LimitsShared, TwoShardsShareTheCount) {
+  auto compiled = std::make_unique<CompileResult>(compile(limits_config(3, 0)));
+  ASSERT_TRUE(compiled->ok());
+  LimitTable table(2 * 256);
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    ShardConfig sc = test_sizes();
+    sc.identity = ShardIdentity{i, 2};
+    sc.limits = &table;
+    Shard::Created c = Shard::create(compiled->config, sc);
+    ASSERT_TRUE(c.shard) << c.error;
+    shards.push_back(std::move(c.shard));
+  }
+  Seconds now = kStart;
+  auto dora_at = [&](Shard& s, std::uint32_t n) -> Decision {
+    Req r;
+    r.mac = mac_of(n);
+    r.giaddr = kRelay;
+    r.relay_info = rai("line-1");
+    auto p = make_packet(r);
+    const Decision o = s.handle(p->msg, p->rx, now);
+    if (o.verdict != Verdict::reply) return o;
+    r.type = MessageType::request;
+    r.requested = o.yiaddr;
+    r.server_id = kServer;
+    p = make_packet(r);
+    return s.handle(p->msg, p->rx, now);
+  };
+  EXPECT_EQ(dora_at(*shards[0], 1).type, MessageType::ack);
+  EXPECT_EQ(dora_at(*shards[1], 2).type, MessageType::ack);
+  EXPECT_EQ(dora_at(*shards[1], 3).type, MessageType::ack);
+  const Decision refused = dora_at(*shards[0], 4);
+  EXPECT_EQ(refused.verdict, Verdict::drop);
+  EXPECT_EQ(refused.drop, DropReason::limit_leases);
+  const auto v = rai("line-1");
+  EXPECT_EQ(table.count(limit_key_hash(LimitBy::circuit_id, wire::Bytes{v}, MacAddr{}, 0)), 3u);
+  // A release on shard 1 frees a place for shard 0's client.
+  Req rel;
+  rel.type = MessageType::release;
+  rel.mac = mac_of(2);
+  rel.giaddr = kRelay;
+  rel.relay_info = rai("line-1");
+  rel.server_id = kServer;
+  rel.ciaddr = shards[1]->find_lease(client_key_hw(1, wire::Bytes{mac_of(2).b.data(), 6}))->address;
+  auto p = make_packet(rel);
+  EXPECT_EQ(shards[1]->handle(p->msg, p->rx, now).verdict, Verdict::silent);
+  EXPECT_EQ(dora_at(*shards[0], 4).type, MessageType::ack);
+}
+
+// The table itself: the limit holds under two threads taking at once, and
+// a key's slot whose count went to 0 is taken by another key.
+TEST(LimitTableTest, ConcurrentTakesNeverPassTheLimit) {
+  LimitTable table(64);
+  const std::uint64_t h = 0x1234567890abcdefull;
+  std::atomic<int> ok{0};
+  auto worker = [&] {
+    for (int i = 0; i < 10000; ++i) {
+      const LimitTable::Taken t = table.take(h, 5);
+      if (t.status == LimitTable::Take::ok) {
+        ok.fetch_add(1);
+        EXPECT_LE(table.count(h), 5u);
+        table.release(t.slot);
+      }
+    }
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(table.count(h), 0u);
+  // Held to the limit: the sixth is refused.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(table.take(h, 5).status, LimitTable::Take::ok);
+  EXPECT_EQ(table.take(h, 5).status, LimitTable::Take::full);
+  EXPECT_EQ(table.count(h), 5u);
+}
+
+TEST(LimitTableTest, EmptiedSlotsAreReusedAndTheWindowIsBounded) {
+  LimitTable table(32);   // 64 slots
+  ASSERT_EQ(table.capacity(), 64u);
+  std::vector<std::uint32_t> slots;
+  // 64 keys with the same home slot: a window of kLimitWindow holds them.
+  for (std::uint64_t k = 0; k < kLimitWindow; ++k) {
+    const LimitTable::Taken t = table.take((k + 1) << 32, 0);
+    ASSERT_EQ(t.status, LimitTable::Take::ok) << k;
+    slots.push_back(t.slot);
+  }
+  EXPECT_EQ(table.take(std::uint64_t{999} << 32, 0).status, LimitTable::Take::no_room);
+  table.release(slots[3]);   // its count goes to 0: the slot is reusable
+  const LimitTable::Taken t = table.take(std::uint64_t{999} << 32, 0);
+  ASSERT_EQ(t.status, LimitTable::Take::ok);
+  EXPECT_EQ(t.slot, slots[3]);
+  EXPECT_EQ(table.count(std::uint64_t{4} << 32), 0u);
+  EXPECT_EQ(table.count(std::uint64_t{5} << 32), 1u);
+}
+
+TEST(LimitTableTest, RateIsPerSecond) {
+  LimitTable table(64);
+  const std::uint64_t h = 42;
+  EXPECT_EQ(table.admit_new(h, 2, 100), LimitTable::Take::ok);
+  EXPECT_EQ(table.admit_new(h, 2, 100), LimitTable::Take::ok);
+  EXPECT_EQ(table.admit_new(h, 2, 100), LimitTable::Take::full);
+  EXPECT_EQ(table.admit_new(h, 2, 101), LimitTable::Take::ok);
+}
+
+}  // namespace
+}  // namespace dorado::engine
