@@ -21,6 +21,9 @@
 //   BM_EngineDoraPolicy/policy:P/renew:R/burst:B  client classes (issue 16):
 //       BM_EngineDoraNamed's path (name:0) with today's config (policy:0) or
 //       with 50 classes and 1,000 reservations (policy:1).
+//   BM_EngineDoraLimits/limits:L/renew:R/burst:B  per-circuit limits (issue 16):
+//       BM_EngineDoraNamed's path (name:0) without (limits:0) or with
+//       [limits] (limits:1), counted but never reached.
 //   BM_EngineDoraNamed/name:N/ddns:D/renew:R/burst:B  dynamic DNS: kNamedClients new
 //       clients (a fixed count: callgrind figures compare), each with its
 //       own name "bench-<8 hex digits>" in option 12 (name:12), in option 81
@@ -89,7 +92,8 @@ struct World {
   // (16,777,214). `name`: what the requests carry (bench/dora_fixture.hpp);
   // `ddns`: [ddns] on with the defaults and "bench.example" as the suffix.
   explicit World(std::uint32_t capacity, std::uint32_t prefill = kPrefill,
-                 ClientName name = ClientName::bench_host, bool ddns = false, bool policy = false) {
+                 ClientName name = ClientName::bench_host, bool ddns = false, bool policy = false,
+                 bool limits = false) {
     EngineConfig cfg;
     cfg.server_address = kServer;
     SubnetConfig s = bench_subnet(capacity > (1u << 21));
@@ -97,6 +101,10 @@ struct World {
     s.domain_name = "bench.example";
     cfg.subnets = {s};
     if (policy) add_policy(cfg);
+    if (limits) {   // BM_EngineDoraLimits: counted, never reached (one lease per MAC)
+      cfg.limits.max_leases = 4;
+      cfg.limits.max_new_per_second = 1'000'000;
+    }
     if (ddns) {
       cfg.ddns.enabled = true;
       cfg.ddns.qualifying_suffix = "bench.example";
@@ -348,6 +356,28 @@ void BM_EngineDoraPolicy(benchmark::State& state) {
   state.counters["fills"] = static_cast<double>(rs.fills);
 }
 
+// BM_EngineDoraLimits/limits:L/renew:R/burst:B: the named benchmark's
+// whole worker path (named_dora_loop*, no name) without (limits:0) or with
+// per-circuit limits (limits:1: max_leases_per_circuit = 4,
+// max_new_clients_per_second = 1000000, engine/limits.hpp): the requests
+// carry no option 82, so each client is its own circuit (its MAC) and the
+// limits are counted on every new lease but never reached.
+void BM_EngineDoraLimits(benchmark::State& state) {
+  World w(kNamedPrefill + kNamedClients + 4096, kNamedPrefill, ClientName::none, false, false, state.range(0) != 0);
+  if (!w.error.empty()) {
+    state.SkipWithError(w.error.c_str());
+    return;
+  }
+  std::uint64_t clients = 0;
+  const auto burst = static_cast<std::uint32_t>(state.range(2));
+  if (!(state.range(1) != 0 ? named_dora_loop_renew(state, w, burst, clients)
+                            : named_dora_loop(state, w, burst, clients))) {
+    state.SkipWithError("unexpected engine reply");
+    return;
+  }
+  report(state, w, clients);
+}
+
 void BM_EngineDoraNamed(benchmark::State& state) {
   const auto option = state.range(0);
   const ClientName name = option == 12 ? ClientName::hostname : option == 81 ? ClientName::fqdn : ClientName::none;
@@ -491,6 +521,10 @@ BENCHMARK(BM_EngineDoraParseNew)->Arg(32)->Iterations(kNewClients / 32);
 // kNamedClients new clients per run, burst 8.
 BENCHMARK(BM_EngineDoraPolicy)
     ->ArgNames({"policy", "renew", "burst"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {8}})
+    ->Iterations(kNamedClients / 8);
+BENCHMARK(BM_EngineDoraLimits)
+    ->ArgNames({"limits", "renew", "burst"})
     ->ArgsProduct({{0, 1}, {0, 1}, {8}})
     ->Iterations(kNamedClients / 8);
 BENCHMARK(BM_EngineDoraNamed)

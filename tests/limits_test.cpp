@@ -262,6 +262,22 @@ TEST_F(LimitsTest, SubnetScopeCountsApart) {
   EXPECT_EQ(count_of("line-1", std::uint64_t{1} << 32 | 200), 3u);
 }
 
+TEST_F(LimitsTest, ABoundClientMovingStaysCountedOnce) {
+  const Ipv4 a1 = dora_on(mac_of(1), "line-1");
+  ASSERT_NE(a1, 0u);
+  // The same client asks for an address of subnet B (option 118) while
+  // bound in A: it moves there, its lease is still one lease of line-1.
+  Req r = relayed(mac_of(1), "line-1", MessageType::request);
+  r.subnet_selection = ip(10, 1, 0, 0);
+  r.requested = ip(10, 1, 0, 50);
+  r.server_id = kServer;
+  const Decision d = send(r);
+  ASSERT_EQ(d.type, MessageType::ack);
+  EXPECT_EQ(d.yiaddr, ip(10, 1, 0, 50));
+  EXPECT_EQ(count_of("line-1"), 1u);
+  EXPECT_EQ(shard_->limit_charged(), 1u);
+}
+
 TEST_F(LimitsTest, RestoreRebuildsTheCounts) {
   ASSERT_NE(dora_on(mac_of(1), "line-1"), 0u);
   ASSERT_NE(dora_on(mac_of(2), "line-1"), 0u);

@@ -592,7 +592,7 @@ Decision Shard::dispatch_limited(const wire::DhcpMessage& m, const RxMeta& rx, S
                                  wire::MessageType type, const KeyResult& key) noexcept {
   if (const DropReason r = limit_admit(m, rx, now, type, key); r != DropReason::none) return refuse(r);
   const Decision d = dispatch_policy(m, rx, now, type, key);
-  if (pending_limit_ != kNil) limit_settle(key);   // limits.cpp
+  if (type == MessageType::discover || type == MessageType::request) limit_settle(m, key);   // limits.cpp
   return d;
 }
 
@@ -1242,6 +1242,18 @@ std::string Shard::audit() const {
   if (std::string e = table_.audit(); !e.empty()) return "lease table: " + e;
   if (std::string e = alloc_.audit(); !e.empty()) return "allocator: " + e;
   std::string err;
+  // Per-circuit limits: only active leases are counted, charged_ of them.
+  std::uint32_t counted = 0;
+  table_.for_each([&](std::uint32_t i, const Lease& l) {
+    if (limit_slots_.empty() || limit_slots_[i] == 0) return;
+    ++counted;
+    if (l.state != LeaseState::active && err.empty())
+      err = "record " + std::to_string(i) + ": counted by the limits but not active";
+  });
+  if (!err.empty()) return err;
+  if (counted != charged_) return "limits: " + std::to_string(counted) + " records counted, charged_ says " +
+                                  std::to_string(charged_);
+  if (pending_limit_ != kNil) return "limits: a reserved count left pending";
   table_.for_each([&](std::uint32_t i, const Lease& l) {
     if (!err.empty()) return;
     const std::string who = "record " + std::to_string(i) + ": ";

@@ -194,12 +194,18 @@ DropReason Shard::limit_admit(const wire::DhcpMessage& m, const RxMeta& rx, Seco
   return DropReason::none;
 }
 
-void Shard::limit_settle(const KeyResult& key) noexcept {
+void Shard::limit_settle(const wire::DhcpMessage& m, const KeyResult& key) noexcept {
   const std::uint32_t slot = pending_limit_;
   pending_limit_ = kNil;
-  if (slot == kNil) return;
   const std::uint32_t idx = key.status == KeyStatus::ok ? table_.find(key.key) : kNil;
-  if (idx != kNil && table_.at(idx).state == LeaseState::active && limit_slots_[idx] == 0) {
+  const bool uncounted_lease =
+      idx != kNil && table_.at(idx).state == LeaseState::active && limit_slots_[idx] == 0;
+  if (slot == kNil) {
+    // A bound client whose lease moved (detach uncounted it): counted again.
+    if (uncounted_lease) limit_charge(idx, m.option(wire::opt::relay_agent_info).value_or(wire::Bytes{}));
+    return;
+  }
+  if (uncounted_lease) {
     limit_slots_[idx] = slot + 1;
     ++charged_;
     return;
