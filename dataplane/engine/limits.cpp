@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 
+#include "engine/classes.hpp"   // relay_sub_option
 #include "engine/client_key.hpp"
 #include "engine/engine.hpp"
 
@@ -21,39 +22,24 @@ std::string_view limit_by_name(LimitBy by) noexcept {
   return "invalid";
 }
 
-namespace {
-
-// Sub-option `code` of an option 82 value (RFC 3046 TLVs), empty if absent.
-wire::Bytes sub_option(wire::Bytes rai, std::uint8_t code) noexcept {
-  std::size_t i = 0;
-  while (i + 2 <= rai.size()) {
-    const std::size_t len = rai[i + 1];
-    if (i + 2 + len > rai.size()) break;
-    if (rai[i] == code) return rai.subspan(i + 2, len);
-    i += 2 + len;
-  }
-  return {};
-}
-
-}  // namespace
-
 std::uint64_t limit_key_hash(LimitBy by, wire::Bytes option82, const wire::MacAddr& chaddr,
                              std::uint64_t scope) noexcept {
   wire::Bytes id;
   std::uint8_t kind = 3;   // the MAC
-  if (by == LimitBy::circuit_id && !(id = sub_option(option82, 1)).empty()) {
+  if (by == LimitBy::circuit_id && !(id = relay_sub_option(option82, 1)).empty()) {
     kind = 1;
-  } else if (by != LimitBy::mac && !(id = sub_option(option82, 2)).empty()) {
+  } else if (by != LimitBy::mac && !(id = relay_sub_option(option82, 2)).empty()) {
     kind = 2;
   } else {
     id = wire::Bytes{chaddr.b.data(), chaddr.b.size()};
   }
   // kind, scope (8 bytes), then the identifier (sub-option lengths are one byte).
-  std::array<std::uint8_t, 1 + 8 + 255> buf{};
+  std::array<std::uint8_t, 1 + 8 + 256> buf{};
+  const std::size_t n = std::min<std::size_t>(id.size(), 255);
   buf[0] = kind;
   std::memcpy(buf.data() + 1, &scope, 8);
-  if (!id.empty()) std::memcpy(buf.data() + 9, id.data(), id.size());
-  return hash_key_bytes(wire::Bytes{buf.data(), 9 + id.size()});
+  if (n != 0) std::memcpy(buf.data() + 9, id.data(), n);
+  return hash_key_bytes(wire::Bytes{buf.data(), 9 + n});
 }
 
 // ---- LimitTable ----------------------------------------------------------------------
