@@ -7,8 +7,8 @@
 # the hand-over to the shard, the time until "serving", and dorado's
 # resident memory against an empty store (bytes per lease). The store's
 # recovery runs while the EAL, the ports and the shards are set up
-# (control/daemon/serve.cpp): "start-up: EAL, ports and shards ready in"
-# is that phase, measured from the start of serve(). Then stops it
+# (control/daemon/main.cpp starts it before the EAL): "start-up: EAL ready
+# in X s, ports and shards in Y s more" is that phase. Then stops it
 # (SIGTERM) and starts it once more from the snapshot written at exit.
 # Needs the build/ tree (dorado, dorado-leases) and a few GiB per 10 M leases.
 set -euo pipefail

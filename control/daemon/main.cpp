@@ -164,12 +164,15 @@ int main(int argc, char** argv) {
   const auto rcfg = runtime_config(*loaded.config,
                                    opts.eal_args.empty() ? loaded.config->dpdk.eal_args : opts.eal_args,
                                    argv[0]);
+  // The store's recovery starts now, on its own thread (after the signal
+  // mask, which it inherits), and runs while the EAL starts (serve.hpp).
+  dorado::daemon::StoreRecovery recovery(*loaded.config, rcfg.workers);
   if (std::string e = dorado::runtime::init_eal(rcfg.program_name, rcfg.eal_args); !e.empty()) {
     std::fprintf(stderr, "dorado: %s\n", e.c_str());
     return kExitUsage;
   }
   const int rc = dorado::daemon::serve(*loaded.config, *loaded.compiled, rcfg, signals,
-                                       {opts.stats_on_exit, opts.config_path});
+                                       {opts.stats_on_exit, opts.config_path}, recovery);
   dorado::runtime::cleanup_eal();
   return rc;
 }

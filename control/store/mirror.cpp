@@ -296,6 +296,34 @@ Mirror::Applied Mirror::apply(const LeaseChange& c) {
   return Applied::ignored;
 }
 
+void Mirror::prefetch(const LeaseChange& c) const noexcept {
+  if (c.key_len > engine::kMaxKeyLen) return;
+  // The slot apply() starts at: the client's, or the address's for a
+  // record without a key (a probation).
+  const std::uint32_t hash =
+      c.key_len == 0 ? probation_hash(c.address) : key_hash({c.key.data(), c.key_len});
+  __builtin_prefetch(&index_[hash & (index_.size() - 1)]);
+}
+
+void MirrorLoader::add(const LeaseChange& c) {
+  if (count_ == kDepth) {
+    mirror_.apply(ring_[head_]);
+    head_ = (head_ + 1) % kDepth;
+    --count_;
+  }
+  LeaseChange& slot = ring_[(head_ + count_) % kDepth];
+  slot = c;
+  ++count_;
+  mirror_.prefetch(slot);
+}
+
+void MirrorLoader::flush() {
+  for (; count_ > 0; --count_) {
+    mirror_.apply(ring_[head_]);
+    head_ = (head_ + 1) % kDepth;
+  }
+}
+
 std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
   if (i >= slot_end_) return std::nullopt;
   const Entry& e = entry(i);

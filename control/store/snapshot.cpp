@@ -196,7 +196,11 @@ LoadedSnapshot load_snapshot(int dir_fd, const std::string& name) {
     if (t.status == Status::ok && t.trailer.leases <= bytes.size() / kRecordMinSize)
       l.mirror.reserve(static_cast<std::size_t>(t.trailer.leases));
   }
-  l.scan = scan_snapshot(bytes, [&](const DecodedRecord& d) { l.mirror.apply(d.change); });
+  {
+    MirrorLoader loader(l.mirror);
+    l.scan = scan_snapshot(bytes, [&](const DecodedRecord& d) { loader.add(d.change); });
+    loader.flush();
+  }
   if (l.scan.status != Status::ok) l.mirror.clear();
   return l;
 }

@@ -204,6 +204,7 @@ Recovered recover(int dir_fd, const std::string& dir, bool repair) {
   }
   s.last_seq = s.snapshot_seq;
 
+  MirrorLoader loader(r.mirror);   // applies in order, a few records behind (mirror.hpp)
   for (const StoreFile& f : listing.segments) {
     std::optional<std::size_t> cut;   // keep bytes [0, cut), move the rest to a .tail file
     std::vector<std::uint8_t> tail;
@@ -217,7 +218,7 @@ Recovered recover(int dir_fd, const std::string& dir, bool repair) {
       ++s.segments;
       const auto apply = [&](const DecodedRecord& d) {
         if (d.seq > s.snapshot_seq) {
-          r.mirror.apply(d.change);
+          loader.add(d.change);
           ++s.records_replayed;
         } else {
           ++s.records_skipped;
@@ -259,6 +260,7 @@ Recovered recover(int dir_fd, const std::string& dir, bool repair) {
       return r;
     }
   }
+  loader.flush();
   if (repair) {
     if (const IoResult d = fsync_dir(dir_fd); !d.ok()) {
       r.error = who + io_text(d, ".");

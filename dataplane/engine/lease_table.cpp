@@ -160,13 +160,16 @@ void LeaseTable::reserve(std::uint32_t records) noexcept {
   while (true) {
     while (old_ != nullptr) rehash_step(old_mask_ + 1);
     if (release_from_ < release_to_) release_step(release_to_ - release_from_);
-    if (index_mask_ + 1 >= want) return;
+    if (index_mask_ + 1 >= want) break;
     if (indexed_ == 0) {   // an empty index is all zero: just use more of it
       index_mask_ = want - 1;
-      return;
+      break;
     }
     start_grow();
   }
+  // The records about to come land all over the index: its pages resident
+  // in one go (the hand-over's prefetches need present pages).
+  regions_[cur_].populate(0, std::size_t{index_mask_} + 1);
 }
 
 void LeaseTable::maintain(std::uint32_t steps) noexcept {

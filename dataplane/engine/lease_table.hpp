@@ -185,7 +185,8 @@ class LeaseTable {
   void maintain(std::uint32_t steps = 1) noexcept;
   // Start-up: sizes the index for `records` keyed records at once (no
   // rehash while they are inserted), finishing any rehash under way.
-  // O(index slots); never shrinks; capped at what capacity() needs.
+  // O(index slots); never shrinks; capped at what capacity() needs. The
+  // index pages are made resident at once (ReservedArray::populate).
   void reserve(std::uint32_t records) noexcept;
   std::uint32_t parked() const noexcept { return parked_; }
   std::size_t memory_bytes() const noexcept;

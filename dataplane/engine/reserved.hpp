@@ -25,6 +25,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -89,7 +90,25 @@ class ReservedArray {
     if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
   }
 
+  // Makes the pages of elements [first, first + count) resident now, in
+  // one system call (MADV_POPULATE_WRITE, Linux 5.14), instead of one page
+  // fault at a time on first use: start-up only (the hand-over populates
+  // the lease index it sized, so that its prefetches find pages to load).
+  // On an older kernel it does nothing and the pages fault in as before.
+  void populate(std::size_t first, std::size_t count) noexcept {
+    if (data_ == nullptr || count == 0) return;
+    const auto base = reinterpret_cast<std::uintptr_t>(data_);
+    const std::uintptr_t lo = (base + first * sizeof(T)) / kPage * kPage;
+    const std::uintptr_t hi = std::min<std::uintptr_t>(base + bytes_, base + (first + count) * sizeof(T));
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, kPopulateWrite);
+  }
+
  private:
+#ifdef MADV_POPULATE_WRITE
+  static constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+  static constexpr int kPopulateWrite = 23;   // <linux/mman.h>; EINVAL before 5.14
+#endif
   void unmap() noexcept {
     if (data_ != nullptr) ::munmap(data_, bytes_);
     data_ = nullptr;

@@ -447,6 +447,12 @@ void Runtime::reserve_leases(std::uint64_t leases) {
     w->reserve_leases(static_cast<std::uint32_t>(std::min<std::uint64_t>(share, 1u << 30)));
 }
 
+void Runtime::prefetch_restore(const engine::LeaseChange& lease) const noexcept {
+  const Impl& im = *impl_;
+  const auto n = static_cast<std::uint32_t>(im.workers.size());
+  im.workers[engine::owner_shard_of(lease, *im.engine_config, n)]->prefetch_restore(lease);
+}
+
 engine::RestoreStatus Runtime::restore_lease(const engine::LeaseChange& lease, engine::Seconds now) {
   Impl& im = *impl_;
   const auto n = static_cast<std::uint32_t>(im.workers.size());

@@ -179,6 +179,10 @@ class Runtime {
   // its share of `leases` (the client hash spreads them evenly; 1/8 over
   // for the spread), so that the hand-over rehashes nothing.
   void reserve_leases(std::uint64_t leases);
+  // A hint before restore_lease(lease): prefetches the owner shard's index
+  // slot for it (Shard::prefetch_restore). The hand-over calls it a few
+  // leases ahead of restore_lease.
+  void prefetch_restore(const engine::LeaseChange& lease) const noexcept;
 
   // Control thread: drains the lease-change records of every worker into
   // `sink` (worker index, records oldest first). Returns how many it took;

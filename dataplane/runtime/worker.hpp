@@ -166,6 +166,7 @@ class alignas(64) Worker {
 
   // Before launch, control thread: room for `leases` restored ones.
   void reserve_leases(std::uint32_t leases) noexcept { shard_->reserve(leases); }
+  void prefetch_restore(const engine::LeaseChange& lease) const noexcept { shard_->prefetch_restore(lease); }
   // Before launch, control thread: a lease recovered by the store.
   engine::RestoreStatus restore(const engine::LeaseChange& lease, engine::Seconds now) noexcept {
     return shard_->restore(lease, now);
