@@ -475,6 +475,21 @@ class ApiLeases : public ::testing::TestWithParam<unsigned> {
     }
     return "";
   }
+  // Of `candidates`, those in a pool block of MAC 02:aa:..:nn's own shard
+  // (with several shards an add elsewhere makes a foreign lease, which
+  // leaves no history when it ends).
+  std::vector<std::string> own_blocks(unsigned nn, const std::vector<std::string>& candidates) {
+    const std::uint8_t mac[6] = {0x02, 0xaa, 0, 0, 0, static_cast<std::uint8_t>(nn)};
+    const unsigned n = GetParam();
+    const unsigned client = engine::shard_for_hash(engine::client_key_hw(1, {mac, 6}).hash, n);
+    std::vector<std::string> v;
+    for (const auto& ip : candidates) {
+      engine::LeaseChange l;
+      l.address = *parse_ipv4(ip);
+      if (engine::block_owner_of(l, *loaded->compiled, n) == client) v.push_back(ip);
+    }
+    return v;
+  }
   std::vector<std::string> pool_addresses(unsigned from, unsigned count) {
     std::vector<std::string> v;
     for (unsigned i = 0; i < count; ++i) v.push_back(format_ipv4(0x0a630100u + from + i));
@@ -603,7 +618,7 @@ TEST_P(ApiLeases, PagesWalkEveryLeaseInAddressOrderAcrossShards) {
 }
 
 TEST_P(ApiLeases, ReclaimExpiresDueLeasesAndRemoveDeletesThem) {
-  const std::string ip = add(1, pool_addresses(0, 100), R"(, "valid-lft": 10)");
+  const std::string ip = add(1, own_blocks(1, pool_addresses(0, 200)), R"(, "valid-lft": 10)");
   ASSERT_FALSE(ip.empty());
   port->now += 20;
   Answer a = run(R"({"command": "leases-reclaim", "arguments": {"remove": false}})");
@@ -700,7 +715,79 @@ TEST_P(ApiLeases, ChangesAreAnsweredOnceDurable) {
   (void)ip;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shards, ApiLeases, ::testing::Values(1u, 3u));
+// lease4-add of any pool address whatever the worker count (issue 19): one
+// address in each of 12 pool blocks (blocks are spread over the shards), a
+// client each. With several shards most land outside the client's shard's
+// blocks: the block's owner holds the address (a hold record, nothing
+// journaled) and the client's shard serves the lease (foreign), as after a
+// restart with another worker count.
+TEST_P(ApiLeases, AddTakesAnyPoolAddress) {
+  const unsigned n = GetParam();
+  unsigned foreign = 0;
+  for (unsigned b = 0; b < 12; ++b) {
+    const std::uint32_t a = 0x0a630100u + 10 + 64 * b;
+    const std::string ip = format_ipv4(a);
+    char mac[32];
+    std::snprintf(mac, sizeof mac, "02:bb:00:00:00:%02x", b);
+    const Answer got = run(R"({"command": "lease4-add", "arguments": {"ip-address": ")" + ip +
+                           R"(", "hw-address": ")" + mac + R"(", "valid-lft": 600}})");
+    ASSERT_EQ(got.result, kSuccess) << ip << ": " << got.text;
+    const Answer g = run(R"({"command": "lease4-get", "arguments": {"ip-address": ")" + ip + "\"}}");
+    ASSERT_EQ(g.result, kSuccess) << g.text;
+    EXPECT_EQ((*g.arguments)["hw-address"], mac);
+    EXPECT_EQ(port->records.back().op, engine::LeaseOp::commit);
+    EXPECT_EQ(port->records.back().address, a);
+    engine::LeaseChange l;
+    l.address = a;
+    const unsigned owner = engine::block_owner_of(l, *loaded->compiled, n);
+    const unsigned client = (*g.arguments)["shard"].get<unsigned>();
+    if (owner != client) {
+      ++foreign;
+      const engine::Lease* hold = port->shard_list[owner]->lease_at_address(a);
+      ASSERT_NE(hold, nullptr) << ip;
+      EXPECT_TRUE(hold->flags & engine::kLeaseHold);
+      EXPECT_EQ(hold->expires, port->now + 600);
+      // Another client cannot take the held address, and the failed add
+      // leaves the hold as it was.
+      const Answer again = run(R"({"command": "lease4-add", "arguments": {"ip-address": ")" + ip +
+                               R"(", "hw-address": "02:cc:00:00:00:01"}})");
+      EXPECT_EQ(again.result, kError) << again.text;
+      ASSERT_NE(port->shard_list[owner]->lease_at_address(a), nullptr);
+    }
+  }
+  if (n > 1) {
+    EXPECT_GT(foreign, 0u) << "no address fell outside its client's shard's blocks";
+  }
+  // A client that holds a lease already: the add fails on its shard after
+  // the hold was taken, and the hold is undone.
+  for (unsigned b = 12; b < 16; ++b) {
+    const std::uint32_t a = 0x0a630100u + 10 + 64 * b;
+    engine::LeaseChange l;
+    l.address = a;
+    const unsigned owner = engine::block_owner_of(l, *loaded->compiled, n);
+    const Answer got = run(R"({"command": "lease4-add", "arguments": {"ip-address": ")" + format_ipv4(a) +
+                           R"(", "hw-address": "02:bb:00:00:00:00"}})");
+    EXPECT_EQ(got.result, kError) << got.text;
+    EXPECT_EQ(port->shard_list[owner]->lease_at_address(a), nullptr) << format_ipv4(a) << ": hold left behind";
+  }
+  for (const auto& s : port->shard_list) EXPECT_EQ(s->audit(), "");
+  // What a restart rebuilds from the records: every lease restored, the
+  // foreign ones with their holds.
+  ShardsPort fresh(*loaded->compiled, n);
+  unsigned restored = 0;
+  for (const engine::LeaseChange& r : port->records) {
+    if (r.op != engine::LeaseOp::commit) continue;
+    const unsigned o = engine::owner_shard_of(r, *loaded->compiled, n);
+    engine::RestoreStatus st = fresh.shard_list[o]->restore(r, port->now);
+    if (st == engine::RestoreStatus::foreign)
+      st = fresh.shard_list[engine::block_owner_of(r, *loaded->compiled, n)]->restore_hold(r, port->now);
+    restored += st == engine::RestoreStatus::restored ? 1 : 0;
+  }
+  EXPECT_EQ(restored, 12u);
+  for (const auto& s : fresh.shard_list) EXPECT_EQ(s->audit(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, ApiLeases, ::testing::Values(1u, 2u, 3u));
 
 // ---- trace-start, trace-get, trace-stop -----------------------------------------------
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/client_key.hpp"
+#include "engine/engine.hpp"   // block_owner_of
 
 namespace dorado::api {
 
@@ -25,6 +26,12 @@ struct LeaseService::Op {
   std::vector<std::pair<engine::LeaseChange, engine::LeaseState>> leases;
   std::uint64_t count = 0;        // deleted, reclaimed
   AdminStatus status = AdminStatus::ok;   // put: the shard's verdict
+  // put (lease4-add) of an address in another shard's block: 0 the client's
+  // shard asked, 1 the block's owner asked to hold it, 2 the client's shard
+  // asked again (foreign lease), 3 the hold undone after 2 failed.
+  std::uint8_t put_stage = 0;
+  bool hold_made = false;   // stage 1 made a new hold (not extended one)
+  unsigned client_shard = 0;
   bool truncated = false;
   // page
   std::uint32_t limit = 0;
@@ -60,9 +67,7 @@ std::string status_text(AdminStatus s) {
     case AdminStatus::exists: return "the address or the client already has a lease";
     case AdminStatus::bad_address: return "the address is not in a pool of its subnet nor reserved for this client";
     case AdminStatus::wrong_shard:
-      return "the address belongs to another worker's address block than the client "
-             "(with several workers a lease4-add/update can only use an address of the "
-             "client's own worker)";
+      return "the address belongs to another worker's address block than the client";
     case AdminStatus::table_full: return "the lease table is full";
     case AdminStatus::invalid: return "invalid lease (key, or an expiry not in the future)";
   }
@@ -254,7 +259,10 @@ void LeaseService::on_last(Op& op, unsigned shard, const AdminReply& r) {
     case Op::Kind::del:
     case Op::Kind::put:
       op.count += r.count;
-      if (op.kind == Op::Kind::put) op.status = r.status;
+      if (op.kind == Op::Kind::put) {
+        if (op.put_stage != 3) op.status = r.status;   // 3: the failure that undid the hold stands
+        if (put_next(op, r)) return;                    // the add goes on on another shard
+      }
       if (--op.outstanding == 0) finish(id);
       return;
     case Op::Kind::get_many:
@@ -295,6 +303,47 @@ void LeaseService::on_last(Op& op, unsigned shard, const AdminReply& r) {
       op.round_bound = std::min(op.round_bound, r.cursor);
       if (--op.outstanding == 0) page_round_done(op);
       return;
+  }
+}
+
+// lease4-add with several workers (docs/control-api.md): the client's shard
+// serves the lease, the shard owning the address's pool block holds the
+// address for it (AdminOp::hold), as a restart with another worker count
+// leaves such a lease. Sends the next request and returns true, or false
+// when the add is decided (op.status).
+bool LeaseService::put_next(Op& op, const AdminReply& r) {
+  const unsigned n = port_.shards();
+  switch (op.put_stage) {
+    case 0: {   // the client's shard answered
+      if (op.status != AdminStatus::wrong_shard || n < 2) return false;
+      const unsigned owner = engine::block_owner_of(op.base.lease, *config_, n);
+      if (owner == op.client_shard) return false;
+      op.put_stage = 1;
+      AdminRequest h = op.base;
+      h.op = AdminOp::hold;
+      h.filter = op.base.op == AdminOp::update ? engine::kAdminExtend : 0;   // update: the lease's own hold
+      send(op, owner, h);
+      return true;
+    }
+    case 1: {   // the block's owner: holding it, or why not
+      if (op.status != AdminStatus::ok) return false;
+      op.hold_made = r.count == 1;
+      op.put_stage = 2;
+      AdminRequest a = op.base;
+      a.filter |= engine::kAdminForeign;
+      send(op, op.client_shard, a);
+      return true;
+    }
+    case 2: {   // the client's shard again
+      if (op.status == AdminStatus::ok || !op.hold_made) return false;   // an extended hold stays
+      op.put_stage = 3;
+      AdminRequest u;
+      u.op = AdminOp::unhold;
+      u.address = op.base.lease.address;
+      send(op, engine::block_owner_of(op.base.lease, *config_, n), u);
+      return true;
+    }
+    default: return false;
   }
 }
 
@@ -593,6 +642,7 @@ void LeaseService::register_commands(CommandTable& t) {
         return error_answer(std::string(update ? "failed to update" : "failed to add") + " the lease for " +
                             addr + ": " + status_text(o.status));
       };
+      op->client_shard = engine::shard_for_hash(k.hash, port_.shards());
       ask_client_shard(std::move(op), k);
     };
   };

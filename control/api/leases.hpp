@@ -89,6 +89,7 @@ class LeaseService {
   void finish(std::uint64_t id);
   void on_last(Op& op, unsigned shard, const engine::AdminReply& r);
   void page_round_done(Op& op);
+  bool put_next(Op& op, const engine::AdminReply& r);
 
   ShardPort& port_;
   const engine::CompiledConfig* config_;

@@ -49,7 +49,7 @@ std::uint32_t Shard::admin_delete(std::uint32_t idx, Seconds now) noexcept {
   return 1;
 }
 
-AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) noexcept {
+AdminStatus Shard::admin_put(const LeaseChange& in, bool update, bool foreign_ok, Seconds now) noexcept {
   const ClientKey key = in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
   if (key.len == 0 || in.hostname_len > kMaxHostnameLen || in.expires <= now) return AdminStatus::invalid;
   const std::uint32_t subnet = config_->subnet_index_of(in.address);
@@ -57,8 +57,12 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   const SlotId slot = alloc_.slot_of(subnet, in.address);
   if (slot == kNil) return AdminStatus::bad_address;
   const std::uint32_t block = slot >> 6;
+  bool foreign = false;   // another shard's block: its owner holds the address (AdminOp::hold)
   if ((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) {
-    if (!shard_owns_block(*config_, block, id_)) return AdminStatus::wrong_shard;
+    if (!shard_owns_block(*config_, block, id_)) {
+      if (!foreign_ok) return AdminStatus::wrong_shard;
+      foreign = true;
+    }
   } else if (reserved_address(key, in.htype, in.chaddr, subnet) != in.address &&
              !relay_reserved_address(*config_, subnet, in.address)) {
     return AdminStatus::bad_address;   // excluded, server, network, or another client's reservation
@@ -102,6 +106,7 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   l.htype = in.htype;
   l.chaddr = in.chaddr;
   l.flags &= static_cast<std::uint8_t>(~kLeaseForeign);
+  if (foreign) l.flags |= kLeaseForeign;   // served here, held by the block's owner
   if (in.hostname_len != 0 || l.hostname != kNil)
     if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);
@@ -109,6 +114,37 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, Seconds now) no
   l.flags |= kLeasePersisted;
   emit(LeaseOp::commit, idx);
   bump(Event::lease_commit);
+  return AdminStatus::ok;
+}
+
+// AdminOp::hold: this shard owns the address's block and keeps the address
+// for a lease another shard serves, as restore_hold() does at start-up.
+AdminStatus Shard::admin_hold(const LeaseChange& in, bool extend, Seconds now, std::uint32_t& count) noexcept {
+  if (in.expires <= now) return AdminStatus::invalid;
+  const std::uint32_t subnet = config_->subnet_index_of(in.address);
+  if (subnet == kNil) return AdminStatus::bad_address;
+  const SlotId slot = alloc_.slot_of(subnet, in.address);
+  if (slot == kNil) return AdminStatus::bad_address;
+  const std::uint32_t block = slot >> 6;
+  if (!((config_->blocks[block].allocatable >> (slot & 63u)) & 1u)) return AdminStatus::bad_address;
+  if (!shard_owns_block(*config_, block, id_)) return AdminStatus::wrong_shard;
+  if (const std::uint32_t on = alloc_.lease_at(slot); on != kNil) {
+    if (extend && (table_.at(on).flags & kLeaseHold)) {   // lease4-update of the lease it holds for
+      if (in.expires > table_.at(on).expires) table_.reschedule(on, in.expires);
+      count = 2;
+      return AdminStatus::ok;
+    }
+    // An active or offered lease, a probation, another hold: taken.
+    if (!is_inactive(table_.at(on).state)) return AdminStatus::exists;
+    drop_record(on, now);   // a client's history: reclaimed (the store learns it)
+  }
+  LeaseChange hold = in;
+  hold.key_len = 0;
+  hold.hostname_len = 0;
+  hold.relay_len = 0;
+  if (install(hold, ClientKey{}, LeaseState::declined, subnet, slot, kLeaseHold) != RestoreStatus::restored)
+    return AdminStatus::table_full;
+  count = 1;
   return AdminStatus::ok;
 }
 
@@ -164,7 +200,8 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     }
     case AdminOp::add:
     case AdminOp::update: {
-      const AdminStatus st = admin_put(r.lease, r.op == AdminOp::update, now);
+      const AdminStatus st =
+          admin_put(r.lease, r.op == AdminOp::update, (r.filter & kAdminForeign) != 0, now);
       if (st == AdminStatus::ok) {
         const ClientKey key = stored_key(r.lease);
         if (const std::uint32_t idx = table_.find(key); idx != kNil) lease_reply(idx);
@@ -173,6 +210,17 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     }
     case AdminOp::replicate:
       return finish(AdminStatus::ok, kNil, static_cast<std::uint32_t>(replicate(r.lease, now)));
+    case AdminOp::hold: {
+      std::uint32_t count = 0;
+      const AdminStatus st = admin_hold(r.lease, (r.filter & kAdminExtend) != 0, now, count);
+      return finish(st, kNil, count);
+    }
+    case AdminOp::unhold: {
+      const std::uint32_t idx = record_at(r.address);
+      if (idx == kNil || !(table_.at(idx).flags & kLeaseHold)) return finish(AdminStatus::not_found, kNil, 0);
+      forget(idx);   // holds are never journaled
+      return finish(AdminStatus::ok, kNil, 1);
+    }
     case AdminOp::scan:
     case AdminOp::wipe: {
       const std::uint32_t limit =

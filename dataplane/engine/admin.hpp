@@ -39,6 +39,14 @@ enum class AdminOp : std::uint8_t {
   reclaim,        // run the expiry sweep for `now` (bounded); count = entries due
   replicate,      // apply `lease` (a change the HA partner made, op as journaled)
                   // by Shard::replicate; count = its ReplicateStatus
+  hold,           // on the shard owning the block of `lease.address`: keep the
+                  // address for a lease another shard serves (lease4-add of an
+                  // address outside the client's shard's blocks) until
+                  // `lease.expires`: a hold record (kLeaseHold, not journaled),
+                  // as a restart installs for such a lease (Shard::restore_hold).
+                  // A client's expired/released history on the address is
+                  // reclaimed first; anything else there: `exists`
+  unhold,         // drop the hold on `address` (the add it was made for failed)
 };
 
 // AdminRequest::filter bits (scan, wipe, find_*).
@@ -47,6 +55,13 @@ inline constexpr std::uint8_t kAdminByChaddr = 2;      // lease.chaddr must matc
 inline constexpr std::uint8_t kAdminAfter = 4;         // address must be > `address`
 inline constexpr std::uint8_t kAdminInactiveOnly = 8;  // expired/released records only
 inline constexpr std::uint8_t kAdminActiveOnly = 16;   // active leases only (bulk leasequery)
+// add: the address may be in a pool block another shard owns; that shard
+// holds it already (AdminOp::hold) and the lease is kept as a foreign one
+// (kLeaseForeign), as after a restart with another worker count.
+inline constexpr std::uint8_t kAdminForeign = 32;
+// hold: a hold already on the address is extended to `lease.expires` (count
+// 2) instead of refused (lease4-update of a lease kept that way).
+inline constexpr std::uint8_t kAdminExtend = 64;
 
 inline constexpr std::uint32_t kMaxAdminLeases = 64;     // lease replies per request
 inline constexpr std::uint32_t kMaxAdminReplies = kMaxAdminLeases + 1;

@@ -752,7 +752,8 @@ class alignas(64) Shard {
   // client and the address (its records, or a reclaim of the client).
   void rejournal(const ClientKey& key, const LeaseChange& in) noexcept;
   // admin.cpp
-  AdminStatus admin_put(const LeaseChange& in, bool update, Seconds now) noexcept;
+  AdminStatus admin_put(const LeaseChange& in, bool update, bool foreign_ok, Seconds now) noexcept;
+  AdminStatus admin_hold(const LeaseChange& in, bool extend, Seconds now, std::uint32_t& count) noexcept;
   std::uint32_t admin_delete(std::uint32_t idx, Seconds now) noexcept;
   bool admin_reportable(std::uint32_t idx, const AdminRequest& r) const noexcept;
   void admin_describe(std::uint32_t idx, AdminReply& out) const noexcept;
