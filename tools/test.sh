@@ -6,7 +6,8 @@
 #   3. build-asan/  -DDORADO_SANITIZE=ON (ASan + UBSan): configure, build, ctest
 #   4. build-fuzz/  clang++ -DDORADO_FUZZ=ON: configure, build, then every
 #                   executable named *_fuzz under build-fuzz/ runs for
-#                   DORADO_FUZZ_SECONDS (default 60) seconds, seeded with the
+#                   DORADO_FUZZ_SECONDS (default 60) seconds, DORADO_JOBS
+#                   targets at a time, seeded with the
 #                   frames of every capture in tests/corpus (dorado-decode
 #                   --extract) plus tests/fuzz/seeds/<target>/ (or the name
 #                   without "_fuzz": seeds/wire/ for wire_fuzz) when present.
@@ -140,9 +141,32 @@ fuzz_all() {
     return 0
   fi
   step "build-fuzz: extract seeds from tests/corpus" extract_seeds "$seeds" || return 0
-  for target in "${targets[@]}"; do
-    step "fuzz: $(basename "$target") (${fuzz_seconds}s)" fuzz_one "$target" "$seeds" || true
+  # $jobs targets at a time (each libFuzzer run is one process on one core):
+  # every target still fuzzes for $fuzz_seconds, in 1/$jobs of the wall time.
+  local i k name pids outs
+  for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+    pids=()
+    outs=()
+    for target in "${targets[@]:i:jobs}"; do
+      name=$(basename "$target")
+      mkdir -p build-fuzz/fuzz-logs
+      fuzz_one "$target" "$seeds" >"build-fuzz/fuzz-logs/$name.summary" 2>&1 &
+      pids+=($!)
+      outs+=("build-fuzz/fuzz-logs/$name.summary")
+    done
+    for k in "${!pids[@]}"; do
+      name=$(basename "${outs[k]}" .summary)
+      step "fuzz: $name (${fuzz_seconds}s)" fuzz_wait "${pids[k]}" "${outs[k]}" || true
+    done
   done
+}
+
+# fuzz_wait PID SUMMARY: waits for one background fuzz_one, prints what it said.
+fuzz_wait() {
+  local rc=0
+  wait "$1" || rc=$?
+  cat "$2"
+  return "$rc"
 }
 
 step "setup-deps" tools/setup-deps.sh || { finish; exit 1; }
