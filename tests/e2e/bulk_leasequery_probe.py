@@ -16,19 +16,12 @@ Prints `N passed, N failed`; exit status 1 on any failure.
 """
 import json
 import random
-import select
 import socket
 import struct
 import sys
 import time
 
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+from dhcp_probe import as_bootp, bootreply, check, exchange, opt, report
 
 
 def agent_of(i):
@@ -40,9 +33,7 @@ def agent_of(i):
 
 
 def dora_mode(iface, n, out):
-    from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
-    conf.verb = 0
-    conf.checkIPaddr = False
+    from scapy.all import BOOTP, DHCP, IP, UDP, Ether, get_if_hwaddr
     server, relay_ip = "10.99.0.1", "10.99.0.2"
     relay_mac = get_if_hwaddr(iface)
 
@@ -50,28 +41,8 @@ def dora_mode(iface, n, out):
         xid = random.getrandbits(32)
         pkt = (Ether(src=relay_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=relay_ip, dst=server) /
                UDP(sport=67, dport=67) / BOOTP(xid=xid, hops=1, **fields) / DHCP(options=options + ["end"]))
-        sock = conf.L2socket(iface=iface)
-        try:
-            sock.send(pkt)
-            deadline = time.monotonic() + timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([sock], [], [], left)[0]:
-                    return None
-                frame = sock.recv()
-                if frame is None or UDP not in frame or frame[UDP].sport != 67 or frame[UDP].dport != 67:
-                    continue
-                b = BOOTP(bytes(frame[UDP].payload))
-                if b.op == 2 and b.xid == xid:
-                    return b
-        finally:
-            sock.close()
-
-    def mtype(b):
-        for o in b[DHCP].options:
-            if isinstance(o, tuple) and o[0] == "message-type":
-                return o[1]
-        return None
+        frame = exchange(iface, pkt, lambda f: bootreply(f, {xid}, 67, 67) is not None, timeout)
+        return as_bootp(frame) if frame is not None else None
 
     leases = {"relay-A": {}, "relay-B": {}}
     for i in range(n):
@@ -85,7 +56,7 @@ def dora_mode(iface, n, out):
                 continue
             ack = relayed(f, [("message-type", "request"), ("server_id", server),
                               ("requested_addr", offer.yiaddr), ("relay_agent_information", agent)])
-            if ack is not None and mtype(ack) == 5:
+            if opt(ack, "message-type") == 5:
                 leases[relay][offer.yiaddr] = agent.hex()
                 break
     got = len(leases["relay-A"]) + len(leases["relay-B"])
@@ -189,5 +160,4 @@ if __name__ == "__main__":
         dora_mode(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
         query_mode(int(sys.argv[2]), sys.argv[3])
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(report())

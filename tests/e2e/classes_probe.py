@@ -5,31 +5,13 @@ option 60, 77 and 82 get their class's options and pool; a plain one does
 not; a member of a drop class gets silence. Prints `N passed, N failed`.
 """
 import random
-import select
 import sys
-import time
 
 from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
 
+from dhcp_probe import check, opt, report, text, wait_reply
+
 IFACE, SERVER, RELAY = sys.argv[1], "10.99.0.1", "10.99.0.2"
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-
-
-def opt(bootp, name):
-    for o in bootp[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
-
-
 relay_mac = get_if_hwaddr(IFACE)
 sock = conf.L2socket(iface=IFACE)
 
@@ -42,21 +24,7 @@ def discover(n, extra, timeout=2.0):
            UDP(sport=67, dport=67) / BOOTP(xid=xid, hops=1, chaddr=chaddr, giaddr=RELAY) /
            DHCP(options=[("message-type", "discover"), ("param_req_list", [1, 3, 66, 67, 150])] + extra + ["end"]))
     sock.send(pkt)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sock], [], [], left)[0]:
-            return None
-        frame = sock.recv()
-        if frame is None or UDP not in frame or frame[UDP].sport != 67 or frame[UDP].dport != 67:
-            continue
-        b = BOOTP(bytes(frame[UDP].payload))   # scapy binds BOOTP to 67<->68 only
-        if b.op == 2 and b.xid == xid:
-            return b
-
-
-def text(v):
-    return v.decode() if isinstance(v, bytes) else v
+    return wait_reply(sock, xid, timeout, dport=67)
 
 
 phone = discover(1, [("vendor_class_id", b"PolycomVVX-411")])
@@ -88,5 +56,4 @@ blocked = discover(5, [("relay_agent_information", b"\x02\x07bad-cpe")], timeout
 check("drop class (82 remote-id bad-cpe) gets no answer", blocked is None)
 
 sock.close()
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(report())

@@ -11,61 +11,22 @@ squatted address it probed. Then a renewal is answered without a probe.
 Prints `N passed, N failed`; exit status 1 on any failure.
 """
 import random
-import select
 import subprocess
 import sys
 import time
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, get_if_hwaddr
+
+from dhcp_probe import as_bootp, check, exchange, mac_bytes, opt, report
 
 IFACE, NS = sys.argv[1], sys.argv[2]
 SERVER, RELAY = "10.99.0.1", "10.99.0.2"
 SQUATTED = set()
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
 
 
 def squat(addr):
     subprocess.run(["ip", "addr", "add", addr + "/16", "dev", IFACE], check=True)
     SQUATTED.add(addr)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
-
-
-def opt(pkt, name):
-    for o in pkt[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
-
-
-def exchange(pkt, match, timeout):
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(pkt)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            frame = sock.recv()
-            if frame is not None and match(frame):
-                return frame
-    finally:
-        sock.close()
-
-
-def as_bootp(frame):
-    return BOOTP(bytes(frame[UDP].payload))
 
 
 def request(mac, xid, options, relayed, timeout):
@@ -74,13 +35,13 @@ def request(mac, xid, options, relayed, timeout):
         p = (Ether(src=relay_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=RELAY, dst=SERVER) /
              UDP(sport=67, dport=67) / BOOTP(chaddr=mac_bytes(mac), xid=xid, giaddr=RELAY, hops=1) /
              DHCP(options=options + ["end"]))
-        got = exchange(p, lambda r: UDP in r and r[UDP].sport == 67 and r[UDP].dport == 67 and
+        got = exchange(IFACE, p, lambda r: UDP in r and r[UDP].sport == 67 and r[UDP].dport == 67 and
                        as_bootp(r).op == 2 and as_bootp(r).xid == xid, timeout)
         return as_bootp(got) if got is not None else None
     p = (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
          UDP(sport=68, dport=67) / BOOTP(chaddr=mac_bytes(mac), xid=xid, flags=0x8000) /
          DHCP(options=options + ["end"]))
-    got = exchange(p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, timeout)
+    got = exchange(IFACE, p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, timeout)
     return got[BOOTP] if got is not None else None
 
 
@@ -130,9 +91,8 @@ t0 = time.monotonic()
 p = (Ether(src="02:aa:00:00:00:01", dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
      UDP(sport=68, dport=67) / BOOTP(chaddr=mac_bytes("02:aa:00:00:00:01"), xid=xid, flags=0x8000) /
      DHCP(options=[("message-type", "request"), ("requested_addr", a), "end"]))
-got = exchange(p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, 2)
+got = exchange(IFACE, p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, 2)
 check("INIT-REBOOT of the first client is ACKed without a probe (%.2f s)" % (time.monotonic() - t0),
       got is not None and opt(got, "message-type") == 5 and time.monotonic() - t0 < 0.25)
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(report())

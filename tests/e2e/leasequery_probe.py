@@ -8,35 +8,15 @@ queries by IP reach the shard owning the address, the others the client's.
 Prints `N passed, N failed`.
 """
 import random
-import select
 import sys
-import time
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, get_if_hwaddr
+
+from dhcp_probe import as_bootp, bootreply, check, exchange, mac_bytes, opt, report
 
 IFACE, SERVER, RELAY, STRANGER = sys.argv[1], "10.99.0.1", "10.99.0.2", "10.99.0.3"
 CLIENTS = int(sys.argv[2]) if len(sys.argv) > 2 else 16
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
 LEASE_ACTIVE, LEASE_UNASSIGNED, LEASE_UNKNOWN = 13, 11, 12
-
-
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
-
-
-def opt(bootp, name):
-    for o in bootp[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
 
 
 relay_mac = get_if_hwaddr(IFACE)
@@ -48,23 +28,12 @@ def relayed(bootp_fields, options, src=RELAY, timeout=2):
     pkt = (Ether(src=relay_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=src, dst=SERVER) /
            UDP(sport=67, dport=67) / BOOTP(xid=xid, hops=1, **bootp_fields) /
            DHCP(options=options + ["end"]))
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(pkt)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            frame = sock.recv()
-            if frame is None or UDP not in frame or frame[UDP].sport != 67 or frame[UDP].dport != 67:
-                continue
-            b = BOOTP(bytes(frame[UDP].payload))   # scapy binds BOOTP to 67<->68 only
-            if b.op == 2 and b.xid == xid:
-                b.ip_dst = frame[IP].dst
-                return b
-    finally:
-        sock.close()
+    frame = exchange(IFACE, pkt, lambda f: bootreply(f, {xid}, 67, 67) is not None, timeout)
+    if frame is None:
+        return None
+    b = as_bootp(frame)
+    b.ip_dst = frame[IP].dst
+    return b
 
 
 def dora(mac, client_id=None):
@@ -138,5 +107,4 @@ first = next(iter(addrs.values()), "10.99.1.10")
 r = query(src=STRANGER, ciaddr=first)
 check("a requester not in [leasequery] allowed gets silence", r is None)
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(report())

@@ -13,38 +13,17 @@ circuit-ids. Config: max_leases_per_circuit = 3, max_new_clients_per_second
 Prints `N passed, N failed`; exit 1 on a failure.
 """
 import random
-import select
 import sys
 import time
 
 from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
 
+from dhcp_probe import bootreply, check, frames, opt, rai, report
+
 IFACE, PHASE, STATE = sys.argv[1], sys.argv[2], sys.argv[3]
 SERVER, RELAY = "10.99.0.1", "10.99.0.2"
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-
-
-def opt(bootp, name):
-    for o in bootp[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
-
-
 relay_mac = get_if_hwaddr(IFACE)
 sock = conf.L2socket(iface=IFACE)
-
-
-def rai(circuit):
-    return bytes([1, len(circuit)]) + circuit
 
 
 def packet(n, circuit, mtype, xid, extra=(), ciaddr="0.0.0.0"):
@@ -58,17 +37,12 @@ def packet(n, circuit, mtype, xid, extra=(), ciaddr="0.0.0.0"):
 def replies(xids, timeout):
     """BOOTP replies by xid among `xids`, until all came or `timeout` s."""
     got = {}
-    deadline = time.monotonic() + timeout
-    while len(got) < len(xids):
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sock], [], [], left)[0]:
-            break
-        frame = sock.recv()
-        if frame is None or UDP not in frame or frame[UDP].sport != 67 or frame[UDP].dport != 67:
-            continue
-        b = BOOTP(bytes(frame[UDP].payload))   # scapy binds BOOTP to 67<->68 only
-        if b.op == 2 and b.xid in xids and b.xid not in got:
-            got[b.xid] = b
+    for frame in frames(sock, timeout):
+        b = bootreply(frame, xids, 67, 67)
+        if b is not None:
+            got.setdefault(b.xid, b)
+            if len(got) == len(xids):
+                break
     return got
 
 
@@ -128,5 +102,4 @@ else:
         check("after the restart line-A's client %s renews %s" % (n, addr), renew(int(n), b"line-A", addr))
 
 sock.close()
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(report())

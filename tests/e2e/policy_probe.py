@@ -8,59 +8,24 @@ asked (argv[2] == "vlan"), subnet selection by VLAN tag (802.1Q 100 and the
 QinQ pair 200/300). Each wait is bounded (2 s). Prints `N passed, N failed`.
 """
 import random
-import select
 import sys
-import time
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Dot1AD, Dot1Q, Ether, conf, get_if_hwaddr
+from scapy.all import BOOTP, DHCP, IP, UDP, Dot1AD, Dot1Q, Ether, get_if_hwaddr
+
+import dhcp_probe
+from dhcp_probe import check, mac_bytes, opt, rai, report
 
 IFACE = sys.argv[1]
 SERVER, RELAY = "10.99.0.1", "10.99.0.2"
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
 own_mac = get_if_hwaddr(IFACE)
 
 
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-
-
-def opt(bootp, name):
-    for o in bootp[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
-
-
 def exchange(pkt, want_sport, want_dport, timeout=2):
-    """Sends pkt; returns the first BOOTP reply with pkt's xid (or None)."""
+    """Sends pkt; the first BOOTP reply frame with pkt's xid between those ports (or None)."""
     xid = pkt[BOOTP].xid
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(pkt)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            f = sock.recv()
-            if f is None or BOOTP not in f or UDP not in f or f[BOOTP].op != 2 or f[BOOTP].xid != xid:
-                continue
-            if f[UDP].sport == want_sport and f[UDP].dport == want_dport:
-                return f
-    finally:
-        sock.close()
-
-
-def rai(circuit):
-    return bytes([1, len(circuit)]) + circuit
+    return dhcp_probe.exchange(
+        IFACE, pkt, lambda f: BOOTP in f and UDP in f and f[BOOTP].op == 2 and f[BOOTP].xid == xid and
+        f[UDP].sport == want_sport and f[UDP].dport == want_dport, timeout)
 
 
 def relayed(mac, msg, options):
@@ -122,5 +87,4 @@ if len(sys.argv) > 2 and sys.argv[2] == "vlan":
     check("QinQ 200/301 (no subnet names it): OFFER from the untagged link's 10.99.0.0/16",
           o is not None and o[BOOTP].yiaddr.startswith("10.99."))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(report())

@@ -4,66 +4,20 @@ namespace): INIT-REBOOT NAK cases and silence, a relayed request with option
 82 answered at the relay's port 67 with 82 echoed. Prints `N passed, N failed`.
 """
 import random
-import select
 import sys
-import time
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, get_if_hwaddr
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, get_if_hwaddr
+
+from dhcp_probe import as_bootp, check, exchange, mac_bytes, opt, report
 
 IFACE, SERVER, RELAY = sys.argv[1], "10.99.0.1", "10.99.0.2"
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
-
-
-def opt(pkt, name):
-    for o in pkt[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
 
 
 def broadcast(mac, xid, options, ciaddr="0.0.0.0", timeout=2):
     p = (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
          UDP(sport=68, dport=67) / BOOTP(chaddr=mac_bytes(mac), xid=xid, ciaddr=ciaddr, flags=0x8000) /
          DHCP(options=options + ["end"]))
-    return exchange(p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, timeout)
-
-
-def exchange(pkt, match, timeout=2):
-    """Sends pkt at L2 and returns the first frame that matches, or None.
-
-    The capture socket is open before the request leaves (an AsyncSniffer
-    started just before sending can miss a reply that comes back in ~100 us).
-    """
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(pkt)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            frame = sock.recv()
-            if frame is not None and match(frame):
-                return frame
-    finally:
-        sock.close()
-
-
-def as_bootp(frame):
-    """scapy binds BOOTP to ports 67<->68 only; relay traffic is 67->67."""
-    return BOOTP(bytes(frame[UDP].payload))
+    return exchange(IFACE, p, lambda r: BOOTP in r and r[BOOTP].xid == xid and r[BOOTP].op == 2, timeout)
 
 
 def dora(mac):
@@ -104,7 +58,7 @@ relay_mac = get_if_hwaddr(IFACE)
 client_mac = "02:cc:00:00:00:0c"
 xid = random.getrandbits(32)
 agent = b"\x01\x06eth0/1\x02\x08remote-7"
-got = exchange(Ether(src=relay_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=RELAY, dst=SERVER) /
+got = exchange(IFACE, Ether(src=relay_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=RELAY, dst=SERVER) /
                UDP(sport=67, dport=67) /
                BOOTP(chaddr=mac_bytes(client_mac), xid=xid, giaddr=RELAY, hops=1) /
                DHCP(options=[("message-type", "discover"), ("relay_agent_information", agent), "end"]),
@@ -141,7 +95,7 @@ def reply_to(xid):
 
 mac_o = "02:aa:00:00:00:52"
 xid = random.getrandbits(32)
-got = exchange(raw_request(mac_o, xid, COOKIE + bytes([52, 1, 1, 255]), file=bytes([53, 1, 1, 55, 2, 1, 3, 255])),
+got = exchange(IFACE, raw_request(mac_o, xid, COOKIE + bytes([52, 1, 1, 255]), file=bytes([53, 1, 1, 55, 2, 1, 3, 255])),
                reply_to(xid), timeout=3)
 offer = as_bootp(got) if got is not None else None
 check("DISCOVER with option 53 in file (overload 1) gets an OFFER",
@@ -150,7 +104,7 @@ if offer is not None:
     yi = offer.yiaddr
     sname = bytes([53, 1, 3, 54, 4]) + bytes(int(x) for x in SERVER.split(".")) + \
         bytes([50, 4]) + bytes(int(x) for x in yi.split(".")) + bytes([255])
-    got = exchange(raw_request(mac_o, xid, COOKIE + bytes([52, 1, 2, 255]), sname=sname), reply_to(xid), timeout=3)
+    got = exchange(IFACE, raw_request(mac_o, xid, COOKIE + bytes([52, 1, 2, 255]), sname=sname), reply_to(xid), timeout=3)
     ack = as_bootp(got) if got is not None else None
     check("REQUEST with 53, 54, 50 in sname (overload 2) gets an ACK for the offer",
           ack is not None and DHCP in ack and opt(ack, "message-type") == 5 and ack.yiaddr == yi)
@@ -158,7 +112,7 @@ if offer is not None:
 # BOOTP clients (no option 53). The reserved MAC of lib.sh's config, no
 # cookie (RFC 951): a BOOTREPLY with its address, the cookie and the mask.
 xid = random.getrandbits(32)
-got = exchange(raw_request("02:00:00:00:00:01", xid, b""), reply_to(xid), timeout=3)
+got = exchange(IFACE, raw_request("02:00:00:00:00:01", xid, b""), reply_to(xid), timeout=3)
 bootreply = as_bootp(got) if got is not None else None
 check("plain BOOTP client with a reservation gets a BOOTREPLY with its address",
       bootreply is not None and bootreply.yiaddr == "10.99.0.100")
@@ -170,11 +124,11 @@ if bootreply is not None:
 # Without a reservation, in a subnet without bootp: silence (counted).
 xid = random.getrandbits(32)
 check("BOOTP client without reservation (no bootp) gets silence",
-      exchange(raw_request("02:aa:00:00:00:b0", xid, COOKIE + bytes([255])), reply_to(xid), timeout=1) is None)
+      exchange(IFACE, raw_request("02:aa:00:00:00:b0", xid, COOKIE + bytes([255])), reply_to(xid), timeout=1) is None)
 # The relayed subnet 10.98.0.0/24 says bootp = true: an RFC 1497 client
 # without reservation gets a pool address there, at the relay's port 67.
 xid = random.getrandbits(32)
-got = exchange(raw_request("02:aa:00:00:00:b1", xid, COOKIE + bytes([255]), giaddr="10.98.0.1", src=RELAY, sport=67),
+got = exchange(IFACE, raw_request("02:aa:00:00:00:b1", xid, COOKIE + bytes([255]), giaddr="10.98.0.1", src=RELAY, sport=67),
                lambda r: UDP in r and r[UDP].dport == 67 and as_bootp(r).op == 2 and as_bootp(r).xid == xid,
                timeout=3)
 pooled = as_bootp(got) if got is not None else None
@@ -182,5 +136,4 @@ check("BOOTP client in a bootp = true subnet gets a pool address through the rel
       pooled is not None and pooled.yiaddr.startswith("10.98.0.") and got[IP].dst == "10.98.0.1" and
       opt(pooled, "message-type") is None)
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(report())

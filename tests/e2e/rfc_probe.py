@@ -6,78 +6,34 @@ id. Prints
 `N passed, N failed`; every exchange waits 3 s at most.
 """
 import random
-import select
 import sys
-import time
 
-from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Dot1Q, Ether, conf, get_if_hwaddr
+from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Dot1Q, Ether, get_if_hwaddr
+
+from dhcp_probe import as_bootp, bootreply, check, exchange, has_opt, mac_bytes, opt, report
 
 IFACE, SERVER, RELAY = sys.argv[1], "10.99.0.1", "10.99.0.2"
 RAPID = 80
-conf.verb = 0
-conf.checkIPaddr = False
-passed = failed = 0
 
 
-def check(what, ok):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
-
-
-def opt(bootp, name):
-    if DHCP not in bootp:
-        return None
-    for o in bootp[DHCP].options:
-        if isinstance(o, tuple) and o[0] == name:
-            return o[1] if len(o) == 2 else o[1:]
-    return None
-
-
-def has_opt(bootp, name):
-    return DHCP in bootp and any(isinstance(o, tuple) and o[0] == name for o in bootp[DHCP].options)
-
-
-def as_bootp(frame):
-    """scapy binds BOOTP to ports 67<->68 only; relay traffic is 67->67."""
-    return BOOTP(bytes(frame[UDP].payload))
-
-
-def exchange(pkt, xid, timeout=3):
+def ask(pkt, xid, timeout=3):
     """Sends pkt at L2; the first BOOTREPLY with xid (as BOOTP), or None."""
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(pkt)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            frame = sock.recv()
-            if frame is not None and UDP in frame and frame[UDP].sport == 67:
-                b = as_bootp(frame)
-                if b.op == 2 and b.xid == xid:
-                    return b
-    finally:
-        sock.close()
+    frame = exchange(IFACE, pkt, lambda f: bootreply(f, {xid}) is not None, timeout)
+    return as_bootp(frame) if frame is not None else None
 
 
 def client(mac, xid, options, ciaddr="0.0.0.0"):
-    return exchange(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
-                    UDP(sport=68, dport=67) /
-                    BOOTP(chaddr=mac_bytes(mac), xid=xid, ciaddr=ciaddr, flags=0x8000) /
-                    DHCP(options=options + ["end"]), xid)
+    return ask(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
+               UDP(sport=68, dport=67) /
+               BOOTP(chaddr=mac_bytes(mac), xid=xid, ciaddr=ciaddr, flags=0x8000) /
+               DHCP(options=options + ["end"]), xid)
 
 
 def relayed(mac, xid, options, giaddr):
-    return exchange(Ether(src=get_if_hwaddr(IFACE), dst="ff:ff:ff:ff:ff:ff") / IP(src=RELAY, dst=SERVER) /
-                    UDP(sport=67, dport=67) /
-                    BOOTP(chaddr=mac_bytes(mac), xid=xid, giaddr=giaddr, hops=1) /
-                    DHCP(options=options + ["end"]), xid)
+    return ask(Ether(src=get_if_hwaddr(IFACE), dst="ff:ff:ff:ff:ff:ff") / IP(src=RELAY, dst=SERVER) /
+               UDP(sport=67, dport=67) /
+               BOOTP(chaddr=mac_bytes(mac), xid=xid, giaddr=giaddr, hops=1) /
+               DHCP(options=options + ["end"]), xid)
 
 
 # ---- RFC 4039 rapid commit ----------------------------------------------------
@@ -126,28 +82,17 @@ if r is not None:
 
 # ---- interface_address: VLAN 97's segment ----------------------------------------
 def tagged(mac, xid, options, vlan):
-    return exchange(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=vlan) /
-                    IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
-                    BOOTP(chaddr=mac_bytes(mac), xid=xid, flags=0x8000) / DHCP(options=options + ["end"]), xid)
+    return ask(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=vlan) /
+               IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
+               BOOTP(chaddr=mac_bytes(mac), xid=xid, flags=0x8000) / DHCP(options=options + ["end"]), xid)
 
 
 def tagged_frame(mac, xid, options, vlan, timeout=3):
-    # exchange() returns the BOOTP part only; here the IPv4 source matters.
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=vlan) /
-                  IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
-                  BOOTP(chaddr=mac_bytes(mac), xid=xid, flags=0x8000) / DHCP(options=options + ["end"]))
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            frame = sock.recv()
-            if frame is not None and UDP in frame and frame[UDP].sport == 67 and as_bootp(frame).xid == xid:
-                return frame
-    finally:
-        sock.close()
+    """As tagged(), but the whole reply frame: here the IPv4 source matters."""
+    return exchange(IFACE, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=vlan) /
+                    IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
+                    BOOTP(chaddr=mac_bytes(mac), xid=xid, flags=0x8000) / DHCP(options=options + ["end"]),
+                    lambda f: UDP in f and f[UDP].sport == 67 and as_bootp(f).xid == xid, timeout)
 
 
 IFACE_V97 = "10.97.0.1"
@@ -165,37 +110,20 @@ if r is not None:
     check("REQUEST naming the interface address is ACKed", a is not None and opt(a, "message-type") == 5)
 
 
-def l2_exchange(pkt, match, timeout=2):
-    sock = conf.L2socket(iface=IFACE)
-    try:
-        sock.send(pkt)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                return None
-            frame = sock.recv()
-            if frame is not None and match(frame):
-                return frame
-    finally:
-        sock.close()
-
-
 me = get_if_hwaddr(IFACE)
 for target, answered in ((IFACE_V97, True), ("10.97.0.3", False)):
-    got = l2_exchange(Ether(src=me, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=97) /
-                      ARP(op=1, hwsrc=me, psrc="10.97.0.2", pdst=target),
-                      lambda f: ARP in f and f[ARP].op == 2 and f[ARP].psrc == target, timeout=1 if not answered else 2)
+    got = exchange(IFACE, Ether(src=me, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=97) /
+                   ARP(op=1, hwsrc=me, psrc="10.97.0.2", pdst=target),
+                   lambda f: ARP in f and f[ARP].op == 2 and f[ARP].psrc == target, timeout=1 if not answered else 2)
     if answered:
         check("ARP for the interface address answered, tagged 97",
               got is not None and Dot1Q in got and got[Dot1Q].vlan == 97 and got[ARP].pdst == "10.97.0.2")
         server_mac = got[ARP].hwsrc if got is not None else "ff:ff:ff:ff:ff:ff"
     else:
         check("ARP for another address of the segment not answered", got is None)
-got = l2_exchange(Ether(src=me, dst=server_mac) / Dot1Q(vlan=97) / IP(src="10.97.0.2", dst=IFACE_V97) /
-                  ICMP(type=8, id=0x97, seq=1) / b"dorado",
-                  lambda f: ICMP in f and f[ICMP].type == 0 and f[ICMP].id == 0x97 and f[IP].src == IFACE_V97)
+got = exchange(IFACE, Ether(src=me, dst=server_mac) / Dot1Q(vlan=97) / IP(src="10.97.0.2", dst=IFACE_V97) /
+               ICMP(type=8, id=0x97, seq=1) / b"dorado",
+               lambda f: ICMP in f and f[ICMP].type == 0 and f[ICMP].id == 0x97 and f[IP].src == IFACE_V97)
 check("ping of the interface address answered", got is not None and bytes(got[ICMP].payload).startswith(b"dorado"))
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(report())
