@@ -10,21 +10,13 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config_fixture.hpp"
 
 namespace dorado::config {
 namespace {
 
-std::string all_errors(const LoadResult& r) {
-  std::string s;
-  for (const ConfigError& e : r.errors) s += "\n  " + e.to_string();
-  return s.empty() ? "\n  (no errors)" : s;
-}
-
-bool has_error(const LoadResult& r, std::string_view text) {
-  for (const ConfigError& e : r.errors)
-    if (e.to_string().find(text) != std::string::npos) return true;
-  return false;
-}
+using test_support::all_errors;
+using test_support::has_error;
 
 std::vector<std::uint8_t> b(std::string_view s) { return {s.begin(), s.end()}; }
 

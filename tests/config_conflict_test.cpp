@@ -7,17 +7,14 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config_fixture.hpp"
 
 namespace dorado::config {
 namespace {
 
-LoadResult load(std::string_view text) { return load_config_string(text, "conflict.toml"); }
+using test_support::all_errors;
 
-std::string all_errors(const LoadResult& r) {
-  std::string s;
-  for (const ConfigError& e : r.errors) s += "\n  " + e.to_string();
-  return s.empty() ? "\n  (no errors)" : s;
-}
+LoadResult load(std::string_view text) { return load_config_string(text, "conflict.toml"); }
 
 constexpr std::string_view kHead =
     "[server]\n"

@@ -19,10 +19,15 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config_fixture.hpp"
 #include "ddns/tsig.hpp"
 
 namespace dorado::config {
 namespace {
+
+using test_support::kMinimalConfig;
+using test_support::error_lines;
+using test_support::all_errors;
 
 using Lines = std::vector<std::string>;
 using Bytes = std::vector<std::uint8_t>;
@@ -30,27 +35,8 @@ using engine::ReplaceClientName;
 
 LoadResult load(std::string_view text) { return load_config_string(text, "ddns.toml"); }
 
-Lines errors(const LoadResult& r) {
-  Lines out;
-  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
-
-std::string all_errors(const LoadResult& r) {
-  std::string s;
-  for (const ConfigError& e : r.errors) s += "\n  " + e.to_string();
-  return s.empty() ? "\n  (no errors)" : s;
-}
-
 // Five lines before [ddns]: the [ddns] text of every test starts on line 6.
-constexpr std::string_view kHead =
-    "[server]\n"
-    "address = \"10.99.0.1\"\n"
-    "[[subnet]]\n"
-    "prefix = \"10.99.0.0/16\"\n"
-    "pools = \"10.99.1.0/24\"\n";
-
-LoadResult with_head(std::string_view ddns) { return load(std::string(kHead) + std::string(ddns)); }
+LoadResult with_head(std::string_view ddns) { return test_support::load_after_minimal(ddns, "ddns.toml"); }
 
 // "dorado-key"'s secret: base64 of the 32 bytes 0x00..0x1f.
 constexpr std::string_view kSecret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -170,7 +156,7 @@ TEST(ConfigDdnsGood, DefaultsOfAnEmptySection) {
 }
 
 TEST(ConfigDdnsGood, WithoutTheSectionNothingChanges) {
-  const LoadResult r = load(kHead);
+  const LoadResult r = load(kMinimalConfig);
   ASSERT_TRUE(r.ok()) << all_errors(r);
   EXPECT_FALSE(r.config->ddns.enabled);
   EXPECT_TRUE(r.config->ddns.forward_zones.empty());
@@ -339,7 +325,7 @@ struct BadCase {
 void expect_bad(const std::vector<BadCase>& cases) {
   for (const BadCase& c : cases) {
     const LoadResult r = with_head(c.ddns);
-    EXPECT_EQ(errors(r), c.expect) << c.ddns;
+    EXPECT_EQ(error_lines(r), c.expect) << c.ddns;
     EXPECT_FALSE(r.config.has_value()) << c.ddns;
     EXPECT_FALSE(r.compiled.has_value()) << c.ddns;
   }
@@ -371,15 +357,15 @@ TEST(ConfigDdnsBad, UnknownKeysAndTypes) {
       {"[ddns.forward_zone]\nname = \"bars.example\"\nservers = \"10.98.1.53\"\n",
        {"ddns.toml:6: ddns.forward_zone: expected an array of tables [[ddns.forward_zone]], got a table"}},
   });
-  // At the top level, not inside the [[subnet]] of kHead.
-  const LoadResult r = load("ddns = true\n" + std::string(kHead));
-  EXPECT_EQ(errors(r), (Lines{"ddns.toml:1: ddns: expected a table [ddns], got a boolean"}));
+  // At the top level, not inside the [[subnet]] of kMinimalConfig.
+  const LoadResult r = load("ddns = true\n" + std::string(kMinimalConfig));
+  EXPECT_EQ(error_lines(r), (Lines{"ddns.toml:1: ddns: expected a table [ddns], got a boolean"}));
 }
 
 TEST(ConfigDdnsBad, NeedsALeaseStore) {
   // What is registered in DNS is journaled with the leases: no journal, no [ddns].
-  const LoadResult r = load(std::string(kHead) + "[store]\ndurability = \"off\"\n[ddns]\nttl = 60\n");
-  EXPECT_EQ(errors(r), (Lines{"ddns.toml:8: ddns: needs a lease store: what is registered in DNS is journaled "
+  const LoadResult r = load(std::string(kMinimalConfig) + "[store]\ndurability = \"off\"\n[ddns]\nttl = 60\n");
+  EXPECT_EQ(error_lines(r), (Lines{"ddns.toml:8: ddns: needs a lease store: what is registered in DNS is journaled "
                               "with the leases, and [store] durability = \"off\" keeps no journal; use \"fsync\" "
                               "or \"async\""}))
       << all_errors(r);
@@ -444,14 +430,14 @@ TEST(ConfigDdnsBad, QualifyingSuffix) {
        {"ddns.toml:7: ddns.qualifying_suffix: \".\" is not a DNS name: empty label in domain name"}},
   });
   // In a subnet, and a subnet's suffix without [ddns].
-  LoadResult r = load(std::string(kHead) + "qualifying_suffix = \"a..b\"\n[ddns]\n");
-  EXPECT_EQ(errors(r), (Lines{"ddns.toml:6: subnet[0].qualifying_suffix: \"a..b\" is not a DNS name: empty "
+  LoadResult r = load(std::string(kMinimalConfig) + "qualifying_suffix = \"a..b\"\n[ddns]\n");
+  EXPECT_EQ(error_lines(r), (Lines{"ddns.toml:6: subnet[0].qualifying_suffix: \"a..b\" is not a DNS name: empty "
                               "label in domain name"}));
-  r = load(std::string(kHead) + "qualifying_suffix = \"lab.bars.example\"\n");
-  EXPECT_EQ(errors(r), (Lines{"ddns.toml:6: subnet[0].qualifying_suffix: needs [ddns]: without it dorado "
+  r = load(std::string(kMinimalConfig) + "qualifying_suffix = \"lab.bars.example\"\n");
+  EXPECT_EQ(error_lines(r), (Lines{"ddns.toml:6: subnet[0].qualifying_suffix: needs [ddns]: without it dorado "
                               "updates no DNS (add [ddns] or remove this key)"}));
-  r = load(std::string(kHead) + "qualifying_suffix = 5\n[ddns]\n");
-  EXPECT_EQ(errors(r), (Lines{"ddns.toml:6: subnet[0].qualifying_suffix: expected a string, got an integer"}));
+  r = load(std::string(kMinimalConfig) + "qualifying_suffix = 5\n[ddns]\n");
+  EXPECT_EQ(error_lines(r), (Lines{"ddns.toml:6: subnet[0].qualifying_suffix: expected a string, got an integer"}));
 }
 
 TEST(ConfigDdnsBad, TsigKeys) {
@@ -648,7 +634,7 @@ servers = "10.98.1.53:99999"
 
 TEST(ConfigDdnsReload, NoChangeOfDdnsNeedsARestart) {
   const std::string key = "[[ddns.tsig_key]]\nname = \"dorado-key\"\nsecret = \"" + std::string(kSecret) + "\"\n";
-  const std::string a_text = std::string(kHead) + "qualifying_suffix = \"lab.bars.example\"\n" + R"([ddns]
+  const std::string a_text = std::string(kMinimalConfig) + "qualifying_suffix = \"lab.bars.example\"\n" + R"([ddns]
 qualifying_suffix = "bars.example"
 replace_client_name = "never"
 ttl = 0
@@ -658,7 +644,7 @@ name = "bars.example"
 servers = "10.98.1.53"
 key = "dorado-key"
 )";
-  const std::string b_text = std::string(kHead) + R"([ddns]
+  const std::string b_text = std::string(kMinimalConfig) + R"([ddns]
 qualifying_suffix = "other.example"
 override_client_update = true
 override_no_update = true
@@ -680,7 +666,7 @@ key = "new-key"
 name = "99.10.in-addr.arpa"
 servers = "10.98.9.53"
 )";
-  const LoadResult plain = load(kHead), a = load(a_text), b = load(b_text);
+  const LoadResult plain = load(kMinimalConfig), a = load(a_text), b = load(b_text);
   ASSERT_TRUE(plain.ok() && a.ok() && b.ok()) << all_errors(a) << all_errors(b);
   ASSERT_NE(a.config->engine.ddns.qualifying_suffix, b.config->engine.ddns.qualifying_suffix);
   // Added, changed in every key, removed.

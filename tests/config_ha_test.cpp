@@ -19,36 +19,22 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config_fixture.hpp"
 #include "config/values.hpp"
 
 namespace dorado::config {
 namespace {
 
+using test_support::kMinimalConfig;
+using test_support::error_lines;
+using test_support::all_errors;
+
 using Lines = std::vector<std::string>;
 
 LoadResult load(std::string_view text) { return load_config_string(text, "ha.toml"); }
 
-Lines errors(const LoadResult& r) {
-  Lines out;
-  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
-
-std::string all_errors(const LoadResult& r) {
-  std::string s;
-  for (const ConfigError& e : r.errors) s += "\n  " + e.to_string();
-  return s.empty() ? "\n  (no errors)" : s;
-}
-
 // Five lines before [ha]: the [ha] text of every test starts on line 6.
-constexpr std::string_view kHead =
-    "[server]\n"
-    "address = \"10.99.0.1\"\n"
-    "[[subnet]]\n"
-    "prefix = \"10.99.0.0/16\"\n"
-    "pools = \"10.99.1.0/24\"\n";
-
-LoadResult with_head(std::string_view ha) { return load(std::string(kHead) + std::string(ha)); }
+LoadResult with_head(std::string_view ha) { return test_support::load_after_minimal(ha, "ha.toml"); }
 
 // The two [[ha.peer]] of a hot-standby pair, for tests about [ha]'s own keys.
 constexpr std::string_view kHotPeers = R"([[ha.peer]]
@@ -128,7 +114,7 @@ insecure = true
 }
 
 TEST(ConfigHaGood, NoHaSectionMeansDisabled) {
-  const LoadResult r = load(kHead);
+  const LoadResult r = load(kMinimalConfig);
   ASSERT_TRUE(r.ok()) << all_errors(r);
   EXPECT_FALSE(r.config->ha.enabled);
   EXPECT_EQ(r.config->ha.self(), nullptr);
@@ -284,7 +270,7 @@ struct BadCase {
 void expect_bad(const std::vector<BadCase>& cases) {
   for (const BadCase& c : cases) {
     const LoadResult r = with_head(c.ha);
-    EXPECT_EQ(errors(r), c.expect) << c.ha;
+    EXPECT_EQ(error_lines(r), c.expect) << c.ha;
     EXPECT_FALSE(r.config.has_value()) << c.ha;
     EXPECT_FALSE(r.compiled.has_value()) << c.ha;
   }
@@ -714,7 +700,7 @@ TEST(ConfigHaBad, TlsFilesMustBeReadable) {
                      "cert = \"" + missing + "\"\n"       // line 10: absent
                      "key = \"" + empty + "\"\n" +        // line 11: empty
                      std::string(kHotPeers);
-  EXPECT_EQ(errors(with_head(text)),
+  EXPECT_EQ(error_lines(with_head(text)),
             (Lines{"ha.toml:9: ha.ca: \"" + dir.path() + "\" is a directory, not a file",
                    "ha.toml:10: ha.cert: cannot read \"" + missing + "\": No such file or directory",
                    "ha.toml:11: ha.key: \"" + empty + "\" is empty"}));
@@ -724,11 +710,11 @@ TEST(ConfigHaBad, TlsFilesMustBeReadable) {
   if (::geteuid() == 0) {
     EXPECT_TRUE(r.ok()) << "root reads a mode-0 file" << all_errors(r);
   } else {
-    EXPECT_EQ(errors(r), (Lines{"ha.toml:11: ha.key: cannot read \"" + locked + "\": Permission denied"}));
+    EXPECT_EQ(error_lines(r), (Lines{"ha.toml:11: ha.key: cannot read \"" + locked + "\": Permission denied"}));
   }
   text = "[ha]\nthis_server = \"dhcp-a\"\nmode = \"hot-standby\"\nca = \"\"\ncert = \"" + ca +
          "\"\nkey = \"" + ca + "\"\n" + std::string(kHotPeers);
-  EXPECT_EQ(errors(with_head(text)), (Lines{"ha.toml:9: ha.ca: must not be empty"}));
+  EXPECT_EQ(error_lines(with_head(text)), (Lines{"ha.toml:9: ha.ca: must not be empty"}));
 }
 
 TEST(ConfigHaBad, NotTogetherWithSplitScope) {
@@ -740,7 +726,7 @@ this_server = "dhcp-a"
 mode = "hot-standby"
 insecure = true
 )" + std::string(kHotPeers));
-  EXPECT_EQ(errors(r), (Lines{"ha.toml:9: ha: cannot be used together with [split_scope] (ha.toml:6): "
+  EXPECT_EQ(error_lines(r), (Lines{"ha.toml:9: ha: cannot be used together with [split_scope] (ha.toml:6): "
                               "both split the pools between servers; keep one"}));
   EXPECT_FALSE(r.config.has_value());
 }
@@ -760,7 +746,7 @@ name = "dhcp-b"
 address = "10.98.0.2:8647"
 role = "secondary"
 )");
-  EXPECT_EQ(errors(r),
+  EXPECT_EQ(error_lines(r),
             (Lines{"ha.toml:6: ha: ca, cert and key are required unless insecure = true (missing: ca, cert and key)",
                    "ha.toml:7: ha.this_server: \"dhcp-z\" is not one of the ha.peer names (dhcp-a, dhcp-b)",
                    "ha.toml:9: ha.heartbeat_ms: must be 100..60000 (got 10)",
@@ -791,7 +777,7 @@ TEST(ConfigHaReload, AnyChangeNeedsARestart) {
   pools.replace(pools.find("10.99.2.0/24"), 12, "10.99.3.0/24");
   EXPECT_EQ(changes(pools), Lines{});
   // Added, removed.
-  const LoadResult plain = load(kHead);
+  const LoadResult plain = load(kMinimalConfig);
   ASSERT_TRUE(plain.ok());
   Lines added;
   for (const ConfigError& e : restart_only_changes(*plain.config, *a.config, "ha.toml"))

@@ -9,27 +9,16 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config_fixture.hpp"
 
 namespace dorado::config {
 namespace {
 
+using test_support::error_lines;
+using test_support::kMinimalConfig;
+
 // Five lines of head: what follows starts on line 6.
-constexpr std::string_view kHead =
-    "[server]\n"
-    "address = \"10.99.0.1\"\n"
-    "[[subnet]]\n"
-    "prefix = \"10.99.0.0/16\"\n"
-    "pools = \"10.99.1.0/24\"\n";
-
-LoadResult with_head(std::string_view text) {
-  return load_config_string(std::string(kHead) + std::string(text), "limits.toml");
-}
-
-std::vector<std::string> errors(const LoadResult& r) {
-  std::vector<std::string> out;
-  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+LoadResult with_head(std::string_view text) { return test_support::load_after_minimal(text, "limits.toml"); }
 
 TEST(ConfigLimits, GlobalAndSubnetKeys) {
   const LoadResult r = with_head(
@@ -60,7 +49,7 @@ TEST(ConfigLimits, GlobalAndSubnetKeys) {
 }
 
 TEST(ConfigLimits, NoneByDefault) {
-  const LoadResult r = load_config_string(kHead, "limits.toml");
+  const LoadResult r = load_config_string(kMinimalConfig, "limits.toml");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r.compiled->subnet_limits.empty());
   // limit_by alone limits nothing.
@@ -78,7 +67,7 @@ TEST(ConfigLimits, BadValuesRefusedWithLineAndKey) {
       "limit_by = \"vlan\"\n"               // line 10
       "max_lease_per_circuit = 3\n");       // line 11: a typo
   ASSERT_FALSE(r.ok());
-  const std::vector<std::string> e = errors(r);
+  const std::vector<std::string> e = error_lines(r);
   ASSERT_EQ(e.size(), 5u) << ::testing::PrintToString(e);
   EXPECT_NE(e[0].find("limits.toml:6"), std::string::npos) << e[0];
   EXPECT_NE(e[0].find("subnet[0].max_new_clients_per_second"), std::string::npos) << e[0];
@@ -94,7 +83,7 @@ TEST(ConfigLimits, BadValuesRefusedWithLineAndKey) {
 }
 
 TEST(ConfigLimits, Reloadable) {
-  const LoadResult a = load_config_string(kHead, "limits.toml");
+  const LoadResult a = load_config_string(kMinimalConfig, "limits.toml");
   const LoadResult b = with_head("[limits]\nmax_leases_per_circuit = 2\n");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok());

@@ -11,29 +11,16 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config_fixture.hpp"
 
 namespace dorado::config {
 namespace {
 
+using test_support::error_lines;
 using Lines = std::vector<std::string>;
 
 // Five lines of head: the text of every test starts on line 6.
-constexpr std::string_view kHead =
-    "[server]\n"
-    "address = \"10.99.0.1\"\n"
-    "[[subnet]]\n"
-    "prefix = \"10.99.0.0/16\"\n"
-    "pools = \"10.99.1.0/24\"\n";
-
-LoadResult load(std::string_view text) {
-  return load_config_string(std::string(kHead) + std::string(text), "m.toml");
-}
-
-Lines errors(const LoadResult& r) {
-  Lines out;
-  for (const ConfigError& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+LoadResult load(std::string_view text) { return test_support::load_after_minimal(text, "m.toml"); }
 
 constexpr std::string_view kScope =
     "[[multicast_scope]]\n"
@@ -57,7 +44,7 @@ TEST(ConfigMadcap, DefaultsAndEveryKey) {
                             "min_lease_time = 30\n"
                             "max_lease_time = 7200\n"
                             "default_lease_time = 600\n");
-  ASSERT_TRUE(r.ok()) << errors(r).front();
+  ASSERT_TRUE(r.ok()) << error_lines(r).front();
   const DaemonConfig& c = *r.config;
   EXPECT_TRUE(c.madcap.enabled);
   EXPECT_EQ(c.madcap.listen, "0.0.0.0:2535");
@@ -86,13 +73,13 @@ TEST(ConfigMadcap, DefaultsAndEveryKey) {
 
 TEST(ConfigMadcap, Listen) {
   const LoadResult r = load(std::string("[madcap]\nlisten = \"127.0.0.1:12535\"\n") + std::string(kScope));
-  ASSERT_TRUE(r.ok()) << errors(r).front();
+  ASSERT_TRUE(r.ok()) << error_lines(r).front();
   EXPECT_EQ(r.config->madcap.listen_address, 0x7f000001u);
   EXPECT_EQ(r.config->madcap.listen_port, 12535);
-  EXPECT_EQ(errors(load(std::string("[madcap]\nlisten = \"239.1.1.1:2535\"\n") + std::string(kScope))),
+  EXPECT_EQ(error_lines(load(std::string("[madcap]\nlisten = \"239.1.1.1:2535\"\n") + std::string(kScope))),
             Lines{"m.toml:7: madcap.listen: must be a unicast address, or 0.0.0.0 for every interface (got "
                   "\"239.1.1.1:2535\")"});
-  EXPECT_EQ(errors(load(std::string("[madcap]\nlisten = \"1.2.3.4\"\n") + std::string(kScope))),
+  EXPECT_EQ(error_lines(load(std::string("[madcap]\nlisten = \"1.2.3.4\"\n") + std::string(kScope))),
             Lines{"m.toml:7: madcap.listen: must be \"ADDRESS:PORT\" with an IPv4 address and a port 1..65535 "
                   "(got \"1.2.3.4\")"});
 }
@@ -118,7 +105,7 @@ TEST(ConfigMadcap, Mistakes) {
       "[[multicast_scope]]\n"                        // 22
       "name = \"d\"\n"                               // 23
       "range = \"224.0.0.0-240.0.0.0\"\n");          // 24
-  EXPECT_EQ(errors(r),
+  EXPECT_EQ(error_lines(r),
             (Lines{"m.toml:7: madcap.lisen: unknown key (did you mean `listen`?)",
                    "m.toml:10: multicast_scope[0].range: \"10.0.0.0-10.0.0.255\" is not inside 224.0.0.0/4 "
                    "(224.0.0.0-239.255.255.255): MADCAP hands out multicast addresses",
@@ -142,15 +129,15 @@ TEST(ConfigMadcap, OverlapsAndDuplicateNames) {
       "[[multicast_scope]]\n"                        // 13
       "name = \"a\"\n"                               // 14
       "range = \"239.9.0.0/24\"\n");                 // 15
-  EXPECT_EQ(errors(r), (Lines{"m.toml:12: multicast_scope[1].range: overlaps multicast_scope \"a\" (m.toml:9)",
+  EXPECT_EQ(error_lines(r), (Lines{"m.toml:12: multicast_scope[1].range: overlaps multicast_scope \"a\" (m.toml:9)",
                               "m.toml:15: multicast_scope.name: duplicate name \"a\" (also (m.toml:9))"}));
 }
 
 TEST(ConfigMadcap, OneWithoutTheOther) {
-  EXPECT_EQ(errors(load("[madcap]\n")),
+  EXPECT_EQ(error_lines(load("[madcap]\n")),
             Lines{"m.toml:6: madcap: needs at least one [[multicast_scope]]: without one the MADCAP server has "
                   "nothing to hand out"});
-  EXPECT_EQ(errors(load(kScope)),
+  EXPECT_EQ(error_lines(load(kScope)),
             Lines{"m.toml:6: multicast_scope: needs [madcap]: without it no MADCAP server runs (add [madcap] or "
                   "remove the scopes)"});
 }
