@@ -1,7 +1,7 @@
-// Test helpers for engine unit tests outside engine_test.cpp: requests built
-// through the codec (Req, make_packet), replies rendered by build_reply and
-// checked against ReplyCache (EngineFixture::render). A copy of
-// engine_test.cpp's helpers, so that new test files need not grow that one.
+// Test helpers for the engine unit tests (engine_test.cpp and the files
+// beside it): requests built through the codec (Req, make_packet), replies
+// rendered by build_reply and checked against ReplyCache
+// (EngineFixture::render).
 #pragma once
 
 #include "engine/engine.hpp"
