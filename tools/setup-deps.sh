@@ -22,6 +22,7 @@ packages=(
   iproute2 ethtool iputils-ping iputils-arping
   isc-dhcp-client udhcpc kea-admin python3-scapy
   kea-doc                                # tests: Kea's example configs for dorado-migrate (migrate_kea_examples)
+  kea-dhcp4-server                       # tests: e2e_kea_migration (a real Kea's lease file); bench/compare.sh
   tcpdump                                # tests/e2e: client-side captures (crash, disk full)
   dpdk-dev                               # dpdk-telemetry.py, dpdk-dumpcap (tests/e2e/metrics_test.sh)
   socat                                  # tests/e2e: raw requests to the control socket (api)

@@ -1396,33 +1396,20 @@ bool Converter::drop(const std::string& key, const std::string& message) {
   if (key.rfind("ddns", 0) == 0 && out_.ddns && !out_.ddns_dropped) {
     TomlDdns& d = *out_.ddns;
     auto list = [&](const std::string& path) { tracker_for(path).skip(path, "", why); };
-    std::size_t kpos = 5;
-    if (const auto j = index_of(key, "tsig_key", kpos)) {
-      if (TomlDdnsKey* x = nth_live(d.keys, *j)) {
-        x->dropped = true;
-        list(x->source);
-        return true;
-      }
-      return false;
-    }
-    kpos = 5;
-    if (const auto j = index_of(key, "forward_zone", kpos)) {
-      if (TomlDdnsZone* x = nth_live(d.forward, *j)) {
-        x->dropped = true;
-        list(x->source);
-        return true;
-      }
-      return false;
-    }
-    kpos = 5;
-    if (const auto j = index_of(key, "reverse_zone", kpos)) {
-      if (TomlDdnsZone* x = nth_live(d.reverse, *j)) {
-        x->dropped = true;
-        list(x->source);
-        return true;
-      }
-      return false;
-    }
+    // "ddns.NAME[N]...": drops the Nth live entry of `items` (nullopt: not NAME).
+    auto drop_nth = [&](const std::string& name, auto& items) -> std::optional<bool> {
+      std::size_t kpos = 5;
+      const auto j = index_of(key, name, kpos);
+      if (!j) return std::nullopt;
+      auto* x = nth_live(items, *j);
+      if (x == nullptr) return false;
+      x->dropped = true;
+      list(x->source);
+      return true;
+    };
+    if (const auto r = drop_nth("tsig_key", d.keys)) return *r;
+    if (const auto r = drop_nth("forward_zone", d.forward)) return *r;
+    if (const auto r = drop_nth("reverse_zone", d.reverse)) return *r;
     auto reset = [&](auto& field) {
       if (!field) return false;
       const std::string src = first_path(field->from);
