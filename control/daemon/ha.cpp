@@ -18,6 +18,9 @@ class HaWiring::Host final : public ha::Host {
   unsigned shard_of(const engine::LeaseChange& c) const override {
     return engine::owner_shard_of(c, reloader_.compiled(), rt_.workers());
   }
+  unsigned block_shard_of(const engine::LeaseChange& c) const override {
+    return engine::block_owner_of(c, reloader_.compiled(), rt_.workers());
+  }
   bool submit(unsigned shard, const engine::AdminRequest& r) override { return rt_.submit_admin(shard, r); }
   void set_serve(engine::HaServe serve) override { rt_.set_ha_serve(serve); }
   void set_partner_blocks(bool on) override {

@@ -238,16 +238,32 @@ struct Service::Impl {
   std::deque<Journaled> journaled;
   std::vector<engine::LeaseChange> batch;   // scratch: one updates message's records
   // Then each goes to its shard (AdminOp::replicate) for the shards' state.
+  // A commit or renewal of an address outside its client's shard's blocks
+  // (another worker count than the partner's) goes in two steps: the
+  // block's owner holds the address (hold: asked, then answered), then the
+  // client's shard keeps the lease as a foreign one. The records after it
+  // wait for the hold's answer, so every shard sees them in order.
+  enum class Hold : std::uint8_t { none, asked, answered };
   struct Queued {
     engine::LeaseChange change;
+    Hold hold = Hold::none;
+    engine::AdminStatus hold_status = engine::AdminStatus::ok;
+    bool hold_made = false;      // a new hold (not one extended)
+    unsigned hold_shard = 0;
   };
   std::deque<Queued> queued;
+  enum class Step : std::uint8_t { replicate, hold, unhold };
   struct Applying {
     std::uint64_t id = 0;
     unsigned shard = 0;
     bool replied = false;
+    Step step = Step::replicate;
+    bool undo_hold = false;       // replicate: drop the hold on hold_shard if it fails
+    unsigned hold_shard = 0;
+    std::uint32_t address = 0;
   };
   std::deque<Applying> applying;
+  std::deque<std::pair<unsigned, std::uint32_t>> unholds;   // (shard, address) to submit
   std::uint64_t next_id = 1;
   bool sync_begun = false;         // a sync_begin arrived on this connection
   std::uint64_t recv_sync_to = 0;
@@ -539,19 +555,74 @@ struct Service::Impl {
   }
 
   // ---- applying the partner's records ----
+  // Whether a record is a binding its client's shard may keep only as a
+  // foreign lease (its address's block has another owner): hold it there first.
+  bool needs_hold(const engine::LeaseChange& c) const {
+    return host.shards() > 1 && c.key_len != 0 &&
+           (c.op == engine::LeaseOp::commit || c.op == engine::LeaseOp::renew);
+  }
+
+  bool submit_step(Applying a, const engine::AdminRequest& base) {
+    engine::AdminRequest r = base;
+    a.id = kHaAdminId | next_id;   // ids follow the queue's order (on_reply indexes by them)
+    r.id = a.id;
+    if (!host.submit(a.shard, r)) return false;   // ring full: next tick
+    ++next_id;
+    applying.push_back(a);
+    return true;
+  }
+
   void submit_queued() {
-    while (!queued.empty() && applying.size() < kMaxInFlight) {
-      const Queued& q = queued.front();
+    while (!unholds.empty() && applying.size() < kMaxInFlight) {
       Applying a;
-      a.id = kHaAdminId | next_id;   // ids follow the queue's order (on_reply indexes by them)
+      a.step = Step::unhold;
+      a.shard = unholds.front().first;
+      engine::AdminRequest r;
+      r.op = engine::AdminOp::unhold;
+      r.address = unholds.front().second;
+      if (!submit_step(a, r)) return;
+      unholds.pop_front();
+    }
+    while (!queued.empty() && applying.size() < kMaxInFlight) {
+      Queued& q = queued.front();
+      if (q.hold == Hold::asked) return;   // waiting for the block owner's answer
+      const unsigned client = host.shard_of(q.change);
+      if (q.hold == Hold::none && needs_hold(q.change)) {
+        const unsigned owner = host.block_shard_of(q.change);
+        if (owner != client) {
+          Applying a;
+          a.step = Step::hold;
+          a.shard = owner;
+          engine::AdminRequest r;
+          r.op = engine::AdminOp::hold;
+          r.filter = engine::kAdminExtend;   // a renewal: the lease's own hold, extended
+          r.lease = q.change;
+          if (!submit_step(a, r)) return;
+          q.hold = Hold::asked;
+          q.hold_shard = owner;
+          return;
+        }
+      }
+      Applying a;
+      a.shard = client;
       engine::AdminRequest r;
       r.op = engine::AdminOp::replicate;
-      r.id = a.id;
       r.lease = q.change;
-      a.shard = host.shard_of(q.change);
-      if (!host.submit(a.shard, r)) break;   // ring full: next tick
-      ++next_id;
-      applying.push_back(a);
+      if (q.hold == Hold::answered) {
+        switch (q.hold_status) {
+          case engine::AdminStatus::ok:   // held: the client's shard keeps it as a foreign lease
+            r.filter = engine::kAdminForeign;
+            a.undo_hold = q.hold_made;
+            a.hold_shard = q.hold_shard;
+            a.address = q.change.address;
+            break;
+          case engine::AdminStatus::exists:   // another record holds the address there: the record loses
+            r.filter = engine::kAdminForeign | engine::kAdminHoldRefused;
+            break;
+          default: break;   // not a pool address, an expired record...: the client's shard decides
+        }
+      }
+      if (!submit_step(a, r)) return;
       queued.pop_front();
     }
   }
@@ -560,21 +631,35 @@ struct Service::Impl {
     if (applying.empty() || r.id < applying.front().id) return;   // from a dropped link's era: gone
     const std::uint64_t i = r.id - applying.front().id;
     if (i >= applying.size() || applying[i].id != r.id) return;
-    {
-      Applying& a = applying[i];
-      a.replied = true;
-      a.shard = shard;
-      switch (static_cast<engine::ReplicateStatus>(r.count)) {
-        case engine::ReplicateStatus::applied: ++counters.records_applied; break;
-        case engine::ReplicateStatus::unchanged: ++counters.records_unchanged; break;
-        case engine::ReplicateStatus::conflict_won:
-          ++counters.records_applied;
-          ++counters.conflicts_won;
-          log("conflict: an address was given to two clients; the partner's later lease wins here");
-          break;
-        default: ++counters.records_rejected; break;
+    Applying& a = applying[i];
+    a.replied = true;
+    a.shard = shard;
+    if (a.step == Step::unhold) return;
+    if (a.step == Step::hold) {
+      // The queue's head is the record it was asked for (nothing else is
+      // submitted while it waits).
+      if (!queued.empty() && queued.front().hold == Hold::asked) {
+        Queued& q = queued.front();
+        q.hold = Hold::answered;
+        q.hold_status = r.status;
+        q.hold_made = r.status == engine::AdminStatus::ok && r.count == 1;
       }
+      return;
     }
+    const auto st = static_cast<engine::ReplicateStatus>(r.count);
+    switch (st) {
+      case engine::ReplicateStatus::applied: ++counters.records_applied; break;
+      case engine::ReplicateStatus::unchanged: ++counters.records_unchanged; break;
+      case engine::ReplicateStatus::conflict_won:
+        ++counters.records_applied;
+        ++counters.conflicts_won;
+        log("conflict: an address was given to two clients; the partner's later lease wins here");
+        break;
+      default: ++counters.records_rejected; break;
+    }
+    if (a.undo_hold && st != engine::ReplicateStatus::applied && st != engine::ReplicateStatus::unchanged &&
+        st != engine::ReplicateStatus::conflict_won)
+      unholds.emplace_back(a.hold_shard, a.address);   // the hold made for it goes again
   }
 
   void advance_applied(std::uint64_t now_ms) {

@@ -14,7 +14,11 @@
 //
 // Incoming. Each record of the partner's goes to its owning shard as an
 // AdminOp::replicate request (engine/ha.cpp decides, by rule, what it
-// changes); a record is applied once the shard has answered and the records
+// changes); a commit or renewal of an address whose pool block another
+// shard owns (the two servers' worker counts differ) is held by the block's
+// owner first (AdminOp::hold, as lease4-add does), then kept as a foreign
+// lease by the client's shard (kAdminForeign), the hold dropped again
+// (AdminOp::unhold) when that fails; a record is applied once the shard has answered and the records
 // it emitted are durable here (Store::durable_shard_seq). The partner is
 // acknowledged with the highest seq whose records, and all before it, are
 // applied; that position and the partner's journal id are kept in the
@@ -74,6 +78,11 @@ class Host {
   virtual unsigned shards() const = 0;
   // The shard a replicated record goes to (engine::owner_shard_of).
   virtual unsigned shard_of(const engine::LeaseChange& change) const = 0;
+  // The shard owning the pool block of the record's address
+  // (engine::block_owner_of). Where it is not shard_of() (the partner runs
+  // another worker count), a commit or renewal is held there first
+  // (AdminOp::hold) and kept as a foreign lease on shard_of().
+  virtual unsigned block_shard_of(const engine::LeaseChange& change) const { return shard_of(change); }
   virtual bool submit(unsigned shard, const engine::AdminRequest& request) = 0;
   virtual void set_serve(engine::HaServe serve) = 0;
   // Partner-down past the MCLT (true) or not: allocate in both sides'

@@ -209,7 +209,7 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
       return finish(st, kNil, st == AdminStatus::ok ? 1 : 0);
     }
     case AdminOp::replicate:
-      return finish(AdminStatus::ok, kNil, static_cast<std::uint32_t>(replicate(r.lease, now)));
+      return finish(AdminStatus::ok, kNil, static_cast<std::uint32_t>(replicate(r.lease, now, r.filter)));
     case AdminOp::hold: {
       std::uint32_t count = 0;
       const AdminStatus st = admin_hold(r.lease, (r.filter & kAdminExtend) != 0, now, count);

@@ -62,6 +62,13 @@ inline constexpr std::uint8_t kAdminForeign = 32;
 // hold: a hold already on the address is extended to `lease.expires` (count
 // 2) instead of refused (lease4-update of a lease kept that way).
 inline constexpr std::uint8_t kAdminExtend = 64;
+// replicate (HA, control/ha/service.cpp) with kAdminForeign: a commit or
+// renewal of an address in another shard's block (the partner runs another
+// worker count); the block's owner holds it already (AdminOp::hold) and the
+// lease is kept as a foreign one. With kAdminHoldRefused as well: the owner
+// would not hold it (another record there wins): the record is rejected
+// (conflict_lost) and this shard journals its own state of the client.
+inline constexpr std::uint8_t kAdminHoldRefused = 128;
 
 inline constexpr std::uint32_t kMaxAdminLeases = 64;     // lease replies per request
 inline constexpr std::uint32_t kMaxAdminReplies = kMaxAdminLeases + 1;

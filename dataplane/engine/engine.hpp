@@ -518,7 +518,8 @@ class alignas(64) Shard {
   // knows of the client and the address, by ReplicateStatus's rules. Records
   // it emits carry kChangeFromPartner in LeaseChange::shard, so they are
   // journaled here but not sent back. Bounded: at most 3 records emitted.
-  ReplicateStatus replicate(const LeaseChange& in, Seconds now) noexcept;
+  // `filter`: AdminRequest::filter (kAdminForeign, kAdminHoldRefused).
+  ReplicateStatus replicate(const LeaseChange& in, Seconds now, std::uint8_t filter = 0) noexcept;
 
   // ---- per-circuit limits (engine/limits.hpp; limits.cpp) ---------------------
   // Counts this shard's active leases again in the shared limit table under
@@ -747,7 +748,8 @@ class alignas(64) Shard {
   // decide()'s path with [ha]: the refusal, else dispatch().
   Decision decide_ha(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
                      const KeyResult& key) noexcept;
-  ReplicateStatus replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now) noexcept;
+  ReplicateStatus replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now,
+                                    std::uint8_t filter) noexcept;
   // After a record it did not take: journals what the shard holds for the
   // client and the address (its records, or a reclaim of the client).
   void rejournal(const ClientKey& key, const LeaseChange& in) noexcept;

@@ -57,7 +57,7 @@ DropReason Shard::ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) n
 
 // ---- replication ----------------------------------------------------------------
 
-ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
+ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_t filter) noexcept {
   const ClientKey key = in.key_len != 0 && in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
   if (in.key_len > kMaxKeyLen || in.hostname_len > kMaxHostnameLen || (in.key_len != 0 && key.len == 0)) {
     bump(Event::ha_replica_refused);
@@ -74,7 +74,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now) noexcept {
       if (key.len == 0) {
         st = ReplicateStatus::invalid;
       } else if (in.expires > now) {
-        st = replicate_binding(in, key, now);
+        st = replicate_binding(in, key, now, filter);
       } else if (const std::uint32_t idx = find_on(table_.find(key));
                  idx != kNil && table_.at(idx).state == LeaseState::active) {
         expire_active(idx);   // already over on the partner's clock
@@ -204,14 +204,23 @@ void Shard::rejournal(const ClientKey& key, const LeaseChange& in) noexcept {
 
 // A commit or renewal that is still running: the client holds in.address
 // until in.expires.
-ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now) noexcept {
+ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey& key, Seconds now,
+                                         std::uint8_t filter) noexcept {
   const std::uint32_t subnet = config_->subnet_index_of(in.address);
   if (subnet == kNil) return ReplicateStatus::no_subnet;
   const SlotId slot = alloc_.slot_of(subnet, in.address);
   if (slot == kNil) return ReplicateStatus::no_subnet;
   const std::uint32_t block = slot >> 6;
-  if (((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) && !shard_owns_block(*config_, block, id_))
-    return ReplicateStatus::wrong_shard;
+  // An address in another shard's block (the partner runs another worker
+  // count): served here as a foreign lease once the block's owner holds it
+  // (kAdminForeign, control/ha/service.cpp asks the owner first), as
+  // lease4-add does (admin.cpp) and a restart does (Shard::restore).
+  bool foreign = false;
+  if (((config_->blocks[block].allocatable >> (slot & 63u)) & 1u) && !shard_owns_block(*config_, block, id_)) {
+    if (!(filter & kAdminForeign)) return ReplicateStatus::wrong_shard;
+    if (filter & kAdminHoldRefused) return ReplicateStatus::conflict_lost;   // the owner keeps another record there
+    foreign = true;
+  }
 
   std::uint32_t same = table_.find(key);
   if (same != kNil) same = refresh(same, now);
@@ -255,6 +264,8 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
   l.start = in.start;
   l.htype = in.htype;
   l.chaddr = in.chaddr;
+  l.flags &= static_cast<std::uint8_t>(~kLeaseForeign);
+  if (foreign) l.flags |= kLeaseForeign;   // served here, held by the block's owner
   if (in.hostname_len != 0 || l.hostname != kNil)
     if (!table_.set_hostname(idx, std::string_view{in.hostname.data(), in.hostname_len}, in.ddns))
       bump(Event::hostname_not_stored);

@@ -59,8 +59,14 @@ make_ha_world() {
 # ha_config WHO MODE [extra [ha] lines]: dhcp-WHO's file (a: primary).
 # HA_PREFIX, HA_POOL: the subnet and its pool; HA_STORE_EXTRA: [store] lines;
 # HA_NO_HA=1: the same server without [ha] (a lone server, for benchmarks).
+# HA_WORKERS_A, HA_WORKERS_B: each server's worker count (default 1).
 ha_config() {
   local who=$1 mode=$2 extra=${3:-} cpu=$(( $(nproc) > 1 ? 1 : 0 ))
+  local workers=1 lcores="0@0" i qpairs=""
+  [ "$who" = a ] && workers=${HA_WORKERS_A:-1}
+  [ "$who" = b ] && workers=${HA_WORKERS_B:-1}
+  for i in $(seq 1 "$workers"); do lcores="$lcores,$i@$cpu"; done
+  [ "$workers" -gt 1 ] && qpairs=",qpairs=$workers"
   local addr=10.99.0.1
   [ "$who" = b ] && addr=10.99.0.2
   local role_b=standby
@@ -70,9 +76,9 @@ ha_config() {
 address = "$addr"
 
 [dpdk]
-eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=lan0",
-            "--lcores=0@0,1@$cpu", "--file-prefix=dorado-ha-$who", "--log-level=*:error"]
-workers = 1
+eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=lan0$qpairs",
+            "--lcores=$lcores", "--file-prefix=dorado-ha-$who", "--log-level=*:error"]
+workers = $workers
 idle_sleep_us = 100
 
 [store]

@@ -19,6 +19,11 @@
 #              partner-down while clients are answered; with
 #              max_unacked_clients = 0 both do, and no address is leased to
 #              two clients (both servers' leases compared).
+#   workers    the primary runs 1 worker, the standby 2 (HA_WORKERS_*):
+#              every lease of the primary is on the standby (addresses in
+#              blocks of the other worker are kept as foreign leases there,
+#              held by the block's owner), none rejected; kill the primary:
+#              the standby serves the renewals. Run alone (e2e_ha_workers).
 #   tls        mutual TLS: the pair connects; a peer with a certificate from
 #              another CA is refused (auth failure counted).
 export E2E_NAME=ha   # read by lib.sh
@@ -234,6 +239,38 @@ j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
 print(j["arguments"]["high-availability"][0]["dorado"]["auth-failures"])' 2>/dev/null || echo 0)
   check "tls: a peer with another CA's certificate is refused ($fails auth failures)" test "$fails" -gt 0
   check "tls: the refused peer never syncs" test "$(state_of b)" != hot-standby
+  stop_server a
+  stop_server b
+}
+
+# ---- worker counts that differ ------------------------------------------------------
+
+phase_workers() {
+  log "== 1 worker (primary) vs 2 workers (standby)"
+  make_ha_world
+  rm -rf "$WORK"/store-* "$WORK"/*.out "$WORK"/*.err
+  HA_WORKERS_A=1 ha_config a hot-standby
+  HA_WORKERS_B=2 ha_config b hot-standby
+  start_server a
+  start_server b
+  check "workers: primary reaches hot-standby" wait_state a hot-standby 15
+  check "workers: standby reaches hot-standby" wait_state b hot-standby 15
+  local done
+  done=$(GEN_DURATION=8 gen wk-dora 02:00:00:30:00:00 200 --mode dora --rate 2000)
+  check "workers: 200 clients bound ($done)" test "$done" -eq 200
+  sleep 1
+  leases a
+  leases b
+  check "workers: 200 leases on the primary" test "$(wc -l <"$WORK/leases-a.txt")" -eq 200
+  check "workers: the standby (2 workers) holds the same leases" cmp -s "$WORK/leases-a.txt" "$WORK/leases-b.txt"
+  local rejected applied
+  read -r applied rejected < <(ctl b status-get 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin); j = j[0] if isinstance(j, list) else j
+d = j["arguments"]["high-availability"][0]["dorado"]
+print(d["records-applied"], d["records-rejected"])' 2>/dev/null || echo "0 ?")
+  check "workers: the standby applied the records ($applied), rejected none ($rejected)" \
+    test "$rejected" = 0 -a "$applied" -ge 200
   stop_server a
   stop_server b
 }

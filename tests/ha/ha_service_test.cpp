@@ -15,12 +15,15 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/config.hpp"
 #include "engine/engine.hpp"
 #include "store/store.hpp"
 
@@ -112,10 +115,64 @@ std::uint64_t now_ms() {
                                         .count());
 }
 
-struct Server {
+// The shards of one server, real ones (engine::Shard over `config`, `n` of
+// them): admin requests run at once, their replies come on the next pump();
+// the records the shards emit go into the store as a worker's would.
+class ShardsHost final : public Host {
+ public:
+  void init(const engine::CompiledConfig& c, unsigned n, store::Store* s) {
+    config = &c;
+    st = s;
+    shard_list.clear();
+    for (unsigned i = 0; i < n; ++i) {
+      engine::ShardConfig sc;
+      sc.identity = {i, n};
+      sc.table.capacity = 4096;
+      auto created = engine::Shard::create(c, sc);
+      shard_list.push_back(std::move(created.shard));
+    }
+  }
+  unsigned shards() const override { return static_cast<unsigned>(shard_list.size()); }
+  unsigned shard_of(const LeaseChange& c) const override { return engine::owner_shard_of(c, *config, shards()); }
+  unsigned block_shard_of(const LeaseChange& c) const override {
+    return engine::block_owner_of(c, *config, shards());
+  }
+  bool submit(unsigned shard, const engine::AdminRequest& r) override {
+    ++requests[static_cast<std::size_t>(r.op)];
+    std::vector<engine::AdminReply> out(engine::kMaxAdminReplies);
+    const std::uint32_t n = shard_list[shard]->admin(r, now, out);
+    for (std::uint32_t i = 0; i < n; ++i) replies.emplace_back(shard, out[i]);
+    const auto changes = shard_list[shard]->changes();
+    if (!changes.empty()) st->take(shard, std::vector<LeaseChange>(changes.begin(), changes.end()));
+    shard_list[shard]->clear_changes();
+    return true;
+  }
+  void set_serve(engine::HaServe s) override { serve = s; }
+  void set_partner_blocks(bool) override {}
+  void unacked(const std::function<void(std::uint32_t)>&) override {}
+  void log(const std::string& line) override { lines.push_back(line); }
+  void pump(Service& svc) {
+    while (!replies.empty()) {
+      auto [shard, r] = replies.front();
+      replies.pop_front();
+      svc.on_admin_reply(shard, r);
+    }
+  }
+  const engine::CompiledConfig* config = nullptr;
+  store::Store* st = nullptr;
+  std::vector<std::unique_ptr<engine::Shard>> shard_list;
+  std::deque<std::pair<unsigned, engine::AdminReply>> replies;
+  std::map<std::size_t, unsigned> requests;   // by AdminOp
+  std::vector<std::string> lines;
+  engine::HaServe serve = engine::HaServe::none;
+  engine::Seconds now = 1'000'000;
+};
+
+template <class H>
+struct ServerT {
   TempDir dir;
   std::unique_ptr<store::Store> store;
-  FakeHost host;
+  H host;
   std::unique_ptr<Service> service;
 
   void open_store(std::uint64_t snapshot_records = 4'000'000) {
@@ -140,8 +197,10 @@ struct Server {
     service->tick(now_ms());
   }
 };
+using Server = ServerT<FakeHost>;
 
-class Pair : public ::testing::Test {
+template <class BHost, class Base = ::testing::Test>
+class PairT : public Base {
  protected:
   void SetUp() override {
     pa_ = free_port();
@@ -183,8 +242,10 @@ class Pair : public ::testing::Test {
   }
 
   std::uint16_t pa_ = 0, pb_ = 0;
-  Server a_, b_;
+  Server a_;
+  ServerT<BHost> b_;
 };
+using Pair = PairT<FakeHost>;
 
 TEST_F(Pair, ReplicatesLiveRecordsAndHoldsAcksForThePartner) {
   a_.open_store();
@@ -287,6 +348,139 @@ TEST_F(Pair, APartnerWithAnotherConfigIsRefused) {
   EXPECT_TRUE(a_.host.logged("config differs") || b_.host.logged("config differs"));
   EXPECT_FALSE(a_.service->status(now_ms()).connected);
 }
+
+
+// ---- worker counts that differ -------------------------------------------------------
+
+// The standby runs 1, 2 or 3 workers while the primary's records come from
+// its own single worker: a record whose address is in a pool block another
+// shard owns than the client's is held by the block's owner (a hold record,
+// AdminOp::hold) and kept as a foreign lease by the client's shard, as
+// lease4-add and a restart with another worker count do; a renewal extends
+// the hold; a record its client's shard refuses leaves no hold behind.
+engine::CompileResult standby_config() {
+  engine::EngineConfig c;
+  c.server_address = 0x0a000001u;
+  engine::SubnetConfig sn;
+  sn.id = 1;
+  sn.prefix = 0x0a000000u;   // 10.0.0.0/20: 63 blocks of pool
+  sn.prefix_len = 20;
+  sn.pools = {{0x0a000040u, 0x0a000ffeu}};
+  sn.lease_time = 3600;
+  sn.min_lease_time = 60;
+  sn.max_lease_time = 86400;
+  c.subnets = {sn};
+  c.ha.enabled = true;
+  c.ha.side = 1;
+  c.ha.buckets = engine::BucketSet::range(0, 0);
+  c.ha.unacked_secs = 10;
+  return engine::compile(c);
+}
+
+class ShardPair : public PairT<ShardsHost, ::testing::TestWithParam<unsigned>> {};
+
+TEST_P(ShardPair, PartnerRecordsLandInAnyWorkerCount) {
+  const unsigned n = GetParam();
+  const engine::CompileResult compiled = standby_config();
+  ASSERT_TRUE(compiled.ok()) << compiled.error;
+  const engine::CompiledConfig& cc = compiled.config;
+  a_.open_store();
+  b_.open_store();
+  b_.host.init(cc, n, b_.store.get());
+  const engine::Seconds now = b_.host.now;
+  // One client per pool block of the primary's side (the primary allocates
+  // only there), at the block's 10th address.
+  std::vector<LeaseChange> records;
+  for (std::uint32_t base = 0x0a000040u; base < 0x0a001000u; base += 64) {
+    if (engine::ha_side_of_block_base(base) != 0) continue;
+    LeaseChange c = lease(static_cast<std::uint32_t>(records.size()) + 1);
+    c.address = base + 10;
+    c.start = now - 10;
+    c.expires = now + 600;
+    records.push_back(c);
+  }
+  ASSERT_GE(records.size(), 20u);
+  a_.start(settings(true));
+  b_.start(settings(false));
+  ASSERT_TRUE(run([&] { return normal(); }));
+  a_.store->take(0, records);
+  ASSERT_TRUE(run([&] {
+    return b_.service->status(now_ms()).counters.records_applied == records.size() &&
+           b_.service->status(now_ms()).applied_seq == a_.store->last_seq();
+  })) << b_.service->status(now_ms()).counters.records_rejected << " rejected";
+  unsigned foreign = 0;
+  const auto check = [&](const LeaseChange& c, engine::Seconds expires) {
+    const unsigned client = engine::owner_shard_of(c, cc, n);
+    const unsigned owner = engine::block_owner_of(c, cc, n);
+    const engine::Lease* l = b_.host.shard_list[client]->find_lease(engine::stored_key(c));
+    ASSERT_NE(l, nullptr) << std::hex << c.address;
+    EXPECT_EQ(l->address, c.address);
+    EXPECT_EQ(l->state, engine::LeaseState::active);
+    EXPECT_EQ(l->expires, expires);
+    EXPECT_EQ((l->flags & engine::kLeaseForeign) != 0, owner != client);
+    if (owner != client) {
+      const engine::Lease* h = b_.host.shard_list[owner]->lease_at_address(c.address);
+      ASSERT_NE(h, nullptr) << std::hex << c.address << ": no hold on the block's owner";
+      EXPECT_TRUE(h->flags & engine::kLeaseHold);
+      EXPECT_EQ(h->expires, expires);
+    }
+  };
+  for (const LeaseChange& c : records) {
+    check(c, c.expires);
+    if (engine::owner_shard_of(c, cc, n) != engine::block_owner_of(c, cc, n)) ++foreign;
+  }
+  if (n == 1) {
+    EXPECT_EQ(foreign, 0u);
+  } else {
+    EXPECT_GT(foreign, 0u) << "no record fell outside its client's shard's blocks";
+  }
+  EXPECT_EQ(b_.service->status(now_ms()).counters.records_rejected, 0u);
+  // Renewals: the holds follow.
+  std::vector<LeaseChange> renewals = records;
+  for (LeaseChange& c : renewals) {
+    c.seq += static_cast<std::uint32_t>(records.size());   // the worker's next records
+    c.op = engine::LeaseOp::renew;
+    c.start = now - 5;
+    c.expires = now + 1200;
+  }
+  a_.store->take(0, renewals);
+  ASSERT_TRUE(run([&] { return b_.service->status(now_ms()).counters.records_applied == 2 * records.size(); }));
+  for (const LeaseChange& c : renewals) check(c, c.expires);
+  // A client whose own later lease is on the standby already (another
+  // address in a block of its own shard's): the partner's older record is
+  // refused on the client's shard, and a hold made for it is undone.
+  unsigned undone = 0;
+  for (std::uint32_t k = 0; k < 8; ++k) {
+    LeaseChange c = lease(1000 + k);
+    c.start = now - 100;
+    c.expires = now + 600;
+    const unsigned client = engine::owner_shard_of(c, cc, n);
+    LeaseChange mine = c;   // the standby's own later lease, in a block its shard owns
+    mine.address = 0;
+    for (std::uint32_t base = 0x0a000040u; base < 0x0a001000u && mine.address == 0; base += 64) {
+      mine.address = base + 20 + k;
+      if (engine::block_owner_of(mine, cc, n) != client) mine.address = 0;
+    }
+    ASSERT_NE(mine.address, 0u);
+    mine.start = now - 1;
+    ASSERT_EQ(b_.host.shard_list[client]->replicate(mine, now), engine::ReplicateStatus::applied);
+    b_.host.shard_list[client]->clear_changes();
+    c.address = 0x0a000040u + 64 * (k + 1) + 30;   // a free address of another block
+    if (engine::block_owner_of(c, cc, n) != client) ++undone;
+    const std::uint64_t rejected = b_.service->status(now_ms()).counters.records_rejected;
+    a_.store->take(0, std::vector<LeaseChange>{c});
+    ASSERT_TRUE(run([&] { return b_.service->status(now_ms()).counters.records_rejected == rejected + 1; }));
+    run([] { return false; }, 0.05);   // the unhold's turn
+    EXPECT_EQ(b_.host.shard_list[engine::block_owner_of(c, cc, n)]->lease_at_address(c.address), nullptr)
+        << std::hex << c.address << ": hold left behind";
+  }
+  if (n > 1) {
+    EXPECT_GT(undone, 0u);
+  }
+  for (const auto& sh : b_.host.shard_list) EXPECT_EQ(sh->audit(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, ShardPair, ::testing::Values(1u, 2u, 3u));
 
 }  // namespace
 }  // namespace dorado::ha
