@@ -4,6 +4,7 @@
 // restore and reload, one count shared by two shards; the lock-free table.
 #include "engine_fixture.hpp"
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -147,6 +148,45 @@ TEST_F(LimitsTest, RequestThatDoesNotCommitGivesItsPlaceBack) {
   EXPECT_EQ(request(mac_of(2), "line-1", ip(192, 168, 9, 9)).type, MessageType::nak);
   EXPECT_EQ(count_of("line-1"), 1u);
   EXPECT_NE(dora_on(mac_of(2), "line-1"), 0u);
+}
+
+// RFC 4039: a DISCOVER with option 80 commits at once, so it reserves its
+// place as a REQUEST does (engine/limits.cpp limit_admit) and keeps it
+// when it is ACKed; one that is only OFFERed (rapid commit off in its
+// subnet) gives the place back.
+TEST_F(LimitsTest, RapidCommitReservesItsPlaceLikeARequest) {
+  EngineConfig c = limits_config(2, 0);
+  c.subnets[0].rapid_commit = true;
+  build(c, sizes());
+  auto rapid = [&](MacAddr mac) {
+    Req r = relayed(mac, "line-1");
+    r.rapid_commit = true;
+    return send(r);
+  };
+  const Decision a1 = rapid(mac_of(1));
+  ASSERT_EQ(a1.type, MessageType::ack);
+  EXPECT_TRUE(a1.rapid_commit);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  EXPECT_EQ(rapid(mac_of(2)).type, MessageType::ack);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  EXPECT_EQ(shard_->limit_charged(), 2u);
+  const Decision refused = rapid(mac_of(3));
+  EXPECT_EQ(refused.verdict, Verdict::drop);
+  EXPECT_EQ(refused.drop, DropReason::limit_leases);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  // A bound client's rapid DISCOVER is never refused and counts once.
+  EXPECT_EQ(rapid(mac_of(1)).type, MessageType::ack);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  EXPECT_EQ(shard_->limit_charged(), 2u);
+
+  build(limits_config(2, 0), sizes());   // rapid commit off: an OFFER
+  const Decision o = rapid(mac_of(4));
+  ASSERT_EQ(o.type, MessageType::offer);
+  EXPECT_EQ(count_of("line-1"), 0u);   // the place taken at admission went back
+  EXPECT_EQ(shard_->limit_charged(), 0u);
+  EXPECT_NE(dora_on(mac_of(4), "line-1"), 0u);
+  EXPECT_NE(dora_on(mac_of(5), "line-1"), 0u);
+  EXPECT_EQ(count_of("line-1"), 2u);
 }
 
 TEST_F(LimitsTest, ReleaseExpiryDeclineAndDeleteFreePlaces) {
@@ -363,6 +403,65 @@ TEST(LimitsShared, TwoShardsShareTheCount) {
   auto p = make_packet(rel);
   EXPECT_EQ(shards[1]->handle(p->msg, p->rx, now).verdict, Verdict::silent);
   EXPECT_EQ(dora_at(*shards[0], 4).type, MessageType::ack);
+}
+
+// Two workers racing rapid-commit DISCOVERs (RFC 4039) on one circuit with
+// one place: each round both send at once; at most one is ACKed and the
+// shared count never passes 1. (A count check without a reservation let
+// both through whenever the two checks came before either commit.)
+TEST(LimitsShared, RacingRapidCommitsNeverPassTheLimit) {
+  EngineConfig cfg = limits_config(1, 0);
+  cfg.subnets[0].rapid_commit = true;
+  cfg.subnets[0].prefix_len = 22;   // room for a lease per round on either shard
+  cfg.subnets[0].pools = {{ip(10, 0, 0, 10), ip(10, 0, 3, 250)}};
+  auto compiled = std::make_unique<CompileResult>(compile(cfg));
+  ASSERT_TRUE(compiled->ok());
+  LimitTable table(2 * 1024);
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    ShardConfig sc = test_sizes(1024);
+    sc.identity = ShardIdentity{i, 2};
+    sc.limits = &table;
+    Shard::Created c = Shard::create(compiled->config, sc);
+    ASSERT_TRUE(c.shard) << c.error;
+    shards.push_back(std::move(c.shard));
+  }
+  constexpr std::uint32_t kRounds = 400;
+  // Packets built up front: each thread only decides (round r, thread t:
+  // MAC 2r+t on circuit "r<r>").
+  std::vector<std::unique_ptr<Packet>> packets[2];
+  for (std::uint32_t t = 0; t < 2; ++t)
+    for (std::uint32_t r = 0; r < kRounds; ++r) {
+      Req q;
+      q.mac = mac_of(2 * r + t);
+      q.giaddr = kRelay;
+      q.relay_info = rai("r" + std::to_string(r));
+      q.rapid_commit = true;
+      packets[t].push_back(make_packet(q));
+    }
+  std::atomic<std::uint32_t> ready[2] = {0, 0};
+  std::vector<std::uint8_t> acked[2] = {std::vector<std::uint8_t>(kRounds), std::vector<std::uint8_t>(kRounds)};
+  auto run = [&](std::uint32_t t) {
+    for (std::uint32_t r = 0; r < kRounds; ++r) {
+      ready[t].store(r + 1, std::memory_order_release);   // a two-thread barrier per round
+      while (ready[1 - t].load(std::memory_order_acquire) < r + 1) std::this_thread::yield();
+      const Decision d = shards[t]->handle(packets[t][r]->msg, packets[t][r]->rx, kStart);
+      acked[t][r] = d.verdict == Verdict::reply && d.type == MessageType::ack ? 1 : 0;
+      shards[t]->clear_changes();   // as the runtime drains them
+    }
+  };
+  std::thread other(run, 1);
+  run(0);
+  other.join();
+  std::uint32_t total = 0;
+  for (std::uint32_t r = 0; r < kRounds; ++r) {
+    EXPECT_LE(acked[0][r] + acked[1][r], 1) << "round " << r;
+    EXPECT_EQ(acked[0][r] + acked[1][r], 1) << "round " << r;   // and one of them got it
+    const auto v = rai("r" + std::to_string(r));
+    EXPECT_EQ(table.count(limit_key_hash(LimitBy::circuit_id, wire::Bytes{v}, MacAddr{}, 0)), 1u) << "round " << r;
+    total += acked[0][r] + acked[1][r];
+  }
+  EXPECT_EQ(shards[0]->limit_charged() + shards[1]->limit_charged(), total);
 }
 
 // The table itself: the limit holds under two threads taking at once, and

@@ -161,7 +161,12 @@ DropReason Shard::limit_admit(const wire::DhcpMessage& m, const RxMeta& rx, Seco
   // A new client: a DISCOVER, or a REQUEST without an offer (INIT-REBOOT
   // after expiry, SELECTING without DISCOVER).
   const bool new_client = type == wire::MessageType::discover || l == nullptr || l->state != LeaseState::offered;
-  if (type == wire::MessageType::discover) {
+  // A DISCOVER with option 80 may commit at once (RFC 4039, rapid_commit.cpp):
+  // it reserves its place as a REQUEST does (take: refused exactly when the
+  // count check would refuse it), so that two workers never both pass the
+  // last free place; limit_settle gives it back when only an OFFER went out.
+  const bool reserves = type == wire::MessageType::request || m.has(wire::opt::rapid_commit);
+  if (!reserves) {
     if (lim->max_leases != 0 && limits_->count(h) >= lim->max_leases) return DropReason::limit_leases;
   }
   if (new_client && lim->max_new_per_second != 0) {
@@ -169,9 +174,9 @@ DropReason Shard::limit_admit(const wire::DhcpMessage& m, const RxMeta& rx, Seco
     if (t == LimitTable::Take::full) return DropReason::limit_rate;
     if (t == LimitTable::Take::no_room) bump(Event::limit_table_full);
   }
-  if (type == wire::MessageType::request && lim->max_leases != 0) {
-    // Reserved now, bound to the lease if this REQUEST commits one
-    // (limit_settle), given back otherwise.
+  if (reserves && lim->max_leases != 0) {
+    // Reserved now, bound to the lease if this REQUEST (or rapid-commit
+    // DISCOVER) commits one (limit_settle), given back otherwise.
     const LimitTable::Taken t = limits_->take(h, lim->max_leases);
     if (t.status == LimitTable::Take::full) return DropReason::limit_leases;
     if (t.status == LimitTable::Take::no_room) bump(Event::limit_table_full);

@@ -28,7 +28,8 @@
 // releases exactly it. No window room (a table far fuller than its size
 // allows): the request is let through and Event::limit_table_full counted.
 //
-// Exactness: a lease is reserved at the REQUEST that would commit it
+// Exactness: a lease is reserved at the REQUEST (or the DISCOVER with
+// option 80, RFC 4039 rapid commit) that would commit it
 // (increment-if-below-limit, one CAS), bound to the lease if the shard
 // commits it, given back otherwise, so two workers never both pass the
 // last free place. The rate of a circuit is per wall second, as the shard's
