@@ -6,11 +6,14 @@
 // an engine without [ddns] answering byte for byte as before. Requests are
 // built with wire::build_dhcp_frame and parsed back, as in engine_test.
 #include "engine/ddns.hpp"
+#include "engine/ddns_encode.hpp"
 #include "engine/engine.hpp"
 #include "engine/reply_cache.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -468,6 +471,100 @@ TEST(DdnsName, LongNames) {
   // Every stored name fits LeaseChange::hostname.
   EXPECT_LE(decided("", kFqdnS | kFqdnE, wire_name(std::string(63, 'q') + "." + std::string(63, 'r') + ".")).size(),
             kMaxHostnameLen);
+}
+
+// decide_ddns_name's short path for wire names (ddns.cpp, short_wire_name)
+// against the general one, over names that take it and names that must
+// not: label counts and lengths around the 16-byte blocks and the 64-byte
+// limit, upper case, every byte value at the ends and in the middle of a
+// label, '-' at either end, the root label with or without bytes after
+// it, malformed lengths; under every replace mode and flag combination.
+TEST(DdnsName, ShortPathMatchesTheGeneralOne) {
+  std::vector<std::vector<std::uint8_t>> names;
+  for (const std::size_t a : {1u, 2u, 14u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 48u, 62u, 63u, 64u})
+    for (const std::size_t b : {0u, 1u, 5u, 15u, 16u, 30u, 60u})
+      for (const bool root : {false, true}) {
+        std::string s(a, 'h');
+        if (b != 0) s.append(1, '.').append(b, 'Q');   // (operator+ here: a bogus g++ -O3 -Wrestrict)
+        if (root) s.push_back('.');
+        names.push_back(wire_name(s));
+      }
+  for (int byte = 0; byte < 256; ++byte)
+    for (const std::size_t pos : {0u, 7u, 13u})
+      for (const bool root : {false, true}) {
+        std::vector<std::uint8_t> w = wire_name(root ? "abcdefghijklmn.example." : "abcdefghijklmn");
+        w[1 + pos] = static_cast<std::uint8_t>(byte);
+        names.push_back(w);
+      }
+  names.push_back({3, 'a', 'b', 'c', 0, 5, 'x'});   // bytes after the root label
+  names.push_back({3, 'a', 'b', 'c', 9, 'x'});      // a label past the end
+  names.push_back({0, 0});
+  names.push_back({1, '-', 0});
+  names.push_back({2, 'a', '-'});
+  names.push_back({2, '-', 'a', 1, 'b'});
+  names.push_back({64, 'a'});
+  for (const ReplaceClientName mode : {ReplaceClientName::never, ReplaceClientName::always,
+                                       ReplaceClientName::when_present, ReplaceClientName::when_not_present})
+    for (const int flags : {int{kFqdnE}, kFqdnE | kFqdnS, kFqdnE | kFqdnN, kFqdnE | kFqdnS | kFqdnO}) {
+      EngineConfig c = ddns_config();
+      c.ddns.replace_client_name = mode;
+      const CompileResult r = compile(c);
+      ASSERT_TRUE(r.ok()) << r.error;
+      for (const auto& n : names) {
+        Req q;
+        q.hostname = "fallback";
+        q.fqdn_flags = flags;
+        q.fqdn_name = n;
+        const auto p = make_packet(q);
+        ASSERT_EQ(p->msg.error, wire::Error::ok);
+        const DdnsName fast = decide_ddns_name(r.config.ddns, p->msg, ip(10, 0, 0, 9));
+        const DdnsName slow = decide_ddns_name_general(r.config.ddns, p->msg, ip(10, 0, 0, 9));
+        const std::string where = "name of " + std::to_string(n.size()) + " bytes, first " +
+                                  std::to_string(n.empty() ? -1 : n[0]) + ", flags " + std::to_string(flags);
+        ASSERT_EQ(fast.view(), slow.view()) << where;
+        ASSERT_EQ(fast.flags, slow.flags) << where;
+        ASSERT_EQ(fast.reply_fqdn, slow.reply_fqdn) << where;
+        ASSERT_EQ(fast.reply_flags, slow.reply_flags) << where;
+      }
+    }
+}
+
+// encode_reply_fqdn_inline (engine/ddns_encode.hpp) against
+// encode_reply_fqdn: names of 1..63 characters with 0..5 dots at varied
+// places (empty labels too), partial and full, with suffixes of 0..70
+// characters (past the 64-byte inline copy), both encodings.
+TEST(DdnsEncode, InlineMatchesTheGeneralEncoder) {
+  const std::string suffixes[] = {"", "bars.example", "a", std::string(40, 's') + ".example",
+                                  std::string(63, 't') + "." + std::string(6, 'u'),
+                                  std::string(63, 'v') + "." + std::string(63, 'w') + "." + std::string(63, 'x') + ".yy"};
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  for (const std::string& suffix : suffixes) {
+    std::array<std::uint8_t, kMaxFqdnOption> wire{};
+    const std::size_t wn = suffix_wire(suffix, wire);
+    for (std::size_t len = 1; len <= kMaxHostnameLen; ++len)
+      for (int round = 0; round < 8; ++round) {
+        std::string name(len, 'n');
+        for (int d = static_cast<int>(next() % 6); d > 0; --d) name[next() % len] = '.';
+        for (const std::uint8_t flags : {std::uint8_t{kFqdnE | kFqdnS}, std::uint8_t{kFqdnS}, std::uint8_t{kFqdnE}}) {
+          FqdnReply a, b;
+          a.value.fill(0xee);
+          b.value.fill(0xee);
+          a.len = static_cast<std::uint16_t>(encode_reply_fqdn_inline(name, flags, suffix, {wire.data(), wn}, a.value));
+          b.len = static_cast<std::uint16_t>(encode_reply_fqdn(name, flags, suffix, {wire.data(), wn}, b.value));
+          ASSERT_EQ(a.len, b.len) << name << " / " << suffix;
+          ASSERT_TRUE(std::equal(a.value.begin(), a.value.begin() + a.len, b.value.begin())) << name << " / " << suffix;
+        }
+      }
+  }
+  // And against the option written out by hand for a stored partial name.
+  std::array<std::uint8_t, kMaxFqdnOption> wire{};
+  const std::size_t wn = suffix_wire("bars.example", wire);
+  FqdnReply r;
+  r.len = static_cast<std::uint16_t>(encode_reply_fqdn_inline("pc.lab", kFqdnE | kFqdnS, "bars.example", {wire.data(), wn}, r.value));
+  const std::vector<std::uint8_t> want{kFqdnE | kFqdnS, 255, 255, 2, 'p', 'c', 3, 'l', 'a', 'b', 4, 'b', 'a', 'r',
+                                       's', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  EXPECT_EQ(std::vector<std::uint8_t>(r.value.begin(), r.value.begin() + r.len), want);
 }
 
 // ---- option 81 in the reply: suffixes and encodings ------------------------------------------------

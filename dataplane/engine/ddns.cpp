@@ -2,6 +2,7 @@
 // option 81 (engine/ddns.hpp states the rules). Fixed buffers on the stack,
 // no allocation.
 #include "engine/ddns.hpp"
+#include "engine/ddns_encode.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -58,7 +59,7 @@ void sanitise(const std::uint8_t* in, std::size_t n, char* out) noexcept {
                      block(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
   if (i < n) {
     alignas(16) std::uint8_t tail[16] = {};
-    std::memcpy(tail, in + i, n - i);
+    ddns_detail::copy_under16(tail, in + i, n - i);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), block(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))));
   }
 #else
@@ -113,7 +114,7 @@ class Joined {
       n = kMaxHostnameLen;
       while (buf_[n] != '.') --n;   // a dot exists before 63: the first label is <= 63
     }
-    std::memcpy(out.name.data(), buf_.data(), n);
+    ddns_detail::copy_small(reinterpret_cast<std::uint8_t*>(out.name.data()), buf_.data(), n);
     if (full) out.name[n++] = '.';
     out.len = static_cast<std::uint8_t>(n);
   }
@@ -215,16 +216,99 @@ bool valid_domain(std::string_view s) noexcept {
   return true;
 }
 
-DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
+namespace {
+
+#if defined(__SSE2__)
+// Bits of the bytes of `v` that are label characters, either case:
+// [A-Za-z0-9-].
+inline unsigned label_chars(__m128i v) noexcept {
+  const auto in_range = [](__m128i x, char lo, char hi) noexcept {
+    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  };
+  const __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));   // ASCII letters to lower case (others checked apart)
+  const __m128i ok = _mm_or_si128(_mm_or_si128(in_range(l, 'a', 'z'), in_range(v, '0', '9')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+  return static_cast<unsigned>(_mm_movemask_epi8(ok));
+}
+#endif
+
+// The short path of an option 81 name in canonical wire format (E=1), the
+// common case: at most 64 bytes of well-formed labels, each of label
+// characters only ([A-Za-z0-9-], no '-' at either end), then the root
+// label or nothing. Such a name sanitises to itself in lower case with
+// the length bytes as dots, so join_fqdn() + Joined::store() are not
+// needed: writes the stored name into `out` (full, with its trailing dot,
+// when it ends with the root label and has two labels or more) and
+// returns true. Anything else returns false and the general path decides
+// (engine_ddns_test: DdnsName.ShortPathMatchesTheGeneralOne).
+bool short_wire_name(wire::Bytes raw, DdnsName& out) noexcept {
+#if defined(__SSE2__)
+  const std::size_t r = raw.size();
+  if (r < 2 || r > kMaxHostnameLen + 1) return false;
+  // Separators in the stored name: each length byte after the first (and
+  // the root label) sits one position before it in `raw`.
+  std::uint64_t seps = 0;
+  std::size_t labels = 0;
+  bool root = false;
+  for (std::size_t i = 0; i < r;) {
+    const std::size_t n = raw[i];
+    if (n == 0) {
+      if (i + 1 != r) return false;   // bytes after the root label: the general path ignores them
+      root = true;
+      break;
+    }
+    if (n > kMaxLabel || i + 1 + n > r || raw[i + 1] == '-' || raw[i + n] == '-') return false;
+    if (i != 0) seps |= std::uint64_t{1} << (i - 1);
+    ++labels;
+    i += 1 + n;
+  }
+  if (root) seps |= std::uint64_t{1} << (r - 2);
+  // Characters of the stored name: raw[1, r) in blocks of 16 from a
+  // zeroed copy (nothing read past the option).
+  alignas(16) std::uint8_t buf[kMaxHostnameLen + 1 + 16] = {};
+  ddns_detail::copy_small(buf, raw.data() + 1, r - 1);
+  const std::size_t n = r - 1;   // the name's length with the root as its trailing dot
+  std::uint64_t ok = 0;
+  for (std::size_t b = 0; b * 16 < n; ++b) {
+    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(buf + b * 16));
+    ok |= static_cast<std::uint64_t>(label_chars(v)) << (b * 16);
+    const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(buf + b * 16), _mm_add_epi8(v, _mm_and_si128(upper, _mm_set1_epi8(0x20))));
+  }
+  const std::uint64_t all = (std::uint64_t{1} << n) - 1;   // n <= 63
+  if (((ok | seps) & all) != all) return false;
+  for (std::uint64_t s = seps; s != 0; s &= s - 1) buf[__builtin_ctzll(s)] = '.';
+  // One label is never fully qualified (Joined::set_full): its root goes.
+  const std::size_t len = root && labels == 1 ? n - 1 : n;
+  ddns_detail::copy_small(reinterpret_cast<std::uint8_t*>(out.name.data()), buf, len);
+  out.len = static_cast<std::uint8_t>(len);
+  return true;
+#else
+  (void)raw;
+  (void)out;
+  return false;
+#endif
+}
+
+// Inlined into both entry points (a call between them cost 6 instructions).
+template <bool kShort>
+[[gnu::always_inline]] inline DdnsName decide(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
   DdnsName out;
-  const std::optional<wire::ClientFqdn> fqdn = m.client_fqdn();
-  // The client's name, stored into `out` only when it is the one kept.
+  const std::optional<wire::ClientFqdn> fqdn = ddns_detail::client_fqdn(m);
+  // The client's name, stored into `out` only when it is the one kept
+  // (short: already there; generate() replaces it).
   Joined client;
-  if (fqdn && !fqdn->name.empty())
-    join_fqdn(*fqdn, client);
-  else if (const auto host = m.hostname())
+  bool short_name = false;
+  if (fqdn && !fqdn->name.empty()) {
+    if (kShort && (fqdn->flags & kFqdnE) && short_wire_name(fqdn->name, out))
+      short_name = true;
+    else
+      join_fqdn(*fqdn, client);
+  } else if (const auto host = m.hostname()) {
     join_hostname(*host, client);
-  const bool sent = !client.empty();
+  }
+  const bool sent = short_name || !client.empty();
   bool generated = false;
   switch (policy.replace_client_name) {
     case ReplaceClientName::never: break;
@@ -234,7 +318,7 @@ DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m
   }
   if (generated)
     generate(policy, address, out);
-  else if (policy.replace_client_name != ReplaceClientName::when_present)
+  else if (policy.replace_client_name != ReplaceClientName::when_present && !short_name)
     client.store(out);
 
   std::uint8_t flags = kDdnsForward | kDdnsReverse;
@@ -250,6 +334,17 @@ DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m
     out.reply_flags = reply_fqdn_flags(out.flags, fqdn->flags);
   }
   return out;
+}
+
+}  // namespace
+
+DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
+  return decide<true>(policy, m, address);
+}
+
+DdnsName decide_ddns_name_general(const CompiledDdns& policy, const wire::DhcpMessage& m,
+                                  wire::Ipv4 address) noexcept {
+  return decide<false>(policy, m, address);
 }
 
 namespace {
@@ -277,6 +372,8 @@ std::size_t suffix_wire(std::string_view suffix, std::span<std::uint8_t> out) no
 
 // What qualify() would give, written straight into the option: the name,
 // then "." and the suffix when it is appended (no copy of the FQDN aside).
+// Every stored name is at most 63 characters (kMaxHostnameLen): those take
+// the short path, without library calls; longer ones the general one.
 std::size_t encode_reply_fqdn(std::string_view name, std::uint8_t reply_flags, std::string_view suffix,
                               wire::Bytes wire, std::span<std::uint8_t> out) noexcept {
   out[0] = reply_flags;
@@ -294,6 +391,33 @@ std::size_t encode_reply_fqdn(std::string_view name, std::uint8_t reply_flags, s
     append = false;
   }
   const bool full = name_full || !suffix.empty();
+  if (name.size() <= kMaxHostnameLen) {
+    std::uint8_t* const o = out.data();
+    if (reply_flags & kFqdnE) {
+      at = ddns_detail::put_short_labels(o, at, name);
+      if (append) {
+        if (wire.size() <= 64)
+          ddns_detail::copy_small(o + at, wire.data(), wire.size());
+        else
+          std::memcpy(o + at, wire.data(), wire.size());
+        at += wire.size();
+      }
+      if (full) o[at++] = 0;
+    } else {
+      ddns_detail::copy_small(o + at, name.data(), name.size());
+      at += name.size();
+      if (append) {
+        o[at++] = '.';
+        if (suffix.size() <= 64)
+          ddns_detail::copy_small(o + at, suffix.data(), suffix.size());
+        else
+          std::memcpy(o + at, suffix.data(), suffix.size());
+        at += suffix.size();
+      }
+      if (full) o[at++] = '.';
+    }
+    return at;
+  }
   if (reply_flags & kFqdnE) {
     at = put_labels(out, at, name);
     if (append) {

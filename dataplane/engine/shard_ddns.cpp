@@ -9,6 +9,7 @@
 // one (ACKs, OFFERs of a bound address) instead of deciding it again; only
 // an OFFER of a new binding decides. The suffix is appended in its
 // precompiled wire form.
+#include "engine/ddns_encode.hpp"
 #include "engine/engine.hpp"
 
 namespace dorado::engine {
@@ -27,10 +28,10 @@ const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, I
   // unless the hostname store had no room: the same name either way).
   if (const DdnsName* d = c.ddns_name; d != nullptr) {
     FqdnReply& r = fqdn_replies_[fqdn_next_++ % kMaxBurst];
-    r.len = static_cast<std::uint16_t>(encode_reply_fqdn(d->view(), d->reply_flags, suffix, wire, r.value));
+    r.len = static_cast<std::uint16_t>(encode_reply_fqdn_inline(d->view(), d->reply_flags, suffix, wire, r.value));
     return &r;
   }
-  const std::optional<wire::ClientFqdn> sent = c.m.client_fqdn();
+  const std::optional<wire::ClientFqdn> sent = ddns_detail::client_fqdn(c.m);
   if (!sent) return nullptr;
   FqdnReply& r = fqdn_replies_[fqdn_next_++ % kMaxBurst];
   // An ACK knows its lease (commit_ddns), so does an OFFER from
@@ -41,12 +42,12 @@ const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, I
     const LeaseTable::StoredHostname h = table_.stored_hostname(i);
     if (!h.name.empty()) {
       r.len = static_cast<std::uint16_t>(
-          encode_reply_fqdn(h.name, reply_fqdn_flags(h.ddns, sent->flags), suffix, wire, r.value));
+          encode_reply_fqdn_inline(h.name, reply_fqdn_flags(h.ddns, sent->flags), suffix, wire, r.value));
       return &r;
     }
   }
   const DdnsName d = decide_ddns_name(config_->ddns, c.m, yiaddr);
-  r.len = static_cast<std::uint16_t>(encode_reply_fqdn(d.view(), d.reply_flags, suffix, wire, r.value));
+  r.len = static_cast<std::uint16_t>(encode_reply_fqdn_inline(d.view(), d.reply_flags, suffix, wire, r.value));
   return &r;
 }
 
