@@ -333,12 +333,11 @@ void run_new(benchmark::State& state) {
   return true;
 }
 
-// BM_EngineDoraPolicy/policy:P/renew:R/burst:B: the named benchmark's whole
-// worker path (parse + handle_burst + ReplyCache::build, named_dora_loop*,
-// no name) with today's config (policy:0) or with 50 classes and 1,000
-// reservations (policy:1, World::add_policy); renew as BM_EngineDoraNamed.
-void BM_EngineDoraPolicy(benchmark::State& state) {
-  World w(kNamedPrefill + kNamedClients + 4096, kNamedPrefill, ClientName::none, false, state.range(0) != 0);
+// BM_EngineDoraPolicy's and BM_EngineDoraLimits's body: the named
+// benchmark's path (no name) on a World with `policy` / `limits`; args
+// {on, renew, burst}. The reply cache's counters with `cache_counters`.
+void dora_policy_run(benchmark::State& state, bool policy, bool limits, bool cache_counters) {
+  World w(kNamedPrefill + kNamedClients + 4096, kNamedPrefill, ClientName::none, false, policy, limits);
   if (!w.error.empty()) {
     state.SkipWithError(w.error.c_str());
     return;
@@ -351,10 +350,18 @@ void BM_EngineDoraPolicy(benchmark::State& state) {
     return;
   }
   report(state, w, clients);
-  const ReplyCache::Stats& rs = w.replies.stats();
-  state.counters["generic"] = static_cast<double>(rs.generic);
-  state.counters["fills"] = static_cast<double>(rs.fills);
+  if (cache_counters) {
+    const ReplyCache::Stats& rs = w.replies.stats();
+    state.counters["generic"] = static_cast<double>(rs.generic);
+    state.counters["fills"] = static_cast<double>(rs.fills);
+  }
 }
+
+// BM_EngineDoraPolicy/policy:P/renew:R/burst:B: the named benchmark's whole
+// worker path (parse + handle_burst + ReplyCache::build, named_dora_loop*,
+// no name) with today's config (policy:0) or with 50 classes and 1,000
+// reservations (policy:1, World::add_policy); renew as BM_EngineDoraNamed.
+void BM_EngineDoraPolicy(benchmark::State& state) { dora_policy_run(state, state.range(0) != 0, false, true); }
 
 // BM_EngineDoraLimits/limits:L/renew:R/burst:B: the named benchmark's
 // whole worker path (named_dora_loop*, no name) without (limits:0) or with
@@ -362,21 +369,7 @@ void BM_EngineDoraPolicy(benchmark::State& state) {
 // max_new_clients_per_second = 1000000, engine/limits.hpp): the requests
 // carry no option 82, so each client is its own circuit (its MAC) and the
 // limits are counted on every new lease but never reached.
-void BM_EngineDoraLimits(benchmark::State& state) {
-  World w(kNamedPrefill + kNamedClients + 4096, kNamedPrefill, ClientName::none, false, false, state.range(0) != 0);
-  if (!w.error.empty()) {
-    state.SkipWithError(w.error.c_str());
-    return;
-  }
-  std::uint64_t clients = 0;
-  const auto burst = static_cast<std::uint32_t>(state.range(2));
-  if (!(state.range(1) != 0 ? named_dora_loop_renew(state, w, burst, clients)
-                            : named_dora_loop(state, w, burst, clients))) {
-    state.SkipWithError("unexpected engine reply");
-    return;
-  }
-  report(state, w, clients);
-}
+void BM_EngineDoraLimits(benchmark::State& state) { dora_policy_run(state, false, state.range(0) != 0, false); }
 
 void BM_EngineDoraNamed(benchmark::State& state) {
   const auto option = state.range(0);
