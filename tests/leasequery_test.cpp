@@ -645,9 +645,7 @@ TEST_F(LeasequeryTest, Option82IsInTheChangeRecordsAndComesBackOnRestore) {
   // The HA partner: a replicated record brings it with the lease.
   build(lq_config());
   ASSERT_EQ(shard_->replicate(renewal, now_), ReplicateStatus::applied);
-  ASSERT_FALSE(shard_->changes().empty());
-  EXPECT_EQ(relay_of(shard_->changes().back()), c.relay_info);
-  shard_->clear_changes();
+  EXPECT_TRUE(shard_->changes().empty());   // journaled once: the partner's record, with its option 82
   a = query(by_ip);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->option(wire::opt::relay_agent_info), c.relay_info);

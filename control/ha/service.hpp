@@ -12,14 +12,18 @@
 // from the journal segments (Store::read_journal), else (the segments are
 // gone) as a full transfer of every lease of the store's mirror.
 //
-// Incoming. Each record of the partner's goes to its owning shard as an
+// Incoming. The records of each updates message are journaled here as they
+// arrive (Store::take_replicated: the durability of this server's own
+// records); that is their one copy in this journal (the shard applying one
+// does not emit the record of that change again, engine/ha.cpp: only what
+// else it changed). Then each goes to its owning shard as an
 // AdminOp::replicate request (engine/ha.cpp decides, by rule, what it
 // changes); a commit or renewal of an address whose pool block another
 // shard owns (the two servers' worker counts differ) is held by the block's
 // owner first (AdminOp::hold, as lease4-add does), then kept as a foreign
 // lease by the client's shard (kAdminForeign), the hold dropped again
-// (AdminOp::unhold) when that fails; a record is applied once the shard has answered and the records
-// it emitted are durable here (Store::durable_shard_seq). The partner is
+// (AdminOp::unhold) when that fails. A record counts as applied once its
+// journaled copy is durable here (Store::durable_seq). The partner is
 // acknowledged with the highest seq whose records, and all before it, are
 // applied; that position and the partner's journal id are kept in the
 // file ha-state in the store directory (written only with durable values,

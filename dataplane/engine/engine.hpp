@@ -515,8 +515,11 @@ class alignas(64) Shard {
   }
   // Applies one lease change the HA partner made (control/ha/ through
   // AdminOp::replicate): the record's full state replaces what this shard
-  // knows of the client and the address, by ReplicateStatus's rules. Records
-  // it emits carry kChangeFromPartner in LeaseChange::shard, so they are
+  // knows of the client and the address, by ReplicateStatus's rules. The
+  // record stating the partner's change itself is not emitted (the HA
+  // service journaled the partner's record on arrival: journaled once);
+  // the others it emits (a loser dropped, its own state after a lost
+  // conflict) carry kChangeFromPartner in LeaseChange::shard, so they are
   // journaled here but not sent back. Bounded: at most 3 records emitted.
   // `filter`: AdminRequest::filter (kAdminForeign, kAdminHoldRefused).
   ReplicateStatus replicate(const LeaseChange& in, Seconds now, std::uint8_t filter = 0) noexcept;

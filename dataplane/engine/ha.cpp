@@ -57,6 +57,16 @@ DropReason Shard::ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) n
 
 // ---- replication ----------------------------------------------------------------
 
+// Whether a record this shard emitted states the partner's change `in`:
+// the same client (or none: a probation), the same address, the same op (a
+// commit and a renewal state the same binding).
+static bool same_change(const LeaseChange& mine, const LeaseChange& in) noexcept {
+  const auto binding = [](LeaseOp op) { return op == LeaseOp::commit || op == LeaseOp::renew; };
+  if (mine.address != in.address || mine.key_len != in.key_len) return false;
+  if (mine.op != in.op && !(binding(mine.op) && binding(in.op))) return false;
+  return in.key_len == 0 || std::memcmp(mine.key.data(), in.key.data(), in.key_len) == 0;
+}
+
 ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_t filter) noexcept {
   const ClientKey key = in.key_len != 0 && in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
   if (in.key_len > kMaxKeyLen || in.hostname_len > kMaxHostnameLen || (in.key_len != 0 && key.len == 0)) {
@@ -158,9 +168,18 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
     default: st = ReplicateStatus::invalid; break;
   }
   // The partner's record is already in this server's journal (the HA
-  // service journals records as they arrive, control/ha/service.hpp): where
-  // the shard keeps something else, its own state goes in after it, so the
+  // service journals records as they arrive, control/ha/service.hpp), with
+  // the durability of this server's own: the record this shard made for
+  // that same change (its last one: the client's lease, or the probation,
+  // as the partner's record says it) is not journaled a second time. What
+  // else it made (a loser dropped) stays. Where the shard keeps something
+  // else, its own state goes in after the partner's record, so the
   // journal's last word (and a restart) agrees with the shard.
+  if ((st == ReplicateStatus::applied || st == ReplicateStatus::conflict_won) && change_count_ > changes_before &&
+      same_change(changes_[change_count_ - 1], in)) {
+    --change_count_;
+    --next_seq_;
+  }
   if (st == ReplicateStatus::conflict_lost) rejournal(key, in);
   // Every record this made is the partner's change: journaled here, never
   // sent back (marked here, not in emit(), which the packet path runs).

@@ -408,6 +408,9 @@ TEST_P(ShardPair, PartnerRecordsLandInAnyWorkerCount) {
     return b_.service->status(now_ms()).counters.records_applied == records.size() &&
            b_.service->status(now_ms()).applied_seq == a_.store->last_seq();
   })) << b_.service->status(now_ms()).counters.records_rejected << " rejected";
+  // Journaled once: each of the partner's records is in the standby's
+  // journal as it arrived; the shards applying it add no second copy.
+  EXPECT_EQ(b_.store->counters().records, records.size());
   unsigned foreign = 0;
   const auto check = [&](const LeaseChange& c, engine::Seconds expires) {
     const unsigned client = engine::owner_shard_of(c, cc, n);
@@ -446,6 +449,7 @@ TEST_P(ShardPair, PartnerRecordsLandInAnyWorkerCount) {
   a_.store->take(0, renewals);
   ASSERT_TRUE(run([&] { return b_.service->status(now_ms()).counters.records_applied == 2 * records.size(); }));
   for (const LeaseChange& c : renewals) check(c, c.expires);
+  EXPECT_EQ(b_.store->counters().records, 2 * records.size());
   // A client whose own later lease is on the standby already (another
   // address in a block of its own shard's): the partner's older record is
   // refused on the client's shard, and a hold made for it is undone.
