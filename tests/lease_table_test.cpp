@@ -1,10 +1,13 @@
 // LeaseTable: key index, key/hostname stores, timer wheel, inactive FIFO.
 #include "engine/lease_table.hpp"
+#include "engine/reserved.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -453,6 +456,77 @@ TEST(LeaseTable, ScheduleAfterSweepInSameBucketIsNotLost) {
   EXPECT_EQ(handed, 0u);
   t.sweep(116, 1000, 1000, [&](std::uint32_t) { ++handed; });
   EXPECT_EQ(handed, 1u);
+}
+
+// The VmFlags of the mapping holding `p` (/proc/self/smaps): "hg" marks
+// MADV_HUGEPAGE, "nh" MADV_NOHUGEPAGE. Empty when not found.
+std::string vm_flags_at(const void* p) {
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  std::ifstream in("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    std::uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(' ') > line.find('-')) {
+      inside = a >= lo && a < hi;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line + " ";
+  }
+  return {};
+}
+bool has_flag(const std::string& flags, const char* f) { return flags.find(std::string(" ") + f + " ") != std::string::npos; }
+
+TEST(ReservedArray, HugeAdviceForStartUpRangesOnlyAndTakenBack) {
+  constexpr std::size_t kHuge = ReservedArray<std::uint64_t>::kHugePage;
+  constexpr std::size_t kPerHuge = kHuge / sizeof(std::uint64_t);
+  ReservedArray<std::uint64_t> a(8 * kPerHuge);
+  ASSERT_EQ(reinterpret_cast<std::uintptr_t>(a.data()) % kHuge, 0u) << "2 MiB-aligned";
+  EXPECT_EQ(a.reserved_bytes(), 8 * kHuge);
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data()), "nh")) << vm_flags_at(a.data());
+  EXPECT_EQ(a.huge_bytes(), 0u);
+
+  // Only whole 2 MiB pages inside the range: [half a page, 4.5 pages) -> pages 1..3.
+  a.advise_huge(kPerHuge / 2, 4 * kPerHuge);
+  EXPECT_EQ(a.huge_bytes(), 4 * kHuge);
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data()), "nh")) << "page 0 is not whole in the range";
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data() + kPerHuge), "hg")) << vm_flags_at(a.data() + kPerHuge);
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data() + 4 * kPerHuge - 1), "hg"));
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data() + 4 * kPerHuge), "nh"));
+
+  a.populate(0, 4 * kPerHuge);
+  for (std::size_t i = 0; i < 4 * kPerHuge; i += 511) a[i] = i + 1;
+  for (std::size_t i = 0; i < 4 * kPerHuge; i += 511) ASSERT_EQ(a[i], i + 1);
+
+  // Released pages come back as 4 KiB pages, zero; the rest keeps both.
+  const auto written = [](std::size_t from) { return (from + 510) / 511 * 511; };   // first i written >= from
+  a.release(kPerHuge, kPerHuge / 2);
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data() + kPerHuge), "nh"));
+  EXPECT_EQ(a[written(kPerHuge)], 0u);
+  EXPECT_TRUE(has_flag(vm_flags_at(a.data() + 3 * kPerHuge), "hg")) << "the rest keeps its advice";
+  EXPECT_EQ(a[written(3 * kPerHuge)], written(3 * kPerHuge) + 1);
+
+  // Moves carry the mark.
+  ReservedArray<std::uint64_t> b(std::move(a));
+  EXPECT_EQ(b.huge_bytes(), 4 * kHuge);
+  EXPECT_EQ(b[written(3 * kPerHuge)], written(3 * kPerHuge) + 1);
+  EXPECT_EQ(a.huge_bytes(), 0u);
+}
+
+// reserve() populates the index in huge pages; the records keep 4 KiB
+// pages; a doubling later gives the huge index back (as 4 KiB pages) and
+// loses no key.
+TEST(LeaseTable, ReservedIndexThenGrowthKeepsEveryKey) {
+  LeaseTable t(sizes(1u << 20));
+  t.reserve(200000);
+  EXPECT_EQ(t.index_slots(), 1u << 19);
+  EXPECT_TRUE(has_flag(vm_flags_at(&t.at(0)), "nh")) << vm_flags_at(&t.at(0));
+  for (std::uint32_t n = 0; n < 400000; ++n) ASSERT_NE(add(t, key_for(n)), kNil);
+  while (t.rehashing()) t.maintain(1024);
+  for (int i = 0; i < 1024; ++i) t.maintain(1024);   // the old index given back
+  EXPECT_EQ(t.index_slots(), 1u << 20);
+  for (std::uint32_t n = 0; n < 400000; n += 7) ASSERT_NE(t.find(key_for(n)), kNil) << n;
+  EXPECT_EQ(t.audit(), "");
 }
 
 }  // namespace

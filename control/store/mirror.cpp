@@ -160,7 +160,7 @@ std::uint32_t Mirror::new_entry() {
 }
 
 void Mirror::grow_index(std::size_t slots) {
-  std::vector<std::uint64_t> old(slots, 0);
+  engine::HugeVector<std::uint64_t> old(slots, 0);
   old.swap(index_);
   const std::size_t mask = index_.size() - 1;
   for (const std::uint64_t v : old) {

@@ -57,6 +57,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/huge_alloc.hpp"
 #include "engine/lease.hpp"
 
 namespace dorado::store {
@@ -151,7 +152,10 @@ class Mirror {
   void grow_index(std::size_t slots);
 
   std::vector<std::unique_ptr<Entry[]>> chunks_;
-  std::vector<std::uint64_t> index_;   // 0: empty; else (hash << 32) | (entry + 1)
+  // 0: empty; else (hash << 32) | (entry + 1). 2 MiB pages where the
+  // kernel has them (engine/huge_alloc.hpp): recovery's lookups land all over
+  // it (10 M leases: 128 MiB), a TLB miss each with 4 KiB pages.
+  engine::HugeVector<std::uint64_t> index_;
   std::size_t size_ = 0;
   std::uint32_t slot_end_ = 0;
   std::uint32_t free_entry_ = engine::kNil;

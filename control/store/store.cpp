@@ -85,6 +85,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 std::string errno_text(int err) { return std::strerror(err); }
 
 // mkdir -p, new components 0700.
@@ -466,6 +472,7 @@ Store::~Store() = default;
 
 Store::Opened Store::open(const StoreOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = thread_cpu_seconds();
   Opened o;
   if (options.durability == Durability::off) {
     o.error = "store " + options.dir + ": durability \"off\" uses no store";
@@ -504,6 +511,7 @@ Store::Opened Store::open(const StoreOptions& options) {
     ++impl->counters.write_errors;
   }
   r.stats.seconds = seconds_since(t0);
+  r.stats.cpu_seconds = thread_cpu_seconds() - cpu0;
   o.stats = r.stats;
   o.store.reset(new Store(std::move(impl)));
   return o;

@@ -83,6 +83,8 @@ struct RecoveryStats {
   std::uint64_t last_seq = 0;        // highest seq recovered (the next record gets last_seq + 1)
   std::uint64_t leases = 0;          // leases in the mirror after recovery
   double seconds = 0;                // wall time of open()
+  double cpu_seconds = 0;            // CPU time of the thread that ran open() (a loaded host's
+                                     // wall clock is mostly waiting for a CPU)
 };
 
 // Counters for the operator (monotonic unless said otherwise).

@@ -168,8 +168,17 @@ void LeaseTable::reserve(std::uint32_t records) noexcept {
     start_grow();
   }
   // The records about to come land all over the index: its pages resident
-  // in one go (the hand-over's prefetches need present pages).
-  regions_[cur_].populate(0, std::size_t{index_mask_} + 1);
+  // in one go (the hand-over's prefetches need present pages), as 2 MiB
+  // pages where the kernel has them: at 10 M leases the hand-over was bound
+  // by TLB misses in a 256 MiB index (bench/results/2026-12-07.md
+  // "Start-up, huge pages"). Populated here, so no worker faults them in;
+  // released later (a doubling), they come back as 4 KiB pages
+  // (ReservedArray::release). The records keep 4 KiB pages: advised for
+  // 2 MiB ones the hand-over took more CPU (the kernel's compaction on
+  // each fault), not less.
+  const std::size_t slots = std::size_t{index_mask_} + 1;
+  regions_[cur_].advise_huge(0, slots);
+  regions_[cur_].populate(0, slots);
 }
 
 void LeaseTable::maintain(std::uint32_t steps) noexcept {

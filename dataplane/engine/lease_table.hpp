@@ -186,7 +186,8 @@ class LeaseTable {
   // Start-up: sizes the index for `records` keyed records at once (no
   // rehash while they are inserted), finishing any rehash under way.
   // O(index slots); never shrinks; capped at what capacity() needs. The
-  // index pages are made resident at once (ReservedArray::populate).
+  // index pages are made resident at once (ReservedArray::populate), in
+  // 2 MiB pages where the kernel has them (ReservedArray::advise_huge).
   void reserve(std::uint32_t records) noexcept;
   std::uint32_t parked() const noexcept { return parked_; }
   std::size_t memory_bytes() const noexcept;

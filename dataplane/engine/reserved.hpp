@@ -20,7 +20,12 @@
 // tables would stop that long every 32768 new records. 4 KiB faults cost a
 // few microseconds each. `huge` = true advises THP instead (for tables
 // touched at start-up, whose random lookups then pay no page walk each;
-// see engine/huge_alloc.hpp).
+// see engine/huge_alloc.hpp). The mapping is 2 MiB-aligned, so that
+// advise_huge() can give a range filled at start-up (the hand-over's lease
+// index, populated at once) 2 MiB pages; release() takes the advice back
+// for what it gives back, so that a worker faulting those pages in again
+// gets 4 KiB ones. Without THP
+// (disabled, or no free 2 MiB page) the advice does nothing: 4 KiB pages.
 #pragma once
 
 #include <sys/mman.h>
@@ -46,23 +51,34 @@ class ReservedArray {
   explicit ReservedArray(std::size_t n, bool huge = false) : size_(n) {
     if (n == 0) return;
     bytes_ = (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
-    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+    // One huge page more, then the unaligned head and the tail unmapped:
+    // the array starts on a 2 MiB boundary (address space only).
+    const std::size_t mapped = bytes_ + kHugePage;
+    void* m = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                      -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    const auto raw = reinterpret_cast<std::uintptr_t>(m);
+    const std::uintptr_t aligned = (raw + kHugePage - 1) / kHugePage * kHugePage;
+    if (aligned > raw) ::munmap(m, aligned - raw);
+    if (raw + mapped > aligned + bytes_)
+      ::munmap(reinterpret_cast<void*>(aligned + bytes_), raw + mapped - (aligned + bytes_));
+    void* p = reinterpret_cast<void*>(aligned);
 #if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
     ::madvise(p, bytes_, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 #endif
+    if (huge) huge_end_ = bytes_;
     data_ = static_cast<T*>(p);
   }
   ReservedArray(ReservedArray&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
-        bytes_(std::exchange(o.bytes_, 0)) {}
+        bytes_(std::exchange(o.bytes_, 0)), huge_end_(std::exchange(o.huge_end_, 0)) {}
   ReservedArray& operator=(ReservedArray&& o) noexcept {
     if (this != &o) {
       unmap();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
       bytes_ = std::exchange(o.bytes_, 0);
+      huge_end_ = std::exchange(o.huge_end_, 0);
     }
     return *this;
   }
@@ -87,8 +103,29 @@ class ReservedArray {
     std::uintptr_t hi = base + (first + count) * sizeof(T);
     lo = (lo + kPage - 1) / kPage * kPage;
     hi = hi / kPage * kPage;
-    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    if (hi <= lo) return;
+    // Pages given back inside a range advised for huge pages: 4 KiB pages
+    // when they are faulted in again (by a worker: no 2 MiB fault stalls).
+    if (lo < base + huge_end_) advise(lo, std::min<std::uintptr_t>(hi, base + huge_end_), false);
+    ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
   }
+
+  // Start-up, before elements [first, first + count) are first written (or
+  // populate()d): the whole 2 MiB pages among them get transparent huge
+  // pages when faulted in. One system call; a hint (nothing without THP).
+  void advise_huge(std::size_t first, std::size_t count) noexcept {
+    if (data_ == nullptr || count == 0) return;
+    const auto base = reinterpret_cast<std::uintptr_t>(data_);
+    const std::uintptr_t lo = (base + first * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
+    const std::uintptr_t hi =
+        std::min<std::uintptr_t>(base + bytes_, (base + (first + count) * sizeof(T)) / kHugePage * kHugePage);
+    if (hi <= lo) return;
+    advise(lo, hi, true);
+    huge_end_ = std::max<std::size_t>(huge_end_, hi - base);
+  }
+  // Bytes from the start that may have been advised for huge pages
+  // (release() of pages below it re-advises them 4 KiB pages).
+  std::size_t huge_bytes() const noexcept { return huge_end_; }
 
   // Makes the pages of elements [first, first + count) resident now, in
   // one system call (MADV_POPULATE_WRITE, Linux 5.14), instead of one page
@@ -109,6 +146,13 @@ class ReservedArray {
 #else
   static constexpr int kPopulateWrite = 23;   // <linux/mman.h>; EINVAL before 5.14
 #endif
+  static void advise(std::uintptr_t lo, std::uintptr_t hi, bool huge) noexcept {
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#else
+    (void)lo, (void)hi, (void)huge;
+#endif
+  }
   void unmap() noexcept {
     if (data_ != nullptr) ::munmap(data_, bytes_);
     data_ = nullptr;
@@ -117,6 +161,7 @@ class ReservedArray {
   T* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t bytes_ = 0;
+  std::size_t huge_end_ = 0;   // bytes [0, huge_end_) may have been advised MADV_HUGEPAGE
 };
 
 }  // namespace dorado::engine
