@@ -5,7 +5,7 @@
 # remote-id, all, a time filter and a malformed query; dorado restarts and
 # the same answers come from the recovered store (option 82 is journaled).
 WORKERS=${WORKERS:-2}
-export E2E_NAME=blq$WORKERS$$   # read by lib.sh: namespaces dorado-blq<W><pid>-*
+export E2E_NAME=blq$WORKERS   # read by lib.sh: namespaces dorado-blq<W>-<pid>-*
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -45,7 +45,7 @@ if command -v tcpdump >/dev/null; then
 fi
 ip netns exec "$CLI_NS" timeout 40 "$GEN_BIN" --no-pci --no-huge -m 256 \
   "--vdev=net_af_packet0,iface=$CLI_IF" --lcores=0@$(( $(nproc) > 1 ? 1 : 0 )) \
-  "--file-prefix=dorado-gen-$E2E_NAME" "--log-level=*:error" -- --mode dora --clients $LL_CLIENTS \
+  "--file-prefix=dorado-gen-$E2E_RUN" "--log-level=*:error" -- --mode dora --clients $LL_CLIENTS \
   --window $LL_CLIENTS --duration 30 --first-mac 02:00:00:07:00:00 --retransmit 0.5,0.5,0.5,0.5 --jitter 0 \
   --link-local-scale 0.2 --link-local-retry 4 --json >"$WORK/ll.out" 2>"$WORK/ll.err" &
 LL_PID=$!
@@ -140,7 +140,7 @@ run_gen() {
   local rc=0
   ip netns exec "$CLI_NS" timeout 60 "$GEN_BIN" --no-pci --no-huge -m 256 \
     "--vdev=net_af_packet0,iface=$CLI_IF" --lcores=0@$(( $(nproc) > 1 ? 1 : 0 )) \
-    "--file-prefix=dorado-gen-$E2E_NAME" "--log-level=*:error" -- "$@" --json \
+    "--file-prefix=dorado-gen-$E2E_RUN" "--log-level=*:error" -- "$@" --json \
     >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
   log "$name: exit $rc, $(tail -n 1 "$WORK/$name.out" | cut -c1-300)..."
   check "$name: dorado-gen exits 0 (every operation completed)" test "$rc" -eq 0
@@ -182,7 +182,7 @@ run_gen storm --mode storm --clients "$CLIENTS" --duration 20 --first-mac 02:00:
 # duration, so completed is not $CLIENTS; no NAK, no timeout.
 ip netns exec "$CLI_NS" timeout 30 "$GEN_BIN" --no-pci --no-huge -m 256 \
   "--vdev=net_af_packet0,iface=$CLI_IF" --lcores=0@$(( $(nproc) > 1 ? 1 : 0 )) \
-  "--file-prefix=dorado-gen-$E2E_NAME" "--log-level=*:error" -- --mode mixed --renew-ratio 0.5 \
+  "--file-prefix=dorado-gen-$E2E_RUN" "--log-level=*:error" -- --mode mixed --renew-ratio 0.5 \
   --clients 10000 --rate 1000 --duration 3 --first-mac 02:00:00:05:00:00 --json \
   >"$WORK/mixed.out" 2>"$WORK/mixed.err" || true
 log "mixed: $(tail -n 1 "$WORK/mixed.out" | cut -c1-300)..."

@@ -2,13 +2,14 @@
 # The HA pair's world for tests/e2e/ha_test.sh and bench/ha_bench.sh
 # (sourced after lib.sh, which gives log, check, WORK and the cleanup trap).
 #
-# Namespaces: dorado-ha-a and dorado-ha-b (one dorado each, net_af_packet on
-# its LAN veth lan0), dorado-ha-lan (a bridge joining both to the client
-# namespace), dorado-ha-cli (dorado-gen on cli0); the HA link is a veth pair
+# Namespaces (RUN is this run's tag, lib.sh's E2E_RUN): dorado-RUN-a and
+# dorado-RUN-b (one dorado each, net_af_packet on its LAN veth lan0),
+# dorado-RUN-lan (a bridge joining both to the client namespace),
+# dorado-RUN-cli (dorado-gen on cli0); the HA link is a veth pair
 # ha0 <-> ha0 on 10.98.0.1/10.98.0.2 (the kernel's stack). Needs CTL_BIN and
 # GEN_BIN set by the sourcing script.
-NS_A=dorado-ha-a NS_B=dorado-ha-b NS_LAN=dorado-ha-lan
-CLI_NS=dorado-ha-cli   # lib.sh's cleanup removes CLI_NS and SRV_NS
+NS_A=dorado-$E2E_RUN-a NS_B=dorado-$E2E_RUN-b NS_LAN=dorado-$E2E_RUN-lan
+CLI_NS=dorado-$E2E_RUN-cli   # lib.sh's cleanup removes CLI_NS and SRV_NS
 SRV_NS=$NS_LAN
 declare -A PID=()
 
@@ -77,7 +78,7 @@ address = "$addr"
 
 [dpdk]
 eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=lan0$qpairs",
-            "--lcores=$lcores", "--file-prefix=dorado-ha-$who", "--log-level=*:error"]
+            "--lcores=$lcores", "--file-prefix=dorado-$E2E_RUN-$who", "--log-level=*:error"]
 workers = $workers
 idle_sleep_us = 100
 
@@ -199,7 +200,7 @@ gen() {   # gen NAME FIRST_MAC CLIENTS [extra args]: dorado-gen in the client na
   local name=$1 mac=$2 n=$3; shift 3
   ip netns exec "$CLI_NS" timeout 60 "$GEN_BIN" --no-pci --no-huge -m 256 \
     "--vdev=net_af_packet0,iface=cli0" --lcores=0@0 \
-    "--file-prefix=dorado-gen-ha" "--log-level=*:error" -- --clients "$n" --first-mac "$mac" \
+    "--file-prefix=dorado-gen-$E2E_RUN" "--log-level=*:error" -- --clients "$n" --first-mac "$mac" \
     --duration "${GEN_DURATION:-20}" --json "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
   tail -n 1 "$WORK/$name.out" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["completed"])' 2>/dev/null || echo 0
 }

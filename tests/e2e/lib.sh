@@ -8,8 +8,12 @@
 set -euo pipefail
 
 E2E_NAME=${E2E_NAME:-e2e}
-SRV_NS=${SRV_NS:-"dorado-${E2E_NAME}-srv"}
-CLI_NS=${CLI_NS:-"dorado-${E2E_NAME}-cli"}
+# This run's tag: the test's name and the shell's PID, so that two runs of
+# one test (two checkouts, a benchmark beside CI) never share a namespace or
+# a DPDK --file-prefix.
+E2E_RUN=${E2E_RUN:-"${E2E_NAME}-$$"}
+SRV_NS=${SRV_NS:-"dorado-${E2E_RUN}-srv"}
+CLI_NS=${CLI_NS:-"dorado-${E2E_RUN}-cli"}
 SRV_IF="veth-srv"
 CLI_IF="veth-cli"
 WORK=$(mktemp -d "/tmp/dorado-${E2E_NAME}.XXXXXX")
@@ -85,7 +89,7 @@ address = "10.99.0.1"
 
 [dpdk]
 eal_args = ["--no-pci", "--no-huge", "-m", "512", "--vdev=net_af_packet0,iface=$SRV_IF,qpairs=$workers",
-            "--lcores=$lcores", "--file-prefix=dorado-$E2E_NAME", "--log-level=*:error"]
+            "--lcores=$lcores", "--file-prefix=dorado-$E2E_RUN", "--log-level=*:error"]
 workers = $workers
 idle_sleep_us = 50
 

@@ -4,7 +4,7 @@
 # across them (a 4th client refused and counted, a renewal answered, a
 # RELEASE frees a place), max_new_clients_per_second caps a burst, and
 # after a restart the counts are rebuilt from the journal.
-export E2E_NAME=lim$$   # read by lib.sh: namespaces dorado-lim<pid>-srv/-cli
+export E2E_NAME=lim   # read by lib.sh: namespaces dorado-lim-<pid>-srv/-cli
 DORADO_BIN=${DORADO_BIN:?set DORADO_BIN}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

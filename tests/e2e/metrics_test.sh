@@ -20,7 +20,7 @@ require_env
 command -v perfdhcp >/dev/null || skip "perfdhcp (kea-admin) missing"
 command -v python3 >/dev/null || skip "python3 missing"
 HERE=$(cd "$(dirname "$0")" && pwd)
-PREFIX="dorado-$E2E_NAME"
+PREFIX="dorado-$E2E_RUN"
 
 # Hugepages only for the capture part (a secondary process such as
 # dpdk-dumpcap cannot map --no-huge memory): a private hugetlbfs mount in

@@ -27,7 +27,7 @@ address = "$address"
 
 [dpdk]
 eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=$SRV_IF",
-            "--lcores=0@0,1@$((1 % $(nproc)))", "--file-prefix=dorado-$E2E_NAME-$name", "--log-level=*:error"]
+            "--lcores=0@0,1@$((1 % $(nproc)))", "--file-prefix=dorado-$E2E_RUN-$name", "--log-level=*:error"]
 workers = 1
 idle_sleep_us = 50
 
