@@ -23,9 +23,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 make_world
 # A pool no round can exhaust (a million addresses; rounds add a few
-# thousand leases each), so every round hands out new leases.
+# thousand leases each), so every round hands out new leases; and leases of
+# an hour, longer than the test may run (its ctest timeout is 900 s), so
+# none expires: on a loaded machine the 20 rounds took 11 minutes, the first
+# rounds' 600 s leases expired, and with another worker count expired leases
+# of another shard's block are not kept (counted as wrong_shard).
 big_pool() {
-  sed -i 's|^prefix = .*|prefix = "10.96.0.0/12"|; s|^pools = .*|pools = ["10.97.0.0-10.111.255.255"]|' "$1"
+  sed -i 's|^prefix = .*|prefix = "10.96.0.0/12"|; s|^pools = .*|pools = ["10.97.0.0-10.111.255.255"]|
+          s|^lease_time = .*|lease_time = 3600|' "$1"
 }
 write_config "$WORK/dorado.toml" "$WORKERS"
 big_pool "$WORK/dorado.toml"
