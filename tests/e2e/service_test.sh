@@ -113,7 +113,7 @@ check "its bounding set is the unit's CapabilityBoundingSet= ($(cap_mask "$caps"
   grep -qx "CapBnd:[[:space:]]*$(cap_mask "$caps")" "$status"
 check "no_new_privs" grep -qx 'NoNewPrivs:[[:space:]]*1' "$status"
 check "DPDK's runtime directory is under XDG_RUNTIME_DIR (the unit's $xdg_runtime/dpdk/PREFIX)" \
-  test -d "$WORK/run/dpdk/dorado-$E2E_NAME"
+  test -d "$WORK/run/dpdk/dorado-$E2E_RUN"
 
 # A lease through af_packet with only the unit's capabilities.
 printf '#!/bin/sh\nexit 0\n' >"$WORK/udhcpc.sh"
