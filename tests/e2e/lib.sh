@@ -132,6 +132,19 @@ start_dorado() {
   log "dorado did not start in 10 s"; cat "$WORK/dorado.err" >&2; return 1
 }
 
+# wait_log TEXT [SECONDS]: true once dorado.err has a line containing TEXT,
+# polling every 0.1 s for at most SECONDS (5). start_dorado returns on the
+# workers' "serving" (stdout); what the control thread logs at start-up
+# (stderr) may come a moment later.
+wait_log() {
+  local text=$1 tries=$((${2:-5} * 10))
+  for _ in $(seq 1 "$tries"); do
+    grep -qF -- "$text" "$WORK/dorado.err" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # stop_dorado: SIGTERM, must exit 0 within 1 s; counters end up in dorado.out.
 stop_dorado() {
   [ -n "$DORADO_PID" ] || return 0

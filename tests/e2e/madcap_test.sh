@@ -57,7 +57,7 @@ ip -n "$SRV_NS" link set lo up
 CFG="$WORK/dorado.toml"
 write_config "$CFG" 1 "$SCOPES"
 start_dorado "$CFG"
-check "dorado logs the MADCAP socket" grep -q "madcap: listening on port 2535" "$WORK/dorado.err"
+check "dorado logs the MADCAP socket" wait_log "madcap: listening on port 2535"
 
 # ---- a lease -----------------------------------------------------------------
 mc get --lease-id lease-A --scope 239.1.0.0
@@ -123,7 +123,7 @@ wait "$DORADO_PID" 2>/dev/null || true
 DORADO_PID=""
 mv "$WORK/dorado.err" "$WORK/dorado.err.1"
 start_dorado "$CFG"
-check "after SIGKILL: both leases taken from the store" grep -q "madcap: listening on port 2535, 2 lease(s) from the store" "$WORK/dorado.err"
+check "after SIGKILL: both leases taken from the store" wait_log "madcap: listening on port 2535, 2 lease(s) from the store"
 check "after SIGKILL: the DHCP shards were handed no multicast lease" \
   bash -c "! grep 'handed leases' '$WORK/dorado.err' | grep -Eq 'no_subnet [1-9]'"
 mc renew --lease-id lease-A
@@ -140,7 +140,7 @@ check "after the release: RENEW is refused (NAK 3)" test "$(field 'd["type"]+" "
 stop_dorado
 mv "$WORK/dorado.err" "$WORK/dorado.err.2"
 start_dorado "$CFG"
-check "after a clean restart: one lease from the store" grep -q "madcap: listening on port 2535, 1 lease(s) from the store" "$WORK/dorado.err"
+check "after a clean restart: one lease from the store" wait_log "madcap: listening on port 2535, 1 lease(s) from the store"
 mc renew --lease-id lease-A
 check "after a clean restart: the released lease stays gone" test "$(field 'd["type"]')" = NAK
 mc renew --lease-id lease-B

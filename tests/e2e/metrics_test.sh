@@ -78,7 +78,7 @@ routers = ["10.99.0.1"]
 lease_time = 600
 TOML
 start_dorado "$WORK/dorado.toml"
-check "log: metrics endpoint announced" grep -q "metrics: serving http://127.0.0.1:$PORT/metrics" "$WORK/dorado.err"
+check "log: metrics endpoint announced" wait_log "metrics: serving http://127.0.0.1:$PORT/metrics"
 
 # http_get PATH -> the body on stdout, or "HTTP <code>". Inside the server namespace.
 http_get() {
