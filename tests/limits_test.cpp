@@ -435,7 +435,7 @@ TEST(LimitsShared, RacingRapidCommitsNeverPassTheLimit) {
       Req q;
       q.mac = mac_of(2 * r + t);
       q.giaddr = kRelay;
-      q.relay_info = rai("r" + std::to_string(r));
+      q.relay_info = rai(std::string(1, 'r').append(std::to_string(r)));
       q.rapid_commit = true;
       packets[t].push_back(make_packet(q));
     }
@@ -457,7 +457,7 @@ TEST(LimitsShared, RacingRapidCommitsNeverPassTheLimit) {
   for (std::uint32_t r = 0; r < kRounds; ++r) {
     EXPECT_LE(acked[0][r] + acked[1][r], 1) << "round " << r;
     EXPECT_EQ(acked[0][r] + acked[1][r], 1) << "round " << r;   // and one of them got it
-    const auto v = rai("r" + std::to_string(r));
+    const auto v = rai(std::string(1, 'r').append(std::to_string(r)));
     EXPECT_EQ(table.count(limit_key_hash(LimitBy::circuit_id, wire::Bytes{v}, MacAddr{}, 0)), 1u) << "round " << r;
     total += acked[0][r] + acked[1][r];
   }
