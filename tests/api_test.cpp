@@ -16,6 +16,7 @@
 
 #include "api/builtin.hpp"
 #include "api/commands.hpp"
+#include "shard_set.hpp"
 #include "api/leases.hpp"
 #include "api/protocol.hpp"
 #include "api/trace.hpp"
@@ -406,15 +407,7 @@ TEST(ApiDaemonCommands, ConfigReloadWriteAndSplitScope) {
 // runtime's rings would carry them; pump() delivers them.
 class ShardsPort final : public ShardPort {
  public:
-  ShardsPort(const engine::CompiledConfig& c, unsigned n) {
-    for (unsigned i = 0; i < n; ++i) {
-      engine::ShardConfig sc;
-      sc.identity = {i, n};
-      sc.table.capacity = 4096;
-      auto created = engine::Shard::create(c, sc);
-      shard_list.push_back(std::move(created.shard));
-    }
-  }
+  ShardsPort(const engine::CompiledConfig& c, unsigned n) : shard_list(test_support::make_shards(c, n)) {}
   unsigned shards() const override { return static_cast<unsigned>(shard_list.size()); }
   bool submit(unsigned shard, const engine::AdminRequest& r) override {
     if (refuse_next > 0) {

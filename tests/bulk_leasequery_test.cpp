@@ -19,6 +19,7 @@
 #include "engine/engine.hpp"
 #include "leasequery/bulk.hpp"
 #include "leasequery/service.hpp"
+#include "shard_set.hpp"
 #include "wire/dhcp.hpp"
 
 namespace {
@@ -337,15 +338,7 @@ TEST(BulkAnswers, LeaseActiveDoneAndStatusParseBack) {
 
 class Port final : public api::ShardPort {
  public:
-  Port(const engine::CompiledConfig& c, unsigned n) {
-    for (unsigned i = 0; i < n; ++i) {
-      engine::ShardConfig sc;
-      sc.identity = {i, n};
-      sc.table.capacity = 4096;
-      sc.keep_relay_info = true;
-      shard_list.push_back(std::move(engine::Shard::create(c, sc).shard));
-    }
-  }
+  Port(const engine::CompiledConfig& c, unsigned n) : shard_list(test_support::make_shards(c, n, true)) {}
   unsigned shards() const override { return static_cast<unsigned>(shard_list.size()); }
   bool submit(unsigned shard, const engine::AdminRequest& r) override {
     std::vector<engine::AdminReply> out(engine::kMaxAdminReplies);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include "../temp_dir.hpp"
+#include "../shard_set.hpp"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -123,14 +124,7 @@ class ShardsHost final : public Host {
   void init(const engine::CompiledConfig& c, unsigned n, store::Store* s) {
     config = &c;
     st = s;
-    shard_list.clear();
-    for (unsigned i = 0; i < n; ++i) {
-      engine::ShardConfig sc;
-      sc.identity = {i, n};
-      sc.table.capacity = 4096;
-      auto created = engine::Shard::create(c, sc);
-      shard_list.push_back(std::move(created.shard));
-    }
+    shard_list = test_support::make_shards(c, n);
   }
   unsigned shards() const override { return static_cast<unsigned>(shard_list.size()); }
   unsigned shard_of(const LeaseChange& c) const override { return engine::owner_shard_of(c, *config, shards()); }
