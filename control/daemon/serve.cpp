@@ -77,17 +77,10 @@ std::string recovery_text(const store::RecoveryStats& r) {
 }
 
 // Every lease of the store to its shard; one line with what happened.
-// CPU time of the calling thread (the hand-over's, beside its wall time).
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 void restore_leases(const store::Store& st, runtime::Runtime& rt, std::uint64_t leases) {
   const engine::Seconds now = rt.now();
   const auto t0 = std::chrono::steady_clock::now();
-  const double cpu0 = thread_cpu_seconds();
+  const double cpu0 = store::thread_cpu_seconds();
   rt.reserve_leases(leases);
   std::array<std::uint64_t, engine::kRestoreStatusCount> counts{};
   // Each lease is restored kAhead leases after its owner's index slot was
@@ -116,7 +109,7 @@ void restore_leases(const store::Store& st, runtime::Runtime& rt, std::uint64_t 
             " " + std::to_string(counts[i]);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
   char buf[64];
-  std::snprintf(buf, sizeof buf, " (%.3f s, %.3f s CPU)", took.count(), thread_cpu_seconds() - cpu0);
+  std::snprintf(buf, sizeof buf, " (%.3f s, %.3f s CPU)", took.count(), store::thread_cpu_seconds() - cpu0);
   log_line(line + buf);
 }
 

@@ -85,12 +85,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 std::string errno_text(int err) { return std::strerror(err); }
 
 // mkdir -p, new components 0700.
@@ -722,6 +716,12 @@ std::string write_store(const std::string& dir, std::span<const StoredLease> lea
     return "store " + dir + ": " + io_text(w, snapshot_name(seq).data());
   remove_covered(l.lock.dir_fd, seq, {}, true);
   return {};
+}
+
+double thread_cpu_seconds() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 }  // namespace dorado::store

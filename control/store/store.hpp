@@ -69,6 +69,10 @@ struct StoreOptions {
 };
 
 // What open() found and did.
+// CPU time of the calling thread, in seconds (RecoveryStats::cpu_seconds;
+// the daemon's hand-over line uses it too, control/daemon/serve.cpp).
+double thread_cpu_seconds() noexcept;
+
 struct RecoveryStats {
   std::string snapshot;              // file loaded, empty if none
   std::uint64_t snapshot_seq = 0;
