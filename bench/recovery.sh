@@ -64,16 +64,7 @@ echo "empty store: dorado resident ${rss0} KiB (1 worker, tables for a /8 pool)"
 
 for n in "${counts[@]}"; do
   rm -rf "$work/store"
-  python3 - "$n" >"$work/kea.csv" <<'PY'
-import sys, time
-n = int(sys.argv[1]); now = int(time.time()); out = sys.stdout
-out.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
-for i in range(n):
-    a = 10 * 2**24 + 10 + i
-    ip = f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}"
-    mac = f"02:00:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
-    out.write(f"{ip},{mac},,86400,{now + 86400 - i % 86400},1,0,0,,0,\n")
-PY
+  python3 "$root/bench/kea_leases.py" "$n" >"$work/kea.csv"
   "$leases" import kea "$work/kea.csv" --store "$work/store" 2>"$work/import.err"
   run "$work/store"
   echo "$n leases, from the imported snapshot: serving after ${SECS} s, resident ${RSS} KiB," \
