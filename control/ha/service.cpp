@@ -12,6 +12,8 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "engine/engine.hpp"
@@ -25,6 +27,7 @@ constexpr std::size_t kMaxOutput = 4u << 20;           // stop sending while thi
 constexpr std::size_t kChunkBytes = 1u << 20;          // backlog chunk size
 constexpr std::size_t kMaxQueued = 65536;              // partner records waiting for a shard
 constexpr std::size_t kMaxInFlight = 4096;             // replicate requests in the admin rings
+constexpr std::size_t kMaxScan = 16384;                // queued records looked at per tick
 constexpr std::uint64_t kStateWriteMs = 1000;          // ha-state at most this often
 constexpr const char* kStateFile = "ha-state";
 
@@ -240,30 +243,64 @@ struct Service::Impl {
   // Then each goes to its shard (AdminOp::replicate) for the shards' state.
   // A commit or renewal of an address outside its client's shard's blocks
   // (another worker count than the partner's) goes in two steps: the
-  // block's owner holds the address (hold: asked, then answered), then the
-  // client's shard keeps the lease as a foreign one. The records after it
-  // wait for the hold's answer, so every shard sees them in order.
+  // block's owner holds the address (hold: asked, then answered; the
+  // conflict rule decides there), then the client's shard keeps the lease
+  // as a foreign one. Records are submitted out of queue order where that
+  // cannot matter: one waits only while an earlier record not submitted yet
+  // (a hold not answered, a ring full) names its client or one of its
+  // addresses, or while a reply that moves its client's hold or its
+  // address's is outstanding (pending_*); the others go on, so one slow
+  // shard does not hold up the stream (submit_queued). Each shard's ring
+  // keeps the order of what it is given.
   enum class Hold : std::uint8_t { none, asked, answered };
   struct Queued {
     engine::LeaseChange change;
+    std::uint64_t qid = 0;       // its place in the queue (on_reply finds it by this)
     Hold hold = Hold::none;
     engine::AdminStatus hold_status = engine::AdminStatus::ok;
-    bool hold_made = false;      // a new hold (not one extended)
+    std::uint32_t hold_count = 0;   // ok: 1 made, 2 extended or taken over, 3 made, another client's lease lost
     unsigned hold_shard = 0;
+    bool done = false;           // submitted: off the queue once all before it are
   };
   std::deque<Queued> queued;
-  enum class Step : std::uint8_t { replicate, hold, unhold };
+  std::uint64_t next_qid = 1;
+  enum class Step : std::uint8_t { replicate, hold, unhold, drop_foreign };
   struct Applying {
     std::uint64_t id = 0;
     unsigned shard = 0;
     bool replied = false;
     Step step = Step::replicate;
+    std::uint64_t qid = 0;        // hold: the queued record it is for
     bool undo_hold = false;       // replicate: drop the hold on hold_shard if it fails
     unsigned hold_shard = 0;
     std::uint32_t address = 0;
+    // replicate of a record that moves its client's hold (foreign_holds):
+    bool tracks = false;
+    bool foreign = false;         // kept as a foreign lease on `address`, held on hold_shard
+    std::uint64_t key_hash = 0;
+    std::uint32_t moved_from = 0; // the client's previous hold: dropped once this applied
+    unsigned moved_shard = 0;
+    bool owner_won = false;       // on the address's block owner: a won conflict may leave a foreign loser
+    engine::Seconds start = 0;    // the record's
   };
   std::deque<Applying> applying;
   std::deque<std::pair<unsigned, std::uint32_t>> unholds;   // (shard, address) to submit
+  struct Drop {
+    unsigned shard;
+    std::uint32_t address;
+    engine::Seconds start;
+  };
+  std::deque<Drop> drops;   // del_address with kAdminForeign to submit (a conflict's loser)
+  // The address each client's hold is on (the foreign lease kept for the
+  // partner's record), by a hash of the client key: when the client's next
+  // record names another address or ends its lease, that hold goes. Learnt
+  // from replicated records (a restart forgets it: holds made before then
+  // end with their lease).
+  std::unordered_map<std::uint64_t, std::uint32_t> foreign_holds;
+  std::unordered_map<std::uint64_t, std::uint32_t> pending_keys;   // such replies outstanding, per client
+  std::unordered_map<std::uint32_t, std::uint32_t> pending_addrs;  // and per address
+  std::unordered_set<std::uint64_t> blocked_keys;    // scratch of submit_queued
+  std::unordered_set<std::uint32_t> blocked_addrs;
   std::uint64_t next_id = 1;
   bool sync_begun = false;         // a sync_begin arrived on this connection
   std::uint64_t recv_sync_to = 0;
@@ -494,7 +531,10 @@ struct Service::Impl {
         batch.clear();
         while (d.value.next(r)) {
           batch.push_back(r.change);
-          queued.push_back({r.change});
+          Queued q;
+          q.change = r.change;
+          q.qid = next_qid++;
+          queued.push_back(q);
           highest = std::max(highest, r.seq);
           ++counters.records_received;
         }
@@ -572,6 +612,36 @@ struct Service::Impl {
     return true;
   }
 
+  static std::uint64_t key_hash(const engine::LeaseChange& c) noexcept {
+    std::uint64_t h = 1469598103934665603ull;   // FNV-1a
+    for (std::size_t i = 0; i < c.key_len && i < c.key.size(); ++i) h = (h ^ c.key[i]) * 1099511628211ull;
+    return h;
+  }
+
+  // The client's hold (foreign_holds) that this record of it leaves behind:
+  // a binding of another address, or its lease ended (not a decline: the
+  // probation keeps the address).
+  std::uint32_t moved_from(const engine::LeaseChange& c, std::uint64_t kh) const {
+    if (c.key_len == 0 || c.op == engine::LeaseOp::decline) return 0;
+    const auto it = foreign_holds.find(kh);
+    if (it == foreign_holds.end()) return 0;
+    const bool binding = c.op == engine::LeaseOp::commit || c.op == engine::LeaseOp::renew;
+    return binding && it->second == c.address ? 0 : it->second;
+  }
+
+  template <class M, class K>
+  static void release_pending(M& m, K k) {
+    if (const auto it = m.find(k); it != m.end() && --it->second == 0) m.erase(it);
+  }
+
+  // The rule's loser may be a foreign lease on any shard but `skip_a` and
+  // `skip_b` (its address's block owner keeps a hold for it): those shards
+  // drop another client's foreign lease of `address` no later than `start`.
+  void drop_losers(std::uint32_t address, engine::Seconds start, unsigned skip_a, unsigned skip_b) {
+    for (unsigned w = 0; w < host.shards(); ++w)
+      if (w != skip_a && w != skip_b) drops.push_back({w, address, start});
+  }
+
   void submit_queued() {
     while (!unholds.empty() && applying.size() < kMaxInFlight) {
       Applying a;
@@ -583,48 +653,107 @@ struct Service::Impl {
       if (!submit_step(a, r)) return;
       unholds.pop_front();
     }
-    while (!queued.empty() && applying.size() < kMaxInFlight) {
-      Queued& q = queued.front();
-      if (q.hold == Hold::asked) return;   // waiting for the block owner's answer
-      const unsigned client = host.shard_of(q.change);
-      if (q.hold == Hold::none && needs_hold(q.change)) {
-        const unsigned owner = host.block_shard_of(q.change);
-        if (owner != client) {
-          Applying a;
-          a.step = Step::hold;
-          a.shard = owner;
-          engine::AdminRequest r;
-          r.op = engine::AdminOp::hold;
-          r.filter = engine::kAdminExtend;   // a renewal: the lease's own hold, extended
-          r.lease = q.change;
-          if (!submit_step(a, r)) return;
+    while (!drops.empty() && applying.size() < kMaxInFlight) {
+      Applying a;
+      a.step = Step::drop_foreign;
+      a.shard = drops.front().shard;
+      engine::AdminRequest r;
+      r.op = engine::AdminOp::del_address;
+      r.filter = engine::kAdminForeign;
+      r.address = drops.front().address;
+      r.lease.address = drops.front().address;
+      r.lease.start = drops.front().start;
+      if (!submit_step(a, r)) return;
+      drops.pop_front();
+    }
+    // In queue order, each record not submitted yet goes unless an earlier
+    // one still waiting names its client or one of its addresses (then it
+    // waits too, and so do the later ones naming its own).
+    blocked_keys.clear();
+    blocked_addrs.clear();
+    std::size_t scanned = 0;
+    for (Queued& q : queued) {
+      if (applying.size() >= kMaxInFlight || scanned++ >= kMaxScan) break;
+      if (q.done) continue;
+      const bool keyed = q.change.key_len != 0;
+      const std::uint64_t kh = keyed ? key_hash(q.change) : 0;
+      const std::uint32_t addr = q.change.address;
+      const bool blocked = q.hold == Hold::asked || (keyed && (blocked_keys.count(kh) || pending_keys.count(kh))) ||
+                           blocked_addrs.count(addr) || pending_addrs.count(addr);
+      if (blocked || !submit_record(q, kh)) {
+        if (keyed) {
+          blocked_keys.insert(kh);
+          if (const auto it = foreign_holds.find(kh); it != foreign_holds.end()) blocked_addrs.insert(it->second);
+        }
+        blocked_addrs.insert(addr);
+      }
+    }
+    while (!queued.empty() && queued.front().done) queued.pop_front();
+  }
+
+  // The next step of one record: its hold asked of the block's owner
+  // (false: it waits for the answer), or its replicate submitted (true).
+  bool submit_record(Queued& q, std::uint64_t kh) {
+    const unsigned client = host.shard_of(q.change);
+    if (q.hold == Hold::none && needs_hold(q.change)) {
+      const unsigned owner = host.block_shard_of(q.change);
+      if (owner != client) {
+        Applying a;
+        a.step = Step::hold;
+        a.shard = owner;
+        a.qid = q.qid;
+        engine::AdminRequest r;
+        r.op = engine::AdminOp::hold;
+        // The partner's record: the conflict rule decides (kAdminForeign);
+        // its renewal extends the lease's own hold (kAdminExtend).
+        r.filter = engine::kAdminExtend | engine::kAdminForeign;
+        r.lease = q.change;
+        if (submit_step(a, r)) {
           q.hold = Hold::asked;
           q.hold_shard = owner;
-          return;
         }
+        return false;
       }
-      Applying a;
-      a.shard = client;
-      engine::AdminRequest r;
-      r.op = engine::AdminOp::replicate;
-      r.lease = q.change;
-      if (q.hold == Hold::answered) {
-        switch (q.hold_status) {
-          case engine::AdminStatus::ok:   // held: the client's shard keeps it as a foreign lease
-            r.filter = engine::kAdminForeign;
-            a.undo_hold = q.hold_made;
-            a.hold_shard = q.hold_shard;
-            a.address = q.change.address;
-            break;
-          case engine::AdminStatus::exists:   // another record holds the address there: the record loses
-            r.filter = engine::kAdminForeign | engine::kAdminHoldRefused;
-            break;
-          default: break;   // not a pool address, an expired record...: the client's shard decides
-        }
-      }
-      if (!submit_step(a, r)) return;
-      queued.pop_front();
     }
+    Applying a;
+    a.shard = client;
+    a.address = q.change.address;
+    a.start = q.change.start;
+    a.key_hash = kh;
+    engine::AdminRequest r;
+    r.op = engine::AdminOp::replicate;
+    r.lease = q.change;
+    if (q.hold == Hold::answered) {
+      switch (q.hold_status) {
+        case engine::AdminStatus::ok:   // held: the client's shard keeps it as a foreign lease
+          r.filter = engine::kAdminForeign;
+          a.undo_hold = q.hold_count != 2;   // a hold made for it (not one it extended)
+          a.hold_shard = q.hold_shard;
+          a.foreign = true;
+          break;
+        case engine::AdminStatus::exists:   // a later record holds the address there: the record loses
+          r.filter = engine::kAdminForeign | engine::kAdminHoldRefused;
+          break;
+        default: break;   // not a pool address, an expired record...: the client's shard decides
+      }
+    } else {
+      a.owner_won = host.shards() > 1 && needs_hold(q.change);   // on the block's owner itself
+    }
+    if (const std::uint32_t from = moved_from(q.change, kh); from != 0) {
+      engine::LeaseChange at = q.change;
+      at.address = from;
+      a.moved_from = from;
+      a.moved_shard = host.block_shard_of(at);
+    }
+    a.tracks = a.foreign || a.moved_from != 0;
+    if (!submit_step(a, r)) return false;
+    if (a.tracks) {
+      ++pending_keys[kh];
+      ++pending_addrs[a.address];
+      if (a.moved_from != 0) ++pending_addrs[a.moved_from];
+    }
+    q.done = true;
+    return true;
   }
 
   void on_reply(unsigned shard, const engine::AdminReply& r) {
@@ -632,19 +761,40 @@ struct Service::Impl {
     const std::uint64_t i = r.id - applying.front().id;
     if (i >= applying.size() || applying[i].id != r.id) return;
     Applying& a = applying[i];
-    a.replied = true;
+    if (r.last) a.replied = true;
     a.shard = shard;
-    if (a.step == Step::unhold) return;
-    if (a.step == Step::hold) {
-      // The queue's head is the record it was asked for (nothing else is
-      // submitted while it waits).
-      if (!queued.empty() && queued.front().hold == Hold::asked) {
-        Queued& q = queued.front();
+    switch (a.step) {
+      case Step::unhold: return;
+      case Step::drop_foreign:
+        if (r.has_lease) {   // the loser: a foreign lease of another client
+          ++counters.conflicts_won;
+          log("conflict: an address was given to two clients; the partner's later lease wins, "
+              "the other client's lease (kept by another worker) is dropped");
+          const auto it = foreign_holds.find(key_hash(r.lease));
+          if (it != foreign_holds.end() && it->second == r.lease.address) foreign_holds.erase(it);
+        }
+        return;
+      case Step::hold: {
+        if (queued.empty() || a.qid < queued.front().qid || a.qid - queued.front().qid >= queued.size()) return;
+        Queued& q = queued[a.qid - queued.front().qid];
         q.hold = Hold::answered;
         q.hold_status = r.status;
-        q.hold_made = r.status == engine::AdminStatus::ok && r.count == 1;
+        q.hold_count = r.status == engine::AdminStatus::ok ? r.count : 0;
+        if (r.status != engine::AdminStatus::ok) return;
+        if (r.count == 3) {
+          ++counters.conflicts_won;
+          log("conflict: an address was given to two clients; the partner's later lease wins over the "
+              "lease on the address's worker");
+        } else if (r.count == 2 && host.shards() > 2) {
+          // A hold taken over that may be another client's: its foreign
+          // lease on a third shard loses.
+          const auto it = foreign_holds.find(key_hash(q.change));
+          if (it == foreign_holds.end() || it->second != q.change.address)
+            drop_losers(q.change.address, q.change.start, shard, host.shard_of(q.change));
+        }
+        return;
       }
-      return;
+      case Step::replicate: break;
     }
     const auto st = static_cast<engine::ReplicateStatus>(r.count);
     switch (st) {
@@ -654,12 +804,24 @@ struct Service::Impl {
         ++counters.records_applied;
         ++counters.conflicts_won;
         log("conflict: an address was given to two clients; the partner's later lease wins here");
+        // It may have taken a hold for another worker's foreign lease.
+        if (a.owner_won) drop_losers(a.address, a.start, shard, shard);
         break;
       default: ++counters.records_rejected; break;
     }
-    if (a.undo_hold && st != engine::ReplicateStatus::applied && st != engine::ReplicateStatus::unchanged &&
-        st != engine::ReplicateStatus::conflict_won)
-      unholds.emplace_back(a.hold_shard, a.address);   // the hold made for it goes again
+    const bool ok = st == engine::ReplicateStatus::applied || st == engine::ReplicateStatus::unchanged ||
+                    st == engine::ReplicateStatus::conflict_won;
+    if (a.undo_hold && !ok) unholds.emplace_back(a.hold_shard, a.address);   // the hold made for it goes again
+    if (a.tracks) {
+      release_pending(pending_keys, a.key_hash);
+      release_pending(pending_addrs, a.address);
+      if (a.moved_from != 0) release_pending(pending_addrs, a.moved_from);
+      if (ok && a.moved_from != 0) {   // the client left that address: its hold goes
+        unholds.emplace_back(a.moved_shard, a.moved_from);
+        foreign_holds.erase(a.key_hash);
+      }
+      if (ok && a.foreign) foreign_holds[a.key_hash] = a.address;
+    }
   }
 
   void advance_applied(std::uint64_t now_ms) {

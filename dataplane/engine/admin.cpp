@@ -119,7 +119,14 @@ AdminStatus Shard::admin_put(const LeaseChange& in, bool update, bool foreign_ok
 
 // AdminOp::hold: this shard owns the address's block and keeps the address
 // for a lease another shard serves, as restore_hold() does at start-up.
-AdminStatus Shard::admin_hold(const LeaseChange& in, bool extend, Seconds now, std::uint32_t& count) noexcept {
+// `replica` (kAdminForeign): the lease is the HA partner's record, and what
+// is on the address goes by the conflict rule (Shard::replicate_binding's):
+// another client's active lease loses to a later transaction (dropped: its
+// client is NAKed at its next renewal; count 3), an offer, a probation or a
+// client's history is dropped, and a hold is taken over by a record no
+// older than it (count 2); an earlier record than what is there: `exists`.
+AdminStatus Shard::admin_hold(const LeaseChange& in, bool extend, bool replica, Seconds now,
+                              std::uint32_t& count) noexcept {
   if (in.expires <= now) return AdminStatus::invalid;
   const std::uint32_t subnet = config_->subnet_index_of(in.address);
   if (subnet == kNil) return AdminStatus::bad_address;
@@ -128,15 +135,30 @@ AdminStatus Shard::admin_hold(const LeaseChange& in, bool extend, Seconds now, s
   const std::uint32_t block = slot >> 6;
   if (!((config_->blocks[block].allocatable >> (slot & 63u)) & 1u)) return AdminStatus::bad_address;
   if (!shard_owns_block(*config_, block, id_)) return AdminStatus::wrong_shard;
-  if (const std::uint32_t on = alloc_.lease_at(slot); on != kNil) {
-    if (extend && (table_.at(on).flags & kLeaseHold)) {   // lease4-update of the lease it holds for
-      if (in.expires > table_.at(on).expires) table_.reschedule(on, in.expires);
+  bool won = false;
+  if (std::uint32_t on = alloc_.lease_at(slot); on != kNil && (!replica || (on = refresh(on, now)) != kNil)) {
+    Lease& o = table_.at(on);
+    if (o.flags & kLeaseHold) {
+      // lease4-update of the lease it holds for; the partner's renewal (or
+      // a later lease of the address) takes it over.
+      if (!extend || (replica && o.start > in.start)) return AdminStatus::exists;
+      if (in.expires > o.expires) table_.reschedule(on, in.expires);
+      if (replica) table_.at(on).start = in.start;
       count = 2;
       return AdminStatus::ok;
     }
-    // An active or offered lease, a probation, another hold: taken.
-    if (!is_inactive(table_.at(on).state)) return AdminStatus::exists;
-    drop_record(on, now);   // a client's history: reclaimed (the store learns it)
+    if (replica) {
+      if (o.state == LeaseState::active && o.key_len != 0) {
+        // One address, two clients: the later client transaction wins; on a
+        // tie, the lease given by the address's HA owner.
+        const bool partner_owns = ha_side_of_block_base(config_->blocks[block].base) != config_->ha.side;
+        if (!(in.start > o.start || (in.start == o.start && partner_owns))) return AdminStatus::exists;
+        won = true;
+      }
+    } else if (!is_inactive(o.state)) {
+      return AdminStatus::exists;   // an active or offered lease, a probation: taken
+    }
+    drop_record(on, now);   // the loser, an offer, a probation, a client's history (the store learns it)
   }
   LeaseChange hold = in;
   hold.key_len = 0;
@@ -144,7 +166,27 @@ AdminStatus Shard::admin_hold(const LeaseChange& in, bool extend, Seconds now, s
   hold.relay_len = 0;
   if (install(hold, ClientKey{}, LeaseState::declined, subnet, slot, kLeaseHold) != RestoreStatus::restored)
     return AdminStatus::table_full;
-  count = 1;
+  if (won) bump(Event::ha_conflict_won);
+  count = won ? 3 : 1;
+  return AdminStatus::ok;
+}
+
+// AdminOp::del_address with kAdminForeign: the HA conflict rule's loser on a
+// shard that is neither the address's block owner nor the winner's: a
+// foreign lease of another client on the address, not later than `in`.
+AdminStatus Shard::admin_drop_foreign(const LeaseChange& in, Seconds now, AdminReply* described) noexcept {
+  const std::uint32_t subnet = config_->subnet_index_of(in.address);
+  const SlotId slot = subnet == kNil ? kNil : alloc_.slot_of(subnet, in.address);
+  std::uint32_t idx = slot == kNil ? kNil : alloc_.lease_at(slot);
+  if (idx != kNil) idx = refresh(idx, now);
+  if (idx == kNil || !is_foreign(idx) || table_.at(idx).state != LeaseState::active ||
+      table_.at(idx).address != in.address || table_.at(idx).start > in.start)
+    return AdminStatus::not_found;
+  const ClientKey key = in.key_len != 0 && in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
+  if (key.len != 0 && table_.find(key) == idx) return AdminStatus::not_found;   // the winner itself
+  admin_describe(idx, *described);
+  drop_record(idx, now);   // its client is NAKed at its next renewal
+  bump(Event::ha_conflict_won);
   return AdminStatus::ok;
 }
 
@@ -193,6 +235,19 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     }
     case AdminOp::del_key:
     case AdminOp::del_address: {
+      if (r.op == AdminOp::del_address && (r.filter & kAdminForeign)) {
+        const std::uint32_t before = change_count_;
+        AdminReply described;
+        const AdminStatus st = admin_drop_foreign(r.lease, now, &described);
+        mark_from_partner(before);
+        if (st == AdminStatus::ok) {
+          out[n] = described;
+          out[n].id = r.id;
+          out[n].shard = id_.index;
+          ++n;
+        }
+        return finish(st, kNil, st == AdminStatus::ok ? 1 : 0);
+      }
       const std::uint32_t idx = r.op == AdminOp::del_key ? by_key() : record_at(r.address);
       if (idx == kNil || !admin_reportable(idx, r)) return finish(AdminStatus::not_found, kNil, 0);
       lease_reply(idx);
@@ -212,7 +267,10 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
       return finish(AdminStatus::ok, kNil, static_cast<std::uint32_t>(replicate(r.lease, now, r.filter)));
     case AdminOp::hold: {
       std::uint32_t count = 0;
-      const AdminStatus st = admin_hold(r.lease, (r.filter & kAdminExtend) != 0, now, count);
+      const std::uint32_t before = change_count_;
+      const bool replica = (r.filter & kAdminForeign) != 0;
+      const AdminStatus st = admin_hold(r.lease, (r.filter & kAdminExtend) != 0, replica, now, count);
+      if (replica) mark_from_partner(before);
       return finish(st, kNil, count);
     }
     case AdminOp::unhold: {

@@ -46,7 +46,8 @@ enum class AdminOp : std::uint8_t {
                   // as a restart installs for such a lease (Shard::restore_hold).
                   // A client's expired/released history on the address is
                   // reclaimed first; anything else there: `exists`
-  unhold,         // drop the hold on `address` (the add it was made for failed)
+  unhold,         // drop the hold on `address` (the add it was made for failed;
+                  // HA: the client moved to another address, or released it)
 };
 
 // AdminRequest::filter bits (scan, wipe, find_*).
@@ -58,6 +59,15 @@ inline constexpr std::uint8_t kAdminActiveOnly = 16;   // active leases only (bu
 // add: the address may be in a pool block another shard owns; that shard
 // holds it already (AdminOp::hold) and the lease is kept as a foreign one
 // (kLeaseForeign), as after a restart with another worker count.
+// hold with kAdminForeign: the lease is the HA partner's record
+// (control/ha/service.cpp): what is on the address goes by the conflict
+// rule (Shard::admin_hold): another client's active lease loses to a later
+// transaction (dropped, count 3), an offer, a probation or history is
+// dropped, a hold no later than the record is taken over (with
+// kAdminExtend; count 2); else `exists`. Records emitted: the partner's.
+// del_address with kAdminForeign: only another client's foreign active
+// lease on `address` (lease.key: the winner) no later than lease.start
+// (the rule's loser on a third shard); else not_found.
 inline constexpr std::uint8_t kAdminForeign = 32;
 // hold: a hold already on the address is extended to `lease.expires` (count
 // 2) instead of refused (lease4-update of a lease kept that way).

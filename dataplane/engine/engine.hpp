@@ -758,7 +758,12 @@ class alignas(64) Shard {
   void rejournal(const ClientKey& key, const LeaseChange& in) noexcept;
   // admin.cpp
   AdminStatus admin_put(const LeaseChange& in, bool update, bool foreign_ok, Seconds now) noexcept;
-  AdminStatus admin_hold(const LeaseChange& in, bool extend, Seconds now, std::uint32_t& count) noexcept;
+  AdminStatus admin_hold(const LeaseChange& in, bool extend, bool replica, Seconds now,
+                         std::uint32_t& count) noexcept;
+  AdminStatus admin_drop_foreign(const LeaseChange& in, Seconds now, AdminReply* described) noexcept;
+  // Marks the records emitted since change_count_ was `from` as the HA
+  // partner's change: journaled here, never sent back (engine/ha.cpp).
+  void mark_from_partner(std::uint32_t from) noexcept;
   std::uint32_t admin_delete(std::uint32_t idx, Seconds now) noexcept;
   bool admin_reportable(std::uint32_t idx, const AdminRequest& r) const noexcept;
   void admin_describe(std::uint32_t idx, AdminReply& out) const noexcept;

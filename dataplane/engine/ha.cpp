@@ -183,7 +183,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
   if (st == ReplicateStatus::conflict_lost) rejournal(key, in);
   // Every record this made is the partner's change: journaled here, never
   // sent back (marked here, not in emit(), which the packet path runs).
-  for (std::uint32_t i = changes_before; i < change_count_; ++i) changes_[i].shard = static_cast<std::uint8_t>(changes_[i].shard | kChangeFromPartner);
+  mark_from_partner(changes_before);
   switch (st) {
     case ReplicateStatus::applied: bump(Event::ha_replicated); break;
     case ReplicateStatus::unchanged: bump(Event::ha_replica_unchanged); break;
@@ -192,6 +192,11 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
     default: bump(Event::ha_replica_refused); break;
   }
   return st;
+}
+
+void Shard::mark_from_partner(std::uint32_t from) noexcept {
+  for (std::uint32_t i = from; i < change_count_; ++i)
+    changes_[i].shard = static_cast<std::uint8_t>(changes_[i].shard | kChangeFromPartner);
 }
 
 void Shard::rejournal(const ClientKey& key, const LeaseChange& in) noexcept {
@@ -267,7 +272,13 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
         if (!incoming_wins) return ReplicateStatus::conflict_lost;
         result = ReplicateStatus::conflict_won;
       }
-      if (o.flags & kLeaseHold) return ReplicateStatus::conflict_lost;   // start-up hold: rare; keep it
+      // A hold for another shard's foreign lease of the address: the later
+      // transaction wins here too (the HA service then drops that foreign
+      // lease, AdminOp::del_address with kAdminForeign).
+      if (o.flags & kLeaseHold) {
+        if (o.start > in.start) return ReplicateStatus::conflict_lost;
+        result = ReplicateStatus::conflict_won;
+      }
       drop_record(on, now);   // offer hold, history, probation, or the loser
     }
   }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -132,6 +133,24 @@ class ShardsHost final : public Host {
     return engine::block_owner_of(c, *config, shards());
   }
   bool submit(unsigned shard, const engine::AdminRequest& r) override {
+    if (stalled.count(shard) != 0) {   // a slow shard: its ring holds the request
+      held_back.emplace_back(shard, r);
+      return true;
+    }
+    run_request(shard, r);
+    return true;
+  }
+  // A slow shard catches up: what its ring held runs, in order.
+  void unstall(unsigned shard) {
+    stalled.erase(shard);
+    std::deque<std::pair<unsigned, engine::AdminRequest>> rest;
+    for (const auto& [w, r] : held_back) {
+      if (w == shard) run_request(w, r);
+      else rest.emplace_back(w, r);
+    }
+    held_back.swap(rest);
+  }
+  void run_request(unsigned shard, const engine::AdminRequest& r) {
     ++requests[static_cast<std::size_t>(r.op)];
     std::vector<engine::AdminReply> out(engine::kMaxAdminReplies);
     const std::uint32_t n = shard_list[shard]->admin(r, now, out);
@@ -139,7 +158,6 @@ class ShardsHost final : public Host {
     const auto changes = shard_list[shard]->changes();
     if (!changes.empty()) st->take(shard, std::vector<LeaseChange>(changes.begin(), changes.end()));
     shard_list[shard]->clear_changes();
-    return true;
   }
   void set_serve(engine::HaServe s) override { serve = s; }
   void set_partner_blocks(bool) override {}
@@ -157,6 +175,8 @@ class ShardsHost final : public Host {
   std::vector<std::unique_ptr<engine::Shard>> shard_list;
   std::deque<std::pair<unsigned, engine::AdminReply>> replies;
   std::map<std::size_t, unsigned> requests;   // by AdminOp
+  std::set<unsigned> stalled;
+  std::deque<std::pair<unsigned, engine::AdminRequest>> held_back;
   std::vector<std::string> lines;
   engine::HaServe serve = engine::HaServe::none;
   engine::Seconds now = 1'000'000;
@@ -479,6 +499,272 @@ TEST_P(ShardPair, PartnerRecordsLandInAnyWorkerCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, ShardPair, ::testing::Values(1u, 2u, 3u));
+
+// ---- worker counts: the stream's order, moves, conflicts --------------------------
+
+class ShardStream : public ShardPair {
+ protected:
+  void start_pair(unsigned n) {
+    compiled_ = standby_config();
+    ASSERT_TRUE(compiled_.ok()) << compiled_.error;
+    n_ = n;
+    a_.open_store();
+    b_.open_store();
+    b_.host.init(compiled_.config, n, b_.store.get());
+    now_ = b_.host.now;
+    a_.start(settings(true));
+    b_.start(settings(false));
+    ASSERT_TRUE(run([&] { return normal(); }));
+  }
+  unsigned client_shard(const LeaseChange& c) const { return engine::owner_shard_of(c, compiled_.config, n_); }
+  unsigned owner_shard(const LeaseChange& c) const { return engine::block_owner_of(c, compiled_.config, n_); }
+  // A new client and a free address of the primary's side (at `address`
+  // when given) whose client shard and block owner satisfy `fits`.
+  LeaseChange pick(const std::function<bool(unsigned client, unsigned owner)>& fits, std::uint32_t address = 0) {
+    for (;;) {
+      LeaseChange c = lease(next_client_++);
+      c.start = now_ - 10;
+      c.expires = now_ + 600;
+      for (std::uint32_t base = 0x0a000040u; base < 0x0a001000u; base += 64) {
+        if (engine::ha_side_of_block_base(base) != 0) continue;
+        for (std::uint32_t off = 2; off < 62; ++off) {
+          c.address = address != 0 ? address : base + off;
+          if ((address != 0 || used_.count(c.address) == 0) && fits(client_shard(c), owner_shard(c))) {
+            used_.insert(c.address);
+            return c;
+          }
+          if (address != 0) break;
+        }
+        if (address != 0) break;
+      }
+    }
+  }
+  // Another address for client `c` whose block owner satisfies `fits`.
+  LeaseChange moved(const LeaseChange& c, const std::function<bool(unsigned owner)>& fits) {
+    LeaseChange m = c;
+    for (std::uint32_t base = 0x0a000040u; base < 0x0a001000u; base += 64) {
+      if (engine::ha_side_of_block_base(base) != 0) continue;
+      for (std::uint32_t off = 2; off < 62; ++off) {
+        m.address = base + off;
+        if (used_.count(m.address) == 0 && fits(owner_shard(m))) {
+          used_.insert(m.address);
+          return m;
+        }
+      }
+    }
+    ADD_FAILURE() << "no address fits";
+    return m;
+  }
+  ServiceCounters b_counters() { return b_.service->status(now_ms()).counters; }
+  const engine::Lease* client_lease(const LeaseChange& c) {
+    return b_.host.shard_list[client_shard(c)]->find_lease(engine::stored_key(c));
+  }
+  const engine::Lease* on_owner(std::uint32_t address) {
+    LeaseChange at{};
+    at.address = address;
+    return b_.host.shard_list[owner_shard(at)]->lease_at_address(address);
+  }
+  std::uint32_t next_seq() { return ++seq_; }
+
+  engine::CompileResult compiled_;
+  unsigned n_ = 1;
+  engine::Seconds now_ = 0;
+  std::uint32_t next_client_ = 1;
+  std::uint32_t seq_ = 0;
+  std::set<std::uint32_t> used_;
+};
+
+// A record whose hold waits on a slow shard holds up only the later records
+// of its client or its address: the others are applied meanwhile (the
+// service used to apply nothing after it until the hold was answered).
+TEST_P(ShardStream, ASlowShardHoldsUpOnlyItsOwnRecords) {
+  const unsigned n = GetParam();
+  start_pair(n);
+  const unsigned slow = n - 1;
+  LeaseChange first = pick([&](unsigned client, unsigned owner) { return owner == slow && client != slow; });
+  first.seq = next_seq();
+  std::vector<LeaseChange> records{first};
+  for (int i = 0; i < 20; ++i) {
+    LeaseChange c = pick([&](unsigned client, unsigned owner) { return client != slow && owner == client; });
+    c.seq = next_seq();
+    records.push_back(c);
+  }
+  LeaseChange renewal = first;   // the held record's client again: after it
+  renewal.seq = next_seq();
+  renewal.op = LeaseOp::renew;
+  renewal.start = now_ - 5;
+  renewal.expires = now_ + 1200;
+  records.push_back(renewal);
+  b_.host.stalled.insert(slow);
+  a_.store->take(0, records);
+  ASSERT_TRUE(run([&] { return b_counters().records_applied == 20; }))
+      << b_counters().records_applied << " applied while one shard is slow";
+  run([] { return false; }, 0.2);
+  EXPECT_EQ(b_counters().records_applied, 20u);   // not the held one, nor its client's renewal
+  EXPECT_EQ(client_lease(first), nullptr);
+  b_.host.unstall(slow);
+  ASSERT_TRUE(run([&] {
+    return b_counters().records_applied == records.size() && b_.service->status(now_ms()).applied_seq == a_.store->last_seq();
+  })) << b_counters().records_applied << " applied, " << b_counters().records_rejected << " rejected";
+  const engine::Lease* l = client_lease(first);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->expires, renewal.expires);   // the renewal came after the commit
+  EXPECT_TRUE(l->flags & engine::kLeaseForeign);
+  const engine::Lease* h = on_owner(first.address);
+  ASSERT_NE(h, nullptr);
+  EXPECT_TRUE(h->flags & engine::kLeaseHold);
+  EXPECT_EQ(h->expires, renewal.expires);
+  for (const auto& sh : b_.host.shard_list) EXPECT_EQ(sh->audit(), "");
+}
+
+// A client kept as a foreign lease that moves to another address (or
+// releases it) leaves no hold behind: the address's owner may give it to
+// the next client at once (the hold used to stay until the old lease's end,
+// and the next client's record was refused).
+TEST_P(ShardStream, AClientThatMovesLeavesNoHoldBehind) {
+  const unsigned n = GetParam();
+  start_pair(n);
+  LeaseChange c = pick([](unsigned client, unsigned owner) { return owner != client; });
+  c.seq = next_seq();
+  a_.store->take(0, std::vector<LeaseChange>{c});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied == 1; }));
+  ASSERT_NE(on_owner(c.address), nullptr);
+  // The client renews into another address (here one of its own shard's blocks).
+  const unsigned cs = client_shard(c);
+  LeaseChange m = moved(c, [&](unsigned owner) { return owner == cs; });
+  m.seq = next_seq();
+  m.op = LeaseOp::commit;
+  m.start = now_ - 5;
+  a_.store->take(0, std::vector<LeaseChange>{m});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied == 2; }));
+  run([] { return false; }, 0.05);   // the unhold's turn
+  EXPECT_EQ(on_owner(c.address), nullptr) << "hold left on the old address";
+  ASSERT_NE(client_lease(c), nullptr);
+  EXPECT_EQ(client_lease(c)->address, m.address);
+  EXPECT_FALSE(client_lease(c)->flags & engine::kLeaseForeign);
+  // The old address goes to a client of its owner's shard: applied.
+  LeaseChange d = pick([&](unsigned client, unsigned owner) { return client == owner; }, c.address);
+  d.seq = next_seq();
+  d.start = now_ - 4;
+  a_.store->take(0, std::vector<LeaseChange>{d});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied + b_counters().records_rejected == 3; }));
+  EXPECT_EQ(b_counters().records_rejected, 0u);
+  ASSERT_NE(client_lease(d), nullptr);
+  EXPECT_EQ(client_lease(d)->address, c.address);
+  // A foreign client that releases its address: the hold goes too.
+  LeaseChange e = pick([](unsigned client, unsigned owner) { return owner != client; });
+  e.seq = next_seq();
+  a_.store->take(0, std::vector<LeaseChange>{e});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied == 4; }));
+  ASSERT_NE(on_owner(e.address), nullptr);
+  LeaseChange rel = e;
+  rel.seq = next_seq();
+  rel.op = LeaseOp::release;
+  rel.start = now_ - 3;
+  rel.expires = now_ - 3;
+  a_.store->take(0, std::vector<LeaseChange>{rel});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied == 5; }));
+  run([] { return false; }, 0.05);
+  EXPECT_EQ(on_owner(e.address), nullptr) << "hold left after a release";
+  for (const auto& sh : b_.host.shard_list) EXPECT_EQ(sh->audit(), "");
+}
+
+// The address's owner has another client's lease on it: the later client
+// transaction wins (the owner's client loses its lease, counted; the
+// partner's record used to be refused whatever the times), an earlier one
+// loses (refused, counted, the owner's client keeps the address).
+TEST_P(ShardStream, OnTheAddressOwnerTheLaterTransactionWins) {
+  const unsigned n = GetParam();
+  start_pair(n);
+  const auto own_lease = [&](engine::Seconds start) {   // a lease of the owner's own client
+    LeaseChange o = pick([](unsigned client, unsigned owner) { return client == owner; });
+    o.start = start;
+    const unsigned w = client_shard(o);
+    EXPECT_EQ(b_.host.shard_list[w]->replicate(o, now_), engine::ReplicateStatus::applied);
+    b_.host.shard_list[w]->clear_changes();
+    return o;
+  };
+  const LeaseChange older = own_lease(now_ - 50);
+  LeaseChange later = pick([&](unsigned client, unsigned owner) { return client != owner; }, older.address);
+  later.seq = next_seq();
+  later.start = now_ - 10;
+  a_.store->take(0, std::vector<LeaseChange>{later});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied + b_counters().records_rejected == 1; }));
+  EXPECT_EQ(b_counters().records_applied, 1u) << "the partner's later lease was refused";
+  EXPECT_EQ(b_counters().conflicts_won, 1u);
+  EXPECT_EQ(client_lease(older), nullptr) << "the owner's earlier client kept the address";
+  ASSERT_NE(client_lease(later), nullptr);
+  EXPECT_EQ(client_lease(later)->address, older.address);
+  EXPECT_TRUE(client_lease(later)->flags & engine::kLeaseForeign);
+  ASSERT_NE(on_owner(older.address), nullptr);
+  EXPECT_TRUE(on_owner(older.address)->flags & engine::kLeaseHold);
+
+  const LeaseChange newer = own_lease(now_ - 5);
+  LeaseChange earlier = pick([&](unsigned client, unsigned owner) { return client != owner; }, newer.address);
+  earlier.seq = next_seq();
+  earlier.start = now_ - 20;
+  a_.store->take(0, std::vector<LeaseChange>{earlier});
+  ASSERT_TRUE(run([&] { return b_counters().records_applied + b_counters().records_rejected == 2; }));
+  EXPECT_EQ(b_counters().records_rejected, 1u);
+  ASSERT_NE(client_lease(newer), nullptr);
+  EXPECT_EQ(client_lease(newer)->address, newer.address);
+  EXPECT_EQ(client_lease(newer)->state, engine::LeaseState::active);
+  EXPECT_EQ(client_lease(earlier), nullptr);
+  for (const auto& sh : b_.host.shard_list) EXPECT_EQ(sh->audit(), "");
+}
+
+// A foreign lease (its address held by the block's owner) and the partner's
+// later lease of that address for another client: on the owner's own
+// client, or (three workers) on a third worker's client, the later one
+// wins and the foreign loser goes from its worker (it used to be kept
+// there beside the winner, or the winner was refused).
+TEST_P(ShardStream, AForeignLeaseLosesToALaterLeaseOnAnyWorker) {
+  const unsigned n = GetParam();
+  start_pair(n);
+  std::uint64_t records = 0;
+  const auto send = [&](LeaseChange c) {
+    c.seq = next_seq();
+    a_.store->take(0, std::vector<LeaseChange>{c});
+    ++records;
+    return run([&] { return b_counters().records_applied + b_counters().records_rejected == records; });
+  };
+  LeaseChange held = pick([](unsigned client, unsigned owner) { return client != owner; });
+  held.start = now_ - 50;
+  ASSERT_TRUE(send(held));
+  ASSERT_NE(client_lease(held), nullptr);
+  // The owner's own client, later.
+  LeaseChange mine = pick([](unsigned client, unsigned owner) { return client == owner; }, held.address);
+  mine.start = now_ - 20;
+  ASSERT_TRUE(send(mine));
+  run([] { return false; }, 0.05);   // the loser's drop
+  EXPECT_EQ(b_counters().records_rejected, 0u);
+  EXPECT_EQ(client_lease(held), nullptr) << "the earlier foreign lease stayed beside the later one";
+  ASSERT_NE(client_lease(mine), nullptr);
+  EXPECT_EQ(client_lease(mine)->address, held.address);
+  if (n >= 3) {
+    // A foreign lease on one worker, then a later one of another worker's client.
+    LeaseChange first = pick([](unsigned client, unsigned owner) { return client != owner; });
+    first.start = now_ - 50;
+    ASSERT_TRUE(send(first));
+    LeaseChange second = pick([&](unsigned client, unsigned owner) {
+      return client != owner && client != client_shard(first);
+    }, first.address);
+    second.start = now_ - 20;
+    ASSERT_TRUE(send(second));
+    run([] { return false; }, 0.05);
+    EXPECT_EQ(b_counters().records_rejected, 0u);
+    EXPECT_EQ(client_lease(first), nullptr) << "two workers lease one address";
+    ASSERT_NE(client_lease(second), nullptr);
+    EXPECT_TRUE(client_lease(second)->flags & engine::kLeaseForeign);
+    ASSERT_NE(on_owner(first.address), nullptr);
+    EXPECT_EQ(on_owner(first.address)->expires, second.expires);
+  }
+  EXPECT_GE(b_counters().conflicts_won, n >= 3 ? 2u : 1u);
+  for (const auto& sh : b_.host.shard_list) EXPECT_EQ(sh->audit(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, ShardStream, ::testing::Values(2u, 3u));
+
 
 }  // namespace
 }  // namespace dorado::ha
