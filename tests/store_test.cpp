@@ -446,6 +446,123 @@ TEST(Mirror, LongKeysAndRandomAgainstMap) {
   }
 }
 
+// The compact layout (mirror.hpp "Layout"): keys rebuilt from htype and
+// chaddr or kept in the side block, and a side block that changes as
+// hostnames, DNS flags and option 82 come and go; checked against a model
+// of apply()'s contract over every op, with the index growing from its
+// smallest size and entries erased and reused all along. Also: entry
+// numbers stay stable while other entries come and go.
+TEST(Mirror, CompactEntriesAgainstModel) {
+  struct Model {
+    std::map<std::string, LeaseChange> clients;
+    std::map<std::uint32_t, LeaseChange> probation;
+  } ref;
+  const auto text = [](const LeaseChange& c) {
+    const auto relay = dorado::engine::relay_info_of(c);
+    return text_of(c) + "/" + std::to_string(c.key_len) + "/" + std::string(relay.begin(), relay.end());
+  };
+  Mirror m;
+  std::mt19937 rng(19);
+  const LeaseOp ops[] = {LeaseOp::commit, LeaseOp::renew,   LeaseOp::release,
+                         LeaseOp::expire, LeaseOp::decline, LeaseOp::reclaim};
+  for (int step = 0; step < 300000; ++step) {
+    const std::uint32_t id = rng() % 3000;
+    const LeaseOp op = ops[rng() % 6];
+    LeaseChange c = change(id, op, rng() % 3 == 0 ? std::string(1 + rng() % 63, 'h') : "");
+    c.ddns = c.hostname_len > 0 ? static_cast<std::uint8_t>(rng() % 4) : 0;
+    c.start += step;
+    switch (id % 5) {
+      case 1:   // client-id "htype + MAC": 8 bytes, the same form as the hardware key
+        c.key[0] = dorado::engine::kKeyKindClientId;
+        break;
+      case 2:   // the same client-id with another chaddr (a new NIC) now and then
+        c.key[0] = dorado::engine::kKeyKindClientId;
+        if (rng() % 2) c.chaddr.b[5] ^= 0x55;
+        break;
+      case 3:   // a long client-id
+        c.key[0] = dorado::engine::kKeyKindClientId;
+        c.key_len = static_cast<std::uint8_t>(9 + id % 100);
+        for (std::size_t i = 8; i < c.key_len; ++i) c.key[i] = static_cast<std::uint8_t>(id * i);
+        break;
+      case 4:   // a hardware key whose htype differs from the record's
+        c.htype = 6;
+        break;
+      default:
+        break;
+    }
+    if (rng() % 4 == 0) {   // option 82, up to what fits after the key
+      const std::size_t room = std::min<std::size_t>(dorado::engine::kMaxRelayInfoLen,
+                                                     dorado::engine::kMaxKeyLen - c.key_len);
+      const Bytes relay(1 + rng() % room, static_cast<std::uint8_t>(step));
+      dorado::engine::set_relay_info(c, relay);
+    }
+    if (rng() % 8 == 0) c.key_len = 0;   // records by address
+    m.apply(c);
+    // The model, as mirror.hpp states apply().
+    const std::string key = key_of(c);
+    LeaseChange stored = c;
+    stored.seq = 0;
+    if (c.key_len == 0) {
+      if (op == LeaseOp::expire || op == LeaseOp::reclaim) ref.probation.erase(c.address);
+      if (op == LeaseOp::decline) {
+        stored.hostname_len = 0;
+        stored.ddns = 0;
+        stored.relay_len = 0;
+        ref.probation[c.address] = stored;
+      }
+    } else if (op == LeaseOp::reclaim) {
+      ref.clients.erase(key);
+    } else if (op == LeaseOp::decline) {
+      ref.clients.erase(key);
+      stored.key_len = 0;
+      stored.hostname_len = 0;
+      stored.ddns = 0;
+      stored.relay_len = 0;
+      ref.probation[c.address] = stored;
+    } else {
+      if (c.hostname_len == 0 && op != LeaseOp::commit) {
+        if (const auto it = ref.clients.find(key); it != ref.clients.end()) {
+          stored.hostname = it->second.hostname;
+          stored.hostname_len = it->second.hostname_len;
+          stored.ddns = it->second.ddns;
+        }
+      }
+      if (stored.hostname_len == 0) stored.ddns = 0;
+      ref.clients[key] = stored;
+    }
+    if (step % 30000 == 0 || step == 299999) {
+      std::map<std::string, std::string> want, got;
+      for (const auto& [k, v] : ref.clients) want[k] = text(v);
+      for (const auto& [a, v] : ref.probation) want["probation:" + std::to_string(a)] = text(v);
+      m.for_each([&](const LeaseChange& l) { got[key_of(l)] = text(l); });
+      ASSERT_EQ(got, want) << "step " << step;
+      ASSERT_EQ(m.size(), want.size());
+      for (const auto& [k, v] : ref.clients) {
+        const auto f = m.find({reinterpret_cast<const std::uint8_t*>(k.data()), k.size()});
+        ASSERT_TRUE(f);
+        EXPECT_EQ(text(*f), text(v));
+      }
+      for (const auto& [a, v] : ref.probation) {
+        const auto f = m.find_probation(a);
+        ASSERT_TRUE(f);
+        EXPECT_EQ(text(*f), text(v));
+      }
+    }
+  }
+  // Stable entry numbers: a lease keeps its number while others are
+  // erased, added and the index doubles.
+  std::map<std::string, std::uint32_t> number;
+  for (std::uint32_t i = 0; i < m.slot_end(); ++i)
+    if (const auto l = m.lease_at(i)) number[key_of(*l)] = i;
+  for (std::uint32_t i = 100000; i < 120000; ++i) m.apply(change(i));
+  for (std::uint32_t i = 100000; i < 120000; i += 2) m.apply(change(i, LeaseOp::reclaim));
+  for (const auto& [k, i] : number) {
+    const auto l = m.lease_at(i);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(key_of(*l), k);
+  }
+}
+
 // Recovery's MirrorLoader (applies each record 16 records after prefetching
 // its slot): the same mirror as applying in order, when the records of one
 // client (commit, reclaim, decline, release, ...) fall inside and across its window.

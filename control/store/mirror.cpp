@@ -97,61 +97,100 @@ void Mirror::clear() {
   slot_end_ = 0;
   free_entry_ = kNil;
   arena_.clear();
-  relay_.clear();
-}
-
-void Mirror::set_relay(std::uint32_t i, std::span<const std::uint8_t> value) {
-  if (value.empty() && i >= relay_.size()) return;
-  if (i >= relay_.size()) relay_.resize(chunks_.size() << kChunkBits, kNil);
-  std::uint32_t& ref = relay_[i];
-  if (ref != kNil) {
-    const std::uint8_t* b = arena_.at(ref);
-    if (!value.empty() && size_class(std::size_t{1} + b[0]) == size_class(1 + value.size())) {
-      std::uint8_t* w = arena_.at(ref);
-      w[0] = static_cast<std::uint8_t>(value.size());
-      std::memcpy(w + 1, value.data(), value.size());
-      return;
-    }
-    arena_.free(ref, std::size_t{1} + b[0]);
-    ref = kNil;
-  }
-  if (value.empty()) return;
-  ref = arena_.alloc(1 + value.size());
-  std::uint8_t* w = arena_.at(ref);
-  w[0] = static_cast<std::uint8_t>(value.size());
-  std::memcpy(w + 1, value.data(), value.size());
 }
 
 std::size_t Mirror::memory_bytes() const noexcept {
-  return chunks_.size() * (sizeof(Entry) << kChunkBits) + index_.size() * sizeof(std::uint64_t) +
-         arena_.memory_bytes() + relay_.capacity() * sizeof(std::uint32_t) + sizeof(*this);
+  return chunks_.size() * (sizeof(Entry) << kChunkBits) + index_.capacity() * sizeof(std::uint32_t) +
+         arena_.memory_bytes() + sizeof(*this);
 }
 
-std::span<const std::uint8_t> Mirror::key_of(const Entry& e) const noexcept {
-  if (e.key_len <= kInlineKey) return {e.key, e.key_len};
-  std::uint32_t ref;
-  std::memcpy(&ref, e.key, 4);
-  return {arena_.at(ref), e.key_len};
+std::span<const std::uint8_t> Mirror::key_of(const Entry& e, std::uint8_t (&buf)[8]) const noexcept {
+  if (e.key_len == 0) return {};
+  if (e.flags & kKeyBuilt) {
+    buf[0] = e.key0;
+    buf[1] = e.htype;
+    std::memcpy(buf + 2, e.chaddr, 6);
+    return {buf, 8};
+  }
+  return {arena_.at(e.side) + kSideHeader, e.key_len};
+}
+
+std::uint32_t Mirror::hash_of(const Entry& e) const noexcept {
+  std::uint8_t buf[8];
+  return e.key_len == 0 ? probation_hash(e.address) : key_hash(key_of(e, buf));
+}
+
+Mirror::Rare Mirror::rare_of(const Entry& e) const noexcept {
+  Rare r;
+  if (e.side == kNil) return r;
+  const std::uint8_t* b = arena_.at(e.side);
+  std::size_t at = kSideHeader;
+  if (e.key_len > 0 && !(e.flags & kKeyBuilt)) {
+    r.key = {b + at, e.key_len};
+    at += e.key_len;
+  }
+  r.hostname = {b + at, std::size_t{b[0] & 63u}};
+  at += r.hostname.size();
+  r.ddns = static_cast<std::uint8_t>(b[0] >> 6);
+  r.relay = {b + at, b[1]};
+  return r;
+}
+
+std::size_t Mirror::side_bytes(const Entry& e) const noexcept {
+  const Rare r = rare_of(e);
+  return kSideHeader + r.key.size() + r.hostname.size() + r.relay.size();
+}
+
+void Mirror::set_rare(Entry& e, const Rare& r) {
+  const std::size_t bytes = kSideHeader + r.key.size() + r.hostname.size() + r.relay.size();
+  if (bytes == kSideHeader && r.ddns == 0) {   // nothing rare: no block
+    if (e.side != kNil) arena_.free(e.side, side_bytes(e));
+    e.side = kNil;
+    return;
+  }
+  // r may point into e's block: build the new one aside first.
+  std::uint8_t buf[kMaxSide];
+  buf[0] = static_cast<std::uint8_t>((r.hostname.size() & 63u) | (r.ddns & 3u) << 6);
+  buf[1] = static_cast<std::uint8_t>(r.relay.size());
+  std::size_t at = kSideHeader;
+  for (const auto part : {r.key, r.hostname, r.relay}) {
+    if (!part.empty()) std::memcpy(buf + at, part.data(), part.size());
+    at += part.size();
+  }
+  if (e.side != kNil) {
+    const std::size_t old = side_bytes(e);
+    if (size_class(old) != size_class(bytes)) {
+      arena_.free(e.side, old);
+      e.side = kNil;
+    }
+  }
+  if (e.side == kNil) e.side = arena_.alloc(bytes);
+  std::memcpy(arena_.at(e.side), buf, bytes);
 }
 
 std::size_t Mirror::find_slot(std::uint32_t hash, std::span<const std::uint8_t> key,
                               std::uint32_t address) const noexcept {
-  const std::size_t mask = index_.size() - 1;
-  for (std::size_t s = hash & mask;; s = (s + 1) & mask) {
-    const std::uint64_t v = index_[s];
+  const std::uint32_t m = mask();
+  for (std::size_t s = hash & m;; s = (s + 1) & m) {
+    const std::uint32_t v = index_[s];
     if (v == 0) return kNpos;
-    if (static_cast<std::uint32_t>(v >> 32) != hash) continue;
-    const Entry& e = entry(static_cast<std::uint32_t>(v) - 1);
+    if ((v & ~m) != (hash & ~m)) continue;
+    const Entry& e = entry((v & m) - 1);
     if (e.key_len != key.size()) continue;
-    if (key.empty() ? e.address == address : std::equal(key.begin(), key.end(), key_of(e).begin()))
-      return s;
+    if (key.empty()) {
+      if (e.address == address) return s;
+      continue;
+    }
+    std::uint8_t buf[8];
+    const auto k = key_of(e, buf);
+    if (std::equal(key.begin(), key.end(), k.begin())) return s;
   }
 }
 
 std::uint32_t Mirror::new_entry() {
   if (free_entry_ != kNil) {
     const std::uint32_t i = free_entry_;
-    free_entry_ = entry(i).hostname;
+    free_entry_ = entry(i).side;
     return i;
   }
   if ((slot_end_ >> kChunkBits) >= chunks_.size())
@@ -159,43 +198,39 @@ std::uint32_t Mirror::new_entry() {
   return slot_end_++;
 }
 
+// The slots keep no full hash: each entry's is computed again (the entries
+// walked in order, the index written at random, as recovery fills it).
 void Mirror::grow_index(std::size_t slots) {
-  engine::HugeVector<std::uint64_t> old(slots, 0);
-  old.swap(index_);
-  const std::size_t mask = index_.size() - 1;
-  for (const std::uint64_t v : old) {
-    if (v == 0) continue;
-    std::size_t s = static_cast<std::uint32_t>(v >> 32) & mask;
-    while (index_[s] != 0) s = (s + 1) & mask;
-    index_[s] = v;
+  engine::HugeVector<std::uint32_t>(slots, 0).swap(index_);
+  const std::uint32_t m = mask();
+  for (std::uint32_t i = 0; i < slot_end_; ++i) {
+    const Entry& e = entry(i);
+    if (e.op == 0) continue;
+    const std::uint32_t hash = hash_of(e);
+    std::size_t s = hash & m;
+    while (index_[s] != 0) s = (s + 1) & m;
+    index_[s] = (hash & ~m) | (i + 1);
   }
 }
 
 // Backward-shift deletion keeps every probe chain unbroken without tombstones.
 void Mirror::erase_slot(std::size_t slot) {
-  const std::size_t mask = index_.size() - 1;
-  const std::uint32_t i = static_cast<std::uint32_t>(index_[slot]) - 1;
+  const std::uint32_t m = mask();
+  const std::uint32_t i = (index_[slot] & m) - 1;
   Entry& e = entry(i);
-  if (e.key_len > kInlineKey) {
-    std::uint32_t ref;
-    std::memcpy(&ref, e.key, 4);
-    arena_.free(ref, e.key_len);
-  }
-  if (e.hostname_len > 0) arena_.free(e.hostname, e.hostname_len);
-  set_relay(i, {});
+  if (e.side != kNil) arena_.free(e.side, side_bytes(e));
   e.op = 0;
   e.key_len = 0;
-  e.hostname_len = 0;
-  e.ddns = 0;
-  e.hostname = free_entry_;
+  e.flags = 0;
+  e.side = free_entry_;
   free_entry_ = i;
   --size_;
 
   std::size_t hole = slot;
-  for (std::size_t s = (slot + 1) & mask;; s = (s + 1) & mask) {
-    const std::uint64_t v = index_[s];
+  for (std::size_t s = (slot + 1) & m;; s = (s + 1) & m) {
+    const std::uint32_t v = index_[s];
     if (v == 0) break;
-    const std::size_t home = static_cast<std::uint32_t>(v >> 32) & mask;
+    const std::size_t home = hash_of(entry((v & m) - 1)) & m;
     // Move v into the hole unless its home lies cyclically in (hole, s].
     const bool stays = hole <= s ? (home > hole && home <= s) : (home > hole || home <= s);
     if (stays) continue;
@@ -205,48 +240,56 @@ void Mirror::erase_slot(std::size_t slot) {
   index_[hole] = 0;
 }
 
-void Mirror::set_hostname(Entry& e, std::span<const std::uint8_t> name, std::uint8_t ddns) {
-  e.ddns = name.empty() ? 0u : ddns & engine::kDdnsFlagsMask;
-  if (e.hostname_len > 0 && name.size() > 0 && size_class(e.hostname_len) == size_class(name.size())) {
-    std::memcpy(arena_.at(e.hostname), name.data(), name.size());
-    e.hostname_len = name.size() & 63u;
-    return;
-  }
-  if (e.hostname_len > 0) arena_.free(e.hostname, e.hostname_len);
-  e.hostname_len = 0;
-  if (name.empty()) return;
-  e.hostname = arena_.alloc(name.size());
-  std::memcpy(arena_.at(e.hostname), name.data(), name.size());
-  e.hostname_len = name.size() & 63u;
-}
-
 void Mirror::upsert(const LeaseChange& c, std::span<const std::uint8_t> key, bool keep_hostname) {
   const std::uint32_t hash = key.empty() ? probation_hash(c.address) : key_hash(key);
   std::size_t slot = find_slot(hash, key, c.address);
   std::uint32_t i;
   if (slot != kNpos) {
-    i = static_cast<std::uint32_t>(index_[slot]) - 1;
+    i = (index_[slot] & mask()) - 1;
   } else {
     if ((size_ + 1) * 10 > index_.size() * 7) grow_index(index_.size() * 2);
     i = new_entry();
     Entry& e = entry(i);
     e = Entry{};
-    e.hash = hash;
+    e.side = kNil;
     e.key_len = static_cast<std::uint8_t>(key.size());
-    if (key.size() <= kInlineKey) {
-      if (!key.empty()) std::memcpy(e.key, key.data(), key.size());
-    } else {
-      const std::uint32_t ref = arena_.alloc(key.size());
-      std::memcpy(arena_.at(ref), key.data(), key.size());
-      std::memcpy(e.key, &ref, 4);
+    const std::uint32_t m = mask();
+    for (slot = hash & m; index_[slot] != 0; slot = (slot + 1) & m) {
     }
-    const std::size_t mask = index_.size() - 1;
-    for (slot = hash & mask; index_[slot] != 0; slot = (slot + 1) & mask) {
-    }
-    index_[slot] = (std::uint64_t{hash} << 32) | (i + 1);
+    index_[slot] = (hash & ~m) | (i + 1);
     ++size_;
   }
   Entry& e = entry(i);
+  // The rare fields: the key unless it is built from the record's htype
+  // and chaddr; the hostname (kept, replaced or cleared); option 82.
+  Rare r;
+  const Rare old = rare_of(e);
+  const bool built = key.size() == 8 && key[1] == c.htype && std::memcmp(key.data() + 2, c.chaddr.b.data(), 6) == 0;
+  if (!key.empty() && !built) r.key = key;
+  if (!key.empty()) {
+    if (keep_hostname && c.hostname_len == 0) {
+      r.hostname = old.hostname;
+      r.ddns = old.ddns;
+    } else {
+      r.hostname = {reinterpret_cast<const std::uint8_t*>(c.hostname.data()), c.hostname_len};
+      r.ddns = r.hostname.empty() ? 0u : c.ddns & engine::kDdnsFlagsMask;
+    }
+    r.relay = engine::relay_info_of(c);
+  }
+  // The old block's key is needed to build the new one (it may be that
+  // block): copied out before the entry changes how it reads its block.
+  std::uint8_t old_key[engine::kMaxKeyLen];
+  if (!r.key.empty()) {
+    std::memcpy(old_key, r.key.data(), r.key.size());
+    r.key = {old_key, r.key.size()};
+  }
+  std::uint8_t name[engine::kMaxHostnameLen];
+  if (!r.hostname.empty()) {
+    std::memcpy(name, r.hostname.data(), r.hostname.size());
+    r.hostname = {name, r.hostname.size()};
+  }
+  if (e.side != kNil) arena_.free(e.side, side_bytes(e));
+  e.side = kNil;
   e.op = static_cast<std::uint8_t>(c.op);
   e.htype = c.htype;
   e.subnet_id = c.subnet_id;
@@ -254,12 +297,9 @@ void Mirror::upsert(const LeaseChange& c, std::span<const std::uint8_t> key, boo
   e.start = c.start;
   e.expires = c.expires;
   std::memcpy(e.chaddr, c.chaddr.b.data(), 6);
-  set_relay(i, key.empty() ? std::span<const std::uint8_t>{} : engine::relay_info_of(c));
-  if (key.empty()) {
-    set_hostname(e, {}, 0);
-  } else if (!(keep_hostname && c.hostname_len == 0)) {
-    set_hostname(e, {reinterpret_cast<const std::uint8_t*>(c.hostname.data()), c.hostname_len}, c.ddns);
-  }
+  e.key0 = built ? key[0] : 0;
+  e.flags = built ? kKeyBuilt : 0;
+  set_rare(e, r);
 }
 
 Mirror::Applied Mirror::erase(std::span<const std::uint8_t> key, std::uint32_t address) {
@@ -302,7 +342,7 @@ void Mirror::prefetch(const LeaseChange& c) const noexcept {
   // record without a key (a probation).
   const std::uint32_t hash =
       c.key_len == 0 ? probation_hash(c.address) : key_hash({c.key.data(), c.key_len});
-  __builtin_prefetch(&index_[hash & (index_.size() - 1)]);
+  __builtin_prefetch(&index_[hash & mask()]);
 }
 
 void MirrorLoader::add(const LeaseChange& c) {
@@ -333,19 +373,20 @@ std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
   c.op = static_cast<LeaseOp>(e.op);
   c.key_len = e.key_len;
   c.htype = e.htype;
-  c.hostname_len = e.hostname_len;
-  c.ddns = e.ddns;
   c.subnet_id = e.subnet_id;
   c.address = e.address;
   c.start = e.start;
   c.expires = e.expires;
   std::memcpy(c.chaddr.b.data(), e.chaddr, 6);
-  const auto key = key_of(e);
-  std::memcpy(c.key.data(), key.data(), key.size());
-  if (e.hostname_len > 0) std::memcpy(c.hostname.data(), arena_.at(e.hostname), e.hostname_len);
-  if (i < relay_.size() && relay_[i] != kNil) {
-    const std::uint8_t* b = arena_.at(relay_[i]);
-    engine::set_relay_info(c, {b + 1, b[0]});
+  std::uint8_t buf[8];
+  const auto key = key_of(e, buf);
+  if (!key.empty()) std::memcpy(c.key.data(), key.data(), key.size());
+  if (e.side != kNil) {
+    const Rare r = rare_of(e);
+    c.hostname_len = static_cast<std::uint8_t>(r.hostname.size());
+    if (!r.hostname.empty()) std::memcpy(c.hostname.data(), r.hostname.data(), r.hostname.size());
+    c.ddns = r.ddns;
+    engine::set_relay_info(c, r.relay);
   }
   return c;
 }
@@ -354,13 +395,13 @@ std::optional<LeaseChange> Mirror::find(std::span<const std::uint8_t> key) const
   if (key.empty() || key.size() > engine::kMaxKeyLen) return std::nullopt;
   const std::size_t slot = find_slot(key_hash(key), key, 0);
   if (slot == kNpos) return std::nullopt;
-  return lease_at(static_cast<std::uint32_t>(index_[slot]) - 1);
+  return lease_at((index_[slot] & mask()) - 1);
 }
 
 std::optional<LeaseChange> Mirror::find_probation(std::uint32_t address) const {
   const std::size_t slot = find_slot(probation_hash(address), {}, address);
   if (slot == kNpos) return std::nullopt;
-  return lease_at(static_cast<std::uint32_t>(index_[slot]) - 1);
+  return lease_at((index_[slot] & mask()) - 1);
 }
 
 }  // namespace dorado::store

@@ -31,12 +31,20 @@
 // Lengths must be in range (key_len <= 160, hostname_len <= 63): callers
 // validate (decode_record does, Store::take clamps).
 //
-// Layout (memory matters: 10 M leases): 48-byte entries in fixed chunks of
-// 65536 that never move, keys up to 14 bytes inline, longer keys and
-// hostnames in a side arena of 16..256-byte blocks with free lists; an
-// open-addressing index of 8-byte slots (32-bit hash tag | entry number),
-// linear probing, at most 70% full, doubled when needed (only the index is
-// rehashed). About 48 + 12..23 (index) + hostname block bytes per lease:
+// Layout (memory matters: 10 M leases; docs/operations.md "Memory"):
+// 32-byte entries in fixed chunks of 65536 that never move, holding the
+// address, times, subnet, op, htype and chaddr. The client key is not
+// stored when it is the common 8-byte form "kind byte, htype, chaddr" (the
+// hardware key, or a client-id of type htype + the MAC): the entry keeps
+// the kind byte and rebuilds it. The rare fields (any other key, the
+// hostname with its DNS flags, option 82) live together in one side block
+// of 16..256 bytes in an arena with free lists, behind one 32-bit
+// reference; a lease with none of them has no block. The index is
+// open-addressing with 4-byte slots (entry number + 1 in the low bits,
+// the key hash's high bits above them as a tag: the entry numbers stay
+// below the slot count), linear probing, at most 70% full, doubled when
+// needed (rehashed from the entries). About 32 + 5.7..11.4 (index) bytes
+// per lease without rare fields, + one side block for those with:
 // memory_bytes() reports it.
 //
 // Stable positions: an entry keeps its number from insertion to erasure,
@@ -96,24 +104,37 @@ class Mirror {
   }
 
  private:
-  static constexpr std::size_t kInlineKey = 14;
   static constexpr unsigned kChunkBits = 16;
+  // Entry::flags
+  static constexpr std::uint8_t kKeyBuilt = 1;   // key = {key0, htype, chaddr} (8 bytes), not in the side block
   struct Entry {
-    std::uint32_t hash;
-    std::uint32_t subnet_id;
     std::uint32_t address;
     std::uint32_t start;
     std::uint32_t expires;
-    std::uint32_t hostname;   // arena block; next free entry when op == 0
-    std::uint8_t op;          // 0: free
-    std::uint8_t key_len;
-    std::uint8_t htype;
-    std::uint8_t hostname_len : 6;   // 0 .. 63
-    std::uint8_t ddns : 2;           // LeaseChange::ddns, kept with the hostname
+    std::uint32_t subnet_id;
+    std::uint32_t side;   // arena block of the rare fields, kNil: none; next free entry when op == 0
     std::uint8_t chaddr[6];
-    std::uint8_t key[kInlineKey];   // key_len > 14: [0..3] = arena block
+    std::uint8_t op;   // 0: free
+    std::uint8_t htype;
+    std::uint8_t key_len;   // 0: a probation entry
+    std::uint8_t key0;      // the key's kind byte when kKeyBuilt
+    std::uint8_t flags;
+    std::uint8_t unused;
   };
-  static_assert(sizeof(Entry) == 48);
+  static_assert(sizeof(Entry) == 32);
+  // The side block: [0] hostname_len | ddns << 6, [1] relay_len, then the
+  // key (when not kKeyBuilt), the hostname, option 82.
+  static constexpr std::size_t kSideHeader = 2;
+  // A key and option 82 share LeaseChange::key: at most kMaxKeyLen together.
+  static constexpr std::size_t kMaxSide = kSideHeader + engine::kMaxKeyLen + engine::kMaxHostnameLen;
+  static_assert(kMaxSide <= 256, "the arena's largest block");
+  // The parts of a side block, for building one.
+  struct Rare {
+    std::span<const std::uint8_t> key;   // empty when kKeyBuilt or a probation entry
+    std::span<const std::uint8_t> hostname;
+    std::uint8_t ddns = 0;
+    std::span<const std::uint8_t> relay;
+  };
 
   // Blocks of 16 << c bytes (c = 0..4) addressed by 16-byte unit number.
   class Arena {
@@ -137,34 +158,34 @@ class Mirror {
   const Entry& entry(std::uint32_t i) const noexcept {
     return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)];
   }
-  std::span<const std::uint8_t> key_of(const Entry& e) const noexcept;
+  // The entry's key: in its side block, or built into `buf`.
+  std::span<const std::uint8_t> key_of(const Entry& e, std::uint8_t (&buf)[8]) const noexcept;
+  std::uint32_t hash_of(const Entry& e) const noexcept;
+  Rare rare_of(const Entry& e) const noexcept;
+  std::size_t side_bytes(const Entry& e) const noexcept;
+  std::uint32_t mask() const noexcept { return static_cast<std::uint32_t>(index_.size() - 1); }
   // Index slot holding entry with this key (key_len 0: probation `address`), or npos.
   std::size_t find_slot(std::uint32_t hash, std::span<const std::uint8_t> key,
                         std::uint32_t address) const noexcept;
   std::uint32_t new_entry();
   void erase_slot(std::size_t slot);
-  void set_hostname(Entry& e, std::span<const std::uint8_t> name, std::uint8_t ddns);
-  // Entry i's option 82 (engine::relay_info_of): an arena block [len][bytes]
-  // in relay_[i]; empty: none.
-  void set_relay(std::uint32_t i, std::span<const std::uint8_t> value);
+  // Replaces entry e's side block by one holding `r` (none when r is empty).
+  void set_rare(Entry& e, const Rare& r);
   void upsert(const engine::LeaseChange& c, std::span<const std::uint8_t> key, bool keep_hostname);
   Applied erase(std::span<const std::uint8_t> key, std::uint32_t address);
   void grow_index(std::size_t slots);
 
   std::vector<std::unique_ptr<Entry[]>> chunks_;
-  // 0: empty; else (hash << 32) | (entry + 1). 2 MiB pages where the
-  // kernel has them (engine/huge_alloc.hpp): recovery's lookups land all over
-  // it (10 M leases: 128 MiB), a TLB miss each with 4 KiB pages.
-  engine::HugeVector<std::uint64_t> index_;
+  // 0: empty; else (hash & ~mask) | (entry + 1), mask = slots - 1: every
+  // entry number + 1 is below the slot count (at most 70% of the slots are
+  // used, and entry numbers are reused before new ones are taken). 2 MiB
+  // pages where the kernel has them (engine/huge_alloc.hpp): recovery's
+  // lookups land all over it, a TLB miss each with 4 KiB pages.
+  engine::HugeVector<std::uint32_t> index_;
   std::size_t size_ = 0;
   std::uint32_t slot_end_ = 0;
   std::uint32_t free_entry_ = engine::kNil;
   Arena arena_;
-  // Per entry number, the arena block of its option 82 (kNil: none). Empty
-  // until a record with one arrives ([leasequery] keeps option 82, journal
-  // record version 3): 4 bytes per entry then, + a 128-byte block per lease
-  // that has one. Outside Entry so that leases without it cost nothing.
-  std::vector<std::uint32_t> relay_;
 };
 
 // Recovery's way to fill a mirror (snapshot load, journal replay): add()
