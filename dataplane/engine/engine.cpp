@@ -251,6 +251,7 @@ std::string_view nak_reason_name(NakReason r) noexcept {
 // ---- state transitions ------------------------------------------------------------
 
 void Shard::emit(LeaseOp op, std::uint32_t idx) noexcept {
+  if (emit_muted_) [[unlikely]] return;   // the HA partner's change, journaled already (engine/ha.cpp)
   if (change_count_ == changes_.size()) {   // cannot happen: handle/sweep reserve room
     count(DropReason::change_log_full);
     return;

@@ -774,6 +774,10 @@ class alignas(64) Shard {
   Allocator alloc_;
   std::vector<LeaseChange> changes_;
   bool change_bodies_ = true;   // ShardConfig::change_bodies
+  // Set while Shard::replicate makes the change the HA partner's record
+  // states (MutedEmit, engine/ha.cpp): emit() makes no record of it, the
+  // HA service journaled the partner's record on arrival.
+  bool emit_muted_ = false;
   std::uint32_t change_count_ = 0;
   std::uint32_t next_seq_ = 1;
   bool store_writable_ = true;   // set by the owning lcore (set_store_writable)

@@ -1,7 +1,6 @@
 // Shard's high-availability part (engine/ha.hpp): whether a request is this
 // server's to answer, and applying the lease changes the partner makes.
 #include <algorithm>
-#include <cstring>
 
 #include "engine/engine.hpp"
 
@@ -57,15 +56,21 @@ DropReason Shard::ha_refusal(const wire::DhcpMessage& m, const KeyResult& key) n
 
 // ---- replication ----------------------------------------------------------------
 
-// Whether a record this shard emitted states the partner's change `in`:
-// the same client (or none: a probation), the same address, the same op (a
-// commit and a renewal state the same binding).
-static bool same_change(const LeaseChange& mine, const LeaseChange& in) noexcept {
-  const auto binding = [](LeaseOp op) { return op == LeaseOp::commit || op == LeaseOp::renew; };
-  if (mine.address != in.address || mine.key_len != in.key_len) return false;
-  if (mine.op != in.op && !(binding(mine.op) && binding(in.op))) return false;
-  return in.key_len == 0 || std::memcmp(mine.key.data(), in.key.data(), in.key_len) == 0;
-}
+namespace {
+// While it lives, the shard's emit() makes no record: what runs states the
+// HA partner's change itself, which the HA service journaled on arrival
+// (control/ha/service.hpp), with this server's own durability.
+class MutedEmit {
+ public:
+  explicit MutedEmit(bool& muted) noexcept : muted_(muted) { muted_ = true; }
+  ~MutedEmit() { muted_ = false; }
+  MutedEmit(const MutedEmit&) = delete;
+  MutedEmit& operator=(const MutedEmit&) = delete;
+
+ private:
+  bool& muted_;
+};
+}  // namespace
 
 ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_t filter) noexcept {
   const ClientKey key = in.key_len != 0 && in.key_len <= kMaxKeyLen ? stored_key(in) : ClientKey{};
@@ -101,6 +106,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
         const std::uint32_t idx = alloc_.lease_at(slot);
         if (idx != kNil && table_.at(idx).state == LeaseState::declined &&
             !(table_.at(idx).flags & kLeaseHold)) {
+          const MutedEmit partners(emit_muted_);
           end_probation(idx, now);
           st = ReplicateStatus::applied;
         }
@@ -108,6 +114,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
                  idx != kNil && table_.at(idx).state == LeaseState::active &&
                  table_.at(idx).start <= in.start) {
         // Only the lease the partner ended: a later transaction here wins.
+        const MutedEmit partners(emit_muted_);
         if (in.op == LeaseOp::release)
           release(idx, now);
         else if (is_foreign(idx))
@@ -125,6 +132,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
       if (key.len != 0) {
         if (const std::uint32_t idx = find_on(table_.find(key));
             idx != kNil && table_.at(idx).state == LeaseState::active) {
+          const MutedEmit partners(emit_muted_);
           decline(idx, now);
           st = ReplicateStatus::applied;
           break;
@@ -149,7 +157,6 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
           st = install(probation, ClientKey{}, LeaseState::declined, subnet, slot, 0) == RestoreStatus::restored
                    ? ReplicateStatus::applied
                    : ReplicateStatus::table_full;
-          if (st == ReplicateStatus::applied) emit(LeaseOp::decline, alloc_.lease_at(slot));
         }
       }
       break;
@@ -157,6 +164,7 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
       if (key.len != 0) {
         if (const std::uint32_t idx = find_on(table_.find(key)); idx != kNil) {
           if (table_.at(idx).state != LeaseState::active || table_.at(idx).start <= in.start) {
+            const MutedEmit partners(emit_muted_);
             drop_record(idx, now);
             st = ReplicateStatus::applied;
           } else {
@@ -169,17 +177,11 @@ ReplicateStatus Shard::replicate(const LeaseChange& in, Seconds now, std::uint8_
   }
   // The partner's record is already in this server's journal (the HA
   // service journals records as they arrive, control/ha/service.hpp), with
-  // the durability of this server's own: the record this shard made for
-  // that same change (its last one: the client's lease, or the probation,
-  // as the partner's record says it) is not journaled a second time. What
-  // else it made (a loser dropped) stays. Where the shard keeps something
-  // else, its own state goes in after the partner's record, so the
-  // journal's last word (and a restart) agrees with the shard.
-  if ((st == ReplicateStatus::applied || st == ReplicateStatus::conflict_won) && change_count_ > changes_before &&
-      same_change(changes_[change_count_ - 1], in)) {
-    --change_count_;
-    --next_seq_;
-  }
+  // the durability of this server's own: the change it states is made
+  // above with emit() muted (MutedEmit); what else it changed (a loser
+  // dropped, a client's old address) is journaled. Where the shard keeps
+  // something else, its own state goes in after the partner's record, so
+  // the journal's last word (and a restart) agrees with the shard.
   if (st == ReplicateStatus::conflict_lost) rejournal(key, in);
   // Every record this made is the partner's change: journaled here, never
   // sent back (marked here, not in emit(), which the packet path runs).
@@ -288,7 +290,6 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
     if (ins.index == kNil) return ReplicateStatus::table_full;
     idx = ins.index;
   }
-  const bool renewal = table_.at(idx).state == LeaseState::active && table_.at(idx).address == in.address;
   bind(idx, subnet, in.address, slot, LeaseState::active, in.expires, now);
   Lease& l = table_.at(idx);
   l.start = in.start;
@@ -304,8 +305,7 @@ ReplicateStatus Shard::replicate_binding(const LeaseChange& in, const ClientKey&
   if (in.relay_len != 0 && relay_info_.enabled())
     relay_info_.store(idx, l.hash, l.address, relay_info_of(in));
   limit_charge(idx, relay_info_of(in));   // per-circuit limits (limits.cpp); no-op if counted
-  l.flags |= kLeasePersisted;
-  emit(renewal ? LeaseOp::renew : LeaseOp::commit, idx);
+  l.flags |= kLeasePersisted;   // no record emitted: the partner's states this binding
   return result;
 }
 

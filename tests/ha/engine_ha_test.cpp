@@ -420,6 +420,46 @@ TEST_F(HaShard, ReplicatedDeclineAndProbationEnd) {
   EXPECT_EQ(shard_->audit(), "");
 }
 
+// The change a partner's record states is made with emit() muted (it was
+// emitted, then taken back when it was the last record and looked the
+// same): nothing is emitted for any op, a probation the partner ends by a
+// release record included (the old check kept its keyless expire), the
+// shard's seq does not move, and the next packet's record is emitted with
+// the next seq.
+TEST_F(HaShard, ThePartnersChangeIsNeverEmittedAndTheSeqsStayDense) {
+  build(0);
+  shard_->set_ha_serve(HaServe::all);
+  const std::uint32_t seq = shard_->last_seq();
+  const Ipv4 a = ip(10, 0, 0, 90), b = ip(10, 0, 0, 70), c = ip(10, 0, 0, 200);
+  LeaseChange p = change(LeaseOp::decline, 1, a, kNow, kNow + 600);
+  p.key_len = 0;
+  ASSERT_EQ(shard_->replicate(p, now_), ReplicateStatus::applied);
+  LeaseChange end = p;
+  end.op = LeaseOp::release;
+  EXPECT_EQ(shard_->replicate(end, now_), ReplicateStatus::applied);
+  EXPECT_EQ(shard_->lease_at_address(a), nullptr);
+  EXPECT_TRUE(shard_->changes().empty()) << "op " << static_cast<int>(shard_->changes()[0].op);
+  ASSERT_EQ(shard_->replicate(change(LeaseOp::commit, 2, b, kNow, kNow + 600), now_), ReplicateStatus::applied);
+  ASSERT_EQ(shard_->replicate(change(LeaseOp::renew, 2, b, kNow + 5, kNow + 900), now_), ReplicateStatus::applied);
+  ASSERT_EQ(shard_->replicate(change(LeaseOp::decline, 2, b, kNow + 6, kNow + 606), now_), ReplicateStatus::applied);
+  LeaseChange probation_end = change(LeaseOp::expire, 2, b, kNow + 6, kNow + 606);
+  probation_end.key_len = 0;
+  ASSERT_EQ(shard_->replicate(probation_end, now_), ReplicateStatus::applied);
+  ASSERT_EQ(shard_->replicate(change(LeaseOp::commit, 3, c, kNow, kNow + 600), now_), ReplicateStatus::applied);
+  ASSERT_EQ(shard_->replicate(change(LeaseOp::expire, 3, c, kNow, kNow + 1), now_), ReplicateStatus::applied);
+  ASSERT_EQ(shard_->replicate(change(LeaseOp::reclaim, 3, c, kNow, kNow + 1), now_), ReplicateStatus::applied);
+  EXPECT_TRUE(shard_->changes().empty());
+  EXPECT_EQ(shard_->last_seq(), seq);
+  EXPECT_EQ(shard_->audit(), "");
+  // The packet path emits as before, with the next seq.
+  const Decision d = send(MessageType::discover, mac_of(5));
+  ASSERT_EQ(d.verdict, Verdict::reply);
+  ASSERT_EQ(send(MessageType::request, mac_of(5), 0, d.yiaddr, kServer).type, MessageType::ack);
+  ASSERT_EQ(shard_->changes().size(), 1u);
+  EXPECT_EQ(shard_->changes()[0].seq, seq + 1);
+  EXPECT_EQ(shard_->changes()[0].op, LeaseOp::commit);
+}
+
 TEST_F(HaShard, RecordsOutsideTheConfigAreRefused) {
   build(0);
   EXPECT_EQ(shard_->replicate(change(LeaseOp::commit, 1, ip(192, 0, 2, 1), kNow, kNow + 60), now_),
