@@ -176,8 +176,8 @@ class Runtime {
   // that shard holds the address until the lease ends. Never emits a record.
   engine::RestoreStatus restore_lease(const engine::LeaseChange& lease, engine::Seconds now);
   // Before the restore_lease() calls: sizes every shard's lease index for
-  // its share of `leases` (the client hash spreads them evenly; 1/8 over
-  // for the spread), so that the hand-over rehashes nothing.
+  // its share of `leases` (the client hash spreads them evenly; 4 standard
+  // deviations over for the spread), so that the hand-over rehashes nothing.
   void reserve_leases(std::uint64_t leases);
   // A hint before restore_lease(lease): prefetches the owner shard's index
   // slot for it (Shard::prefetch_restore). The hand-over calls it a few
