@@ -12,6 +12,7 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -264,7 +265,14 @@ struct Service::Impl {
   };
   std::deque<Queued> queued;
   std::uint64_t next_qid = 1;
-  enum class Step : std::uint8_t { replicate, hold, unhold, drop_foreign };
+  enum class Step : std::uint8_t { replicate, hold, unhold, drop_foreign, batch };
+  // Records for one shard that need nothing but Shard::replicate (no hold,
+  // no client's hold to move): up to kMaxAdminBatch in one request
+  // (AdminOp::replicate_batch), the shard writing each one's status here.
+  struct Batch {
+    std::vector<engine::LeaseChange> records;
+    std::vector<std::uint8_t> status;
+  };
   struct Applying {
     std::uint64_t id = 0;
     unsigned shard = 0;
@@ -282,6 +290,7 @@ struct Service::Impl {
     unsigned moved_shard = 0;
     bool owner_won = false;       // on the address's block owner: a won conflict may leave a foreign loser
     engine::Seconds start = 0;    // the record's
+    std::shared_ptr<Batch> batch;   // Step::batch: its records, until the reply
   };
   std::deque<Applying> applying;
   std::deque<std::pair<unsigned, std::uint32_t>> unholds;   // (shard, address) to submit
@@ -301,6 +310,7 @@ struct Service::Impl {
   std::unordered_map<std::uint32_t, std::uint32_t> pending_addrs;  // and per address
   std::unordered_set<std::uint64_t> blocked_keys;    // scratch of submit_queued
   std::unordered_set<std::uint32_t> blocked_addrs;
+  std::vector<std::shared_ptr<Batch>> open_batches;   // per shard: filling, not submitted yet
   std::uint64_t next_id = 1;
   bool sync_begun = false;         // a sync_begin arrived on this connection
   std::uint64_t recv_sync_to = 0;
@@ -603,6 +613,8 @@ struct Service::Impl {
   }
 
   bool submit_step(Applying a, const engine::AdminRequest& base) {
+    // What the shard's open batch holds went before: it goes first.
+    if (a.step != Step::batch && !flush_batch(a.shard)) return false;
     engine::AdminRequest r = base;
     a.id = kHaAdminId | next_id;   // ids follow the queue's order (on_reply indexes by them)
     r.id = a.id;
@@ -642,7 +654,37 @@ struct Service::Impl {
       if (w != skip_a && w != skip_b) drops.push_back({w, address, start});
   }
 
+  // Submits shard w's open batch; false: its ring is full (it stays open).
+  bool flush_batch(unsigned w) {
+    if (w >= open_batches.size() || !open_batches[w] || open_batches[w]->records.empty()) return true;
+    Applying a;
+    a.step = Step::batch;
+    a.shard = w;
+    a.batch = open_batches[w];
+    a.batch->status.assign(a.batch->records.size(), 0);
+    engine::AdminRequest r;
+    r.op = engine::AdminOp::replicate_batch;
+    r.limit = static_cast<std::uint32_t>(a.batch->records.size());
+    r.records = a.batch->records.data();
+    r.status = a.batch->status.data();
+    if (!submit_step(a, r)) return false;
+    open_batches[w].reset();
+    return true;
+  }
+  bool flush_batches() {
+    bool all = true;
+    for (unsigned w = 0; w < open_batches.size(); ++w) all = flush_batch(w) && all;
+    return all;
+  }
+  bool batches_open() const {
+    for (const auto& b : open_batches)
+      if (b && !b->records.empty()) return true;
+    return false;
+  }
+
   void submit_queued() {
+    if (open_batches.size() != host.shards()) open_batches.resize(host.shards());
+    flush_batches();   // those a full ring kept last time
     while (!unholds.empty() && applying.size() < kMaxInFlight) {
       Applying a;
       a.step = Step::unhold;
@@ -688,6 +730,7 @@ struct Service::Impl {
         blocked_addrs.insert(addr);
       }
     }
+    flush_batches();
     while (!queued.empty() && queued.front().done) queued.pop_front();
   }
 
@@ -746,6 +789,17 @@ struct Service::Impl {
       a.moved_shard = host.block_shard_of(at);
     }
     a.tracks = a.foreign || a.moved_from != 0;
+    if (!a.tracks && r.filter == 0) {   // Shard::replicate alone: into the shard's batch
+      std::shared_ptr<Batch>& b = open_batches[client];
+      if (b && b->records.size() >= engine::kMaxAdminBatch && !flush_batch(client)) return false;
+      if (!b) {
+        b = std::make_shared<Batch>();
+        b->records.reserve(engine::kMaxAdminBatch);
+      }
+      b->records.push_back(q.change);
+      q.done = true;
+      return true;
+    }
     if (!submit_step(a, r)) return false;
     if (a.tracks) {
       ++pending_keys[kh];
@@ -794,23 +848,22 @@ struct Service::Impl {
         }
         return;
       }
+      case Step::batch: {
+        if (!r.last || !a.batch) return;
+        const std::size_t n = r.status == engine::AdminStatus::ok ? std::min<std::size_t>(r.count, a.batch->records.size()) : 0;
+        for (std::size_t k = 0; k < n; ++k) {
+          const engine::LeaseChange& c = a.batch->records[k];
+          count_status(static_cast<engine::ReplicateStatus>(a.batch->status[k]), shard,
+                       host.shards() > 1 && needs_hold(c), c.address, c.start);
+        }
+        counters.records_rejected += a.batch->records.size() - n;   // refused whole (cannot happen)
+        a.batch.reset();
+        return;
+      }
       case Step::replicate: break;
     }
     const auto st = static_cast<engine::ReplicateStatus>(r.count);
-    switch (st) {
-      case engine::ReplicateStatus::applied: ++counters.records_applied; break;
-      case engine::ReplicateStatus::unchanged: ++counters.records_unchanged; break;
-      case engine::ReplicateStatus::conflict_won:
-        ++counters.records_applied;
-        ++counters.conflicts_won;
-        log("conflict: an address was given to two clients; the partner's later lease wins here");
-        // It may have taken a hold for another worker's foreign lease.
-        if (a.owner_won) drop_losers(a.address, a.start, shard, shard);
-        break;
-      default: ++counters.records_rejected; break;
-    }
-    const bool ok = st == engine::ReplicateStatus::applied || st == engine::ReplicateStatus::unchanged ||
-                    st == engine::ReplicateStatus::conflict_won;
+    const bool ok = count_status(st, shard, a.owner_won, a.address, a.start);
     if (a.undo_hold && !ok) unholds.emplace_back(a.hold_shard, a.address);   // the hold made for it goes again
     if (a.tracks) {
       release_pending(pending_keys, a.key_hash);
@@ -824,6 +877,25 @@ struct Service::Impl {
     }
   }
 
+  // Counts one record's ReplicateStatus; whether the shard took it.
+  bool count_status(engine::ReplicateStatus st, unsigned shard, bool owner_won, std::uint32_t address,
+                    engine::Seconds start) {
+    switch (st) {
+      case engine::ReplicateStatus::applied: ++counters.records_applied; break;
+      case engine::ReplicateStatus::unchanged: ++counters.records_unchanged; break;
+      case engine::ReplicateStatus::conflict_won:
+        ++counters.records_applied;
+        ++counters.conflicts_won;
+        log("conflict: an address was given to two clients; the partner's later lease wins here");
+        // It may have taken a hold for another worker's foreign lease.
+        if (owner_won) drop_losers(address, start, shard, shard);
+        break;
+      default: ++counters.records_rejected; break;
+    }
+    return st == engine::ReplicateStatus::applied || st == engine::ReplicateStatus::unchanged ||
+           st == engine::ReplicateStatus::conflict_won;
+  }
+
   void advance_applied(std::uint64_t now_ms) {
     while (!applying.empty() && applying.front().replied) applying.pop_front();
     const std::uint64_t durable = store.durable_seq();
@@ -831,7 +903,8 @@ struct Service::Impl {
       persisted.applied_seq = std::max(persisted.applied_seq, journaled.front().partner_seq);
       journaled.pop_front();
     }
-    if (sync_begun && !synced && persisted.applied_seq >= recv_sync_to && applying.empty() && queued.empty()) {
+    if (sync_begun && !synced && persisted.applied_seq >= recv_sync_to && applying.empty() && queued.empty() &&
+        !batches_open()) {
       synced = true;
       ++counters.resyncs;
       counters.last_resync_seconds = static_cast<double>(now_ms - sync_started_ms) / 1000.0;

@@ -265,6 +265,13 @@ std::uint32_t Shard::admin(const AdminRequest& r, Seconds now, std::span<AdminRe
     }
     case AdminOp::replicate:
       return finish(AdminStatus::ok, kNil, static_cast<std::uint32_t>(replicate(r.lease, now, r.filter)));
+    case AdminOp::replicate_batch: {
+      if (r.records == nullptr || r.status == nullptr || r.limit == 0 || r.limit > kMaxAdminBatch)
+        return finish(AdminStatus::invalid, kNil, 0);
+      for (std::uint32_t i = 0; i < r.limit; ++i)
+        r.status[i] = static_cast<std::uint8_t>(replicate(r.records[i], now));
+      return finish(AdminStatus::ok, kNil, r.limit);
+    }
     case AdminOp::hold: {
       std::uint32_t count = 0;
       const std::uint32_t before = change_count_;

@@ -48,7 +48,16 @@ enum class AdminOp : std::uint8_t {
                   // reclaimed first; anything else there: `exists`
   unhold,         // drop the hold on `address` (the add it was made for failed;
                   // HA: the client moved to another address, or released it)
+  replicate_batch,  // replicate (filter 0) each of the `limit` records at `records`,
+                  // in order (1..kMaxAdminBatch; HA resync and replication):
+                  // status[i] = its ReplicateStatus; count = records done. The
+                  // two arrays are the control thread's, kept until the reply
+                  // (the reply ring orders the writes before it)
 };
+
+// Records one replicate_batch request carries, at most: 3 records emitted
+// each (Shard::replicate) stay within kAdminChanges.
+inline constexpr std::uint32_t kMaxAdminBatch = 64;
 
 // AdminRequest::filter bits (scan, wipe, find_*).
 inline constexpr std::uint8_t kAdminBySubnet = 1;      // subnet_id must match
@@ -86,6 +95,7 @@ inline constexpr std::uint32_t kAdminScanSlots = 16384;  // slots walked per req
 // Records one request emits, at most (wipe: kMaxAdminLeases deletions;
 // reclaim: a sweep with this budget).
 inline constexpr std::uint32_t kAdminChanges = 256;
+static_assert(3 * kMaxAdminBatch <= kAdminChanges, "a replicate_batch emits at most 3 records a record");
 
 struct AdminRequest {
   std::uint64_t id = 0;          // chosen by the control thread, echoed in every reply
@@ -97,6 +107,8 @@ struct AdminRequest {
   std::uint32_t subnet_id = 0;   // with kAdminBySubnet
   wire::Ipv4 address = 0;        // find_address, del_address; scan with kAdminAfter
   LeaseChange lease;             // key (find_key, del_key, add, update), chaddr (filter)
+  const LeaseChange* records = nullptr;   // replicate_batch
+  std::uint8_t* status = nullptr;         // replicate_batch
 };
 static_assert(std::is_trivially_copyable_v<AdminRequest>);
 static_assert(sizeof(AdminRequest) % 4 == 0, "rte_ring elements are multiples of 4 bytes");

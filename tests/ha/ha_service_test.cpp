@@ -94,7 +94,14 @@ class FakeHost final : public Host {
       a.id = r.id;
       a.last = true;
       a.count = static_cast<std::uint32_t>(engine::ReplicateStatus::applied);
-      ++applied;
+      if (r.op == engine::AdminOp::replicate_batch) {   // each record "applied"
+        for (std::uint32_t i = 0; i < r.limit; ++i) r.status[i] = static_cast<std::uint8_t>(engine::ReplicateStatus::applied);
+        a.count = r.limit;
+        applied += r.limit;
+        ++batches;
+      } else {
+        ++applied;
+      }
       svc.on_admin_reply(0, a);
     }
   }
@@ -109,6 +116,7 @@ class FakeHost final : public Host {
   engine::HaServe serve = engine::HaServe::none;
   bool partner_blocks = false;
   std::size_t applied = 0;
+  std::size_t batches = 0;   // replicate_batch requests
 };
 
 std::uint64_t now_ms() {
@@ -277,6 +285,9 @@ TEST_F(Pair, ReplicatesLiveRecordsAndHoldsAcksForThePartner) {
   EXPECT_EQ(a_.service->durable_limit(0, 500), 0u);
   ASSERT_TRUE(run([&] { return b_.store->lease_count() == 500 && a_.service->durable_limit(0, 500) == 500; }));
   EXPECT_EQ(b_.host.applied, 500u);
+  // Many records a request (AdminOp::replicate_batch), not one each.
+  EXPECT_GE(b_.host.batches, 500u / engine::kMaxAdminBatch);
+  EXPECT_LT(b_.host.batches, 100u);
   const ServiceStatus st = a_.service->status(now_ms());
   EXPECT_EQ(st.partner_acked_seq, a_.store->last_seq());
   EXPECT_EQ(st.counters.records_sent, 500u);
