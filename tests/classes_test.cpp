@@ -496,6 +496,126 @@ TEST_F(ClassesTest, CompiledMatchAgreesWithDefinition) {
   EXPECT_GT(matched, 500u);   // the draw makes classes match, not only fail
 }
 
+// The exact and prefix tables (ClassSlot buckets, the `more` lists): up to
+// 64 classes on option 60, option 82.1 and the MAC, with values that share
+// buckets (one first byte for many prefixes; 64 exact values in 256
+// buckets collide), values of 1 to 20 bytes (longer than 8: the rest by
+// memcmp), and requests that carry a value, a prefix of one, one extended
+// by a byte, or one with a byte changed after the 8th. The compiled match
+// must equal the definition (reference::holds) on every request.
+TEST_F(ClassesTest, ValueTablesAgreeWithDefinition) {
+  std::uint64_t seed = 0x2545f4914f6cdd1dull;
+  auto rnd = [&seed](std::uint32_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return static_cast<std::uint32_t>(seed % n);
+  };
+  // Values from a small alphabet so that they share first bytes and heads.
+  auto value = [&]() {
+    std::vector<std::uint8_t> v(1 + rnd(rnd(2) == 0 ? 8 : 20));
+    for (std::uint8_t& b : v) b = static_cast<std::uint8_t>("ae0/\x02"[rnd(5)]);
+    return v;
+  };
+  std::size_t matched = 0, checked = 0, values_used = 0;
+  for (int round = 0; round < 30; ++round) {
+    EngineConfig cfg = base_config();
+    std::vector<std::vector<std::uint8_t>> values;
+    const std::uint32_t n = 1 + rnd(64);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::vector<ClassMatch> ms;
+      for (std::uint32_t j = 1 + (rnd(4) == 0 ? 1 : 0); j > 0; --j) {
+        ClassMatch c;
+        switch (rnd(3)) {
+          case 0: c.field = ClassField::option; c.code = 60; break;
+          case 1: c.field = ClassField::relay_sub; c.code = 1; break;
+          default: c.field = ClassField::mac; break;
+        }
+        c.op = rnd(2) == 0 ? ClassOp::exact : ClassOp::prefix;
+        c.value = !values.empty() && rnd(3) == 0 ? values[rnd(static_cast<std::uint32_t>(values.size()))] : value();
+        if (c.field == ClassField::mac && c.value.size() > 16) c.value.resize(16);
+        values.push_back(c.value);
+        ms.push_back(c);
+      }
+      std::string name = "v";
+      name += std::to_string(i);
+      cfg.classes.push_back(klass(name, ms));
+    }
+    values_used += values.size();
+    build(cfg);
+    if (HasFatalFailure()) return;
+    auto near = [&]() {
+      std::vector<std::uint8_t> v = values[rnd(static_cast<std::uint32_t>(values.size()))];
+      switch (rnd(5)) {
+        case 0: v.resize(1 + rnd(static_cast<std::uint32_t>(v.size()))); break;   // a prefix of it
+        case 1: v.push_back(static_cast<std::uint8_t>("ae0/"[rnd(4)])); break;     // longer
+        case 2:
+          if (v.size() > 8) v[8 + rnd(static_cast<std::uint32_t>(v.size() - 8))] ^= 1;   // differs after the head
+          break;
+        case 3: v = value(); break;
+        default: break;   // the value itself
+      }
+      return v;
+    };
+    for (int q = 0; q < 80; ++q) {
+      Req r;
+      if (rnd(4) != 0) r.options.push_back({std::uint8_t{60}, near()});
+      if (rnd(4) != 0) {
+        const std::vector<std::uint8_t> v = near();
+        r.giaddr = ip(10, 9, 0, 1);
+        r.relay_info.push_back(1);
+        r.relay_info.push_back(static_cast<std::uint8_t>(v.size()));
+        r.relay_info.insert(r.relay_info.end(), v.begin(), v.end());
+      }
+      // chaddr is 6 bytes here: the MAC's values match as far as 6 bytes go.
+      std::vector<std::uint8_t> mac = near();
+      mac.resize(6, 0);
+      std::memcpy(r.mac.b.data(), mac.data(), 6);
+      auto p = make_packet(r);
+      ClassSet want = 0;
+      for (std::size_t i = 0; i < cfg.classes.size(); ++i) {
+        bool all = true;
+        for (const ClassMatch& c : cfg.classes[i].matches) all = all && reference::holds(c, p->msg, p->rx);
+        if (all) want |= ClassSet{1} << i;
+      }
+      const ClassSet got = compiled_->config.classes.match(p->msg, p->rx.vlan_count, p->rx.vlans);
+      ASSERT_EQ(got, want) << "round " << round << " request " << q;
+      matched += static_cast<std::size_t>(std::popcount(want));
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 30u * 80u);
+  EXPECT_GT(matched, 300u);   // requests do hit values, not only miss them
+  EXPECT_GT(values_used, 500u);
+}
+
+// An exact value and a longer field with the same head word (the field is
+// the value and zero bytes, up to 255 of them) in the same bucket: the
+// length decides.
+TEST_F(ClassesTest, ExactValueLengthCountsInItsBucket) {
+  std::uint8_t first = 0;
+  std::size_t short_len = 0, long_len = 0;
+  for (std::uint32_t b = 1; b < 256 && first == 0; ++b)
+    for (std::size_t l = 1; l < 8 && first == 0; ++l)
+      for (std::size_t n = l + 1; n <= 255 && first == 0; ++n)
+        if (exact_bucket(b, l) == exact_bucket(b, n)) {
+          first = static_cast<std::uint8_t>(b);
+          short_len = l;
+          long_len = n;
+        }
+  ASSERT_NE(first, 0) << "no colliding pair: pick another test";
+  std::vector<std::uint8_t> value(short_len, 0), longer(long_len, 0);
+  value[0] = longer[0] = first;
+  EngineConfig cfg = base_config();
+  cfg.classes = {klass("short", {match(ClassField::option, ClassOp::exact, 60, value)})};
+  build(cfg);
+  Req r;
+  r.options = {{std::uint8_t{60}, longer}};
+  EXPECT_EQ(classes_of(r), 0u);
+  r.options = {{std::uint8_t{60}, value}};
+  EXPECT_EQ(classes_of(r), 1u);
+}
+
 TEST(ClassesCompile, RefusesBadClasses) {
   EngineConfig cfg = base_config();
   cfg.classes = {klass("a", {}), klass("a", {})};

@@ -6,6 +6,8 @@
 #include <bit>
 #include <cstring>
 #include <numeric>
+#include <tuple>
+#include <utility>
 
 #include "engine/allocator.hpp"
 #include "engine/client_key.hpp"
@@ -58,33 +60,7 @@ std::uint64_t head_word(const std::uint8_t* p, std::size_t n) noexcept {
   return key_hash::load_le(p, n < 8 ? n : 8);
 }
 
-// The value index's hash: a multiply per 8 bytes (values are short: a
-// vendor class, a circuit-id, a MAC), the group and length in the seed;
-// `head` = head_word(v).
-std::uint64_t value_hash(std::uint32_t group, wire::Bytes v, std::uint64_t head) noexcept {
-  constexpr std::uint64_t k = 0xff51afd7ed558ccdull;
-  std::uint64_t h = ((((std::uint64_t{group} << 16) | v.size()) * 0x9e3779b97f4a7c15ull) ^ head) * k;
-  std::size_t i = 8;
-  for (; i + 8 <= v.size(); i += 8) h = (h ^ key_hash::load_le(v.data() + i, 8)) * k;
-  if (i < v.size()) h = (h ^ key_hash::load_le(v.data() + i, v.size() - i)) * k;
-  return h ^ (h >> 29);
-}
-
 }  // namespace
-
-[[gnu::always_inline]] inline const ClassValue* CompiledClasses::find_value(std::uint32_t group,
-                                                                          wire::Bytes v) const noexcept {
-  if (v.empty() || v.size() > 255) return nullptr;
-  const std::uint64_t w = head_word(v.data(), v.size());
-  const std::uint64_t h = value_hash(group, v, w);
-  for (std::uint64_t pos = h & values_mask;; pos = (pos + 1) & values_mask) {
-    const ClassValue& e = values[pos];
-    if (e.len == 0) return nullptr;
-    if (e.hash == h && e.word == w && e.len == v.size() && e.group == group &&
-        (v.size() <= 8 || std::memcmp(v.data() + 8, bytes.data() + e.offset + 8, v.size() - 8) == 0))
-      return &e;
-  }
-}
 
 ClassSet CompiledClasses::linear_fails(const ClassGroup& g, wire::Bytes field, std::uint32_t number,
                                        ClassSet failed) const noexcept {
@@ -111,44 +87,48 @@ ClassSet CompiledClasses::linear_fails(const ClassGroup& g, wire::Bytes field, s
   return fail;
 }
 
-// The classes of group g (number gi) that fail on the request's `field` /
-// `number`; `failed`: those already failed (their linear conditions skipped).
-[[gnu::always_inline]] inline ClassSet CompiledClasses::group_fails(const ClassGroup& g, std::uint32_t gi,
-                                                                   wire::Bytes field, std::uint32_t number,
-                                                                   ClassSet failed) const noexcept {
-  ClassSet fail = 0;
-  if (g.values) {
-    ClassSet exact = 0, uc = 0;
-    if (const ClassValue* e = find_value(gi, field)) {
-      exact = e->exact;
-      uc = e->user_class;
-    }
-    if ((g.user_class & ~uc & ~failed) != 0) [[unlikely]] {
-      // RFC 3004: a list of (length, class) items; those before the first
-      // malformed one count.
-      std::size_t at = 0;
-      while (at < field.size()) {
-        const std::size_t len = field[at];
-        if (len == 0 || at + 1 + len > field.size()) break;
-        if (const ClassValue* e = find_value(gi, field.subspan(at + 1, len))) uc |= e->user_class;
-        at += 1 + len;
-      }
-    }
-    fail |= (g.exact & ~exact) | (g.user_class & ~uc);
+// A bucket marked `more`: its values one by one.
+ClassSet CompiledClasses::bucket_hits(std::uint32_t first, wire::Bytes field, std::uint64_t head,
+                                      bool exact) const noexcept {
+  const std::size_t n = field.size();
+  ClassSet hit = 0;
+  for (std::uint32_t i = cand_first[first], end = cand_first[first + 1]; i < end; ++i) {
+    const ClassCand& c = cands[i];
+    const bool len_ok = exact ? c.len == n : c.len <= n;
+    if ((head & c.mask) == c.word && len_ok &&
+        (c.len <= 8 || std::memcmp(field.data() + 8, bytes.data() + c.offset + 8, c.len - 8u) == 0))
+      hit |= c.classes;
   }
-  if (g.prefix != 0) {
-    ClassSet hit = 0;
-    if (!field.empty()) {
-      const std::uint64_t w = head_word(field.data(), field.size());
-      const std::uint32_t* first = prefix_first.data() + g.dispatch + field[0];
-      for (std::uint32_t i = first[0]; i < first[1]; ++i) {
-        const ClassPrefix& p = prefixes[i];
-        if ((w & p.mask) == p.word && field.size() >= p.len &&
-            (p.len <= 8 || std::memcmp(field.data() + 8, bytes.data() + p.offset + 8, p.len - 8u) == 0))
-          hit |= ClassSet{1} << p.cls;
+  return hit;
+}
+
+// The classes of group g that fail on the request's `field` (present);
+// `failed`: those already failed (their linear conditions skipped).
+[[gnu::always_inline]] inline ClassSet CompiledClasses::field_fails(const ClassGroup& g, wire::Bytes field,
+                                                                   ClassSet failed) const noexcept {
+  const std::size_t n = field.size();
+  ClassSet fail = 0;
+  if ((g.exact | g.prefix) != 0) {
+    ClassSet exact_hit = 0, prefix_hit = 0;
+    if (n != 0) {
+      const std::uint64_t w = head_word(field.data(), n);
+      if (g.exact != 0) {
+        const std::uint32_t b = exact_bucket(w, n);
+        const ClassSlot& s = slots[g.exact_slots + b];
+        if (s.more != 0) [[unlikely]]
+          exact_hit = bucket_hits(g.exact_first + b, field, w, true);
+        else if (s.word == w && s.len == n)
+          exact_hit = s.classes;
+      }
+      if (g.prefix != 0) {
+        const ClassSlot& s = slots[g.prefix_slots + field[0]];
+        if (s.more != 0) [[unlikely]]
+          prefix_hit = bucket_hits(g.prefix_first + field[0], field, w, false);
+        else if ((w & s.mask) == s.word && s.len <= n)
+          prefix_hit = s.classes;
       }
     }
-    fail |= g.prefix & ~hit;
+    fail = (g.exact & ~exact_hit) | (g.prefix & ~prefix_hit);
   }
   if (g.contains != 0) {
     ClassSet hit = 0;
@@ -159,7 +139,7 @@ ClassSet CompiledClasses::linear_fails(const ClassGroup& g, wire::Bytes field, s
     fail |= g.contains & ~hit;
   }
   if (g.begin != g.end) [[unlikely]]
-    fail |= linear_fails(g, field, number, failed | fail);
+    fail |= linear_fails(g, field, 0, failed | fail);
   return fail;
 }
 
@@ -171,45 +151,41 @@ ClassSet CompiledClasses::match(const wire::DhcpMessage& m, std::uint8_t vlan_co
   constexpr auto kOuter = static_cast<std::size_t>(ClassField::vlan_outer);
   constexpr auto kInner = static_cast<std::size_t>(ClassField::vlan_inner);
   constexpr auto kGiaddr = static_cast<std::size_t>(ClassField::giaddr);
+  static_assert(kOption == 0);
   ClassSet failed = 0;
-  for (std::uint32_t gi = field_begin[kOption]; gi < field_begin[kOption + 1]; ++gi) {
-    const ClassGroup& g = groups[gi];
-    if (!m.has(g.code))
-      failed |= g.classes;
-    else if ((g.classes & ~failed) != 0)
-      failed |= group_fails(g, gi, *m.option(g.code), 0, failed);
+  const ClassGroup* const g0 = groups.data();
+  for (const ClassGroup *g = g0, *end = g0 + field_begin[kOption + 1]; g != end; ++g) {
+    if (const auto f = m.option(g->code); !f)
+      failed |= g->classes;
+    else
+      failed |= field_fails(*g, *f, failed);
   }
   if (field_classes[kRelay] != 0) {
     if (!m.has(wire::opt::relay_agent_info)) {
       failed |= field_classes[kRelay];
     } else {
       const wire::Bytes rai = *m.option(wire::opt::relay_agent_info);
-      for (std::uint32_t gi = field_begin[kRelay]; gi < field_begin[kRelay + 1]; ++gi) {
-        const ClassGroup& g = groups[gi];
-        if ((g.classes & ~failed) == 0) continue;
-        const wire::Bytes f = relay_sub_option(rai, g.code);
-        failed |= f.data() == nullptr ? g.classes : group_fails(g, gi, f, 0, failed);
+      for (const ClassGroup *g = g0 + field_begin[kRelay], *end = g0 + field_begin[kRelay + 1]; g != end; ++g) {
+        const wire::Bytes f = relay_sub_option(rai, g->code);
+        failed |= f.data() == nullptr ? g->classes : field_fails(*g, f, failed);
       }
     }
   }
   if (field_classes[kMac] != 0) {
-    const ClassGroup& g = groups[field_begin[kMac]];
-    if (m.hlen == 0)
-      failed |= g.classes;
-    else if ((g.classes & ~failed) != 0)
-      failed |= group_fails(g, field_begin[kMac], m.chaddr(), 0, failed);
+    const ClassGroup& g = g0[field_begin[kMac]];
+    failed |= m.hlen == 0 ? g.classes : field_fails(g, m.chaddr(), failed);
   }
   // VLAN ids and giaddr: linear conditions only (equals, in_prefix, present).
-  if (field_classes[kOuter] != 0) {
-    const ClassGroup& g = groups[field_begin[kOuter]];
+  if (field_classes[kOuter] != 0) [[unlikely]] {
+    const ClassGroup& g = g0[field_begin[kOuter]];
     failed |= vlan_count < 1 ? g.classes : linear_fails(g, {}, vlans[0].vid(), failed);
   }
-  if (field_classes[kInner] != 0) {
-    const ClassGroup& g = groups[field_begin[kInner]];
+  if (field_classes[kInner] != 0) [[unlikely]] {
+    const ClassGroup& g = g0[field_begin[kInner]];
     failed |= vlan_count < 2 ? g.classes : linear_fails(g, {}, vlans[1].vid(), failed);
   }
-  if (field_classes[kGiaddr] != 0) {
-    const ClassGroup& g = groups[field_begin[kGiaddr]];
+  if (field_classes[kGiaddr] != 0) [[unlikely]] {
+    const ClassGroup& g = g0[field_begin[kGiaddr]];
     failed |= m.giaddr == 0 ? g.classes : linear_fails(g, {}, m.giaddr, failed);
   }
   return matchable & ~failed;
@@ -330,27 +306,53 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
   std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
     return a.field != b.field ? a.field < b.field : a.code < b.code;
   });
-  // Distinct (group, value) entries of the value index, before hashing.
-  struct Value {
-    std::uint32_t group;
-    std::uint32_t offset;
-    std::uint16_t len;
-    ClassSet exact = 0, user_class = 0;
-  };
-  std::vector<Value> values;
   k.contains_masks.assign(1, 0);
+  // A table (exact or prefix) of one group: its distinct values with the
+  // classes naming each, in CSR form by bucket (257 offsets).
+  struct Entry {
+    std::uint32_t bucket;
+    ClassCand cand;
+  };
+  auto add_table = [&k](std::vector<Entry>& entries) {
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const Entry& a, const Entry& b) { return a.bucket < b.bucket; });
+    const auto first = static_cast<std::uint32_t>(k.cand_first.size());
+    const auto base = static_cast<std::uint32_t>(k.cands.size());
+    std::size_t at = 0;
+    for (std::uint32_t bucket = 0; bucket <= 256; ++bucket) {
+      while (at < entries.size() && entries[at].bucket < bucket) ++at;
+      k.cand_first.push_back(base + static_cast<std::uint32_t>(at));
+    }
+    for (const Entry& e : entries) k.cands.push_back(e.cand);
+    const auto slot0 = static_cast<std::uint32_t>(k.slots.size());
+    k.slots.resize(k.slots.size() + 256);
+    for (std::uint32_t bucket = 0; bucket < 256; ++bucket) {
+      const std::uint32_t b = k.cand_first[first + bucket], e = k.cand_first[first + bucket + 1];
+      if (b == e) continue;
+      ClassSlot& s = k.slots[slot0 + bucket];
+      const ClassCand& c = k.cands[b];
+      if (e - b > 1 || c.len > 8) {
+        s.more = 1;
+      } else {
+        s.word = c.word;
+        s.mask = c.mask;
+        s.classes = c.classes;
+        s.len = c.len;
+      }
+    }
+    return std::pair{first, slot0};
+  };
   std::size_t gbegin = 0;
   while (gbegin < pending.size()) {
     std::size_t gend = gbegin;
     while (gend < pending.size() && pending[gend].field == pending[gbegin].field &&
            pending[gend].code == pending[gbegin].code)
       ++gend;
-    const std::uint32_t gi = static_cast<std::uint32_t>(k.groups.size());
     ClassGroup g;
     g.field = pending[gbegin].field;
     g.code = pending[gbegin].code;
     g.begin = static_cast<std::uint32_t>(k.conditions.size());
-    std::vector<ClassPrefix> group_prefixes;
+    std::vector<Entry> exact, prefix;
     for (std::size_t i = gbegin; i < gend; ++i) {
       const Pending& p = pending[i];
       const ClassMatch& m = *p.match;
@@ -359,7 +361,7 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
       const auto offset = static_cast<std::uint32_t>(k.bytes.size());
       const auto len = static_cast<std::uint16_t>(m.value.size());
       k.bytes.insert(k.bytes.end(), m.value.begin(), m.value.end());
-      // The first condition of a kind per class goes to the index, the
+      // The first condition of a kind per class goes to the table, the
       // others to the linear list (a class needs all of them).
       auto indexed = [&](ClassSet& set) {
         if (set & bit) return false;
@@ -367,22 +369,22 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
         return true;
       };
       if (m.op == ClassOp::present) continue;   // the field is there: holds
-      if ((m.op == ClassOp::exact && indexed(g.exact)) || (m.op == ClassOp::user_class && indexed(g.user_class))) {
-        auto it = std::find_if(values.begin(), values.end(), [&](const Value& v) {
-          return v.group == gi && v.len == len && std::equal(m.value.begin(), m.value.end(), k.bytes.begin() + v.offset);
+      const bool is_exact = m.op == ClassOp::exact && indexed(g.exact);
+      if (is_exact || (m.op == ClassOp::prefix && indexed(g.prefix))) {
+        std::vector<Entry>& table = is_exact ? exact : prefix;
+        auto it = std::find_if(table.begin(), table.end(), [&](const Entry& e) {
+          return e.cand.len == len && std::equal(m.value.begin(), m.value.end(), k.bytes.begin() + e.cand.offset);
         });
-        if (it == values.end()) it = values.insert(values.end(), Value{gi, offset, len});
-        (m.op == ClassOp::exact ? it->exact : it->user_class) |= bit;
-        continue;
-      }
-      if (m.op == ClassOp::prefix && indexed(g.prefix)) {
-        ClassPrefix cp;
-        cp.len = len;
-        cp.offset = offset;
-        cp.cls = p.cls;
-        cp.word = head_word(m.value.data(), m.value.size());
-        cp.mask = len >= 8 ? ~0ull : (ClassSet{1} << (8 * len)) - 1;
-        group_prefixes.push_back(cp);
+        if (it == table.end()) {
+          Entry e;
+          e.cand.word = head_word(m.value.data(), m.value.size());
+          e.cand.mask = len >= 8 ? ~0ull : (std::uint64_t{1} << (8 * len)) - 1;
+          e.cand.offset = offset;
+          e.cand.len = len;
+          e.bucket = is_exact ? exact_bucket(e.cand.word, len) : m.value[0];
+          it = table.insert(table.end(), e);
+        }
+        it->cand.classes |= bit;
         continue;
       }
       if (m.op == ClassOp::contains && indexed(g.contains)) {
@@ -407,20 +409,9 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
       k.conditions.push_back(cond);
     }
     g.end = static_cast<std::uint32_t>(k.conditions.size());
-    g.values = (g.exact | g.user_class) != 0;
     k.field_classes[static_cast<std::size_t>(g.field)] |= g.classes;
-    if (!group_prefixes.empty()) {
-      std::stable_sort(group_prefixes.begin(), group_prefixes.end(),
-                       [](const ClassPrefix& a, const ClassPrefix& b) { return (a.word & 0xff) < (b.word & 0xff); });
-      g.dispatch = static_cast<std::uint32_t>(k.prefix_first.size());
-      const auto base = static_cast<std::uint32_t>(k.prefixes.size());
-      std::size_t at = 0;
-      for (std::uint32_t byte = 0; byte <= 256; ++byte) {
-        while (at < group_prefixes.size() && (group_prefixes[at].word & 0xff) < byte) ++at;
-        k.prefix_first.push_back(base + static_cast<std::uint32_t>(at));
-      }
-      k.prefixes.insert(k.prefixes.end(), group_prefixes.begin(), group_prefixes.end());
-    }
+    if (!exact.empty()) std::tie(g.exact_first, g.exact_slots) = add_table(exact);
+    if (!prefix.empty()) std::tie(g.prefix_first, g.prefix_slots) = add_table(prefix);
     k.groups.push_back(g);
     gbegin = gend;
   }
@@ -429,26 +420,6 @@ std::string compile_classes(const EngineConfig& in, CompiledConfig& c) {
     std::uint32_t at = 0;
     while (at < k.groups.size() && static_cast<std::size_t>(k.groups[at].field) < f) ++at;
     k.field_begin[f] = at;
-  }
-  {
-    std::size_t size = 4;
-    while (size < 4 * values.size()) size *= 2;
-    k.values.assign(size, ClassValue{});
-    k.values_mask = size - 1;
-    for (const Value& v : values) {
-      const wire::Bytes b{k.bytes.data() + v.offset, v.len};
-      ClassValue e;
-      e.word = head_word(b.data(), b.size());
-      e.hash = value_hash(v.group, b, e.word);
-      e.exact = v.exact;
-      e.user_class = v.user_class;
-      e.offset = v.offset;
-      e.len = v.len;
-      e.group = static_cast<std::uint16_t>(v.group);
-      std::uint64_t pos = e.hash & k.values_mask;
-      while (k.values[pos].len != 0) pos = (pos + 1) & k.values_mask;
-      k.values[pos] = e;
-    }
   }
   k.any = !in.classes.empty();
   return {};

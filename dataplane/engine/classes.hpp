@@ -6,24 +6,26 @@
 //
 // Compiled form (CompiledClasses): the conditions of every class grouped
 // by the field they read (an option, an option 82 sub-option, chaddr, a VLAN
-// id, giaddr), so that a request's field is looked up once per group, and a
+// id, giaddr), so that a request's field is read once per group, and a
 // field the request lacks fails every class of its group with one OR. In a
-// group the request has:
-//   - exact and user_class values: one hash index over all groups (value ->
-//     the classes whose condition is that value): one lookup of the field
-//     (user_class: and one per RFC 3004 class in it) gives the classes that
-//     hold;
-//   - prefix values: dispatched by their first byte (only the prefixes that
-//     start with the field's first byte are compared), compared as a masked
-//     8-byte word (longer prefixes: the rest by memcmp);
+// group the request has, each kind of condition is a table from the value
+// to the classes whose condition holds:
+//   - exact values: 256 buckets by a multiply of the field's first 8 bytes
+//     and length; prefix values: 256 buckets by their first byte. A bucket
+//     (ClassSlot) holds its value inline as a (masked) word with the classes
+//     that name it: one load and compare, no loop. A bucket with several
+//     values or one longer than 8 bytes is marked and its values are
+//     compared from a list (the rest of a long value by memcmp);
 //   - option 55 `contains`: a code -> classes table, one pass over the list;
-//   - present: nothing to do; VLAN ids and giaddr: a compare each.
-// A class with two indexed conditions of one kind on the same field (two
-// exact values of option 60, two codes in option 55) has its first in the
-// index and the others in a linear list (AND holds). The result is a
-// ClassSet: bit i = the i-th class in config order. No allocation, no
-// exception. With no [[class]] nothing is evaluated (one predictable branch
-// in the shard).
+//   - present: nothing to do; VLAN ids, giaddr and option 77 user classes:
+//     compared one by one (a linear list, at most one per class).
+// A class fails a group when one of its conditions there fails: per kind,
+// the classes with such a condition that the table did not give. A class
+// with two conditions of one kind on the same field (two exact values of
+// option 60, two codes in option 55) has its first in the table and the
+// others in the linear list (AND holds). The result is a ClassSet: bit i =
+// the i-th class in config order. No allocation, no exception. With no
+// [[class]] nothing is evaluated (one predictable branch in the shard).
 //
 // Threads: the CompiledClasses are part of the immutable CompiledConfig.
 #pragma once
@@ -85,8 +87,9 @@ struct ClassMatch {
 
 // ---- compiled ------------------------------------------------------------------
 
-// A condition compared one by one (VLAN ids, giaddr, and the second and
-// later indexed condition of one class on one field).
+// A condition compared one by one (VLAN ids, giaddr, option 77 user
+// classes, and the second and later condition of one kind of one class on
+// one field).
 struct ClassCondition {
   ClassOp op = ClassOp::present;
   std::uint8_t cls = 0;               // bit in ClassSet
@@ -96,39 +99,46 @@ struct ClassCondition {
   std::uint32_t mask = 0;             // in_prefix
 };
 
-// A prefix condition in a group's first-byte dispatch.
-struct ClassPrefix {
-  std::uint64_t word = 0;             // the prefix's first min(len, 8) bytes, little-endian
-  std::uint64_t mask = 0;             // the bits of `word` that count
+// One distinct value of a group's exact or prefix table.
+struct ClassCand {
+  std::uint64_t word = 0;             // the value's first min(len, 8) bytes, little-endian, zero above
+  std::uint64_t mask = 0;             // the bits of `word` that count (exact: all)
+  ClassSet classes = 0;               // the classes whose condition is this value
   std::uint32_t offset = 0;           // into CompiledClasses::bytes (the whole value)
   std::uint16_t len = 0;
-  std::uint8_t cls = 0;
 };
 
-// One distinct (group, value) of the exact/user_class index.
-struct ClassValue {
-  std::uint64_t hash = 0;
-  std::uint64_t word = 0;             // first min(len, 8) bytes, little-endian
-  ClassSet exact = 0;                 // classes whose exact condition is this value
-  ClassSet user_class = 0;            // classes whose user_class condition is this value
-  std::uint32_t offset = 0;           // into CompiledClasses::bytes
-  std::uint16_t len = 0;              // 0: empty slot
-  std::uint16_t group = 0;
+// One bucket of an exact or prefix table: its only value inline (len <= 8),
+// or `more`: compare the bucket's values in CompiledClasses::cands.
+struct ClassSlot {
+  std::uint64_t word = 1;             // empty bucket: never equal (mask 0, len 0)
+  std::uint64_t mask = 0;
+  ClassSet classes = 0;
+  std::uint16_t len = 0;              // exact: the value's length; prefix: the least field length
+  std::uint16_t more = 0;             // 1: several values, or one longer than 8 bytes
 };
+static_assert(sizeof(ClassSlot) == 32);
 
 // Conditions reading the same field.
 struct ClassGroup {
+  ClassSet classes = 0;               // classes with a condition here (all fail if the field is absent)
+  ClassSet exact = 0;                 // classes with an exact condition in the exact table
+  ClassSet prefix = 0;                // ... a prefix condition in the prefix table
+  ClassSet contains = 0;              // ... a `contains` in CompiledClasses::contains_*
+  std::uint32_t exact_first = 0;      // exact: into cand_first, 257 offsets (CSR by exact_bucket)
+  std::uint32_t prefix_first = 0;     // prefix: into cand_first, 257 offsets (CSR by first byte)
+  std::uint32_t exact_slots = 0;      // exact: into slots, 256 buckets
+  std::uint32_t prefix_slots = 0;     // prefix: into slots, 256 buckets
+  std::uint32_t begin = 0, end = 0;   // linear conditions, in `conditions`
   ClassField field = ClassField::option;
   std::uint8_t code = 0;
-  ClassSet classes = 0;               // classes with a condition here (all fail if the field is absent)
-  ClassSet exact = 0;                 // classes with an exact condition in the value index
-  ClassSet user_class = 0;            // ... a user_class condition in the value index
-  ClassSet prefix = 0;                // ... a prefix condition in the dispatch
-  ClassSet contains = 0;              // ... a `contains` in CompiledClasses::contains_*
-  std::uint32_t dispatch = 0;         // prefix: into prefix_first, 257 entries (CSR by first byte)
-  bool values = false;                // exact | user_class != 0
-  std::uint32_t begin = 0, end = 0;   // linear conditions, in `conditions`
 };
+
+// The exact table's bucket of a value: its first min(len, 8) bytes as a
+// little-endian word `head` and its length.
+inline std::uint32_t exact_bucket(std::uint64_t head, std::size_t len) noexcept {
+  return static_cast<std::uint32_t>(((head + len) * 0x9e3779b97f4a7c15ull) >> 56);
+}
 
 struct CompiledClass {
   std::uint32_t lease_time = 0;       // 0: not set
@@ -140,10 +150,9 @@ struct CompiledClass {
 struct CompiledClasses {
   std::vector<ClassGroup> groups;
   std::vector<ClassCondition> conditions;
-  std::vector<ClassPrefix> prefixes;          // by group, then first byte
-  std::vector<std::uint32_t> prefix_first;    // per group with prefixes: 257 offsets into `prefixes`
-  std::vector<ClassValue> values;             // open addressing, power-of-two size (empty: no index)
-  std::uint64_t values_mask = 0;
+  std::vector<ClassCand> cands;               // by group and table, then bucket
+  std::vector<std::uint32_t> cand_first;      // per table: 257 offsets into `cands`
+  std::vector<ClassSlot> slots;               // per table: 256 buckets
   std::array<std::uint8_t, 256> contains_slot{};   // option 55 code -> contains_masks index (0: none)
   std::vector<ClassSet> contains_masks;       // [0] = 0
   // Groups are sorted by field: those of field f are [field_begin[f],
@@ -171,10 +180,9 @@ struct CompiledClasses {
   std::uint32_t index_of(std::string_view name) const noexcept;
 
  private:
-  ClassSet group_fails(const ClassGroup& g, std::uint32_t gi, wire::Bytes field, std::uint32_t number,
-                       ClassSet failed) const noexcept;
+  ClassSet field_fails(const ClassGroup& g, wire::Bytes field, ClassSet failed) const noexcept;
   ClassSet linear_fails(const ClassGroup& g, wire::Bytes field, std::uint32_t number, ClassSet failed) const noexcept;
-  const ClassValue* find_value(std::uint32_t group, wire::Bytes v) const noexcept;
+  ClassSet bucket_hits(std::uint32_t first, wire::Bytes field, std::uint64_t head, bool exact) const noexcept;
 };
 
 struct EngineConfig;     // config.hpp
