@@ -166,6 +166,16 @@ class DdnsTest : public ::testing::Test {
     replies_.clear();
   }
 
+  // Config reload (Shard::reconfigure); the old config stays alive until then.
+  void reload(const EngineConfig& cfg) {
+    auto next = std::make_unique<CompileResult>(compile(cfg));
+    ASSERT_TRUE(next->ok()) << next->error;
+    Allocator fresh(next->config, shard_->identity());
+    shard_->reconfigure(next->config, fresh);
+    compiled_ = std::move(next);
+    EXPECT_EQ(shard_->audit(), "");
+  }
+
   Decision send(const Req& r) {
     last_ = make_packet(r);
     const Decision d = shard_->handle(last_->msg, last_->rx, now_);
@@ -763,6 +773,155 @@ TEST_F(DdnsTest, RestoredLeasesKeepTheirFlags) {
   const auto ri = static_cast<std::uint32_t>(r - &shard_->leases().at(0));
   EXPECT_EQ(shard_->leases().hostname(ri), "laptop");
   EXPECT_EQ(shard_->leases().hostname_ddns(ri), kDdnsReverse);
+}
+
+// ---- the shard's DDNS cache (engine/ddns_cache.hpp): never a stale name -----------------
+
+// Option 81 as the reply writes it for `fqdn` (a name ending with a dot) in
+// wire format with `flags`.
+std::vector<std::uint8_t> fqdn_option(std::uint8_t flags, std::string_view fqdn) {
+  std::vector<std::uint8_t> out{flags, 255, 255};
+  const std::vector<std::uint8_t> w = wire_name(fqdn);
+  out.insert(out.end(), w.begin(), w.end());
+  return out;
+}
+
+// A REQUEST whose option 81 differs from its DISCOVER's is decided anew: the
+// commit and the ACK carry what the REQUEST sent, not the OFFER's decision
+// (another name; the same name with other flags).
+TEST_F(DdnsTest, CacheARequestWithAnotherOption81ThanItsDiscoverIsDecidedAgain) {
+  struct Case {
+    Req discover, request;
+    std::string name;
+    std::uint8_t ddns;
+    std::vector<std::uint8_t> ack;
+  };
+  std::vector<Case> cases;
+  cases.push_back({fqdn_req(kFqdnS | kFqdnE, wire_name("first"), 1), fqdn_req(kFqdnS | kFqdnE, wire_name("other"), 1),
+                   "other", kBoth, fqdn_option(kFqdnS | kFqdnE, "other.a.example.")});
+  cases.push_back({fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"), 5), fqdn_req(kFqdnS | kFqdnE, wire_name("laptop-2"), 5),
+                   "laptop-2", kBoth, fqdn_option(kFqdnS | kFqdnE, "laptop-2.a.example.")});
+  cases.push_back({fqdn_req(kFqdnS | kFqdnE, wire_name("same"), 2), fqdn_req(kFqdnE, wire_name("same"), 2), "same",
+                   kDdnsReverse, fqdn_option(kFqdnE, "same.a.example.")});
+  cases.push_back({fqdn_req(kFqdnS | kFqdnE, wire_name("Case"), 3), fqdn_req(kFqdnS | kFqdnE, wire_name("case"), 3),
+                   "case", kBoth, fqdn_option(kFqdnS | kFqdnE, "case.a.example.")});
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    shard_->clear_changes();
+    c.discover.type = MessageType::discover;
+    const Decision offer = send(c.discover);
+    ASSERT_EQ(offer.type, MessageType::offer);
+    ASSERT_TRUE(reply_fqdn(offer).has_value());
+    c.request.type = MessageType::request;
+    c.request.requested = offer.yiaddr;
+    c.request.server_id = kServer;
+    const Decision ack = send(c.request);
+    ASSERT_EQ(ack.type, MessageType::ack);
+    ASSERT_FALSE(shard_->changes().empty());
+    const LeaseChange commit = shard_->changes().back();
+    EXPECT_EQ(name_of(commit), c.name);
+    EXPECT_EQ(commit.ddns, c.ddns);
+    EXPECT_EQ(reply_fqdn(ack), c.ack);
+  }
+  // The same option 81 twice: the OFFER's decision, the same bytes.
+  const Dora d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("Twice"), 4));
+  EXPECT_EQ(name_of(d.commit), "twice");
+  EXPECT_EQ(reply_fqdn(d.ack), fqdn_option(kFqdnS | kFqdnE, "twice.a.example."));
+}
+
+// A config reload between the OFFER and the REQUEST: the commit decides under
+// the new config (here: generated names, another suffix), and so does a
+// renewal's option 81 after a reload that changed the suffix.
+TEST_F(DdnsTest, CacheAReloadBetweenOfferAndRequestDecidesUnderTheNewConfig) {
+  Req r = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"));
+  r.type = MessageType::discover;
+  const Decision offer = send(r);
+  ASSERT_EQ(offer.type, MessageType::offer);
+  EXPECT_EQ(reply_fqdn(offer), fqdn_option(kFqdnS | kFqdnE, "laptop.a.example."));
+  EngineConfig b = ddns_config();
+  b.ddns.replace_client_name = ReplaceClientName::always;
+  b.subnets[0].qualifying_suffix = "b.example";
+  reload(b);
+  shard_->clear_changes();
+  r.type = MessageType::request;
+  r.requested = offer.yiaddr;
+  r.server_id = kServer;
+  const Decision ack = send(r);
+  ASSERT_EQ(ack.type, MessageType::ack);
+  ASSERT_FALSE(shard_->changes().empty());
+  const std::string generated = "myhost-10-0-0-" + std::to_string(ack.yiaddr & 0xffu);
+  EXPECT_EQ(name_of(shard_->changes().back()), generated);
+  EXPECT_EQ(reply_fqdn(ack), fqdn_option(kFqdnS | kFqdnE, generated + ".b.example."));
+
+  // Renewals keep the name; a reload that changes the suffix changes the
+  // option 81 of the next renewal's OFFER and ACK.
+  const auto renew = [&] {
+    Req q = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"));
+    q.type = MessageType::discover;
+    const Decision o = send(q);
+    EXPECT_EQ(o.yiaddr, ack.yiaddr);
+    const auto offered = reply_fqdn(o);
+    q.type = MessageType::request;
+    q.requested = o.yiaddr;
+    q.server_id = kServer;
+    const Decision a = send(q);
+    EXPECT_EQ(a.type, MessageType::ack);
+    EXPECT_EQ(reply_fqdn(a), offered);
+    return offered;
+  };
+  EXPECT_EQ(renew(), fqdn_option(kFqdnS | kFqdnE, generated + ".b.example."));
+  b.subnets[0].qualifying_suffix = "c.example";
+  reload(b);
+  EXPECT_EQ(renew(), fqdn_option(kFqdnS | kFqdnE, generated + ".c.example."));
+}
+
+// The lease's name changed by another way than a commit here (the HA
+// partner's record; restores and the lease API write it the same way): the
+// next renewal's OFFER and ACK carry the new name and flags. Today renewals
+// encode option 81 from the lease's name at each reply (engine/ddns_cache.hpp
+// keeps decisions only); this guards any later cache of the encoding.
+TEST_F(DdnsTest, CacheANameChangedByAnotherPathIsNotServedStale) {
+  const Dora d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("laptop")));
+  const auto renew = [&] {
+    Req q = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"));
+    q.type = MessageType::discover;
+    const Decision o = send(q);
+    EXPECT_EQ(o.yiaddr, d.ack.yiaddr);
+    const auto offered = reply_fqdn(o);
+    q.type = MessageType::request;
+    q.requested = o.yiaddr;
+    q.server_id = kServer;
+    const Decision a = send(q);
+    EXPECT_EQ(a.type, MessageType::ack);
+    EXPECT_EQ(reply_fqdn(a), offered);
+    return offered;
+  };
+  EXPECT_EQ(renew(), fqdn_option(kFqdnS | kFqdnE, "laptop.a.example."));
+  now_ += 10;
+  for (const std::string_view name : {"desk", "laptoq", "laptop-2"}) {
+    SCOPED_TRACE(std::string(name));
+    LeaseChange in = d.commit;
+    in.shard = 0;
+    in.start = now_;
+    in.expires = now_ + 3600;
+    in.hostname_len = static_cast<std::uint8_t>(name.size());
+    std::memcpy(in.hostname.data(), name.data(), name.size());
+    in.ddns = kBoth;
+    ASSERT_EQ(shard_->replicate(in, now_), ReplicateStatus::applied);
+    EXPECT_EQ(renew(), fqdn_option(kFqdnS | kFqdnE, std::string(name) + ".a.example."));
+    now_ += 10;
+  }
+  // Only the DNS flags changed (the partner's record: PTR only): S goes.
+  LeaseChange in = d.commit;
+  in.shard = 0;
+  in.start = now_;
+  in.expires = now_ + 3600;
+  const std::string_view name = "laptop-2";
+  in.hostname_len = static_cast<std::uint8_t>(name.size());
+  std::memcpy(in.hostname.data(), name.data(), name.size());
+  in.ddns = kDdnsReverse;
+  ASSERT_EQ(shard_->replicate(in, now_), ReplicateStatus::applied);
+  EXPECT_EQ(renew(), fqdn_option(kFqdnO | kFqdnE, "laptop-2.a.example."));
 }
 
 TEST(DdnsLeaseTable, FlagsShareTheLengthByte) {

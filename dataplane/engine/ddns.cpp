@@ -293,8 +293,12 @@ bool short_wire_name(wire::Bytes raw, DdnsName& out) noexcept {
 
 // Inlined into both entry points (a call between them cost 6 instructions).
 template <bool kShort>
-[[gnu::always_inline]] inline DdnsName decide(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
-  DdnsName out;
+[[gnu::always_inline]] inline void decide(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address,
+                                          DdnsName& out) noexcept {
+  out.len = 0;
+  out.flags = 0;
+  out.reply_fqdn = false;
+  out.reply_flags = 0;
   const std::optional<wire::ClientFqdn> fqdn = ddns_detail::client_fqdn(m);
   // The client's name, stored into `out` only when it is the one kept
   // (short: already there; generate() replaces it).
@@ -333,18 +337,26 @@ template <bool kShort>
     out.reply_fqdn = true;
     out.reply_flags = reply_fqdn_flags(out.flags, fqdn->flags);
   }
-  return out;
 }
 
 }  // namespace
 
+void decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address,
+                      DdnsName& out) noexcept {
+  decide<true>(policy, m, address, out);
+}
+
 DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept {
-  return decide<true>(policy, m, address);
+  DdnsName out;
+  decide_ddns_name(policy, m, address, out);
+  return out;
 }
 
 DdnsName decide_ddns_name_general(const CompiledDdns& policy, const wire::DhcpMessage& m,
                                   wire::Ipv4 address) noexcept {
-  return decide<false>(policy, m, address);
+  DdnsName out;
+  decide<false>(policy, m, address, out);
+  return out;
 }
 
 namespace {

@@ -18,9 +18,11 @@
 // and the control thread use it, so they can never disagree.
 //
 // Hot path (ddns.cpp, shard_ddns.cpp): with [ddns], decide_ddns_name()
-// runs once per commit of a new binding (renewals keep the name and flags,
-// as the hostname was always kept) and once per OFFER to a client that sent
-// option 81; an ACK's option 81 is encoded from the name the lease holds
+// runs once per new binding that sent option 81 with a name: at its OFFER,
+// whose decision the commit takes when the REQUEST's option 81 is the same
+// (engine/ddns_cache.hpp); else at the commit (option 12; renewals keep the
+// name and flags, as the hostname was always kept); an ACK's option 81 is
+// encoded from the name the lease holds
 // (Decision::fqdn; ReplyCache writes it after its cached block:
 // reply_cache.hpp). Without [ddns], one predictable branch.
 //
@@ -160,6 +162,9 @@ struct DdnsName {
 // name; a partial one is cut back to whole labels within 63.
 // Pure, noexcept, no allocation.
 DdnsName decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address) noexcept;
+// The same, written into `out` (a cache entry: engine/ddns_cache.hpp).
+void decide_ddns_name(const CompiledDdns& policy, const wire::DhcpMessage& m, wire::Ipv4 address,
+                      DdnsName& out) noexcept;
 
 // The reply's option 81 flags (RFC 4702 section 2.1) for a lease whose DNS
 // flags are `ddns` (kDdnsForward | kDdnsReverse) and a client that sent

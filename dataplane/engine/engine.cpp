@@ -419,12 +419,11 @@ void Shard::commit_ddns(std::uint32_t idx, const Ctx& c, Ipv4 addr, bool renewal
   Lease& l = table_.at(idx);
   bool named = false;
   if (!renewal || l.hostname == kNil) {
-    decided_ = decide_ddns_name(config_->ddns, c.m, addr);
-    const DdnsName& d = decided_;
+    const DdnsName& d = ddns_decide(idx, c.m, addr);   // the OFFER's, when it is the same (engine/ddns_cache.hpp)
     named = d.len != 0;
     if ((named || l.hostname != kNil) && !table_.set_hostname(idx, d.view(), d.flags))
       bump(Event::hostname_not_stored);
-    if (d.reply_fqdn) c.ddns_name = &decided_;
+    if (d.reply_fqdn) c.ddns_name = &d;
   }
   l.flags |= kLeasePersisted;
   emit(renewal && !named ? LeaseOp::renew : LeaseOp::commit, idx);
@@ -1002,6 +1001,7 @@ Shard::ReconfigureStats Shard::reconfigure(const CompiledConfig& next, Allocator
   ReconfigureStats st;
   std::swap(alloc_, fresh);   // `fresh` now holds the old allocator, for the caller to free
   config_ = &next;
+  ddns_epoch_ = ddns_epoch_ + 1 != 0 ? ddns_epoch_ + 1 : 1;   // engine/ddns_cache.hpp: no entry of the old config is used
   counter_store(withdrawn_, std::uint32_t{0});
   // Two passes: first every record that holds its address (so that history
   // never takes an address a lease holds), then inactive history.

@@ -43,6 +43,7 @@
 #include "engine/client_key.hpp"
 #include "engine/config.hpp"
 #include "engine/counters.hpp"
+#include "engine/ddns_cache.hpp"
 #include "engine/ha.hpp"
 #include "engine/lease.hpp"
 #include "engine/lease_table.hpp"
@@ -722,6 +723,14 @@ class alignas(64) Shard {
   // Decision::fqdn for a lease reply of `yiaddr` in `subnet` to a client
   // that sent option 81 (engine/shard_ddns.cpp).
   const FqdnReply* ddns_reply(const Ctx& c, const CompiledSubnet& subnet, Ipv4 yiaddr) noexcept;
+  // The name decision for lease `idx` at `addr` (commit_ddns, the OFFER's
+  // option 81): the OFFER's, kept in the lease's cache entry, when the
+  // option 81 is the same (engine/ddns_cache.hpp), else decided now. Valid
+  // until the next request.
+  const DdnsName& ddns_decide(std::uint32_t idx, const wire::DhcpMessage& m, Ipv4 addr) noexcept {
+    return decide_cached(ddns_cache_[idx & (kDdnsCacheEntries - 1)], ddns_epoch_, config_->ddns, decided_, idx, m,
+                         addr);
+  }
   void expire_active(std::uint32_t idx) noexcept;
   void expire_foreign(std::uint32_t idx) noexcept;
   std::uint32_t end_offer(std::uint32_t idx, Seconds now) noexcept;
@@ -792,8 +801,13 @@ class alignas(64) Shard {
   // Decision::fqdn's storage (ddns_reply), used round robin; last so the
   // members above keep their cache lines.
   std::array<FqdnReply, kMaxBurst> fqdn_replies_;
-  DdnsName decided_;   // commit_ddns() -> ddns_reply() of the same request (Ctx::ddns_name)
+  DdnsName decided_;   // ddns_decide() without a cache entry -> ddns_reply() (Ctx::ddns_name)
   std::uint32_t fqdn_next_ = 0;
+  // engine/ddns_cache.hpp: the OFFER's name decision per lease record
+  // (direct-mapped; pages touched only with [ddns]); entries of another
+  // epoch are not used (reconfigure() bumps it).
+  std::uint32_t ddns_epoch_ = 1;
+  ReservedArray<DdnsCacheEntry> ddns_cache_{kDdnsCacheEntries};
   // Last, as fqdn_replies_, so that the members above keep their lines.
   // Per-circuit limits (engine/limits.hpp): the shared table (ShardConfig::limits,
   // else own_limits_), per lease record the slot it is counted in + 1 (0: not

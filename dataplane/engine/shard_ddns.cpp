@@ -1,14 +1,17 @@
 // The shard's part of dynamic DNS that is not on every commit
 // (engine/ddns.hpp, docs/dns.md): option 81 for a reply, decided with the
-// reply (Decision::fqdn). dispatch_ddns() and commit_ddns() are in
-// engine.cpp, where the handlers they call inline.
+// reply (Decision::fqdn), and the name decision of a commit.
+// dispatch_ddns() and commit_ddns() are in engine.cpp, where the handlers
+// they call inline.
 //
 // Cost (bench/results/2026-12-07.md, "DDNS: option 81 decided once per
-// reply"): a new binding's name is decided once, at its commit; option 81
-// in a reply is encoded from the name the client's lease holds when it has
-// one (ACKs, OFFERs of a bound address) instead of deciding it again; only
-// an OFFER of a new binding decides. The suffix is appended in its
-// precompiled wire form.
+// reply" and "DDNS: one name decision per new client"): option 81 in a
+// reply is encoded from the name the client's lease holds when it has one
+// (ACKs, OFFERs of a bound address) instead of deciding it again; only an
+// OFFER of a new binding decides, and its commit takes that decision
+// (engine/ddns_cache.hpp). The suffix is appended in its precompiled wire
+// form.
+#include "engine/ddns_cache.hpp"
 #include "engine/ddns_encode.hpp"
 #include "engine/engine.hpp"
 
@@ -19,8 +22,9 @@ namespace dorado::engine {
 // address with a name (the ACK of a commit or renewal, or an OFFER of the
 // address it has, which the REQUEST then renews), the name the lease holds:
 // the one DNS gets. Otherwise (an OFFER of a new binding, or a name the
-// hostname store had no room for) the name decided now. No valid option
-// 81 in the request: none in the reply.
+// hostname store had no room for) the name decided now, kept for the
+// commit (ddns_decide). No valid option 81 in the request: none in the
+// reply.
 const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, Ipv4 yiaddr) noexcept {
   const std::string_view suffix = config_->ddns_suffix(subnet);
   const wire::Bytes wire = config_->ddns_suffix_wire(subnet);
@@ -46,8 +50,12 @@ const FqdnReply* Shard::ddns_reply(const Ctx& c, const CompiledSubnet& subnet, I
       return &r;
     }
   }
-  const DdnsName d = decide_ddns_name(config_->ddns, c.m, yiaddr);
-  r.len = static_cast<std::uint16_t>(encode_reply_fqdn_inline(d.view(), d.reply_flags, suffix, wire, r.value));
+  const DdnsName* d = &decided_;
+  if (i != kNil) [[likely]]
+    d = &ddns_decide(i, c.m, yiaddr);
+  else
+    decide_ddns_name(config_->ddns, c.m, yiaddr, decided_);
+  r.len = static_cast<std::uint16_t>(encode_reply_fqdn_inline(d->view(), d->reply_flags, suffix, wire, r.value));
   return &r;
 }
 
