@@ -4,6 +4,7 @@
 // restore and reload, one count shared by two shards; the lock-free table.
 #include "engine_fixture.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -244,6 +245,80 @@ TEST_F(LimitsTest, RatePerSecondWithInjectedClock) {
   EXPECT_EQ(send(renewing).type, MessageType::ack);
   now_ += 1;   // the next second
   EXPECT_EQ(offer(mac_of(3), "line-1").type, MessageType::offer);
+  EXPECT_EQ(drops(DropReason::limit_rate), 1u);
+}
+
+// BOOTP clients (engine/bootp.cpp, `bootp = true`) are limited as a
+// REQUEST is: the lease a BOOTP client commits counts on its circuit (for
+// DHCP clients too), one above the limit is a counted drop, a bound BOOTP
+// client is answered again, and a new one counts towards the rate.
+class LimitsBootpTest : public LimitsTest {
+ protected:
+  // A relayed BOOTREQUEST with the DHCP cookie and option 82 but without
+  // option 53 (its 3 bytes overwritten with PAD).
+  Decision bootp(MacAddr mac, std::string_view circuit) {
+    last_ = make_packet(relayed(mac, circuit, MessageType::request));
+    const wire::Bytes udp = last_->frame.udp_payload(last_->bytes);
+    const std::size_t base = static_cast<std::size_t>(udp.data() - last_->bytes.data());
+    for (std::size_t at = base + wire::kBootpFixedSize + 4; at + 2 < last_->bytes.size();) {
+      const std::uint8_t code = last_->bytes[at];
+      if (code == 0) { ++at; continue; }
+      if (code == 255) break;
+      const std::size_t len = last_->bytes[at + 1];
+      if (code == wire::opt::message_type) {
+        std::fill_n(last_->bytes.begin() + static_cast<std::ptrdiff_t>(at), 2 + len, std::uint8_t{0});
+        break;
+      }
+      at += 2 + len;
+    }
+    EXPECT_EQ(last_->msg.parse(last_->frame.udp_payload(last_->bytes)), wire::Error::ok);
+    EXPECT_FALSE(last_->msg.message_type().has_value());
+    const Decision d = shard_->handle(last_->msg, last_->rx, now_);
+    EXPECT_EQ(shard_->audit(), "");
+    return d;
+  }
+  void build_bootp(std::uint32_t max_leases, std::uint32_t max_rate) {
+    EngineConfig c = limits_config(max_leases, max_rate);
+    c.subnets[0].bootp = true;
+    build(c, sizes());
+  }
+};
+
+TEST_F(LimitsBootpTest, BootpLeasesCountAndAreLimited) {
+  build_bootp(2, 0);
+  const Decision first = bootp(mac_of(1), "line-1");
+  ASSERT_EQ(first.verdict, Verdict::reply);
+  EXPECT_TRUE(first.bootp);
+  EXPECT_EQ(count_of("line-1"), 1u);
+  EXPECT_NE(dora_on(mac_of(2), "line-1"), 0u);   // a DHCP client takes the second place
+  EXPECT_EQ(count_of("line-1"), 2u);
+  const Decision third = bootp(mac_of(3), "line-1");
+  EXPECT_EQ(third.verdict, Verdict::drop);
+  EXPECT_EQ(third.drop, DropReason::limit_leases);
+  EXPECT_EQ(lease_of(mac_of(3)), nullptr);
+  // The BOOTP lease counts against DHCP clients as well.
+  EXPECT_EQ(offer(mac_of(4), "line-1").drop, DropReason::limit_leases);
+  EXPECT_EQ(drops(DropReason::limit_leases), 2u);
+  // The bound BOOTP client asks again: answered, still counted once.
+  const Decision again = bootp(mac_of(1), "line-1");
+  EXPECT_EQ(again.verdict, Verdict::reply);
+  EXPECT_EQ(again.yiaddr, first.yiaddr);
+  EXPECT_EQ(count_of("line-1"), 2u);
+  EXPECT_EQ(shard_->limit_charged(), 2u);
+  // Another circuit is not concerned.
+  EXPECT_EQ(bootp(mac_of(5), "line-2").verdict, Verdict::reply);
+  EXPECT_EQ(count_of("line-2"), 1u);
+}
+
+TEST_F(LimitsBootpTest, NewBootpClientsCountTowardsTheRate) {
+  build_bootp(0, 1);
+  EXPECT_EQ(bootp(mac_of(1), "line-1").verdict, Verdict::reply);
+  const Decision second = bootp(mac_of(2), "line-1");
+  EXPECT_EQ(second.verdict, Verdict::drop);
+  EXPECT_EQ(second.drop, DropReason::limit_rate);
+  EXPECT_EQ(bootp(mac_of(1), "line-1").verdict, Verdict::reply);   // bound: not a new client
+  now_ += 1;
+  EXPECT_EQ(bootp(mac_of(2), "line-1").verdict, Verdict::reply);
   EXPECT_EQ(drops(DropReason::limit_rate), 1u);
 }
 

@@ -16,7 +16,9 @@
 // reply until its record is durable (durability = "fsync"). Others are a
 // counted drop (bootp_not_served). The same store-down and foreign-lease
 // rules as a REQUEST's apply: the client's active lease is answered as it
-// stands, nothing new is granted.
+// stands, nothing new is granted. Per-circuit limits apply as to a REQUEST
+// (max_leases_per_circuit, max_new_clients_per_second; limit_leases /
+// limit_rate drops): the lease a BOOTP client gets counts on its circuit.
 //
 // Hot path rules: no allocation, no exception, no lock; a DHCP request pays
 // one predictable branch in Shard::decide for this file.
@@ -47,6 +49,23 @@ Decision Shard::decide_bootp(const wire::DhcpMessage& m, const RxMeta& rx, Secon
   }
   if (key.status != KeyStatus::ok)
     return refuse(key.status == KeyStatus::too_long ? DropReason::client_id_too_long : DropReason::no_client_key);
+  // Per-circuit limits (limits.cpp) as for a DHCP REQUEST: a BOOTP client
+  // binds at once, so it reserves its place before the decision, and the
+  // place is bound to the lease it commits, or given back (Settle, on every
+  // return below). A client with an active lease is never refused.
+  struct Settle {
+    Shard* shard;
+    const wire::DhcpMessage& m;
+    const KeyResult& key;
+    ~Settle() {
+      if (shard != nullptr) shard->limit_settle(m, key);
+    }
+  } settle{nullptr, m, key};
+  if (!config_->subnet_limits.empty()) [[unlikely]] {
+    if (const DropReason r = limit_admit(m, rx, now, wire::MessageType::request, key); r != DropReason::none)
+      return refuse(r);
+    settle.shard = this;
+  }
   Ctx c{m, rx, now, change_count_, key};
   if (config_->classes.any) [[unlikely]] {   // client classes (engine/classes.hpp): drop, pool tables, options
     c.classes = config_->classes.match(m, rx.vlan_count, rx.vlans);
