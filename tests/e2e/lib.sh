@@ -145,17 +145,20 @@ wait_log() {
   return 1
 }
 
-# stop_dorado: SIGTERM, must exit 0 within 1 s; counters end up in dorado.out.
+# stop_dorado: SIGTERM, must exit 0 within 10 s; counters end up in dorado.out.
+# The bound catches a shutdown that hangs, not a slow one: a stop takes a
+# few milliseconds of CPU, but on a machine at load 9 the wall clock was
+# seen past 1 s (docs/operations.md, "SIGTERM" in the signals table).
 stop_dorado() {
   [ -n "$DORADO_PID" ] || return 0
   kill -TERM "$DORADO_PID"
   local rc=0
-  for _ in $(seq 1 20); do
+  for _ in $(seq 1 200); do
     kill -0 "$DORADO_PID" 2>/dev/null || break
     sleep 0.05
   done
   if kill -0 "$DORADO_PID" 2>/dev/null; then
-    check "dorado stops within 1 s of SIGTERM" false
+    check "dorado stops within 10 s of SIGTERM" false
     kill -KILL "$DORADO_PID"
   fi
   wait "$DORADO_PID" || rc=$?
