@@ -537,6 +537,22 @@ TEST(Mirror, CompactEntriesAgainstModel) {
       m.for_each([&](const LeaseChange& l) { got[key_of(l)] = text(l); });
       ASSERT_EQ(got, want) << "step " << step;
       ASSERT_EQ(m.size(), want.size());
+      // read() (the hand-over's walk) into a record full of stale bytes
+      // gives what lease_at() gives, by the lengths, and false for a free number.
+      for (std::uint32_t i = 0; i < m.slot_end(); ++i) {
+        LeaseChange r;
+        std::memset(static_cast<void*>(&r), 0xA5, sizeof r);
+        const auto l = m.lease_at(i);
+        ASSERT_EQ(m.read(i, r), l.has_value()) << "entry " << i;
+        if (l) {
+          ASSERT_EQ(text(r), text(*l)) << "entry " << i;
+          ASSERT_EQ(key_of(r), key_of(*l));
+          ASSERT_EQ(r.shard, 0);
+          ASSERT_EQ(r.seq, 0u);
+        }
+      }
+      LeaseChange untouched{};
+      ASSERT_FALSE(m.read(m.slot_end(), untouched));
       for (const auto& [k, v] : ref.clients) {
         const auto f = m.find({reinterpret_cast<const std::uint8_t*>(k.data()), k.size()});
         ASSERT_TRUE(f);

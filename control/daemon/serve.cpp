@@ -94,14 +94,18 @@ void restore_leases(const store::Store& st, runtime::Runtime& rt, std::uint64_t 
     head = (head + 1) % kAhead;
     --waiting;
   };
-  st.for_each_lease([&](const store::StoredLease& l) {
-    if (l.key_len != 0 && l.key[0] == madcap::kKeyKindMadcap) return;   // MADCAP's (docs/madcap.md), not a shard's
+  // Each lease is read straight into its ring slot, only as far as its
+  // lengths (Store::read_lease): no zeroed 256-byte copy and no function
+  // object per lease (bench/results/2026-12-07.md "Hand-over: a cheaper walk").
+  const std::uint32_t end = st.lease_slot_end();
+  for (std::uint32_t i = 0; i < end; ++i) {
     if (waiting == kAhead) restore_oldest();
     store::StoredLease& slot = ring[(head + waiting) % kAhead];
-    slot = l;
+    if (!st.read_lease(i, slot)) continue;
+    if (slot.key_len != 0 && slot.key[0] == madcap::kKeyKindMadcap) continue;   // MADCAP's (docs/madcap.md)
     ++waiting;
     rt.prefetch_restore(slot);
-  });
+  }
   while (waiting > 0) restore_oldest();
   std::string line = "store: handed leases to the shards:";
   for (std::size_t i = 0; i < counts.size(); ++i)

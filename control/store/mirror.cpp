@@ -364,23 +364,33 @@ void MirrorLoader::flush() {
   }
 }
 
-std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
-  if (i >= slot_end_) return std::nullopt;
+bool Mirror::read(std::uint32_t i, LeaseChange& c) const noexcept {
+  if (i >= slot_end_) return false;
   const Entry& e = entry(i);
-  if (e.op == 0) return std::nullopt;
-  LeaseChange c{};
+  if (e.op == 0) return false;
   c.seq = 0;
   c.op = static_cast<LeaseOp>(e.op);
   c.key_len = e.key_len;
   c.htype = e.htype;
+  c.hostname_len = 0;
   c.subnet_id = e.subnet_id;
   c.address = e.address;
   c.start = e.start;
   c.expires = e.expires;
   std::memcpy(c.chaddr.b.data(), e.chaddr, 6);
-  std::uint8_t buf[8];
-  const auto key = key_of(e, buf);
-  if (!key.empty()) std::memcpy(c.key.data(), key.data(), key.size());
+  c.shard = 0;
+  c.relay_len = 0;
+  c.ddns = 0;
+  if (e.flags & kKeyBuilt) {
+    // The common 8-byte key, built in place: kind byte, htype, chaddr.
+    c.key[0] = e.key0;
+    c.key[1] = e.htype;
+    std::memcpy(c.key.data() + 2, e.chaddr, 6);
+  } else if (e.key_len != 0) {
+    std::uint8_t buf[8];
+    const auto key = key_of(e, buf);
+    std::memcpy(c.key.data(), key.data(), key.size());
+  }
   if (e.side != kNil) {
     const Rare r = rare_of(e);
     c.hostname_len = static_cast<std::uint8_t>(r.hostname.size());
@@ -388,6 +398,12 @@ std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
     c.ddns = r.ddns;
     engine::set_relay_info(c, r.relay);
   }
+  return true;
+}
+
+std::optional<LeaseChange> Mirror::lease_at(std::uint32_t i) const {
+  LeaseChange c{};
+  if (!read(i, c)) return std::nullopt;
   return c;
 }
 

@@ -96,6 +96,13 @@ class Mirror {
   // record, or nullopt for a free number.
   std::uint32_t slot_end() const noexcept { return slot_end_; }
   std::optional<engine::LeaseChange> lease_at(std::uint32_t i) const;
+  // lease_at(i) into `out`, writing only what the record uses: the fixed
+  // fields, key[0, key_len + relay_len) and hostname[0, hostname_len); the
+  // bytes past those lengths keep what `out` held (every reader goes by the
+  // lengths). False, `out` untouched, for a free number. The hand-over's
+  // walk (Store::read_lease): no 256-byte record zeroed and copied twice a
+  // lease (bench/results/2026-12-07.md "Hand-over: a cheaper walk").
+  bool read(std::uint32_t i, engine::LeaseChange& out) const noexcept;
 
   template <typename Fn>
   void for_each(Fn&& fn) const {

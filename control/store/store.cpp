@@ -516,6 +516,8 @@ void Store::for_each_lease(const std::function<void(const StoredLease&)>& fn) co
 }
 
 std::size_t Store::lease_count() const noexcept { return impl_->mirror.size(); }
+std::uint32_t Store::lease_slot_end() const noexcept { return impl_->mirror.slot_end(); }
+bool Store::read_lease(std::uint32_t i, StoredLease& out) const noexcept { return impl_->mirror.read(i, out); }
 
 void Store::take(unsigned worker, std::span<const engine::LeaseChange> changes) {
   Impl& s = *impl_;

@@ -132,6 +132,14 @@ class Store {
   // shards their leases at start-up (before the ports open) and for export.
   void for_each_lease(const std::function<void(const StoredLease&)>& fn) const;
   std::size_t lease_count() const noexcept;
+  // The same walk a lease at a time, for the start-up hand-over (serve.cpp
+  // restore_leases): read_lease(i, out) for every i below lease_slot_end()
+  // fills `out` with lease i, or returns false (out untouched) for a free
+  // number. `out` is written only as far as its lengths say (Mirror::read):
+  // reuse one record, no function object or zeroed copy per lease. No
+  // take() in between.
+  std::uint32_t lease_slot_end() const noexcept;
+  bool read_lease(std::uint32_t i, StoredLease& out) const noexcept;
 
   // Records drained from worker `worker`'s ring, oldest first (their
   // per-shard seq increasing, wrapping). Never fails: the bytes are buffered
