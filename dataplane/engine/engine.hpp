@@ -591,11 +591,12 @@ class alignas(64) Shard {
   // limits.cpp: the limits of subnet index `subnet` (null: none); the
   // refusal of a request by them (DropReason::none: admitted; a REQUEST
   // that may commit leaves its reserved count in pending_limit_);
-  // limit_settle (after a DISCOVER or REQUEST): that count bound to the
-  // client's now active lease, else given back; a bound client's lease that
-  // moved to another address (uncounted by set_state on the way) counted
-  // again; limit_charge: an existing active lease counted (restore,
-  // replicate, admin, recount); limit_uncharge: set_state's hook.
+  // limit_settle (after a DISCOVER, a REQUEST or a BOOTP request,
+  // bootp.cpp): that count bound to the client's now active lease, else
+  // given back; a bound client's lease that moved to another address
+  // (uncounted by set_state on the way) counted again; limit_charge: an
+  // existing active lease counted (restore, replicate, admin, recount);
+  // limit_uncharge: set_state's hook.
   const CompiledLimits* limits_of(std::uint32_t subnet) const noexcept;
   DropReason limit_admit(const wire::DhcpMessage& m, const RxMeta& rx, Seconds now, wire::MessageType type,
                          const KeyResult& key) noexcept;
