@@ -33,27 +33,15 @@ INTERVAL=${INTERVAL:-0.01}
 E2E_NAME=first-ack
 # shellcheck source=../tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
+# shellcheck source=startup_lib.sh
+source "$root/bench/startup_lib.sh"
 require_env
 [ -x "$leases_bin" ] || { log "dorado-leases not found: $leases_bin"; exit 1; }
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1000000 10000000)
 
 make_world 02:00:00:00:00:00
-cat >"$WORK/dorado.toml" <<TOML
-[server]
-address = "10.0.0.1"
-[dpdk]
-eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_af_packet0,iface=$SRV_IF",
-            "-l", "0-1", "--file-prefix=dorado-$E2E_RUN", "--log-level=*:error"]
-workers = 1
-idle_sleep_us = 50
-[store]
-dir = "$WORK/store"
-[[subnet]]
-prefix = "10.0.0.0/8"
-pools = ["10.0.0.10-10.255.255.250"]
-lease_time = 86400
-TOML
+startup_config "$WORK/store" "net_af_packet0,iface=$SRV_IF" "dorado-$E2E_RUN" 50 >"$WORK/dorado.toml"
 
 # median_range V...: "median (min-max)"
 median_range() {

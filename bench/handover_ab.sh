@@ -14,21 +14,9 @@ ROUNDS=${ROUNDS:-5}
 work=$(mktemp -d /tmp/dorado-ab.XXXXXX)
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; cp "$work/err" /tmp/dorado-ab-last.err 2>/dev/null; rm -rf "$work"' EXIT
-cat >"$work/d.toml" <<TOML
-[server]
-address = "10.0.0.1"
-[dpdk]
-eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_null0", "-l", "0-1",
-            "--file-prefix=dorado-ab-$$", "--log-level=*:error"]
-workers = 1
-idle_sleep_us = 1000
-[store]
-dir = "$store"
-[[subnet]]
-prefix = "10.0.0.0/8"
-pools = ["10.0.0.10-10.255.255.250"]
-lease_time = 86400
-TOML
+# shellcheck source=startup_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/startup_lib.sh"
+startup_config "$store" net_null0 "dorado-ab-$$" 1000 >"$work/d.toml"
 median_range() {
   printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {printf "%.3f (%.3f-%.3f)", v[int((NR+1)/2)], v[1], v[NR]}'
 }

@@ -21,26 +21,11 @@ trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1000000 10000000)
 
-config() {   # config STORE_DIR
-  cat <<TOML
-[server]
-address = "10.0.0.1"
-[dpdk]
-eal_args = ["--no-pci", "--no-huge", "-m", "256", "--vdev=net_null0", "-l", "0-1",
-            "--file-prefix=dorado-recovery", "--log-level=*:error"]
-workers = 1
-idle_sleep_us = 1000
-[store]
-dir = "$1"
-[[subnet]]
-prefix = "10.0.0.0/8"
-pools = ["10.0.0.10-10.255.255.250"]
-lease_time = 86400
-TOML
-}
+# shellcheck source=startup_lib.sh
+source "$root/bench/startup_lib.sh"
 
 run() {   # run STORE_DIR: starts dorado, sets SECS (to "serving") and RSS (KiB); leaves it running
-  config "$1" >"$work/dorado.toml"
+  startup_config "$1" net_null0 dorado-recovery 1000 >"$work/dorado.toml"
   local t0 t1
   : >"$work/out"   # truncated here, not in the child: no stale "serving" from the last run
   t0=$(date +%s.%N)
