@@ -208,6 +208,23 @@ class DdnsTest : public ::testing::Test {
     return std::vector<std::uint8_t>(o->begin(), o->end());
   }
 
+  // A renewal's DISCOVER + REQUEST with `q`'s options (its type, requested
+  // address and server id set here): both answered on `address`, ACKed, the
+  // OFFER and ACK with the same option 81, which it returns.
+  std::optional<std::vector<std::uint8_t>> renew_fqdn(Req q, wire::Ipv4 address) {
+    q.type = MessageType::discover;
+    const Decision o = send(q);
+    EXPECT_EQ(o.yiaddr, address);
+    const auto offered = reply_fqdn(o);
+    q.type = MessageType::request;
+    q.requested = o.yiaddr;
+    q.server_id = kServer;
+    const Decision a = send(q);
+    EXPECT_EQ(a.type, MessageType::ack);
+    EXPECT_EQ(reply_fqdn(a), offered);
+    return offered;
+  }
+
   // DISCOVER + REQUEST with the same options; the commit record.
   struct Dora {
     Decision offer, ack;
@@ -855,20 +872,7 @@ TEST_F(DdnsTest, CacheAReloadBetweenOfferAndRequestDecidesUnderTheNewConfig) {
 
   // Renewals keep the name; a reload that changes the suffix changes the
   // option 81 of the next renewal's OFFER and ACK.
-  const auto renew = [&] {
-    Req q = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"));
-    q.type = MessageType::discover;
-    const Decision o = send(q);
-    EXPECT_EQ(o.yiaddr, ack.yiaddr);
-    const auto offered = reply_fqdn(o);
-    q.type = MessageType::request;
-    q.requested = o.yiaddr;
-    q.server_id = kServer;
-    const Decision a = send(q);
-    EXPECT_EQ(a.type, MessageType::ack);
-    EXPECT_EQ(reply_fqdn(a), offered);
-    return offered;
-  };
+  const auto renew = [&] { return renew_fqdn(fqdn_req(kFqdnS | kFqdnE, wire_name("laptop")), ack.yiaddr); };
   EXPECT_EQ(renew(), fqdn_option(kFqdnS | kFqdnE, generated + ".b.example."));
   b.subnets[0].qualifying_suffix = "c.example";
   reload(b);
@@ -882,20 +886,7 @@ TEST_F(DdnsTest, CacheAReloadBetweenOfferAndRequestDecidesUnderTheNewConfig) {
 // keeps decisions only); this guards any later cache of the encoding.
 TEST_F(DdnsTest, CacheANameChangedByAnotherPathIsNotServedStale) {
   const Dora d = dora(fqdn_req(kFqdnS | kFqdnE, wire_name("laptop")));
-  const auto renew = [&] {
-    Req q = fqdn_req(kFqdnS | kFqdnE, wire_name("laptop"));
-    q.type = MessageType::discover;
-    const Decision o = send(q);
-    EXPECT_EQ(o.yiaddr, d.ack.yiaddr);
-    const auto offered = reply_fqdn(o);
-    q.type = MessageType::request;
-    q.requested = o.yiaddr;
-    q.server_id = kServer;
-    const Decision a = send(q);
-    EXPECT_EQ(a.type, MessageType::ack);
-    EXPECT_EQ(reply_fqdn(a), offered);
-    return offered;
-  };
+  const auto renew = [&] { return renew_fqdn(fqdn_req(kFqdnS | kFqdnE, wire_name("laptop")), d.ack.yiaddr); };
   EXPECT_EQ(renew(), fqdn_option(kFqdnS | kFqdnE, "laptop.a.example."));
   now_ += 10;
   for (const std::string_view name : {"desk", "laptoq", "laptop-2"}) {
